@@ -1,0 +1,105 @@
+//! Deterministic bucketing shared by every language binding (DESIGN §4):
+//! `bucket(salt, key) = u64_be(SHA-256(salt ‖ "." ‖ key)[0..8]) mod 100000`.
+
+use sha2::{Digest, Sha256};
+
+/// Number of buckets; a percentage with three decimals maps onto them exactly.
+pub const BUCKETS: u32 = 100_000;
+
+/// The bucket of `key` under `salt`, in `0..BUCKETS`.
+pub fn bucket(salt: &str, key: &str) -> u32 {
+    Salt::new(salt).bucket(key)
+}
+
+/// A salt with its SHA-256 prefix (`salt ‖ "."`) already absorbed, so evaluation only
+/// hashes the key.
+#[derive(Clone)]
+pub struct Salt {
+    prefix: Sha256,
+}
+
+impl Salt {
+    /// Prepares `salt` for repeated bucketing.
+    pub fn new(salt: &str) -> Self {
+        let mut prefix = Sha256::new();
+        prefix.update(salt.as_bytes());
+        prefix.update(b".");
+        Salt { prefix }
+    }
+
+    /// The bucket of `key` under this salt.
+    #[inline]
+    pub fn bucket(&self, key: &str) -> u32 {
+        let mut hasher = self.prefix.clone();
+        hasher.update(key.as_bytes());
+        let digest = hasher.finalize();
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&digest[..8]);
+        (u64::from_be_bytes(head) % u64::from(BUCKETS)) as u32
+    }
+}
+
+impl std::fmt::Debug for Salt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Salt(..)")
+    }
+}
+
+/// The exclusive bucket threshold of a percentage `p` in `[0, 100]`: a user is inside
+/// iff `bucket < round(p × 1000)` (round half away from zero).
+pub fn percentage_threshold(p: f64) -> u32 {
+    (p * 1000.0).round().clamp(0.0, f64::from(BUCKETS)) as u32
+}
+
+/// Exclusive cumulative thresholds of a split with `weights` in document order:
+/// variant `i` is picked by the first `i` with `bucket < round(100000 × (w1+…+wi) / W)`.
+/// The caller guarantees a positive, finite total.
+pub fn split_thresholds(weights: &[f64]) -> Vec<u32> {
+    let total: f64 = weights.iter().sum();
+    let mut cumulative = 0.0;
+    weights
+        .iter()
+        .map(|w| {
+            cumulative += w;
+            (f64::from(BUCKETS) * cumulative / total).round().clamp(0.0, f64::from(BUCKETS)) as u32
+        })
+        .collect()
+}
+
+/// True when `x` has at most three decimals (percentages and weights, DESIGN §4).
+pub fn has_at_most_three_decimals(x: f64) -> bool {
+    let scaled = x * 1000.0;
+    (scaled - scaled.round()).abs() <= 1e-6 * scaled.abs().max(1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_follow_document_order_and_round_half_away() {
+        assert_eq!(split_thresholds(&[34.0, 33.0, 33.0]), vec![34_000, 67_000, 100_000]);
+        assert_eq!(split_thresholds(&[1.0, 1.0, 1.0]), vec![33_333, 66_667, 100_000]);
+        assert_eq!(split_thresholds(&[0.0, 5.0]), vec![0, 100_000]);
+        assert_eq!(percentage_threshold(12.5), 12_500);
+        assert_eq!(percentage_threshold(0.0005), 1);
+        assert_eq!(percentage_threshold(100.0), 100_000);
+    }
+
+    #[test]
+    fn decimals() {
+        assert!(has_at_most_three_decimals(12.125));
+        assert!(has_at_most_three_decimals(33.333));
+        assert!(!has_at_most_three_decimals(33.3333));
+        assert!(has_at_most_three_decimals(99.999));
+    }
+
+    #[test]
+    fn salt_prefix_matches_plain_hash() {
+        let mut h = Sha256::new();
+        h.update(b"flag.user-1");
+        let d = h.finalize();
+        let expect = (u64::from_be_bytes(d[..8].try_into().unwrap()) % 100_000) as u32;
+        assert_eq!(bucket("flag", "user-1"), expect);
+    }
+}

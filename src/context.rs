@@ -1,0 +1,200 @@
+//! The evaluation context: a user id plus typed attributes.
+//!
+//! A context is built once and reset per request by hosts on a hot path, so its buffers
+//! are kept across [`Context::reset`]: after warm-up, rebuilding a context with the same
+//! shape allocates nothing.
+
+/// An attribute value as stored in a [`Context`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AttrValue<'a> {
+    /// A UTF-8 string.
+    Str(&'a str),
+    /// A finite number.
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+#[derive(Debug)]
+enum Stored {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+}
+
+#[derive(Debug)]
+struct Slot {
+    name: String,
+    value: Stored,
+}
+
+/// Why a context setter refused a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    /// Numbers must be finite: NaN and infinities compare with nothing.
+    #[error("attribute {0:?}: number must be finite")]
+    NonFinite(String),
+    /// `user_id` is the context's id and only takes a string.
+    #[error("attribute \"user_id\" is the context's user id and must be a string")]
+    UserIdNotString,
+    /// Attribute names are non-empty.
+    #[error("attribute name must not be empty")]
+    EmptyName,
+}
+
+/// The user being evaluated. The attribute `user_id` always reads the user id.
+#[derive(Debug, Default)]
+pub struct Context {
+    user_id: String,
+    slots: Vec<Slot>,
+    len: usize,
+}
+
+/// The attribute name that reads a context's user id.
+pub const USER_ID: &str = "user_id";
+
+impl Context {
+    /// A context for `user_id` with no attributes.
+    pub fn new(user_id: &str) -> Self {
+        Context { user_id: user_id.to_owned(), slots: Vec::new(), len: 0 }
+    }
+
+    /// Starts over for another user, keeping allocated buffers for reuse.
+    pub fn reset(&mut self, user_id: &str) {
+        self.user_id.clear();
+        self.user_id.push_str(user_id);
+        self.len = 0;
+    }
+
+    /// The user id.
+    #[inline]
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// Sets a string attribute; `user_id` replaces the user id.
+    pub fn set_string(&mut self, name: &str, value: &str) -> Result<&mut Self, ContextError> {
+        if name == USER_ID {
+            self.reset_user_id(value);
+            return Ok(self);
+        }
+        let slot = self.slot(name)?;
+        match &mut slot.value {
+            Stored::Str(s) => {
+                s.clear();
+                s.push_str(value);
+            }
+            other => *other = Stored::Str(value.to_owned()),
+        }
+        Ok(self)
+    }
+
+    /// Sets a number attribute; it must be finite.
+    pub fn set_number(&mut self, name: &str, value: f64) -> Result<&mut Self, ContextError> {
+        if !value.is_finite() {
+            return Err(ContextError::NonFinite(name.to_owned()));
+        }
+        self.set_scalar(name, Stored::Num(value))
+    }
+
+    /// Sets a boolean attribute.
+    pub fn set_bool(&mut self, name: &str, value: bool) -> Result<&mut Self, ContextError> {
+        self.set_scalar(name, Stored::Bool(value))
+    }
+
+    /// Looks an attribute up by name; `user_id` is the user id.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<AttrValue<'_>> {
+        if name == USER_ID {
+            return Some(AttrValue::Str(&self.user_id));
+        }
+        self.slots[..self.len].iter().find(|s| s.name == name).map(|s| match &s.value {
+            Stored::Str(v) => AttrValue::Str(v),
+            Stored::Num(v) => AttrValue::Num(*v),
+            Stored::Bool(v) => AttrValue::Bool(*v),
+        })
+    }
+
+    /// Number of attributes set (the user id excluded).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no attribute is set.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn reset_user_id(&mut self, value: &str) {
+        self.user_id.clear();
+        self.user_id.push_str(value);
+    }
+
+    fn set_scalar(&mut self, name: &str, value: Stored) -> Result<&mut Self, ContextError> {
+        if name == USER_ID {
+            return Err(ContextError::UserIdNotString);
+        }
+        self.slot(name)?.value = value;
+        Ok(self)
+    }
+
+    /// The slot for `name`: the existing one, a spare one left by `reset`, or a new one.
+    fn slot(&mut self, name: &str) -> Result<&mut Slot, ContextError> {
+        if name.is_empty() {
+            return Err(ContextError::EmptyName);
+        }
+        if let Some(i) = self.slots[..self.len].iter().position(|s| s.name == name) {
+            return Ok(&mut self.slots[i]);
+        }
+        if self.len == self.slots.len() {
+            self.slots.push(Slot { name: String::new(), value: Stored::Bool(false) });
+        }
+        let slot = &mut self.slots[self.len];
+        self.len += 1;
+        slot.name.clear();
+        slot.name.push_str(name);
+        Ok(slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_attributes_and_user_id() {
+        let mut c = Context::new("u1");
+        c.set_string("country", "DE").unwrap().set_number("age", 31.0).unwrap();
+        c.set_bool("beta", true).unwrap();
+        assert_eq!(c.get("country"), Some(AttrValue::Str("DE")));
+        assert_eq!(c.get("age"), Some(AttrValue::Num(31.0)));
+        assert_eq!(c.get("beta"), Some(AttrValue::Bool(true)));
+        assert_eq!(c.get("user_id"), Some(AttrValue::Str("u1")));
+        assert_eq!(c.get("missing"), None);
+        c.set_number("country", 3.0).unwrap();
+        assert_eq!(c.get("country"), Some(AttrValue::Num(3.0)));
+        assert_eq!(c.len(), 3);
+    }
+
+    #[test]
+    fn reset_forgets_attributes() {
+        let mut c = Context::new("u1");
+        c.set_string("country", "DE").unwrap();
+        c.reset("u2");
+        assert_eq!(c.get("country"), None);
+        assert_eq!(c.user_id(), "u2");
+        c.set_string("tier", "vip").unwrap();
+        assert_eq!(c.get("tier"), Some(AttrValue::Str("vip")));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let mut c = Context::new("u1");
+        assert!(matches!(c.set_number("x", f64::NAN), Err(ContextError::NonFinite(_))));
+        assert!(matches!(c.set_number("x", f64::INFINITY), Err(ContextError::NonFinite(_))));
+        assert_eq!(c.set_bool("user_id", true).err(), Some(ContextError::UserIdNotString));
+        assert_eq!(c.set_bool("", true).err(), Some(ContextError::EmptyName));
+        c.set_string("user_id", "u9").unwrap();
+        assert_eq!(c.user_id(), "u9");
+    }
+}

@@ -1,0 +1,314 @@
+//! The engine: the current snapshot behind an atomic pointer, runtime overrides, the
+//! clock, and the strings it hands out.
+//!
+//! Readers load the snapshot with `arc-swap` (no lock, no allocation) and never wait for
+//! a reload; a reload compiles the new config aside, then swaps it in whole. Writers
+//! (loads, overrides) serialize on one mutex that readers never touch.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use serde_json::Value;
+
+use crate::config::{self, ConfigError, DEFAULT_MAX_CONFIG_BYTES};
+use crate::context::Context;
+use crate::eval::{self, Decision, Evaluation, Reason};
+use crate::intern::Interner;
+use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
+
+/// Engine options, from the JSON given to `ff_engine_new`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Largest accepted config document in bytes (`max_config_bytes`, default 16 MiB).
+    pub max_config_bytes: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { max_config_bytes: DEFAULT_MAX_CONFIG_BYTES }
+    }
+}
+
+impl EngineOptions {
+    /// Parses options JSON; an empty document means the defaults.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let mut options = EngineOptions::default();
+        if text.trim().is_empty() {
+            return Ok(options);
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("options: invalid JSON: {e}"))?;
+        let obj = value.as_object().ok_or("options: expected an object")?;
+        for (key, v) in obj {
+            match key.as_str() {
+                "max_config_bytes" => {
+                    options.max_config_bytes = v
+                        .as_u64()
+                        .filter(|n| *n > 0)
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or("options.max_config_bytes: expected a positive integer")?
+                }
+                _ => return Err(format!("options.{key}: unknown key (expected one of: max_config_bytes)")),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Why a load failed; the previous config keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config was rejected.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+}
+
+/// Why an override was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OverrideError {
+    /// The current config has no such flag.
+    #[error("flag \"{0}\" not found")]
+    FlagNotFound(String),
+    /// The flag has no such variant.
+    #[error("flag \"{flag}\" has no variant \"{variant}\"")]
+    UnknownVariant {
+        /// The flag.
+        flag: String,
+        /// The variant asked for.
+        variant: String,
+    },
+}
+
+#[derive(Default)]
+struct WriterState {
+    /// Runtime overrides by flag key; they outlive reloads until cleared.
+    overrides: BTreeMap<String, String>,
+}
+
+/// A feature-flag engine. Share it freely between threads.
+pub struct Engine {
+    snapshot: ArcSwap<Snapshot>,
+    interner: Interner,
+    writer: Mutex<WriterState>,
+    /// Fixed clock in unix ms; 0 means the system clock.
+    fixed_time_ms: AtomicI64,
+    options: EngineOptions,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine").field("flags", &self.snapshot.load().flags.len()).finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineOptions::default())
+    }
+}
+
+impl Engine {
+    /// An engine with no flags.
+    pub fn new(options: EngineOptions) -> Self {
+        Engine {
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            interner: Interner::default(),
+            writer: Mutex::new(WriterState::default()),
+            fixed_time_ms: AtomicI64::new(0),
+            options,
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    fn writer(&self) -> MutexGuard<'_, WriterState> {
+        // A panic while holding the lock cannot leave the map half-written in a way that
+        // matters (each write is one insert or remove), so poisoning is ignored.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Validates, compiles and atomically installs a config. On error nothing changes.
+    pub fn load_json(&self, document: &[u8]) -> Result<Arc<Snapshot>, LoadError> {
+        let mut snapshot = config::compile(document, self.options.max_config_bytes)?;
+        let writer = self.writer();
+        self.intern(&mut snapshot);
+        for (flag_key, variant) in &writer.overrides {
+            if let Some(flag) = snapshot.flag(flag_key) {
+                if let Some(v) = flag.variant_index(variant) {
+                    flag.override_slot.store(v, Ordering::Relaxed);
+                }
+            }
+        }
+        let snapshot = Arc::new(snapshot);
+        self.snapshot.store(Arc::clone(&snapshot));
+        drop(writer);
+        Ok(snapshot)
+    }
+
+    /// Reads and loads a config file.
+    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Arc<Snapshot>, LoadError> {
+        let path = path.as_ref();
+        let io = |source| LoadError::Io { path: path.display().to_string(), source };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.len() > self.options.max_config_bytes as u64 {
+            return Err(LoadError::Invalid(ConfigError {
+                problems: vec![config::Problem {
+                    path: "$".into(),
+                    message: format!("document is {} bytes; the limit is {}", meta.len(), self.options.max_config_bytes),
+                }],
+            }));
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        self.load_json(&bytes)
+    }
+
+    fn intern(&self, snapshot: &mut Snapshot) {
+        let flags = std::mem::take(&mut snapshot.flags);
+        let mut flags = flags.into_vec();
+        for flag in &mut flags {
+            for variant in flag.variants.iter_mut() {
+                variant.sym = self.interner.intern(&variant.key);
+            }
+            for rule in flag.rules.iter_mut() {
+                rule.id_sym = self.interner.intern(&rule.id);
+            }
+        }
+        snapshot.flags = flags.into();
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Fixes the clock at `unix_ms` (0 returns to the system clock).
+    pub fn set_time(&self, unix_ms: i64) {
+        self.fixed_time_ms.store(unix_ms, Ordering::Relaxed);
+    }
+
+    /// The engine clock in unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        match self.fixed_time_ms.load(Ordering::Relaxed) {
+            0 => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64),
+            fixed => fixed,
+        }
+    }
+
+    /// Evaluates `key` and returns the decision by indices (for the FFI layer).
+    #[inline]
+    pub(crate) fn decide<R>(&self, key: &[u8], ctx: &Context, then: impl FnOnce(&Snapshot, Option<(u32, Decision)>) -> R) -> R {
+        let snapshot = self.snapshot.load();
+        let decision = snapshot.flag_index(key).map(|i| (i, eval::evaluate(&snapshot, i, ctx, &|| self.now_ms())));
+        then(&snapshot, decision)
+    }
+
+    /// Evaluates `key` for `ctx` in detail. Strings borrow from the engine.
+    pub fn evaluate(&self, key: &str, ctx: &Context) -> Evaluation<'_> {
+        self.evaluate_bytes(key.as_bytes(), ctx)
+    }
+
+    /// [`Engine::evaluate`] on a key given as bytes.
+    #[inline]
+    pub fn evaluate_bytes(&self, key: &[u8], ctx: &Context) -> Evaluation<'_> {
+        self.decide(key, ctx, |snapshot, decision| match decision {
+            None => Evaluation { variant: None, reason: Reason::FlagNotFound, rule_index: None, rule_id: None },
+            Some((i, d)) => {
+                let flag = &snapshot.flags[i as usize];
+                let rule = d.rule.map(|r| &flag.rules[r as usize]);
+                Evaluation {
+                    variant: d.variant.map(|v| self.interner.get(flag.variants[v as usize].sym)),
+                    reason: d.reason,
+                    rule_index: d.rule,
+                    rule_id: rule.map(|r| self.interner.get(r.id_sym)),
+                }
+            }
+        })
+    }
+
+    /// True when a boolean-like flag serves `on`; `default` when the flag is missing,
+    /// multivariate, or serves nothing.
+    #[inline]
+    pub fn is_enabled(&self, key: &str, ctx: &Context, default: bool) -> bool {
+        self.is_enabled_bytes(key.as_bytes(), ctx, default).0
+    }
+
+    /// [`Engine::is_enabled`] on a key given as bytes, with the reason.
+    #[inline]
+    pub fn is_enabled_bytes(&self, key: &[u8], ctx: &Context, default: bool) -> (bool, Reason) {
+        self.decide(key, ctx, |snapshot, decision| match decision {
+            None => (default, Reason::FlagNotFound),
+            Some((i, d)) => {
+                if snapshot.flags[i as usize].kind == FlagKind::Multivariate {
+                    (default, Reason::TypeMismatch)
+                } else {
+                    (d.variant.map_or(default, |v| v == 0), d.reason)
+                }
+            }
+        })
+    }
+
+    /// The served variant's key, or `None` (missing flag, nothing served).
+    #[inline]
+    pub fn variant(&self, key: &str, ctx: &Context) -> Option<&str> {
+        self.evaluate(key, ctx).variant
+    }
+
+    /// The served variant's JSON value and the reason.
+    pub fn value_json(&self, key: &[u8], ctx: &Context) -> (Option<String>, Reason) {
+        self.decide(key, ctx, |snapshot, decision| match decision {
+            None => (None, Reason::FlagNotFound),
+            Some((i, d)) => {
+                let flag = &snapshot.flags[i as usize];
+                (d.variant.map(|v| flag.variants[v as usize].value_json.to_string()), d.reason)
+            }
+        })
+    }
+
+    /// Forces `flag` to serve `variant` until cleared, across reloads.
+    pub fn set_override(&self, flag: &str, variant: &str) -> Result<(), OverrideError> {
+        let mut writer = self.writer();
+        let snapshot = self.snapshot.load();
+        let f = snapshot.flag(flag).ok_or_else(|| OverrideError::FlagNotFound(flag.to_owned()))?;
+        let index = f
+            .variant_index(variant)
+            .ok_or_else(|| OverrideError::UnknownVariant { flag: flag.to_owned(), variant: variant.to_owned() })?;
+        writer.overrides.insert(flag.to_owned(), variant.to_owned());
+        f.override_slot.store(index, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Removes `flag`'s override. Returns whether there was one.
+    pub fn clear_override(&self, flag: &str) -> bool {
+        let mut writer = self.writer();
+        let had = writer.overrides.remove(flag).is_some();
+        if let Some(f) = self.snapshot.load().flag(flag) {
+            f.override_slot.store(NO_OVERRIDE, Ordering::Relaxed);
+        }
+        had
+    }
+
+    /// The overrides in force, by flag key.
+    pub fn overrides(&self) -> BTreeMap<String, String> {
+        self.writer().overrides.clone()
+    }
+
+    /// Number of distinct strings interned so far (variant keys and rule ids).
+    pub fn interned_strings(&self) -> usize {
+        self.interner.len()
+    }
+}

@@ -1,0 +1,156 @@
+//! Flag evaluation in DESIGN §3 order: override, disabled, schedule, prerequisites,
+//! first matching rule, default. Pure over a [`Snapshot`] and a [`Context`]; it takes no
+//! lock and allocates nothing.
+
+use crate::context::{AttrValue, Context};
+use crate::snapshot::{Flag, Serve, Snapshot};
+
+/// Why a value was served. The numbers are part of the C ABI and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Reason {
+    /// No rule matched; the flag's default variant.
+    Default = 0,
+    /// A rule matched (also when it serves a split).
+    RuleMatch = 1,
+    /// No rule matched; the default split picked the variant.
+    Split = 2,
+    /// `enabled: false`: the off variant.
+    Disabled = 3,
+    /// Outside the schedule window: the off variant.
+    ScheduledOff = 4,
+    /// A prerequisite did not serve its variant: the off variant.
+    PrerequisiteFailed = 5,
+    /// A runtime override.
+    Override = 6,
+    /// No such flag: the caller's default.
+    FlagNotFound = 7,
+    /// The call does not fit the flag's type (`is_enabled` on a multivariate flag).
+    TypeMismatch = 8,
+    /// Evaluation could not proceed (missing bucketing attribute, invalid argument).
+    Error = 9,
+}
+
+impl Reason {
+    /// The reason's name as in the docs and test vectors (`RULE_MATCH`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Default => "DEFAULT",
+            Reason::RuleMatch => "RULE_MATCH",
+            Reason::Split => "SPLIT",
+            Reason::Disabled => "DISABLED",
+            Reason::ScheduledOff => "SCHEDULED_OFF",
+            Reason::PrerequisiteFailed => "PREREQUISITE_FAILED",
+            Reason::Override => "OVERRIDE",
+            Reason::FlagNotFound => "FLAG_NOT_FOUND",
+            Reason::TypeMismatch => "TYPE_MISMATCH",
+            Reason::Error => "ERROR",
+        }
+    }
+}
+
+/// The outcome of evaluating a flag, by indices into the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The served variant's index in its flag, if any.
+    pub variant: Option<u32>,
+    /// Why.
+    pub reason: Reason,
+    /// The matched rule's index (rule matches, and errors inside a rule's split).
+    pub rule: Option<u32>,
+}
+
+impl Decision {
+    #[inline]
+    fn of(variant: Option<u32>, reason: Reason) -> Self {
+        Decision { variant, reason, rule: None }
+    }
+}
+
+/// The detailed result of an evaluation, with strings borrowed from the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evaluation<'e> {
+    /// The served variant's key; `None` when nothing is served (caller's default).
+    pub variant: Option<&'e str>,
+    /// Why.
+    pub reason: Reason,
+    /// Index of the matched rule.
+    pub rule_index: Option<u32>,
+    /// Id of the matched rule.
+    pub rule_id: Option<&'e str>,
+}
+
+/// A source of the current time, read only for flags with a schedule.
+pub trait Clock {
+    /// Unix milliseconds.
+    fn now_ms(&self) -> i64;
+}
+
+impl<F: Fn() -> i64> Clock for F {
+    fn now_ms(&self) -> i64 {
+        self()
+    }
+}
+
+/// The key a flag buckets on: the user id, or its `bucket_by` string attribute.
+#[inline]
+fn bucketing_key<'c>(flag: &Flag, ctx: &'c Context) -> Option<&'c str> {
+    match &flag.bucket_by {
+        None => Some(ctx.user_id()),
+        Some(attr) => match ctx.get(attr) {
+            Some(AttrValue::Str(s)) => Some(s),
+            _ => None,
+        },
+    }
+}
+
+#[inline]
+fn serve(flag: &Flag, serve: &Serve, key: Option<&str>) -> Option<u32> {
+    match serve {
+        Serve::Variant(v) => Some(*v),
+        Serve::Split { thresholds, variants } => {
+            let bucket = flag.salt.bucket(key?);
+            let pick = thresholds.iter().position(|t| bucket < *t).unwrap_or(thresholds.len() - 1);
+            Some(variants[pick])
+        }
+    }
+}
+
+/// Evaluates flag `index` of `snapshot` for `ctx`.
+pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clock) -> Decision {
+    let flag = &snapshot.flags[index as usize];
+    if let Some(forced) = flag.override_variant() {
+        return Decision::of(Some(forced), Reason::Override);
+    }
+    if !flag.enabled {
+        return Decision::of(flag.off_variant, Reason::Disabled);
+    }
+    if let Some((enable_at, disable_at)) = flag.schedule {
+        let now = clock.now_ms();
+        if enable_at.is_some_and(|t| now < t) || disable_at.is_some_and(|t| now >= t) {
+            return Decision::of(flag.off_variant, Reason::ScheduledOff);
+        }
+    }
+    for prerequisite in flag.prerequisites.iter() {
+        // Config validation rejects cycles and chains deeper than 32, so this recursion
+        // is bounded.
+        if evaluate(snapshot, prerequisite.flag, ctx, clock).variant != Some(prerequisite.variant) {
+            return Decision::of(flag.off_variant, Reason::PrerequisiteFailed);
+        }
+    }
+    let key = bucketing_key(flag, ctx);
+    for (i, rule) in flag.rules.iter().enumerate() {
+        if rule.when.matches(ctx, &snapshot.segments, key) {
+            let variant = serve(flag, &rule.serve, key);
+            let reason = if variant.is_some() { Reason::RuleMatch } else { Reason::Error };
+            return Decision { variant, reason, rule: Some(i as u32) };
+        }
+    }
+    match &flag.default {
+        Serve::Variant(v) => Decision::of(Some(*v), Reason::Default),
+        split => match serve(flag, split, key) {
+            Some(v) => Decision::of(Some(v), Reason::Split),
+            None => Decision::of(None, Reason::Error),
+        },
+    }
+}

@@ -1,0 +1,44 @@
+//! Strings handed out across the C ABI (variant keys, rule ids) must stay valid until the
+//! engine is freed, even after the snapshot that named them is replaced. They are
+//! interned in an append-only, lock-free arena owned by the engine: reads take no lock,
+//! and a reload that reuses a name reuses its entry.
+
+use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
+
+/// Index of an interned string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sym(pub(crate) u32);
+
+impl Sym {
+    /// Placeholder before interning; never read.
+    pub(crate) const UNSET: Sym = Sym(u32::MAX);
+}
+
+#[derive(Default)]
+pub(crate) struct Interner {
+    strings: boxcar::Vec<Box<str>>,
+    index: Mutex<FxHashMap<Box<str>, Sym>>,
+}
+
+impl Interner {
+    pub(crate) fn intern(&self, text: &str) -> Sym {
+        let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sym) = index.get(text) {
+            return *sym;
+        }
+        let sym = Sym(self.strings.push(text.into()) as u32);
+        index.insert(text.into(), sym);
+        sym
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, sym: Sym) -> &str {
+        self.strings.get(sym.0 as usize).map_or("", |s| s)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.strings.count()
+    }
+}

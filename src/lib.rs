@@ -1,0 +1,27 @@
+//! featureflags: an embeddable feature-flag and experimentation engine.
+//!
+//! The core is safe Rust: a JSON [`config`] is validated and compiled into an immutable
+//! [`snapshot::Snapshot`], which an [`Engine`] swaps atomically on reload and evaluates
+//! without locks or allocation. The C ABI in [`ffi`] only adapts this core; it is the
+//! one place that holds `unsafe` code.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod bucketing;
+pub mod config;
+pub mod context;
+pub mod engine;
+pub mod eval;
+mod intern;
+pub mod semver;
+pub mod snapshot;
+pub mod targeting;
+pub mod timestamp;
+
+#[allow(unsafe_code)]
+pub mod ffi;
+
+pub use config::{ConfigError, Problem};
+pub use context::{AttrValue, Context, ContextError};
+pub use engine::{Engine, EngineOptions, LoadError, OverrideError};
+pub use eval::{Evaluation, Reason};

@@ -1,0 +1,184 @@
+//! An immutable, fully compiled config: what evaluation reads. A snapshot is built by
+//! [`crate::config::compile`], never modified afterwards (except the per-flag override
+//! slot, an atomic), and swapped whole on reload.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rustc_hash::FxHashMap;
+
+use crate::bucketing::Salt;
+use crate::intern::Sym;
+use crate::targeting::Condition;
+
+/// Marks an override slot as empty.
+pub(crate) const NO_OVERRIDE: u32 = u32::MAX;
+
+/// The four flag types of DESIGN §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagKind {
+    /// `on`/`off`.
+    Boolean,
+    /// Named variants with JSON values.
+    Multivariate,
+    /// `on` for a percentage of users.
+    Percentage,
+    /// A boolean without rules, meant to be pulled.
+    KillSwitch,
+}
+
+impl FlagKind {
+    /// The name used in configs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagKind::Boolean => "boolean",
+            FlagKind::Multivariate => "multivariate",
+            FlagKind::Percentage => "percentage",
+            FlagKind::KillSwitch => "kill_switch",
+        }
+    }
+
+    /// Boolean-like flags have variants `on` (index 0) and `off` (index 1).
+    pub fn is_boolean_like(self) -> bool {
+        self != FlagKind::Multivariate
+    }
+}
+
+/// A variant of a flag.
+#[derive(Debug)]
+pub struct Variant {
+    /// Key, as written in the config.
+    pub key: Box<str>,
+    pub(crate) sym: Sym,
+    /// The value, serialized as JSON.
+    pub value_json: Box<str>,
+}
+
+/// What a rule or default serves.
+#[derive(Debug)]
+pub enum Serve {
+    /// One variant, by index.
+    Variant(u32),
+    /// A deterministic split: `variants[i]` for the first `i` with `bucket < thresholds[i]`.
+    Split {
+        /// Exclusive cumulative bucket thresholds.
+        thresholds: Box<[u32]>,
+        /// Variant indices in document order.
+        variants: Box<[u32]>,
+    },
+}
+
+/// A targeting rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Its `id`, or its index as a string.
+    pub id: Box<str>,
+    pub(crate) id_sym: Sym,
+    /// When it applies.
+    pub when: Condition,
+    /// What it serves.
+    pub serve: Serve,
+}
+
+/// A prerequisite: flag `flag` must serve `variant`.
+#[derive(Debug, Clone, Copy)]
+pub struct Prerequisite {
+    /// Flag index in the snapshot.
+    pub flag: u32,
+    /// Variant index in that flag.
+    pub variant: u32,
+}
+
+/// A compiled flag.
+#[derive(Debug)]
+pub struct Flag {
+    /// Key.
+    pub key: Box<str>,
+    /// Type.
+    pub kind: FlagKind,
+    /// `enabled`.
+    pub enabled: bool,
+    /// Variants in document order (boolean-like: `on`, `off`).
+    pub variants: Box<[Variant]>,
+    /// Variant served when disabled, scheduled off or a prerequisite fails.
+    pub off_variant: Option<u32>,
+    /// Rules in order.
+    pub rules: Box<[Rule]>,
+    /// Served when no rule matches.
+    pub default: Serve,
+    /// Prerequisites, in order.
+    pub prerequisites: Box<[Prerequisite]>,
+    /// `[enable_at, disable_at)` in unix milliseconds.
+    pub schedule: Option<(Option<i64>, Option<i64>)>,
+    /// Attribute bucketed on instead of the user id.
+    pub bucket_by: Option<Box<str>>,
+    /// Salt of splits (the flag key unless `salt` is set), pre-hashed.
+    pub salt: Salt,
+    /// The salt as text.
+    pub salt_text: Box<str>,
+    /// `tags`.
+    pub tags: Box<[Box<str>]>,
+    /// `description`.
+    pub description: Option<Box<str>>,
+    /// A runtime override's variant index, or [`NO_OVERRIDE`].
+    pub(crate) override_slot: AtomicU32,
+}
+
+impl Flag {
+    /// The variant index forced by a runtime override.
+    #[inline]
+    pub fn override_variant(&self) -> Option<u32> {
+        match self.override_slot.load(Ordering::Relaxed) {
+            NO_OVERRIDE => None,
+            v => Some(v),
+        }
+    }
+
+    /// The index of variant `key`.
+    pub fn variant_index(&self, key: &str) -> Option<u32> {
+        self.variants.iter().position(|v| &*v.key == key).map(|i| i as u32)
+    }
+}
+
+/// A compiled config.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// `revision`, if any.
+    pub revision: Option<Box<str>>,
+    /// Flags, sorted by key.
+    pub flags: Box<[Flag]>,
+    /// Compiled segments, indexed by [`Condition::Segment`].
+    pub segments: Box<[Condition]>,
+    /// Segment names, parallel to `segments`.
+    pub segment_names: Box<[Box<str>]>,
+    index: FxHashMap<Box<[u8]>, u32>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(
+        revision: Option<Box<str>>,
+        flags: Vec<Flag>,
+        segments: Vec<Condition>,
+        segment_names: Vec<Box<str>>,
+    ) -> Self {
+        let index = flags.iter().enumerate().map(|(i, f)| (Box::<[u8]>::from(f.key.as_bytes()), i as u32)).collect();
+        Snapshot {
+            revision,
+            flags: flags.into(),
+            segments: segments.into(),
+            segment_names: segment_names.into(),
+            index,
+        }
+    }
+
+    /// Looks a flag up by its key's bytes (so C callers need no UTF-8 check on a hit).
+    #[inline]
+    pub fn flag_index(&self, key: &[u8]) -> Option<u32> {
+        self.index.get(key).copied()
+    }
+
+    /// The flag named `key`.
+    #[inline]
+    pub fn flag(&self, key: &str) -> Option<&Flag> {
+        self.flag_index(key.as_bytes()).map(|i| &self.flags[i as usize])
+    }
+}

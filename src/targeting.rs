@@ -1,0 +1,352 @@
+//! Compiled targeting conditions and how they match a [`Context`].
+//!
+//! Everything a clause needs (regexes, versions, instants, sets) is compiled at load, so
+//! matching allocates nothing. A clause on a missing attribute or on a value of the wrong
+//! type never matches — negated operators included (DESIGN §3).
+
+use regex_automata::dfa::{dense, Automaton};
+use regex_automata::Input;
+
+use crate::bucketing::Salt;
+use crate::context::{AttrValue, Context};
+use crate::semver::{OwnedVersion, Version};
+use crate::timestamp;
+
+/// A compiled condition.
+#[derive(Debug)]
+pub enum Condition {
+    /// Every part matches (empty: true).
+    All(Box<[Condition]>),
+    /// Some part matches (empty: false).
+    Any(Box<[Condition]>),
+    /// Logical negation.
+    Not(Box<Condition>),
+    /// A named segment, by index into the snapshot's segments.
+    Segment(u32),
+    /// A deterministic percentage of bucketing keys.
+    Percentage(PercentageGate),
+    /// An attribute compared by an operator.
+    Clause(Clause),
+}
+
+/// `{"percentage": p}`: inside iff `bucket(salt, key) < threshold`.
+#[derive(Debug)]
+pub struct PercentageGate {
+    /// The salt, `<flag salt>.rule.<rule id>` or `segment.<name>`.
+    pub salt: Salt,
+    /// Exclusive bucket threshold.
+    pub threshold: u32,
+    /// Segments bucket by user id; flag rules by the flag's bucketing key.
+    pub by_user_id: bool,
+}
+
+/// `{"attr", "op", "value"}`.
+#[derive(Debug)]
+pub struct Clause {
+    /// Attribute name.
+    pub attr: Box<str>,
+    /// Operator with its compiled operand.
+    pub op: Op,
+}
+
+/// A scalar operand.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    /// String.
+    Str(Box<str>),
+    /// Finite number.
+    Num(f64),
+    /// Boolean.
+    Bool(bool),
+}
+
+/// A compiled `in` / `not_in` set, split by type so membership compares like with like.
+#[derive(Debug, Default)]
+pub struct ScalarSet {
+    strings: Box<[Box<str>]>,
+    numbers: Box<[f64]>,
+    has_true: bool,
+    has_false: bool,
+}
+
+/// Comparison direction of a version operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionCmp {
+    /// `version_equals`.
+    Eq,
+    /// `version_greater_than`.
+    Gt,
+    /// `version_greater_or_equal`.
+    Ge,
+    /// `version_less_than`.
+    Lt,
+    /// `version_less_or_equal`.
+    Le,
+}
+
+/// An operator and its compiled operand.
+#[derive(Debug)]
+pub enum Op {
+    /// Same type and equal.
+    Equals(Scalar),
+    /// Same type and different.
+    NotEquals(Scalar),
+    /// Equal to an element.
+    In(ScalarSet),
+    /// Of an element's type and equal to none.
+    NotIn(ScalarSet),
+    /// String containing any needle.
+    Contains(Box<[Box<str>]>),
+    /// String containing no needle.
+    NotContains(Box<[Box<str>]>),
+    /// String starting with any prefix.
+    StartsWith(Box<[Box<str>]>),
+    /// String ending with any suffix.
+    EndsWith(Box<[Box<str>]>),
+    /// String matching a regex (unanchored, linear time).
+    Matches(Box<Matcher>),
+    /// Number `>`.
+    GreaterThan(f64),
+    /// Number `>=`.
+    GreaterOrEqual(f64),
+    /// Number `<`.
+    LessThan(f64),
+    /// Number `<=`.
+    LessOrEqual(f64),
+    /// Number in `[low, high]`.
+    Between(f64, f64),
+    /// Instant strictly before (unix nanoseconds).
+    Before(i128),
+    /// Instant strictly after (unix nanoseconds).
+    After(i128),
+    /// Attribute present.
+    Exists,
+    /// Attribute absent.
+    NotExists,
+    /// Semantic version comparison.
+    Version(VersionCmp, OwnedVersion),
+}
+
+/// A regex compiled to a dense DFA when that fits the size limit (searches then need no
+/// cache, so no allocation and no lock), with the `regex` crate as the fallback for
+/// patterns whose DFA is too large or that a DFA cannot search (Unicode word boundaries
+/// on non-ASCII text).
+pub struct Matcher {
+    dfa: Option<dense::DFA<Vec<u32>>>,
+    fallback: regex::Regex,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Matcher({:?})", self.fallback.as_str())
+    }
+}
+
+/// Largest DFA compiled per regex; bigger patterns use the fallback engine.
+const DFA_SIZE_LIMIT: usize = 1 << 20;
+/// Largest accepted regex program (the `regex` crate's compiled size).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl Matcher {
+    /// Compiles `pattern`, or returns the regex syntax error.
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        let fallback = regex::RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| e.to_string().lines().last().unwrap_or("invalid regex").trim().to_owned())?;
+        let dfa = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+                    .determinize_size_limit(Some(DFA_SIZE_LIMIT))
+                    .unicode_word_boundary(true),
+            )
+            .build(pattern)
+            .ok();
+        Ok(Matcher { dfa, fallback })
+    }
+
+    /// True when `haystack` contains a match.
+    #[inline]
+    pub fn is_match(&self, haystack: &str) -> bool {
+        if let Some(dfa) = &self.dfa {
+            if let Ok(found) = dfa.try_search_fwd(&Input::new(haystack).earliest(true)) {
+                return found.is_some();
+            }
+        }
+        self.fallback.is_match(haystack)
+    }
+}
+
+impl ScalarSet {
+    /// Builds a set from scalars.
+    pub fn new(items: Vec<Scalar>) -> Self {
+        let mut set = ScalarSet::default();
+        let mut strings = Vec::new();
+        let mut numbers = Vec::new();
+        for item in items {
+            match item {
+                Scalar::Str(s) => strings.push(s),
+                Scalar::Num(n) => numbers.push(n),
+                Scalar::Bool(true) => set.has_true = true,
+                Scalar::Bool(false) => set.has_false = true,
+            }
+        }
+        // Sorted strings allow a binary search; short sets are scanned anyway.
+        strings.sort_unstable();
+        strings.dedup();
+        set.strings = strings.into();
+        set.numbers = numbers.into();
+        set
+    }
+
+    /// True when the set holds an element of `value`'s type.
+    #[inline]
+    fn has_type_of(&self, value: AttrValue<'_>) -> bool {
+        match value {
+            AttrValue::Str(_) => !self.strings.is_empty(),
+            AttrValue::Num(_) => !self.numbers.is_empty(),
+            AttrValue::Bool(_) => self.has_true || self.has_false,
+        }
+    }
+
+    #[inline]
+    fn contains(&self, value: AttrValue<'_>) -> bool {
+        match value {
+            AttrValue::Str(s) => {
+                if self.strings.len() <= 8 {
+                    self.strings.iter().any(|x| &**x == s)
+                } else {
+                    self.strings.binary_search_by(|x| (**x).cmp(s)).is_ok()
+                }
+            }
+            AttrValue::Num(n) => self.numbers.iter().any(|x| *x == n),
+            AttrValue::Bool(b) => if b { self.has_true } else { self.has_false },
+        }
+    }
+}
+
+#[inline]
+fn scalar_eq(a: &Scalar, b: AttrValue<'_>) -> Option<bool> {
+    match (a, b) {
+        (Scalar::Str(x), AttrValue::Str(y)) => Some(&**x == y),
+        (Scalar::Num(x), AttrValue::Num(y)) => Some(*x == y),
+        (Scalar::Bool(x), AttrValue::Bool(y)) => Some(*x == y),
+        _ => None,
+    }
+}
+
+/// Unix nanoseconds of an attribute holding an instant.
+#[inline]
+fn instant(value: AttrValue<'_>) -> Option<i128> {
+    match value {
+        AttrValue::Str(s) => timestamp::parse_rfc3339(s),
+        AttrValue::Num(n) => timestamp::from_unix_seconds(n),
+        AttrValue::Bool(_) => None,
+    }
+}
+
+impl Clause {
+    /// True when the clause matches `ctx`.
+    #[inline]
+    pub fn matches(&self, ctx: &Context) -> bool {
+        let Some(value) = ctx.get(&self.attr) else {
+            return matches!(self.op, Op::NotExists);
+        };
+        let string = || match value {
+            AttrValue::Str(s) => Some(s),
+            _ => None,
+        };
+        let number = || match value {
+            AttrValue::Num(n) => Some(n),
+            _ => None,
+        };
+        match &self.op {
+            Op::Equals(x) => scalar_eq(x, value) == Some(true),
+            Op::NotEquals(x) => scalar_eq(x, value) == Some(false),
+            Op::In(set) => set.contains(value),
+            Op::NotIn(set) => set.has_type_of(value) && !set.contains(value),
+            Op::Contains(needles) => string().is_some_and(|s| needles.iter().any(|n| s.contains(&**n))),
+            Op::NotContains(needles) => string().is_some_and(|s| !needles.iter().any(|n| s.contains(&**n))),
+            Op::StartsWith(prefixes) => string().is_some_and(|s| prefixes.iter().any(|p| s.starts_with(&**p))),
+            Op::EndsWith(suffixes) => string().is_some_and(|s| suffixes.iter().any(|p| s.ends_with(&**p))),
+            Op::Matches(m) => string().is_some_and(|s| m.is_match(s)),
+            Op::GreaterThan(x) => number().is_some_and(|n| n > *x),
+            Op::GreaterOrEqual(x) => number().is_some_and(|n| n >= *x),
+            Op::LessThan(x) => number().is_some_and(|n| n < *x),
+            Op::LessOrEqual(x) => number().is_some_and(|n| n <= *x),
+            Op::Between(lo, hi) => number().is_some_and(|n| *lo <= n && n <= *hi),
+            Op::Before(t) => instant(value).is_some_and(|v| v < *t),
+            Op::After(t) => instant(value).is_some_and(|v| v > *t),
+            Op::Exists => true,
+            Op::NotExists => false,
+            Op::Version(cmp, wanted) => string().and_then(Version::parse).is_some_and(|v| {
+                let ord = v.precedence(&wanted.as_version());
+                match cmp {
+                    VersionCmp::Eq => ord.is_eq(),
+                    VersionCmp::Gt => ord.is_gt(),
+                    VersionCmp::Ge => ord.is_ge(),
+                    VersionCmp::Lt => ord.is_lt(),
+                    VersionCmp::Le => ord.is_le(),
+                }
+            }),
+        }
+    }
+}
+
+impl Condition {
+    /// True when the condition holds for `ctx`. `segments` are the snapshot's compiled
+    /// segments; `bucketing_key` is the flag's key for percentage gates (None when the
+    /// flag's `bucket_by` attribute is missing, so gates do not match).
+    pub fn matches(&self, ctx: &Context, segments: &[Condition], bucketing_key: Option<&str>) -> bool {
+        match self {
+            Condition::Clause(clause) => clause.matches(ctx),
+            Condition::All(parts) => parts.iter().all(|c| c.matches(ctx, segments, bucketing_key)),
+            Condition::Any(parts) => parts.iter().any(|c| c.matches(ctx, segments, bucketing_key)),
+            Condition::Not(inner) => !inner.matches(ctx, segments, bucketing_key),
+            Condition::Segment(index) => {
+                segments.get(*index as usize).is_some_and(|s| s.matches(ctx, segments, Some(ctx.user_id())))
+            }
+            Condition::Percentage(gate) => {
+                let key = if gate.by_user_id { Some(ctx.user_id()) } else { bucketing_key };
+                key.is_some_and(|k| gate.salt.bucket(k) < gate.threshold)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dfa_and_fallback_agree() {
+        for (pattern, hay, expect) in [
+            (r"^\d{3}-\d{4}$", "555-1234", true),
+            (r"^\d{3}-\d{4}$", "555-12345", false),
+            (r"@example\.com$", "a@example.com", true),
+            (r"\bfoo\b", "é foo é", true),
+            (r"(?i)ios", "iOS 17", true),
+        ] {
+            let m = Matcher::new(pattern).unwrap();
+            assert_eq!(m.is_match(hay), expect, "{pattern} on {hay}");
+            assert_eq!(m.fallback.is_match(hay), expect);
+        }
+        assert!(Matcher::new("(unclosed").is_err());
+    }
+
+    #[test]
+    fn typed_comparisons() {
+        let mut ctx = Context::new("u");
+        ctx.set_string("country", "US").unwrap().set_number("n", 5.0).unwrap();
+        let clause = |attr: &str, op| Clause { attr: attr.into(), op };
+        assert!(clause("country", Op::Equals(Scalar::Str("US".into()))).matches(&ctx));
+        assert!(!clause("n", Op::Equals(Scalar::Str("5".into()))).matches(&ctx));
+        assert!(!clause("n", Op::NotEquals(Scalar::Str("5".into()))).matches(&ctx));
+        assert!(!clause("missing", Op::NotEquals(Scalar::Str("5".into()))).matches(&ctx));
+        assert!(clause("missing", Op::NotExists).matches(&ctx));
+        let set = || ScalarSet::new(vec![Scalar::Str("CA".into()), Scalar::Str("GB".into())]);
+        assert!(clause("country", Op::NotIn(set())).matches(&ctx));
+        assert!(!clause("n", Op::NotIn(set())).matches(&ctx));
+    }
+}
