@@ -21,7 +21,7 @@ fn main() {
 
     let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(format!(
-        "\n#define FF_VERSION \"{version}\"\n#define FF_VERSION_MAJOR {major}\n#define FF_VERSION_MINOR {minor}\n#define FF_VERSION_PATCH {patch}\n"
+        "\n#define FF_VERSION \"{version}\"\n#define FF_VERSION_MAJOR {major}\n#define FF_VERSION_MINOR {minor}\n#define FF_VERSION_PATCH {patch}\n\n/** Short name for `FF_STATUS_OK`. */\n#define FF_OK 0\n"
     ));
     let mut generated = Vec::new();
     cbindgen::Builder::new()

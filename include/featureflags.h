@@ -12,26 +12,402 @@
 #define FF_VERSION_MINOR 1
 #define FF_VERSION_PATCH 0
 
+/** Short name for `FF_STATUS_OK`. */
+#define FF_OK 0
+
 
 /**
- * Number of buckets; a percentage with three decimals maps onto them exactly.
+ * ABI version: bumped on any incompatible change to this header.
  */
-#define BUCKETS 100000
+#define FF_ABI_VERSION 1
 
 /**
- * Largest accepted config document, unless the engine options say otherwise.
+ * Result of a fallible call. The numbers are stable and never renumbered.
  */
-#define DEFAULT_MAX_CONFIG_BYTES (16 << 20)
+enum ff_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Success (also available as `FF_OK`).
+   */
+  FF_STATUS_OK = 0,
+  /**
+   * A NULL handle, a NULL pointer with a non-zero length, invalid UTF-8, a non-finite
+   * number, an unknown variant, malformed options.
+   */
+  FF_STATUS_INVALID_ARGUMENT = 1,
+  /**
+   * A config was rejected; the previous one keeps serving.
+   */
+  FF_STATUS_INVALID_CONFIG = 2,
+  /**
+   * No such flag, experiment or rollout.
+   */
+  FF_STATUS_NOT_FOUND = 3,
+  /**
+   * The operation does not apply in the current state.
+   */
+  FF_STATUS_INVALID_STATE = 4,
+  /**
+   * A file could not be read.
+   */
+  FF_STATUS_IO = 5,
+  /**
+   * An internal error was caught at the boundary; the engine remains usable.
+   */
+  FF_STATUS_PANIC = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ff_status ff_status;
+#else
+typedef uint32_t ff_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
- * Deepest accepted nesting of conditions (`all`/`any`/`not`), of variant values, and
- * of prerequisite chains.
+ * Why an evaluation served what it served. Stable numbers, never renumbered.
  */
-#define MAX_DEPTH 32
+enum ff_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No rule matched; the flag's default variant.
+   */
+  FF_REASON_DEFAULT = 0,
+  /**
+   * A rule matched (also when it serves a split); see the rule index and id.
+   */
+  FF_REASON_RULE_MATCH = 1,
+  /**
+   * No rule matched; the default split picked the variant.
+   */
+  FF_REASON_SPLIT = 2,
+  /**
+   * The flag is disabled: its off variant.
+   */
+  FF_REASON_DISABLED = 3,
+  /**
+   * Outside the flag's schedule: its off variant.
+   */
+  FF_REASON_SCHEDULED_OFF = 4,
+  /**
+   * A prerequisite did not serve its variant: the off variant.
+   */
+  FF_REASON_PREREQUISITE_FAILED = 5,
+  /**
+   * A runtime override.
+   */
+  FF_REASON_OVERRIDE = 6,
+  /**
+   * No such flag: the caller's default.
+   */
+  FF_REASON_FLAG_NOT_FOUND = 7,
+  /**
+   * The call does not fit the flag's type (`ff_is_enabled` on a multivariate flag).
+   */
+  FF_REASON_TYPE_MISMATCH = 8,
+  /**
+   * Invalid arguments, or a split's bucketing attribute is missing: the caller's default.
+   */
+  FF_REASON_ERROR = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ff_reason ff_reason;
+#else
+typedef uint32_t ff_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
- * The only schema version this engine reads.
+ * An evaluation context (user id and attributes). Used by one thread at a time; create
+ * with `ff_context_new`, free with `ff_context_free`.
  */
-#define SCHEMA_VERSION 1
+typedef struct ff_context ff_context;
+
+/**
+ * An engine: the loaded config, overrides and clock. Thread-safe; create with
+ * `ff_engine_new`, free with `ff_engine_free`.
+ */
+typedef struct ff_engine ff_engine;
+
+/**
+ * An error: a status and a message. Created by fallible calls when their `err`
+ * argument is not NULL (`*err` is overwritten on failure and untouched on success);
+ * the caller frees it with `ff_error_free`.
+ */
+typedef struct ff_error ff_error;
+
+/**
+ * An owned byte buffer (UTF-8 JSON or NDJSON) returned to the caller, who frees it
+ * with `ff_bytes_free`. A NUL byte follows the data (not counted in `len`), so `ptr`
+ * can be used as a C string. `{NULL, 0}` means "none".
+ */
+typedef struct ff_bytes {
+  /**
+   * First byte, or NULL.
+   */
+  uint8_t *ptr;
+  /**
+   * Length in bytes, without the trailing NUL.
+   */
+  size_t len;
+} ff_bytes;
+
+/**
+ * A borrowed UTF-8 string, not NUL-terminated. Who owns it and how long it lives is
+ * stated by the function that returns it; `{NULL, 0}` means "none".
+ */
+typedef struct ff_str {
+  /**
+   * First byte, or NULL.
+   */
+  const char *ptr;
+  /**
+   * Length in bytes.
+   */
+  size_t len;
+} ff_str;
+
+/**
+ * The detailed result of `ff_evaluate`.
+ */
+typedef struct ff_evaluation {
+  /**
+   * The served variant's key (borrowed from the engine, valid until `ff_engine_free`),
+   * or `{NULL, 0}` when nothing is served.
+   */
+  struct ff_str variant;
+  /**
+   * Why.
+   */
+  ff_reason reason;
+  /**
+   * Index of the matched rule, or `UINT32_MAX` when no rule matched.
+   */
+  uint32_t rule_index;
+  /**
+   * Id of the matched rule (borrowed like `variant`), or `{NULL, 0}`.
+   */
+  struct ff_str rule_id;
+} ff_evaluation;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * The library version ("0.1.0"), equal to `FF_VERSION`. A static string: do not free.
+ */
+const char *ff_version(void);
+
+/**
+ * The error's message, NUL-terminated UTF-8, owned by `err` (valid until
+ * `ff_error_free`). Returns "" for NULL.
+ */
+const char *ff_error_message(const struct ff_error *err);
+
+/**
+ * The error's status (`FF_STATUS_INVALID_ARGUMENT` for NULL).
+ */
+ff_status ff_error_status(const struct ff_error *err);
+
+/**
+ * Frees an error. Accepts NULL.
+ */
+void ff_error_free(struct ff_error *err);
+
+/**
+ * Frees the bytes of `bytes` (from `ff_flag_value_json`, `ff_events_drain`, …) and sets
+ * it to `{NULL, 0}`. Accepts NULL and `{NULL, 0}`.
+ */
+void ff_bytes_free(struct ff_bytes *bytes);
+
+/**
+ * Creates an engine with no flags. `options_json` (borrowed; NULL/0 for defaults) is a
+ * JSON object: `{"max_config_bytes": 16777216}`. Returns NULL on error (with `*err`
+ * set when `err` is not NULL). The caller owns the engine: free it with
+ * `ff_engine_free` once no thread uses it.
+ */
+struct ff_engine *ff_engine_new(const char *options_json, size_t len, struct ff_error **err);
+
+/**
+ * Frees an engine and every string it handed out. Accepts NULL. No other thread may be
+ * using the engine.
+ */
+void ff_engine_free(struct ff_engine *e);
+
+/**
+ * Validates and atomically installs a config (`json`, `len` bytes of UTF-8, borrowed
+ * for the call). On any problem returns `FF_STATUS_INVALID_CONFIG` with every problem
+ * and its JSON path in the message, and the previous config keeps serving.
+ */
+ff_status ff_engine_load_json(const struct ff_engine *e,
+                              const char *json,
+                              size_t len,
+                              struct ff_error **err);
+
+/**
+ * Reads the config file at `path` (UTF-8, `len` bytes, borrowed) and loads it like
+ * `ff_engine_load_json`. An unreadable file gives `FF_STATUS_IO`.
+ */
+ff_status ff_engine_load_file(const struct ff_engine *e,
+                              const char *path,
+                              size_t len,
+                              struct ff_error **err);
+
+/**
+ * Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock.
+ * Schedules (and rollouts) read this clock, so tests and simulations are deterministic.
+ */
+ff_status ff_engine_set_time(const struct ff_engine *e, int64_t unix_ms);
+
+/**
+ * Writes the loaded config's `revision` to `*out` (owned by the caller: free with
+ * `ff_bytes_free`), or `{NULL, 0}` when the config has none.
+ */
+ff_status ff_engine_revision(const struct ff_engine *e,
+                             struct ff_bytes *out,
+                             struct ff_error **err);
+
+/**
+ * `bucket(salt, key)` of DESIGN §4 in `*out` (0..99999), so every binding can check the
+ * shared bucketing vectors against the engine itself.
+ */
+ff_status ff_bucket(const char *salt,
+                    size_t salt_len,
+                    const char *key,
+                    size_t key_len,
+                    uint32_t *out,
+                    struct ff_error **err);
+
+/**
+ * Creates a context for `user_id` (UTF-8, borrowed). Returns NULL when `user_id` is
+ * invalid (NULL with non-zero length, invalid UTF-8). The caller owns the context and
+ * frees it with `ff_context_free`; one thread uses it at a time.
+ */
+struct ff_context *ff_context_new(const char *user_id, size_t len);
+
+/**
+ * Starts the context over for `user_id`, removing every attribute but keeping its
+ * buffers, so rebuilding a context per request allocates nothing after warm-up.
+ */
+ff_status ff_context_reset(struct ff_context *c,
+                           const char *user_id,
+                           size_t len,
+                           struct ff_error **err);
+
+/**
+ * Sets a string attribute (`name` and `value` UTF-8, borrowed). The name `user_id`
+ * replaces the user id.
+ */
+ff_status ff_context_set_string(struct ff_context *c,
+                                const char *name,
+                                size_t name_len,
+                                const char *value,
+                                size_t value_len,
+                                struct ff_error **err);
+
+/**
+ * Sets a number attribute. NaN and infinities are refused with
+ * `FF_STATUS_INVALID_ARGUMENT`.
+ */
+ff_status ff_context_set_number(struct ff_context *c,
+                                const char *name,
+                                size_t name_len,
+                                double value,
+                                struct ff_error **err);
+
+/**
+ * Sets a boolean attribute.
+ */
+ff_status ff_context_set_bool(struct ff_context *c,
+                              const char *name,
+                              size_t name_len,
+                              bool value,
+                              struct ff_error **err);
+
+/**
+ * Frees a context. Accepts NULL.
+ */
+void ff_context_free(struct ff_context *c);
+
+/**
+ * True when the boolean, percentage or kill-switch flag `key` serves `on` for `ctx`.
+ * Returns `default_value` when the flag is missing, multivariate, serves nothing, or an
+ * argument is invalid (NULL engine or context, NULL key with non-zero length). Never
+ * fails, takes no lock and allocates nothing.
+ */
+bool ff_is_enabled(const struct ff_engine *e,
+                   const char *key,
+                   size_t len,
+                   const struct ff_context *ctx,
+                   bool default_value);
+
+/**
+ * Evaluates `key` for `ctx` and writes the served variant's key to `*out` (borrowed
+ * from the engine, valid until `ff_engine_free`, not NUL-terminated), or `{NULL, 0}`
+ * when nothing is served (then use your default). Returns the reason. `*out` is always
+ * written when `out` is not NULL.
+ */
+ff_reason ff_variant(const struct ff_engine *e,
+                     const char *key,
+                     size_t len,
+                     const struct ff_context *ctx,
+                     struct ff_str *out);
+
+/**
+ * Evaluates `key` for `ctx` in detail into `*out` (always written when `out` is not
+ * NULL): variant (as `ff_variant`), reason, matched rule index (`UINT32_MAX` when no
+ * rule) and rule id (borrowed like the variant; `{NULL, 0}` when no rule). Returns the
+ * reason.
+ */
+ff_reason ff_evaluate(const struct ff_engine *e,
+                      const char *key,
+                      size_t len,
+                      const struct ff_context *ctx,
+                      struct ff_evaluation *out);
+
+/**
+ * Evaluates `key` for `ctx` and writes the served variant's value as JSON to `*out`
+ * (owned by the caller: free with `ff_bytes_free`), or `{NULL, 0}` when nothing is
+ * served. Returns the reason. Boolean-like flags serve `true` / `false`.
+ */
+ff_reason ff_flag_value_json(const struct ff_engine *e,
+                             const char *key,
+                             size_t len,
+                             const struct ff_context *ctx,
+                             struct ff_bytes *out);
+
+/**
+ * Forces flag `key` to serve `variant` (both UTF-8, borrowed) for everyone, ahead of
+ * every other step, until `ff_flag_clear_override`. The override survives reloads
+ * while the flag and the variant exist. A kill switch is pulled with `"off"`.
+ * `FF_STATUS_NOT_FOUND` when the current config has no such flag;
+ * `FF_STATUS_INVALID_ARGUMENT` when the flag has no such variant.
+ */
+ff_status ff_flag_set_override(const struct ff_engine *e,
+                               const char *key,
+                               size_t len,
+                               const char *variant,
+                               size_t variant_len,
+                               struct ff_error **err);
+
+/**
+ * Removes flag `key`'s override (succeeds when there is none).
+ */
+ff_status ff_flag_clear_override(const struct ff_engine *e,
+                                 const char *key,
+                                 size_t len,
+                                 struct ff_error **err);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
 
 #endif  /* FEATUREFLAGS_H */

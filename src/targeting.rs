@@ -220,7 +220,7 @@ impl ScalarSet {
                     self.strings.binary_search_by(|x| (**x).cmp(s)).is_ok()
                 }
             }
-            AttrValue::Num(n) => self.numbers.iter().any(|x| *x == n),
+            AttrValue::Num(n) => self.numbers.contains(&n),
             AttrValue::Bool(b) => if b { self.has_true } else { self.has_false },
         }
     }

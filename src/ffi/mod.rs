@@ -1,1 +1,564 @@
-//! The C ABI (placeholder while the core compiles).
+//! The C ABI (DESIGN §2). This module only adapts the safe core: it checks every
+//! pointer, length and UTF-8 string, runs each exported body inside [`boundary!`] so
+//! that no panic unwinds into the host, and states the ownership of every pointer in the
+//! doc comments that cbindgen copies into `include/featureflags.h`.
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)] // the safety contract is each function's doc comment
+
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use crate::context::Context;
+use crate::engine::{Engine, EngineOptions, LoadError, OverrideError};
+use crate::eval::Reason;
+
+mod types;
+pub use types::*;
+
+/// Runs an exported function's body so that a panic never crosses the C boundary.
+///
+/// `boundary!(err, { … })` is for fallible calls: the body returns `Result<(), Failure>`,
+/// the macro returns the `ff_status` and writes `*err` on failure (a panic becomes
+/// `FF_STATUS_PANIC`). `boundary!(fallback = value, { … })` is for calls that never fail
+/// (evaluation, constructors, destructors): a panic returns `value`.
+macro_rules! boundary {
+    (fallback = $fallback:expr, $body:block) => {{
+        match catch_unwind(AssertUnwindSafe(|| $body)) {
+            Ok(value) => value,
+            Err(_) => $fallback,
+        }
+    }};
+    ($err:expr, $body:block) => {{
+        let err: *mut *mut ff_error = $err;
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), Failure> { $body }));
+        crate::ffi::finish(outcome, err)
+    }};
+}
+
+/// An error on its way to the caller: a status and a message.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    status: ff_status,
+    message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(status: ff_status, message: impl Into<String>) -> Self {
+        Failure { status, message: message.into() }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Failure::new(ff_status::FF_STATUS_INVALID_ARGUMENT, message)
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Self {
+        let status = match e {
+            LoadError::Io { .. } => ff_status::FF_STATUS_IO,
+            LoadError::Invalid(_) => ff_status::FF_STATUS_INVALID_CONFIG,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+impl From<OverrideError> for Failure {
+    fn from(e: OverrideError) -> Self {
+        let status = match e {
+            OverrideError::FlagNotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
+            OverrideError::UnknownVariant { .. } => ff_status::FF_STATUS_INVALID_ARGUMENT,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+fn finish(outcome: std::thread::Result<Result<(), Failure>>, err: *mut *mut ff_error) -> ff_status {
+    let failure = match outcome {
+        Ok(Ok(())) => return ff_status::FF_STATUS_OK,
+        Ok(Err(failure)) => failure,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Failure::new(ff_status::FF_STATUS_PANIC, format!("internal error (panic): {what}"))
+        }
+    };
+    let status = failure.status;
+    if !err.is_null() {
+        let message = CString::new(failure.message.replace('\0', "\\0")).unwrap_or_default();
+        // SAFETY: the caller passes NULL or a valid `ff_error **` (documented on each function).
+        unsafe { *err = Box::into_raw(Box::new(ff_error { status, message })) };
+    }
+    status
+}
+
+/// Borrows `len` bytes at `ptr` for the call. NULL with length 0 is empty.
+unsafe fn bytes_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a [u8], Failure> {
+    if ptr.is_null() {
+        if len == 0 {
+            return Ok(&[]);
+        }
+        return Err(Failure::invalid(format!("{name}: NULL pointer with length {len}")));
+    }
+    if len > isize::MAX as usize {
+        return Err(Failure::invalid(format!("{name}: length {len} is too large")));
+    }
+    // SAFETY: the caller guarantees `ptr` points to `len` readable bytes for the call.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
+/// Borrows a UTF-8 string argument for the call.
+unsafe fn str_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a str, Failure> {
+    // SAFETY: forwarded caller contract.
+    let bytes = unsafe { bytes_arg(ptr, len, name)? };
+    std::str::from_utf8(bytes)
+        .map_err(|e| Failure::invalid(format!("{name}: invalid UTF-8 at byte {}", e.valid_up_to())))
+}
+
+unsafe fn engine_arg<'a>(e: *const ff_engine) -> Result<&'a Engine, Failure> {
+    // SAFETY: the caller passes NULL or a live engine from `ff_engine_new`.
+    unsafe { e.as_ref() }.map(|e| &e.inner).ok_or_else(|| Failure::invalid("engine: NULL handle"))
+}
+
+unsafe fn context_arg<'a>(c: *mut ff_context) -> Result<&'a mut Context, Failure> {
+    // SAFETY: the caller passes NULL or a live context it owns exclusively for the call.
+    unsafe { c.as_mut() }.map(|c| &mut c.inner).ok_or_else(|| Failure::invalid("context: NULL handle"))
+}
+
+fn str_out(s: Option<&str>) -> ff_str {
+    match s {
+        Some(s) => ff_str { ptr: s.as_ptr().cast(), len: s.len() },
+        None => ff_str { ptr: ptr::null(), len: 0 },
+    }
+}
+
+/// Moves `data` to the caller as `ff_bytes`, followed by a NUL byte not counted in `len`.
+pub(crate) fn bytes_out(data: Vec<u8>) -> ff_bytes {
+    let mut data = data;
+    data.push(0);
+    let len = data.len() - 1;
+    let ptr = Box::into_raw(data.into_boxed_slice()).cast::<u8>();
+    ff_bytes { ptr, len }
+}
+
+unsafe fn write<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: the caller passes NULL or a valid, writable out-pointer.
+        unsafe { out.write(value) };
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Version and errors
+// ---------------------------------------------------------------------------------------
+
+/// ABI version: bumped on any incompatible change to this header.
+pub const FF_ABI_VERSION: u32 = 1;
+
+/// The library version ("0.1.0"), equal to `FF_VERSION`. A static string: do not free.
+#[no_mangle]
+pub extern "C" fn ff_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The error's message, NUL-terminated UTF-8, owned by `err` (valid until
+/// `ff_error_free`). Returns "" for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ff_error_message(err: *const ff_error) -> *const c_char {
+    boundary!(fallback = c"".as_ptr(), {
+        // SAFETY: NULL or a live error from this library.
+        match unsafe { err.as_ref() } {
+            Some(e) => e.message.as_ptr(),
+            None => c"".as_ptr(),
+        }
+    })
+}
+
+/// The error's status (`FF_STATUS_INVALID_ARGUMENT` for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn ff_error_status(err: *const ff_error) -> ff_status {
+    boundary!(fallback = ff_status::FF_STATUS_PANIC, {
+        // SAFETY: NULL or a live error from this library.
+        unsafe { err.as_ref() }.map_or(ff_status::FF_STATUS_INVALID_ARGUMENT, |e| e.status)
+    })
+}
+
+/// Frees an error. Accepts NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ff_error_free(err: *mut ff_error) {
+    boundary!(fallback = (), {
+        if !err.is_null() {
+            // SAFETY: `err` came from this library and is freed once (caller contract).
+            drop(unsafe { Box::from_raw(err) });
+        }
+    })
+}
+
+/// Frees the bytes of `bytes` (from `ff_flag_value_json`, `ff_events_drain`, …) and sets
+/// it to `{NULL, 0}`. Accepts NULL and `{NULL, 0}`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_bytes_free(bytes: *mut ff_bytes) {
+    boundary!(fallback = (), {
+        // SAFETY: NULL or a valid ff_bytes written by this library.
+        let Some(b) = (unsafe { bytes.as_mut() }) else { return };
+        if !b.ptr.is_null() {
+            let slice = ptr::slice_from_raw_parts_mut(b.ptr, b.len + 1);
+            // SAFETY: allocated by `bytes_out` as a boxed slice of len + 1 bytes.
+            drop(unsafe { Box::from_raw(slice) });
+        }
+        b.ptr = ptr::null_mut();
+        b.len = 0;
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Engine
+// ---------------------------------------------------------------------------------------
+
+/// Creates an engine with no flags. `options_json` (borrowed; NULL/0 for defaults) is a
+/// JSON object: `{"max_config_bytes": 16777216}`. Returns NULL on error (with `*err`
+/// set when `err` is not NULL). The caller owns the engine: free it with
+/// `ff_engine_free` once no thread uses it.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_new(options_json: *const c_char, len: usize, err: *mut *mut ff_error) -> *mut ff_engine {
+    let mut engine = ptr::null_mut();
+    let engine_out = &mut engine;
+    boundary!(err, {
+        // SAFETY: caller contract for string arguments.
+        let text = unsafe { str_arg(options_json, len, "options_json")? };
+        let options = EngineOptions::from_json(text).map_err(Failure::invalid)?;
+        *engine_out = Box::into_raw(Box::new(ff_engine { inner: Engine::new(options) }));
+        Ok(())
+    });
+    engine
+}
+
+/// Frees an engine and every string it handed out. Accepts NULL. No other thread may be
+/// using the engine.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_free(e: *mut ff_engine) {
+    boundary!(fallback = (), {
+        if !e.is_null() {
+            // SAFETY: `e` came from `ff_engine_new` and is freed once (caller contract).
+            drop(unsafe { Box::from_raw(e) });
+        }
+    })
+}
+
+/// Validates and atomically installs a config (`json`, `len` bytes of UTF-8, borrowed
+/// for the call). On any problem returns `FF_STATUS_INVALID_CONFIG` with every problem
+/// and its JSON path in the message, and the previous config keeps serving.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_load_json(e: *const ff_engine, json: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, document) = unsafe { (engine_arg(e)?, bytes_arg(json, len, "json")?) };
+        engine.load_json(document)?;
+        Ok(())
+    })
+}
+
+/// Reads the config file at `path` (UTF-8, `len` bytes, borrowed) and loads it like
+/// `ff_engine_load_json`. An unreadable file gives `FF_STATUS_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_load_file(e: *const ff_engine, path: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, path) = unsafe { (engine_arg(e)?, str_arg(path, len, "path")?) };
+        engine.load_file(path)?;
+        Ok(())
+    })
+}
+
+/// Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock.
+/// Schedules (and rollouts) read this clock, so tests and simulations are deterministic.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_set_time(e: *const ff_engine, unix_ms: i64) -> ff_status {
+    boundary!(ptr::null_mut(), {
+        // SAFETY: caller contract for handles.
+        unsafe { engine_arg(e)? }.set_time(unix_ms);
+        Ok(())
+    })
+}
+
+/// Writes the loaded config's `revision` to `*out` (owned by the caller: free with
+/// `ff_bytes_free`), or `{NULL, 0}` when the config has none.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_revision(e: *const ff_engine, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles.
+        let engine = unsafe { engine_arg(e)? };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let revision = engine.snapshot().revision.as_deref().map(|r| r.as_bytes().to_vec());
+        let value = revision.map_or(ff_bytes { ptr: ptr::null_mut(), len: 0 }, bytes_out);
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, value) };
+        Ok(())
+    })
+}
+
+/// `bucket(salt, key)` of DESIGN §4 in `*out` (0..99999), so every binding can check the
+/// shared bucketing vectors against the engine itself.
+#[no_mangle]
+pub unsafe extern "C" fn ff_bucket(salt: *const c_char, salt_len: usize, key: *const c_char, key_len: usize, out: *mut u32, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for string arguments.
+        let (salt, key) = unsafe { (str_arg(salt, salt_len, "salt")?, str_arg(key, key_len, "key")?) };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, crate::bucketing::bucket(salt, key)) };
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Context
+// ---------------------------------------------------------------------------------------
+
+/// Creates a context for `user_id` (UTF-8, borrowed). Returns NULL when `user_id` is
+/// invalid (NULL with non-zero length, invalid UTF-8). The caller owns the context and
+/// frees it with `ff_context_free`; one thread uses it at a time.
+#[no_mangle]
+pub unsafe extern "C" fn ff_context_new(user_id: *const c_char, len: usize) -> *mut ff_context {
+    boundary!(fallback = ptr::null_mut(), {
+        // SAFETY: caller contract for string arguments.
+        match unsafe { str_arg(user_id, len, "user_id") } {
+            Ok(id) => Box::into_raw(Box::new(ff_context { inner: Context::new(id) })),
+            Err(_) => ptr::null_mut(),
+        }
+    })
+}
+
+/// Starts the context over for `user_id`, removing every attribute but keeping its
+/// buffers, so rebuilding a context per request allocates nothing after warm-up.
+#[no_mangle]
+pub unsafe extern "C" fn ff_context_reset(c: *mut ff_context, user_id: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (ctx, id) = unsafe { (context_arg(c)?, str_arg(user_id, len, "user_id")?) };
+        ctx.reset(id);
+        Ok(())
+    })
+}
+
+/// Sets a string attribute (`name` and `value` UTF-8, borrowed). The name `user_id`
+/// replaces the user id.
+#[no_mangle]
+pub unsafe extern "C" fn ff_context_set_string(c: *mut ff_context, name: *const c_char, name_len: usize, value: *const c_char, value_len: usize, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (ctx, name, value) =
+            unsafe { (context_arg(c)?, str_arg(name, name_len, "name")?, str_arg(value, value_len, "value")?) };
+        ctx.set_string(name, value).map_err(|e| Failure::invalid(e.to_string()))?;
+        Ok(())
+    })
+}
+
+/// Sets a number attribute. NaN and infinities are refused with
+/// `FF_STATUS_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_context_set_number(c: *mut ff_context, name: *const c_char, name_len: usize, value: f64, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (ctx, name) = unsafe { (context_arg(c)?, str_arg(name, name_len, "name")?) };
+        ctx.set_number(name, value).map_err(|e| Failure::invalid(e.to_string()))?;
+        Ok(())
+    })
+}
+
+/// Sets a boolean attribute.
+#[no_mangle]
+pub unsafe extern "C" fn ff_context_set_bool(c: *mut ff_context, name: *const c_char, name_len: usize, value: bool, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (ctx, name) = unsafe { (context_arg(c)?, str_arg(name, name_len, "name")?) };
+        ctx.set_bool(name, value).map_err(|e| Failure::invalid(e.to_string()))?;
+        Ok(())
+    })
+}
+
+/// Frees a context. Accepts NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ff_context_free(c: *mut ff_context) {
+    boundary!(fallback = (), {
+        if !c.is_null() {
+            // SAFETY: `c` came from `ff_context_new` and is freed once (caller contract).
+            drop(unsafe { Box::from_raw(c) });
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Flags
+// ---------------------------------------------------------------------------------------
+
+/// Resolves the arguments every evaluation shares; `Err` carries the reason to report.
+unsafe fn eval_args<'a>(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context) -> Result<(&'a Engine, &'a [u8], &'a Context), Reason> {
+    // SAFETY: caller contract for handles and string arguments.
+    let engine = unsafe { engine_arg(e) }.map_err(|_| Reason::Error)?;
+    // SAFETY: as above.
+    let key = unsafe { bytes_arg(key, len, "key") }.map_err(|_| Reason::Error)?;
+    // SAFETY: NULL or a live context used by this thread only.
+    let ctx = unsafe { ctx.as_ref() }.map(|c| &c.inner).ok_or(Reason::Error)?;
+    Ok((engine, key, ctx))
+}
+
+/// A key that matched no flag is reported as not found, unless it is not even UTF-8.
+fn missing(key: &[u8]) -> Reason {
+    if std::str::from_utf8(key).is_ok() {
+        Reason::FlagNotFound
+    } else {
+        Reason::Error
+    }
+}
+
+fn reason(r: Reason) -> ff_reason {
+    ff_reason::from(r)
+}
+
+/// True when the boolean, percentage or kill-switch flag `key` serves `on` for `ctx`.
+/// Returns `default_value` when the flag is missing, multivariate, serves nothing, or an
+/// argument is invalid (NULL engine or context, NULL key with non-zero length). Never
+/// fails, takes no lock and allocates nothing.
+#[no_mangle]
+pub unsafe extern "C" fn ff_is_enabled(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, default_value: bool) -> bool {
+    boundary!(fallback = default_value, {
+        // SAFETY: forwarded caller contract.
+        match unsafe { eval_args(e, key, len, ctx) } {
+            Ok((engine, key, ctx)) => engine.is_enabled_bytes(key, ctx, default_value).0,
+            Err(_) => default_value,
+        }
+    })
+}
+
+/// Evaluates `key` for `ctx` and writes the served variant's key to `*out` (borrowed
+/// from the engine, valid until `ff_engine_free`, not NUL-terminated), or `{NULL, 0}`
+/// when nothing is served (then use your default). Returns the reason. `*out` is always
+/// written when `out` is not NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ff_variant(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, out: *mut ff_str) -> ff_reason {
+    boundary!(fallback = { unsafe { write(out, str_out(None)) }; ff_reason::FF_REASON_ERROR }, {
+        // SAFETY: forwarded caller contract.
+        let (variant, r) = match unsafe { eval_args(e, key, len, ctx) } {
+            Ok((engine, key, ctx)) => {
+                let ev = engine.evaluate_bytes(key, ctx);
+                let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
+                (ev.variant, r)
+            }
+            Err(r) => (None, r),
+        };
+        // SAFETY: caller contract for out-pointers.
+        unsafe { write(out, str_out(variant)) };
+        reason(r)
+    })
+}
+
+/// Evaluates `key` for `ctx` in detail into `*out` (always written when `out` is not
+/// NULL): variant (as `ff_variant`), reason, matched rule index (`UINT32_MAX` when no
+/// rule) and rule id (borrowed like the variant; `{NULL, 0}` when no rule). Returns the
+/// reason.
+#[no_mangle]
+pub unsafe extern "C" fn ff_evaluate(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, out: *mut ff_evaluation) -> ff_reason {
+    let nothing = |r: Reason| ff_evaluation { variant: str_out(None), reason: reason(r), rule_index: u32::MAX, rule_id: str_out(None) };
+    boundary!(fallback = { unsafe { write(out, nothing(Reason::Error)) }; ff_reason::FF_REASON_ERROR }, {
+        // SAFETY: forwarded caller contract.
+        let value = match unsafe { eval_args(e, key, len, ctx) } {
+            Ok((engine, key, ctx)) => {
+                let ev = engine.evaluate_bytes(key, ctx);
+                let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
+                ff_evaluation {
+                    variant: str_out(ev.variant),
+                    reason: reason(r),
+                    rule_index: ev.rule_index.unwrap_or(u32::MAX),
+                    rule_id: str_out(ev.rule_id),
+                }
+            }
+            Err(r) => nothing(r),
+        };
+        let r = value.reason;
+        // SAFETY: caller contract for out-pointers.
+        unsafe { write(out, value) };
+        r
+    })
+}
+
+/// Evaluates `key` for `ctx` and writes the served variant's value as JSON to `*out`
+/// (owned by the caller: free with `ff_bytes_free`), or `{NULL, 0}` when nothing is
+/// served. Returns the reason. Boolean-like flags serve `true` / `false`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_value_json(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, out: *mut ff_bytes) -> ff_reason {
+    let empty = || ff_bytes { ptr: ptr::null_mut(), len: 0 };
+    boundary!(fallback = { unsafe { write(out, empty()) }; ff_reason::FF_REASON_ERROR }, {
+        // SAFETY: forwarded caller contract.
+        let (value, r) = match unsafe { eval_args(e, key, len, ctx) } {
+            Ok((engine, key, ctx)) => {
+                let (value, r) = engine.value_json(key, ctx);
+                (value, if r == Reason::FlagNotFound { missing(key) } else { r })
+            }
+            Err(r) => (None, r),
+        };
+        if !out.is_null() {
+            // SAFETY: caller contract for out-pointers.
+            unsafe { write(out, value.map_or_else(empty, |v| bytes_out(v.into_bytes()))) };
+        }
+        reason(r)
+    })
+}
+
+/// Forces flag `key` to serve `variant` (both UTF-8, borrowed) for everyone, ahead of
+/// every other step, until `ff_flag_clear_override`. The override survives reloads
+/// while the flag and the variant exist. A kill switch is pulled with `"off"`.
+/// `FF_STATUS_NOT_FOUND` when the current config has no such flag;
+/// `FF_STATUS_INVALID_ARGUMENT` when the flag has no such variant.
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_set_override(e: *const ff_engine, key: *const c_char, len: usize, variant: *const c_char, variant_len: usize, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key, variant) =
+            unsafe { (engine_arg(e)?, str_arg(key, len, "key")?, str_arg(variant, variant_len, "variant")?) };
+        engine.set_override(key, variant)?;
+        Ok(())
+    })
+}
+
+/// Removes flag `key`'s override (succeeds when there is none).
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_clear_override(e: *const ff_engine, key: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
+        engine.clear_override(key);
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_message() {
+        let mut err: *mut ff_error = ptr::null_mut();
+        let status = boundary!(&mut err, {
+            if true {
+                panic!("boom");
+            }
+            Ok(())
+        });
+        assert_eq!(status, ff_status::FF_STATUS_PANIC);
+        unsafe {
+            let msg = std::ffi::CStr::from_ptr(ff_error_message(err)).to_str().unwrap();
+            assert!(msg.contains("boom"), "{msg}");
+            ff_error_free(err);
+        }
+        let value: bool = boundary!(fallback = true, { panic!("again") });
+        assert!(value);
+    }
+}

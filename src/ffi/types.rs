@@ -1,0 +1,130 @@
+//! Types shared with C. Their layout and numbering are part of the ABI.
+
+use std::ffi::{c_char, CString};
+
+use crate::context::Context;
+use crate::engine::Engine;
+use crate::eval::Reason;
+
+/// Result of a fallible call. The numbers are stable and never renumbered.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ff_status {
+    /// Success (also available as `FF_OK`).
+    FF_STATUS_OK = 0,
+    /// A NULL handle, a NULL pointer with a non-zero length, invalid UTF-8, a non-finite
+    /// number, an unknown variant, malformed options.
+    FF_STATUS_INVALID_ARGUMENT = 1,
+    /// A config was rejected; the previous one keeps serving.
+    FF_STATUS_INVALID_CONFIG = 2,
+    /// No such flag, experiment or rollout.
+    FF_STATUS_NOT_FOUND = 3,
+    /// The operation does not apply in the current state.
+    FF_STATUS_INVALID_STATE = 4,
+    /// A file could not be read.
+    FF_STATUS_IO = 5,
+    /// An internal error was caught at the boundary; the engine remains usable.
+    FF_STATUS_PANIC = 6,
+}
+
+/// Why an evaluation served what it served. Stable numbers, never renumbered.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ff_reason {
+    /// No rule matched; the flag's default variant.
+    FF_REASON_DEFAULT = 0,
+    /// A rule matched (also when it serves a split); see the rule index and id.
+    FF_REASON_RULE_MATCH = 1,
+    /// No rule matched; the default split picked the variant.
+    FF_REASON_SPLIT = 2,
+    /// The flag is disabled: its off variant.
+    FF_REASON_DISABLED = 3,
+    /// Outside the flag's schedule: its off variant.
+    FF_REASON_SCHEDULED_OFF = 4,
+    /// A prerequisite did not serve its variant: the off variant.
+    FF_REASON_PREREQUISITE_FAILED = 5,
+    /// A runtime override.
+    FF_REASON_OVERRIDE = 6,
+    /// No such flag: the caller's default.
+    FF_REASON_FLAG_NOT_FOUND = 7,
+    /// The call does not fit the flag's type (`ff_is_enabled` on a multivariate flag).
+    FF_REASON_TYPE_MISMATCH = 8,
+    /// Invalid arguments, or a split's bucketing attribute is missing: the caller's default.
+    FF_REASON_ERROR = 9,
+}
+
+impl From<Reason> for ff_reason {
+    #[inline]
+    fn from(r: Reason) -> Self {
+        match r {
+            Reason::Default => ff_reason::FF_REASON_DEFAULT,
+            Reason::RuleMatch => ff_reason::FF_REASON_RULE_MATCH,
+            Reason::Split => ff_reason::FF_REASON_SPLIT,
+            Reason::Disabled => ff_reason::FF_REASON_DISABLED,
+            Reason::ScheduledOff => ff_reason::FF_REASON_SCHEDULED_OFF,
+            Reason::PrerequisiteFailed => ff_reason::FF_REASON_PREREQUISITE_FAILED,
+            Reason::Override => ff_reason::FF_REASON_OVERRIDE,
+            Reason::FlagNotFound => ff_reason::FF_REASON_FLAG_NOT_FOUND,
+            Reason::TypeMismatch => ff_reason::FF_REASON_TYPE_MISMATCH,
+            Reason::Error => ff_reason::FF_REASON_ERROR,
+        }
+    }
+}
+
+/// A borrowed UTF-8 string, not NUL-terminated. Who owns it and how long it lives is
+/// stated by the function that returns it; `{NULL, 0}` means "none".
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ff_str {
+    /// First byte, or NULL.
+    pub ptr: *const c_char,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+/// An owned byte buffer (UTF-8 JSON or NDJSON) returned to the caller, who frees it
+/// with `ff_bytes_free`. A NUL byte follows the data (not counted in `len`), so `ptr`
+/// can be used as a C string. `{NULL, 0}` means "none".
+#[repr(C)]
+#[derive(Debug)]
+pub struct ff_bytes {
+    /// First byte, or NULL.
+    pub ptr: *mut u8,
+    /// Length in bytes, without the trailing NUL.
+    pub len: usize,
+}
+
+/// The detailed result of `ff_evaluate`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ff_evaluation {
+    /// The served variant's key (borrowed from the engine, valid until `ff_engine_free`),
+    /// or `{NULL, 0}` when nothing is served.
+    pub variant: ff_str,
+    /// Why.
+    pub reason: ff_reason,
+    /// Index of the matched rule, or `UINT32_MAX` when no rule matched.
+    pub rule_index: u32,
+    /// Id of the matched rule (borrowed like `variant`), or `{NULL, 0}`.
+    pub rule_id: ff_str,
+}
+
+/// An engine: the loaded config, overrides and clock. Thread-safe; create with
+/// `ff_engine_new`, free with `ff_engine_free`.
+pub struct ff_engine {
+    pub(crate) inner: Engine,
+}
+
+/// An evaluation context (user id and attributes). Used by one thread at a time; create
+/// with `ff_context_new`, free with `ff_context_free`.
+pub struct ff_context {
+    pub(crate) inner: Context,
+}
+
+/// An error: a status and a message. Created by fallible calls when their `err`
+/// argument is not NULL (`*err` is overwritten on failure and untouched on success);
+/// the caller frees it with `ff_error_free`.
+pub struct ff_error {
+    pub(crate) status: ff_status,
+    pub(crate) message: CString,
+}
