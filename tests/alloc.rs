@@ -1,0 +1,111 @@
+//! Evaluation allocates nothing: a counting global allocator watches a loop of
+//! evaluations over flags with rules, splits, segments, regexes, versions and
+//! prerequisites, after one warm-up pass.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use featureflags::{Context, Engine};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts on the side.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+const CONFIG: &str = r#"{
+  "schema_version": 1,
+  "segments": {"vip": {"attr": "tier", "op": "equals", "value": "vip"}},
+  "flags": {
+    "base": {"type": "boolean"},
+    "mid": {"type": "boolean", "prerequisites": [{"flag": "base", "variant": "on"}]},
+    "checkout": {
+      "type": "multivariate",
+      "variants": {"a": 1, "b": 2, "c": {"x": [1, 2]}},
+      "prerequisites": [{"flag": "mid", "variant": "on"}],
+      "rules": [
+        {"id": "vip", "when": {"segment": "vip"}, "serve": "c"},
+        {"id": "regex", "when": {"attr": "email", "op": "matches", "value": "@corp\\.example$"}, "serve": "b"},
+        {"id": "version", "when": {"attr": "app", "op": "version_greater_or_equal", "value": "5.2"}, "serve": {"split": {"a": 50, "b": 50}}},
+        {"id": "geo", "when": {"all": [{"attr": "country", "op": "in", "value": ["US", "CA", "GB"]}, {"percentage": 50}]}, "serve": "a"}
+      ],
+      "default": {"split": {"a": 34, "b": 33, "c": 33}}
+    },
+    "half": {"type": "percentage", "percentage": 50},
+    "when": {"type": "boolean", "schedule": {"enable_at": "2026-01-01T00:00:00Z"}}
+  }
+}"#;
+
+#[test]
+fn evaluation_allocates_nothing() {
+    let engine = Engine::default();
+    engine.load_json(CONFIG.as_bytes()).unwrap();
+    engine.set_time(1_800_000_000_000);
+    let mut contexts = Vec::new();
+    for i in 0..50 {
+        let mut ctx = Context::new(&format!("user-{i}"));
+        ctx.set_string("country", ["US", "DE", "GB"][i % 3]).unwrap();
+        ctx.set_string("app", ["5.1", "v5.2.1", "6"][i % 3]).unwrap();
+        if i % 5 == 0 {
+            ctx.set_string("tier", "vip").unwrap();
+        }
+        if i % 7 == 0 {
+            ctx.set_string("email", "x@corp.example").unwrap();
+        }
+        contexts.push(ctx);
+    }
+    let flags = ["base", "mid", "checkout", "half", "when", "missing"];
+    let mut served = 0usize;
+    let mut run = |served: &mut usize| {
+        for ctx in &contexts {
+            for flag in flags {
+                let ev = engine.evaluate(flag, ctx);
+                *served += ev.variant.map_or(0, str::len);
+                *served += usize::from(engine.is_enabled(flag, ctx, false));
+            }
+        }
+    };
+    run(&mut served); // warm-up: thread-local state of arc-swap
+    let before = allocations();
+    for _ in 0..100 {
+        run(&mut served);
+    }
+    let after = allocations();
+    assert!(served > 0);
+    assert_eq!(after - before, 0, "{} allocations in {} evaluations", after - before, 100 * 50 * 6 * 2);
+
+    // Rebuilding a context of the same shape reuses its buffers.
+    let mut ctx = Context::new("user-0");
+    ctx.set_string("country", "US").unwrap().set_number("n", 1.0).unwrap().set_bool("b", true).unwrap();
+    let before = allocations();
+    for i in 0..1000 {
+        ctx.reset("user-1");
+        ctx.set_string("country", if i % 2 == 0 { "US" } else { "GB" }).unwrap();
+        ctx.set_number("n", f64::from(i)).unwrap();
+        ctx.set_bool("b", i % 3 == 0).unwrap();
+        served += usize::from(engine.is_enabled("half", &ctx, false));
+    }
+    assert_eq!(allocations() - before, 0);
+}
