@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs every test suite: Rust (unit, integration, doc, clippy, header drift), the C
+# header test, the shared test vectors' independent Python reference, and the Go, C++
+# and Java bindings. Exits non-zero if anything fails; no suite is ever skipped.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+passed=0
+failed=0
+failures=()
+step() {
+    local name="$1"
+    shift
+    echo
+    echo "=== $name"
+    local start=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "=== $name: ok ($((SECONDS - start)) s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        echo "=== $name: FAILED ($((SECONDS - start)) s)"
+    fi
+}
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || { echo "missing required tool: $1 ($2)" >&2; exit 1; }
+}
+need cargo "install Rust from rustup.rs"
+need cc "install gcc"
+need python3 "install python3"
+
+header_is_current() {
+    # build.rs compares the generated header with the committed one and panics on a
+    # difference when FEATUREFLAGS_CHECK_HEADER=1.
+    FEATUREFLAGS_CHECK_HEADER=1 cargo build --release --locked
+}
+
+c_tests() {
+    local out="$root/target/c-tests"
+    mkdir -p "$out"
+    cc -std=c11 -Wall -Wextra -Werror -pedantic -I include tests/c/test_api.c \
+        -L target/release -Wl,-rpath,"$root/target/release" -lfeatureflags -lm -o "$out/test_api"
+    # The header also compiles on its own as C and as C++.
+    echo '#include "featureflags.h"' | cc -std=c99 -Wall -Wextra -Werror -pedantic -I include -x c -fsyntax-only -
+    echo '#include "featureflags.h"' | c++ -std=c++17 -Wall -Wextra -Werror -pedantic -I include -x c++ -fsyntax-only -
+    "$out/test_api"
+}
+
+step "header drift check + release build" header_is_current
+step "cargo clippy" cargo clippy --locked --all-targets -- -D warnings
+step "cargo test" cargo test --locked
+step "C API test" c_tests
+step "test vectors: independent Python reference" python3 tests/vectors/reference.py
+for lang in go cpp java; do
+    step "$lang binding" bash "bindings/$lang/test.sh"
+done
+
+echo
+if [ "$failed" -ne 0 ]; then
+    printf 'failed suite: %s\n' "${failures[@]}"
+fi
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,220 @@
+/* Exercises the C API as a C host would: load, evaluate, errors, ownership.
+ * Built with -Wall -Wextra -Werror -std=c11 against include/featureflags.h. */
+#include "featureflags.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        checks++;                                                                \
+        if (!(cond)) {                                                           \
+            failures++;                                                          \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                        \
+    } while (0)
+
+#define S(lit) (lit), (sizeof(lit) - 1)
+
+static int str_eq(ff_str s, const char *want) {
+    size_t n = strlen(want);
+    return s.len == n && (n == 0 || memcmp(s.ptr, want, n) == 0);
+}
+
+static const char CONFIG[] =
+    "{\"schema_version\": 1, \"revision\": \"c-1\",\n"
+    " \"segments\": {\"vip\": {\"attr\": \"tier\", \"op\": \"equals\", \"value\": \"vip\"}},\n"
+    " \"flags\": {\n"
+    "  \"on\": {\"type\": \"boolean\"},\n"
+    "  \"geo\": {\"type\": \"boolean\", \"default\": \"off\", \"rules\": [\n"
+    "     {\"id\": \"na\", \"when\": {\"attr\": \"country\", \"op\": \"in\", \"value\": [\"US\", \"CA\", \"GB\"]}, \"serve\": \"on\"}]},\n"
+    "  \"layout\": {\"type\": \"multivariate\", \"variants\": {\"classic\": 1, \"pro\": {\"levels\": 20}},\n"
+    "     \"rules\": [{\"id\": \"vip\", \"when\": {\"segment\": \"vip\"}, \"serve\": \"pro\"}],\n"
+    "     \"default\": \"classic\", \"off_variant\": \"classic\"},\n"
+    "  \"half\": {\"type\": \"percentage\", \"percentage\": 50},\n"
+    "  \"hft\": {\"type\": \"kill_switch\"},\n"
+    "  \"xmas\": {\"type\": \"boolean\", \"schedule\": {\"enable_at\": \"2026-12-24T00:00:00Z\"}}\n"
+    " }}";
+
+static void test_load_and_evaluate(ff_engine *e) {
+    ff_error *err = NULL;
+    CHECK(ff_engine_load_json(e, S(CONFIG), &err) == FF_OK);
+    CHECK(err == NULL);
+
+    ff_context *ctx = ff_context_new(S("user-42"));
+    CHECK(ctx != NULL);
+    CHECK(ff_context_set_string(ctx, S("country"), S("CA"), NULL) == FF_STATUS_OK);
+    CHECK(ff_context_set_number(ctx, S("volume"), 1e6, NULL) == FF_STATUS_OK);
+    CHECK(ff_context_set_bool(ctx, S("beta"), true, NULL) == FF_STATUS_OK);
+
+    CHECK(ff_is_enabled(e, S("on"), ctx, false));
+    CHECK(ff_is_enabled(e, S("geo"), ctx, false));
+
+    ff_evaluation ev;
+    CHECK(ff_evaluate(e, S("geo"), ctx, &ev) == FF_REASON_RULE_MATCH);
+    CHECK(str_eq(ev.variant, "on"));
+    CHECK(ev.rule_index == 0);
+    CHECK(str_eq(ev.rule_id, "na"));
+
+    CHECK(ff_evaluate(e, S("on"), ctx, &ev) == FF_REASON_DEFAULT);
+    CHECK(ev.rule_index == UINT32_MAX);
+    CHECK(ev.rule_id.ptr == NULL && ev.rule_id.len == 0);
+
+    ff_str v;
+    CHECK(ff_variant(e, S("layout"), ctx, &v) == FF_REASON_DEFAULT);
+    CHECK(str_eq(v, "classic"));
+    CHECK(ff_context_set_string(ctx, S("tier"), S("vip"), NULL) == FF_OK);
+    CHECK(ff_variant(e, S("layout"), ctx, &v) == FF_REASON_RULE_MATCH);
+    CHECK(str_eq(v, "pro"));
+
+    /* Values: owned, NUL-terminated, freed by the caller. */
+    ff_bytes value = {NULL, 0};
+    CHECK(ff_flag_value_json(e, S("layout"), ctx, &value) == FF_REASON_RULE_MATCH);
+    CHECK(value.ptr != NULL && strcmp((const char *)value.ptr, "{\"levels\":20}") == 0);
+    ff_bytes_free(&value);
+    CHECK(value.ptr == NULL && value.len == 0);
+
+    /* Multivariate through ff_is_enabled: caller default, TYPE_MISMATCH. */
+    CHECK(ff_is_enabled(e, S("layout"), ctx, true) == true);
+    CHECK(ff_is_enabled(e, S("layout"), ctx, false) == false);
+
+    /* Unknown flag: caller default, FLAG_NOT_FOUND, {NULL, 0}. */
+    CHECK(ff_is_enabled(e, S("nope"), ctx, true));
+    CHECK(ff_variant(e, S("nope"), ctx, &v) == FF_REASON_FLAG_NOT_FOUND);
+    CHECK(v.ptr == NULL && v.len == 0);
+
+    /* Percentage flag: about half of 10,000 users, deterministic. */
+    int on = 0;
+    char id[32];
+    for (int i = 0; i < 10000; i++) {
+        int n = snprintf(id, sizeof id, "u%d", i);
+        CHECK(ff_context_reset(ctx, id, (size_t)n, NULL) == FF_OK);
+        on += ff_is_enabled(e, S("half"), ctx, false);
+    }
+    CHECK(on > 4800 && on < 5200);
+
+    /* Schedules follow the engine clock. */
+    CHECK(ff_engine_set_time(e, 1795000000000) == FF_OK); /* 2026-11-18 */
+    CHECK(ff_evaluate(e, S("xmas"), ctx, &ev) == FF_REASON_SCHEDULED_OFF);
+    CHECK(ff_engine_set_time(e, 1798502400000) == FF_OK); /* 2026-12-29 */
+    CHECK(ff_evaluate(e, S("xmas"), ctx, &ev) == FF_REASON_DEFAULT);
+    CHECK(ff_engine_set_time(e, 0) == FF_OK);
+
+    ff_context_free(ctx);
+}
+
+static void test_errors(ff_engine *e) {
+    ff_error *err = NULL;
+    /* Every problem, with its path; the previous config keeps serving. */
+    static const char BAD[] =
+        "{\"schema_version\": 1, \"flags\": {\"geo\": {\"type\": \"boolean\", \"rules\": [\n"
+        "  {\"when\": {\"attr\": \"country\", \"op\": \"equal\", \"value\": \"US\"}, \"serve\": \"maybe\"}]}}}";
+    CHECK(ff_engine_load_json(e, S(BAD), &err) == FF_STATUS_INVALID_CONFIG);
+    CHECK(err != NULL);
+    CHECK(ff_error_status(err) == FF_STATUS_INVALID_CONFIG);
+    CHECK(strstr(ff_error_message(err), "flags.geo.rules[0].when.op: unknown operator \"equal\"") != NULL);
+    CHECK(strstr(ff_error_message(err), "flags.geo.rules[0].serve: unknown variant \"maybe\"") != NULL);
+    ff_error_free(err);
+    err = NULL;
+
+    ff_context *ctx = ff_context_new(S("user-1"));
+    CHECK(ff_context_set_string(ctx, S("country"), S("US"), NULL) == FF_OK);
+    CHECK(ff_is_enabled(e, S("geo"), ctx, false));
+
+    /* Invalid arguments never crash. */
+    CHECK(ff_context_set_number(ctx, S("x"), NAN, &err) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(ff_error_message(err), "finite") != NULL);
+    ff_error_free(err);
+    err = NULL;
+    CHECK(ff_context_set_string(ctx, NULL, 3, S("v"), NULL) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(ff_context_set_string(NULL, S("a"), S("v"), NULL) == FF_STATUS_INVALID_ARGUMENT);
+    const char bad_utf8[] = {'f', (char)0xC3, '(', 0};
+    CHECK(ff_context_set_string(ctx, S("name"), bad_utf8, 3, NULL) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(ff_context_new(bad_utf8, 3) == NULL);
+    CHECK(ff_engine_load_json(NULL, S(CONFIG), NULL) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(ff_engine_load_file(e, S("/no/such/file.json"), &err) == FF_STATUS_IO);
+    CHECK(strstr(ff_error_message(err), "/no/such/file.json") != NULL);
+    ff_error_free(err);
+    err = NULL;
+
+    ff_str v = {"x", 1};
+    CHECK(ff_variant(e, bad_utf8, 3, ctx, &v) == FF_REASON_ERROR);
+    CHECK(v.ptr == NULL);
+    CHECK(ff_variant(NULL, S("geo"), ctx, &v) == FF_REASON_ERROR);
+    CHECK(ff_variant(e, S("geo"), NULL, &v) == FF_REASON_ERROR);
+    CHECK(ff_is_enabled(e, NULL, 4, ctx, true) == true);
+    CHECK(ff_evaluate(e, S("geo"), ctx, NULL) == FF_REASON_RULE_MATCH);
+
+    /* Overrides: survive reloads until cleared; a kill switch is pulled with "off". */
+    CHECK(ff_flag_set_override(e, S("hft"), S("off"), NULL) == FF_OK);
+    CHECK(!ff_is_enabled(e, S("hft"), ctx, true));
+    CHECK(ff_engine_load_json(e, S(CONFIG), NULL) == FF_OK);
+    ff_evaluation ev;
+    CHECK(ff_evaluate(e, S("hft"), ctx, &ev) == FF_REASON_OVERRIDE);
+    CHECK(str_eq(ev.variant, "off"));
+    CHECK(ff_flag_set_override(e, S("hft"), S("maybe"), &err) == FF_STATUS_INVALID_ARGUMENT);
+    ff_error_free(err);
+    err = NULL;
+    CHECK(ff_flag_set_override(e, S("nope"), S("on"), NULL) == FF_STATUS_NOT_FOUND);
+    CHECK(ff_flag_clear_override(e, S("hft"), NULL) == FF_OK);
+    CHECK(ff_is_enabled(e, S("hft"), ctx, false));
+
+    /* Freeing NULL is allowed everywhere. */
+    ff_context_free(NULL);
+    ff_error_free(NULL);
+    ff_bytes_free(NULL);
+    ff_context_free(ctx);
+}
+
+static void test_ownership(void) {
+    ff_engine *e = ff_engine_new(NULL, 0, NULL);
+    CHECK(e != NULL);
+    CHECK(ff_engine_load_json(e, S(CONFIG), NULL) == FF_OK);
+    ff_context *ctx = ff_context_new(NULL, 0);
+    CHECK(ctx != NULL);
+    CHECK(ff_context_reset(ctx, S("someone"), NULL) == FF_OK);
+    ff_str v;
+    CHECK(ff_variant(e, S("layout"), ctx, &v) == FF_REASON_DEFAULT);
+    /* Variant keys stay valid across reloads, until ff_engine_free. */
+    CHECK(ff_engine_load_json(e, S("{\"schema_version\": 1}"), NULL) == FF_OK);
+    CHECK(str_eq(v, "classic"));
+    ff_bytes rev = {NULL, 0};
+    CHECK(ff_engine_revision(e, &rev, NULL) == FF_OK);
+    CHECK(rev.ptr == NULL);
+    ff_context_free(ctx);
+    ff_engine_free(e);
+
+    ff_error *err = NULL;
+    CHECK(ff_engine_new(S("{\"max_config_bytes\": -1}"), &err) == NULL);
+    CHECK(err != NULL && ff_error_status(err) == FF_STATUS_INVALID_ARGUMENT);
+    ff_error_free(err);
+
+    uint32_t bucket = 0;
+    CHECK(ff_bucket(S("checkout"), S("user-1"), &bucket, NULL) == FF_OK);
+    CHECK(bucket < 100000);
+    CHECK(strcmp(ff_version(), FF_VERSION) == 0);
+    CHECK(FF_ABI_VERSION >= 1);
+}
+
+int main(void) {
+    ff_engine *e = ff_engine_new(S("{}"), NULL);
+    if (e == NULL) {
+        fprintf(stderr, "ff_engine_new failed\n");
+        return 1;
+    }
+    test_load_and_evaluate(e);
+    test_errors(e);
+    ff_engine_free(e);
+    test_ownership();
+    if (failures) {
+        fprintf(stderr, "C API test: %d of %d checks failed\n", failures, checks);
+        return 1;
+    }
+    printf("C API test: %d checks passed\n", checks);
+    return 0;
+}
