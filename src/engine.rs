@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,7 +19,7 @@ use serde_json::Value;
 use crate::config::{self, ConfigError, DEFAULT_MAX_CONFIG_BYTES};
 use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
-use crate::intern::Interner;
+use crate::intern::{Interner, Sym};
 use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
 
 /// Engine options, from the JSON given to `ff_engine_new`.
@@ -97,8 +98,28 @@ struct WriterState {
     overrides: BTreeMap<String, String>,
 }
 
+/// Distinguishes engines in the per-thread snapshot cache.
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The snapshot a thread used last, so the next evaluation on that thread needs only a
+/// read of the engine's generation (a cache line that only reloads write) instead of an
+/// `arc-swap` load, whose debt slot costs an atomic read-modify-write per call. An idle
+/// thread keeps at most one superseded snapshot alive until its next evaluation or exit.
+struct CachedSnapshot {
+    engine: u64,
+    generation: u64,
+    snapshot: Arc<Snapshot>,
+}
+
+thread_local! {
+    static SNAPSHOT_CACHE: RefCell<Option<CachedSnapshot>> = const { RefCell::new(None) };
+}
+
 /// A feature-flag engine. Share it freely between threads.
 pub struct Engine {
+    id: u64,
+    /// Bumped after every snapshot swap; readers compare it with their cached copy.
+    generation: AtomicU64,
     snapshot: ArcSwap<Snapshot>,
     interner: Interner,
     writer: Mutex<WriterState>,
@@ -123,6 +144,8 @@ impl Engine {
     /// An engine with no flags.
     pub fn new(options: EngineOptions) -> Self {
         Engine {
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             interner: Interner::default(),
             writer: Mutex::new(WriterState::default()),
@@ -156,6 +179,7 @@ impl Engine {
         }
         let snapshot = Arc::new(snapshot);
         self.snapshot.store(Arc::clone(&snapshot));
+        self.generation.fetch_add(1, Ordering::Release);
         drop(writer);
         Ok(snapshot)
     }
@@ -209,12 +233,34 @@ impl Engine {
         }
     }
 
-    /// Evaluates `key` and returns the decision by indices (for the FFI layer).
-    #[inline]
-    pub(crate) fn decide<R>(&self, key: &[u8], ctx: &Context, then: impl FnOnce(&Snapshot, Option<(u32, Decision)>) -> R) -> R {
-        let snapshot = self.snapshot.load();
-        let decision = snapshot.flag_index(key).map(|i| (i, eval::evaluate(&snapshot, i, ctx, &|| self.now_ms())));
-        then(&snapshot, decision)
+    /// Runs `f` on the current snapshot without taking a lock or allocating (after a
+    /// thread's first call).
+    #[inline(always)]
+    pub fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        let generation = self.generation.load(Ordering::Acquire);
+        SNAPSHOT_CACHE.with(|cache| match cache.try_borrow_mut() {
+            Ok(mut cache) => {
+                let fresh = matches!(&*cache, Some(c) if c.engine == self.id && c.generation == generation);
+                if !fresh {
+                    *cache = Some(CachedSnapshot { engine: self.id, generation, snapshot: self.snapshot.load_full() });
+                }
+                match &*cache {
+                    Some(c) => f(&c.snapshot),
+                    None => f(&self.snapshot.load()),
+                }
+            }
+            // A re-entrant call (from inside `f`) finds the cache borrowed.
+            Err(_) => f(&self.snapshot.load()),
+        })
+    }
+
+    /// Evaluates `key` and returns the decision by indices.
+    #[inline(always)]
+    fn decide<R>(&self, key: &[u8], ctx: &Context, then: impl FnOnce(&Snapshot, Option<(u32, Decision)>) -> R) -> R {
+        self.with_snapshot(|snapshot| {
+            let decision = snapshot.flag_index(key).map(|i| (i, eval::evaluate(snapshot, i, ctx, &|| self.now_ms())));
+            then(snapshot, decision)
+        })
     }
 
     /// Evaluates `key` for `ctx` in detail. Strings borrow from the engine.
@@ -225,19 +271,27 @@ impl Engine {
     /// [`Engine::evaluate`] on a key given as bytes.
     #[inline]
     pub fn evaluate_bytes(&self, key: &[u8], ctx: &Context) -> Evaluation<'_> {
-        self.decide(key, ctx, |snapshot, decision| match decision {
-            None => Evaluation { variant: None, reason: Reason::FlagNotFound, rule_index: None, rule_id: None },
+        // The closure returns interned symbols only: a small, `u32`-only value keeps the
+        // copy out of the thread-local scope cheap; strings are resolved after.
+        let (variant, rule_id, rule_index, reason) = self.decide(key, ctx, |snapshot, decision| match decision {
+            None => (Sym::UNSET, Sym::UNSET, u32::MAX, Reason::FlagNotFound),
             Some((i, d)) => {
                 let flag = &snapshot.flags[i as usize];
-                let rule = d.rule.map(|r| &flag.rules[r as usize]);
-                Evaluation {
-                    variant: d.variant.map(|v| self.interner.get(flag.variants[v as usize].sym)),
-                    reason: d.reason,
-                    rule_index: d.rule,
-                    rule_id: rule.map(|r| self.interner.get(r.id_sym)),
-                }
+                (
+                    d.variant.map_or(Sym::UNSET, |v| flag.variants[v as usize].sym),
+                    d.rule.map_or(Sym::UNSET, |r| flag.rules[r as usize].id_sym),
+                    d.rule.unwrap_or(u32::MAX),
+                    d.reason,
+                )
             }
-        })
+        });
+        let resolve = |sym: Sym| (sym != Sym::UNSET).then(|| self.interner.get(sym));
+        Evaluation {
+            variant: resolve(variant),
+            reason,
+            rule_index: (rule_index != u32::MAX).then_some(rule_index),
+            rule_id: resolve(rule_id),
+        }
     }
 
     /// True when a boolean-like flag serves `on`; `default` when the flag is missing,
