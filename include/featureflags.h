@@ -17,6 +17,11 @@
 
 
 /**
+ * Default queue capacity.
+ */
+#define DEFAULT_CAPACITY 65536
+
+/**
  * ABI version: bumped on any incompatible change to this header.
  */
 #define FF_ABI_VERSION 1
@@ -196,6 +201,12 @@ typedef struct ff_evaluation {
    */
   struct ff_str rule_id;
 } ff_evaluation;
+
+/**
+ * An event listener: receives one event as JSON (`json`, `len` bytes, NUL-terminated,
+ * valid during the call only) and the `user_data` given to `ff_engine_set_listener`.
+ */
+typedef void (*ff_listener)(void *user_data, const char *json, size_t len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -405,6 +416,38 @@ ff_status ff_flag_clear_override(const struct ff_engine *e,
                                  const char *key,
                                  size_t len,
                                  struct ff_error **err);
+
+/**
+ * Removes up to `max` queued events (0: all) and writes them to `*out` as NDJSON, one
+ * JSON object per line (owned by the caller: free with `ff_bytes_free`; `{NULL, 0}` when
+ * the queue is empty). The event types and fields are listed in `docs/events.md`.
+ */
+ff_status ff_events_drain(const struct ff_engine *e, size_t max, struct ff_bytes *out);
+
+/**
+ * Number of events dropped so far because the queue was full (0 for a NULL engine).
+ */
+uint64_t ff_events_dropped(const struct ff_engine *e);
+
+/**
+ * Turns evaluation events (one per `ff_is_enabled` / `ff_variant` / `ff_evaluate`) on
+ * or off. Off by default: then evaluation pays nothing for them.
+ */
+ff_status ff_events_set_evaluation(const struct ff_engine *e, bool enabled);
+
+/**
+ * Delivers every event synchronously to `callback(user_data, json, len)` instead of the
+ * queue; a NULL `callback` removes the listener and events queue again.
+ *
+ * Threading: the callback runs on the thread whose call produced the event (a load, an
+ * override, an assignment, a rollout action, or an evaluation when evaluation events
+ * are on), possibly on several threads at once, so it and `user_data` must be
+ * thread-safe. It must return quickly and must not call the engine's mutating functions
+ * (`ff_engine_load_*`, `ff_flag_*_override`, rollout actions, `ff_engine_set_listener`):
+ * some events are emitted while the engine holds its writer lock. Evaluating from it is
+ * allowed. `user_data` stays owned by the caller and must outlive the registration.
+ */
+ff_status ff_engine_set_listener(const struct ff_engine *e, ff_listener callback, void *user_data);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::config::{self, ConfigError, DEFAULT_MAX_CONFIG_BYTES};
 use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
+use crate::events::{self, Events};
 use crate::intern::{Interner, Sym};
 use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
 
@@ -27,13 +28,23 @@ use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
 pub struct EngineOptions {
     /// Largest accepted config document in bytes (`max_config_bytes`, default 16 MiB).
     pub max_config_bytes: usize,
+    /// Capacity of the event queue (`event_capacity`, default 65,536).
+    pub event_capacity: usize,
+    /// Emit an event per evaluation (`evaluation_events`, default false).
+    pub evaluation_events: bool,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { max_config_bytes: DEFAULT_MAX_CONFIG_BYTES }
+        EngineOptions {
+            max_config_bytes: DEFAULT_MAX_CONFIG_BYTES,
+            event_capacity: events::DEFAULT_CAPACITY,
+            evaluation_events: false,
+        }
     }
 }
+
+const OPTION_KEYS: &str = "max_config_bytes, event_capacity, evaluation_events";
 
 impl EngineOptions {
     /// Parses options JSON; an empty document means the defaults.
@@ -46,14 +57,23 @@ impl EngineOptions {
         let obj = value.as_object().ok_or("options: expected an object")?;
         for (key, v) in obj {
             match key.as_str() {
-                "max_config_bytes" => {
-                    options.max_config_bytes = v
+                "max_config_bytes" | "event_capacity" => {
+                    let n = v
                         .as_u64()
                         .filter(|n| *n > 0)
                         .and_then(|n| usize::try_from(n).ok())
-                        .ok_or("options.max_config_bytes: expected a positive integer")?
+                        .ok_or_else(|| format!("options.{key}: expected a positive integer"))?;
+                    if key == "max_config_bytes" {
+                        options.max_config_bytes = n;
+                    } else {
+                        options.event_capacity = n;
+                    }
                 }
-                _ => return Err(format!("options.{key}: unknown key (expected one of: max_config_bytes)")),
+                "evaluation_events" => {
+                    options.evaluation_events =
+                        v.as_bool().ok_or("options.evaluation_events: expected a boolean")?
+                }
+                _ => return Err(format!("options.{key}: unknown key (expected one of: {OPTION_KEYS})")),
             }
         }
         Ok(options)
@@ -125,6 +145,7 @@ pub struct Engine {
     writer: Mutex<WriterState>,
     /// Fixed clock in unix ms; 0 means the system clock.
     fixed_time_ms: AtomicI64,
+    events: Events,
     options: EngineOptions,
 }
 
@@ -150,6 +171,7 @@ impl Engine {
             interner: Interner::default(),
             writer: Mutex::new(WriterState::default()),
             fixed_time_ms: AtomicI64::new(0),
+            events: Events::new(options.event_capacity, options.evaluation_events),
             options,
         }
     }
@@ -167,7 +189,13 @@ impl Engine {
 
     /// Validates, compiles and atomically installs a config. On error nothing changes.
     pub fn load_json(&self, document: &[u8]) -> Result<Arc<Snapshot>, LoadError> {
-        let mut snapshot = config::compile(document, self.options.max_config_bytes)?;
+        let mut snapshot = match config::compile(document, self.options.max_config_bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                self.emit_rejected(&e);
+                return Err(e.into());
+            }
+        };
         let writer = self.writer();
         self.intern(&mut snapshot);
         for (flag_key, variant) in &writer.overrides {
@@ -180,6 +208,11 @@ impl Engine {
         let snapshot = Arc::new(snapshot);
         self.snapshot.store(Arc::clone(&snapshot));
         self.generation.fetch_add(1, Ordering::Release);
+        self.events.emit(
+            "config_loaded",
+            self.now_ms(),
+            json!({"revision": snapshot.revision.as_deref(), "flags": snapshot.flags.len()}),
+        );
         drop(writer);
         Ok(snapshot)
     }
@@ -190,15 +223,28 @@ impl Engine {
         let io = |source| LoadError::Io { path: path.display().to_string(), source };
         let meta = std::fs::metadata(path).map_err(io)?;
         if meta.len() > self.options.max_config_bytes as u64 {
-            return Err(LoadError::Invalid(ConfigError {
+            let error = ConfigError {
                 problems: vec![config::Problem {
                     path: "$".into(),
                     message: format!("document is {} bytes; the limit is {}", meta.len(), self.options.max_config_bytes),
                 }],
-            }));
+            };
+            self.emit_rejected(&error);
+            return Err(error.into());
         }
         let bytes = std::fs::read(path).map_err(io)?;
         self.load_json(&bytes)
+    }
+
+    fn emit_rejected(&self, error: &ConfigError) {
+        let problems: Vec<Value> =
+            error.problems.iter().map(|p| json!({"path": p.path, "message": p.message})).collect();
+        self.events.emit("config_rejected", self.now_ms(), json!({ "problems": problems }));
+    }
+
+    /// The event stream.
+    pub fn events(&self) -> &Events {
+        &self.events
     }
 
     fn intern(&self, snapshot: &mut Snapshot) {
@@ -286,12 +332,25 @@ impl Engine {
             }
         });
         let resolve = |sym: Sym| (sym != Sym::UNSET).then(|| self.interner.get(sym));
-        Evaluation {
+        let evaluation = Evaluation {
             variant: resolve(variant),
             reason,
             rule_index: (rule_index != u32::MAX).then_some(rule_index),
             rule_id: resolve(rule_id),
+        };
+        if self.events.evaluation_events() {
+            self.emit_evaluation(key, ctx, evaluation.variant, reason);
         }
+        evaluation
+    }
+
+    #[cold]
+    fn emit_evaluation(&self, key: &[u8], ctx: &Context, variant: Option<&str>, reason: Reason) {
+        self.events.emit(
+            "evaluation",
+            self.now_ms(),
+            json!({"flag": String::from_utf8_lossy(key), "user_id": ctx.user_id(), "variant": variant, "reason": reason.as_str()}),
+        );
     }
 
     /// True when a boolean-like flag serves `on`; `default` when the flag is missing,
@@ -304,7 +363,7 @@ impl Engine {
     /// [`Engine::is_enabled`] on a key given as bytes, with the reason.
     #[inline]
     pub fn is_enabled_bytes(&self, key: &[u8], ctx: &Context, default: bool) -> (bool, Reason) {
-        self.decide(key, ctx, |snapshot, decision| match decision {
+        let (enabled, reason) = self.decide(key, ctx, |snapshot, decision| match decision {
             None => (default, Reason::FlagNotFound),
             Some((i, d)) => {
                 if snapshot.flags[i as usize].kind == FlagKind::Multivariate {
@@ -313,7 +372,11 @@ impl Engine {
                     (d.variant.map_or(default, |v| v == 0), d.reason)
                 }
             }
-        })
+        });
+        if self.events.evaluation_events() {
+            self.emit_evaluation(key, ctx, Some(if enabled { "on" } else { "off" }), reason);
+        }
+        (enabled, reason)
     }
 
     /// The served variant's key, or `None` (missing flag, nothing served).
@@ -343,6 +406,7 @@ impl Engine {
             .ok_or_else(|| OverrideError::UnknownVariant { flag: flag.to_owned(), variant: variant.to_owned() })?;
         writer.overrides.insert(flag.to_owned(), variant.to_owned());
         f.override_slot.store(index, Ordering::Relaxed);
+        self.events.emit("override_set", self.now_ms(), json!({"flag": flag, "variant": variant}));
         Ok(())
     }
 
@@ -352,6 +416,9 @@ impl Engine {
         let had = writer.overrides.remove(flag).is_some();
         if let Some(f) = self.snapshot.load().flag(flag) {
             f.override_slot.store(NO_OVERRIDE, Ordering::Relaxed);
+        }
+        if had {
+            self.events.emit("override_cleared", self.now_ms(), json!({ "flag": flag }));
         }
         had
     }

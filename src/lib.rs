@@ -12,6 +12,7 @@ pub mod config;
 pub mod context;
 pub mod engine;
 pub mod eval;
+pub mod events;
 mod intern;
 pub mod semver;
 pub mod snapshot;
