@@ -418,6 +418,35 @@ ff_status ff_flag_clear_override(const struct ff_engine *e,
                                  struct ff_error **err);
 
 /**
+ * Enrolls `ctx`'s user in experiment `key` (UTF-8, borrowed) and writes the variant to
+ * `*variant_out` (borrowed from the engine, valid until `ff_engine_free`; `{NULL, 0}`
+ * when not enrolled; always written when not NULL). Returns true when enrolled: the
+ * experiment is running, within its window, the user is eligible and inside `traffic`.
+ * The first enrollment records one exposure; later calls return the same variant
+ * without counting. A declared winner is returned to everyone (true) and not counted.
+ */
+bool ff_experiment_assign(const struct ff_engine *e,
+                          const char *key,
+                          size_t len,
+                          const struct ff_context *ctx,
+                          struct ff_str *variant_out);
+
+/**
+ * Records `value` of `metric` for `user_id` (both UTF-8, borrowed), attributed to
+ * every experiment the user is exposed to that lists the metric: conversions count
+ * once per user, revenue and counts sum per user. Events of users not exposed to any
+ * such experiment are counted as unattributed. A non-finite `value` is
+ * `FF_STATUS_INVALID_ARGUMENT`. Thread-safe.
+ */
+ff_status ff_track(const struct ff_engine *e,
+                   const char *user_id,
+                   size_t user_id_len,
+                   const char *metric,
+                   size_t metric_len,
+                   double value,
+                   struct ff_error **err);
+
+/**
  * Removes up to `max` queued events (0: all) and writes them to `*out` as NDJSON, one
  * JSON object per line (owned by the caller: free with `ff_bytes_free`; `{NULL, 0}` when
  * the queue is empty). The event types and fields are listed in `docs/events.md`.

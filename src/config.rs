@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicU32;
 use serde_json::{Map, Value};
 
 use crate::bucketing::{has_at_most_three_decimals, percentage_threshold, split_thresholds, Salt};
+use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind};
 use crate::intern::Sym;
 use crate::semver::OwnedVersion;
 use crate::snapshot::{Flag, FlagKind, Prerequisite, Rule, Serve, Snapshot, Variant, NO_OVERRIDE};
@@ -209,11 +210,11 @@ impl Compiler {
         let Some(obj) = self.object(root, "$") else { return Snapshot::default() };
         for key in obj.keys() {
             match key.as_str() {
-                "schema_version" | "revision" | "segments" | "flags" => {}
-                "experiments" | "rollouts" | "funnels" => {
+                "schema_version" | "revision" | "segments" | "flags" | "experiments" => {}
+                "rollouts" | "funnels" => {
                     self.problem(key, format!("\"{key}\" is not supported by this version of the engine"))
                 }
-                _ => self.problem(key, "unknown key (expected one of: schema_version, revision, segments, flags)"),
+                _ => self.problem(key, "unknown key (expected one of: schema_version, revision, segments, flags, experiments)"),
             }
         }
         match obj.get("schema_version") {
@@ -254,7 +255,13 @@ impl Compiler {
         if self.problems.is_empty() {
             self.check_prerequisite_graph(&flags);
         }
-        Snapshot::new(revision, flags, segments, segment_names)
+        let experiments_obj = match obj.get("experiments") {
+            Some(v) => self.object(v, "experiments").unwrap_or(&empty),
+            None => &empty,
+        };
+        let experiments =
+            experiments_obj.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
+        Snapshot::new(revision, flags, segments, segment_names, experiments)
     }
 
     fn flag(&mut self, key: &str, def: &Value, outlines: &HashMap<&str, (u32, Outline)>) -> Option<Flag> {
@@ -489,6 +496,189 @@ impl Compiler {
             description,
             variants: variants.into(),
             override_slot: AtomicU32::new(NO_OVERRIDE),
+        })
+    }
+
+    fn fraction(&mut self, value: Option<&Value>, path: &str, default: f64) -> f64 {
+        let Some(value) = value else { return default };
+        match self.number(value, path) {
+            Some(x) if x > 0.0 && x < 1.0 => x,
+            Some(x) => {
+                self.problem(path, format!("{x} is outside (0, 1)"));
+                default
+            }
+            None => default,
+        }
+    }
+
+    fn experiment(&mut self, key: &str, def: &Value) -> Option<Experiment> {
+        let path = format!("experiments.{key}");
+        if key.is_empty() {
+            self.problem(&path, "experiment key must not be empty");
+        }
+        let obj = self.object(def, &path)?;
+        self.known_keys(
+            obj,
+            &path,
+            &[
+                "description", "status", "variants", "control", "traffic", "when", "metrics", "primary_metric", "alpha",
+                "power", "mde", "sequential", "min_sample", "start_at", "end_at", "winner",
+            ],
+        );
+        let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
+        let status = match obj.get("status") {
+            None => {
+                self.problem(&format!("{path}.status"), "required");
+                None
+            }
+            Some(v) => self.string(v, &format!("{path}.status")).and_then(|s| {
+                let status = ExperimentStatus::parse(s);
+                if status.is_none() {
+                    self.problem(&format!("{path}.status"), format!("unknown status \"{s}\" (expected draft, running, paused or completed)"));
+                }
+                status
+            }),
+        };
+
+        let vpath = format!("{path}.variants");
+        let mut variants = Vec::new();
+        match obj.get("variants") {
+            None => self.problem(&vpath, "required"),
+            Some(v) => {
+                if let Some(map) = self.object(v, &vpath) {
+                    if map.len() < 2 {
+                        self.problem(&vpath, "an experiment needs at least two variants");
+                    }
+                    for (name, weight) in map {
+                        let wpath = format!("{vpath}.{name}");
+                        if name.is_empty() {
+                            self.problem(&wpath, "variant keys must not be empty");
+                        }
+                        match self.number(weight, &wpath) {
+                            Some(w) if w < 0.0 => self.problem(&wpath, format!("weight {w} is negative")),
+                            Some(w) if !has_at_most_three_decimals(w) => {
+                                self.problem(&wpath, format!("weight {w} has more than three decimals"))
+                            }
+                            Some(w) => variants.push(ExperimentVariant { key: name.as_str().into(), sym: Sym::UNSET, weight: w }),
+                            None => {}
+                        }
+                    }
+                    let total: f64 = variants.iter().map(|v| v.weight).sum();
+                    if !variants.is_empty() && !(total > 0.0) {
+                        self.problem(&vpath, "weights must sum to a positive number");
+                    }
+                }
+            }
+        }
+        let names: Vec<&str> = variants.iter().map(|v| &*v.key).collect();
+        let control = match obj.get("control") {
+            Some(v) => self.variant_ref(v, &format!("{path}.control"), &names),
+            None => {
+                if names.contains(&"control") {
+                    names.iter().position(|n| *n == "control").map(|i| i as u32)
+                } else {
+                    Some(0)
+                }
+            }
+        };
+        let winner = obj.get("winner").and_then(|v| self.variant_ref(v, &format!("{path}.winner"), &names));
+        let traffic = obj.get("traffic").map_or(Some(100.0), |v| self.percentage(v, &format!("{path}.traffic")));
+        let when = obj.get("when").map(|v| {
+            self.condition(v, &format!("{path}.when"), 1, &Scope::Rule { flag_salt: key, rule_id: "when" })
+        });
+
+        let mpath = format!("{path}.metrics");
+        let mut metrics = Vec::new();
+        match obj.get("metrics") {
+            None => self.problem(&mpath, "required"),
+            Some(v) => {
+                if let Some(map) = self.object(v, &mpath) {
+                    if map.is_empty() {
+                        self.problem(&mpath, "an experiment needs at least one metric");
+                    }
+                    for (name, kind) in map {
+                        let kpath = format!("{mpath}.{name}");
+                        if name.is_empty() {
+                            self.problem(&kpath, "metric names must not be empty");
+                        }
+                        if let Some(text) = self.string(kind, &kpath) {
+                            match MetricKind::parse(text) {
+                                Some(kind) => metrics.push(Metric { name: name.as_str().into(), sym: Sym::UNSET, kind }),
+                                None => self.problem(&kpath, format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)")),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let primary_metric = match obj.get("primary_metric") {
+            None => Some(0),
+            Some(v) => self.string(v, &format!("{path}.primary_metric")).and_then(|name| {
+                let found = metrics.iter().position(|m| &*m.name == name).map(|i| i as u32);
+                if found.is_none() && !metrics.is_empty() {
+                    self.problem(&format!("{path}.primary_metric"), format!("unknown metric \"{name}\""));
+                }
+                found
+            }),
+        };
+        let alpha = self.fraction(obj.get("alpha"), &format!("{path}.alpha"), 0.05);
+        let power = self.fraction(obj.get("power"), &format!("{path}.power"), 0.8);
+        let mde = obj.get("mde").and_then(|v| {
+            let m = self.number(v, &format!("{path}.mde"))?;
+            if m <= 0.0 {
+                self.problem(&format!("{path}.mde"), format!("minimum detectable effect {m} must be positive"));
+                return None;
+            }
+            Some(m)
+        });
+        let sequential = match obj.get("sequential") {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => {
+                self.problem(&format!("{path}.sequential"), format!("expected a boolean, found {}", describe(v)));
+                false
+            }
+        };
+        let min_sample = match obj.get("min_sample") {
+            None => 0,
+            Some(v) => v.as_u64().unwrap_or_else(|| {
+                self.problem(&format!("{path}.min_sample"), format!("expected a non-negative integer, found {v}"));
+                0
+            }),
+        };
+        let start_at = obj.get("start_at").and_then(|v| self.instant_ms(v, &format!("{path}.start_at")));
+        let end_at = obj.get("end_at").and_then(|v| self.instant_ms(v, &format!("{path}.end_at")));
+        if let (Some(a), Some(b)) = (start_at, end_at) {
+            if a >= b {
+                self.problem(&format!("{path}.end_at"), "must be later than start_at");
+            }
+        }
+        let weights: Vec<f64> = variants.iter().map(|v| v.weight).collect();
+        if weights.len() < 2 || !(weights.iter().sum::<f64>() > 0.0) {
+            return None;
+        }
+        Some(Experiment {
+            key: key.into(),
+            sym: Sym::UNSET,
+            status: status?,
+            thresholds: split_thresholds(&weights).into(),
+            variants: variants.into(),
+            control: control?,
+            traffic_threshold: percentage_threshold(traffic?),
+            traffic: traffic?,
+            variant_salt: Salt::new(key),
+            traffic_salt: Salt::new(&format!("{key}.traffic")),
+            when,
+            metrics: metrics.into(),
+            primary_metric: primary_metric?,
+            alpha,
+            power,
+            mde,
+            sequential,
+            min_sample,
+            start_at,
+            end_at,
+            winner,
         })
     }
 

@@ -20,7 +20,9 @@ use crate::config::{self, ConfigError, DEFAULT_MAX_CONFIG_BYTES};
 use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
 use crate::events::{self, Events};
+use crate::experiments::{Exposed, Tracker};
 use crate::intern::{Interner, Sym};
+use crate::experiments::ExperimentStatus;
 use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
 
 /// Engine options, from the JSON given to `ff_engine_new`.
@@ -146,6 +148,7 @@ pub struct Engine {
     /// Fixed clock in unix ms; 0 means the system clock.
     fixed_time_ms: AtomicI64,
     events: Events,
+    tracker: Tracker,
     options: EngineOptions,
 }
 
@@ -172,6 +175,7 @@ impl Engine {
             writer: Mutex::new(WriterState::default()),
             fixed_time_ms: AtomicI64::new(0),
             events: Events::new(options.event_capacity, options.evaluation_events),
+            tracker: Tracker::default(),
             options,
         }
     }
@@ -259,6 +263,17 @@ impl Engine {
             }
         }
         snapshot.flags = flags.into();
+        let mut experiments = std::mem::take(&mut snapshot.experiments).into_vec();
+        for experiment in &mut experiments {
+            experiment.sym = self.interner.intern(&experiment.key);
+            for variant in experiment.variants.iter_mut() {
+                variant.sym = self.interner.intern(&variant.key);
+            }
+            for metric in experiment.metrics.iter_mut() {
+                metric.sym = self.interner.intern(&metric.name);
+            }
+        }
+        snapshot.experiments = experiments.into();
     }
 
     /// The current snapshot.
@@ -432,4 +447,82 @@ impl Engine {
     pub fn interned_strings(&self) -> usize {
         self.interner.len()
     }
+
+    /// Enrolls `ctx`'s user in experiment `key` and returns the variant, or `None` when
+    /// the user is not enrolled (no such experiment, not running, outside its window,
+    /// not eligible, outside `traffic`). The first enrollment records one exposure and
+    /// emits an `exposure` event; later calls return the same variant without counting.
+    /// A declared winner is served to everyone and nothing is counted.
+    pub fn assign(&self, key: &str, ctx: &Context) -> Option<&str> {
+        enum Outcome {
+            Winner(Sym),
+            Enrolled(Exposed),
+            Out,
+        }
+        let user = ctx.user_id();
+        let outcome = self.with_snapshot(|snapshot| {
+            let Some(exp) = snapshot.experiment(key) else { return Outcome::Out };
+            if let Some(w) = exp.winner {
+                return Outcome::Winner(exp.variants[w as usize].sym);
+            }
+            if exp.status != ExperimentStatus::Running {
+                return Outcome::Out;
+            }
+            // An exposed user keeps their variant: no hashing, no counting.
+            if let Some(variant) = self.tracker.exposure(exp.sym, user) {
+                return Outcome::Enrolled(Exposed::Before(variant));
+            }
+            if !exp.in_window(self.now_ms())
+                || !exp.when.as_ref().is_none_or(|c| c.matches(ctx, &snapshot.segments, Some(user)))
+                || !exp.in_traffic(user)
+            {
+                return Outcome::Out;
+            }
+            let variant = exp.variants[exp.split(user) as usize].sym;
+            Outcome::Enrolled(self.tracker.expose(exp, variant, user))
+        });
+        match outcome {
+            Outcome::Out => None,
+            Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(self.interner.get(sym)),
+            Outcome::Enrolled(Exposed::Now(sym)) => {
+                let variant = self.interner.get(sym);
+                self.events.emit("exposure", self.now_ms(), json!({"experiment": key, "user_id": user, "variant": variant}));
+                Some(variant)
+            }
+        }
+    }
+
+    /// Records `value` of `metric` for `user_id`, attributed to every experiment the user
+    /// is exposed to that lists the metric (conversions count once per user; revenue and
+    /// counts sum per user). Returns how many experiments it was attributed to; 0 means
+    /// it was counted as unattributed.
+    pub fn track(&self, user_id: &str, metric: &str, value: f64) -> Result<usize, TrackError> {
+        if !value.is_finite() {
+            return Err(TrackError::NonFinite);
+        }
+        Ok(self.with_snapshot(|snapshot| {
+            self.tracker.track(user_id, metric, value, |experiment| {
+                let exp = snapshot.experiments.iter().find(|e| e.sym == experiment)?;
+                exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind))
+            })
+        }))
+    }
+
+    /// The tracking state.
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Resolves an interned symbol.
+    pub(crate) fn resolve(&self, sym: Sym) -> &str {
+        self.interner.get(sym)
+    }
+}
+
+/// Why a tracked value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrackError {
+    /// NaN and infinities cannot be summed.
+    #[error("value: must be finite")]
+    NonFinite,
 }

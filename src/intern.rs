@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use rustc_hash::FxHashMap;
 
-/// Index of an interned string.
+/// Index of an interned string (a variant key, rule id, experiment key or metric name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sym(pub(crate) u32);
 

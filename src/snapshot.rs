@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use rustc_hash::FxHashMap;
 
 use crate::bucketing::Salt;
+use crate::experiments::Experiment;
 use crate::intern::Sym;
 use crate::targeting::Condition;
 
@@ -150,7 +151,10 @@ pub struct Snapshot {
     pub segments: Box<[Condition]>,
     /// Segment names, parallel to `segments`.
     pub segment_names: Box<[Box<str>]>,
+    /// Experiments in document order.
+    pub experiments: Box<[Experiment]>,
     index: FxHashMap<Box<[u8]>, u32>,
+    experiment_index: FxHashMap<Box<str>, u32>,
 }
 
 impl Snapshot {
@@ -159,15 +163,25 @@ impl Snapshot {
         flags: Vec<Flag>,
         segments: Vec<Condition>,
         segment_names: Vec<Box<str>>,
+        experiments: Vec<Experiment>,
     ) -> Self {
         let index = flags.iter().enumerate().map(|(i, f)| (Box::<[u8]>::from(f.key.as_bytes()), i as u32)).collect();
+        let experiment_index = experiments.iter().enumerate().map(|(i, e)| (e.key.clone(), i as u32)).collect();
         Snapshot {
             revision,
             flags: flags.into(),
             segments: segments.into(),
             segment_names: segment_names.into(),
+            experiments: experiments.into(),
             index,
+            experiment_index,
         }
+    }
+
+    /// The experiment named `key`.
+    #[inline]
+    pub fn experiment(&self, key: &str) -> Option<&Experiment> {
+        self.experiment_index.get(key).map(|i| &self.experiments[*i as usize])
     }
 
     /// Looks a flag up by its key's bytes (so C callers need no UTF-8 check on a hit).

@@ -540,6 +540,47 @@ pub unsafe extern "C" fn ff_flag_clear_override(e: *const ff_engine, key: *const
 }
 
 // ---------------------------------------------------------------------------------------
+// Experiments
+// ---------------------------------------------------------------------------------------
+
+/// Enrolls `ctx`'s user in experiment `key` (UTF-8, borrowed) and writes the variant to
+/// `*variant_out` (borrowed from the engine, valid until `ff_engine_free`; `{NULL, 0}`
+/// when not enrolled; always written when not NULL). Returns true when enrolled: the
+/// experiment is running, within its window, the user is eligible and inside `traffic`.
+/// The first enrollment records one exposure; later calls return the same variant
+/// without counting. A declared winner is returned to everyone (true) and not counted.
+#[no_mangle]
+pub unsafe extern "C" fn ff_experiment_assign(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, variant_out: *mut ff_str) -> bool {
+    boundary!(fallback = { unsafe { write(variant_out, str_out(None)) }; false }, {
+        // SAFETY: forwarded caller contract.
+        let variant = match unsafe { eval_args(e, key, len, ctx) } {
+            Ok((engine, key, ctx)) => std::str::from_utf8(key).ok().and_then(|key| engine.assign(key, ctx)),
+            Err(_) => None,
+        };
+        // SAFETY: caller contract for out-pointers.
+        unsafe { write(variant_out, str_out(variant)) };
+        variant.is_some()
+    })
+}
+
+/// Records `value` of `metric` for `user_id` (both UTF-8, borrowed), attributed to
+/// every experiment the user is exposed to that lists the metric: conversions count
+/// once per user, revenue and counts sum per user. Events of users not exposed to any
+/// such experiment are counted as unattributed. A non-finite `value` is
+/// `FF_STATUS_INVALID_ARGUMENT`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn ff_track(e: *const ff_engine, user_id: *const c_char, user_id_len: usize, metric: *const c_char, metric_len: usize, value: f64, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, user, metric) = unsafe {
+            (engine_arg(e)?, str_arg(user_id, user_id_len, "user_id")?, str_arg(metric, metric_len, "metric")?)
+        };
+        engine.track(user, metric, value).map_err(|e| Failure::invalid(e.to_string()))?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------
 // Events
 // ---------------------------------------------------------------------------------------
 

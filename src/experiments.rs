@@ -1,0 +1,403 @@
+//! Experiments (DESIGN §5): assignment with exactly one exposure per user, metric
+//! tracking with exact per-user totals, and the aggregates the [`crate::stats`] module
+//! analyses.
+//!
+//! Tracking state lives in the engine, not the snapshot, so it survives reloads. It is
+//! sharded by user id: each shard holds its users and its own per-variant tallies behind
+//! one mutex, so two threads tracking different users rarely meet, and results sum the
+//! shards.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Mutex;
+
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use crate::bucketing::Salt;
+use crate::intern::Sym;
+use crate::targeting::Condition;
+
+/// An experiment's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExperimentStatus {
+    /// Defined, not yet enrolling.
+    Draft,
+    /// Enrolling users.
+    Running,
+    /// Not enrolling; results stay available.
+    Paused,
+    /// Finished; results stay available.
+    Completed,
+}
+
+impl ExperimentStatus {
+    /// Parses a config value.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "draft" => ExperimentStatus::Draft,
+            "running" => ExperimentStatus::Running,
+            "paused" => ExperimentStatus::Paused,
+            "completed" => ExperimentStatus::Completed,
+            _ => return None,
+        })
+    }
+
+    /// The config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExperimentStatus::Draft => "draft",
+            ExperimentStatus::Running => "running",
+            ExperimentStatus::Paused => "paused",
+            ExperimentStatus::Completed => "completed",
+        }
+    }
+}
+
+/// What a metric measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Whether the user converted (counted once per user).
+    Conversion,
+    /// A per-user sum of amounts.
+    Revenue,
+    /// A per-user count of events (or sum of counts).
+    Count,
+}
+
+impl MetricKind {
+    /// Parses a config value.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "conversion" => MetricKind::Conversion,
+            "revenue" => MetricKind::Revenue,
+            "count" => MetricKind::Count,
+            _ => return None,
+        })
+    }
+
+    /// The config name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Conversion => "conversion",
+            MetricKind::Revenue => "revenue",
+            MetricKind::Count => "count",
+        }
+    }
+}
+
+/// A variant of an experiment.
+#[derive(Debug)]
+pub struct ExperimentVariant {
+    /// Key.
+    pub key: Box<str>,
+    pub(crate) sym: Sym,
+    /// Configured weight.
+    pub weight: f64,
+}
+
+/// A metric of an experiment.
+#[derive(Debug)]
+pub struct Metric {
+    /// Name, as tracked.
+    pub name: Box<str>,
+    pub(crate) sym: Sym,
+    /// Kind.
+    pub kind: MetricKind,
+}
+
+impl Metric {
+    /// The interned name, as the tracker knows it.
+    pub fn sym(&self) -> Sym {
+        self.sym
+    }
+}
+
+impl ExperimentVariant {
+    /// The interned key, as the tracker knows it.
+    pub fn sym(&self) -> Sym {
+        self.sym
+    }
+}
+
+/// A compiled experiment.
+#[derive(Debug)]
+pub struct Experiment {
+    /// Key.
+    pub key: Box<str>,
+    pub(crate) sym: Sym,
+    /// Status.
+    pub status: ExperimentStatus,
+    /// Variants in document order.
+    pub variants: Box<[ExperimentVariant]>,
+    /// Exclusive cumulative bucket thresholds of the variant split.
+    pub thresholds: Box<[u32]>,
+    /// Index of the control variant.
+    pub control: u32,
+    /// `traffic` percentage as an exclusive bucket threshold.
+    pub traffic_threshold: u32,
+    /// `traffic` as configured.
+    pub traffic: f64,
+    /// Salt of the variant split (the key).
+    pub variant_salt: Salt,
+    /// Salt of the traffic gate (`<key>.traffic`).
+    pub traffic_salt: Salt,
+    /// Eligibility.
+    pub when: Option<Condition>,
+    /// Metrics in document order.
+    pub metrics: Box<[Metric]>,
+    /// Index of the primary metric.
+    pub primary_metric: u32,
+    /// Significance level.
+    pub alpha: f64,
+    /// Target power.
+    pub power: f64,
+    /// Minimum detectable effect, relative to the control.
+    pub mde: Option<f64>,
+    /// Always-valid (sequential) inference.
+    pub sequential: bool,
+    /// Users per variant before a decision is made.
+    pub min_sample: u64,
+    /// Enrollment window start, unix ms.
+    pub start_at: Option<i64>,
+    /// Enrollment window end (exclusive), unix ms.
+    pub end_at: Option<i64>,
+    /// Declared winner, served to everyone.
+    pub winner: Option<u32>,
+}
+
+impl Experiment {
+    /// The interned key, as the tracker knows it.
+    pub fn sym(&self) -> Sym {
+        self.sym
+    }
+
+    /// The index of variant `key`.
+    pub fn variant_index(&self, key: &str) -> Option<u32> {
+        self.variants.iter().position(|v| &*v.key == key).map(|i| i as u32)
+    }
+
+    /// The variant picked for `user_id` by the weighted split.
+    #[inline]
+    pub fn split(&self, user_id: &str) -> u32 {
+        let bucket = self.variant_salt.bucket(user_id);
+        self.thresholds.iter().position(|t| bucket < *t).unwrap_or(self.thresholds.len() - 1) as u32
+    }
+
+    /// Whether `user_id` passes the traffic gate.
+    #[inline]
+    pub fn in_traffic(&self, user_id: &str) -> bool {
+        self.traffic_threshold >= crate::bucketing::BUCKETS || self.traffic_salt.bucket(user_id) < self.traffic_threshold
+    }
+
+    /// Whether the enrollment window contains `now_ms`.
+    pub fn in_window(&self, now_ms: i64) -> bool {
+        self.start_at.is_none_or(|t| now_ms >= t) && self.end_at.is_none_or(|t| now_ms < t)
+    }
+}
+
+const SHARDS: usize = 64;
+/// Distinct metric names counted as unattributed before the rest pool as `(other)`.
+const MAX_UNATTRIBUTED_NAMES: usize = 1024;
+
+/// A user's exposure to one experiment, with its per-metric totals.
+#[derive(Debug)]
+struct Exposure {
+    experiment: Sym,
+    variant: Sym,
+    /// `(metric, total)`; conversions store 1.0 once converted. Sized at exposure for the
+    /// experiment's metrics, so tracking does not allocate.
+    totals: Vec<(Sym, f64)>,
+}
+
+/// Per-variant, per-metric running sums of per-user totals.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct MetricTally {
+    /// Users with at least one event (conversions, for a conversion metric).
+    pub users_with_events: u64,
+    /// Sum of per-user totals.
+    pub sum: f64,
+    /// Sum of squared per-user totals.
+    pub sum_squares: f64,
+    /// Events attributed.
+    pub events: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct VariantTally {
+    users: u64,
+    metrics: FxHashMap<Sym, MetricTally>,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    users: FxHashMap<Box<str>, Vec<Exposure>>,
+    tallies: FxHashMap<(Sym, Sym), VariantTally>,
+}
+
+/// Aggregated results of one variant.
+#[derive(Debug, Default, Clone)]
+pub struct VariantAggregate {
+    /// Exposed users.
+    pub users: u64,
+    /// Tallies by metric.
+    pub metrics: FxHashMap<Sym, MetricTally>,
+}
+
+/// The outcome of recording an exposure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposed {
+    /// The user was already exposed to this variant (nothing counted).
+    Before(Sym),
+    /// A new exposure was counted.
+    Now(Sym),
+}
+
+/// Thread-safe tracking state of all experiments.
+#[derive(Debug)]
+pub struct Tracker {
+    shards: Box<[Mutex<Shard>]>,
+    unattributed: Mutex<FxHashMap<Box<str>, u64>>,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), unattributed: Mutex::default() }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Each critical section leaves the shard consistent, so a poisoned lock is usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Tracker {
+    fn shard(&self, user_id: &str) -> &Mutex<Shard> {
+        let mut h = FxBuildHasher.build_hasher();
+        user_id.hash(&mut h);
+        &self.shards[(h.finish() >> 32) as usize % SHARDS]
+    }
+
+    /// The variant `user_id` was exposed to in `experiment`, if any.
+    pub fn exposure(&self, experiment: Sym, user_id: &str) -> Option<Sym> {
+        let shard = lock(self.shard(user_id));
+        shard.users.get(user_id)?.iter().find(|e| e.experiment == experiment).map(|e| e.variant)
+    }
+
+    /// Records `user_id`'s exposure to `variant` unless the user was exposed before, in
+    /// which case the earlier variant stands.
+    pub fn expose(&self, experiment: &Experiment, variant: Sym, user_id: &str) -> Exposed {
+        let mut guard = lock(self.shard(user_id));
+        let shard = &mut *guard;
+        if let Some(exposures) = shard.users.get(user_id) {
+            if let Some(e) = exposures.iter().find(|e| e.experiment == experiment.sym) {
+                return Exposed::Before(e.variant);
+            }
+        }
+        let exposure = Exposure {
+            experiment: experiment.sym,
+            variant,
+            totals: Vec::with_capacity(experiment.metrics.len()),
+        };
+        match shard.users.get_mut(user_id) {
+            Some(exposures) => exposures.push(exposure),
+            None => {
+                shard.users.insert(user_id.into(), vec![exposure]);
+            }
+        }
+        shard.tallies.entry((experiment.sym, variant)).or_default().users += 1;
+        Exposed::Now(variant)
+    }
+
+    /// Attributes `value` of `metric` to every experiment `user_id` is exposed to that
+    /// lists the metric; `kind_of(experiment, metric)` looks the metric up in the current
+    /// config. Returns how many experiments it was attributed to (0: unattributed).
+    pub fn track(&self, user_id: &str, metric: &str, value: f64, kind_of: impl Fn(Sym) -> Option<(Sym, MetricKind)>) -> usize {
+        let mut attributed = 0;
+        {
+            let mut guard = lock(self.shard(user_id));
+            let shard = &mut *guard;
+            if let Some(exposures) = shard.users.get_mut(user_id) {
+                for exposure in exposures.iter_mut() {
+                    let Some((metric_sym, kind)) = kind_of(exposure.experiment) else { continue };
+                    attributed += 1;
+                    let existing = exposure.totals.iter().position(|(m, _)| *m == metric_sym);
+                    let first_event = existing.is_none();
+                    let slot = existing.unwrap_or_else(|| {
+                        exposure.totals.push((metric_sym, 0.0));
+                        exposure.totals.len() - 1
+                    });
+                    let before = exposure.totals[slot].1;
+                    let after = match kind {
+                        MetricKind::Conversion => 1.0,
+                        MetricKind::Revenue | MetricKind::Count => before + value,
+                    };
+                    exposure.totals[slot].1 = after;
+                    let tally = shard
+                        .tallies
+                        .entry((exposure.experiment, exposure.variant))
+                        .or_default()
+                        .metrics
+                        .entry(metric_sym)
+                        .or_default();
+                    tally.events += 1;
+                    if first_event {
+                        tally.users_with_events += 1;
+                    }
+                    // Running sums of per-user totals: replacing a user's total `before`
+                    // by `after` keeps Σx and Σx² exact for the per-user distribution.
+                    tally.sum += after - before;
+                    tally.sum_squares += after * after - before * before;
+                }
+            }
+        }
+        if attributed == 0 {
+            let mut unattributed = lock(&self.unattributed);
+            let key: &str = if unattributed.contains_key(metric) || unattributed.len() < MAX_UNATTRIBUTED_NAMES {
+                metric
+            } else {
+                "(other)"
+            };
+            match unattributed.get_mut(key) {
+                Some(n) => *n += 1,
+                None => {
+                    unattributed.insert(key.into(), 1);
+                }
+            }
+        }
+        attributed
+    }
+
+    /// Per-variant aggregates of `experiment`, summed over shards, by variant symbol.
+    pub fn aggregate(&self, experiment: Sym) -> FxHashMap<Sym, VariantAggregate> {
+        let mut out: FxHashMap<Sym, VariantAggregate> = FxHashMap::default();
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            for ((exp, variant), tally) in &shard.tallies {
+                if *exp != experiment {
+                    continue;
+                }
+                let agg = out.entry(*variant).or_default();
+                agg.users += tally.users;
+                for (metric, t) in &tally.metrics {
+                    let m = agg.metrics.entry(*metric).or_default();
+                    m.users_with_events += t.users_with_events;
+                    m.sum += t.sum;
+                    m.sum_squares += t.sum_squares;
+                    m.events += t.events;
+                }
+            }
+        }
+        out
+    }
+
+    /// Events counted as unattributed, by metric name.
+    pub fn unattributed(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = lock(&self.unattributed).iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        v.sort();
+        v
+    }
+
+    /// Users tracked (exposed to at least one experiment).
+    pub fn users(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).users.len()).sum()
+    }
+}

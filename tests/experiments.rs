@@ -1,0 +1,138 @@
+//! Experiment assignment and tracking.
+
+use std::sync::Arc;
+use std::thread;
+
+use featureflags::{Context, Engine};
+
+fn config(status: &str, extra: &str) -> String {
+    format!(
+        r#"{{"schema_version": 1,
+  "segments": {{"vip": {{"attr": "tier", "op": "equals", "value": "vip"}}}},
+  "experiments": {{
+    "checkout": {{"status": "{status}", "variants": {{"control": 50, "blue": 30, "green": 20}}, "control": "control",
+      "traffic": 60, "metrics": {{"purchase": "conversion", "revenue": "revenue", "clicks": "count"}},
+      "primary_metric": "purchase", "alpha": 0.05 {extra}}},
+    "vip-only": {{"status": "running", "variants": {{"a": 1, "b": 1}}, "when": {{"segment": "vip"}},
+      "metrics": {{"purchase": "conversion"}}}}
+  }}}}"#
+    )
+}
+
+fn engine(status: &str, extra: &str) -> Engine {
+    let engine = Engine::default();
+    engine.load_json(config(status, extra).as_bytes()).unwrap();
+    engine
+}
+
+#[test]
+fn assignment_is_deterministic_weighted_and_counted_once() {
+    let engine = engine("running", "");
+    let mut ctx = Context::new("");
+    let mut counts = std::collections::HashMap::new();
+    let n = 20_000;
+    for i in 0..n {
+        ctx.reset(&format!("user-{i}"));
+        let first = engine.assign("checkout", &ctx).map(str::to_owned);
+        let again = engine.assign("checkout", &ctx).map(str::to_owned);
+        assert_eq!(first, again);
+        *counts.entry(first.unwrap_or_else(|| "(out)".into())).or_insert(0u32) += 1;
+    }
+    // Traffic 60%; within it 50/30/20. Binomial sd at n=20,000 is ~70 users: allow 5 sd.
+    let near = |got: u32, p: f64| (f64::from(got) - p * f64::from(n)).abs() < 5.0 * (p * (1.0 - p) * f64::from(n)).sqrt();
+    assert!(near(counts["(out)"], 0.4), "{counts:?}");
+    assert!(near(counts["control"], 0.3), "{counts:?}");
+    assert!(near(counts["blue"], 0.18), "{counts:?}");
+    assert!(near(counts["green"], 0.12), "{counts:?}");
+    let enrolled = n - counts["(out)"];
+    assert_eq!(engine.tracker().users() as u32, enrolled);
+    // One exposure event per enrolled user.
+    let exposures = engine.events().drain(0).lines().filter(|l| l.contains("\"type\":\"exposure\"")).count();
+    assert_eq!(exposures as u32, enrolled);
+}
+
+#[test]
+fn eligibility_status_window_and_winner() {
+    let engine = engine("paused", "");
+    let mut ctx = Context::new("user-1");
+    assert_eq!(engine.assign("checkout", &ctx), None, "paused");
+    assert_eq!(engine.assign("nope", &ctx), None);
+    assert_eq!(engine.assign("vip-only", &ctx), None, "not eligible");
+    ctx.set_string("tier", "vip").unwrap();
+    assert!(engine.assign("vip-only", &ctx).is_some());
+
+    let engine = self::engine("running", r#", "start_at": "2026-12-01T00:00:00Z""#);
+    engine.set_time(1_795_000_000_000);
+    assert_eq!(engine.assign("checkout", &Context::new("user-1")), None, "before start_at");
+
+    let engine = self::engine("completed", r#", "winner": "blue""#);
+    for i in 0..100 {
+        assert_eq!(engine.assign("checkout", &Context::new(&format!("u{i}"))), Some("blue"));
+    }
+    assert_eq!(engine.tracker().users(), 0, "a declared winner counts nothing");
+}
+
+#[test]
+fn exposures_survive_reloads_and_tracking_is_exact() {
+    let engine = engine("running", "");
+    let mut ctx = Context::new("");
+    let mut enrolled = Vec::new();
+    for i in 0..200 {
+        ctx.reset(&format!("u{i}"));
+        if let Some(v) = engine.assign("checkout", &ctx) {
+            enrolled.push((format!("u{i}"), v.to_owned()));
+        }
+    }
+    engine.load_json(config("running", "").as_bytes()).unwrap();
+    let (user, variant) = &enrolled[0];
+    ctx.reset(user);
+    assert_eq!(engine.assign("checkout", &ctx), Some(variant.as_str()));
+
+    assert_eq!(engine.track(user, "purchase", 1.0), Ok(1));
+    assert_eq!(engine.track(user, "purchase", 1.0), Ok(1));
+    assert_eq!(engine.track(user, "revenue", 10.0), Ok(1));
+    assert_eq!(engine.track(user, "revenue", 5.0), Ok(1));
+    assert_eq!(engine.track(user, "unknown-metric", 1.0), Ok(0));
+    assert_eq!(engine.track("never-exposed", "purchase", 1.0), Ok(0));
+    assert!(engine.track(user, "revenue", f64::NAN).is_err());
+    assert_eq!(engine.tracker().unattributed(), vec![("purchase".into(), 1), ("unknown-metric".into(), 1)]);
+}
+
+#[test]
+fn two_threads_tracking_lose_nothing() {
+    let engine = Arc::new(engine("running", ""));
+    // Enroll 1,000 users, then two threads track revenue for all of them at full speed.
+    let users: Vec<String> = (0..1000).map(|i| format!("t{i}")).filter(|u| engine.assign("checkout", &Context::new(u)).is_some()).collect();
+    let users = Arc::new(users);
+    let rounds = 200;
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (engine, users) = (engine.clone(), users.clone());
+            thread::spawn(move || {
+                for _ in 0..rounds {
+                    for u in users.iter() {
+                        engine.track(u, "clicks", 1.0).unwrap();
+                        engine.track(u, "purchase", 1.0).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let snapshot = engine.snapshot();
+    let exp = snapshot.experiment("checkout").unwrap();
+    let aggregates = engine.tracker().aggregate(exp.sym());
+    let clicks = exp.metrics.iter().find(|m| &*m.name == "clicks").unwrap().sym();
+    let purchase = exp.metrics.iter().find(|m| &*m.name == "purchase").unwrap().sym();
+    let total_users: u64 = aggregates.values().map(|a| a.users).sum();
+    let total_clicks: f64 = aggregates.values().map(|a| a.metrics[&clicks].sum).sum();
+    let total_sq: f64 = aggregates.values().map(|a| a.metrics[&clicks].sum_squares).sum();
+    let converted: u64 = aggregates.values().map(|a| a.metrics[&purchase].users_with_events).sum();
+    let n = users.len() as f64;
+    assert_eq!(total_users as usize, users.len());
+    assert_eq!(total_clicks, n * 2.0 * rounds as f64, "every event counted");
+    assert_eq!(total_sq, n * (2.0 * rounds as f64).powi(2), "per-user totals exact");
+    assert_eq!(converted as usize, users.len(), "conversions once per user");
+}
