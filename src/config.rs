@@ -564,7 +564,7 @@ impl Compiler {
                         }
                     }
                     let total: f64 = variants.iter().map(|v| v.weight).sum();
-                    if !variants.is_empty() && !(total > 0.0) {
+                    if !variants.is_empty() && total <= 0.0 {
                         self.problem(&vpath, "weights must sum to a positive number");
                     }
                 }
@@ -654,7 +654,7 @@ impl Compiler {
             }
         }
         let weights: Vec<f64> = variants.iter().map(|v| v.weight).collect();
-        if weights.len() < 2 || !(weights.iter().sum::<f64>() > 0.0) {
+        if weights.len() < 2 || weights.iter().sum::<f64>() <= 0.0 {
             return None;
         }
         Some(Experiment {

@@ -513,10 +513,6 @@ impl Engine {
         &self.tracker
     }
 
-    /// Resolves an interned symbol.
-    pub(crate) fn resolve(&self, sym: Sym) -> &str {
-        self.interner.get(sym)
-    }
 }
 
 /// Why a tracked value was refused.
