@@ -7,7 +7,7 @@
 //! one mutex, so two threads tracking different users rarely meet, and results sum the
 //! shards.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -271,9 +271,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Tracker {
     fn shard(&self, user_id: &str) -> &Mutex<Shard> {
-        let mut h = FxBuildHasher.build_hasher();
-        user_id.hash(&mut h);
-        &self.shards[(h.finish() >> 32) as usize % SHARDS]
+        &self.shards[(FxBuildHasher.hash_one(user_id) >> 32) as usize % SHARDS]
     }
 
     /// The variant `user_id` was exposed to in `experiment`, if any.
