@@ -17,9 +17,19 @@
 
 
 /**
+ * Entries kept per flag in its history; older ones are dropped.
+ */
+#define HISTORY_PER_FLAG 100
+
+/**
  * Default queue capacity.
  */
 #define DEFAULT_CAPACITY 65536
+
+/**
+ * Most stages a rollout may have.
+ */
+#define MAX_STAGES 64
 
 /**
  * ABI version: bumped on any incompatible change to this header.
@@ -130,6 +140,43 @@ typedef uint32_t ff_reason;
 #endif // __cplusplus
 
 /**
+ * A rollout's state. Stable numbers, never renumbered.
+ */
+enum ff_rollout_state
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Before `start_at`.
+   */
+  FF_ROLLOUT_PENDING = 0,
+  /**
+   * At a stage, progressing.
+   */
+  FF_ROLLOUT_RUNNING = 1,
+  /**
+   * Held at a stage (by an operator, or by a health breach: see `held`).
+   */
+  FF_ROLLOUT_PAUSED = 2,
+  /**
+   * At the last stage.
+   */
+  FF_ROLLOUT_COMPLETED = 3,
+  /**
+   * Rolled back to 0%.
+   */
+  FF_ROLLOUT_ROLLED_BACK = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ff_rollout_state ff_rollout_state;
+#else
+typedef uint32_t ff_rollout_state;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An evaluation context (user id and attributes). Used by one thread at a time; create
  * with `ff_context_new`, free with `ff_context_free`.
  */
@@ -201,6 +248,60 @@ typedef struct ff_evaluation {
    */
   struct ff_str rule_id;
 } ff_evaluation;
+
+/**
+ * Where a rollout stands, written by `ff_rollout_status`.
+ */
+typedef struct ff_rollout_info {
+  /**
+   * State.
+   */
+  ff_rollout_state state;
+  /**
+   * Current stage index (0 when pending or rolled back).
+   */
+  uint32_t stage_index;
+  /**
+   * Number of stages.
+   */
+  uint32_t stage_count;
+  /**
+   * Current percentage of users inside (0–100).
+   */
+  double percentage;
+  /**
+   * When the current stage began, unix ms (pending: when stage 0 will begin; 0 when rolled back).
+   */
+  int64_t stage_started_at_ms;
+  /**
+   * When the next stage begins if health holds, unix ms; -1 when it will not by itself.
+   */
+  int64_t next_stage_at_ms;
+  /**
+   * True when progression is held by a health breach.
+   */
+  bool held;
+  /**
+   * True when a health report has been received; the `last_*` fields are valid.
+   */
+  bool has_health;
+  /**
+   * Error rate of the last health report.
+   */
+  double last_error_rate;
+  /**
+   * p99 latency (ms) of the last health report.
+   */
+  double last_p99_latency_ms;
+  /**
+   * Samples of the last health report.
+   */
+  uint64_t last_samples;
+  /**
+   * Engine time of the last health report, unix ms.
+   */
+  int64_t last_health_at_ms;
+} ff_rollout_info;
 
 /**
  * An event listener: receives one event as JSON (`json`, `len` bytes, NUL-terminated,
@@ -445,6 +546,91 @@ ff_status ff_track(const struct ff_engine *e,
                    size_t metric_len,
                    double value,
                    struct ff_error **err);
+
+/**
+ * Writes rollout `key`'s status to `*out` (on success only). `FF_STATUS_NOT_FOUND`
+ * when the current config has no such rollout. Stage transitions that happened since
+ * the last look are reported (events, history) by this call.
+ */
+ff_status ff_rollout_status(const struct ff_engine *e,
+                            const char *key,
+                            size_t len,
+                            struct ff_rollout_info *out,
+                            struct ff_error **err);
+
+/**
+ * Reports the health of rollout `key`'s new code path: `error_rate` in [0, 1],
+ * `p99_latency_ms` ≥ 0, over `samples` requests. With at least `min_samples`, a breach
+ * of a threshold rolls back to 0% at once (`auto_rollback`) or holds progression;
+ * a healthy report after a hold resumes it.
+ */
+ff_status ff_rollout_report_health(const struct ff_engine *e,
+                                   const char *key,
+                                   size_t len,
+                                   double error_rate,
+                                   double p99_latency_ms,
+                                   uint64_t samples,
+                                   struct ff_error **err);
+
+/**
+ * Moves rollout `key` to its next stage now (a pending rollout starts at stage 0; the
+ * last stage completes it). `FF_STATUS_INVALID_STATE` for a completed or rolled-back
+ * rollout; nothing changes then.
+ */
+ff_status ff_rollout_advance(const struct ff_engine *e,
+                             const char *key,
+                             size_t len,
+                             struct ff_error **err);
+
+/**
+ * Holds rollout `key` at its current stage. `FF_STATUS_INVALID_STATE` unless it is
+ * running or pending.
+ */
+ff_status ff_rollout_pause(const struct ff_engine *e,
+                           const char *key,
+                           size_t len,
+                           struct ff_error **err);
+
+/**
+ * Continues a paused (or health-held) rollout from its current stage, timing the stage
+ * from now. `FF_STATUS_INVALID_STATE` unless it is paused.
+ */
+ff_status ff_rollout_resume(const struct ff_engine *e,
+                            const char *key,
+                            size_t len,
+                            struct ff_error **err);
+
+/**
+ * Rolls rollout `key` back to 0% now. The rollback survives reloads of the same
+ * rollout definition; a changed definition restarts it. `FF_STATUS_INVALID_STATE` when
+ * already rolled back.
+ */
+ff_status ff_rollout_rollback(const struct ff_engine *e,
+                              const char *key,
+                              size_t len,
+                              struct ff_error **err);
+
+/**
+ * True when `ctx` is inside rollout `key`'s current percentage (the flag's rules
+ * aside). False for a missing rollout or invalid arguments. Takes no lock.
+ */
+bool ff_in_rollout(const struct ff_engine *e,
+                   const char *key,
+                   size_t len,
+                   const struct ff_context *ctx);
+
+/**
+ * Writes flag `key`'s audit trail to `*out` as a JSON array, oldest first (owned by
+ * the caller: free with `ff_bytes_free`): config changes (`added`, `removed`,
+ * `changed` with the changed `fields`), overrides and rollout transitions, each with
+ * `time_ms` and the config `revision`. At most 100 entries are kept per flag. A flag
+ * never seen gives `[]`.
+ */
+ff_status ff_flag_history_json(const struct ff_engine *e,
+                               const char *key,
+                               size_t len,
+                               struct ff_bytes *out,
+                               struct ff_error **err);
 
 /**
  * Removes up to `max` queued events (0: all) and writes them to `*out` as NDJSON, one

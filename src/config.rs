@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::bucketing::{has_at_most_three_decimals, percentage_threshold, split_thresholds, Salt};
 use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind};
+use crate::rollouts::{parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
 use crate::intern::Sym;
 use crate::semver::OwnedVersion;
 use crate::snapshot::{Flag, FlagKind, Prerequisite, Rule, Serve, Snapshot, Variant, NO_OVERRIDE};
@@ -65,12 +66,16 @@ impl std::error::Error for ConfigError {}
 
 /// Parses, validates and compiles a config document of at most `max_bytes`.
 pub fn compile(document: &[u8], max_bytes: usize) -> Result<Snapshot, ConfigError> {
+    compile_value(&parse(document, max_bytes)?)
+}
+
+/// Parses a config document of at most `max_bytes` into JSON, without validating it.
+pub fn parse(document: &[u8], max_bytes: usize) -> Result<Value, ConfigError> {
     let fail = |message: String| ConfigError { problems: vec![Problem { path: "$".into(), message }] };
     if document.len() > max_bytes {
         return Err(fail(format!("document is {} bytes; the limit is {max_bytes}", document.len())));
     }
-    let value: Value = serde_json::from_slice(document).map_err(|e| fail(format!("invalid JSON: {e}")))?;
-    compile_value(&value)
+    serde_json::from_slice(document).map_err(|e| fail(format!("invalid JSON: {e}")))
 }
 
 /// Validates and compiles an already parsed config.
@@ -210,11 +215,11 @@ impl Compiler {
         let Some(obj) = self.object(root, "$") else { return Snapshot::default() };
         for key in obj.keys() {
             match key.as_str() {
-                "schema_version" | "revision" | "segments" | "flags" | "experiments" => {}
-                "rollouts" | "funnels" => {
+                "schema_version" | "revision" | "segments" | "flags" | "experiments" | "rollouts" => {}
+                "funnels" => {
                     self.problem(key, format!("\"{key}\" is not supported by this version of the engine"))
                 }
-                _ => self.problem(key, "unknown key (expected one of: schema_version, revision, segments, flags, experiments)"),
+                _ => self.problem(key, "unknown key (expected one of: schema_version, revision, segments, flags, experiments, rollouts)"),
             }
         }
         match obj.get("schema_version") {
@@ -252,6 +257,29 @@ impl Compiler {
                 flags.push(flag);
             }
         }
+        let rollouts_obj = match obj.get("rollouts") {
+            Some(v) => self.object(v, "rollouts").unwrap_or(&empty),
+            None => &empty,
+        };
+        let mut rollouts = Vec::new();
+        for (key, def) in rollouts_obj {
+            let Some(rollout) = self.rollout(key, def) else { continue };
+            let path = format!("rollouts.{key}.flag");
+            match flags.iter().position(|f| *f.key == *rollout.flag) {
+                None if outlines.contains_key(&*rollout.flag) => {}
+                None => self.problem(&path, format!("unknown flag \"{}\"", rollout.flag)),
+                Some(i) if flags[i].kind != FlagKind::Boolean => {
+                    self.problem(&path, format!("a rollout drives a boolean flag; \"{}\" is {}", rollout.flag, flags[i].kind.as_str()))
+                }
+                Some(i) if flags[i].rollout.is_some() => {
+                    self.problem(&path, format!("flag \"{}\" already has a rollout", rollout.flag))
+                }
+                Some(i) => {
+                    flags[i].rollout = Some(Box::new(Gate::new(rollout)));
+                    rollouts.push((Box::from(key.as_str()), i as u32));
+                }
+            }
+        }
         if self.problems.is_empty() {
             self.check_prerequisite_graph(&flags);
         }
@@ -261,7 +289,7 @@ impl Compiler {
         };
         let experiments =
             experiments_obj.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
-        Snapshot::new(revision, flags, segments, segment_names, experiments)
+        Snapshot::new(revision, flags, segments, segment_names, experiments, rollouts)
     }
 
     fn flag(&mut self, key: &str, def: &Value, outlines: &HashMap<&str, (u32, Outline)>) -> Option<Flag> {
@@ -496,6 +524,7 @@ impl Compiler {
             description,
             variants: variants.into(),
             override_slot: AtomicU32::new(NO_OVERRIDE),
+            rollout: None,
         })
     }
 
@@ -679,6 +708,142 @@ impl Compiler {
             start_at,
             end_at,
             winner,
+        })
+    }
+
+    fn rollout(&mut self, key: &str, def: &Value) -> Option<Rollout> {
+        let path = format!("rollouts.{key}");
+        let obj = self.object(def, &path)?;
+        self.known_keys(
+            obj,
+            &path,
+            &["description", "flag", "strategy", "stages", "start_at", "stage_duration", "auto_progress", "health", "auto_rollback"],
+        );
+        let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
+        let flag = match obj.get("flag") {
+            Some(v) => self.non_empty_string(v, &format!("{path}.flag")),
+            None => {
+                self.problem(&format!("{path}.flag"), "required");
+                None
+            }
+        };
+        let strategy = match obj.get("strategy") {
+            None => {
+                self.problem(&format!("{path}.strategy"), "required");
+                None
+            }
+            Some(v) => self.string(v, &format!("{path}.strategy")).and_then(|s| {
+                let strategy = Strategy::parse(s);
+                if strategy.is_none() {
+                    self.problem(
+                        &format!("{path}.strategy"),
+                        format!("unknown strategy \"{s}\" (expected linear, exponential, canary, blue_green or custom)"),
+                    );
+                }
+                strategy
+            }),
+        };
+        let spath = format!("{path}.stages");
+        let stages: Option<Vec<f64>> = match (strategy, obj.get("stages")) {
+            (Some(Strategy::Custom), None) => {
+                self.problem(&spath, "required by the custom strategy");
+                None
+            }
+            (Some(Strategy::Custom), Some(v)) => match v.as_array() {
+                Some(items) if !items.is_empty() && items.len() <= MAX_STAGES => {
+                    let stages: Vec<f64> =
+                        items.iter().enumerate().filter_map(|(i, p)| self.percentage(p, &format!("{spath}[{i}]"))).collect();
+                    if stages.len() != items.len() {
+                        None
+                    } else if stages.windows(2).any(|w| w[1] < w[0]) {
+                        self.problem(&spath, "stages must not decrease (membership is monotone)");
+                        None
+                    } else {
+                        Some(stages)
+                    }
+                }
+                _ => {
+                    self.problem(&spath, format!("expected an array of 1 to {MAX_STAGES} percentages"));
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                self.problem(&spath, "only the custom strategy takes stages");
+                None
+            }
+            (Some(s), None) => Some(s.stages().to_vec()),
+            (None, _) => None,
+        };
+        let start_at = match obj.get("start_at") {
+            Some(v) => self.instant_ms(v, &format!("{path}.start_at")),
+            None => {
+                self.problem(&format!("{path}.start_at"), "required");
+                None
+            }
+        };
+        let dpath = format!("{path}.stage_duration");
+        let stage_duration_ms = match obj.get("stage_duration") {
+            None => {
+                self.problem(&dpath, "required");
+                None
+            }
+            Some(v) => self.string(v, &dpath).and_then(|text| {
+                let ms = parse_duration_ms(text);
+                if ms.is_none() {
+                    self.problem(&dpath, format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"));
+                }
+                ms
+            }),
+        };
+        let flag_bool = |c: &mut Self, name: &str, default: bool| match obj.get(name) {
+            None => default,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => {
+                c.problem(&format!("{path}.{name}"), format!("expected a boolean, found {}", describe(v)));
+                default
+            }
+        };
+        let auto_progress = flag_bool(self, "auto_progress", true);
+        let auto_rollback = flag_bool(self, "auto_rollback", false);
+        let mut health = HealthPolicy { max_error_rate: None, max_p99_latency_ms: None, min_samples: 0 };
+        if let Some(v) = obj.get("health") {
+            let hpath = format!("{path}.health");
+            if let Some(h) = self.object(v, &hpath) {
+                self.known_keys(h, &hpath, &["max_error_rate", "max_p99_latency_ms", "min_samples"]);
+                health.max_error_rate = h.get("max_error_rate").and_then(|v| {
+                    let x = self.number(v, &format!("{hpath}.max_error_rate"))?;
+                    if !(0.0..=1.0).contains(&x) {
+                        self.problem(&format!("{hpath}.max_error_rate"), format!("{x} is outside [0, 1]"));
+                    }
+                    Some(x)
+                });
+                health.max_p99_latency_ms = h.get("max_p99_latency_ms").and_then(|v| {
+                    let x = self.number(v, &format!("{hpath}.max_p99_latency_ms"))?;
+                    if x < 0.0 {
+                        self.problem(&format!("{hpath}.max_p99_latency_ms"), format!("{x} is negative"));
+                    }
+                    Some(x)
+                });
+                health.min_samples = match h.get("min_samples") {
+                    None => 0,
+                    Some(v) => v.as_u64().unwrap_or_else(|| {
+                        self.problem(&format!("{hpath}.min_samples"), format!("expected a non-negative integer, found {v}"));
+                        0
+                    }),
+                };
+            }
+        }
+        Some(Rollout {
+            key: key.into(),
+            flag: flag?.into(),
+            strategy: strategy?,
+            stages: stages?.into(),
+            start_at: start_at?,
+            stage_duration_ms: stage_duration_ms?,
+            auto_progress,
+            health,
+            auto_rollback,
+            fingerprint: def.to_string(),
         })
     }
 

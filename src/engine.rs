@@ -5,7 +5,7 @@
 //! a reload; a reload compiles the new config aside, then swaps it in whole. Writers
 //! (loads, overrides) serialize on one mutex that readers never touch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::path::Path;
 use std::cell::RefCell;
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::config::{self, ConfigError, DEFAULT_MAX_CONFIG_BYTES};
 use crate::context::Context;
@@ -23,6 +23,7 @@ use crate::events::{self, Events};
 use crate::experiments::{Exposed, Tracker};
 use crate::intern::{Interner, Sym};
 use crate::experiments::ExperimentStatus;
+use crate::rollouts::{Action, Health, InvalidTransition, Position, Rollout, Runtime, Transition};
 use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
 
 /// Engine options, from the JSON given to `ff_engine_new`.
@@ -118,6 +119,25 @@ pub enum OverrideError {
 struct WriterState {
     /// Runtime overrides by flag key; they outlive reloads until cleared.
     overrides: BTreeMap<String, String>,
+    /// Rollout state machines by rollout key; they outlive reloads of the same definition.
+    rollouts: HashMap<String, Runtime>,
+    /// The flag definitions of the installed config, to diff the next one against.
+    flag_definitions: Map<String, Value>,
+    /// Per-flag audit trail, newest last, at most [`HISTORY_PER_FLAG`] entries each.
+    history: HashMap<String, VecDeque<Value>>,
+}
+
+/// Entries kept per flag in its history; older ones are dropped.
+pub const HISTORY_PER_FLAG: usize = 100;
+
+impl WriterState {
+    fn record(&mut self, flag: &str, entry: Value) {
+        let log = self.history.entry(flag.to_owned()).or_default();
+        if log.len() == HISTORY_PER_FLAG {
+            log.pop_front();
+        }
+        log.push_back(entry);
+    }
 }
 
 /// Distinguishes engines in the per-thread snapshot cache.
@@ -193,14 +213,17 @@ impl Engine {
 
     /// Validates, compiles and atomically installs a config. On error nothing changes.
     pub fn load_json(&self, document: &[u8]) -> Result<Arc<Snapshot>, LoadError> {
-        let mut snapshot = match config::compile(document, self.options.max_config_bytes) {
-            Ok(s) => s,
+        let compiled = config::parse(document, self.options.max_config_bytes)
+            .and_then(|value| config::compile_value(&value).map(|snapshot| (value, snapshot)));
+        let (value, mut snapshot) = match compiled {
+            Ok(ok) => ok,
             Err(e) => {
                 self.emit_rejected(&e);
                 return Err(e.into());
             }
         };
-        let writer = self.writer();
+        let now = self.now_ms();
+        let mut writer = self.writer();
         self.intern(&mut snapshot);
         for (flag_key, variant) in &writer.overrides {
             if let Some(flag) = snapshot.flag(flag_key) {
@@ -209,14 +232,57 @@ impl Engine {
                 }
             }
         }
+        // Rollouts keep their state across reloads of the same definition.
+        let mut runtimes = HashMap::new();
+        let mut transitions = Vec::new();
+        for (key, _) in snapshot.rollouts.iter() {
+            let (flag, gate) = snapshot.rollout(key).expect("listed rollouts exist");
+            let rollout = &gate.rollout;
+            let runtime = match writer.rollouts.remove(&**key) {
+                Some(mut rt) if rt.fingerprint == rollout.fingerprint => {
+                    transitions.extend(rt.observe(rollout, now).into_iter().map(|t| (rollout.clone(), t)));
+                    rt
+                }
+                previous => {
+                    let mut rt = Runtime::new(rollout, now);
+                    if let Some(old) = previous {
+                        let from = old.observed;
+                        let to = rollout.position(rt.mode, now);
+                        transitions.push((rollout.clone(), Transition { from, to, cause: crate::rollouts::Cause::Restarted, at_ms: now }));
+                    }
+                    transitions.extend(rt.observe(rollout, now).into_iter().map(|t| (rollout.clone(), t)));
+                    rt
+                }
+            };
+            debug_assert_eq!(&*flag.key, &*rollout.flag);
+            gate.set_mode(runtime.mode);
+            runtimes.insert(key.to_string(), runtime);
+        }
+        writer.rollouts = runtimes;
+
+        let revision = snapshot.revision.as_deref().map(str::to_owned);
+        let empty = Map::new();
+        let new_defs = value.get("flags").and_then(Value::as_object).unwrap_or(&empty).clone();
+        let old_defs = std::mem::replace(&mut writer.flag_definitions, new_defs.clone());
+        for (key, def) in &new_defs {
+            let entry = match old_defs.get(key) {
+                None => json!({"action": "added"}),
+                Some(old) if old == def => continue,
+                Some(old) => json!({"action": "changed", "fields": changed_fields(old, def)}),
+            };
+            writer.record(key, with_time(entry, now, revision.as_deref()));
+        }
+        for key in old_defs.keys().filter(|k| !new_defs.contains_key(*k)) {
+            writer.record(key, with_time(json!({"action": "removed"}), now, revision.as_deref()));
+        }
+
         let snapshot = Arc::new(snapshot);
         self.snapshot.store(Arc::clone(&snapshot));
         self.generation.fetch_add(1, Ordering::Release);
-        self.events.emit(
-            "config_loaded",
-            self.now_ms(),
-            json!({"revision": snapshot.revision.as_deref(), "flags": snapshot.flags.len()}),
-        );
+        self.events.emit("config_loaded", now, json!({"revision": revision, "flags": snapshot.flags.len()}));
+        for (rollout, t) in transitions {
+            self.publish_transition(&mut writer, &rollout, &t);
+        }
         drop(writer);
         Ok(snapshot)
     }
@@ -421,7 +487,9 @@ impl Engine {
             .ok_or_else(|| OverrideError::UnknownVariant { flag: flag.to_owned(), variant: variant.to_owned() })?;
         writer.overrides.insert(flag.to_owned(), variant.to_owned());
         f.override_slot.store(index, Ordering::Relaxed);
-        self.events.emit("override_set", self.now_ms(), json!({"flag": flag, "variant": variant}));
+        let now = self.now_ms();
+        writer.record(flag, with_time(json!({"action": "override_set", "variant": variant}), now, snapshot.revision.as_deref()));
+        self.events.emit("override_set", now, json!({"flag": flag, "variant": variant}));
         Ok(())
     }
 
@@ -433,7 +501,10 @@ impl Engine {
             f.override_slot.store(NO_OVERRIDE, Ordering::Relaxed);
         }
         if had {
-            self.events.emit("override_cleared", self.now_ms(), json!({ "flag": flag }));
+            let now = self.now_ms();
+            let revision = self.snapshot.load().revision.as_deref().map(str::to_owned);
+            writer.record(flag, with_time(json!({"action": "override_cleared"}), now, revision.as_deref()));
+            self.events.emit("override_cleared", now, json!({ "flag": flag }));
         }
         had
     }
@@ -513,6 +584,140 @@ impl Engine {
         &self.tracker
     }
 
+
+    fn publish_transition(&self, writer: &mut WriterState, rollout: &Rollout, t: &Transition) {
+        let position = |p: &Position| {
+            json!({"state": p.state.as_str(), "stage": p.stage, "percentage": p.percentage})
+        };
+        let fields = json!({
+            "rollout": rollout.key, "flag": rollout.flag, "cause": t.cause.as_str(),
+            "from": position(&t.from), "to": position(&t.to), "at_ms": t.at_ms,
+        });
+        let revision = self.snapshot.load().revision.as_deref().map(str::to_owned);
+        let mut entry = fields.clone();
+        entry["action"] = json!("rollout_transition");
+        writer.record(&rollout.flag, with_time(entry, t.at_ms, revision.as_deref()));
+        self.events.emit("rollout_transition", self.now_ms(), fields);
+    }
+
+    /// Runs `f` on rollout `key`'s runtime after reporting the transitions the clock made.
+    fn with_rollout<R>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut Runtime, &Rollout, i64) -> Result<(R, Option<Transition>), RolloutError>,
+    ) -> Result<R, RolloutError> {
+        let now = self.now_ms();
+        let mut writer = self.writer();
+        let snapshot = self.snapshot.load_full();
+        let (_, gate) = snapshot.rollout(key).ok_or_else(|| RolloutError::NotFound(key.to_owned()))?;
+        let rollout = &gate.rollout;
+        let mut runtime = writer.rollouts.remove(key).unwrap_or_else(|| Runtime::new(rollout, now));
+        let observed = runtime.observe(rollout, now);
+        let result = f(&mut runtime, rollout, now);
+        gate.set_mode(runtime.mode);
+        writer.rollouts.insert(key.to_owned(), runtime);
+        for t in &observed {
+            self.publish_transition(&mut writer, rollout, t);
+        }
+        let (value, transition) = result?;
+        if let Some(t) = transition {
+            self.publish_transition(&mut writer, rollout, &t);
+        }
+        Ok(value)
+    }
+
+    /// Where rollout `key` stands now.
+    pub fn rollout_status(&self, key: &str) -> Result<RolloutStatus, RolloutError> {
+        self.with_rollout(key, |rt, rollout, now| {
+            let position = rollout.position(rt.mode, now);
+            Ok((RolloutStatus { position, held: rt.held, last_health: rt.last_health, stages: rollout.stages.len() as u32 }, None))
+        })
+    }
+
+    /// Applies a manual action; an action the state does not allow changes nothing.
+    pub fn rollout_act(&self, key: &str, action: Action) -> Result<Position, RolloutError> {
+        self.with_rollout(key, |rt, rollout, now| {
+            let t = rt.act(rollout, action, now).map_err(RolloutError::InvalidState)?;
+            Ok((t.to, Some(t)))
+        })
+    }
+
+    /// Records a health report, which may roll the rollout back or hold it.
+    pub fn rollout_report_health(&self, key: &str, error_rate: f64, p99_latency_ms: f64, samples: u64) -> Result<Position, RolloutError> {
+        if !(error_rate.is_finite() && (0.0..=1.0).contains(&error_rate)) {
+            return Err(RolloutError::InvalidArgument(format!("error_rate: {error_rate} is outside [0, 1]")));
+        }
+        if !(p99_latency_ms.is_finite() && p99_latency_ms >= 0.0) {
+            return Err(RolloutError::InvalidArgument(format!("p99_latency_ms: {p99_latency_ms} must be finite and non-negative")));
+        }
+        self.with_rollout(key, |rt, rollout, now| {
+            let t = rt.report(rollout, Health { error_rate, p99_latency_ms, samples, at_ms: now });
+            Ok((rollout.position(rt.mode, now), t))
+        })
+    }
+
+    /// Whether `ctx` is inside rollout `key`'s current percentage (rules aside).
+    pub fn in_rollout(&self, key: &str, ctx: &Context) -> bool {
+        self.with_snapshot(|snapshot| {
+            let Some((flag, gate)) = snapshot.rollout(key) else { return false };
+            let bucketing_key = match &flag.bucket_by {
+                None => Some(ctx.user_id()),
+                Some(attr) => match ctx.get(attr) {
+                    Some(crate::context::AttrValue::Str(s)) => Some(s),
+                    _ => None,
+                },
+            };
+            bucketing_key.is_some_and(|k| flag.salt.bucket(k) < gate.threshold(self.now_ms()))
+        })
+    }
+
+    /// The audit trail of flag `key`, oldest first (at most [`HISTORY_PER_FLAG`] entries).
+    pub fn flag_history(&self, key: &str) -> Vec<Value> {
+        self.writer().history.get(key).map(|log| log.iter().cloned().collect()).unwrap_or_default()
+    }
+}
+
+/// A rollout's status.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RolloutStatus {
+    /// State, stage, percentage and timing.
+    pub position: Position,
+    /// Held by a health breach.
+    pub held: bool,
+    /// The last health report.
+    pub last_health: Option<Health>,
+    /// Number of stages.
+    pub stages: u32,
+}
+
+/// Why a rollout call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RolloutError {
+    /// No such rollout in the current config.
+    #[error("rollout \"{0}\" not found")]
+    NotFound(String),
+    /// The action does not apply in the rollout's state.
+    #[error(transparent)]
+    InvalidState(InvalidTransition),
+    /// A report value was out of range.
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+fn with_time(mut entry: Value, time_ms: i64, revision: Option<&str>) -> Value {
+    entry["time_ms"] = json!(time_ms);
+    entry["revision"] = json!(revision);
+    entry
+}
+
+/// Top-level fields of a flag definition that differ between two versions.
+fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
+    let empty = Map::new();
+    let (old, new) = (old.as_object().unwrap_or(&empty), new.as_object().unwrap_or(&empty));
+    let mut fields: Vec<String> = old.keys().chain(new.keys()).filter(|k| old.get(*k) != new.get(*k)).cloned().collect();
+    fields.sort();
+    fields.dedup();
+    fields
 }
 
 /// Why a tracked value was refused.

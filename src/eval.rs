@@ -146,6 +146,12 @@ pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clo
             return Decision { variant, reason, rule: Some(i as u32) };
         }
     }
+    if let Some(gate) = &flag.rollout {
+        // The rollout drives the default split: `on` for the first p% of buckets.
+        let Some(key) = key else { return Decision::of(None, Reason::Error) };
+        let on = flag.salt.bucket(key) < gate.threshold(clock.now_ms());
+        return Decision::of(Some(if on { 0 } else { 1 }), Reason::Split);
+    }
     match &flag.default {
         Serve::Variant(v) => Decision::of(Some(*v), Reason::Default),
         split => match serve(flag, split, key) {

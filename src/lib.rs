@@ -14,6 +14,7 @@ pub mod engine;
 pub mod eval;
 pub mod events;
 pub mod experiments;
+pub mod rollouts;
 mod intern;
 pub use intern::Sym;
 pub mod semver;

@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 
 use crate::bucketing::Salt;
 use crate::experiments::Experiment;
+use crate::rollouts::Gate;
 use crate::intern::Sym;
 use crate::targeting::Condition;
 
@@ -122,6 +123,8 @@ pub struct Flag {
     pub description: Option<Box<str>>,
     /// A runtime override's variant index, or [`NO_OVERRIDE`].
     pub(crate) override_slot: AtomicU32,
+    /// The rollout driving the default split, if any.
+    pub rollout: Option<Box<Gate>>,
 }
 
 impl Flag {
@@ -153,6 +156,8 @@ pub struct Snapshot {
     pub segment_names: Box<[Box<str>]>,
     /// Experiments in document order.
     pub experiments: Box<[Experiment]>,
+    /// Rollout keys with the index of the flag each drives.
+    pub rollouts: Box<[(Box<str>, u32)]>,
     index: FxHashMap<Box<[u8]>, u32>,
     experiment_index: FxHashMap<Box<str>, u32>,
 }
@@ -164,6 +169,7 @@ impl Snapshot {
         segments: Vec<Condition>,
         segment_names: Vec<Box<str>>,
         experiments: Vec<Experiment>,
+        rollouts: Vec<(Box<str>, u32)>,
     ) -> Self {
         let index = flags.iter().enumerate().map(|(i, f)| (Box::<[u8]>::from(f.key.as_bytes()), i as u32)).collect();
         let experiment_index = experiments.iter().enumerate().map(|(i, e)| (e.key.clone(), i as u32)).collect();
@@ -173,9 +179,17 @@ impl Snapshot {
             segments: segments.into(),
             segment_names: segment_names.into(),
             experiments: experiments.into(),
+            rollouts: rollouts.into(),
             index,
             experiment_index,
         }
+    }
+
+    /// The gate of rollout `key`, with its flag.
+    pub fn rollout(&self, key: &str) -> Option<(&Flag, &Gate)> {
+        let (_, flag) = self.rollouts.iter().find(|(k, _)| &**k == key)?;
+        let flag = &self.flags[*flag as usize];
+        flag.rollout.as_deref().map(|gate| (flag, gate))
     }
 
     /// The experiment named `key`.

@@ -128,3 +128,49 @@ pub struct ff_error {
     pub(crate) status: ff_status,
     pub(crate) message: CString,
 }
+
+/// A rollout's state. Stable numbers, never renumbered.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ff_rollout_state {
+    /// Before `start_at`.
+    FF_ROLLOUT_PENDING = 0,
+    /// At a stage, progressing.
+    FF_ROLLOUT_RUNNING = 1,
+    /// Held at a stage (by an operator, or by a health breach: see `held`).
+    FF_ROLLOUT_PAUSED = 2,
+    /// At the last stage.
+    FF_ROLLOUT_COMPLETED = 3,
+    /// Rolled back to 0%.
+    FF_ROLLOUT_ROLLED_BACK = 4,
+}
+
+/// Where a rollout stands, written by `ff_rollout_status`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ff_rollout_info {
+    /// State.
+    pub state: ff_rollout_state,
+    /// Current stage index (0 when pending or rolled back).
+    pub stage_index: u32,
+    /// Number of stages.
+    pub stage_count: u32,
+    /// Current percentage of users inside (0–100).
+    pub percentage: f64,
+    /// When the current stage began, unix ms (pending: when stage 0 will begin; 0 when rolled back).
+    pub stage_started_at_ms: i64,
+    /// When the next stage begins if health holds, unix ms; -1 when it will not by itself.
+    pub next_stage_at_ms: i64,
+    /// True when progression is held by a health breach.
+    pub held: bool,
+    /// True when a health report has been received; the `last_*` fields are valid.
+    pub has_health: bool,
+    /// Error rate of the last health report.
+    pub last_error_rate: f64,
+    /// p99 latency (ms) of the last health report.
+    pub last_p99_latency_ms: f64,
+    /// Samples of the last health report.
+    pub last_samples: u64,
+    /// Engine time of the last health report, unix ms.
+    pub last_health_at_ms: i64,
+}

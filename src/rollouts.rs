@@ -1,0 +1,609 @@
+//! Staged rollouts with a health guard (DESIGN §6).
+//!
+//! A rollout drives its flag's default split: `on` for the first `p`% of buckets under
+//! the flag's salt, so membership is monotone as `p` rises. Progress is a pure function
+//! of the engine clock and a small state (`Mode`), so no thread is needed: evaluation
+//! reads the mode from one atomic word in the snapshot and computes the stage; the
+//! engine's state machine ([`Runtime`]) changes the mode on actions and health reports,
+//! and reports stage transitions lazily, when it next looks (status queries, actions,
+//! health reports, loads), stamped with the time they happened.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::bucketing::percentage_threshold;
+
+/// Most stages a rollout may have.
+pub const MAX_STAGES: usize = 64;
+
+/// A rollout strategy and its stage percentages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// 10, 25, 50, 75, 100.
+    Linear,
+    /// 1, 2, 4, 8, 16, 32, 64, 100.
+    Exponential,
+    /// 1, 100.
+    Canary,
+    /// 0, 100.
+    BlueGreen,
+    /// The config's `stages`.
+    Custom,
+}
+
+impl Strategy {
+    /// Parses a config value.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "linear" => Strategy::Linear,
+            "exponential" => Strategy::Exponential,
+            "canary" => Strategy::Canary,
+            "blue_green" => Strategy::BlueGreen,
+            "custom" => Strategy::Custom,
+            _ => return None,
+        })
+    }
+
+    /// The built-in stages (empty for custom).
+    pub fn stages(self) -> &'static [f64] {
+        match self {
+            Strategy::Linear => &[10.0, 25.0, 50.0, 75.0, 100.0],
+            Strategy::Exponential => &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 100.0],
+            Strategy::Canary => &[1.0, 100.0],
+            Strategy::BlueGreen => &[0.0, 100.0],
+            Strategy::Custom => &[],
+        }
+    }
+}
+
+/// Health thresholds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthPolicy {
+    /// Highest acceptable error rate (fraction).
+    pub max_error_rate: Option<f64>,
+    /// Highest acceptable p99 latency.
+    pub max_p99_latency_ms: Option<f64>,
+    /// Reports with fewer samples are recorded but never judged.
+    pub min_samples: u64,
+}
+
+/// A health report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Health {
+    /// Error rate (fraction of requests).
+    pub error_rate: f64,
+    /// p99 latency in milliseconds.
+    pub p99_latency_ms: f64,
+    /// Requests the figures are based on.
+    pub samples: u64,
+    /// When it was reported (engine clock).
+    pub at_ms: i64,
+}
+
+impl HealthPolicy {
+    /// Whether `h` breaches the thresholds (only with at least `min_samples`).
+    pub fn breached_by(&self, h: &Health) -> bool {
+        h.samples >= self.min_samples
+            && (self.max_error_rate.is_some_and(|m| h.error_rate > m)
+                || self.max_p99_latency_ms.is_some_and(|m| h.p99_latency_ms > m))
+    }
+}
+
+/// A compiled rollout definition.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    /// Key.
+    pub key: Box<str>,
+    /// The flag it drives.
+    pub flag: Box<str>,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Stage percentages, non-decreasing.
+    pub stages: Box<[f64]>,
+    /// When stage 0 starts (unix ms).
+    pub start_at: i64,
+    /// Minimum time per stage.
+    pub stage_duration_ms: i64,
+    /// Advance when a stage's time is up and health holds.
+    pub auto_progress: bool,
+    /// Health thresholds.
+    pub health: HealthPolicy,
+    /// Roll back to 0% at once on a breach.
+    pub auto_rollback: bool,
+    /// The definition as canonical JSON: a reload with a different one restarts the rollout.
+    pub fingerprint: String,
+}
+
+/// The externally visible state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum State {
+    /// Before `start_at`.
+    Pending = 0,
+    /// At a stage, progressing.
+    Running = 1,
+    /// Held at a stage by an operator (or, with `held`, by a health breach).
+    Paused = 2,
+    /// At the last stage.
+    Completed = 3,
+    /// Back at 0%.
+    RolledBack = 4,
+}
+
+impl State {
+    /// Name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Running => "running",
+            State::Paused => "paused",
+            State::Completed => "completed",
+            State::RolledBack => "rolled_back",
+        }
+    }
+}
+
+/// How the percentage evolves, as stored in the flag's atomic word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// From `stage` at `since_ms`, advancing one stage per duration (when auto-progressing).
+    Advancing {
+        /// Stage reached at `since_ms`.
+        stage: u32,
+        /// When it was reached (or, before that, pending).
+        since_ms: i64,
+    },
+    /// Fixed at a stage (paused, held by a breach, or completed).
+    Fixed {
+        /// The stage.
+        stage: u32,
+        /// When it was reached.
+        since_ms: i64,
+    },
+    /// At 0%.
+    RolledBack,
+}
+
+const TIME_BITS: u32 = 56;
+const TIME_MASK: u64 = (1 << TIME_BITS) - 1;
+
+impl Mode {
+    /// Packs the mode into one word: 2 bits of kind, 6 of stage, 56 of unix ms.
+    pub fn pack(self) -> u64 {
+        let (kind, stage, at) = match self {
+            Mode::Advancing { stage, since_ms } => (0u64, stage, since_ms),
+            Mode::Fixed { stage, since_ms } => (1, stage, since_ms),
+            Mode::RolledBack => (2, 0, 0),
+        };
+        (kind << 62) | ((u64::from(stage) & 63) << TIME_BITS) | (at.clamp(0, TIME_MASK as i64) as u64)
+    }
+
+    /// Unpacks [`Mode::pack`].
+    pub fn unpack(word: u64) -> Self {
+        let stage = ((word >> TIME_BITS) & 63) as u32;
+        let at = (word & TIME_MASK) as i64;
+        match word >> 62 {
+            0 => Mode::Advancing { stage, since_ms: at },
+            1 => Mode::Fixed { stage, since_ms: at },
+            _ => Mode::RolledBack,
+        }
+    }
+}
+
+/// Where a rollout stands at an instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Position {
+    /// State.
+    pub state: State,
+    /// Stage index (0 when pending or rolled back).
+    pub stage: u32,
+    /// Current percentage.
+    pub percentage: f64,
+    /// When the current stage began (or, pending, when it will).
+    pub stage_started_at_ms: i64,
+    /// When the next stage begins if health holds; `None` when it will not by itself.
+    pub next_stage_at_ms: Option<i64>,
+}
+
+impl Rollout {
+    fn last(&self) -> u32 {
+        self.stages.len() as u32 - 1
+    }
+
+    /// The position at `now_ms` under `mode`.
+    pub fn position(&self, mode: Mode, now_ms: i64) -> Position {
+        let pct = |stage: u32| self.stages[stage as usize];
+        match mode {
+            Mode::RolledBack => Position {
+                state: State::RolledBack,
+                stage: 0,
+                percentage: 0.0,
+                stage_started_at_ms: 0,
+                next_stage_at_ms: None,
+            },
+            Mode::Fixed { stage, since_ms } => Position {
+                state: if stage >= self.last() { State::Completed } else { State::Paused },
+                stage,
+                percentage: pct(stage),
+                stage_started_at_ms: since_ms,
+                next_stage_at_ms: None,
+            },
+            Mode::Advancing { stage, since_ms } if now_ms < since_ms => Position {
+                state: State::Pending,
+                stage,
+                percentage: 0.0,
+                stage_started_at_ms: since_ms,
+                next_stage_at_ms: Some(since_ms),
+            },
+            Mode::Advancing { stage, since_ms } => {
+                let steps = if self.auto_progress {
+                    ((now_ms - since_ms) / self.stage_duration_ms.max(1)).min(i64::from(MAX_STAGES as u32)) as u32
+                } else {
+                    0
+                };
+                let current = (stage + steps).min(self.last());
+                let started = since_ms + i64::from(current - stage) * self.stage_duration_ms;
+                let done = current >= self.last();
+                Position {
+                    state: if done { State::Completed } else { State::Running },
+                    stage: current,
+                    percentage: pct(current),
+                    stage_started_at_ms: started,
+                    next_stage_at_ms: (!done && self.auto_progress).then(|| started + self.stage_duration_ms),
+                }
+            }
+        }
+    }
+}
+
+/// The per-flag gate evaluation reads: stage thresholds and the packed mode.
+#[derive(Debug)]
+pub struct Gate {
+    /// The rollout (for its stages and timing).
+    pub rollout: Rollout,
+    /// Bucket thresholds of the stages.
+    pub thresholds: Box<[u32]>,
+    /// The packed [`Mode`].
+    pub(crate) mode: AtomicU64,
+}
+
+impl Gate {
+    /// A gate for `rollout`, in its initial mode.
+    pub fn new(rollout: Rollout) -> Self {
+        let thresholds = rollout.stages.iter().map(|p| percentage_threshold(*p)).collect();
+        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at }.pack();
+        Gate { rollout, thresholds, mode: AtomicU64::new(mode) }
+    }
+
+    /// The current mode.
+    pub fn mode(&self) -> Mode {
+        Mode::unpack(self.mode.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_mode(&self, mode: Mode) {
+        self.mode.store(mode.pack(), Ordering::Relaxed);
+    }
+
+    /// The exclusive bucket threshold at `now_ms`.
+    #[inline]
+    pub fn threshold(&self, now_ms: i64) -> u32 {
+        let position = self.rollout.position(self.mode(), now_ms);
+        match position.state {
+            State::Pending | State::RolledBack => 0,
+            _ => self.thresholds[position.stage as usize],
+        }
+    }
+}
+
+/// Why a rollout changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The clock reached `start_at`.
+    Started,
+    /// A stage's time was up.
+    AutoProgress,
+    /// `ff_rollout_advance`.
+    ManualAdvance,
+    /// `ff_rollout_pause`.
+    Paused,
+    /// `ff_rollout_resume`, or health recovered after a hold.
+    Resumed,
+    /// A health breach with `auto_rollback`.
+    HealthBreach,
+    /// A health breach without `auto_rollback`: progression held.
+    HealthHold,
+    /// `ff_rollout_rollback`.
+    ManualRollback,
+    /// A reload changed the definition.
+    Restarted,
+}
+
+impl Cause {
+    /// Name used in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Started => "started",
+            Cause::AutoProgress => "auto_progress",
+            Cause::ManualAdvance => "manual_advance",
+            Cause::Paused => "paused",
+            Cause::Resumed => "resumed",
+            Cause::HealthBreach => "health_breach",
+            Cause::HealthHold => "health_hold",
+            Cause::ManualRollback => "manual_rollback",
+            Cause::Restarted => "definition_changed",
+        }
+    }
+}
+
+/// A transition, for the event stream and the flag's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// Before.
+    pub from: Position,
+    /// After.
+    pub to: Position,
+    /// Why.
+    pub cause: Cause,
+    /// When it happened (engine clock).
+    pub at_ms: i64,
+}
+
+/// An action refused in the current state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("rollout \"{rollout}\" is {state}: cannot {action}")]
+pub struct InvalidTransition {
+    /// The rollout.
+    pub rollout: String,
+    /// Its state.
+    pub state: &'static str,
+    /// What was asked.
+    pub action: &'static str,
+}
+
+/// The engine's record of one rollout: its mode, health, and what was last reported.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// The mode (mirrored into the flag's gate).
+    pub mode: Mode,
+    /// Held by a health breach (without auto-rollback).
+    pub held: bool,
+    /// The last health report.
+    pub last_health: Option<Health>,
+    /// The position last reported, for lazily reported transitions.
+    pub observed: Position,
+    /// The definition this state belongs to.
+    pub fingerprint: String,
+}
+
+/// A manual action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Next stage now.
+    Advance,
+    /// Hold at the current stage.
+    Pause,
+    /// Continue from the current stage.
+    Resume,
+    /// Back to 0%.
+    Rollback,
+}
+
+impl Runtime {
+    /// A fresh runtime for `rollout`, observed at `now_ms`.
+    pub fn new(rollout: &Rollout, now_ms: i64) -> Self {
+        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at };
+        Runtime {
+            mode,
+            held: false,
+            last_health: None,
+            observed: rollout.position(mode, now_ms),
+            fingerprint: rollout.fingerprint.clone(),
+        }
+    }
+
+    /// Reports the transitions the clock made since the last look.
+    pub fn observe(&mut self, rollout: &Rollout, now_ms: i64) -> Vec<Transition> {
+        let now = rollout.position(self.mode, now_ms);
+        let mut out = Vec::new();
+        let mut from = self.observed;
+        if from.state == State::Pending && now.state != State::Pending {
+            let started = rollout.position(self.mode, rollout.start_at.max(from.stage_started_at_ms));
+            out.push(Transition { from, to: started, cause: Cause::Started, at_ms: started.stage_started_at_ms });
+            from = started;
+        }
+        while from.stage < now.stage && matches!(now.state, State::Running | State::Completed) && from.state != State::Pending {
+            let at = from.next_stage_at_ms.unwrap_or(now_ms);
+            let to = rollout.position(self.mode, at);
+            if to.stage <= from.stage {
+                break;
+            }
+            out.push(Transition { from, to, cause: Cause::AutoProgress, at_ms: at });
+            from = to;
+        }
+        self.observed = now;
+        out
+    }
+
+    fn change(&mut self, rollout: &Rollout, mode: Mode, cause: Cause, now_ms: i64) -> Transition {
+        let from = rollout.position(self.mode, now_ms);
+        self.mode = mode;
+        let to = rollout.position(mode, now_ms);
+        self.observed = to;
+        Transition { from, to, cause, at_ms: now_ms }
+    }
+
+    /// Applies a manual action at `now_ms` (after [`Runtime::observe`]).
+    pub fn act(&mut self, rollout: &Rollout, action: Action, now_ms: i64) -> Result<Transition, InvalidTransition> {
+        let here = rollout.position(self.mode, now_ms);
+        let refuse = |action: &'static str| InvalidTransition { rollout: rollout.key.to_string(), state: here.state.as_str(), action };
+        let transition = match (action, here.state) {
+            (Action::Advance, State::Pending) => {
+                self.change(rollout, Mode::Advancing { stage: 0, since_ms: now_ms }, Cause::ManualAdvance, now_ms)
+            }
+            (Action::Advance, State::Running | State::Paused) => {
+                let next = here.stage + 1;
+                let mode = if here.state == State::Paused || next >= rollout.last() {
+                    Mode::Fixed { stage: next.min(rollout.last()), since_ms: now_ms }
+                } else {
+                    Mode::Advancing { stage: next, since_ms: now_ms }
+                };
+                self.change(rollout, mode, Cause::ManualAdvance, now_ms)
+            }
+            (Action::Advance, _) => return Err(refuse("advance")),
+            (Action::Pause, State::Running | State::Pending) => {
+                self.change(rollout, Mode::Fixed { stage: here.stage, since_ms: here.stage_started_at_ms.min(now_ms) }, Cause::Paused, now_ms)
+            }
+            (Action::Pause, _) => return Err(refuse("pause")),
+            (Action::Resume, State::Paused) => {
+                self.held = false;
+                self.change(rollout, Mode::Advancing { stage: here.stage, since_ms: now_ms }, Cause::Resumed, now_ms)
+            }
+            (Action::Resume, _) => return Err(refuse("resume")),
+            (Action::Rollback, State::RolledBack) => return Err(refuse("roll back")),
+            (Action::Rollback, _) => {
+                self.held = false;
+                self.change(rollout, Mode::RolledBack, Cause::ManualRollback, now_ms)
+            }
+        };
+        Ok(transition)
+    }
+
+    /// Records a health report; a breach rolls back (with auto-rollback) or holds
+    /// progression, and a healthy report after a hold resumes it.
+    pub fn report(&mut self, rollout: &Rollout, health: Health) -> Option<Transition> {
+        self.last_health = Some(health);
+        let here = rollout.position(self.mode, health.at_ms);
+        let judged = health.samples >= rollout.health.min_samples;
+        if !judged || !matches!(here.state, State::Running | State::Paused) {
+            return None;
+        }
+        if rollout.health.breached_by(&health) {
+            if rollout.auto_rollback {
+                self.held = false;
+                return Some(self.change(rollout, Mode::RolledBack, Cause::HealthBreach, health.at_ms));
+            }
+            if here.state == State::Running {
+                self.held = true;
+                let mode = Mode::Fixed { stage: here.stage, since_ms: here.stage_started_at_ms };
+                return Some(self.change(rollout, mode, Cause::HealthHold, health.at_ms));
+            }
+        } else if self.held && here.state == State::Paused {
+            self.held = false;
+            return Some(self.change(rollout, Mode::Advancing { stage: here.stage, since_ms: health.at_ms }, Cause::Resumed, health.at_ms));
+        }
+        None
+    }
+}
+
+/// Parses a duration such as `"30m"`, `"2h"`, `"45s"`, `"1d"`, `"500ms"` into milliseconds.
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number.parse().ok()?;
+    let scale = match unit {
+        "ms" => 1.0,
+        "s" => 1e3,
+        "m" => 60e3,
+        "h" => 3_600e3,
+        "d" => 86_400e3,
+        _ => return None,
+    };
+    let ms = (n * scale).round();
+    (1.0..1e15).contains(&ms).then_some(ms as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rollout(strategy: Strategy, auto_rollback: bool) -> Rollout {
+        Rollout {
+            key: "r".into(),
+            flag: "f".into(),
+            strategy,
+            stages: strategy.stages().into(),
+            start_at: 1_000,
+            stage_duration_ms: 100,
+            auto_progress: true,
+            health: HealthPolicy { max_error_rate: Some(0.02), max_p99_latency_ms: Some(250.0), min_samples: 100 },
+            auto_rollback,
+            fingerprint: String::new(),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("30m"), Some(1_800_000));
+        assert_eq!(parse_duration_ms("2h"), Some(7_200_000));
+        assert_eq!(parse_duration_ms("1.5s"), Some(1_500));
+        assert_eq!(parse_duration_ms("500ms"), Some(500));
+        assert_eq!(parse_duration_ms("1d"), Some(86_400_000));
+        for bad in ["", "m", "30", "30x", "-1m", "0s"] {
+            assert_eq!(parse_duration_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn mode_packing_round_trips() {
+        for mode in [
+            Mode::Advancing { stage: 7, since_ms: 1_795_000_000_000 },
+            Mode::Fixed { stage: 63, since_ms: 0 },
+            Mode::RolledBack,
+        ] {
+            assert_eq!(Mode::unpack(mode.pack()), mode);
+        }
+    }
+
+    #[test]
+    fn advances_with_the_clock_and_reports_each_stage() {
+        let r = rollout(Strategy::Linear, false);
+        let mut rt = Runtime::new(&r, 0);
+        assert_eq!(rt.observed.state, State::Pending);
+        let t = rt.observe(&r, 1_250);
+        let causes: Vec<_> = t.iter().map(|t| (t.cause, t.to.stage, t.at_ms)).collect();
+        assert_eq!(causes, vec![(Cause::Started, 0, 1_000), (Cause::AutoProgress, 1, 1_100), (Cause::AutoProgress, 2, 1_200)]);
+        assert_eq!(rt.observed.percentage, 50.0);
+        let t = rt.observe(&r, 5_000);
+        assert_eq!(t.len(), 2);
+        assert_eq!(rt.observed.state, State::Completed);
+        assert!(rt.act(&r, Action::Advance, 5_000).is_err());
+        assert!(rt.act(&r, Action::Resume, 5_000).is_err());
+        assert!(rt.act(&r, Action::Rollback, 5_000).is_ok());
+        assert!(rt.act(&r, Action::Advance, 5_000).is_err(), "advance a rolled-back rollout");
+    }
+
+    #[test]
+    fn breach_rolls_back_or_holds() {
+        let r = rollout(Strategy::Exponential, true);
+        let mut rt = Runtime::new(&r, 1_000);
+        let health = |error_rate, samples, at_ms| Health { error_rate, p99_latency_ms: 10.0, samples, at_ms };
+        assert_eq!(rt.report(&r, health(0.5, 10, 1_050)), None, "below min_samples");
+        let t = rt.report(&r, health(0.5, 100, 1_050)).unwrap();
+        assert_eq!((t.cause, t.to.state, t.to.percentage), (Cause::HealthBreach, State::RolledBack, 0.0));
+
+        let r = rollout(Strategy::Exponential, false);
+        let mut rt = Runtime::new(&r, 1_000);
+        let t = rt.report(&r, health(0.5, 100, 1_150)).unwrap();
+        assert_eq!((t.cause, t.to.state, t.to.stage), (Cause::HealthHold, State::Paused, 1));
+        assert_eq!(r.position(rt.mode, 9_999).stage, 1, "held");
+        let t = rt.report(&r, health(0.001, 100, 1_500)).unwrap();
+        assert_eq!((t.cause, t.to.state), (Cause::Resumed, State::Running));
+        assert_eq!(r.position(rt.mode, 1_600).stage, 2);
+    }
+
+    #[test]
+    fn manual_actions() {
+        let r = rollout(Strategy::Canary, false);
+        let mut rt = Runtime::new(&r, 0);
+        assert!(rt.act(&r, Action::Resume, 0).is_err(), "resume a pending rollout");
+        let t = rt.act(&r, Action::Advance, 10).unwrap();
+        assert_eq!((t.to.state, t.to.stage, t.to.percentage), (State::Running, 0, 1.0));
+        let t = rt.act(&r, Action::Pause, 20).unwrap();
+        assert_eq!(t.to.state, State::Paused);
+        assert!(rt.act(&r, Action::Pause, 20).is_err());
+        let t = rt.act(&r, Action::Resume, 30).unwrap();
+        assert_eq!(t.to.state, State::Running);
+        let t = rt.act(&r, Action::Advance, 40).unwrap();
+        assert_eq!((t.to.state, t.to.percentage), (State::Completed, 100.0));
+        assert!(rt.act(&r, Action::Resume, 50).is_err(), "resume a completed rollout");
+    }
+}
