@@ -32,6 +32,33 @@
 #define MAX_STAGES 64
 
 /**
+ * Default significance level when the input does not set `alpha`.
+ */
+#define DEFAULT_ALPHA 0.05
+
+/**
+ * Default target power when the input does not set `power`.
+ */
+#define DEFAULT_POWER 0.8
+
+/**
+ * p-value threshold below which a sample ratio mismatch is flagged.
+ */
+#define SRM_THRESHOLD 0.001
+
+/**
+ * Tuning sample size N* of the sequential boundary when no MDE is configured
+ * (GrowthBook's default).
+ */
+#define DEFAULT_SEQUENTIAL_TUNING 5000.0
+
+/**
+ * Largest number of terms evaluated by the exact Beta–Beta sum; beyond it the chance to
+ * beat is computed by numerical integration (see [`prob_beta_greater`]).
+ */
+#define MAX_EXACT_TERMS 5000000
+
+/**
  * ABI version: bumped on any incompatible change to this header.
  */
 #define FF_ABI_VERSION 1
@@ -545,6 +572,66 @@ ff_status ff_track(const struct ff_engine *e,
                    const char *metric,
                    size_t metric_len,
                    double value,
+                   struct ff_error **err);
+
+/**
+ * Writes experiment `key`'s results to `*out` as JSON (owned by the caller: free with
+ * `ff_bytes_free`; written on success only): per variant and metric users,
+ * conversions or sums, rates or means, intervals, uplift, p-values, chance to beat
+ * control, sample-ratio check, sample size and a decision. Schema: `docs/experiments.md`.
+ */
+ff_status ff_experiment_results_json(const struct ff_engine *e,
+                                     const char *key,
+                                     size_t len,
+                                     struct ff_bytes *out,
+                                     struct ff_error **err);
+
+/**
+ * Declares `variant` the winner of experiment `key` (both UTF-8, borrowed): every user
+ * is then served it and nothing more is counted; it survives reloads while the
+ * experiment and variant exist. `FF_STATUS_NOT_FOUND` for an unknown experiment,
+ * `FF_STATUS_INVALID_ARGUMENT` for an unknown variant.
+ */
+ff_status ff_declare_winner(const struct ff_engine *e,
+                            const char *key,
+                            size_t len,
+                            const char *variant,
+                            size_t variant_len,
+                            struct ff_error **err);
+
+/**
+ * Analyses aggregates computed elsewhere (`input`, JSON as in DESIGN §5, borrowed) and
+ * writes the analysis to `*out` (owned by the caller: free with `ff_bytes_free`;
+ * written on success only). Invalid input is `FF_STATUS_INVALID_ARGUMENT` with every
+ * problem and its JSON path. Needs no engine.
+ */
+ff_status ff_analyze_json(const char *input,
+                          size_t len,
+                          struct ff_bytes *out,
+                          struct ff_error **err);
+
+/**
+ * Users needed per variant to detect a relative change `mde` of a conversion rate
+ * `baseline` with a two-sided test at `alpha` and the given `power` (classic unpooled
+ * formula), written to `*out` on success (not rounded).
+ */
+ff_status ff_sample_size(double baseline,
+                         double mde,
+                         double alpha,
+                         double power,
+                         double *out,
+                         struct ff_error **err);
+
+/**
+ * The power of a two-sided test at `alpha` to detect a relative change `mde` of a
+ * conversion rate `baseline` with `n_per_variant` users per variant, written to `*out`
+ * on success.
+ */
+ff_status ff_power(double baseline,
+                   double mde,
+                   double alpha,
+                   double n_per_variant,
+                   double *out,
                    struct ff_error **err);
 
 /**

@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicU32;
 use serde_json::{Map, Value};
 
 use crate::bucketing::{has_at_most_three_decimals, percentage_threshold, split_thresholds, Salt};
-use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind};
+use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, NO_WINNER};
 use crate::rollouts::{parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
 use crate::intern::Sym;
 use crate::semver::OwnedVersion;
@@ -707,7 +707,7 @@ impl Compiler {
             min_sample,
             start_at,
             end_at,
-            winner,
+            winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),
         })
     }
 

@@ -22,7 +22,8 @@ use crate::eval::{self, Decision, Evaluation, Reason};
 use crate::events::{self, Events};
 use crate::experiments::{Exposed, Tracker};
 use crate::intern::{Interner, Sym};
-use crate::experiments::ExperimentStatus;
+use crate::experiments::{ExperimentStatus, MetricKind};
+use crate::stats;
 use crate::rollouts::{Action, Health, InvalidTransition, Position, Rollout, Runtime, Transition};
 use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
 
@@ -119,6 +120,8 @@ pub enum OverrideError {
 struct WriterState {
     /// Runtime overrides by flag key; they outlive reloads until cleared.
     overrides: BTreeMap<String, String>,
+    /// Winners declared at runtime by experiment key; they outlive reloads.
+    winners: BTreeMap<String, String>,
     /// Rollout state machines by rollout key; they outlive reloads of the same definition.
     rollouts: HashMap<String, Runtime>,
     /// The flag definitions of the installed config, to diff the next one against.
@@ -229,6 +232,13 @@ impl Engine {
             if let Some(flag) = snapshot.flag(flag_key) {
                 if let Some(v) = flag.variant_index(variant) {
                     flag.override_slot.store(v, Ordering::Relaxed);
+                }
+            }
+        }
+        for (key, variant) in &writer.winners {
+            if let Some(exp) = snapshot.experiment(key) {
+                if let Some(v) = exp.variant_index(variant) {
+                    exp.winner.store(v, Ordering::Relaxed);
                 }
             }
         }
@@ -533,7 +543,7 @@ impl Engine {
         let user = ctx.user_id();
         let outcome = self.with_snapshot(|snapshot| {
             let Some(exp) = snapshot.experiment(key) else { return Outcome::Out };
-            if let Some(w) = exp.winner {
+            if let Some(w) = exp.winner() {
                 return Outcome::Winner(exp.variants[w as usize].sym);
             }
             if exp.status != ExperimentStatus::Running {
@@ -584,6 +594,103 @@ impl Engine {
         &self.tracker
     }
 
+
+    /// Declares `variant` the winner of experiment `key`: from now on every user is
+    /// served it and nothing more is counted. It survives reloads while the experiment
+    /// and variant exist.
+    pub fn declare_winner(&self, key: &str, variant: &str) -> Result<(), ExperimentError> {
+        let mut writer = self.writer();
+        let snapshot = self.snapshot.load();
+        let exp = snapshot.experiment(key).ok_or_else(|| ExperimentError::NotFound(key.to_owned()))?;
+        let index = exp
+            .variant_index(variant)
+            .ok_or_else(|| ExperimentError::UnknownVariant { experiment: key.to_owned(), variant: variant.to_owned() })?;
+        writer.winners.insert(key.to_owned(), variant.to_owned());
+        exp.winner.store(index, Ordering::Relaxed);
+        self.events.emit("winner_declared", self.now_ms(), json!({"experiment": key, "variant": variant}));
+        Ok(())
+    }
+
+    /// The results of experiment `key` (schema in `docs/experiments.md`).
+    pub fn experiment_results(&self, key: &str) -> Result<Value, ExperimentError> {
+        let snapshot = self.snapshot.load_full();
+        let exp = snapshot.experiment(key).ok_or_else(|| ExperimentError::NotFound(key.to_owned()))?;
+        let aggregates = self.tracker.aggregate(exp.sym());
+        let empty = crate::experiments::VariantAggregate::default();
+        let per_variant = |sym| aggregates.get(&sym).unwrap_or(&empty);
+        let control = &exp.variants[exp.control as usize].key;
+        let mut metrics = Map::new();
+        let mut primary: Option<stats::Analysis> = None;
+        for (i, metric) in exp.metrics.iter().enumerate() {
+            let variants = exp
+                .variants
+                .iter()
+                .map(|v| {
+                    let agg = per_variant(v.sym());
+                    let tally = agg.metrics.get(&metric.sym()).copied().unwrap_or_default();
+                    stats::VariantAggregate {
+                        name: v.key.to_string(),
+                        users: agg.users,
+                        conversions: if metric.kind == MetricKind::Conversion { tally.users_with_events } else { 0 },
+                        sum: if metric.kind == MetricKind::Conversion { 0.0 } else { tally.sum },
+                        sum_squares: if metric.kind == MetricKind::Conversion { 0.0 } else { tally.sum_squares },
+                        weight: v.weight,
+                    }
+                })
+                .collect();
+            let input = stats::AnalysisInput {
+                metric: metric.kind,
+                control: control.to_string(),
+                alpha: exp.alpha,
+                power: exp.power,
+                mde: exp.mde,
+                sequential: exp.sequential,
+                variants,
+            };
+            let analysis = stats::analyze(&input);
+            metrics.insert(metric.name.to_string(), analysis.to_json());
+            if i == exp.primary_metric as usize {
+                primary = Some(analysis);
+            }
+        }
+        let users: Vec<u64> = exp.variants.iter().map(|v| per_variant(v.sym()).users).collect();
+        let winner = exp.winner().map(|w| exp.variants[w as usize].key.to_string());
+        let decision = match (&winner, &primary) {
+            (Some(w), _) => format!("ship {w}"),
+            (None, Some(p)) if p.srm => p.decision.clone(),
+            (None, Some(_)) if users.iter().any(|n| *n < exp.min_sample) => "continue".to_owned(),
+            (None, Some(p)) => p.decision.clone(),
+            (None, None) => "continue".to_owned(),
+        };
+        let unattributed: Map<String, Value> = self
+            .tracker
+            .unattributed()
+            .into_iter()
+            .filter(|(name, _)| exp.metrics.iter().any(|m| &*m.name == name))
+            .map(|(name, n)| (name, json!(n)))
+            .collect();
+        let variants: Map<String, Value> = exp
+            .variants
+            .iter()
+            .zip(&users)
+            .map(|(v, n)| (v.key.to_string(), json!({"users": n, "weight": v.weight})))
+            .collect();
+        Ok(json!({
+            "experiment": key,
+            "status": exp.status.as_str(),
+            "winner": winner,
+            "control": control,
+            "primary_metric": exp.metrics[exp.primary_metric as usize].name,
+            "traffic": exp.traffic,
+            "min_sample": exp.min_sample,
+            "exposures": users.iter().sum::<u64>(),
+            "variants": variants,
+            "srm": primary.as_ref().is_some_and(|p| p.srm),
+            "decision": decision,
+            "metrics": metrics,
+            "unattributed_events": unattributed,
+        }))
+    }
 
     fn publish_transition(&self, writer: &mut WriterState, rollout: &Rollout, t: &Transition) {
         let position = |p: &Position| {
@@ -718,6 +825,22 @@ fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
     fields.sort();
     fields.dedup();
     fields
+}
+
+/// Why an experiment call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExperimentError {
+    /// No such experiment in the current config.
+    #[error("experiment \"{0}\" not found")]
+    NotFound(String),
+    /// The experiment has no such variant.
+    #[error("experiment \"{experiment}\" has no variant \"{variant}\"")]
+    UnknownVariant {
+        /// The experiment.
+        experiment: String,
+        /// The variant asked for.
+        variant: String,
+    },
 }
 
 /// Why a tracked value was refused.

@@ -8,6 +8,7 @@
 //! shards.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -52,37 +53,7 @@ impl ExperimentStatus {
     }
 }
 
-/// What a metric measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricKind {
-    /// Whether the user converted (counted once per user).
-    Conversion,
-    /// A per-user sum of amounts.
-    Revenue,
-    /// A per-user count of events (or sum of counts).
-    Count,
-}
-
-impl MetricKind {
-    /// Parses a config value.
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "conversion" => MetricKind::Conversion,
-            "revenue" => MetricKind::Revenue,
-            "count" => MetricKind::Count,
-            _ => return None,
-        })
-    }
-
-    /// The config name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricKind::Conversion => "conversion",
-            MetricKind::Revenue => "revenue",
-            MetricKind::Count => "count",
-        }
-    }
-}
+pub use crate::stats::MetricKind;
 
 /// A variant of an experiment.
 #[derive(Debug)]
@@ -160,11 +131,24 @@ pub struct Experiment {
     pub start_at: Option<i64>,
     /// Enrollment window end (exclusive), unix ms.
     pub end_at: Option<i64>,
-    /// Declared winner, served to everyone.
-    pub winner: Option<u32>,
+    /// Declared winner (config `winner`, or `ff_declare_winner`), served to everyone;
+    /// [`NO_WINNER`] when none.
+    pub(crate) winner: AtomicU32,
 }
 
+/// Marks "no declared winner".
+pub(crate) const NO_WINNER: u32 = u32::MAX;
+
 impl Experiment {
+    /// The declared winner's index, if any.
+    #[inline]
+    pub fn winner(&self) -> Option<u32> {
+        match self.winner.load(Ordering::Relaxed) {
+            NO_WINNER => None,
+            w => Some(w),
+        }
+    }
+
     /// The interned key, as the tracker knows it.
     pub fn sym(&self) -> Sym {
         self.sym

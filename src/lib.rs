@@ -19,6 +19,7 @@ mod intern;
 pub use intern::Sym;
 pub mod semver;
 pub mod snapshot;
+pub mod stats;
 pub mod targeting;
 pub mod timestamp;
 

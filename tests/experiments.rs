@@ -136,3 +136,50 @@ fn two_threads_tracking_lose_nothing() {
     assert_eq!(total_sq, n * (2.0 * rounds as f64).powi(2), "per-user totals exact");
     assert_eq!(converted as usize, users.len(), "conversions once per user");
 }
+
+#[test]
+fn results_report_exact_counts_and_a_decision() {
+    let engine = Engine::default();
+    let text = config("running", r#", "min_sample": 10"#).replace(r#""traffic": 60"#, r#""traffic": 100"#);
+    engine.load_json(text.as_bytes()).unwrap();
+    // Simulated users with a known outcome: every 10th control user converts, every 5th in blue.
+    let mut truth: std::collections::HashMap<String, (u64, u64, f64)> = Default::default();
+    for i in 0..3000 {
+        let user = format!("sim-{i}");
+        let Some(variant) = engine.assign("checkout", &Context::new(&user)).map(str::to_owned) else { continue };
+        let t = truth.entry(variant.clone()).or_default();
+        t.0 += 1;
+        let converts = if variant == "control" { i % 10 == 0 } else { i % 5 == 0 };
+        if converts {
+            engine.track(&user, "purchase", 1.0).unwrap();
+            engine.track(&user, "revenue", 20.0).unwrap();
+            engine.track(&user, "revenue", 5.0).unwrap();
+            t.1 += 1;
+            t.2 += 25.0;
+        }
+    }
+    let results = engine.experiment_results("checkout").unwrap();
+    assert_eq!(results["experiment"], "checkout");
+    assert_eq!(results["primary_metric"], "purchase");
+    let total: u64 = truth.values().map(|t| t.0).sum();
+    assert_eq!(results["exposures"], total);
+    for (variant, (users, conversions, revenue)) in &truth {
+        assert_eq!(results["variants"][variant]["users"], *users, "{variant}");
+        let purchase = results["metrics"]["purchase"]["variants"].as_array().unwrap();
+        let row = purchase.iter().find(|r| r["name"] == variant.as_str()).unwrap();
+        assert_eq!(row["conversions"], *conversions, "{variant}: {row}");
+        let rev = results["metrics"]["revenue"]["variants"].as_array().unwrap();
+        let row = rev.iter().find(|r| r["name"] == variant.as_str()).unwrap();
+        assert!((row["sum"].as_f64().unwrap() - revenue).abs() < 1e-9, "{variant}: {row}");
+    }
+    let decision = results["decision"].as_str().unwrap();
+    assert!(["continue", "ship blue", "ship green", "stop: no effect"].contains(&decision), "{decision}");
+    assert!(results.to_string().find("NaN").is_none());
+    assert!(engine.experiment_results("nope").is_err());
+
+    engine.declare_winner("checkout", "blue").unwrap();
+    assert_eq!(engine.experiment_results("checkout").unwrap()["decision"], "ship blue");
+    engine.load_json(config("running", "").as_bytes()).unwrap();
+    assert_eq!(engine.assign("checkout", &Context::new("brand-new")), Some("blue"), "winner survives reload");
+    assert!(engine.declare_winner("checkout", "purple").is_err());
+}

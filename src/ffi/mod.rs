@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 use crate::context::Context;
-use crate::engine::{Engine, EngineOptions, LoadError, OverrideError, RolloutError};
+use crate::engine::{Engine, EngineOptions, ExperimentError, LoadError, OverrideError, RolloutError};
 use crate::rollouts::{Action, State};
 use crate::eval::Reason;
 
@@ -70,6 +70,16 @@ impl From<RolloutError> for Failure {
             RolloutError::NotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
             RolloutError::InvalidState(_) => ff_status::FF_STATUS_INVALID_STATE,
             RolloutError::InvalidArgument(_) => ff_status::FF_STATUS_INVALID_ARGUMENT,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+impl From<ExperimentError> for Failure {
+    fn from(e: ExperimentError) -> Self {
+        let status = match e {
+            ExperimentError::NotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
+            ExperimentError::UnknownVariant { .. } => ff_status::FF_STATUS_INVALID_ARGUMENT,
         };
         Failure::new(status, e.to_string())
     }
@@ -588,6 +598,94 @@ pub unsafe extern "C" fn ff_track(e: *const ff_engine, user_id: *const c_char, u
             (engine_arg(e)?, str_arg(user_id, user_id_len, "user_id")?, str_arg(metric, metric_len, "metric")?)
         };
         engine.track(user, metric, value).map_err(|e| Failure::invalid(e.to_string()))?;
+        Ok(())
+    })
+}
+
+/// Writes experiment `key`'s results to `*out` as JSON (owned by the caller: free with
+/// `ff_bytes_free`; written on success only): per variant and metric users,
+/// conversions or sums, rates or means, intervals, uplift, p-values, chance to beat
+/// control, sample-ratio check, sample size and a decision. Schema: `docs/experiments.md`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_experiment_results_json(e: *const ff_engine, key: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let results = engine.experiment_results(key)?;
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, bytes_out(results.to_string().into_bytes())) };
+        Ok(())
+    })
+}
+
+/// Declares `variant` the winner of experiment `key` (both UTF-8, borrowed): every user
+/// is then served it and nothing more is counted; it survives reloads while the
+/// experiment and variant exist. `FF_STATUS_NOT_FOUND` for an unknown experiment,
+/// `FF_STATUS_INVALID_ARGUMENT` for an unknown variant.
+#[no_mangle]
+pub unsafe extern "C" fn ff_declare_winner(e: *const ff_engine, key: *const c_char, len: usize, variant: *const c_char, variant_len: usize, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key, variant) =
+            unsafe { (engine_arg(e)?, str_arg(key, len, "key")?, str_arg(variant, variant_len, "variant")?) };
+        engine.declare_winner(key, variant)?;
+        Ok(())
+    })
+}
+
+/// Analyses aggregates computed elsewhere (`input`, JSON as in DESIGN §5, borrowed) and
+/// writes the analysis to `*out` (owned by the caller: free with `ff_bytes_free`;
+/// written on success only). Invalid input is `FF_STATUS_INVALID_ARGUMENT` with every
+/// problem and its JSON path. Needs no engine.
+#[no_mangle]
+pub unsafe extern "C" fn ff_analyze_json(input: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for string arguments.
+        let text = unsafe { str_arg(input, len, "input")? };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Failure::invalid(format!("input: invalid JSON: {e}")))?;
+        let parsed = crate::stats::AnalysisInput::from_json(&value).map_err(|problems| Failure::invalid(problems.join("\n")))?;
+        let analysis = crate::stats::analyze(&parsed);
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, bytes_out(analysis.to_json().to_string().into_bytes())) };
+        Ok(())
+    })
+}
+
+/// Users needed per variant to detect a relative change `mde` of a conversion rate
+/// `baseline` with a two-sided test at `alpha` and the given `power` (classic unpooled
+/// formula), written to `*out` on success (not rounded).
+#[no_mangle]
+pub unsafe extern "C" fn ff_sample_size(baseline: f64, mde: f64, alpha: f64, power: f64, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let n = crate::stats::sample_size(baseline, mde, alpha, power).map_err(Failure::invalid)?;
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, n) };
+        Ok(())
+    })
+}
+
+/// The power of a two-sided test at `alpha` to detect a relative change `mde` of a
+/// conversion rate `baseline` with `n_per_variant` users per variant, written to `*out`
+/// on success.
+#[no_mangle]
+pub unsafe extern "C" fn ff_power(baseline: f64, mde: f64, alpha: f64, n_per_variant: f64, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let p = crate::stats::power(baseline, mde, alpha, n_per_variant).map_err(Failure::invalid)?;
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, p) };
         Ok(())
     })
 }
