@@ -1,11 +1,16 @@
 //! Loads a config (default: `examples/trading.json`) and prints, for a handful of
-//! users, every flag's variant and the reason it was served.
+//! users, every flag's variant and the reason it was served; then runs the
+//! `smart-order-router` rollout through its stages on a simulated clock until a health
+//! breach rolls it back, and the `one-click-trade` experiment on simulated users with a
+//! known true uplift, printing its results table.
 //!
 //! `cargo run --example demo [-- path/to/config.json]`
 
 use std::process::ExitCode;
 
+use featureflags::rollouts::State;
 use featureflags::{Context, Engine, EngineOptions};
+use serde_json::Value;
 
 fn main() -> ExitCode {
     let path = std::env::args().nth(1).unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/trading.json").into());
@@ -47,7 +52,120 @@ fn main() -> ExitCode {
     engine.set_override("hft-trading", "off").expect("kill switch exists");
     ctx.reset("alice");
     println!("\nafter pulling the kill switch: hft-trading = {:?}", engine.evaluate("hft-trading", &ctx).variant.unwrap_or("-"));
+    engine.clear_override("hft-trading");
+
+    if snapshot.rollout("smart-order-router").is_some() {
+        rollout_demo(&engine);
+    }
+    if snapshot.experiment("one-click-trade").is_some() {
+        experiment_demo(&engine);
+    }
     ExitCode::SUCCESS
+}
+
+const HALF_HOUR_MS: i64 = 30 * 60 * 1000;
+
+fn rollout_demo(engine: &Engine) {
+    println!("\n== rollout smart-order-router (exponential, 30m stages, auto-rollback) on a simulated clock");
+    engine.events().drain(0);
+    let start = 1_795_478_400_000; // 2026-11-24T00:00:00Z
+    let users: Vec<Context> = (0..10_000).map(|i| Context::new(&format!("trader-{i}"))).collect();
+    for step in 0..6 {
+        let now = start + step * HALF_HOUR_MS + 60_000;
+        engine.set_time(now);
+        let status = engine.rollout_status("smart-order-router").expect("rollout exists");
+        let inside = users.iter().filter(|u| engine.is_enabled("smart-order-router", u, false)).count();
+        println!(
+            "  t+{:>3} min  {:<9} stage {}  {:>5.1}%  users on: {inside:>5} / 10000",
+            (now - start) / 60_000,
+            status.position.state.as_str(),
+            status.position.stage,
+            status.position.percentage
+        );
+        // Healthy while small; from the 16% stage on, the new router is overloaded.
+        let (error_rate, p99) = if status.position.percentage >= 16.0 { (0.045, 310.0) } else { (0.004, 120.0) };
+        engine.rollout_report_health("smart-order-router", error_rate, p99, 500).expect("valid report");
+        let after = engine.rollout_status("smart-order-router").expect("rollout exists");
+        if after.position.state == State::RolledBack {
+            println!("  health report: error rate {error_rate}, p99 {p99} ms over 500 requests -> breach");
+            let inside = users.iter().filter(|u| engine.is_enabled("smart-order-router", u, false)).count();
+            println!("  rolled back at once: {:.1}%, users on: {inside}", after.position.percentage);
+            break;
+        }
+    }
+    println!("  events:");
+    for line in engine.events().drain(0).lines().filter(|l| l.contains("rollout_transition")) {
+        let e: Value = serde_json::from_str(line).expect("events are JSON");
+        println!(
+            "    {:<16} {:>5}% -> {:>5}%  ({})",
+            e["cause"].as_str().unwrap_or(""),
+            e["from"]["percentage"].to_string(),
+            e["to"]["percentage"].to_string(),
+            e["to"]["state"].as_str().unwrap_or("")
+        );
+    }
+    engine.set_time(0);
+}
+
+fn experiment_demo(engine: &Engine) {
+    println!("\n== experiment one-click-trade: 20,000 simulated users, true trade rate 10.0% vs 11.5%");
+    // A deterministic pseudo-random stream, so the demo prints the same table every run.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut ctx = Context::new("");
+    for i in 0..20_000 {
+        let user = format!("sim-{i}");
+        ctx.reset(&user);
+        ctx.set_string("country", "GB").expect("valid");
+        let Some(variant) = engine.assign("one-click-trade", &ctx) else { continue };
+        let rate = if variant == "one_click" { 0.115 } else { 0.10 };
+        if uniform() < rate {
+            engine.track(&user, "trade", 1.0).expect("finite");
+            let orders = 1 + (uniform() * 4.0) as u32;
+            for _ in 0..orders {
+                engine.track(&user, "orders", 1.0).expect("finite");
+                engine.track(&user, "volume_usd", (500.0 + uniform() * 4_500.0).round()).expect("finite");
+            }
+        }
+    }
+    let results = engine.experiment_results("one-click-trade").expect("experiment exists");
+    let trade = &results["metrics"]["trade"];
+    println!(
+        "  {:<10} {:>6} {:>6} {:>7} {:>17} {:>9} {:>19} {:>8} {:>7}",
+        "variant", "users", "trades", "rate", "95% CI", "uplift", "uplift 95% CI", "p", "P(beat)"
+    );
+    for row in trade["variants"].as_array().into_iter().flatten() {
+        let ci = |v: &Value| match (v["lower"].as_f64(), v["upper"].as_f64()) {
+            (Some(l), Some(u)) => format!("[{:.4}, {:.4}]", l, u),
+            _ => "-".into(),
+        };
+        let cmp = &row["vs_control"];
+        let num = |v: &Value, digits: usize| v.as_f64().map_or("-".into(), |x| format!("{x:.digits$}"));
+        println!(
+            "  {:<10} {:>6} {:>6} {:>7} {:>17} {:>9} {:>19} {:>8} {:>7}",
+            row["name"].as_str().unwrap_or(""),
+            row["users"].to_string(),
+            row["conversions"].to_string(),
+            num(&row["rate"], 4),
+            ci(&row["ci95"]),
+            cmp["relative_uplift"].as_f64().map_or("-".into(), |x| format!("{:+.1}%", x * 100.0)),
+            match (cmp["relative_ci"]["lower"].as_f64(), cmp["relative_ci"]["upper"].as_f64()) {
+                (Some(l), Some(u)) => format!("[{:+.1}%, {:+.1}%]", l * 100.0, u * 100.0),
+                _ => "-".into(),
+            },
+            num(&cmp["p_value"], 4),
+            num(&cmp["chance_to_beat"], 3),
+        );
+    }
+    println!(
+        "  sample ratio mismatch: {}  required users per variant (mde 10%): {}  decision: {}",
+        results["srm"], trade["required_sample_size_per_variant"], results["decision"]
+    );
 }
 
 enum Attr {
