@@ -201,6 +201,127 @@ static void test_ownership(void) {
     CHECK(FF_ABI_VERSION >= 1);
 }
 
+static const char PROGRAM[] =
+    "{\"schema_version\": 1,\n"
+    " \"flags\": {\"router\": {\"type\": \"boolean\", \"default\": \"off\"}},\n"
+    " \"experiments\": {\"btn\": {\"status\": \"running\", \"variants\": {\"control\": 50, \"blue\": 50},\n"
+    "    \"metrics\": {\"buy\": \"conversion\", \"spend\": \"revenue\"}}},\n"
+    " \"rollouts\": {\"router\": {\"flag\": \"router\", \"strategy\": \"linear\", \"start_at\": 1795000000,\n"
+    "    \"stage_duration\": \"30m\", \"auto_rollback\": true,\n"
+    "    \"health\": {\"max_error_rate\": 0.02, \"min_samples\": 10}}}}";
+
+struct seen_events {
+    int count;
+    int exposures;
+};
+
+static void on_event(void *user_data, const char *json, size_t len) {
+    struct seen_events *seen = (struct seen_events *)user_data;
+    seen->count++;
+    if (len > 0 && strstr(json, "\"type\":\"exposure\"") != NULL) {
+        seen->exposures++;
+    }
+}
+
+static void test_experiments_rollouts_events(void) {
+    ff_engine *e = ff_engine_new(S("{\"event_capacity\": 1000}"), NULL);
+    CHECK(ff_engine_set_time(e, 1795000000000 - 60000) == FF_OK);
+    CHECK(ff_engine_load_json(e, S(PROGRAM), NULL) == FF_OK);
+    ff_context *ctx = ff_context_new(S("user-1"));
+
+    /* Experiments: assignment is sticky; tracking attributes to it; results are JSON. */
+    ff_str variant = {NULL, 0};
+    CHECK(ff_experiment_assign(e, S("btn"), ctx, &variant));
+    CHECK(str_eq(variant, "control") || str_eq(variant, "blue"));
+    ff_str again = {NULL, 0};
+    CHECK(ff_experiment_assign(e, S("btn"), ctx, &again) && again.ptr == variant.ptr);
+    CHECK(!ff_experiment_assign(e, S("nope"), ctx, &again) && again.ptr == NULL);
+    CHECK(ff_track(e, S("user-1"), S("buy"), 1.0, NULL) == FF_OK);
+    CHECK(ff_track(e, S("user-1"), S("spend"), 12.5, NULL) == FF_OK);
+    CHECK(ff_track(e, S("user-1"), S("spend"), NAN, NULL) == FF_STATUS_INVALID_ARGUMENT);
+    ff_bytes results = {NULL, 0};
+    CHECK(ff_experiment_results_json(e, S("btn"), &results, NULL) == FF_OK);
+    CHECK(results.ptr != NULL && strstr((const char *)results.ptr, "\"exposures\":1") != NULL);
+    ff_bytes_free(&results);
+    CHECK(ff_experiment_results_json(e, S("nope"), &results, NULL) == FF_STATUS_NOT_FOUND);
+    CHECK(results.ptr == NULL);
+    CHECK(ff_declare_winner(e, S("btn"), S("blue"), NULL) == FF_OK);
+    CHECK(ff_declare_winner(e, S("btn"), S("teal"), NULL) == FF_STATUS_INVALID_ARGUMENT);
+
+    static const char ANALYZE[] =
+        "{\"variants\": {\"control\": {\"users\": 10000, \"conversions\": 1000},"
+        " \"treatment\": {\"users\": 10000, \"conversions\": 1100}}}";
+    ff_bytes analysis = {NULL, 0};
+    CHECK(ff_analyze_json(S(ANALYZE), &analysis, NULL) == FF_OK);
+    CHECK(analysis.ptr != NULL && strstr((const char *)analysis.ptr, "\"p_value\"") != NULL);
+    ff_bytes_free(&analysis);
+    ff_error *err = NULL;
+    CHECK(ff_analyze_json(S("{\"variants\": {}}"), &analysis, &err) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(ff_error_message(err), "variants") != NULL);
+    ff_error_free(err);
+    double n = 0, power = 0;
+    CHECK(ff_sample_size(0.10, 0.10, 0.05, 0.8, &n, NULL) == FF_OK);
+    CHECK(n > 14000 && n < 15500);
+    CHECK(ff_power(0.10, 0.10, 0.05, n, &power, NULL) == FF_OK);
+    CHECK(power > 0.79 && power < 0.81);
+    CHECK(ff_sample_size(1.5, 0.10, 0.05, 0.8, &n, NULL) == FF_STATUS_INVALID_ARGUMENT);
+
+    /* Rollouts: pending, then stages on the engine clock; a breach rolls back. */
+    ff_rollout_info info;
+    CHECK(ff_rollout_status(e, S("router"), &info, NULL) == FF_OK);
+    CHECK(info.state == FF_ROLLOUT_PENDING && info.percentage == 0.0 && info.stage_count == 5);
+    CHECK(ff_engine_set_time(e, 1795000000000 + 31 * 60000) == FF_OK);
+    CHECK(ff_rollout_status(e, S("router"), &info, NULL) == FF_OK);
+    CHECK(info.state == FF_ROLLOUT_RUNNING && info.stage_index == 1 && info.percentage == 25.0);
+    CHECK(info.next_stage_at_ms == 1795000000000 + 60 * 60000);
+    CHECK(ff_rollout_pause(e, S("router"), NULL) == FF_OK);
+    CHECK(ff_rollout_pause(e, S("router"), &err) == FF_STATUS_INVALID_STATE);
+    CHECK(strstr(ff_error_message(err), "paused") != NULL);
+    ff_error_free(err);
+    CHECK(ff_rollout_resume(e, S("router"), NULL) == FF_OK);
+    CHECK(ff_rollout_advance(e, S("router"), NULL) == FF_OK);
+    CHECK(ff_rollout_status(e, S("router"), &info, NULL) == FF_OK && info.percentage == 50.0);
+    CHECK(ff_rollout_report_health(e, S("router"), 0.5, 10.0, 50, NULL) == FF_OK);
+    CHECK(ff_rollout_status(e, S("router"), &info, NULL) == FF_OK);
+    CHECK(info.state == FF_ROLLOUT_ROLLED_BACK && info.has_health && info.last_samples == 50);
+    CHECK(!ff_in_rollout(e, S("router"), ctx));
+    CHECK(!ff_is_enabled(e, S("router"), ctx, true));
+    CHECK(ff_rollout_advance(e, S("router"), NULL) == FF_STATUS_INVALID_STATE);
+    CHECK(ff_rollout_status(e, S("nope"), &info, NULL) == FF_STATUS_NOT_FOUND);
+    CHECK(ff_rollout_report_health(e, S("router"), -1.0, 10.0, 50, NULL) == FF_STATUS_INVALID_ARGUMENT);
+
+    /* History and events. */
+    ff_bytes history = {NULL, 0};
+    CHECK(ff_flag_history_json(e, S("router"), &history, NULL) == FF_OK);
+    CHECK(history.ptr != NULL && strstr((const char *)history.ptr, "health_breach") != NULL);
+    ff_bytes_free(&history);
+    ff_bytes events = {NULL, 0};
+    CHECK(ff_events_drain(e, 2, &events) == FF_OK);
+    int lines = 0;
+    for (size_t i = 0; i < events.len; i++) lines += events.ptr[i] == '\n';
+    CHECK(lines == 2);
+    ff_bytes_free(&events);
+    CHECK(ff_events_drain(e, 0, &events) == FF_OK && events.ptr != NULL);
+    ff_bytes_free(&events);
+    CHECK(ff_events_drain(e, 0, &events) == FF_OK && events.ptr == NULL);
+    CHECK(ff_events_dropped(e) == 0);
+
+    struct seen_events seen = {0, 0};
+    CHECK(ff_engine_set_listener(e, on_event, &seen) == FF_OK);
+    ff_context *other = ff_context_new(S("user-2"));
+    CHECK(ff_declare_winner(e, S("btn"), S("blue"), NULL) == FF_OK);
+    CHECK(ff_events_set_evaluation(e, true) == FF_OK);
+    (void)ff_is_enabled(e, S("router"), other, false);
+    CHECK(ff_events_set_evaluation(e, false) == FF_OK);
+    CHECK(ff_engine_set_listener(e, NULL, NULL) == FF_OK);
+    CHECK(seen.count == 2);
+    CHECK(ff_events_drain(e, 0, &events) == FF_OK && events.ptr == NULL);
+
+    ff_context_free(other);
+    ff_context_free(ctx);
+    ff_engine_free(e);
+}
+
 int main(void) {
     ff_engine *e = ff_engine_new(S("{}"), NULL);
     if (e == NULL) {
@@ -211,6 +332,7 @@ int main(void) {
     test_errors(e);
     ff_engine_free(e);
     test_ownership();
+    test_experiments_rollouts_events();
     if (failures) {
         fprintf(stderr, "C API test: %d of %d checks failed\n", failures, checks);
         return 1;
