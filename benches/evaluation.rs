@@ -115,6 +115,60 @@ fn c_abi(c: &mut Criterion) {
     g.finish();
 }
 
+const EXPERIMENT: &str = r#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
+  "variants": {"control": 50, "treatment": 50}, "metrics": {"buy": "conversion", "revenue": "revenue"}}}}"#;
+
+fn experiments(c: &mut Criterion) {
+    let mut g = c.benchmark_group("experiments");
+    let engine = Engine::default();
+    engine.load_json(EXPERIMENT.as_bytes()).unwrap();
+    let exposed = Context::new("user-1234567");
+    assert!(engine.assign("exp", &exposed).is_some());
+    g.bench_function("assign (already exposed)", |b| b.iter(|| black_box(engine.assign(black_box("exp"), &exposed))));
+    // New users join an engine that already holds up to 10,000 users, so the figure is
+    // the per-call cost rather than the page faults of a table growing to millions.
+    g.bench_function("assign + exposure (new user, 10k users enrolled)", |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = Duration::ZERO;
+            let mut done = 0u64;
+            while done < iters {
+                let batch = (iters - done).min(10_000);
+                let fresh = Engine::default();
+                fresh.load_json(EXPERIMENT.as_bytes()).unwrap();
+                let users: Vec<Context> = (0..batch).map(|i| Context::new(&format!("new-user-{i}"))).collect();
+                let start = std::time::Instant::now();
+                for ctx in &users {
+                    black_box(fresh.assign("exp", ctx));
+                }
+                elapsed += start.elapsed();
+                done += batch;
+            }
+            elapsed
+        })
+    });
+    g.bench_function("track revenue (exposed user)", |b| {
+        b.iter(|| black_box(engine.track(black_box("user-1234567"), "revenue", 12.5)))
+    });
+    g.bench_function("track (unexposed user)", |b| b.iter(|| black_box(engine.track(black_box("nobody"), "revenue", 1.0))));
+    g.finish();
+
+    let mut g = c.benchmark_group("experiment results");
+    g.sample_size(10);
+    let big = Engine::default();
+    big.load_json(EXPERIMENT.as_bytes()).unwrap();
+    let mut ctx = Context::new("");
+    for i in 0..1_000_000u32 {
+        ctx.reset(&format!("u{i}"));
+        big.assign("exp", &ctx);
+        if i % 10 == 0 {
+            big.track(&format!("u{i}"), "buy", 1.0).unwrap();
+        }
+    }
+    big.events().drain(0);
+    g.bench_function("results on 1M users", |b| b.iter(|| black_box(big.experiment_results("exp").unwrap())));
+    g.finish();
+}
+
 fn many_flags(n: usize) -> String {
     let flags: Vec<String> = (0..n)
         .map(|i| {
@@ -147,6 +201,6 @@ fn loading(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2)).sample_size(50);
-    targets = evaluation, c_abi, loading
+    targets = evaluation, c_abi, experiments, loading
 }
 criterion_main!(benches);

@@ -541,6 +541,8 @@ impl Engine {
             Out,
         }
         let user = ctx.user_id();
+        // Read the clock only for new enrollments: already exposed users skip it.
+        let mut now = 0;
         let outcome = self.with_snapshot(|snapshot| {
             let Some(exp) = snapshot.experiment(key) else { return Outcome::Out };
             if let Some(w) = exp.winner() {
@@ -553,7 +555,8 @@ impl Engine {
             if let Some(variant) = self.tracker.exposure(exp.sym, user) {
                 return Outcome::Enrolled(Exposed::Before(variant));
             }
-            if !exp.in_window(self.now_ms())
+            now = self.now_ms();
+            if !exp.in_window(now)
                 || !exp.when.as_ref().is_none_or(|c| c.matches(ctx, &snapshot.segments, Some(user)))
                 || !exp.in_traffic(user)
             {
@@ -567,7 +570,14 @@ impl Engine {
             Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(self.interner.get(sym)),
             Outcome::Enrolled(Exposed::Now(sym)) => {
                 let variant = self.interner.get(sym);
-                self.events.emit("exposure", self.now_ms(), json!({"experiment": key, "user_id": user, "variant": variant}));
+                self.events.emit_with("exposure", now, |line| {
+                    line.push_str(",\"experiment\":");
+                    events::push_json_string(line, key);
+                    line.push_str(",\"user_id\":");
+                    events::push_json_string(line, user);
+                    line.push_str(",\"variant\":");
+                    events::push_json_string(line, variant);
+                });
                 Some(variant)
             }
         }

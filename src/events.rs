@@ -5,11 +5,10 @@
 //! blocks on the host. Evaluation events are opt-in, and when they are off the
 //! evaluation path pays one relaxed load of a flag that only configuration writes.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Default queue capacity.
 pub const DEFAULT_CAPACITY: usize = 65_536;
@@ -17,9 +16,17 @@ pub const DEFAULT_CAPACITY: usize = 65_536;
 /// A synchronous receiver of events (one JSON object per call, no trailing newline).
 pub type Listener = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Queued events as one NDJSON buffer: appending an event copies its bytes and, once
+/// the buffer has grown, allocates nothing.
+#[derive(Default)]
+struct Queue {
+    ndjson: String,
+    count: usize,
+}
+
 /// The bounded queue and listener.
 pub struct Events {
-    queue: Mutex<VecDeque<String>>,
+    queue: Mutex<Queue>,
     capacity: usize,
     dropped: AtomicU64,
     sequence: AtomicU64,
@@ -34,11 +41,16 @@ impl std::fmt::Debug for Events {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every critical section leaves its data consistent, so a poisoned lock is usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Events {
     /// A queue holding at most `capacity` events.
     pub fn new(capacity: usize, evaluation_events: bool) -> Self {
         Events {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::default(),
             capacity,
             dropped: AtomicU64::new(0),
             sequence: AtomicU64::new(0),
@@ -62,46 +74,71 @@ impl Events {
     /// Installs (or with `None` removes) the listener. While one is installed, events go
     /// to it instead of the queue.
     pub fn set_listener(&self, listener: Option<Listener>) {
-        let mut slot = self.listener.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = lock(&self.listener);
         self.has_listener.store(listener.is_some(), Ordering::Release);
         *slot = listener;
     }
 
     /// Emits an event of `kind` at `time_ms` with `fields` (a JSON object) merged in.
     pub fn emit(&self, kind: &str, time_ms: i64, fields: Value) {
-        let seq = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut event = json!({"type": kind, "seq": seq, "time_ms": time_ms});
-        if let (Some(target), Value::Object(extra)) = (event.as_object_mut(), fields) {
-            target.extend(extra);
-        }
-        let line = event.to_string();
+        self.emit_with(kind, time_ms, |line| {
+            if let Value::Object(extra) = fields {
+                for (key, value) in extra {
+                    line.push(',');
+                    push_json_string(line, &key);
+                    line.push(':');
+                    line.push_str(&value.to_string());
+                }
+            }
+        });
+    }
+
+    /// Emits an event whose fields `write_fields` appends to the line, each as
+    /// `,"name":value` — for frequent events, where building a `Value` would cost more
+    /// than the event itself.
+    pub fn emit_with(&self, kind: &str, time_ms: i64, write_fields: impl FnOnce(&mut String)) {
+        use std::fmt::Write;
+        let write = |line: &mut String, seq: u64| {
+            line.push_str("{\"type\":");
+            push_json_string(line, kind);
+            let _ = write!(line, ",\"seq\":{seq},\"time_ms\":{time_ms}");
+            write_fields(line);
+            line.push('}');
+        };
         if self.has_listener.load(Ordering::Acquire) {
-            let listener = self.listener.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(listener) = listener {
+            if let Some(listener) = lock(&self.listener).clone() {
+                let mut line = String::with_capacity(128);
+                write(&mut line, self.sequence.fetch_add(1, Ordering::Relaxed) + 1);
                 listener(&line);
                 return;
             }
         }
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        if queue.len() >= self.capacity {
+        let mut queue = lock(&self.queue);
+        // The sequence number is taken under the lock so queued events are in order.
+        let seq = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
+        if queue.count >= self.capacity {
             drop(queue);
             self.dropped.fetch_add(1, Ordering::Relaxed);
-        } else {
-            queue.push_back(line);
+            return;
         }
+        write(&mut queue.ndjson, seq);
+        queue.ndjson.push('\n');
+        queue.count += 1;
     }
 
     /// Removes up to `max` events (0: all) and returns them as NDJSON (each line ends
     /// with `\n`).
     pub fn drain(&self, max: usize) -> String {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let n = if max == 0 { queue.len() } else { max.min(queue.len()) };
-        let mut out = String::with_capacity(queue.iter().take(n).map(|l| l.len() + 1).sum());
-        for line in queue.drain(..n) {
-            out.push_str(&line);
-            out.push('\n');
+        let mut queue = lock(&self.queue);
+        if max == 0 || max >= queue.count {
+            queue.count = 0;
+            return std::mem::take(&mut queue.ndjson);
         }
-        out
+        // JSON escapes control characters, so every '\n' ends an event.
+        let end = queue.ndjson.match_indices('\n').nth(max - 1).map_or(queue.ndjson.len(), |(i, _)| i + 1);
+        let rest = queue.ndjson.split_off(end);
+        queue.count -= max;
+        std::mem::replace(&mut queue.ndjson, rest)
     }
 
     /// Events dropped because the queue was full.
@@ -111,13 +148,43 @@ impl Events {
 
     /// Events waiting in the queue.
     pub fn pending(&self) -> usize {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).len()
+        lock(&self.queue).count
     }
+}
+
+/// Appends `text` as a JSON string literal.
+pub fn push_json_string(out: &mut String, text: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strings_are_escaped_like_serde_json() {
+        for text in ["plain", "quote \" and \\ backslash", "new\nline\ttab\r", "\u{1}\u{1f}", "emoji 🚀 é"] {
+            let mut out = String::new();
+            push_json_string(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap());
+        }
+    }
 
     #[test]
     fn full_queue_drops_the_newest_and_counts() {

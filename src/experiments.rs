@@ -182,14 +182,49 @@ const SHARDS: usize = 64;
 /// Distinct metric names counted as unattributed before the rest pool as `(other)`.
 const MAX_UNATTRIBUTED_NAMES: usize = 1024;
 
+/// Metrics kept inline per exposure; more spill to the heap.
+const INLINE_METRICS: usize = 4;
+
+/// A user's per-metric totals in one experiment: `(metric, total)`, conversions storing
+/// 1.0 once converted. The first few live inline, so an exposure and its tracking
+/// allocate nothing beyond the user's entry.
+#[derive(Debug)]
+struct Totals {
+    inline: [(Sym, f64); INLINE_METRICS],
+    len: usize,
+    spill: Vec<(Sym, f64)>,
+}
+
+impl Totals {
+    fn new() -> Self {
+        Totals { inline: [(Sym::UNSET, 0.0); INLINE_METRICS], len: 0, spill: Vec::new() }
+    }
+
+    /// The total of `metric`, and whether this is its first event.
+    fn slot(&mut self, metric: Sym) -> (&mut f64, bool) {
+        if let Some(i) = self.inline[..self.len].iter().position(|(m, _)| *m == metric) {
+            return (&mut self.inline[i].1, false);
+        }
+        if let Some(i) = self.spill.iter().position(|(m, _)| *m == metric) {
+            return (&mut self.spill[i].1, false);
+        }
+        if self.len < INLINE_METRICS {
+            self.inline[self.len] = (metric, 0.0);
+            self.len += 1;
+            (&mut self.inline[self.len - 1].1, true)
+        } else {
+            self.spill.push((metric, 0.0));
+            (&mut self.spill.last_mut().expect("just pushed").1, true)
+        }
+    }
+}
+
 /// A user's exposure to one experiment, with its per-metric totals.
 #[derive(Debug)]
 struct Exposure {
     experiment: Sym,
     variant: Sym,
-    /// `(metric, total)`; conversions store 1.0 once converted. Sized at exposure for the
-    /// experiment's metrics, so tracking does not allocate.
-    totals: Vec<(Sym, f64)>,
+    totals: Totals,
 }
 
 /// Per-variant, per-metric running sums of per-user totals.
@@ -211,9 +246,27 @@ struct VariantTally {
     metrics: FxHashMap<Sym, MetricTally>,
 }
 
+/// A user's exposures: the first inline (most users are in one experiment), the rest
+/// spilled.
+#[derive(Debug)]
+struct UserExposures {
+    first: Exposure,
+    more: Vec<Exposure>,
+}
+
+impl UserExposures {
+    fn iter(&self) -> impl Iterator<Item = &Exposure> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Exposure> {
+        std::iter::once(&mut self.first).chain(&mut self.more)
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
-    users: FxHashMap<Box<str>, Vec<Exposure>>,
+    users: FxHashMap<Box<str>, UserExposures>,
     tallies: FxHashMap<(Sym, Sym), VariantTally>,
 }
 
@@ -261,7 +314,8 @@ impl Tracker {
     /// The variant `user_id` was exposed to in `experiment`, if any.
     pub fn exposure(&self, experiment: Sym, user_id: &str) -> Option<Sym> {
         let shard = lock(self.shard(user_id));
-        shard.users.get(user_id)?.iter().find(|e| e.experiment == experiment).map(|e| e.variant)
+        let variant = shard.users.get(user_id)?.iter().find(|e| e.experiment == experiment).map(|e| e.variant);
+        variant
     }
 
     /// Records `user_id`'s exposure to `variant` unless the user was exposed before, in
@@ -274,15 +328,11 @@ impl Tracker {
                 return Exposed::Before(e.variant);
             }
         }
-        let exposure = Exposure {
-            experiment: experiment.sym,
-            variant,
-            totals: Vec::with_capacity(experiment.metrics.len()),
-        };
+        let exposure = Exposure { experiment: experiment.sym, variant, totals: Totals::new() };
         match shard.users.get_mut(user_id) {
-            Some(exposures) => exposures.push(exposure),
+            Some(exposures) => exposures.more.push(exposure),
             None => {
-                shard.users.insert(user_id.into(), vec![exposure]);
+                shard.users.insert(user_id.into(), UserExposures { first: exposure, more: Vec::new() });
             }
         }
         shard.tallies.entry((experiment.sym, variant)).or_default().users += 1;
@@ -301,18 +351,13 @@ impl Tracker {
                 for exposure in exposures.iter_mut() {
                     let Some((metric_sym, kind)) = kind_of(exposure.experiment) else { continue };
                     attributed += 1;
-                    let existing = exposure.totals.iter().position(|(m, _)| *m == metric_sym);
-                    let first_event = existing.is_none();
-                    let slot = existing.unwrap_or_else(|| {
-                        exposure.totals.push((metric_sym, 0.0));
-                        exposure.totals.len() - 1
-                    });
-                    let before = exposure.totals[slot].1;
+                    let (total, first_event) = exposure.totals.slot(metric_sym);
+                    let before = *total;
                     let after = match kind {
                         MetricKind::Conversion => 1.0,
                         MetricKind::Revenue | MetricKind::Count => before + value,
                     };
-                    exposure.totals[slot].1 = after;
+                    *total = after;
                     let tally = shard
                         .tallies
                         .entry((exposure.experiment, exposure.variant))
