@@ -11,10 +11,19 @@ pub fn bucket(salt: &str, key: &str) -> u32 {
     Salt::new(salt).bucket(key)
 }
 
-/// A salt with its SHA-256 prefix (`salt ‖ "."`) already absorbed, so evaluation only
-/// hashes the key.
+/// SHA-256's initial state (FIPS 180-4 §5.3.3).
+const SHA256_H0: [u32; 8] =
+    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+/// A salt prepared for repeated bucketing. Most `salt ‖ "." ‖ key` inputs fit one
+/// SHA-256 block (55 bytes or fewer): then the block is laid out by hand and compressed
+/// once, skipping the streaming hasher's buffering and finalization. Longer inputs go
+/// through a hasher with the prefix already absorbed.
 #[derive(Clone)]
 pub struct Salt {
+    /// `salt ‖ "."`, zero-padded, when it leaves room for a key in one block.
+    block: [u8; 64],
+    prefix_len: usize,
     prefix: Sha256,
 }
 
@@ -24,18 +33,36 @@ impl Salt {
         let mut prefix = Sha256::new();
         prefix.update(salt.as_bytes());
         prefix.update(b".");
-        Salt { prefix }
+        let prefix_len = salt.len() + 1;
+        let mut block = [0u8; 64];
+        if prefix_len <= 55 {
+            block[..salt.len()].copy_from_slice(salt.as_bytes());
+            block[salt.len()] = b'.';
+        }
+        Salt { block, prefix_len, prefix }
     }
 
     /// The bucket of `key` under this salt.
     #[inline]
     pub fn bucket(&self, key: &str) -> u32 {
-        let mut hasher = self.prefix.clone();
-        hasher.update(key.as_bytes());
-        let digest = hasher.finalize();
-        let mut head = [0u8; 8];
-        head.copy_from_slice(&digest[..8]);
-        (u64::from_be_bytes(head) % u64::from(BUCKETS)) as u32
+        let len = self.prefix_len + key.len();
+        let head = if len <= 55 {
+            let mut block = self.block;
+            block[self.prefix_len..len].copy_from_slice(key.as_bytes());
+            block[len] = 0x80;
+            block[56..].copy_from_slice(&((len as u64) * 8).to_be_bytes());
+            let mut state = SHA256_H0;
+            sha2::compress256(&mut state, &[block.into()]);
+            (u64::from(state[0]) << 32) | u64::from(state[1])
+        } else {
+            let mut hasher = self.prefix.clone();
+            hasher.update(key.as_bytes());
+            let digest = hasher.finalize();
+            let mut head = [0u8; 8];
+            head.copy_from_slice(&digest[..8]);
+            u64::from_be_bytes(head)
+        };
+        (head % u64::from(BUCKETS)) as u32
     }
 }
 
@@ -92,6 +119,21 @@ mod tests {
         assert!(has_at_most_three_decimals(33.333));
         assert!(!has_at_most_three_decimals(33.3333));
         assert!(has_at_most_three_decimals(99.999));
+    }
+
+    #[test]
+    fn one_block_path_matches_the_streaming_hasher() {
+        let plain = |salt: &str, key: &str| {
+            let d = Sha256::digest(format!("{salt}.{key}").as_bytes());
+            (u64::from_be_bytes(d[..8].try_into().unwrap()) % 100_000) as u32
+        };
+        for salt_len in [0, 1, 20, 54, 55, 60, 70] {
+            for key_len in [0, 1, 10, 33, 34, 54, 55, 56, 64, 100] {
+                let salt = "s".repeat(salt_len);
+                let key = "k€".repeat(key_len / 2);
+                assert_eq!(Salt::new(&salt).bucket(&key), plain(&salt, &key), "{salt_len} {key_len}");
+            }
+        }
     }
 
     #[test]
