@@ -24,22 +24,23 @@ pub struct Salt {
     /// `salt ‖ "."`, zero-padded, when it leaves room for a key in one block.
     block: [u8; 64],
     prefix_len: usize,
-    prefix: Sha256,
+    /// The salt when it is too long for `block`.
+    long: Option<Box<str>>,
 }
 
 impl Salt {
     /// Prepares `salt` for repeated bucketing.
     pub fn new(salt: &str) -> Self {
-        let mut prefix = Sha256::new();
-        prefix.update(salt.as_bytes());
-        prefix.update(b".");
         let prefix_len = salt.len() + 1;
         let mut block = [0u8; 64];
-        if prefix_len <= 55 {
+        let long = if prefix_len <= 55 {
             block[..salt.len()].copy_from_slice(salt.as_bytes());
             block[salt.len()] = b'.';
-        }
-        Salt { block, prefix_len, prefix }
+            None
+        } else {
+            Some(salt.into())
+        };
+        Salt { block, prefix_len, long }
     }
 
     /// The bucket of `key` under this salt.
@@ -55,7 +56,14 @@ impl Salt {
             sha2::compress256(&mut state, &[block.into()]);
             (u64::from(state[0]) << 32) | u64::from(state[1])
         } else {
-            let mut hasher = self.prefix.clone();
+            let mut hasher = Sha256::new();
+            match &self.long {
+                Some(salt) => {
+                    hasher.update(salt.as_bytes());
+                    hasher.update(b".");
+                }
+                None => hasher.update(&self.block[..self.prefix_len]),
+            }
             hasher.update(key.as_bytes());
             let digest = hasher.finalize();
             let mut head = [0u8; 8];

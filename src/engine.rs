@@ -125,9 +125,10 @@ struct WriterState {
     /// Rollout state machines by rollout key; they outlive reloads of the same definition.
     rollouts: HashMap<String, Runtime>,
     /// The flag definitions of the installed config, to diff the next one against.
-    flag_definitions: Map<String, Value>,
-    /// Per-flag audit trail, newest last, at most [`HISTORY_PER_FLAG`] entries each.
-    history: HashMap<String, VecDeque<Value>>,
+    /// Kept as a digest per top-level field, which is all a diff needs.
+    flag_definitions: HashMap<String, FieldDigests>,
+    /// Per-flag audit trail as JSON text, newest last, at most [`HISTORY_PER_FLAG`] each.
+    history: HashMap<String, VecDeque<Box<str>>>,
 }
 
 /// Entries kept per flag in its history; older ones are dropped.
@@ -139,7 +140,7 @@ impl WriterState {
         if log.len() == HISTORY_PER_FLAG {
             log.pop_front();
         }
-        log.push_back(entry);
+        log.push_back(entry.to_string().into());
     }
 }
 
@@ -272,19 +273,26 @@ impl Engine {
 
         let revision = snapshot.revision.as_deref().map(str::to_owned);
         let empty = Map::new();
-        let new_defs = value.get("flags").and_then(Value::as_object).unwrap_or(&empty).clone();
-        let old_defs = std::mem::replace(&mut writer.flag_definitions, new_defs.clone());
-        for (key, def) in &new_defs {
-            let entry = match old_defs.get(key) {
+        let new_defs: Vec<(&String, FieldDigests)> = value
+            .get("flags")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty)
+            .iter()
+            .map(|(key, def)| (key, FieldDigests::of(def)))
+            .collect();
+        let old_defs = std::mem::take(&mut writer.flag_definitions);
+        for (key, digests) in &new_defs {
+            let entry = match old_defs.get(*key) {
                 None => json!({"action": "added"}),
-                Some(old) if old == def => continue,
-                Some(old) => json!({"action": "changed", "fields": changed_fields(old, def)}),
+                Some(old) if old == digests => continue,
+                Some(old) => json!({"action": "changed", "fields": old.changed(digests)}),
             };
             writer.record(key, with_time(entry, now, revision.as_deref()));
         }
-        for key in old_defs.keys().filter(|k| !new_defs.contains_key(*k)) {
+        for key in old_defs.keys().filter(|k| !new_defs.iter().any(|(n, _)| n == k)) {
             writer.record(key, with_time(json!({"action": "removed"}), now, revision.as_deref()));
         }
+        writer.flag_definitions = new_defs.into_iter().map(|(k, d)| (k.clone(), d)).collect();
 
         let snapshot = Arc::new(snapshot);
         self.snapshot.store(Arc::clone(&snapshot));
@@ -790,7 +798,9 @@ impl Engine {
 
     /// The audit trail of flag `key`, oldest first (at most [`HISTORY_PER_FLAG`] entries).
     pub fn flag_history(&self, key: &str) -> Vec<Value> {
-        self.writer().history.get(key).map(|log| log.iter().cloned().collect()).unwrap_or_default()
+        let writer = self.writer();
+        let Some(log) = writer.history.get(key) else { return Vec::new() };
+        log.iter().map(|entry| serde_json::from_str(entry).expect("history entries are JSON we wrote")).collect()
     }
 }
 
@@ -827,14 +837,39 @@ fn with_time(mut entry: Value, time_ms: i64, revision: Option<&str>) -> Value {
     entry
 }
 
-/// Top-level fields of a flag definition that differ between two versions.
-fn changed_fields(old: &Value, new: &Value) -> Vec<String> {
-    let empty = Map::new();
-    let (old, new) = (old.as_object().unwrap_or(&empty), new.as_object().unwrap_or(&empty));
-    let mut fields: Vec<String> = old.keys().chain(new.keys()).filter(|k| old.get(*k) != new.get(*k)).cloned().collect();
-    fields.sort();
-    fields.dedup();
-    fields
+/// A flag definition as a digest of each top-level field's JSON text, sorted by field.
+#[derive(Debug, PartialEq, Eq)]
+struct FieldDigests(Box<[(Box<str>, u64)]>);
+
+impl FieldDigests {
+    fn of(definition: &Value) -> Self {
+        use std::hash::BuildHasher;
+        let empty = Map::new();
+        let mut fields: Vec<(Box<str>, u64)> = definition
+            .as_object()
+            .unwrap_or(&empty)
+            .iter()
+            .map(|(k, v)| (k.as_str().into(), rustc_hash::FxBuildHasher.hash_one(v.to_string())))
+            .collect();
+        fields.sort();
+        FieldDigests(fields.into())
+    }
+
+    /// Fields whose value differs, or that only one side has, sorted.
+    fn changed(&self, new: &FieldDigests) -> Vec<String> {
+        let digest = |d: &FieldDigests, k: &str| d.0.iter().find(|(n, _)| &**n == k).map(|(_, h)| *h);
+        let mut fields: Vec<String> = self
+            .0
+            .iter()
+            .chain(new.0.iter())
+            .map(|(k, _)| k)
+            .filter(|k| digest(self, k) != digest(new, k))
+            .map(|k| k.to_string())
+            .collect();
+        fields.sort();
+        fields.dedup();
+        fields
+    }
 }
 
 /// Why an experiment call failed.
