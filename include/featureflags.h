@@ -17,6 +17,16 @@
 
 
 /**
+ * Most steps a funnel may have.
+ */
+#define MAX_STEPS 16
+
+/**
+ * Default window from the first step.
+ */
+#define DEFAULT_WINDOW_MS (7 * 86400000)
+
+/**
  * Entries kept per flag in its history; older ones are dropped.
  */
 #define HISTORY_PER_FLAG 100
@@ -633,6 +643,55 @@ ff_status ff_power(double baseline,
                    double n_per_variant,
                    double *out,
                    struct ff_error **err);
+
+/**
+ * Writes funnel `key`'s report to `*out` as JSON (owned by the caller: free with
+ * `ff_bytes_free`; written on success only): per step the users reaching it, conversion
+ * from the previous step and from the start, drop-off and median time from the previous
+ * step; per variant when the funnel is linked to an experiment. Schema:
+ * `docs/analytics.md`.
+ */
+ff_status ff_funnel_report_json(const struct ff_engine *e,
+                                const char *key,
+                                size_t len,
+                                struct ff_bytes *out,
+                                struct ff_error **err);
+
+/**
+ * The smallest relative change of a conversion rate `baseline` that a two-sided test at
+ * `alpha` detects with the given `power` when each variant has `n_per_variant` users,
+ * written to `*out` on success.
+ */
+ff_status ff_mde(double baseline,
+                 double alpha,
+                 double power,
+                 double n_per_variant,
+                 double *out,
+                 struct ff_error **err);
+
+/**
+ * Days needed to enroll `required_per_variant` users in each of `variants` variants
+ * with `daily_users` eligible users a day of whom `traffic_fraction` (0–1] enter the
+ * experiment (rounded up), written to `*out` on success.
+ */
+ff_status ff_test_duration_days(double required_per_variant,
+                                uint32_t variants,
+                                double daily_users,
+                                double traffic_fraction,
+                                double *out,
+                                struct ff_error **err);
+
+/**
+ * Customer lifetime value `margin × Σ_{t<periods} rᵗ/(1+d)ᵗ` with retention `r` per
+ * period and discount rate `d`; `periods = 0` is the infinite horizon
+ * `margin × (1+d)/(1+d−r)`. Written to `*out` on success.
+ */
+ff_status ff_lifetime_value(double margin,
+                            double retention,
+                            double discount,
+                            uint32_t periods,
+                            double *out,
+                            struct ff_error **err);
 
 /**
  * Writes rollout `key`'s status to `*out` (on success only). `FF_STATUS_NOT_FOUND`

@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicU32;
 
 use serde_json::{Map, Value};
 
+use crate::analytics::{Funnel, DEFAULT_WINDOW_MS, MAX_STEPS};
 use crate::bucketing::{has_at_most_three_decimals, percentage_threshold, split_thresholds, Salt};
 use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, NO_WINNER};
 use crate::rollouts::{parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
@@ -215,11 +216,11 @@ impl Compiler {
         let Some(obj) = self.object(root, "$") else { return Snapshot::default() };
         for key in obj.keys() {
             match key.as_str() {
-                "schema_version" | "revision" | "segments" | "flags" | "experiments" | "rollouts" => {}
-                "funnels" => {
-                    self.problem(key, format!("\"{key}\" is not supported by this version of the engine"))
-                }
-                _ => self.problem(key, "unknown key (expected one of: schema_version, revision, segments, flags, experiments, rollouts)"),
+                "schema_version" | "revision" | "segments" | "flags" | "experiments" | "rollouts" | "funnels" => {}
+                _ => self.problem(
+                    key,
+                    "unknown key (expected one of: schema_version, revision, segments, flags, experiments, rollouts, funnels)",
+                ),
             }
         }
         match obj.get("schema_version") {
@@ -289,7 +290,12 @@ impl Compiler {
         };
         let experiments =
             experiments_obj.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
-        Snapshot::new(revision, flags, segments, segment_names, experiments, rollouts)
+        let funnels_obj = match obj.get("funnels") {
+            Some(v) => self.object(v, "funnels").unwrap_or(&empty),
+            None => &empty,
+        };
+        let funnels = funnels_obj.iter().filter_map(|(key, def)| self.funnel(key, def, experiments_obj)).collect();
+        Snapshot::new(revision, flags, segments, segment_names, experiments, rollouts, funnels)
     }
 
     fn flag(&mut self, key: &str, def: &Value, outlines: &HashMap<&str, (u32, Outline)>) -> Option<Flag> {
@@ -709,6 +715,57 @@ impl Compiler {
             end_at,
             winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),
         })
+    }
+
+    fn funnel(&mut self, key: &str, def: &Value, experiments: &Map<String, Value>) -> Option<Funnel> {
+        let path = format!("funnels.{key}");
+        let obj = self.object(def, &path)?;
+        self.known_keys(obj, &path, &["description", "steps", "window", "experiment"]);
+        let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
+        let spath = format!("{path}.steps");
+        let steps: Option<Vec<Box<str>>> = match obj.get("steps").map(|v| (v, v.as_array())) {
+            None => {
+                self.problem(&spath, "required");
+                None
+            }
+            Some((_, Some(items))) if (2..=MAX_STEPS).contains(&items.len()) => {
+                let steps: Vec<Box<str>> = items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| self.non_empty_string(v, &format!("{spath}[{i}]")).map(Box::from))
+                    .collect();
+                let distinct = steps.iter().collect::<std::collections::HashSet<_>>().len() == steps.len();
+                if !distinct {
+                    self.problem(&spath, "steps must be distinct events");
+                }
+                (steps.len() == items.len() && distinct).then_some(steps)
+            }
+            Some((v, _)) => {
+                self.problem(&spath, format!("expected an array of 2 to {MAX_STEPS} event names, found {v}"));
+                None
+            }
+        };
+        let window_ms = match obj.get("window") {
+            None => Some(DEFAULT_WINDOW_MS),
+            Some(v) => self.string(v, &format!("{path}.window")).and_then(|text| {
+                let ms = parse_duration_ms(text);
+                if ms.is_none() {
+                    self.problem(&format!("{path}.window"), format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"));
+                }
+                ms
+            }),
+        };
+        let experiment = match obj.get("experiment") {
+            None => None,
+            Some(v) => {
+                let name = self.string(v, &format!("{path}.experiment"))?;
+                if !experiments.contains_key(name) {
+                    self.problem(&format!("{path}.experiment"), format!("unknown experiment \"{name}\""));
+                }
+                Some(Box::from(name))
+            }
+        };
+        Some(Funnel { key: key.into(), sym: Sym::UNSET, steps: steps?.into(), window_ms: window_ms?, experiment })
     }
 
     fn rollout(&mut self, key: &str, def: &Value) -> Option<Rollout> {

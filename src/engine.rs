@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 use crate::config::{self, ConfigError, DEFAULT_MAX_CONFIG_BYTES};
 use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
+use crate::analytics::FunnelTracker;
 use crate::events::{self, Events};
 use crate::experiments::{Exposed, Tracker};
 use crate::intern::{Interner, Sym};
@@ -173,6 +174,7 @@ pub struct Engine {
     fixed_time_ms: AtomicI64,
     events: Events,
     tracker: Tracker,
+    funnels: FunnelTracker,
     options: EngineOptions,
 }
 
@@ -200,6 +202,7 @@ impl Engine {
             fixed_time_ms: AtomicI64::new(0),
             events: Events::new(options.event_capacity, options.evaluation_events),
             tracker: Tracker::default(),
+            funnels: FunnelTracker::default(),
             options,
         }
     }
@@ -358,6 +361,11 @@ impl Engine {
             }
         }
         snapshot.experiments = experiments.into();
+        let mut funnels = std::mem::take(&mut snapshot.funnels).into_vec();
+        for funnel in &mut funnels {
+            funnel.sym = self.interner.intern(&funnel.key);
+        }
+        snapshot.funnels = funnels.into();
     }
 
     /// The current snapshot.
@@ -600,11 +608,40 @@ impl Engine {
             return Err(TrackError::NonFinite);
         }
         Ok(self.with_snapshot(|snapshot| {
-            self.tracker.track(user_id, metric, value, |experiment| {
+            let attributed = self.tracker.track(user_id, metric, value, |experiment| {
                 let exp = snapshot.experiments.iter().find(|e| e.sym == experiment)?;
                 exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind))
-            })
+            });
+            let steps = snapshot.funnel_steps(metric);
+            if !steps.is_empty() {
+                let now = self.now_ms();
+                for &(f, step) in steps {
+                    let funnel = &snapshot.funnels[f as usize];
+                    self.funnels.record(funnel, step as usize, user_id, now, || {
+                        funnel
+                            .experiment
+                            .as_deref()
+                            .and_then(|key| snapshot.experiment(key))
+                            .and_then(|exp| self.tracker.exposure(exp.sym(), user_id))
+                            .unwrap_or(Sym::UNSET)
+                    });
+                }
+            }
+            attributed
         }))
+    }
+
+    /// The report of funnel `key` (schema in `docs/analytics.md`).
+    pub fn funnel_report(&self, key: &str) -> Result<Value, ExperimentError> {
+        let snapshot = self.snapshot.load_full();
+        let funnel = snapshot.funnel(key).ok_or_else(|| ExperimentError::FunnelNotFound(key.to_owned()))?;
+        let variants: Vec<Sym> = funnel
+            .experiment
+            .as_deref()
+            .and_then(|k| snapshot.experiment(k))
+            .map(|exp| exp.variants.iter().map(|v| v.sym()).collect())
+            .unwrap_or_default();
+        Ok(self.funnels.report(funnel, &variants, |sym| self.interner.get(sym).to_owned()))
     }
 
     /// The tracking state.
@@ -878,6 +915,9 @@ pub enum ExperimentError {
     /// No such experiment in the current config.
     #[error("experiment \"{0}\" not found")]
     NotFound(String),
+    /// No such funnel in the current config.
+    #[error("funnel \"{0}\" not found")]
+    FunnelNotFound(String),
     /// The experiment has no such variant.
     #[error("experiment \"{experiment}\" has no variant \"{variant}\"")]
     UnknownVariant {

@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod analytics;
 pub mod bucketing;
 pub mod config;
 pub mod context;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use rustc_hash::FxHashMap;
 
 use crate::bucketing::Salt;
+use crate::analytics::Funnel;
 use crate::experiments::Experiment;
 use crate::rollouts::Gate;
 use crate::intern::Sym;
@@ -158,6 +159,10 @@ pub struct Snapshot {
     pub experiments: Box<[Experiment]>,
     /// Rollout keys with the index of the flag each drives.
     pub rollouts: Box<[(Box<str>, u32)]>,
+    /// Funnels in document order.
+    pub funnels: Box<[Funnel]>,
+    /// `(funnel, step)` pairs by event name, so tracking finds its funnels in one lookup.
+    funnel_steps: FxHashMap<Box<str>, Box<[(u32, u32)]>>,
     index: FxHashMap<Box<[u8]>, u32>,
     experiment_index: FxHashMap<Box<str>, u32>,
 }
@@ -170,7 +175,15 @@ impl Snapshot {
         segment_names: Vec<Box<str>>,
         experiments: Vec<Experiment>,
         rollouts: Vec<(Box<str>, u32)>,
+        funnels: Vec<Funnel>,
     ) -> Self {
+        let mut funnel_steps: FxHashMap<Box<str>, Vec<(u32, u32)>> = FxHashMap::default();
+        for (f, funnel) in funnels.iter().enumerate() {
+            for (s, step) in funnel.steps.iter().enumerate() {
+                funnel_steps.entry(step.clone()).or_default().push((f as u32, s as u32));
+            }
+        }
+        let funnel_steps = funnel_steps.into_iter().map(|(k, v)| (k, v.into())).collect();
         let index = flags.iter().enumerate().map(|(i, f)| (Box::<[u8]>::from(f.key.as_bytes()), i as u32)).collect();
         let experiment_index = experiments.iter().enumerate().map(|(i, e)| (e.key.clone(), i as u32)).collect();
         Snapshot {
@@ -180,6 +193,8 @@ impl Snapshot {
             segment_names: segment_names.into(),
             experiments: experiments.into(),
             rollouts: rollouts.into(),
+            funnels: funnels.into(),
+            funnel_steps,
             index,
             experiment_index,
         }
@@ -190,6 +205,17 @@ impl Snapshot {
         let (_, flag) = self.rollouts.iter().find(|(k, _)| &**k == key)?;
         let flag = &self.flags[*flag as usize];
         flag.rollout.as_deref().map(|gate| (flag, gate))
+    }
+
+    /// The `(funnel, step)` pairs that event `name` advances.
+    #[inline]
+    pub fn funnel_steps(&self, name: &str) -> &[(u32, u32)] {
+        self.funnel_steps.get(name).map_or(&[], |v| v)
+    }
+
+    /// The funnel named `key`.
+    pub fn funnel(&self, key: &str) -> Option<&Funnel> {
+        self.funnels.iter().find(|f| &*f.key == key)
     }
 
     /// The experiment named `key`.

@@ -78,7 +78,7 @@ impl From<RolloutError> for Failure {
 impl From<ExperimentError> for Failure {
     fn from(e: ExperimentError) -> Self {
         let status = match e {
-            ExperimentError::NotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
+            ExperimentError::NotFound(_) | ExperimentError::FunnelNotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
             ExperimentError::UnknownVariant { .. } => ff_status::FF_STATUS_INVALID_ARGUMENT,
         };
         Failure::new(status, e.to_string())
@@ -687,6 +687,66 @@ pub unsafe extern "C" fn ff_power(baseline: f64, mde: f64, alpha: f64, n_per_var
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, p) };
         Ok(())
+    })
+}
+
+/// Writes funnel `key`'s report to `*out` as JSON (owned by the caller: free with
+/// `ff_bytes_free`; written on success only): per step the users reaching it, conversion
+/// from the previous step and from the start, drop-off and median time from the previous
+/// step; per variant when the funnel is linked to an experiment. Schema:
+/// `docs/analytics.md`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_funnel_report_json(e: *const ff_engine, key: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let report = engine.funnel_report(key)?;
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, bytes_out(report.to_string().into_bytes())) };
+        Ok(())
+    })
+}
+
+/// Writes `value` to `*out` or fails with `FF_STATUS_INVALID_ARGUMENT`.
+fn number_out(out: *mut f64, value: Result<f64, String>) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::invalid("out: NULL pointer"));
+    }
+    let value = value.map_err(Failure::invalid)?;
+    // SAFETY: checked non-NULL; caller contract for out-pointers.
+    unsafe { write(out, value) };
+    Ok(())
+}
+
+/// The smallest relative change of a conversion rate `baseline` that a two-sided test at
+/// `alpha` detects with the given `power` when each variant has `n_per_variant` users,
+/// written to `*out` on success.
+#[no_mangle]
+pub unsafe extern "C" fn ff_mde(baseline: f64, alpha: f64, power: f64, n_per_variant: f64, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, { number_out(out, crate::stats::minimum_detectable_effect(baseline, alpha, power, n_per_variant)) })
+}
+
+/// Days needed to enroll `required_per_variant` users in each of `variants` variants
+/// with `daily_users` eligible users a day of whom `traffic_fraction` (0–1] enter the
+/// experiment (rounded up), written to `*out` on success.
+#[no_mangle]
+pub unsafe extern "C" fn ff_test_duration_days(required_per_variant: f64, variants: u32, daily_users: f64, traffic_fraction: f64, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        number_out(out, crate::analytics::test_duration_days(required_per_variant, variants, daily_users, traffic_fraction))
+    })
+}
+
+/// Customer lifetime value `margin × Σ_{t<periods} rᵗ/(1+d)ᵗ` with retention `r` per
+/// period and discount rate `d`; `periods = 0` is the infinite horizon
+/// `margin × (1+d)/(1+d−r)`. Written to `*out` on success.
+#[no_mangle]
+pub unsafe extern "C" fn ff_lifetime_value(margin: f64, retention: f64, discount: f64, periods: u32, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        let periods = (periods > 0).then_some(periods);
+        number_out(out, crate::analytics::lifetime_value(margin, retention, discount, periods))
     })
 }
 
