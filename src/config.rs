@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::analytics::{Funnel, DEFAULT_WINDOW_MS, MAX_STEPS};
 use crate::bucketing::{has_at_most_three_decimals, percentage_threshold, split_thresholds, Salt};
-use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, NO_WINNER};
+use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, MAX_BREAKDOWNS, NO_WINNER};
 use crate::rollouts::{parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
 use crate::intern::Sym;
 use crate::semver::OwnedVersion;
@@ -557,7 +557,8 @@ impl Compiler {
             &path,
             &[
                 "description", "status", "variants", "control", "traffic", "when", "metrics", "primary_metric", "alpha",
-                "power", "mde", "sequential", "min_sample", "start_at", "end_at", "winner",
+                "power", "mde", "sequential", "min_sample", "start_at", "end_at", "winner", "breakdowns",
+                "max_segment_values",
             ],
         );
         let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
@@ -688,6 +689,35 @@ impl Compiler {
                 self.problem(&format!("{path}.end_at"), "must be later than start_at");
             }
         }
+        let bpath = format!("{path}.breakdowns");
+        let breakdowns: Vec<Box<str>> = match obj.get("breakdowns") {
+            None => Vec::new(),
+            Some(Value::Array(items)) if items.len() <= MAX_BREAKDOWNS => {
+                let names: Vec<Box<str>> = items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| self.non_empty_string(v, &format!("{bpath}[{i}]")).map(Box::from))
+                    .collect();
+                if names.iter().collect::<std::collections::HashSet<_>>().len() != names.len() {
+                    self.problem(&bpath, "attributes must be distinct");
+                }
+                names
+            }
+            Some(v) => {
+                self.problem(&bpath, format!("expected an array of at most {MAX_BREAKDOWNS} attribute names, found {v}"));
+                Vec::new()
+            }
+        };
+        let max_segment_values = match obj.get("max_segment_values") {
+            None => 50,
+            Some(v) => match v.as_u64() {
+                Some(n) if (1..=1000).contains(&n) => n as usize,
+                _ => {
+                    self.problem(&format!("{path}.max_segment_values"), format!("expected an integer in [1, 1000], found {v}"));
+                    50
+                }
+            },
+        };
         let weights: Vec<f64> = variants.iter().map(|v| v.weight).collect();
         if weights.len() < 2 || weights.iter().sum::<f64>() <= 0.0 {
             return None;
@@ -714,6 +744,8 @@ impl Compiler {
             start_at,
             end_at,
             winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),
+            breakdowns: breakdowns.into(),
+            max_segment_values,
         })
     }
 

@@ -23,7 +23,8 @@ use crate::analytics::FunnelTracker;
 use crate::events::{self, Events};
 use crate::experiments::{Exposed, Tracker};
 use crate::intern::{Interner, Sym};
-use crate::experiments::{ExperimentStatus, MetricKind};
+use crate::context::AttrValue;
+use crate::experiments::{Experiment, ExperimentStatus, MetricKind, VariantAggregate, MAX_BREAKDOWNS};
 use crate::stats;
 use crate::rollouts::{Action, Health, InvalidTransition, Position, Rollout, Runtime, Transition};
 use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
@@ -579,7 +580,21 @@ impl Engine {
                 return Outcome::Out;
             }
             let variant = exp.variants[exp.split(user) as usize].sym;
-            Outcome::Enrolled(self.tracker.expose(exp, variant, user))
+            let mut segments = [0u16; MAX_BREAKDOWNS];
+            for (i, attr) in exp.breakdowns.iter().enumerate() {
+                let number;
+                let value: &str = match ctx.get(attr) {
+                    Some(AttrValue::Str(s)) => s,
+                    Some(AttrValue::Num(n)) => {
+                        number = n.to_string();
+                        &number
+                    }
+                    Some(AttrValue::Bool(b)) => if b { "true" } else { "false" },
+                    None => "(none)",
+                };
+                segments[i] = self.tracker.segment(exp.sym(), i as u8, value, exp.max_segment_values);
+            }
+            Outcome::Enrolled(self.tracker.expose(exp, variant, user, &segments[..exp.breakdowns.len()]))
         });
         match outcome {
             Outcome::Out => None,
@@ -671,43 +686,29 @@ impl Engine {
         let snapshot = self.snapshot.load_full();
         let exp = snapshot.experiment(key).ok_or_else(|| ExperimentError::NotFound(key.to_owned()))?;
         let aggregates = self.tracker.aggregate(exp.sym());
-        let empty = crate::experiments::VariantAggregate::default();
+        let empty = VariantAggregate::default();
         let per_variant = |sym| aggregates.get(&sym).unwrap_or(&empty);
         let control = &exp.variants[exp.control as usize].key;
-        let mut metrics = Map::new();
-        let mut primary: Option<stats::Analysis> = None;
-        for (i, metric) in exp.metrics.iter().enumerate() {
-            let variants = exp
-                .variants
-                .iter()
-                .map(|v| {
-                    let agg = per_variant(v.sym());
-                    let tally = agg.metrics.get(&metric.sym()).copied().unwrap_or_default();
-                    stats::VariantAggregate {
-                        name: v.key.to_string(),
-                        users: agg.users,
-                        conversions: if metric.kind == MetricKind::Conversion { tally.users_with_events } else { 0 },
-                        sum: if metric.kind == MetricKind::Conversion { 0.0 } else { tally.sum },
-                        sum_squares: if metric.kind == MetricKind::Conversion { 0.0 } else { tally.sum_squares },
-                        weight: v.weight,
-                    }
-                })
-                .collect();
-            let input = stats::AnalysisInput {
-                metric: metric.kind,
-                control: control.to_string(),
-                alpha: exp.alpha,
-                power: exp.power,
-                mde: exp.mde,
-                sequential: exp.sequential,
-                variants,
-            };
-            let analysis = stats::analyze(&input);
-            metrics.insert(metric.name.to_string(), analysis.to_json());
-            if i == exp.primary_metric as usize {
-                primary = Some(analysis);
-            }
-        }
+        let (metrics, primary) = analyze_metrics(exp, &aggregates);
+        let primary = Some(primary);
+        let breakdowns: Map<String, Value> = exp
+            .breakdowns
+            .iter()
+            .enumerate()
+            .map(|(i, attr)| {
+                let segments: Map<String, Value> = self
+                    .tracker
+                    .aggregate_segments(exp.sym(), i as u8)
+                    .into_iter()
+                    .map(|(name, aggregates)| {
+                        let users: u64 = aggregates.values().map(|a| a.users).sum();
+                        let (metrics, _) = analyze_metrics(exp, &aggregates);
+                        (name, json!({"users": users, "metrics": metrics}))
+                    })
+                    .collect();
+                (attr.to_string(), Value::Object(segments))
+            })
+            .collect();
         let users: Vec<u64> = exp.variants.iter().map(|v| per_variant(v.sym()).users).collect();
         let winner = exp.winner().map(|w| exp.variants[w as usize].key.to_string());
         let decision = match (&winner, &primary) {
@@ -743,6 +744,7 @@ impl Engine {
             "srm": primary.as_ref().is_some_and(|p| p.srm),
             "decision": decision,
             "metrics": metrics,
+            "breakdowns": breakdowns,
             "unattributed_events": unattributed,
         }))
     }
@@ -872,6 +874,49 @@ fn with_time(mut entry: Value, time_ms: i64, revision: Option<&str>) -> Value {
     entry["time_ms"] = json!(time_ms);
     entry["revision"] = json!(revision);
     entry
+}
+
+/// Analyses every metric of `exp` over per-variant `aggregates`: the analyses by metric
+/// name as JSON, and the primary metric's analysis.
+fn analyze_metrics(exp: &Experiment, aggregates: &rustc_hash::FxHashMap<Sym, VariantAggregate>) -> (Map<String, Value>, stats::Analysis) {
+    let empty = VariantAggregate::default();
+    let control = &exp.variants[exp.control as usize].key;
+    let mut metrics = Map::new();
+    let mut primary = None;
+    for (i, metric) in exp.metrics.iter().enumerate() {
+        let conversion = metric.kind == MetricKind::Conversion;
+        let variants = exp
+            .variants
+            .iter()
+            .map(|v| {
+                let agg = aggregates.get(&v.sym()).unwrap_or(&empty);
+                let tally = agg.metrics.get(&metric.sym()).copied().unwrap_or_default();
+                stats::VariantAggregate {
+                    name: v.key.to_string(),
+                    users: agg.users,
+                    conversions: if conversion { tally.users_with_events } else { 0 },
+                    sum: if conversion { 0.0 } else { tally.sum },
+                    sum_squares: if conversion { 0.0 } else { tally.sum_squares },
+                    weight: v.weight,
+                }
+            })
+            .collect();
+        let input = stats::AnalysisInput {
+            metric: metric.kind,
+            control: control.to_string(),
+            alpha: exp.alpha,
+            power: exp.power,
+            mde: exp.mde,
+            sequential: exp.sequential,
+            variants,
+        };
+        let analysis = stats::analyze(&input);
+        metrics.insert(metric.name.to_string(), analysis.to_json());
+        if i == exp.primary_metric as usize {
+            primary = Some(analysis);
+        }
+    }
+    (metrics, primary.expect("the primary metric is one of the metrics"))
 }
 
 /// A flag definition as a digest of each top-level field's JSON text, sorted by field.

@@ -127,6 +127,10 @@ pub struct Experiment {
     pub sequential: bool,
     /// Users per variant before a decision is made.
     pub min_sample: u64,
+    /// Attributes the results are broken down by (captured at exposure).
+    pub breakdowns: Box<[Box<str>]>,
+    /// Distinct values reported per breakdown attribute; the rest pool as `other`.
+    pub max_segment_values: usize,
     /// Enrollment window start, unix ms.
     pub start_at: Option<i64>,
     /// Enrollment window end (exclusive), unix ms.
@@ -219,12 +223,20 @@ impl Totals {
     }
 }
 
-/// A user's exposure to one experiment, with its per-metric totals.
+/// Most attributes an experiment may break its results down by.
+pub const MAX_BREAKDOWNS: usize = 8;
+/// The segment of values beyond an attribute's `max_segment_values`.
+pub const OTHER_SEGMENT: u16 = u16::MAX;
+
+/// A user's exposure to one experiment, with its per-metric totals and the segment of
+/// each breakdown attribute captured at exposure.
 #[derive(Debug)]
 struct Exposure {
     experiment: Sym,
     variant: Sym,
     totals: Totals,
+    segments: [u16; MAX_BREAKDOWNS],
+    breakdowns: u8,
 }
 
 /// Per-variant, per-metric running sums of per-user totals.
@@ -245,6 +257,35 @@ struct VariantTally {
     users: u64,
     metrics: FxHashMap<Sym, MetricTally>,
 }
+
+impl VariantTally {
+    /// Replaces one user's total of `metric` by `after` (it was `before`).
+    fn apply(&mut self, metric: Sym, first_event: bool, before: f64, after: f64) {
+        let tally = self.metrics.entry(metric).or_default();
+        tally.events += 1;
+        if first_event {
+            tally.users_with_events += 1;
+        }
+        // Running sums of per-user totals: replacing a user's total `before` by `after`
+        // keeps Σx and Σx² exact for the per-user distribution.
+        tally.sum += after - before;
+        tally.sum_squares += after * after - before * before;
+    }
+
+    fn merge(&mut self, other: &VariantTally) {
+        self.users += other.users;
+        for (metric, t) in &other.metrics {
+            let m = self.metrics.entry(*metric).or_default();
+            m.users_with_events += t.users_with_events;
+            m.sum += t.sum;
+            m.sum_squares += t.sum_squares;
+            m.events += t.events;
+        }
+    }
+}
+
+/// Tally key of a segment: experiment, variant, breakdown attribute, segment.
+type SegmentKey = (Sym, Sym, u8, u16);
 
 /// A user's exposures: the first inline (most users are in one experiment), the rest
 /// spilled.
@@ -268,6 +309,7 @@ impl UserExposures {
 struct Shard {
     users: FxHashMap<Box<str>, UserExposures>,
     tallies: FxHashMap<(Sym, Sym), VariantTally>,
+    segment_tallies: FxHashMap<SegmentKey, VariantTally>,
 }
 
 /// Aggregated results of one variant.
@@ -277,6 +319,12 @@ pub struct VariantAggregate {
     pub users: u64,
     /// Tallies by metric.
     pub metrics: FxHashMap<Sym, MetricTally>,
+}
+
+impl From<VariantTally> for VariantAggregate {
+    fn from(t: VariantTally) -> Self {
+        VariantAggregate { users: t.users, metrics: t.metrics }
+    }
 }
 
 /// The outcome of recording an exposure.
@@ -293,11 +341,18 @@ pub enum Exposed {
 pub struct Tracker {
     shards: Box<[Mutex<Shard>]>,
     unattributed: Mutex<FxHashMap<Box<str>, u64>>,
+    /// Distinct values seen per (experiment, breakdown attribute), in order of arrival;
+    /// a value's index is its segment.
+    segment_values: Mutex<FxHashMap<(Sym, u8), Vec<Box<str>>>>,
 }
 
 impl Default for Tracker {
     fn default() -> Self {
-        Tracker { shards: (0..SHARDS).map(|_| Mutex::default()).collect(), unattributed: Mutex::default() }
+        Tracker {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            unattributed: Mutex::default(),
+            segment_values: Mutex::default(),
+        }
     }
 }
 
@@ -320,7 +375,8 @@ impl Tracker {
 
     /// Records `user_id`'s exposure to `variant` unless the user was exposed before, in
     /// which case the earlier variant stands.
-    pub fn expose(&self, experiment: &Experiment, variant: Sym, user_id: &str) -> Exposed {
+    /// `segments` holds the segment of each of the experiment's breakdown attributes.
+    pub fn expose(&self, experiment: &Experiment, variant: Sym, user_id: &str, segments: &[u16]) -> Exposed {
         let mut guard = lock(self.shard(user_id));
         let shard = &mut *guard;
         if let Some(exposures) = shard.users.get(user_id) {
@@ -328,7 +384,14 @@ impl Tracker {
                 return Exposed::Before(e.variant);
             }
         }
-        let exposure = Exposure { experiment: experiment.sym, variant, totals: Totals::new() };
+        let mut exposure =
+            Exposure { experiment: experiment.sym, variant, totals: Totals::new(), segments: [0; MAX_BREAKDOWNS], breakdowns: 0 };
+        let n = segments.len().min(MAX_BREAKDOWNS);
+        exposure.segments[..n].copy_from_slice(&segments[..n]);
+        exposure.breakdowns = n as u8;
+        for (attr, segment) in segments[..n].iter().enumerate() {
+            shard.segment_tallies.entry((experiment.sym, variant, attr as u8, *segment)).or_default().users += 1;
+        }
         match shard.users.get_mut(user_id) {
             Some(exposures) => exposures.more.push(exposure),
             None => {
@@ -358,21 +421,15 @@ impl Tracker {
                         MetricKind::Revenue | MetricKind::Count => before + value,
                     };
                     *total = after;
-                    let tally = shard
-                        .tallies
-                        .entry((exposure.experiment, exposure.variant))
-                        .or_default()
-                        .metrics
-                        .entry(metric_sym)
-                        .or_default();
-                    tally.events += 1;
-                    if first_event {
-                        tally.users_with_events += 1;
+                    let (experiment, variant) = (exposure.experiment, exposure.variant);
+                    shard.tallies.entry((experiment, variant)).or_default().apply(metric_sym, first_event, before, after);
+                    for (attr, segment) in exposure.segments[..usize::from(exposure.breakdowns)].iter().enumerate() {
+                        shard
+                            .segment_tallies
+                            .entry((experiment, variant, attr as u8, *segment))
+                            .or_default()
+                            .apply(metric_sym, first_event, before, after);
                     }
-                    // Running sums of per-user totals: replacing a user's total `before`
-                    // by `after` keeps Σx and Σx² exact for the per-user distribution.
-                    tally.sum += after - before;
-                    tally.sum_squares += after * after - before * before;
                 }
             }
         }
@@ -395,25 +452,57 @@ impl Tracker {
 
     /// Per-variant aggregates of `experiment`, summed over shards, by variant symbol.
     pub fn aggregate(&self, experiment: Sym) -> FxHashMap<Sym, VariantAggregate> {
-        let mut out: FxHashMap<Sym, VariantAggregate> = FxHashMap::default();
+        let mut out: FxHashMap<Sym, VariantTally> = FxHashMap::default();
         for shard in self.shards.iter() {
             let shard = lock(shard);
             for ((exp, variant), tally) in &shard.tallies {
-                if *exp != experiment {
-                    continue;
-                }
-                let agg = out.entry(*variant).or_default();
-                agg.users += tally.users;
-                for (metric, t) in &tally.metrics {
-                    let m = agg.metrics.entry(*metric).or_default();
-                    m.users_with_events += t.users_with_events;
-                    m.sum += t.sum;
-                    m.sum_squares += t.sum_squares;
-                    m.events += t.events;
+                if *exp == experiment {
+                    out.entry(*variant).or_default().merge(tally);
                 }
             }
         }
-        out
+        out.into_iter().map(|(k, v)| (k, v.into())).collect()
+    }
+
+    /// The segment of `value` for breakdown attribute `attr` of `experiment`: values get
+    /// segments in order of arrival, up to `max_values`; later ones share [`OTHER_SEGMENT`].
+    pub fn segment(&self, experiment: Sym, attr: u8, value: &str, max_values: usize) -> u16 {
+        let mut registry = lock(&self.segment_values);
+        let values = registry.entry((experiment, attr)).or_default();
+        if let Some(i) = values.iter().position(|v| &**v == value) {
+            return i as u16;
+        }
+        if values.len() < max_values.min(usize::from(OTHER_SEGMENT)) {
+            values.push(value.into());
+            (values.len() - 1) as u16
+        } else {
+            OTHER_SEGMENT
+        }
+    }
+
+    /// Per-segment, per-variant aggregates of breakdown attribute `attr`: the segments'
+    /// names (the overflow as `other`) with their variants' aggregates.
+    pub fn aggregate_segments(&self, experiment: Sym, attr: u8) -> Vec<(String, FxHashMap<Sym, VariantAggregate>)> {
+        let mut by_segment: FxHashMap<u16, FxHashMap<Sym, VariantTally>> = FxHashMap::default();
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            for ((exp, variant, a, segment), tally) in &shard.segment_tallies {
+                if *exp == experiment && *a == attr {
+                    by_segment.entry(*segment).or_default().entry(*variant).or_default().merge(tally);
+                }
+            }
+        }
+        let names = lock(&self.segment_values).get(&(experiment, attr)).cloned().unwrap_or_default();
+        let mut segments: Vec<u16> = by_segment.keys().copied().collect();
+        segments.sort_unstable();
+        segments
+            .into_iter()
+            .map(|segment| {
+                let name = names.get(usize::from(segment)).map_or_else(|| "other".to_owned(), |n| n.to_string());
+                let variants = by_segment.remove(&segment).unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect();
+                (name, variants)
+            })
+            .collect()
     }
 
     /// Events counted as unattributed, by metric name.

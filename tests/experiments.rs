@@ -183,3 +183,51 @@ fn results_report_exact_counts_and_a_decision() {
     assert_eq!(engine.assign("checkout", &Context::new("brand-new")), Some("blue"), "winner survives reload");
     assert!(engine.declare_winner("checkout", "purple").is_err());
 }
+
+#[test]
+fn breakdowns_add_up_to_the_totals_and_pool_rare_values() {
+    let engine = Engine::default();
+    engine
+        .load_json(
+            br#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
+      "variants": {"control": 50, "treatment": 50}, "metrics": {"buy": "conversion", "spend": "revenue"},
+      "breakdowns": ["country", "tier"], "max_segment_values": 3}}}"#,
+        )
+        .unwrap();
+    let countries = ["US", "DE", "GB", "FR", "JP"];
+    for i in 0..1_000 {
+        let user = format!("u{i}");
+        let mut ctx = Context::new(&user);
+        ctx.set_string("country", countries[i % 5]).unwrap();
+        if i % 2 == 0 {
+            ctx.set_string("tier", "vip").unwrap();
+        }
+        engine.assign("exp", &ctx).unwrap();
+        if i % 4 == 0 {
+            engine.track(&user, "buy", 1.0).unwrap();
+            engine.track(&user, "spend", 10.0).unwrap();
+        }
+    }
+    let results = engine.experiment_results("exp").unwrap();
+    let total_users = results["exposures"].as_u64().unwrap();
+    let conversions = |metrics: &serde_json::Value| -> u64 {
+        metrics["buy"]["variants"].as_array().unwrap().iter().map(|v| v["conversions"].as_u64().unwrap()).sum()
+    };
+    let spend = |metrics: &serde_json::Value| -> f64 {
+        metrics["spend"]["variants"].as_array().unwrap().iter().map(|v| v["sum"].as_f64().unwrap()).sum()
+    };
+    let total_conversions = conversions(&results["metrics"]);
+    assert_eq!((total_users, total_conversions), (1_000, 250));
+    for attr in ["country", "tier"] {
+        let segments = results["breakdowns"][attr].as_object().unwrap();
+        let users: u64 = segments.values().map(|s| s["users"].as_u64().unwrap()).sum();
+        let converted: u64 = segments.values().map(|s| conversions(&s["metrics"])).sum();
+        let spent: f64 = segments.values().map(|s| spend(&s["metrics"])).sum();
+        assert_eq!((users, converted), (total_users, total_conversions), "{attr}");
+        assert!((spent - 2_500.0).abs() < 1e-9, "{attr}");
+    }
+    let countries: Vec<&String> = results["breakdowns"]["country"].as_object().unwrap().keys().collect();
+    assert_eq!(countries, ["US", "DE", "GB", "other"], "three values, the rest pooled");
+    assert_eq!(results["breakdowns"]["country"]["other"]["users"], 400);
+    assert_eq!(results["breakdowns"]["tier"]["(none)"]["users"], 500);
+}
