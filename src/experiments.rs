@@ -284,6 +284,9 @@ impl VariantTally {
     }
 }
 
+/// Segment names by (experiment, breakdown attribute); a name's index is its segment.
+type SegmentRegistry = FxHashMap<(Sym, u8), Vec<Box<str>>>;
+
 /// Tally key of a segment: experiment, variant, breakdown attribute, segment.
 type SegmentKey = (Sym, Sym, u8, u16);
 
@@ -343,7 +346,7 @@ pub struct Tracker {
     unattributed: Mutex<FxHashMap<Box<str>, u64>>,
     /// Distinct values seen per (experiment, breakdown attribute), in order of arrival;
     /// a value's index is its segment.
-    segment_values: Mutex<FxHashMap<(Sym, u8), Vec<Box<str>>>>,
+    segment_values: Mutex<SegmentRegistry>,
 }
 
 impl Default for Tracker {
