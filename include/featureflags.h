@@ -37,6 +37,16 @@
 #define DEFAULT_CAPACITY 65536
 
 /**
+ * Most attributes an experiment may break its results down by.
+ */
+#define MAX_BREAKDOWNS 8
+
+/**
+ * The segment of values beyond an attribute's `max_segment_values`.
+ */
+#define OTHER_SEGMENT UINT16_MAX
+
+/**
  * Most stages a rollout may have.
  */
 #define MAX_STAGES 64
@@ -67,6 +77,21 @@
  * beat is computed by numerical integration (see [`prob_beta_greater`]).
  */
 #define MAX_EXACT_TERMS 5000000
+
+/**
+ * Closed intervals the baseline looks back over.
+ */
+#define BASELINE_INTERVALS 24
+
+/**
+ * Closed intervals needed before judging.
+ */
+#define MIN_BASELINE 8
+
+/**
+ * Threshold in robust standard deviations.
+ */
+#define K 4.0
 
 /**
  * ABI version: bumped on any incompatible change to this header.
@@ -656,6 +681,19 @@ ff_status ff_funnel_report_json(const struct ff_engine *e,
                                 size_t len,
                                 struct ff_bytes *out,
                                 struct ff_error **err);
+
+/**
+ * Writes experiment `key`'s time series to `*out` as JSON (owned by the caller: free
+ * with `ff_bytes_free`; written on success only): per interval and variant the
+ * exposures, events, first events and sums per metric, the cumulative primary-metric
+ * result per interval (uplift, CI, p-value), and the anomalies detected. Schema:
+ * `docs/analytics.md`.
+ */
+ff_status ff_experiment_timeseries_json(const struct ff_engine *e,
+                                        const char *key,
+                                        size_t len,
+                                        struct ff_bytes *out,
+                                        struct ff_error **err);
 
 /**
  * The smallest relative change of a conversion rate `baseline` that a two-sided test at

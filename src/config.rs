@@ -558,7 +558,7 @@ impl Compiler {
             &[
                 "description", "status", "variants", "control", "traffic", "when", "metrics", "primary_metric", "alpha",
                 "power", "mde", "sequential", "min_sample", "start_at", "end_at", "winner", "breakdowns",
-                "max_segment_values",
+                "max_segment_values", "interval", "retention",
             ],
         );
         let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
@@ -718,6 +718,28 @@ impl Compiler {
                 }
             },
         };
+        let mut duration = |name: &str, default: i64| match obj.get(name) {
+            None => Some(default),
+            Some(v) => self.string(v, &format!("{path}.{name}")).and_then(|text| {
+                let ms = parse_duration_ms(text);
+                if ms.is_none() {
+                    self.problem(&format!("{path}.{name}"), format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"));
+                }
+                ms
+            }),
+        };
+        let interval_ms = duration("interval", 3_600_000);
+        let retention_ms = duration("retention", 7 * 86_400_000);
+        let interval_slots = match (interval_ms, retention_ms) {
+            (Some(i), Some(r)) => {
+                let slots = (r + i - 1) / i;
+                if !(2..=10_000).contains(&slots) {
+                    self.problem(&format!("{path}.retention"), format!("retention / interval is {slots} intervals; allowed: 2 to 10000"));
+                }
+                Some(slots.clamp(2, 10_000) as usize)
+            }
+            _ => None,
+        };
         let weights: Vec<f64> = variants.iter().map(|v| v.weight).collect();
         if weights.len() < 2 || weights.iter().sum::<f64>() <= 0.0 {
             return None;
@@ -746,6 +768,8 @@ impl Compiler {
             winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),
             breakdowns: breakdowns.into(),
             max_segment_values,
+            interval_ms: interval_ms?,
+            interval_slots: interval_slots?,
         })
     }
 

@@ -20,6 +20,7 @@ use crate::config::{self, ConfigError, DEFAULT_MAX_CONFIG_BYTES};
 use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
 use crate::analytics::FunnelTracker;
+use crate::timeseries::{Anomaly, ExperimentSeries};
 use crate::events::{self, Events};
 use crate::experiments::{Exposed, Tracker};
 use crate::intern::{Interner, Sym};
@@ -176,6 +177,7 @@ pub struct Engine {
     events: Events,
     tracker: Tracker,
     funnels: FunnelTracker,
+    series: Mutex<rustc_hash::FxHashMap<Sym, ExperimentSeries>>,
     options: EngineOptions,
 }
 
@@ -204,6 +206,7 @@ impl Engine {
             events: Events::new(options.event_capacity, options.evaluation_events),
             tracker: Tracker::default(),
             funnels: FunnelTracker::default(),
+            series: Mutex::default(),
             options,
         }
     }
@@ -600,6 +603,13 @@ impl Engine {
             Outcome::Out => None,
             Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(self.interner.get(sym)),
             Outcome::Enrolled(Exposed::Now(sym)) => {
+                let snapshot = self.snapshot.load();
+                if let Some(exp) = snapshot.experiment(key) {
+                    let anomalies = self.with_series(exp, |series| {
+                        series.variant_index(sym).map(|v| series.expose(v, now)).unwrap_or_default()
+                    });
+                    self.emit_anomalies(exp, anomalies, now);
+                }
                 let variant = self.interner.get(sym);
                 self.events.emit_with("exposure", now, |line| {
                     line.push_str(",\"experiment\":");
@@ -623,10 +633,34 @@ impl Engine {
             return Err(TrackError::NonFinite);
         }
         Ok(self.with_snapshot(|snapshot| {
-            let attributed = self.tracker.track(user_id, metric, value, |experiment| {
-                let exp = snapshot.experiments.iter().find(|e| e.sym == experiment)?;
-                exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind))
-            });
+            let find = |experiment: Sym| snapshot.experiments.iter().find(|e| e.sym == experiment);
+            let mut now = None;
+            let mut anomalies: Vec<(Sym, Vec<Anomaly>)> = Vec::new();
+            let attributed = self.tracker.track(
+                user_id,
+                metric,
+                value,
+                |experiment| {
+                    let exp = find(experiment)?;
+                    exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind))
+                },
+                |experiment, variant, metric, first, delta| {
+                    let Some(exp) = find(experiment) else { return };
+                    let now = *now.get_or_insert_with(|| self.now_ms());
+                    let found = self.with_series(exp, |series| match (series.variant_index(variant), series.metric_index(metric)) {
+                        (Some(v), Some(m)) => series.event(v, m, first, delta, now),
+                        _ => Vec::new(),
+                    });
+                    if !found.is_empty() {
+                        anomalies.push((experiment, found));
+                    }
+                },
+            );
+            for (experiment, found) in anomalies {
+                if let Some(exp) = find(experiment) {
+                    self.emit_anomalies(exp, found, now.unwrap_or(0));
+                }
+            }
             let steps = snapshot.funnel_steps(metric);
             if !steps.is_empty() {
                 let now = self.now_ms();
@@ -644,6 +678,89 @@ impl Engine {
             }
             attributed
         }))
+    }
+
+    /// Runs `f` on `exp`'s time series, creating (or, when the experiment's shape
+    /// changed, recreating) it.
+    fn with_series<R>(&self, exp: &Experiment, f: impl FnOnce(&mut ExperimentSeries) -> R) -> R {
+        let variants: Vec<Sym> = exp.variants.iter().map(|v| v.sym()).collect();
+        let metrics: Vec<Sym> = exp.metrics.iter().map(|m| m.sym()).collect();
+        let mut all = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let series = all.entry(exp.sym()).or_insert_with(|| {
+            ExperimentSeries::new(exp.interval_ms, exp.interval_slots, variants.clone(), metrics.clone(), exp.primary_metric as usize)
+        });
+        if !series.same_shape(exp.interval_ms, exp.interval_slots, &variants, &metrics) {
+            *series = ExperimentSeries::new(exp.interval_ms, exp.interval_slots, variants, metrics, exp.primary_metric as usize);
+        }
+        f(series)
+    }
+
+    fn emit_anomalies(&self, exp: &Experiment, anomalies: Vec<Anomaly>, now: i64) {
+        for a in anomalies {
+            self.events.emit(
+                "anomaly",
+                now,
+                json!({"experiment": exp.key, "variant": self.interner.get(a.variant), "series": a.series,
+                       "interval_start_ms": a.interval_start_ms, "value": a.value, "baseline": a.baseline, "threshold": a.threshold}),
+            );
+        }
+    }
+
+    /// Experiment `key`'s time series: counters per interval, cumulative primary-metric
+    /// results per interval, and anomalies (schema in `docs/analytics.md`).
+    pub fn experiment_timeseries(&self, key: &str) -> Result<Value, ExperimentError> {
+        let snapshot = self.snapshot.load_full();
+        let exp = snapshot.experiment(key).ok_or_else(|| ExperimentError::NotFound(key.to_owned()))?;
+        let now = self.now_ms();
+        let control = exp.control as usize;
+        let metric = &exp.metrics[exp.primary_metric as usize];
+        let cumulative = |running: &[(u64, u64)]| -> Value {
+            let variants = exp
+                .variants
+                .iter()
+                .zip(running)
+                .map(|(v, (users, firsts))| stats::VariantAggregate {
+                    name: v.key.to_string(),
+                    users: *users,
+                    // Users with a first event of the primary metric (conversions, for a
+                    // conversion metric), capped by the exposures still in the window.
+                    conversions: (*firsts).min(*users),
+                    sum: 0.0,
+                    sum_squares: 0.0,
+                    weight: v.weight,
+                })
+                .collect();
+            let input = stats::AnalysisInput {
+                metric: MetricKind::Conversion,
+                control: exp.variants[control].key.to_string(),
+                alpha: exp.alpha,
+                power: exp.power,
+                mde: None,
+                sequential: exp.sequential,
+                variants,
+            };
+            let analysis = stats::analyze(&input).to_json();
+            let rows: Map<String, Value> = analysis["variants"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|row| {
+                    let cmp = &row["vs_control"];
+                    (
+                        row["name"].as_str().unwrap_or("").to_owned(),
+                        json!({"users": row["users"], "conversions": row["conversions"], "rate": row["rate"],
+                               "relative_uplift": cmp["relative_uplift"], "relative_ci": cmp["relative_ci"], "p_value": cmp["p_value"]}),
+                    )
+                })
+                .collect();
+            Value::Object(rows)
+        };
+        let (mut report, closed) =
+            self.with_series(exp, |series| series.report(now, |sym| self.interner.get(sym).to_owned(), cumulative));
+        self.emit_anomalies(exp, closed, now);
+        report["experiment"] = json!(key);
+        report["metric"] = json!(metric.name);
+        Ok(report)
     }
 
     /// The report of funnel `key` (schema in `docs/analytics.md`).

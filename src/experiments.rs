@@ -131,6 +131,10 @@ pub struct Experiment {
     pub breakdowns: Box<[Box<str>]>,
     /// Distinct values reported per breakdown attribute; the rest pool as `other`.
     pub max_segment_values: usize,
+    /// Time-series interval.
+    pub interval_ms: i64,
+    /// Intervals retained (the ring's size).
+    pub interval_slots: usize,
     /// Enrollment window start, unix ms.
     pub start_at: Option<i64>,
     /// Enrollment window end (exclusive), unix ms.
@@ -408,7 +412,16 @@ impl Tracker {
     /// Attributes `value` of `metric` to every experiment `user_id` is exposed to that
     /// lists the metric; `kind_of(experiment, metric)` looks the metric up in the current
     /// config. Returns how many experiments it was attributed to (0: unattributed).
-    pub fn track(&self, user_id: &str, metric: &str, value: f64, kind_of: impl Fn(Sym) -> Option<(Sym, MetricKind)>) -> usize {
+    /// `on_attributed(experiment, variant, metric, first_event, delta)` runs for each
+    /// attribution (inside the user's shard lock).
+    pub fn track(
+        &self,
+        user_id: &str,
+        metric: &str,
+        value: f64,
+        kind_of: impl Fn(Sym) -> Option<(Sym, MetricKind)>,
+        mut on_attributed: impl FnMut(Sym, Sym, Sym, bool, f64),
+    ) -> usize {
         let mut attributed = 0;
         {
             let mut guard = lock(self.shard(user_id));
@@ -426,6 +439,7 @@ impl Tracker {
                     *total = after;
                     let (experiment, variant) = (exposure.experiment, exposure.variant);
                     shard.tallies.entry((experiment, variant)).or_default().apply(metric_sym, first_event, before, after);
+                    on_attributed(experiment, variant, metric_sym, first_event, after - before);
                     for (attr, segment) in exposure.segments[..usize::from(exposure.breakdowns)].iter().enumerate() {
                         shard
                             .segment_tallies

@@ -22,6 +22,7 @@ pub mod semver;
 pub mod snapshot;
 pub mod stats;
 pub mod targeting;
+pub mod timeseries;
 pub mod timestamp;
 
 #[allow(unsafe_code)]

@@ -231,3 +231,57 @@ fn breakdowns_add_up_to_the_totals_and_pool_rare_values() {
     assert_eq!(results["breakdowns"]["country"]["other"]["users"], 400);
     assert_eq!(results["breakdowns"]["tier"]["(none)"]["users"], 500);
 }
+
+#[test]
+fn time_series_sum_to_totals_and_flag_a_spike() {
+    let engine = Engine::default();
+    engine
+        .load_json(
+            br#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
+      "variants": {"control": 50, "treatment": 50}, "metrics": {"buy": "conversion"},
+      "interval": "1h", "retention": "2d"}}}"#,
+        )
+        .unwrap();
+    let t0 = 1_795_000_000_000i64 / 3_600_000 * 3_600_000;
+    let mut user = 0;
+    // 30 hours of steady traffic (100 users an hour), then an hour with 3x the traffic.
+    for hour in 0..32 {
+        let users = if hour == 30 { 300 } else { 100 };
+        for i in 0..users {
+            engine.set_time(t0 + hour * 3_600_000 + i * 1_000);
+            let id = format!("u{user}");
+            user += 1;
+            engine.assign("exp", &Context::new(&id)).unwrap();
+            if user % 10 == 0 {
+                engine.track(&id, "buy", 1.0).unwrap();
+            }
+        }
+    }
+    let ts = engine.experiment_timeseries("exp").unwrap();
+    let intervals = ts["intervals"].as_array().unwrap();
+    assert_eq!(intervals.len(), 32);
+    let exposures: u64 = intervals
+        .iter()
+        .flat_map(|i| i["variants"].as_object().unwrap().values())
+        .map(|v| v["exposures"].as_u64().unwrap())
+        .sum();
+    let buys: u64 = intervals
+        .iter()
+        .flat_map(|i| i["variants"].as_object().unwrap().values())
+        .map(|v| v["first_events"]["buy"].as_u64().unwrap())
+        .sum();
+    let results = engine.experiment_results("exp").unwrap();
+    assert_eq!(exposures, results["exposures"].as_u64().unwrap(), "buckets sum to the total");
+    assert_eq!(exposures, user as u64);
+    assert_eq!(buys, user as u64 / 10);
+    let last = &intervals.last().unwrap()["cumulative"];
+    assert_eq!(last["control"]["users"].as_u64().unwrap() + last["treatment"]["users"].as_u64().unwrap(), user as u64);
+    let anomalies = ts["anomalies"].as_array().unwrap();
+    let spike_start = t0 + 30 * 3_600_000;
+    assert!(
+        anomalies.iter().any(|a| a["series"] == "exposures" && a["interval_start_ms"] == spike_start),
+        "{anomalies:?}"
+    );
+    assert!(anomalies.iter().all(|a| a["interval_start_ms"] == spike_start), "no false alarms: {anomalies:?}");
+    assert!(engine.events().drain(0).contains("\"type\":\"anomaly\""));
+}

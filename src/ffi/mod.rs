@@ -710,6 +710,26 @@ pub unsafe extern "C" fn ff_funnel_report_json(e: *const ff_engine, key: *const 
     })
 }
 
+/// Writes experiment `key`'s time series to `*out` as JSON (owned by the caller: free
+/// with `ff_bytes_free`; written on success only): per interval and variant the
+/// exposures, events, first events and sums per metric, the cumulative primary-metric
+/// result per interval (uplift, CI, p-value), and the anomalies detected. Schema:
+/// `docs/analytics.md`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_experiment_timeseries_json(e: *const ff_engine, key: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let report = engine.experiment_timeseries(key)?;
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, bytes_out(report.to_string().into_bytes())) };
+        Ok(())
+    })
+}
+
 /// Writes `value` to `*out` or fails with `FF_STATUS_INVALID_ARGUMENT`.
 fn number_out(out: *mut f64, value: Result<f64, String>) -> Result<(), Failure> {
     if out.is_null() {
