@@ -149,6 +149,22 @@ fn experiments(c: &mut Criterion) {
     g.bench_function("track revenue (exposed user)", |b| {
         b.iter(|| black_box(engine.track(black_box("user-1234567"), "revenue", 12.5)))
     });
+    let analytics = Engine::default();
+    analytics
+        .load_json(
+            br#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
+              "variants": {"control": 50, "treatment": 50}, "metrics": {"buy": "conversion", "revenue": "revenue"},
+              "breakdowns": ["country", "tier"]}},
+              "funnels": {"checkout": {"steps": ["view", "revenue"], "experiment": "exp"}}}"#,
+        )
+        .unwrap();
+    let mut shopper = Context::new("user-1234567");
+    shopper.set_string("country", "US").unwrap().set_string("tier", "vip").unwrap();
+    analytics.assign("exp", &shopper).unwrap();
+    analytics.track("user-1234567", "view", 1.0).unwrap();
+    g.bench_function("track revenue with 2 breakdowns, a time series and a funnel step", |b| {
+        b.iter(|| black_box(analytics.track(black_box("user-1234567"), "revenue", 12.5)))
+    });
     g.bench_function("track (unexposed user)", |b| b.iter(|| black_box(engine.track(black_box("nobody"), "revenue", 1.0))));
     g.finish();
 
