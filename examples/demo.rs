@@ -2,7 +2,8 @@
 //! users, every flag's variant and the reason it was served; then runs the
 //! `smart-order-router` rollout through its stages on a simulated clock until a health
 //! breach rolls it back, and the `one-click-trade` experiment on simulated users with a
-//! known true uplift, printing its results table.
+//! known true uplift, printing its results table, a breakdown by country, the
+//! `order-flow` funnel, and the anomaly an injected traffic spike causes.
 //!
 //! `cargo run --example demo [-- path/to/config.json]`
 
@@ -108,8 +109,8 @@ fn rollout_demo(engine: &Engine) {
 }
 
 fn experiment_demo(engine: &Engine) {
-    println!("\n== experiment one-click-trade: 20,000 simulated users, true trade rate 10.0% vs 11.5%");
-    // A deterministic pseudo-random stream, so the demo prints the same table every run.
+    println!("\n== experiment one-click-trade: 21,000 simulated users over 40 hours, true trade rate 10.0% vs 11.5%");
+    // A deterministic pseudo-random stream, so the demo prints the same tables every run.
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut uniform = move || {
         state ^= state << 13;
@@ -117,22 +118,40 @@ fn experiment_demo(engine: &Engine) {
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
+    let start = 1_795_478_400_000; // 2026-11-24T00:00:00Z
+    let hour = 3_600_000;
+    let countries = ["GB", "DE", "US", "FR", "SG"];
     let mut ctx = Context::new("");
-    for i in 0..20_000 {
-        let user = format!("sim-{i}");
-        ctx.reset(&user);
-        ctx.set_string("country", "GB").expect("valid");
-        let Some(variant) = engine.assign("one-click-trade", &ctx) else { continue };
-        let rate = if variant == "one_click" { 0.115 } else { 0.10 };
-        if uniform() < rate {
-            engine.track(&user, "trade", 1.0).expect("finite");
-            let orders = 1 + (uniform() * 4.0) as u32;
-            for _ in 0..orders {
-                engine.track(&user, "orders", 1.0).expect("finite");
-                engine.track(&user, "volume_usd", (500.0 + uniform() * 4_500.0).round()).expect("finite");
+    let mut i = 0;
+    for h in 0..40 {
+        // 500 users an hour; in hour 30 a marketing push brings 3x the traffic.
+        let arrivals = if h == 30 { 1_500 } else { 500 };
+        for k in 0..arrivals {
+            let now = start + h * hour + k * (hour / arrivals);
+            engine.set_time(now);
+            let user = format!("sim-{i}");
+            i += 1;
+            ctx.reset(&user);
+            ctx.set_string("country", countries[i % countries.len()]).expect("valid");
+            let Some(variant) = engine.assign("one-click-trade", &ctx) else { continue };
+            let rate = if variant == "one_click" { 0.115 } else { 0.10 };
+            engine.track(&user, "open_ticket", 1.0).expect("finite");
+            if uniform() < 0.6 {
+                engine.set_time(now + 20_000);
+                engine.track(&user, "review_order", 1.0).expect("finite");
+                if uniform() < rate / 0.6 {
+                    engine.set_time(now + 45_000);
+                    engine.track(&user, "trade", 1.0).expect("finite");
+                    let orders = 1 + (uniform() * 4.0) as u32;
+                    for _ in 0..orders {
+                        engine.track(&user, "orders", 1.0).expect("finite");
+                        engine.track(&user, "volume_usd", (500.0 + uniform() * 4_500.0).round()).expect("finite");
+                    }
+                }
             }
         }
     }
+    engine.set_time(start + 40 * hour);
     let results = engine.experiment_results("one-click-trade").expect("experiment exists");
     let trade = &results["metrics"]["trade"];
     println!(
@@ -166,6 +185,59 @@ fn experiment_demo(engine: &Engine) {
         "  sample ratio mismatch: {}  required users per variant (mde 10%): {}  decision: {}",
         results["srm"], trade["required_sample_size_per_variant"], results["decision"]
     );
+
+    println!("\n  breakdown by country (trade conversion)");
+    for (country, segment) in results["breakdowns"]["country"].as_object().into_iter().flatten() {
+        let rows = segment["metrics"]["trade"]["variants"].as_array().cloned().unwrap_or_default();
+        let rate = |name: &str| {
+            rows.iter().find(|r| r["name"] == name).and_then(|r| r["rate"].as_f64()).map_or("-".into(), |x| format!("{x:.4}"))
+        };
+        let treatment = rows.iter().find(|r| r["name"] == "one_click");
+        let p = treatment.and_then(|r| r["vs_control"]["p_value"].as_f64()).map_or("-".into(), |x| format!("{x:.3}"));
+        println!("    {country:<6} users {:>5}  control {}  one_click {}  p {p}", segment["users"].to_string(), rate("control"), rate("one_click"));
+    }
+
+    let funnel = engine.funnel_report("order-flow").expect("funnel exists");
+    println!("\n== funnel order-flow (window 1h)");
+    println!("  {:<14} {:>7} {:>9} {:>9} {:>9} {:>12}", "step", "users", "from prev", "from start", "drop-off", "median time");
+    for step in funnel["overall"].as_array().into_iter().flatten() {
+        let pct = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{:.1}%", x * 100.0));
+        let median = step["median_ms_from_previous"].as_f64().map_or("-".into(), |ms| format!("{:.0} s", ms / 1000.0));
+        println!(
+            "  {:<14} {:>7} {:>9} {:>9} {:>9} {:>12}",
+            step["step"].as_str().unwrap_or(""),
+            step["users"].to_string(),
+            pct(&step["conversion_from_previous"]),
+            pct(&step["conversion_from_start"]),
+            step["drop_off"].to_string(),
+            median
+        );
+    }
+    for (variant, data) in funnel["variants"].as_object().into_iter().flatten() {
+        let cmp = &data["final_step_vs_first_variant"];
+        let last = data["steps"].as_array().and_then(|s| s.last()).cloned().unwrap_or_default();
+        println!(
+            "  {variant:<10} completed {:>5} ({})  vs control: p {}",
+            last["users"].to_string(),
+            last["conversion_from_start"].as_f64().map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
+            cmp["p_value"].as_f64().map_or("-".into(), |x| format!("{x:.4}"))
+        );
+    }
+
+    let series = engine.experiment_timeseries("one-click-trade").expect("experiment exists");
+    println!("\n== anomalies in the one-click-trade time series (1h intervals)");
+    for a in series["anomalies"].as_array().into_iter().flatten() {
+        println!(
+            "  hour {:>2}  {:<10} {:<15} value {:>6.1}  baseline {:>6.1}  threshold ±{:.1}",
+            (a["interval_start_ms"].as_i64().unwrap_or(0) - start) / hour,
+            a["variant"].as_str().unwrap_or(""),
+            a["series"].as_str().unwrap_or(""),
+            a["value"].as_f64().unwrap_or(0.0),
+            a["baseline"].as_f64().unwrap_or(0.0),
+            a["threshold"].as_f64().unwrap_or(0.0)
+        );
+    }
+    engine.set_time(0);
 }
 
 enum Attr {
