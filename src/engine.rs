@@ -296,10 +296,11 @@ impl Engine {
             };
             writer.record(key, with_time(entry, now, revision.as_deref()));
         }
-        for key in old_defs.keys().filter(|k| !new_defs.iter().any(|(n, _)| n == k)) {
+        let new_defs: HashMap<String, FieldDigests> = new_defs.into_iter().map(|(k, d)| (k.clone(), d)).collect();
+        for key in old_defs.keys().filter(|k| !new_defs.contains_key(*k)) {
             writer.record(key, with_time(json!({"action": "removed"}), now, revision.as_deref()));
         }
-        writer.flag_definitions = new_defs.into_iter().map(|(k, d)| (k.clone(), d)).collect();
+        writer.flag_definitions = new_defs;
 
         let snapshot = Arc::new(snapshot);
         self.snapshot.store(Arc::clone(&snapshot));
