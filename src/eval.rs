@@ -117,6 +117,7 @@ fn serve(flag: &Flag, serve: &Serve, key: Option<&str>) -> Option<u32> {
 }
 
 /// Evaluates flag `index` of `snapshot` for `ctx`.
+#[inline]
 pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clock) -> Decision {
     let flag = &snapshot.flags[index as usize];
     if let Some(forced) = flag.override_variant() {
