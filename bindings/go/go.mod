@@ -1,0 +1,3 @@
+module github.com/featureflags/featureflags/bindings/go
+
+go 1.21
