@@ -1,0 +1,451 @@
+/* JNI glue for io.featureflags.Native: static natives on long handles.
+ *
+ * Strings arrive as UTF-8 byte arrays (not JNI's modified UTF-8), read while pinned
+ * for the call only. Every function checks for a zero handle, and failures become
+ * FeatureFlagsException subclasses carrying the engine's message. Interned variant keys
+ * go back as a packed (length << 48 | pointer) long, which the Java side caches. */
+#include <jni.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "featureflags.h"
+
+#define ENGINE(h) ((const ff_engine *)(intptr_t)(h))
+#define CONTEXT(h) ((ff_context *)(intptr_t)(h))
+
+static const char *exception_class(ff_status status) {
+    switch (status) {
+        case FF_STATUS_INVALID_ARGUMENT: return "io/featureflags/InvalidArgumentException";
+        case FF_STATUS_INVALID_CONFIG: return "io/featureflags/InvalidConfigException";
+        case FF_STATUS_NOT_FOUND: return "io/featureflags/NotFoundException";
+        case FF_STATUS_INVALID_STATE: return "io/featureflags/InvalidStateException";
+        case FF_STATUS_IO: return "io/featureflags/FeatureFlagsIOException";
+        default: return "io/featureflags/InternalException";
+    }
+}
+
+static void throw_class(JNIEnv *env, const char *cls, const char *msg) {
+    if ((*env)->ExceptionCheck(env)) return;
+    jclass c = (*env)->FindClass(env, cls);
+    if (c != NULL) (*env)->ThrowNew(env, c, msg);
+}
+
+/* Throws for a failed status; frees err. Returns 1 when it threw. */
+static int fail(JNIEnv *env, ff_status status, ff_error *err) {
+    if (status == FF_STATUS_OK) return 0;
+    throw_class(env, exception_class(status), err != NULL ? ff_error_message(err) : "featureflags error");
+    ff_error_free(err);
+    return 1;
+}
+
+static int closed(JNIEnv *env, jlong handle) {
+    if (handle != 0) return 0;
+    throw_class(env, "java/lang/IllegalStateException", "featureflags: closed engine or context");
+    return 1;
+}
+
+/* A pinned byte array: pointer and length for the duration of a call. */
+typedef struct {
+    jbyteArray array;
+    jbyte *ptr;
+    jsize len;
+} bytes_t;
+
+static int pin(JNIEnv *env, jbyteArray array, bytes_t *b) {
+    b->array = array;
+    b->ptr = NULL;
+    b->len = 0;
+    if (array == NULL) return 1;
+    b->len = (*env)->GetArrayLength(env, array);
+    if (b->len == 0) return 1;
+    b->ptr = (*env)->GetPrimitiveArrayCritical(env, array, NULL);
+    return b->ptr != NULL;
+}
+
+static void unpin(JNIEnv *env, bytes_t *b) {
+    if (b->ptr != NULL) (*env)->ReleasePrimitiveArrayCritical(env, b->array, b->ptr, JNI_ABORT);
+}
+
+#define CHARS(b) ((const char *)(b).ptr), ((size_t)(b).len)
+
+static jlong pack(ff_str s) {
+    if (s.ptr == NULL) return 0;
+    return (jlong)(((uint64_t)s.len << 48) | ((uint64_t)(uintptr_t)s.ptr & 0xFFFFFFFFFFFFull));
+}
+
+static jbyteArray to_java(JNIEnv *env, ff_bytes *b) {
+    if (b->ptr == NULL) return NULL;
+    jbyteArray out = (*env)->NewByteArray(env, (jsize)b->len);
+    if (out != NULL) (*env)->SetByteArrayRegion(env, out, 0, (jsize)b->len, (const jbyte *)b->ptr);
+    ff_bytes_free(b);
+    return out;
+}
+
+#define JNI(ret, name) JNIEXPORT ret JNICALL Java_io_featureflags_Native_##name
+
+JNI(void, noop)(JNIEnv *env, jclass cls) { (void)env; (void)cls; }
+
+JNI(jstring, version)(JNIEnv *env, jclass cls) { (void)cls; return (*env)->NewStringUTF(env, ff_version()); }
+
+JNI(jstring, stringAt)(JNIEnv *env, jclass cls, jlong packed) {
+    (void)cls;
+    /* Interned keys are UTF-8; decode through a byte array to avoid modified UTF-8. */
+    size_t len = (size_t)((uint64_t)packed >> 48);
+    const char *ptr = (const char *)(uintptr_t)((uint64_t)packed & 0xFFFFFFFFFFFFull);
+    jbyteArray bytes = (*env)->NewByteArray(env, (jsize)len);
+    if (bytes == NULL) return NULL;
+    (*env)->SetByteArrayRegion(env, bytes, 0, (jsize)len, (const jbyte *)ptr);
+    jclass string_class = (*env)->FindClass(env, "java/lang/String");
+    jmethodID ctor = (*env)->GetMethodID(env, string_class, "<init>", "([BLjava/lang/String;)V");
+    jstring charset = (*env)->NewStringUTF(env, "UTF-8");
+    jstring out = (jstring)(*env)->NewObject(env, string_class, ctor, bytes, charset);
+    (*env)->DeleteLocalRef(env, bytes);
+    (*env)->DeleteLocalRef(env, charset);
+    (*env)->DeleteLocalRef(env, string_class);
+    return out;
+}
+
+JNI(jlong, engineNew)(JNIEnv *env, jclass cls, jbyteArray options) {
+    (void)cls;
+    bytes_t o;
+    if (!pin(env, options, &o)) return 0;
+    ff_error *err = NULL;
+    ff_engine *e = ff_engine_new(CHARS(o), &err);
+    unpin(env, &o);
+    if (e == NULL) fail(env, FF_STATUS_INVALID_ARGUMENT, err);
+    return (jlong)(intptr_t)e;
+}
+
+JNI(void, engineFree)(JNIEnv *env, jclass cls, jlong e) { (void)env; (void)cls; ff_engine_free((ff_engine *)(intptr_t)e); }
+
+JNI(void, loadJson)(JNIEnv *env, jclass cls, jlong e, jbyteArray json) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t j;
+    if (!pin(env, json, &j)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_engine_load_json(ENGINE(e), CHARS(j), &err);
+    unpin(env, &j);
+    fail(env, st, err);
+}
+
+JNI(void, loadFile)(JNIEnv *env, jclass cls, jlong e, jbyteArray path) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t p;
+    if (!pin(env, path, &p)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_engine_load_file(ENGINE(e), CHARS(p), &err);
+    unpin(env, &p);
+    fail(env, st, err);
+}
+
+JNI(void, setTime)(JNIEnv *env, jclass cls, jlong e, jlong ms) {
+    (void)cls;
+    if (closed(env, e)) return;
+    fail(env, ff_engine_set_time(ENGINE(e), ms), NULL);
+}
+
+JNI(jlong, contextNew)(JNIEnv *env, jclass cls, jbyteArray user) {
+    (void)cls;
+    bytes_t u;
+    if (!pin(env, user, &u)) return 0;
+    ff_context *c = ff_context_new(CHARS(u));
+    unpin(env, &u);
+    if (c == NULL) throw_class(env, exception_class(FF_STATUS_INVALID_ARGUMENT), "user_id: invalid UTF-8");
+    return (jlong)(intptr_t)c;
+}
+
+JNI(void, contextFree)(JNIEnv *env, jclass cls, jlong c) { (void)env; (void)cls; ff_context_free(CONTEXT(c)); }
+
+JNI(void, contextReset)(JNIEnv *env, jclass cls, jlong c, jbyteArray user) {
+    (void)cls;
+    if (closed(env, c)) return;
+    bytes_t u;
+    if (!pin(env, user, &u)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_context_reset(CONTEXT(c), CHARS(u), &err);
+    unpin(env, &u);
+    fail(env, st, err);
+}
+
+JNI(void, setString)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jbyteArray value) {
+    (void)cls;
+    if (closed(env, c)) return;
+    bytes_t n, v;
+    if (!pin(env, name, &n)) return;
+    if (!pin(env, value, &v)) {
+        unpin(env, &n);
+        return;
+    }
+    ff_error *err = NULL;
+    ff_status st = ff_context_set_string(CONTEXT(c), CHARS(n), CHARS(v), &err);
+    unpin(env, &v);
+    unpin(env, &n);
+    fail(env, st, err);
+}
+
+JNI(void, setNumber)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jdouble value) {
+    (void)cls;
+    if (closed(env, c)) return;
+    bytes_t n;
+    if (!pin(env, name, &n)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_context_set_number(CONTEXT(c), CHARS(n), value, &err);
+    unpin(env, &n);
+    fail(env, st, err);
+}
+
+JNI(void, setBool)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jboolean value) {
+    (void)cls;
+    if (closed(env, c)) return;
+    bytes_t n;
+    if (!pin(env, name, &n)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_context_set_bool(CONTEXT(c), CHARS(n), value == JNI_TRUE, &err);
+    unpin(env, &n);
+    fail(env, st, err);
+}
+
+JNI(jboolean, isEnabled)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c, jboolean def) {
+    (void)cls;
+    if (e == 0) return def;
+    bytes_t k;
+    if (!pin(env, key, &k)) return def;
+    bool on = ff_is_enabled(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), def == JNI_TRUE);
+    unpin(env, &k);
+    return on ? JNI_TRUE : JNI_FALSE;
+}
+
+JNI(jlong, variant)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
+    (void)cls;
+    if (e == 0) return 0;
+    bytes_t k;
+    if (!pin(env, key, &k)) return 0;
+    ff_str out;
+    ff_variant(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &out);
+    unpin(env, &k);
+    return pack(out);
+}
+
+/* Writes {variant packed, reason, rule index (-1 none), rule id packed} into out[4]. */
+JNI(void, evaluate)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c, jlongArray out) {
+    (void)cls;
+    jlong result[4] = {0, FF_REASON_ERROR, -1, 0};
+    if (e != 0) {
+        bytes_t k;
+        if (!pin(env, key, &k)) return;
+        ff_evaluation ev;
+        ff_evaluate(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &ev);
+        unpin(env, &k);
+        result[0] = pack(ev.variant);
+        result[1] = ev.reason;
+        result[2] = ev.rule_index == UINT32_MAX ? -1 : (jlong)ev.rule_index;
+        result[3] = pack(ev.rule_id);
+    }
+    (*env)->SetLongArrayRegion(env, out, 0, 4, result);
+}
+
+JNI(jbyteArray, valueJson)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
+    (void)cls;
+    if (e == 0) return NULL;
+    bytes_t k;
+    if (!pin(env, key, &k)) return NULL;
+    ff_bytes out = {NULL, 0};
+    ff_flag_value_json(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &out);
+    unpin(env, &k);
+    return to_java(env, &out);
+}
+
+JNI(void, setOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyteArray variant) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t k, v;
+    if (!pin(env, key, &k)) return;
+    if (!pin(env, variant, &v)) {
+        unpin(env, &k);
+        return;
+    }
+    ff_error *err = NULL;
+    ff_status st = ff_flag_set_override(ENGINE(e), CHARS(k), CHARS(v), &err);
+    unpin(env, &v);
+    unpin(env, &k);
+    fail(env, st, err);
+}
+
+JNI(void, clearOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t k;
+    if (!pin(env, key, &k)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_flag_clear_override(ENGINE(e), CHARS(k), &err);
+    unpin(env, &k);
+    fail(env, st, err);
+}
+
+JNI(jint, bucket)(JNIEnv *env, jclass cls, jbyteArray salt, jbyteArray key) {
+    (void)cls;
+    bytes_t s, k;
+    if (!pin(env, salt, &s)) return -1;
+    if (!pin(env, key, &k)) {
+        unpin(env, &s);
+        return -1;
+    }
+    uint32_t out = 0;
+    ff_error *err = NULL;
+    ff_status st = ff_bucket(CHARS(s), CHARS(k), &out, &err);
+    unpin(env, &k);
+    unpin(env, &s);
+    fail(env, st, err);
+    return (jint)out;
+}
+
+JNI(jlong, assign)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
+    (void)cls;
+    if (e == 0) return 0;
+    bytes_t k;
+    if (!pin(env, key, &k)) return 0;
+    ff_str out;
+    bool enrolled = ff_experiment_assign(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &out);
+    unpin(env, &k);
+    return enrolled ? pack(out) : 0;
+}
+
+JNI(void, track)(JNIEnv *env, jclass cls, jlong e, jbyteArray user, jbyteArray metric, jdouble value) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t u, m;
+    if (!pin(env, user, &u)) return;
+    if (!pin(env, metric, &m)) {
+        unpin(env, &u);
+        return;
+    }
+    ff_error *err = NULL;
+    ff_status st = ff_track(ENGINE(e), CHARS(u), CHARS(m), value, &err);
+    unpin(env, &m);
+    unpin(env, &u);
+    fail(env, st, err);
+}
+
+/* For the functions that take a key and return owned JSON. */
+typedef ff_status (*json_fn)(const ff_engine *, const char *, size_t, ff_bytes *, ff_error **);
+
+static jbyteArray key_json(JNIEnv *env, jlong e, jbyteArray key, json_fn fn) {
+    if (closed(env, e)) return NULL;
+    bytes_t k;
+    if (!pin(env, key, &k)) return NULL;
+    ff_bytes out = {NULL, 0};
+    ff_error *err = NULL;
+    ff_status st = fn(ENGINE(e), CHARS(k), &out, &err);
+    unpin(env, &k);
+    if (fail(env, st, err)) return NULL;
+    return to_java(env, &out);
+}
+
+JNI(jbyteArray, experimentResults)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_experiment_results_json); }
+JNI(jbyteArray, history)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_flag_history_json); }
+JNI(jbyteArray, funnelReport)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_funnel_report_json); }
+
+JNI(void, declareWinner)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyteArray variant) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t k, v;
+    if (!pin(env, key, &k)) return;
+    if (!pin(env, variant, &v)) {
+        unpin(env, &k);
+        return;
+    }
+    ff_error *err = NULL;
+    ff_status st = ff_declare_winner(ENGINE(e), CHARS(k), CHARS(v), &err);
+    unpin(env, &v);
+    unpin(env, &k);
+    fail(env, st, err);
+}
+
+JNI(jbyteArray, analyze)(JNIEnv *env, jclass cls, jbyteArray input) {
+    (void)cls;
+    bytes_t in;
+    if (!pin(env, input, &in)) return NULL;
+    ff_bytes out = {NULL, 0};
+    ff_error *err = NULL;
+    ff_status st = ff_analyze_json(CHARS(in), &out, &err);
+    unpin(env, &in);
+    if (fail(env, st, err)) return NULL;
+    return to_java(env, &out);
+}
+
+JNI(jdouble, sampleSize)(JNIEnv *env, jclass cls, jdouble baseline, jdouble mde, jdouble alpha, jdouble power) {
+    (void)cls;
+    double out = 0;
+    ff_error *err = NULL;
+    fail(env, ff_sample_size(baseline, mde, alpha, power, &out, &err), err);
+    return out;
+}
+
+/* Writes {state, stage, stages, percentage, started_ms, next_ms, held, has_health,
+ * error_rate, p99, samples, health_at_ms} into out[12]. */
+JNI(void, rolloutStatus)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jdoubleArray out) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t k;
+    if (!pin(env, key, &k)) return;
+    ff_rollout_info info;
+    ff_error *err = NULL;
+    ff_status st = ff_rollout_status(ENGINE(e), CHARS(k), &info, &err);
+    unpin(env, &k);
+    if (fail(env, st, err)) return;
+    jdouble v[12] = {info.state, info.stage_index, info.stage_count, info.percentage,
+                     (jdouble)info.stage_started_at_ms, (jdouble)info.next_stage_at_ms, info.held, info.has_health,
+                     info.last_error_rate, info.last_p99_latency_ms, (jdouble)info.last_samples,
+                     (jdouble)info.last_health_at_ms};
+    (*env)->SetDoubleArrayRegion(env, out, 0, 12, v);
+}
+
+JNI(void, reportHealth)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jdouble error_rate, jdouble p99, jlong samples) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t k;
+    if (!pin(env, key, &k)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_rollout_report_health(ENGINE(e), CHARS(k), error_rate, p99, (uint64_t)samples, &err);
+    unpin(env, &k);
+    fail(env, st, err);
+}
+
+/* action: 0 advance, 1 pause, 2 resume, 3 rollback. */
+JNI(void, rolloutAction)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jint action) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t k;
+    if (!pin(env, key, &k)) return;
+    ff_error *err = NULL;
+    ff_status st;
+    switch (action) {
+        case 0: st = ff_rollout_advance(ENGINE(e), CHARS(k), &err); break;
+        case 1: st = ff_rollout_pause(ENGINE(e), CHARS(k), &err); break;
+        case 2: st = ff_rollout_resume(ENGINE(e), CHARS(k), &err); break;
+        default: st = ff_rollout_rollback(ENGINE(e), CHARS(k), &err); break;
+    }
+    unpin(env, &k);
+    fail(env, st, err);
+}
+
+JNI(jboolean, inRollout)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
+    (void)cls;
+    if (e == 0) return JNI_FALSE;
+    bytes_t k;
+    if (!pin(env, key, &k)) return JNI_FALSE;
+    bool in = ff_in_rollout(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c));
+    unpin(env, &k);
+    return in ? JNI_TRUE : JNI_FALSE;
+}
+
+JNI(jbyteArray, drainEvents)(JNIEnv *env, jclass cls, jlong e, jlong max) {
+    (void)cls;
+    if (closed(env, e)) return NULL;
+    ff_bytes out = {NULL, 0};
+    if (fail(env, ff_events_drain(ENGINE(e), (size_t)max, &out), NULL)) return NULL;
+    return to_java(env, &out);
+}

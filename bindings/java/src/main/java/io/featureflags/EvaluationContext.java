@@ -1,0 +1,95 @@
+package io.featureflags;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The user being evaluated: an id and typed attributes. Reusable with {@link #reset}: after
+ * warm-up, rebuilding a context allocates nothing in the engine. Not thread-safe: use one
+ * per thread (or confine it), and close it when done.
+ */
+public final class EvaluationContext implements AutoCloseable {
+    private long handle;
+
+    private EvaluationContext(long handle) {
+        this.handle = handle;
+    }
+
+    /**
+     * Creates a context for a user.
+     *
+     * @param userId the user id
+     * @return a new context
+     */
+    public static EvaluationContext of(String userId) {
+        return new EvaluationContext(Native.contextNew(utf8(userId)));
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    long handle() {
+        if (handle == 0) {
+            throw new IllegalStateException("featureflags: context is closed");
+        }
+        return handle;
+    }
+
+    /**
+     * Starts over for another user, keeping buffers.
+     *
+     * @param userId the new user id
+     * @return this context
+     */
+    public EvaluationContext reset(String userId) {
+        Native.contextReset(handle(), utf8(userId));
+        return this;
+    }
+
+    /**
+     * Sets a string attribute ({@code user_id} replaces the id).
+     *
+     * @param name the attribute
+     * @param value its value
+     * @return this context
+     */
+    public EvaluationContext set(String name, String value) {
+        Native.setString(handle(), FeatureFlags.key(name), utf8(value));
+        return this;
+    }
+
+    /**
+     * Sets a number attribute.
+     *
+     * @param name the attribute
+     * @param value a finite number
+     * @return this context
+     * @throws InvalidArgumentException for NaN or infinities
+     */
+    public EvaluationContext set(String name, double value) {
+        Native.setNumber(handle(), FeatureFlags.key(name), value);
+        return this;
+    }
+
+    /**
+     * Sets a boolean attribute.
+     *
+     * @param name the attribute
+     * @param value its value
+     * @return this context
+     */
+    public EvaluationContext set(String name, boolean value) {
+        Native.setBool(handle(), FeatureFlags.key(name), value);
+        return this;
+    }
+
+    /** Frees the context; idempotent. */
+    @Override
+    public void close() {
+        long h = handle;
+        handle = 0;
+        if (h != 0) {
+            Native.contextFree(h);
+        }
+    }
+}

@@ -1,0 +1,394 @@
+package io.featureflags;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A feature-flag engine: configs, flag evaluation, experiments, rollouts and events.
+ * Thread-safe: share one instance. Evaluations never throw; they return the caller's
+ * default. Close it when done (idempotent); a closed engine returns defaults from
+ * evaluations and throws {@link IllegalStateException} elsewhere. Close must not race
+ * with calls still running on the engine.
+ */
+public final class FeatureFlags implements AutoCloseable {
+    private static final int MAX_CACHED_KEYS = 10_000;
+    private static final Map<String, byte[]> KEYS = new ConcurrentHashMap<>();
+
+    private volatile long handle;
+    /** Interned variant keys by packed native pointer, copied on write. */
+    private volatile Map<Long, String> strings = Collections.emptyMap();
+
+    private FeatureFlags(long handle) {
+        this.handle = handle;
+    }
+
+    /**
+     * Creates an engine with default options.
+     *
+     * @return the engine
+     */
+    public static FeatureFlags create() {
+        return create("");
+    }
+
+    /**
+     * Creates an engine.
+     *
+     * @param optionsJson engine options as JSON (e.g. {@code {"event_capacity": 1000}}), or ""
+     * @return the engine
+     * @throws InvalidArgumentException for malformed options
+     */
+    public static FeatureFlags create(String optionsJson) {
+        return new FeatureFlags(Native.engineNew(optionsJson.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * The library version.
+     *
+     * @return e.g. "0.1.0"
+     */
+    public static String version() {
+        return Native.version();
+    }
+
+    /** UTF-8 bytes of a flag key or attribute name, cached (keys repeat). */
+    static byte[] key(String name) {
+        byte[] bytes = KEYS.get(name);
+        if (bytes == null) {
+            bytes = name.getBytes(StandardCharsets.UTF_8);
+            if (KEYS.size() < MAX_CACHED_KEYS) {
+                KEYS.put(name, bytes);
+            }
+        }
+        return bytes;
+    }
+
+    private long live() {
+        long h = handle;
+        if (h == 0) {
+            throw new IllegalStateException("featureflags: engine is closed");
+        }
+        return h;
+    }
+
+    private String interned(long packed) {
+        if (packed == 0) {
+            return null;
+        }
+        String s = strings.get(packed);
+        if (s == null) {
+            synchronized (this) {
+                s = strings.get(packed);
+                if (s == null) {
+                    s = Native.stringAt(packed);
+                    Map<Long, String> next = new HashMap<>(strings);
+                    next.put(packed, s);
+                    strings = next;
+                }
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Validates and installs a config; the previous one keeps serving on error.
+     *
+     * @param json the config
+     * @throws InvalidConfigException listing every problem with its JSON path
+     */
+    public void loadJson(String json) {
+        loadJson(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Validates and installs a config given as UTF-8 bytes.
+     *
+     * @param json the config
+     * @throws InvalidConfigException listing every problem with its JSON path
+     */
+    public void loadJson(byte[] json) {
+        Native.loadJson(live(), json);
+    }
+
+    /**
+     * Reads and installs a config file.
+     *
+     * @param path the file
+     * @throws FeatureFlagsIOException when it cannot be read
+     */
+    public void loadFile(Path path) {
+        Native.loadFile(live(), path.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Fixes the engine clock (0 returns to the system clock).
+     *
+     * @param unixMs unix milliseconds
+     */
+    public void setTime(long unixMs) {
+        Native.setTime(live(), unixMs);
+    }
+
+    /**
+     * Whether a boolean, percentage or kill-switch flag serves "on".
+     *
+     * @param key the flag
+     * @param ctx the user
+     * @param defaultValue returned when the flag is missing, multivariate or serves nothing
+     * @return the decision
+     */
+    public boolean isEnabled(String key, EvaluationContext ctx, boolean defaultValue) {
+        return Native.isEnabled(handle, key(key), ctx.handle(), defaultValue);
+    }
+
+    /**
+     * The served variant's key.
+     *
+     * @param key the flag
+     * @param ctx the user
+     * @param defaultValue returned when nothing is served
+     * @return the variant
+     */
+    public String variant(String key, EvaluationContext ctx, String defaultValue) {
+        String v = interned(Native.variant(handle, key(key), ctx.handle()));
+        return v == null ? defaultValue : v;
+    }
+
+    /**
+     * Evaluates a flag in detail, with the variant's JSON value.
+     *
+     * @param key the flag
+     * @param ctx the user
+     * @return the evaluation
+     */
+    public Evaluation evaluate(String key, EvaluationContext ctx) {
+        long[] out = new long[4];
+        byte[] k = key(key);
+        Native.evaluate(handle, k, ctx.handle(), out);
+        byte[] value = handle == 0 ? null : Native.valueJson(handle, k, ctx.handle());
+        return new Evaluation(interned(out[0]), value == null ? null : new String(value, StandardCharsets.UTF_8),
+                Reason.of(out[1]), (int) out[2], interned(out[3]));
+    }
+
+    /**
+     * Forces a flag to serve a variant until cleared, across reloads.
+     *
+     * @param key the flag
+     * @param variant the variant
+     * @throws NotFoundException for an unknown flag
+     * @throws InvalidArgumentException for an unknown variant
+     */
+    public void setOverride(String key, String variant) {
+        Native.setOverride(live(), key(key), variant.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Removes a flag's override.
+     *
+     * @param key the flag
+     */
+    public void clearOverride(String key) {
+        Native.clearOverride(live(), key(key));
+    }
+
+    /**
+     * bucket(salt, key) of DESIGN §4.
+     *
+     * @param salt the salt
+     * @param key the key
+     * @return 0 to 99,999
+     */
+    public static int bucket(String salt, String key) {
+        return Native.bucket(salt.getBytes(StandardCharsets.UTF_8), key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Enrolls the user in an experiment.
+     *
+     * @param key the experiment
+     * @param ctx the user
+     * @return the variant, or null when not enrolled
+     */
+    public String assign(String key, EvaluationContext ctx) {
+        return interned(Native.assign(handle, key(key), ctx.handle()));
+    }
+
+    /**
+     * Records a metric value for a user.
+     *
+     * @param userId the user
+     * @param metric the metric (or funnel step)
+     * @param value a finite value
+     */
+    public void track(String userId, String metric, double value) {
+        Native.track(live(), EvaluationContext.utf8(userId), key(metric), value);
+    }
+
+    /**
+     * An experiment's results as JSON (docs/experiments.md).
+     *
+     * @param key the experiment
+     * @return the JSON document
+     */
+    public String experimentResultsJson(String key) {
+        return new String(Native.experimentResults(live(), key(key)), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Declares an experiment's winner.
+     *
+     * @param key the experiment
+     * @param variant the winner
+     */
+    public void declareWinner(String key, String variant) {
+        Native.declareWinner(live(), key(key), variant.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Analyses aggregates computed elsewhere (DESIGN §5).
+     *
+     * @param inputJson the aggregates
+     * @return the analysis as JSON
+     */
+    public static String analyzeJson(String inputJson) {
+        return new String(Native.analyze(inputJson.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Users per variant to detect a relative change of a conversion rate.
+     *
+     * @param baseline the control's rate
+     * @param mde the relative change
+     * @param alpha the significance level
+     * @param power the target power
+     * @return users per variant
+     */
+    public static double sampleSize(double baseline, double mde, double alpha, double power) {
+        return Native.sampleSize(baseline, mde, alpha, power);
+    }
+
+    /**
+     * A rollout's status.
+     *
+     * @param key the rollout
+     * @return the status
+     */
+    public RolloutStatus rolloutStatus(String key) {
+        double[] out = new double[12];
+        Native.rolloutStatus(live(), key(key), out);
+        return new RolloutStatus(out);
+    }
+
+    /**
+     * Reports a rollout's health.
+     *
+     * @param key the rollout
+     * @param errorRate 0 to 1
+     * @param p99LatencyMs the p99 latency
+     * @param samples the requests the figures cover
+     */
+    public void reportHealth(String key, double errorRate, double p99LatencyMs, long samples) {
+        Native.reportHealth(live(), key(key), errorRate, p99LatencyMs, samples);
+    }
+
+    /**
+     * Moves a rollout to its next stage.
+     *
+     * @param key the rollout
+     * @throws InvalidStateException when completed or rolled back
+     */
+    public void advanceRollout(String key) {
+        Native.rolloutAction(live(), key(key), 0);
+    }
+
+    /**
+     * Holds a rollout at its stage.
+     *
+     * @param key the rollout
+     */
+    public void pauseRollout(String key) {
+        Native.rolloutAction(live(), key(key), 1);
+    }
+
+    /**
+     * Continues a paused rollout.
+     *
+     * @param key the rollout
+     */
+    public void resumeRollout(String key) {
+        Native.rolloutAction(live(), key(key), 2);
+    }
+
+    /**
+     * Rolls a rollout back to 0%.
+     *
+     * @param key the rollout
+     */
+    public void rollbackRollout(String key) {
+        Native.rolloutAction(live(), key(key), 3);
+    }
+
+    /**
+     * Whether the user is inside a rollout's current percentage.
+     *
+     * @param key the rollout
+     * @param ctx the user
+     * @return true when inside
+     */
+    public boolean inRollout(String key, EvaluationContext ctx) {
+        return Native.inRollout(handle, key(key), ctx.handle());
+    }
+
+    /**
+     * Removes up to {@code max} queued events (0: all).
+     *
+     * @param max the most to remove
+     * @return one JSON document per event (docs/events.md)
+     */
+    public List<String> drainEvents(long max) {
+        byte[] ndjson = Native.drainEvents(live(), max);
+        List<String> events = new ArrayList<>();
+        if (ndjson != null) {
+            for (String line : new String(ndjson, StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isEmpty()) {
+                    events.add(line);
+                }
+            }
+        }
+        return events;
+    }
+
+    /**
+     * A flag's audit trail as a JSON array.
+     *
+     * @param key the flag
+     * @return the JSON document
+     */
+    public String historyJson(String key) {
+        return new String(Native.history(live(), key(key)), StandardCharsets.UTF_8);
+    }
+
+    /** Frees the engine; idempotent. */
+    @Override
+    public void close() {
+        long h;
+        synchronized (this) {
+            h = handle;
+            handle = 0;
+        }
+        if (h != 0) {
+            Native.engineFree(h);
+        }
+    }
+
+    /** A no-op native call, to measure the binding's own overhead. */
+    static void noop() {
+        Native.noop();
+    }
+}

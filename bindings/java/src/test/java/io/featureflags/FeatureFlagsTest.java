@@ -1,0 +1,191 @@
+package io.featureflags;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class FeatureFlagsTest {
+    static final String CONFIG = "{\"schema_version\": 1,"
+            + " \"flags\": {"
+            + "  \"on\": {\"type\": \"boolean\"},"
+            + "  \"geo\": {\"type\": \"boolean\", \"default\": \"off\", \"rules\": [{\"id\": \"na\", \"when\": {\"attr\": \"country\", \"op\": \"in\", \"value\": [\"US\", \"CA\", \"GB\"]}, \"serve\": \"on\"}]},"
+            + "  \"layout\": {\"type\": \"multivariate\", \"variants\": {\"classic\": 1, \"pro\": {\"levels\": 20}}, \"default\": \"classic\"},"
+            + "  \"emoji-🚀\": {\"type\": \"boolean\", \"default\": \"off\", \"rules\": [{\"when\": {\"attr\": \"nick\", \"op\": \"equals\", \"value\": \"a\\u0000b🚀\"}, \"serve\": \"on\"}]},"
+            + "  \"router\": {\"type\": \"boolean\", \"default\": \"off\"}},"
+            + " \"experiments\": {\"btn\": {\"status\": \"running\", \"variants\": {\"control\": 50, \"blue\": 50}, \"metrics\": {\"buy\": \"conversion\"}}},"
+            + " \"rollouts\": {\"router\": {\"flag\": \"router\", \"strategy\": \"linear\", \"start_at\": 1795000000,"
+            + "   \"stage_duration\": \"30m\", \"auto_rollback\": true, \"health\": {\"max_error_rate\": 0.02, \"min_samples\": 10}}}}";
+
+    static FeatureFlags engine() {
+        FeatureFlags ff = FeatureFlags.create();
+        ff.loadJson(CONFIG);
+        return ff;
+    }
+
+    @Test
+    void evaluatesWithDetail() {
+        try (FeatureFlags ff = engine(); EvaluationContext ctx = EvaluationContext.of("user-1").set("country", "CA").set("vol", 2.5e6).set("beta", true)) {
+            assertTrue(ff.isEnabled("geo", ctx, false));
+            Evaluation ev = ff.evaluate("geo", ctx);
+            assertEquals("on", ev.variant().orElseThrow());
+            assertEquals(Reason.RULE_MATCH, ev.reason());
+            assertEquals(0, ev.ruleIndex().getAsInt());
+            assertEquals("na", ev.ruleId().orElseThrow());
+            assertEquals("true", ev.valueJson().orElseThrow());
+            assertEquals("1", ff.evaluate("layout", ctx).valueJson().orElseThrow());
+            assertEquals("classic", ff.variant("layout", ctx, "x"));
+            assertTrue(ff.isEnabled("layout", ctx, true), "multivariate: caller default");
+            assertEquals(Reason.FLAG_NOT_FOUND, ff.evaluate("missing", ctx).reason());
+            assertEquals("fallback", ff.variant("missing", ctx, "fallback"));
+        }
+    }
+
+    @Test
+    void utf8NotModifiedUtf8() {
+        try (FeatureFlags ff = engine(); EvaluationContext ctx = EvaluationContext.of("u")) {
+            assertFalse(ff.isEnabled("emoji-🚀", ctx, false));
+            ctx.set("nick", "a\u0000b🚀");
+            assertTrue(ff.isEnabled("emoji-🚀", ctx, false), "emoji key and NUL in a value cross intact");
+            assertEquals(Reason.RULE_MATCH, ff.evaluate("emoji-🚀", ctx).reason());
+        }
+    }
+
+    @Test
+    void errorsAreTypedWithMessages() {
+        try (FeatureFlags ff = engine(); EvaluationContext ctx = EvaluationContext.of("u")) {
+            InvalidConfigException e = assertThrows(InvalidConfigException.class, () -> ff.loadJson(
+                    "{\"schema_version\": 1, \"flags\": {\"x\": {\"type\": \"boolean\", \"rules\": [{\"when\": {\"attr\": \"a\", \"op\": \"equal\", \"value\": 1}, \"serve\": \"on\"}]}}}"));
+            assertTrue(e.getMessage().contains("flags.x.rules[0].when.op: unknown operator \"equal\""), e.getMessage());
+            assertTrue(ff.isEnabled("on", ctx, false), "previous config still serves");
+            assertThrows(InvalidArgumentException.class, () -> ctx.set("n", Double.NaN));
+            assertThrows(FeatureFlagsIOException.class, () -> ff.loadFile(Path.of("/no/such/file.json")));
+            assertThrows(NotFoundException.class, () -> ff.setOverride("nope", "on"));
+            assertThrows(InvalidArgumentException.class, () -> ff.setOverride("on", "maybe"));
+            assertThrows(InvalidArgumentException.class, () -> FeatureFlags.create("{\"bogus\": 1}"));
+        }
+    }
+
+    @Test
+    void closedHandles() {
+        FeatureFlags ff = engine();
+        EvaluationContext ctx = EvaluationContext.of("u");
+        ff.close();
+        ff.close();
+        assertTrue(ff.isEnabled("on", ctx, true), "closed engine: default");
+        assertEquals("d", ff.variant("layout", ctx, "d"));
+        assertNull(ff.assign("btn", ctx));
+        assertThrows(IllegalStateException.class, () -> ff.loadJson(CONFIG));
+        ctx.close();
+        ctx.close();
+        assertThrows(IllegalStateException.class, () -> ctx.set("a", "b"));
+    }
+
+    @Test
+    void overridesSurviveReloads() {
+        try (FeatureFlags ff = engine(); EvaluationContext ctx = EvaluationContext.of("u")) {
+            ff.setOverride("on", "off");
+            ff.loadJson(CONFIG);
+            assertFalse(ff.isEnabled("on", ctx, true));
+            assertEquals(Reason.OVERRIDE, ff.evaluate("on", ctx).reason());
+            ff.clearOverride("on");
+            assertTrue(ff.isEnabled("on", ctx, false));
+        }
+    }
+
+    @Test
+    void experimentAndRolloutScenario() {
+        try (FeatureFlags ff = engine()) {
+            ff.setTime(1795000000000L - 60000);
+            for (int i = 0; i < 100; i++) {
+                try (EvaluationContext ctx = EvaluationContext.of("u" + i)) {
+                    String v = ff.assign("btn", ctx);
+                    assertNotNull(v);
+                    assertEquals(v, ff.assign("btn", ctx));
+                    if (i % 4 == 0) ff.track("u" + i, "buy", 1);
+                }
+            }
+            assertTrue(ff.experimentResultsJson("btn").contains("\"exposures\":100"));
+            assertThrows(InvalidArgumentException.class, () -> ff.track("u1", "buy", Double.POSITIVE_INFINITY));
+            assertTrue(FeatureFlags.analyzeJson("{\"variants\": {\"a\": {\"users\": 100, \"conversions\": 10}, \"b\": {\"users\": 100, \"conversions\": 20}}}").contains("p_value"));
+            assertEquals(14748.0, FeatureFlags.sampleSize(0.1, 0.1, 0.05, 0.8), 2.0);
+
+            assertEquals(RolloutStatus.State.PENDING, ff.rolloutStatus("router").state());
+            ff.setTime(1795000000000L + 31 * 60000);
+            RolloutStatus s = ff.rolloutStatus("router");
+            assertEquals(RolloutStatus.State.RUNNING, s.state());
+            assertEquals(25.0, s.percentage());
+            assertThrows(InvalidStateException.class, () -> ff.resumeRollout("router"));
+            ff.reportHealth("router", 0.5, 10, 100);
+            assertEquals(RolloutStatus.State.ROLLED_BACK, ff.rolloutStatus("router").state());
+            assertThrows(InvalidStateException.class, () -> ff.advanceRollout("router"));
+            assertTrue(ff.historyJson("router").contains("health_breach"));
+            List<String> events = ff.drainEvents(0);
+            assertEquals(100, events.stream().filter(e -> e.contains("\"type\":\"exposure\"")).count());
+            assertTrue(ff.drainEvents(0).isEmpty());
+        }
+    }
+
+    @Test
+    void eightThreadsEvaluateWhileOneReloads() throws Exception {
+        try (FeatureFlags ff = engine()) {
+            AtomicBoolean done = new AtomicBoolean();
+            AtomicLong errors = new AtomicLong();
+            List<Thread> readers = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                final int id = t;
+                Thread reader = new Thread(() -> {
+                    try (EvaluationContext ctx = EvaluationContext.of("reader-" + id).set("country", "US")) {
+                        while (!done.get()) {
+                            if (!ff.isEnabled("geo", ctx, false) || !"classic".equals(ff.variant("layout", ctx, null))) {
+                                errors.incrementAndGet();
+                            }
+                        }
+                    }
+                });
+                reader.start();
+                readers.add(reader);
+            }
+            for (int i = 0; i < 200; i++) {
+                ff.loadJson(CONFIG);
+            }
+            done.set(true);
+            for (Thread r : readers) r.join();
+            assertEquals(0, errors.get());
+        }
+    }
+
+    @Test
+    void hundredThousandContextsLeaveMemoryFlat() {
+        Runtime rt = Runtime.getRuntime();
+        long rssBefore = rssKb();
+        for (int i = 0; i < 100_000; i++) {
+            try (EvaluationContext ctx = EvaluationContext.of("user-" + i)) {
+                ctx.set("country", "US");
+            }
+        }
+        long growth = rssKb() - rssBefore;
+        assertTrue(growth < 20_000, "RSS grew by " + growth + " KiB over 100,000 contexts");
+        assertTrue(rt.totalMemory() > 0);
+    }
+
+    static long rssKb() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return 0;
+    }
+}
