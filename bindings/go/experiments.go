@@ -133,7 +133,8 @@ func (e *Engine) ExperimentResults(key string) (*Results, error) {
 	kp, kl := str(key)
 	var out C.ff_bytes
 	var cerr *C.ff_error
-	err = check(C.ff_experiment_results_json(ptr, kp, kl, &out, &cerr), cerr)
+	status := C.ff_experiment_results_json(ptr, kp, kl, &out, &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	if err != nil {
@@ -157,7 +158,8 @@ func (e *Engine) DeclareWinner(key, variant string) error {
 	kp, kl := str(key)
 	vp, vl := str(variant)
 	var cerr *C.ff_error
-	err = check(C.ff_declare_winner(ptr, kp, kl, vp, vl, &cerr), cerr)
+	status := C.ff_declare_winner(ptr, kp, kl, vp, vl, &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(variant)
 	runtime.KeepAlive(e)
@@ -169,7 +171,8 @@ func Analyze(input []byte) (*Analysis, error) {
 	p, l := bytesPtr(input)
 	var out C.ff_bytes
 	var cerr *C.ff_error
-	err := check(C.ff_analyze_json(p, l, &out, &cerr), cerr)
+	status := C.ff_analyze_json(p, l, &out, &cerr)
+	err := check(status, cerr)
 	runtime.KeepAlive(input)
 	if err != nil {
 		return nil, err
@@ -186,7 +189,8 @@ func Analyze(input []byte) (*Analysis, error) {
 func SampleSize(baseline, mde, alpha, power float64) (float64, error) {
 	var out C.double
 	var cerr *C.ff_error
-	err := check(C.ff_sample_size(C.double(baseline), C.double(mde), C.double(alpha), C.double(power), &out, &cerr), cerr)
+	status := C.ff_sample_size(C.double(baseline), C.double(mde), C.double(alpha), C.double(power), &out, &cerr)
+	err := check(status, cerr)
 	return float64(out), err
 }
 
@@ -194,7 +198,8 @@ func SampleSize(baseline, mde, alpha, power float64) (float64, error) {
 func Power(baseline, mde, alpha, n float64) (float64, error) {
 	var out C.double
 	var cerr *C.ff_error
-	err := check(C.ff_power(C.double(baseline), C.double(mde), C.double(alpha), C.double(n), &out, &cerr), cerr)
+	status := C.ff_power(C.double(baseline), C.double(mde), C.double(alpha), C.double(n), &out, &cerr)
+	err := check(status, cerr)
 	return float64(out), err
 }
 
@@ -241,7 +246,8 @@ func (e *Engine) RolloutStatus(key string) (*RolloutStatus, error) {
 	kp, kl := str(key)
 	var info C.ff_rollout_info
 	var cerr *C.ff_error
-	err = check(C.ff_rollout_status(ptr, kp, kl, &info, &cerr), cerr)
+	status := C.ff_rollout_status(ptr, kp, kl, &info, &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	if err != nil {
@@ -313,7 +319,8 @@ func (e *Engine) ReportHealth(key string, errorRate, p99LatencyMs float64, sampl
 	}
 	kp, kl := str(key)
 	var cerr *C.ff_error
-	err = check(C.ff_rollout_report_health(ptr, kp, kl, C.double(errorRate), C.double(p99LatencyMs), C.uint64_t(samples), &cerr), cerr)
+	status := C.ff_rollout_report_health(ptr, kp, kl, C.double(errorRate), C.double(p99LatencyMs), C.uint64_t(samples), &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	return err
@@ -384,7 +391,8 @@ func (e *Engine) History(key string) ([]map[string]any, error) {
 	kp, kl := str(key)
 	var out C.ff_bytes
 	var cerr *C.ff_error
-	err = check(C.ff_flag_history_json(ptr, kp, kl, &out, &cerr), cerr)
+	status := C.ff_flag_history_json(ptr, kp, kl, &out, &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	if err != nil {

@@ -108,7 +108,8 @@ func Bucket(salt, key string) (uint32, error) {
 	kp, kl := str(key)
 	var out C.uint32_t
 	var cerr *C.ff_error
-	err := check(C.ff_bucket(sp, sl, kp, kl, &out, &cerr), cerr)
+	status := C.ff_bucket(sp, sl, kp, kl, &out, &cerr)
+	err := check(status, cerr)
 	runtime.KeepAlive(salt)
 	runtime.KeepAlive(key)
 	return uint32(out), err
@@ -186,7 +187,8 @@ func (e *Engine) LoadJSON(config []byte) error {
 	}
 	p, l := bytesPtr(config)
 	var cerr *C.ff_error
-	err = check(C.ff_engine_load_json(ptr, p, l, &cerr), cerr)
+	status := C.ff_engine_load_json(ptr, p, l, &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(config)
 	runtime.KeepAlive(e)
 	return err
@@ -200,7 +202,8 @@ func (e *Engine) LoadFile(path string) error {
 	}
 	p, l := str(path)
 	var cerr *C.ff_error
-	err = check(C.ff_engine_load_file(ptr, p, l, &cerr), cerr)
+	status := C.ff_engine_load_file(ptr, p, l, &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(path)
 	runtime.KeepAlive(e)
 	return err

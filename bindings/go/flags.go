@@ -242,7 +242,8 @@ func (e *Engine) SetOverride(key, variant string) error {
 	kp, kl := str(key)
 	vp, vl := str(variant)
 	var cerr *C.ff_error
-	err = check(C.ff_flag_set_override(ptr, kp, kl, vp, vl, &cerr), cerr)
+	status := C.ff_flag_set_override(ptr, kp, kl, vp, vl, &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(variant)
 	runtime.KeepAlive(e)
@@ -257,7 +258,8 @@ func (e *Engine) ClearOverride(key string) error {
 	}
 	kp, kl := str(key)
 	var cerr *C.ff_error
-	err = check(C.ff_flag_clear_override(ptr, kp, kl, &cerr), cerr)
+	status := C.ff_flag_clear_override(ptr, kp, kl, &cerr)
+	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	return err
