@@ -241,6 +241,17 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     /**
+     * An experiment's results, typed.
+     *
+     * @param key the experiment
+     * @return the results
+     * @throws NotFoundException for an unknown experiment
+     */
+    public ExperimentResults experimentResults(String key) {
+        return new ExperimentResults(experimentResultsJson(key));
+    }
+
+    /**
      * Declares an experiment's winner.
      *
      * @param key the experiment

@@ -115,6 +115,19 @@ class FeatureFlagsTest {
                 }
             }
             assertTrue(ff.experimentResultsJson("btn").contains("\"exposures\":100"));
+            ExperimentResults results = ff.experimentResults("btn");
+            assertEquals(100, results.exposures());
+            long users = 0;
+            long conversions = 0;
+            for (ExperimentResults.VariantResult v : results.metric("buy")) {
+                users += v.users();
+                conversions += v.conversions();
+            }
+            assertEquals(100, users);
+            assertEquals(25, conversions);
+            assertTrue(results.metric("buy").get(1).pValue() != null);
+            assertTrue(results.metric("nope").isEmpty());
+            assertFalse(results.decision().isEmpty());
             assertThrows(InvalidArgumentException.class, () -> ff.track("u1", "buy", Double.POSITIVE_INFINITY));
             assertTrue(FeatureFlags.analyzeJson("{\"variants\": {\"a\": {\"users\": 100, \"conversions\": 10}, \"b\": {\"users\": 100, \"conversions\": 20}}}").contains("p_value"));
             assertEquals(14748.0, FeatureFlags.sampleSize(0.1, 0.1, 0.05, 0.8), 2.0);
