@@ -59,3 +59,20 @@ func ExampleSampleSize() {
 	fmt.Printf("%.0f users per variant\n", math.Ceil(n))
 	// Output: 14749 users per variant
 }
+
+func ExampleEngine_DrainEvents() {
+	engine, _ := featureflags.New(featureflags.Options{})
+	defer engine.Close()
+	engine.LoadJSON([]byte(exampleConfig))
+	engine.SetOverride("new-ui", "off")
+	events, _ := engine.DrainEvents(0)
+	for _, ev := range events {
+		fmt.Println(ev.Seq, ev.Type)
+	}
+	history, _ := engine.History("new-ui")
+	fmt.Println(len(history), history[len(history)-1]["action"])
+	// Output:
+	// 1 config_loaded
+	// 2 override_set
+	// 2 override_set
+}
