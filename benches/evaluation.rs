@@ -11,6 +11,10 @@ use featureflags::ffi::*;
 use featureflags::{Context, Engine};
 use sha2::{Digest, Sha256};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::many_flags;
+
 const CONFIG: &str = r#"{
   "schema_version": 1,
   "segments": {"vip": {"all": [{"attr": "tier", "op": "in", "value": ["vip", "gold"]},
@@ -183,21 +187,6 @@ fn experiments(c: &mut Criterion) {
     big.events().drain(0);
     g.bench_function("results on 1M users", |b| b.iter(|| black_box(big.experiment_results("exp").unwrap())));
     g.finish();
-}
-
-fn many_flags(n: usize) -> String {
-    let flags: Vec<String> = (0..n)
-        .map(|i| {
-            format!(
-                r#""flag-{i}": {{"type": "boolean", "description": "flag {i}", "tags": ["t"],
-                  "rules": [{{"id": "geo", "when": {{"all": [{{"attr": "country", "op": "in", "value": ["US", "CA", "GB"]}},
-                                                          {{"attr": "app", "op": "version_greater_or_equal", "value": "5.{i}"}}]}},
-                              "serve": {{"split": {{"on": 50, "off": 50}}}}}}],
-                  "default": "off"}}"#
-            )
-        })
-        .collect();
-    format!(r#"{{"schema_version": 1, "flags": {{{}}}}}"#, flags.join(","))
 }
 
 fn loading(c: &mut Criterion) {

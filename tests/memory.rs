@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 use featureflags::Engine;
 
+mod common;
+use common::many_flags;
+
 struct Tracking;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -24,21 +27,6 @@ unsafe impl GlobalAlloc for Tracking {
 
 #[global_allocator]
 static GLOBAL: Tracking = Tracking;
-
-fn many_flags(n: usize) -> String {
-    let flags: Vec<String> = (0..n)
-        .map(|i| {
-            format!(
-                r#""flag-{i}": {{"type": "boolean", "description": "flag {i}", "tags": ["t"],
-                  "rules": [{{"id": "geo", "when": {{"all": [{{"attr": "country", "op": "in", "value": ["US", "CA", "GB"]}},
-                                                          {{"attr": "app", "op": "version_greater_or_equal", "value": "5.{i}"}}]}},
-                              "serve": {{"split": {{"on": 50, "off": 50}}}}}}],
-                  "default": "off"}}"#
-            )
-        })
-        .collect();
-    format!(r#"{{"schema_version": 1, "flags": {{{}}}}}"#, flags.join(","))
-}
 
 #[test]
 fn a_typical_flag_costs_under_two_kib() {

@@ -124,8 +124,8 @@ type Results struct {
 	Raw json.RawMessage `json:"-"`
 }
 
-// ExperimentResults returns experiment key's results.
-func (e *Engine) ExperimentResults(key string) (*Results, error) {
+// keyJSON calls one of the C functions that take a key and return an owned JSON document.
+func (e *Engine) keyJSON(key string, call func(*C.ff_engine, *C.char, C.size_t, *C.ff_bytes, **C.ff_error) C.ff_status) ([]byte, error) {
 	ptr, err := e.handle()
 	if err != nil {
 		return nil, err
@@ -133,14 +133,24 @@ func (e *Engine) ExperimentResults(key string) (*Results, error) {
 	kp, kl := str(key)
 	var out C.ff_bytes
 	var cerr *C.ff_error
-	status := C.ff_experiment_results_json(ptr, kp, kl, &out, &cerr)
+	status := call(ptr, kp, kl, &out, &cerr)
 	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	if err != nil {
 		return nil, err
 	}
-	raw := takeBytes(&out)
+	return takeBytes(&out), nil
+}
+
+// ExperimentResults returns experiment key's results.
+func (e *Engine) ExperimentResults(key string) (*Results, error) {
+	raw, err := e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
+		return C.ff_experiment_results_json(p, k, l, out, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
 	var r Results
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, err
@@ -384,21 +394,13 @@ func (e *Engine) DrainEvents(max int) ([]Event, error) {
 
 // History returns flag key's audit trail as JSON objects, oldest first.
 func (e *Engine) History(key string) ([]map[string]any, error) {
-	ptr, err := e.handle()
-	if err != nil {
-		return nil, err
-	}
-	kp, kl := str(key)
-	var out C.ff_bytes
-	var cerr *C.ff_error
-	status := C.ff_flag_history_json(ptr, kp, kl, &out, &cerr)
-	err = check(status, cerr)
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(e)
+	raw, err := e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
+		return C.ff_flag_history_json(p, k, l, out, cerr)
+	})
 	if err != nil {
 		return nil, err
 	}
 	var entries []map[string]any
-	err = json.Unmarshal(takeBytes(&out), &entries)
+	err = json.Unmarshal(raw, &entries)
 	return entries, err
 }
