@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every benchmark: Rust (criterion, through the C ABI too), multi-threaded scaling,
+# and the Go, C++ and Java bindings. About 6 minutes on 2 cores. Figures: docs/performance.md.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cargo build --release --locked
+echo "=== Rust and C ABI (criterion)"
+cargo bench --locked --bench evaluation 2>&1 | grep -E "^[A-Za-z].*time:|time:" || true
+echo "=== Rust, two threads"
+cargo bench --locked --bench concurrency
+echo "=== Go"
+BENCHTIME=300ms bash bindings/go/bench.sh
+echo "=== C++"
+bash bindings/cpp/bench.sh
+echo "=== Java"
+bash bindings/java/bench.sh 3000000
