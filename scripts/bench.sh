@@ -6,7 +6,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 cargo build --release --locked
 echo "=== Rust and C ABI (criterion)"
-cargo bench --locked --bench evaluation 2>&1 | grep -E "^[A-Za-z].*time:|time:" || true
+cargo bench --locked --bench evaluation 2>&1 | grep -B1 "time:" | grep -v "^--" || true
 echo "=== Rust, two threads"
 cargo bench --locked --bench concurrency
 echo "=== Go"

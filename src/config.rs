@@ -558,7 +558,7 @@ impl Compiler {
             &[
                 "description", "status", "variants", "control", "traffic", "when", "metrics", "primary_metric", "alpha",
                 "power", "mde", "sequential", "min_sample", "start_at", "end_at", "winner", "breakdowns",
-                "max_segment_values", "interval", "retention",
+                "max_segment_values", "interval", "retention", "retention_rate", "discount_rate", "clv_periods",
             ],
         );
         let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
@@ -718,6 +718,29 @@ impl Compiler {
                 }
             },
         };
+        let retention_rate = obj.get("retention_rate").and_then(|v| {
+            let r = self.number(v, &format!("{path}.retention_rate"))?;
+            if !(0.0..1.0).contains(&r) {
+                self.problem(&format!("{path}.retention_rate"), format!("{r} is outside [0, 1)"));
+                return None;
+            }
+            Some(r)
+        });
+        let discount_rate = obj.get("discount_rate").map_or(0.0, |v| match self.number(v, &format!("{path}.discount_rate")) {
+            Some(d) if d >= 0.0 => d,
+            Some(d) => {
+                self.problem(&format!("{path}.discount_rate"), format!("{d} is negative"));
+                0.0
+            }
+            None => 0.0,
+        });
+        let clv_periods = obj.get("clv_periods").and_then(|v| match v.as_u64() {
+            Some(n) if (1..=10_000).contains(&n) => Some(n as u32),
+            _ => {
+                self.problem(&format!("{path}.clv_periods"), format!("expected an integer in [1, 10000], found {v}"));
+                None
+            }
+        });
         let mut duration = |name: &str, default: i64| match obj.get(name) {
             None => Some(default),
             Some(v) => self.string(v, &format!("{path}.{name}")).and_then(|text| {
@@ -768,6 +791,9 @@ impl Compiler {
             winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),
             breakdowns: breakdowns.into(),
             max_segment_values,
+            retention_rate,
+            discount_rate,
+            clv_periods,
             interval_ms: interval_ms?,
             interval_slots: interval_slots?,
         })

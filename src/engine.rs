@@ -863,6 +863,7 @@ impl Engine {
             "decision": decision,
             "metrics": metrics,
             "breakdowns": breakdowns,
+            "lifetime_value": lifetime_value(exp, &metrics),
             "unattributed_events": unattributed,
         }))
     }
@@ -992,6 +993,31 @@ fn with_time(mut entry: Value, time_ms: i64, revision: Option<&str>) -> Value {
     entry["time_ms"] = json!(time_ms);
     entry["revision"] = json!(revision);
     entry
+}
+
+/// Projected lifetime value per variant of each revenue metric's mean per user, when the
+/// experiment configures a `retention_rate` (null otherwise).
+fn lifetime_value(exp: &Experiment, metrics: &Map<String, Value>) -> Value {
+    let Some(retention) = exp.retention_rate else { return Value::Null };
+    let per_metric: Map<String, Value> = exp
+        .metrics
+        .iter()
+        .filter(|m| m.kind == MetricKind::Revenue)
+        .map(|m| {
+            let rows = metrics[&*m.name]["variants"].as_array().cloned().unwrap_or_default();
+            let per_variant: Map<String, Value> = rows
+                .iter()
+                .map(|row| {
+                    let clv = row["mean"].as_f64().and_then(|mean| {
+                        crate::analytics::lifetime_value(mean, retention, exp.discount_rate, exp.clv_periods).ok()
+                    });
+                    (row["name"].as_str().unwrap_or("").to_owned(), json!(clv))
+                })
+                .collect();
+            (m.name.to_string(), Value::Object(per_variant))
+        })
+        .collect();
+    json!({"retention_rate": retention, "discount_rate": exp.discount_rate, "periods": exp.clv_periods, "per_metric": per_metric})
 }
 
 /// Analyses every metric of `exp` over per-variant `aggregates`: the analyses by metric

@@ -131,6 +131,12 @@ pub struct Experiment {
     pub breakdowns: Box<[Box<str>]>,
     /// Distinct values reported per breakdown attribute; the rest pool as `other`.
     pub max_segment_values: usize,
+    /// Retention rate per period for projected lifetime value (revenue metrics).
+    pub retention_rate: Option<f64>,
+    /// Discount rate per period for projected lifetime value.
+    pub discount_rate: f64,
+    /// Periods of projected lifetime value (`None`: infinite horizon).
+    pub clv_periods: Option<u32>,
     /// Time-series interval.
     pub interval_ms: i64,
     /// Intervals retained (the ring's size).

@@ -285,3 +285,27 @@ fn time_series_sum_to_totals_and_flag_a_spike() {
     assert!(anomalies.iter().all(|a| a["interval_start_ms"] == spike_start), "no false alarms: {anomalies:?}");
     assert!(engine.events().drain(0).contains("\"type\":\"anomaly\""));
 }
+
+#[test]
+fn projected_lifetime_value_per_variant() {
+    let engine = Engine::default();
+    engine
+        .load_json(
+            br#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
+      "variants": {"control": 50, "treatment": 50}, "metrics": {"revenue": "revenue"},
+      "retention_rate": 0.8, "discount_rate": 0.1}}}"#,
+        )
+        .unwrap();
+    for i in 0..200 {
+        let user = format!("u{i}");
+        engine.assign("exp", &Context::new(&user)).unwrap();
+        engine.track(&user, "revenue", 30.0).unwrap();
+    }
+    let results = engine.experiment_results("exp").unwrap();
+    let clv = &results["lifetime_value"]["per_metric"]["revenue"];
+    // Every user spent 30, so each variant's CLV is 30 × (1 + d) / (1 + d − r).
+    let expected = 30.0 * 1.1 / (1.1 - 0.8);
+    for variant in ["control", "treatment"] {
+        assert!((clv[variant].as_f64().unwrap() - expected).abs() < 1e-9, "{clv}");
+    }
+}
