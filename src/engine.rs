@@ -684,16 +684,23 @@ impl Engine {
     /// Runs `f` on `exp`'s time series, creating (or, when the experiment's shape
     /// changed, recreating) it.
     fn with_series<R>(&self, exp: &Experiment, f: impl FnOnce(&mut ExperimentSeries) -> R) -> R {
-        let variants: Vec<Sym> = exp.variants.iter().map(|v| v.sym()).collect();
-        let metrics: Vec<Sym> = exp.metrics.iter().map(|m| m.sym()).collect();
+        let variants = || exp.variants.iter().map(|v| v.sym());
+        let metrics = || exp.metrics.iter().map(|m| m.sym());
         let mut all = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let series = all.entry(exp.sym()).or_insert_with(|| {
-            ExperimentSeries::new(exp.interval_ms, exp.interval_slots, variants.clone(), metrics.clone(), exp.primary_metric as usize)
-        });
-        if !series.same_shape(exp.interval_ms, exp.interval_slots, &variants, &metrics) {
-            *series = ExperimentSeries::new(exp.interval_ms, exp.interval_slots, variants, metrics, exp.primary_metric as usize);
+        let current = all
+            .get(&exp.sym())
+            .is_some_and(|s| s.same_shape(exp.interval_ms, exp.interval_slots, variants(), metrics()));
+        if !current {
+            let series = ExperimentSeries::new(
+                exp.interval_ms,
+                exp.interval_slots,
+                variants().collect(),
+                metrics().collect(),
+                exp.primary_metric as usize,
+            );
+            all.insert(exp.sym(), series);
         }
-        f(series)
+        f(all.get_mut(&exp.sym()).expect("just ensured"))
     }
 
     fn emit_anomalies(&self, exp: &Experiment, anomalies: Vec<Anomaly>, now: i64) {

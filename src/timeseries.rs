@@ -115,8 +115,17 @@ impl ExperimentSeries {
     }
 
     /// Whether this series was built for the same shape.
-    pub fn same_shape(&self, interval_ms: i64, slots: usize, variants: &[Sym], metrics: &[Sym]) -> bool {
-        self.fingerprint.0 == interval_ms && self.fingerprint.1 == slots && self.fingerprint.2 == variants && self.fingerprint.3 == metrics
+    pub fn same_shape(
+        &self,
+        interval_ms: i64,
+        slots: usize,
+        variants: impl Iterator<Item = Sym>,
+        metrics: impl Iterator<Item = Sym>,
+    ) -> bool {
+        self.fingerprint.0 == interval_ms
+            && self.fingerprint.1 == slots
+            && self.fingerprint.2.iter().copied().eq(variants)
+            && self.fingerprint.3.iter().copied().eq(metrics)
     }
 
     fn slot(&mut self, index: i64) -> &mut Slot {

@@ -110,3 +110,30 @@ fn evaluation_allocates_nothing() {
     assert_eq!(allocations() - before, 0);
     assert!(served > 0);
 }
+
+#[test]
+fn assigning_an_exposed_user_and_tracking_allocate_nothing() {
+    let engine = Engine::default();
+    engine
+        .load_json(
+            br#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
+      "variants": {"control": 50, "treatment": 50}, "metrics": {"buy": "conversion", "spend": "revenue"}}}}"#,
+        )
+        .unwrap();
+    let users: Vec<Context> = (0..100).map(|i| Context::new(&format!("user-{i}"))).collect();
+    for ctx in &users {
+        engine.assign("exp", ctx).unwrap();
+        engine.track(ctx.user_id(), "buy", 1.0).unwrap();
+        engine.track(ctx.user_id(), "spend", 1.0).unwrap();
+    }
+    let before = allocations();
+    let mut n = 0;
+    for _ in 0..10 {
+        for ctx in &users {
+            n += engine.assign("exp", ctx).map_or(0, str::len);
+            engine.track(ctx.user_id(), "spend", 2.5).unwrap();
+        }
+    }
+    assert!(n > 0);
+    assert_eq!(allocations() - before, 0, "allocations after the users' first exposure");
+}
