@@ -254,6 +254,7 @@ impl FunnelTracker {
                         power: 0.8,
                         mde: None,
                         sequential: false,
+                        sequential_tuning: None,
                         variants: vec![
                             crate::stats::VariantAggregate { name: "control".into(), users: control.reached[0], conversions: control.reached[last], sum: 0.0, sum_squares: 0.0, weight: 1.0 },
                             crate::stats::VariantAggregate { name: "variant".into(), users: t.reached[0], conversions: t.reached[last], sum: 0.0, sum_squares: 0.0, weight: 1.0 },

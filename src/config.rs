@@ -557,7 +557,7 @@ impl Compiler {
             &path,
             &[
                 "description", "status", "variants", "control", "traffic", "when", "metrics", "primary_metric", "alpha",
-                "power", "mde", "sequential", "min_sample", "start_at", "end_at", "winner", "breakdowns",
+                "power", "mde", "sequential", "sequential_tuning", "min_sample", "start_at", "end_at", "winner", "breakdowns",
                 "max_segment_values", "interval", "retention", "retention_rate", "discount_rate", "clv_periods",
             ],
         );
@@ -675,6 +675,14 @@ impl Compiler {
                 false
             }
         };
+        let sequential_tuning = obj.get("sequential_tuning").and_then(|v| {
+            let n = self.number(v, &format!("{path}.sequential_tuning"))?;
+            if n <= 0.0 {
+                self.problem(&format!("{path}.sequential_tuning"), format!("{n} must be positive"));
+                return None;
+            }
+            Some(n)
+        });
         let min_sample = match obj.get("min_sample") {
             None => 0,
             Some(v) => v.as_u64().unwrap_or_else(|| {
@@ -785,6 +793,7 @@ impl Compiler {
             power,
             mde,
             sequential,
+            sequential_tuning,
             min_sample,
             start_at,
             end_at,

@@ -745,6 +745,7 @@ impl Engine {
                 power: exp.power,
                 mde: None,
                 sequential: exp.sequential,
+            sequential_tuning: exp.sequential_tuning,
                 variants,
             };
             let analysis = stats::analyze(&input).to_json();
@@ -1059,6 +1060,7 @@ fn analyze_metrics(exp: &Experiment, aggregates: &rustc_hash::FxHashMap<Sym, Var
             power: exp.power,
             mde: exp.mde,
             sequential: exp.sequential,
+            sequential_tuning: exp.sequential_tuning,
             variants,
         };
         let analysis = stats::analyze(&input);

@@ -125,6 +125,8 @@ pub struct Experiment {
     pub mde: Option<f64>,
     /// Always-valid (sequential) inference.
     pub sequential: bool,
+    /// N*, the total sample size the sequential boundary is tuned for (default 10,000).
+    pub sequential_tuning: Option<f64>,
     /// Users per variant before a decision is made.
     pub min_sample: u64,
     /// Attributes the results are broken down by (captured at exposure).
