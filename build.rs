@@ -35,9 +35,7 @@ fn main() {
     let current = fs::read(&header).unwrap_or_default();
     if current != generated {
         if env::var("FEATUREFLAGS_CHECK_HEADER").as_deref() == Ok("1") {
-            panic!(
-                "include/featureflags.h is out of date with src/ffi/: run `cargo build` and commit the header"
-            );
+            panic!("include/featureflags.h is out of date with src/ffi/: run `cargo build` and commit the header");
         }
         fs::create_dir_all(header.parent().unwrap()).unwrap();
         fs::write(&header, &generated).expect("write include/featureflags.h");

@@ -73,8 +73,12 @@ fn main() {
 
     println!("latency of is_enabled(c-split) on 2 threads while a third reloads a 1,000-flag config");
     let big: String = {
-        let flags: Vec<String> = (0..1000).map(|i| format!(r#""f{i}": {{"type": "percentage", "percentage": 50}}"#)).collect();
-        format!(r#"{{"schema_version": 1, "flags": {{"c-split": {{"type": "percentage", "percentage": 50}}, {}}}}}"#, flags.join(","))
+        let flags: Vec<String> =
+            (0..1000).map(|i| format!(r#""f{i}": {{"type": "percentage", "percentage": 50}}"#)).collect();
+        format!(
+            r#"{{"schema_version": 1, "flags": {{"c-split": {{"type": "percentage", "percentage": 50}}, {}}}}}"#,
+            flags.join(",")
+        )
     };
     let done = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..2)

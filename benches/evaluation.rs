@@ -56,7 +56,6 @@ fn matching_user() -> Context {
     ctx
 }
 
-
 fn evaluation(c: &mut Criterion) {
     let engine = engine();
     let user = matching_user();
@@ -92,10 +91,17 @@ fn c_abi(c: &mut Criterion) {
     let mut g = c.benchmark_group("C ABI");
     unsafe {
         let e = ff_engine_new(std::ptr::null(), 0, std::ptr::null_mut());
-        assert_eq!(ff_engine_load_json(e, CONFIG.as_ptr().cast(), CONFIG.len(), std::ptr::null_mut()), ff_status::FF_STATUS_OK);
+        assert_eq!(
+            ff_engine_load_json(e, CONFIG.as_ptr().cast(), CONFIG.len(), std::ptr::null_mut()),
+            ff_status::FF_STATUS_OK
+        );
         let ctx = ff_context_new(b"user-1234567".as_ptr().cast(), 12);
         ff_context_set_string(ctx, b"country".as_ptr().cast(), 7, b"US".as_ptr().cast(), 2, std::ptr::null_mut());
-        for (name, flag) in [("A ff_is_enabled on", "a-on"), ("B ff_is_enabled country in", "b-country"), ("C ff_is_enabled 50% split", "c-split")] {
+        for (name, flag) in [
+            ("A ff_is_enabled on", "a-on"),
+            ("B ff_is_enabled country in", "b-country"),
+            ("C ff_is_enabled 50% split", "c-split"),
+        ] {
             g.bench_function(name, |b| {
                 b.iter(|| black_box(ff_is_enabled(e, black_box(flag.as_ptr().cast()), flag.len(), ctx, false)))
             });
@@ -107,7 +113,14 @@ fn c_abi(c: &mut Criterion) {
         g.bench_function("B with context rebuilt from strings (reset + 3 setters + ff_is_enabled)", |b| {
             b.iter(|| {
                 ff_context_reset(ctx, b"user-1234567".as_ptr().cast(), 12, std::ptr::null_mut());
-                ff_context_set_string(ctx, b"country".as_ptr().cast(), 7, b"US".as_ptr().cast(), 2, std::ptr::null_mut());
+                ff_context_set_string(
+                    ctx,
+                    b"country".as_ptr().cast(),
+                    7,
+                    b"US".as_ptr().cast(),
+                    2,
+                    std::ptr::null_mut(),
+                );
                 ff_context_set_string(ctx, b"tier".as_ptr().cast(), 4, b"vip".as_ptr().cast(), 3, std::ptr::null_mut());
                 ff_context_set_number(ctx, b"volume".as_ptr().cast(), 6, 2e6, std::ptr::null_mut());
                 black_box(ff_is_enabled(e, b"b-country".as_ptr().cast(), 9, ctx, false))
@@ -169,7 +182,9 @@ fn experiments(c: &mut Criterion) {
     g.bench_function("track revenue with 2 breakdowns, a time series and a funnel step", |b| {
         b.iter(|| black_box(analytics.track(black_box("user-1234567"), "revenue", 12.5)))
     });
-    g.bench_function("track (unexposed user)", |b| b.iter(|| black_box(engine.track(black_box("nobody"), "revenue", 1.0))));
+    g.bench_function("track (unexposed user)", |b| {
+        b.iter(|| black_box(engine.track(black_box("nobody"), "revenue", 1.0)))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("experiment results");

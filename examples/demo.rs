@@ -14,7 +14,8 @@ use featureflags::{Context, Engine, EngineOptions};
 use serde_json::Value;
 
 fn main() -> ExitCode {
-    let path = std::env::args().nth(1).unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/trading.json").into());
+    let path =
+        std::env::args().nth(1).unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/trading.json").into());
     let engine = Engine::new(EngineOptions::default());
     let snapshot = match engine.load_file(&path) {
         Ok(s) => s,
@@ -26,10 +27,44 @@ fn main() -> ExitCode {
     println!("loaded {path}: revision {}, {} flags", snapshot.revision.as_deref().unwrap_or("-"), snapshot.flags.len());
 
     let users: Vec<(&str, Vec<(&str, Attr)>)> = vec![
-        ("alice", vec![("email", Attr::S("alice@exchange.example")), ("country", Attr::S("GB")), ("app_version", Attr::S("5.3.1")), ("account_id", Attr::S("acc-1"))]),
-        ("bob", vec![("tier", Attr::S("vip")), ("trading_volume", Attr::N(2.5e6)), ("country", Attr::S("DE")), ("platform", Attr::S("ios")), ("os_version", Attr::S("16.4")), ("app_version", Attr::S("5.2"))]),
-        ("carol", vec![("country", Attr::S("FR")), ("platform", Attr::S("android")), ("app_version", Attr::S("v4.9.0")), ("account_id", Attr::S("acc-7"))]),
-        ("dave", vec![("country", Attr::S("US")), ("tier", Attr::S("gold")), ("trading_volume", Attr::N(10_000.0)), ("account_id", Attr::S("acc-9"))]),
+        (
+            "alice",
+            vec![
+                ("email", Attr::S("alice@exchange.example")),
+                ("country", Attr::S("GB")),
+                ("app_version", Attr::S("5.3.1")),
+                ("account_id", Attr::S("acc-1")),
+            ],
+        ),
+        (
+            "bob",
+            vec![
+                ("tier", Attr::S("vip")),
+                ("trading_volume", Attr::N(2.5e6)),
+                ("country", Attr::S("DE")),
+                ("platform", Attr::S("ios")),
+                ("os_version", Attr::S("16.4")),
+                ("app_version", Attr::S("5.2")),
+            ],
+        ),
+        (
+            "carol",
+            vec![
+                ("country", Attr::S("FR")),
+                ("platform", Attr::S("android")),
+                ("app_version", Attr::S("v4.9.0")),
+                ("account_id", Attr::S("acc-7")),
+            ],
+        ),
+        (
+            "dave",
+            vec![
+                ("country", Attr::S("US")),
+                ("tier", Attr::S("gold")),
+                ("trading_volume", Attr::N(10_000.0)),
+                ("account_id", Attr::S("acc-9")),
+            ],
+        ),
         ("erin", vec![("country", Attr::S("NL")), ("platform", Attr::S("web"))]),
     ];
     let mut ctx = Context::new("");
@@ -52,7 +87,10 @@ fn main() -> ExitCode {
 
     engine.set_override("hft-trading", "off").expect("kill switch exists");
     ctx.reset("alice");
-    println!("\nafter pulling the kill switch: hft-trading = {:?}", engine.evaluate("hft-trading", &ctx).variant.unwrap_or("-"));
+    println!(
+        "\nafter pulling the kill switch: hft-trading = {:?}",
+        engine.evaluate("hft-trading", &ctx).variant.unwrap_or("-")
+    );
     engine.clear_override("hft-trading");
 
     if snapshot.rollout("smart-order-router").is_some() {
@@ -190,16 +228,27 @@ fn experiment_demo(engine: &Engine) {
     for (country, segment) in results["breakdowns"]["country"].as_object().into_iter().flatten() {
         let rows = segment["metrics"]["trade"]["variants"].as_array().cloned().unwrap_or_default();
         let rate = |name: &str| {
-            rows.iter().find(|r| r["name"] == name).and_then(|r| r["rate"].as_f64()).map_or("-".into(), |x| format!("{x:.4}"))
+            rows.iter()
+                .find(|r| r["name"] == name)
+                .and_then(|r| r["rate"].as_f64())
+                .map_or("-".into(), |x| format!("{x:.4}"))
         };
         let treatment = rows.iter().find(|r| r["name"] == "one_click");
         let p = treatment.and_then(|r| r["vs_control"]["p_value"].as_f64()).map_or("-".into(), |x| format!("{x:.3}"));
-        println!("    {country:<6} users {:>5}  control {}  one_click {}  p {p}", segment["users"].to_string(), rate("control"), rate("one_click"));
+        println!(
+            "    {country:<6} users {:>5}  control {}  one_click {}  p {p}",
+            segment["users"].to_string(),
+            rate("control"),
+            rate("one_click")
+        );
     }
 
     let funnel = engine.funnel_report("order-flow").expect("funnel exists");
     println!("\n== funnel order-flow (window 1h)");
-    println!("  {:<14} {:>7} {:>9} {:>9} {:>9} {:>12}", "step", "users", "from prev", "from start", "drop-off", "median time");
+    println!(
+        "  {:<14} {:>7} {:>9} {:>9} {:>9} {:>12}",
+        "step", "users", "from prev", "from start", "drop-off", "median time"
+    );
     for step in funnel["overall"].as_array().into_iter().flatten() {
         let pct = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{:.1}%", x * 100.0));
         let median = step["median_ms_from_previous"].as_f64().map_or("-".into(), |ms| format!("{:.0} s", ms / 1000.0));

@@ -50,6 +50,7 @@ c_tests() {
 }
 
 step "header drift check + release build" header_is_current
+step "cargo fmt --check" cargo fmt --check
 step "cargo clippy" cargo clippy --locked --all-targets -- -D warnings
 step "cargo test" cargo test --locked
 step "C API test" c_tests

@@ -153,7 +153,9 @@ impl FunnelTracker {
                 }
                 (variant, 0, None)
             }
-            Some(p) if step == p.reached as usize && now_ms - p.started_ms <= funnel.window_ms && now_ms >= p.last_ms => {
+            Some(p)
+                if step == p.reached as usize && now_ms - p.started_ms <= funnel.window_ms && now_ms >= p.last_ms =>
+            {
                 let elapsed = now_ms - p.last_ms;
                 p.reached += 1;
                 p.last_ms = now_ms;
@@ -268,7 +270,10 @@ impl FunnelTracker {
             }
             let unexposed = find(Sym::UNSET);
             if unexposed.reached[0] > 0 {
-                by_variant.insert("(not exposed)".into(), json!({"steps": steps(unexposed), "final_step_vs_first_variant": null}));
+                by_variant.insert(
+                    "(not exposed)".into(),
+                    json!({"steps": steps(unexposed), "final_step_vs_first_variant": null}),
+                );
             }
             report["variants"] = Value::Object(by_variant);
         }
@@ -300,7 +305,12 @@ pub fn lifetime_value(margin: f64, retention: f64, discount: f64, periods: Optio
 
 /// Days an experiment needs: `required users per variant × variants / (daily users ×
 /// traffic fraction)`, rounded up.
-pub fn test_duration_days(required_per_variant: f64, variants: u32, daily_users: f64, traffic_fraction: f64) -> Result<f64, String> {
+pub fn test_duration_days(
+    required_per_variant: f64,
+    variants: u32,
+    daily_users: f64,
+    traffic_fraction: f64,
+) -> Result<f64, String> {
     if !(required_per_variant.is_finite() && required_per_variant >= 0.0) {
         return Err("required_per_variant: must be finite and non-negative".into());
     }

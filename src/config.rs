@@ -13,9 +13,11 @@ use serde_json::{Map, Value};
 
 use crate::analytics::{Funnel, DEFAULT_WINDOW_MS, MAX_STEPS};
 use crate::bucketing::{has_at_most_three_decimals, percentage_threshold, split_thresholds, Salt};
-use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, MAX_BREAKDOWNS, NO_WINNER};
-use crate::rollouts::{parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
+use crate::experiments::{
+    Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, MAX_BREAKDOWNS, NO_WINNER,
+};
 use crate::intern::Sym;
+use crate::rollouts::{parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
 use crate::semver::OwnedVersion;
 use crate::snapshot::{Flag, FlagKind, Prerequisite, Rule, Serve, Snapshot, Variant, NO_OVERRIDE};
 use crate::targeting::{Clause, Condition, Matcher, Op, PercentageGate, Scalar, ScalarSet, VersionCmp};
@@ -153,7 +155,10 @@ impl Compiler {
     fn known_keys(&mut self, obj: &Map<String, Value>, path: &str, allowed: &[&str]) {
         for key in obj.keys() {
             if !allowed.contains(&key.as_str()) {
-                self.problem(&format!("{path}.{key}"), format!("unknown key (expected one of: {})", allowed.join(", ")));
+                self.problem(
+                    &format!("{path}.{key}"),
+                    format!("unknown key (expected one of: {})", allowed.join(", ")),
+                );
             }
         }
     }
@@ -247,11 +252,8 @@ impl Compiler {
             Some(v) => self.object(v, "flags").unwrap_or(&empty),
             None => &empty,
         };
-        let outlines: HashMap<&str, (u32, Outline)> = flags_obj
-            .iter()
-            .enumerate()
-            .map(|(i, (key, def))| (key.as_str(), (i as u32, outline(def))))
-            .collect();
+        let outlines: HashMap<&str, (u32, Outline)> =
+            flags_obj.iter().enumerate().map(|(i, (key, def))| (key.as_str(), (i as u32, outline(def)))).collect();
         let mut flags = Vec::with_capacity(flags_obj.len());
         for (key, def) in flags_obj {
             if let Some(flag) = self.flag(key, def, &outlines) {
@@ -269,9 +271,10 @@ impl Compiler {
             match flags.iter().position(|f| *f.key == *rollout.flag) {
                 None if outlines.contains_key(&*rollout.flag) => {}
                 None => self.problem(&path, format!("unknown flag \"{}\"", rollout.flag)),
-                Some(i) if flags[i].kind != FlagKind::Boolean => {
-                    self.problem(&path, format!("a rollout drives a boolean flag; \"{}\" is {}", rollout.flag, flags[i].kind.as_str()))
-                }
+                Some(i) if flags[i].kind != FlagKind::Boolean => self.problem(
+                    &path,
+                    format!("a rollout drives a boolean flag; \"{}\" is {}", rollout.flag, flags[i].kind.as_str()),
+                ),
                 Some(i) if flags[i].rollout.is_some() => {
                     self.problem(&path, format!("flag \"{}\" already has a rollout", rollout.flag))
                 }
@@ -288,8 +291,7 @@ impl Compiler {
             Some(v) => self.object(v, "experiments").unwrap_or(&empty),
             None => &empty,
         };
-        let experiments =
-            experiments_obj.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
+        let experiments = experiments_obj.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
         let funnels_obj = match obj.get("funnels") {
             Some(v) => self.object(v, "funnels").unwrap_or(&empty),
             None => &empty,
@@ -308,8 +310,19 @@ impl Compiler {
             obj,
             &path,
             &[
-                "type", "enabled", "description", "tags", "variants", "default", "off_variant", "percentage", "rules",
-                "prerequisites", "schedule", "bucket_by", "salt",
+                "type",
+                "enabled",
+                "description",
+                "tags",
+                "variants",
+                "default",
+                "off_variant",
+                "percentage",
+                "rules",
+                "prerequisites",
+                "schedule",
+                "bucket_by",
+                "salt",
             ],
         );
         let kind = match obj.get("type") {
@@ -336,7 +349,8 @@ impl Compiler {
                 true
             }
         };
-        let description = obj.get("description").and_then(|v| self.string(v, &format!("{path}.description"))).map(Box::from);
+        let description =
+            obj.get("description").and_then(|v| self.string(v, &format!("{path}.description"))).map(Box::from);
         let tags = match obj.get("tags") {
             None => Vec::new(),
             Some(Value::Array(items)) => items
@@ -353,13 +367,17 @@ impl Compiler {
             Some(v) => self.non_empty_string(v, &format!("{path}.salt")).unwrap_or(key).into(),
             None => key.into(),
         };
-        let bucket_by = obj.get("bucket_by").and_then(|v| self.non_empty_string(v, &format!("{path}.bucket_by"))).map(Box::from);
+        let bucket_by =
+            obj.get("bucket_by").and_then(|v| self.non_empty_string(v, &format!("{path}.bucket_by"))).map(Box::from);
         let kind = kind?;
 
         // Variants.
         let variants: Vec<Variant> = if kind.is_boolean_like() {
             if obj.contains_key("variants") {
-                self.problem(&format!("{path}.variants"), format!("a {} flag has the fixed variants \"on\" and \"off\"", kind.as_str()));
+                self.problem(
+                    &format!("{path}.variants"),
+                    format!("a {} flag has the fixed variants \"on\" and \"off\"", kind.as_str()),
+                );
             }
             vec![variant("on", "true"), variant("off", "false")]
         } else {
@@ -380,7 +398,10 @@ impl Compiler {
                                     self.problem(&format!("{path}.variants"), "variant keys must not be empty");
                                 }
                                 if json_depth(value) > MAX_DEPTH {
-                                    self.problem(&format!("{path}.variants.{name}"), format!("value nested deeper than {MAX_DEPTH}"));
+                                    self.problem(
+                                        &format!("{path}.variants.{name}"),
+                                        format!("value nested deeper than {MAX_DEPTH}"),
+                                    );
                                 }
                                 variant(name, &value.to_string())
                             })
@@ -432,16 +453,20 @@ impl Compiler {
         let mut rules = Vec::new();
         match obj.get("rules") {
             None => {}
-            Some(_) if kind == FlagKind::KillSwitch => {
-                self.problem(&format!("{path}.rules"), "a kill switch has no rules (pull it with enabled: false or an override)")
-            }
+            Some(_) if kind == FlagKind::KillSwitch => self.problem(
+                &format!("{path}.rules"),
+                "a kill switch has no rules (pull it with enabled: false or an override)",
+            ),
             Some(Value::Array(items)) => {
                 let mut seen_ids = HashMap::new();
                 for (i, item) in items.iter().enumerate() {
                     let rpath = format!("{path}.rules[{i}]");
                     if let Some(rule) = self.rule(item, &rpath, i, &salt_text, &names) {
                         if let Some(first) = seen_ids.insert(rule.id.clone(), i) {
-                            self.problem(&format!("{rpath}.id"), format!("duplicate rule id \"{}\" (also rules[{first}])", rule.id));
+                            self.problem(
+                                &format!("{rpath}.id"),
+                                format!("duplicate rule id \"{}\" (also rules[{first}])", rule.id),
+                            );
                         }
                         rules.push(rule);
                     }
@@ -492,7 +517,9 @@ impl Compiler {
                     }
                 }
             }
-            Some(v) => self.problem(&format!("{path}.prerequisites"), format!("expected an array, found {}", describe(v))),
+            Some(v) => {
+                self.problem(&format!("{path}.prerequisites"), format!("expected an array, found {}", describe(v)))
+            }
         }
 
         // Schedule.
@@ -503,7 +530,8 @@ impl Compiler {
                 self.object(v, &spath).map(|s| {
                     self.known_keys(s, &spath, &["enable_at", "disable_at"]);
                     let enable_at = s.get("enable_at").and_then(|v| self.instant_ms(v, &format!("{spath}.enable_at")));
-                    let disable_at = s.get("disable_at").and_then(|v| self.instant_ms(v, &format!("{spath}.disable_at")));
+                    let disable_at =
+                        s.get("disable_at").and_then(|v| self.instant_ms(v, &format!("{spath}.disable_at")));
                     if let (Some(a), Some(b)) = (enable_at, disable_at) {
                         if a >= b {
                             self.problem(&format!("{spath}.disable_at"), "must be later than enable_at");
@@ -556,9 +584,30 @@ impl Compiler {
             obj,
             &path,
             &[
-                "description", "status", "variants", "control", "traffic", "when", "metrics", "primary_metric", "alpha",
-                "power", "mde", "sequential", "sequential_tuning", "min_sample", "start_at", "end_at", "winner", "breakdowns",
-                "max_segment_values", "interval", "retention", "retention_rate", "discount_rate", "clv_periods",
+                "description",
+                "status",
+                "variants",
+                "control",
+                "traffic",
+                "when",
+                "metrics",
+                "primary_metric",
+                "alpha",
+                "power",
+                "mde",
+                "sequential",
+                "sequential_tuning",
+                "min_sample",
+                "start_at",
+                "end_at",
+                "winner",
+                "breakdowns",
+                "max_segment_values",
+                "interval",
+                "retention",
+                "retention_rate",
+                "discount_rate",
+                "clv_periods",
             ],
         );
         let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
@@ -570,7 +619,10 @@ impl Compiler {
             Some(v) => self.string(v, &format!("{path}.status")).and_then(|s| {
                 let status = ExperimentStatus::parse(s);
                 if status.is_none() {
-                    self.problem(&format!("{path}.status"), format!("unknown status \"{s}\" (expected draft, running, paused or completed)"));
+                    self.problem(
+                        &format!("{path}.status"),
+                        format!("unknown status \"{s}\" (expected draft, running, paused or completed)"),
+                    );
                 }
                 status
             }),
@@ -595,7 +647,11 @@ impl Compiler {
                             Some(w) if !has_at_most_three_decimals(w) => {
                                 self.problem(&wpath, format!("weight {w} has more than three decimals"))
                             }
-                            Some(w) => variants.push(ExperimentVariant { key: name.as_str().into(), sym: Sym::UNSET, weight: w }),
+                            Some(w) => variants.push(ExperimentVariant {
+                                key: name.as_str().into(),
+                                sym: Sym::UNSET,
+                                weight: w,
+                            }),
                             None => {}
                         }
                     }
@@ -619,9 +675,9 @@ impl Compiler {
         };
         let winner = obj.get("winner").and_then(|v| self.variant_ref(v, &format!("{path}.winner"), &names));
         let traffic = obj.get("traffic").map_or(Some(100.0), |v| self.percentage(v, &format!("{path}.traffic")));
-        let when = obj.get("when").map(|v| {
-            self.condition(v, &format!("{path}.when"), 1, &Scope::Rule { flag_salt: key, rule_id: "when" })
-        });
+        let when = obj
+            .get("when")
+            .map(|v| self.condition(v, &format!("{path}.when"), 1, &Scope::Rule { flag_salt: key, rule_id: "when" }));
 
         let mpath = format!("{path}.metrics");
         let mut metrics = Vec::new();
@@ -639,8 +695,13 @@ impl Compiler {
                         }
                         if let Some(text) = self.string(kind, &kpath) {
                             match MetricKind::parse(text) {
-                                Some(kind) => metrics.push(Metric { name: name.as_str().into(), sym: Sym::UNSET, kind }),
-                                None => self.problem(&kpath, format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)")),
+                                Some(kind) => {
+                                    metrics.push(Metric { name: name.as_str().into(), sym: Sym::UNSET, kind })
+                                }
+                                None => self.problem(
+                                    &kpath,
+                                    format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)"),
+                                ),
                             }
                         }
                     }
@@ -712,7 +773,10 @@ impl Compiler {
                 names
             }
             Some(v) => {
-                self.problem(&bpath, format!("expected an array of at most {MAX_BREAKDOWNS} attribute names, found {v}"));
+                self.problem(
+                    &bpath,
+                    format!("expected an array of at most {MAX_BREAKDOWNS} attribute names, found {v}"),
+                );
                 Vec::new()
             }
         };
@@ -721,7 +785,10 @@ impl Compiler {
             Some(v) => match v.as_u64() {
                 Some(n) if (1..=1000).contains(&n) => n as usize,
                 _ => {
-                    self.problem(&format!("{path}.max_segment_values"), format!("expected an integer in [1, 1000], found {v}"));
+                    self.problem(
+                        &format!("{path}.max_segment_values"),
+                        format!("expected an integer in [1, 1000], found {v}"),
+                    );
                     50
                 }
             },
@@ -734,14 +801,15 @@ impl Compiler {
             }
             Some(r)
         });
-        let discount_rate = obj.get("discount_rate").map_or(0.0, |v| match self.number(v, &format!("{path}.discount_rate")) {
-            Some(d) if d >= 0.0 => d,
-            Some(d) => {
-                self.problem(&format!("{path}.discount_rate"), format!("{d} is negative"));
-                0.0
-            }
-            None => 0.0,
-        });
+        let discount_rate =
+            obj.get("discount_rate").map_or(0.0, |v| match self.number(v, &format!("{path}.discount_rate")) {
+                Some(d) if d >= 0.0 => d,
+                Some(d) => {
+                    self.problem(&format!("{path}.discount_rate"), format!("{d} is negative"));
+                    0.0
+                }
+                None => 0.0,
+            });
         let clv_periods = obj.get("clv_periods").and_then(|v| match v.as_u64() {
             Some(n) if (1..=10_000).contains(&n) => Some(n as u32),
             _ => {
@@ -754,7 +822,10 @@ impl Compiler {
             Some(v) => self.string(v, &format!("{path}.{name}")).and_then(|text| {
                 let ms = parse_duration_ms(text);
                 if ms.is_none() {
-                    self.problem(&format!("{path}.{name}"), format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"));
+                    self.problem(
+                        &format!("{path}.{name}"),
+                        format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"),
+                    );
                 }
                 ms
             }),
@@ -765,7 +836,10 @@ impl Compiler {
             (Some(i), Some(r)) => {
                 let slots = (r + i - 1) / i;
                 if !(2..=10_000).contains(&slots) {
-                    self.problem(&format!("{path}.retention"), format!("retention / interval is {slots} intervals; allowed: 2 to 10000"));
+                    self.problem(
+                        &format!("{path}.retention"),
+                        format!("retention / interval is {slots} intervals; allowed: 2 to 10000"),
+                    );
                 }
                 Some(slots.clamp(2, 10_000) as usize)
             }
@@ -841,7 +915,10 @@ impl Compiler {
             Some(v) => self.string(v, &format!("{path}.window")).and_then(|text| {
                 let ms = parse_duration_ms(text);
                 if ms.is_none() {
-                    self.problem(&format!("{path}.window"), format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"));
+                    self.problem(
+                        &format!("{path}.window"),
+                        format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"),
+                    );
                 }
                 ms
             }),
@@ -865,7 +942,17 @@ impl Compiler {
         self.known_keys(
             obj,
             &path,
-            &["description", "flag", "strategy", "stages", "start_at", "stage_duration", "auto_progress", "health", "auto_rollback"],
+            &[
+                "description",
+                "flag",
+                "strategy",
+                "stages",
+                "start_at",
+                "stage_duration",
+                "auto_progress",
+                "health",
+                "auto_rollback",
+            ],
         );
         let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
         let flag = match obj.get("flag") {
@@ -885,7 +972,9 @@ impl Compiler {
                 if strategy.is_none() {
                     self.problem(
                         &format!("{path}.strategy"),
-                        format!("unknown strategy \"{s}\" (expected linear, exponential, canary, blue_green or custom)"),
+                        format!(
+                            "unknown strategy \"{s}\" (expected linear, exponential, canary, blue_green or custom)"
+                        ),
                     );
                 }
                 strategy
@@ -899,8 +988,11 @@ impl Compiler {
             }
             (Some(Strategy::Custom), Some(v)) => match v.as_array() {
                 Some(items) if !items.is_empty() && items.len() <= MAX_STAGES => {
-                    let stages: Vec<f64> =
-                        items.iter().enumerate().filter_map(|(i, p)| self.percentage(p, &format!("{spath}[{i}]"))).collect();
+                    let stages: Vec<f64> = items
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, p)| self.percentage(p, &format!("{spath}[{i}]")))
+                        .collect();
                     if stages.len() != items.len() {
                         None
                     } else if stages.windows(2).any(|w| w[1] < w[0]) {
@@ -938,7 +1030,10 @@ impl Compiler {
             Some(v) => self.string(v, &dpath).and_then(|text| {
                 let ms = parse_duration_ms(text);
                 if ms.is_none() {
-                    self.problem(&dpath, format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"));
+                    self.problem(
+                        &dpath,
+                        format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"),
+                    );
                 }
                 ms
             }),
@@ -975,7 +1070,10 @@ impl Compiler {
                 health.min_samples = match h.get("min_samples") {
                     None => 0,
                     Some(v) => v.as_u64().unwrap_or_else(|| {
-                        self.problem(&format!("{hpath}.min_samples"), format!("expected a non-negative integer, found {v}"));
+                        self.problem(
+                            &format!("{hpath}.min_samples"),
+                            format!("expected a non-negative integer, found {v}"),
+                        );
                         0
                     }),
                 };
@@ -1141,10 +1239,17 @@ impl Compiler {
                     Scope::Segment { name } => (format!("segment.{name}"), true),
                     Scope::Rule { flag_salt, rule_id } => (format!("{flag_salt}.rule.{rule_id}"), false),
                 };
-                Condition::Percentage(PercentageGate { salt: Salt::new(&salt), threshold: percentage_threshold(p), by_user_id })
+                Condition::Percentage(PercentageGate {
+                    salt: Salt::new(&salt),
+                    threshold: percentage_threshold(p),
+                    by_user_id,
+                })
             }
             _ => {
-                self.problem(&ipath, "unknown key (expected one of: attr, op, value, all, any, not, segment, percentage)");
+                self.problem(
+                    &ipath,
+                    "unknown key (expected one of: attr, op, value, all, any, not, segment, percentage)",
+                );
                 placeholder
             }
         }
@@ -1227,7 +1332,10 @@ impl Compiler {
             "not_equals" => Op::NotEquals(self.scalar(value, path)?),
             "in" | "not_in" => {
                 let Some(items) = value.as_array() else {
-                    self.problem(path, format!("expected an array of strings, numbers or booleans, found {}", describe(value)));
+                    self.problem(
+                        path,
+                        format!("expected an array of strings, numbers or booleans, found {}", describe(value)),
+                    );
                     return None;
                 };
                 let scalars: Vec<Scalar> =
@@ -1316,11 +1424,8 @@ impl Compiler {
                     let child = p.flag as usize;
                     match state[child] {
                         1 => {
-                            let mut cycle: Vec<&str> = stack
-                                .iter()
-                                .skip_while(|(n, _)| *n != child)
-                                .map(|(n, _)| &*flags[*n].key)
-                                .collect();
+                            let mut cycle: Vec<&str> =
+                                stack.iter().skip_while(|(n, _)| *n != child).map(|(n, _)| &*flags[*n].key).collect();
                             cycle.push(&flags[child].key);
                             self.problem(
                                 &format!("flags.{}.prerequisites[{next}].flag", flags[node].key),
@@ -1350,9 +1455,28 @@ impl Compiler {
 }
 
 const OPERATORS: &[&str] = &[
-    "equals", "not_equals", "in", "not_in", "contains", "not_contains", "starts_with", "ends_with", "matches",
-    "greater_than", "greater_or_equal", "less_than", "less_or_equal", "between", "before", "after", "exists",
-    "not_exists", "version_equals", "version_greater_than", "version_greater_or_equal", "version_less_than",
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "contains",
+    "not_contains",
+    "starts_with",
+    "ends_with",
+    "matches",
+    "greater_than",
+    "greater_or_equal",
+    "less_than",
+    "less_or_equal",
+    "between",
+    "before",
+    "after",
+    "exists",
+    "not_exists",
+    "version_equals",
+    "version_greater_than",
+    "version_greater_or_equal",
+    "version_less_than",
     "version_less_or_equal",
 ];
 
@@ -1413,7 +1537,9 @@ mod tests {
         for _ in 0..40 {
             deep = json!({"not": deep});
         }
-        let found = problems(json!({"schema_version": 1, "flags": {"f": {"type": "boolean", "rules": [{"when": deep, "serve": "on"}]}}}));
+        let found = problems(
+            json!({"schema_version": 1, "flags": {"f": {"type": "boolean", "rules": [{"when": deep, "serve": "on"}]}}}),
+        );
         assert_eq!(found.len(), 1);
         assert!(found[0].contains("nested deeper than 32"), "{found:?}");
     }

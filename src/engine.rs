@@ -5,10 +5,10 @@
 //! a reload; a reload compiles the new config aside, then swaps it in whole. Writers
 //! (loads, overrides) serialize on one mutex that readers never touch.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::path::Path;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,19 +16,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwap;
 use serde_json::{json, Map, Value};
 
+use crate::analytics::FunnelTracker;
 use crate::config::{self, ConfigError, DEFAULT_MAX_CONFIG_BYTES};
+use crate::context::AttrValue;
 use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
-use crate::analytics::FunnelTracker;
-use crate::timeseries::{Anomaly, ExperimentSeries};
 use crate::events::{self, Events};
+use crate::experiments::{Experiment, ExperimentStatus, MetricKind, VariantAggregate, MAX_BREAKDOWNS};
 use crate::experiments::{Exposed, Tracker};
 use crate::intern::{Interner, Sym};
-use crate::context::AttrValue;
-use crate::experiments::{Experiment, ExperimentStatus, MetricKind, VariantAggregate, MAX_BREAKDOWNS};
-use crate::stats;
 use crate::rollouts::{Action, Health, InvalidTransition, Position, Rollout, Runtime, Transition};
 use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
+use crate::stats;
+use crate::timeseries::{Anomaly, ExperimentSeries};
 
 /// Engine options, from the JSON given to `ff_engine_new`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,8 +77,7 @@ impl EngineOptions {
                     }
                 }
                 "evaluation_events" => {
-                    options.evaluation_events =
-                        v.as_bool().ok_or("options.evaluation_events: expected a boolean")?
+                    options.evaluation_events = v.as_bool().ok_or("options.evaluation_events: expected a boolean")?
                 }
                 _ => return Err(format!("options.{key}: unknown key (expected one of: {OPTION_KEYS})")),
             }
@@ -266,7 +265,10 @@ impl Engine {
                     if let Some(old) = previous {
                         let from = old.observed;
                         let to = rollout.position(rt.mode, now);
-                        transitions.push((rollout.clone(), Transition { from, to, cause: crate::rollouts::Cause::Restarted, at_ms: now }));
+                        transitions.push((
+                            rollout.clone(),
+                            Transition { from, to, cause: crate::rollouts::Cause::Restarted, at_ms: now },
+                        ));
                     }
                     transitions.extend(rt.observe(rollout, now).into_iter().map(|t| (rollout.clone(), t)));
                     rt
@@ -322,7 +324,11 @@ impl Engine {
             let error = ConfigError {
                 problems: vec![config::Problem {
                     path: "$".into(),
-                    message: format!("document is {} bytes; the limit is {}", meta.len(), self.options.max_config_bytes),
+                    message: format!(
+                        "document is {} bytes; the limit is {}",
+                        meta.len(),
+                        self.options.max_config_bytes
+                    ),
                 }],
             };
             self.emit_rejected(&error);
@@ -519,7 +525,10 @@ impl Engine {
         writer.overrides.insert(flag.to_owned(), variant.to_owned());
         f.override_slot.store(index, Ordering::Relaxed);
         let now = self.now_ms();
-        writer.record(flag, with_time(json!({"action": "override_set", "variant": variant}), now, snapshot.revision.as_deref()));
+        writer.record(
+            flag,
+            with_time(json!({"action": "override_set", "variant": variant}), now, snapshot.revision.as_deref()),
+        );
         self.events.emit("override_set", now, json!({"flag": flag, "variant": variant}));
         Ok(())
     }
@@ -593,7 +602,13 @@ impl Engine {
                         number = n.to_string();
                         &number
                     }
-                    Some(AttrValue::Bool(b)) => if b { "true" } else { "false" },
+                    Some(AttrValue::Bool(b)) => {
+                        if b {
+                            "true"
+                        } else {
+                            "false"
+                        }
+                    }
                     None => "(none)",
                 };
                 segments[i] = self.tracker.segment(exp.sym(), i as u8, value, exp.max_segment_values);
@@ -648,9 +663,11 @@ impl Engine {
                 |experiment, variant, metric, first, delta| {
                     let Some(exp) = find(experiment) else { return };
                     let now = *now.get_or_insert_with(|| self.now_ms());
-                    let found = self.with_series(exp, |series| match (series.variant_index(variant), series.metric_index(metric)) {
-                        (Some(v), Some(m)) => series.event(v, m, first, delta, now),
-                        _ => Vec::new(),
+                    let found = self.with_series(exp, |series| {
+                        match (series.variant_index(variant), series.metric_index(metric)) {
+                            (Some(v), Some(m)) => series.event(v, m, first, delta, now),
+                            _ => Vec::new(),
+                        }
                     });
                     if !found.is_empty() {
                         anomalies.push((experiment, found));
@@ -745,7 +762,7 @@ impl Engine {
                 power: exp.power,
                 mde: None,
                 sequential: exp.sequential,
-            sequential_tuning: exp.sequential_tuning,
+                sequential_tuning: exp.sequential_tuning,
                 variants,
             };
             let analysis = stats::analyze(&input).to_json();
@@ -790,7 +807,6 @@ impl Engine {
         &self.tracker
     }
 
-
     /// Declares `variant` the winner of experiment `key`: from now on every user is
     /// served it and nothing more is counted. It survives reloads while the experiment
     /// and variant exist.
@@ -798,9 +814,10 @@ impl Engine {
         let mut writer = self.writer();
         let snapshot = self.snapshot.load();
         let exp = snapshot.experiment(key).ok_or_else(|| ExperimentError::NotFound(key.to_owned()))?;
-        let index = exp
-            .variant_index(variant)
-            .ok_or_else(|| ExperimentError::UnknownVariant { experiment: key.to_owned(), variant: variant.to_owned() })?;
+        let index = exp.variant_index(variant).ok_or_else(|| ExperimentError::UnknownVariant {
+            experiment: key.to_owned(),
+            variant: variant.to_owned(),
+        })?;
         writer.winners.insert(key.to_owned(), variant.to_owned());
         exp.winner.store(index, Ordering::Relaxed);
         self.events.emit("winner_declared", self.now_ms(), json!({"experiment": key, "variant": variant}));
@@ -877,9 +894,7 @@ impl Engine {
     }
 
     fn publish_transition(&self, writer: &mut WriterState, rollout: &Rollout, t: &Transition) {
-        let position = |p: &Position| {
-            json!({"state": p.state.as_str(), "stage": p.stage, "percentage": p.percentage})
-        };
+        let position = |p: &Position| json!({"state": p.state.as_str(), "stage": p.stage, "percentage": p.percentage});
         let fields = json!({
             "rollout": rollout.key, "flag": rollout.flag, "cause": t.cause.as_str(),
             "from": position(&t.from), "to": position(&t.to), "at_ms": t.at_ms,
@@ -921,7 +936,15 @@ impl Engine {
     pub fn rollout_status(&self, key: &str) -> Result<RolloutStatus, RolloutError> {
         self.with_rollout(key, |rt, rollout, now| {
             let position = rollout.position(rt.mode, now);
-            Ok((RolloutStatus { position, held: rt.held, last_health: rt.last_health, stages: rollout.stages.len() as u32 }, None))
+            Ok((
+                RolloutStatus {
+                    position,
+                    held: rt.held,
+                    last_health: rt.last_health,
+                    stages: rollout.stages.len() as u32,
+                },
+                None,
+            ))
         })
     }
 
@@ -934,12 +957,20 @@ impl Engine {
     }
 
     /// Records a health report, which may roll the rollout back or hold it.
-    pub fn rollout_report_health(&self, key: &str, error_rate: f64, p99_latency_ms: f64, samples: u64) -> Result<Position, RolloutError> {
+    pub fn rollout_report_health(
+        &self,
+        key: &str,
+        error_rate: f64,
+        p99_latency_ms: f64,
+        samples: u64,
+    ) -> Result<Position, RolloutError> {
         if !(error_rate.is_finite() && (0.0..=1.0).contains(&error_rate)) {
             return Err(RolloutError::InvalidArgument(format!("error_rate: {error_rate} is outside [0, 1]")));
         }
         if !(p99_latency_ms.is_finite() && p99_latency_ms >= 0.0) {
-            return Err(RolloutError::InvalidArgument(format!("p99_latency_ms: {p99_latency_ms} must be finite and non-negative")));
+            return Err(RolloutError::InvalidArgument(format!(
+                "p99_latency_ms: {p99_latency_ms} must be finite and non-negative"
+            )));
         }
         self.with_rollout(key, |rt, rollout, now| {
             let t = rt.report(rollout, Health { error_rate, p99_latency_ms, samples, at_ms: now });
@@ -1030,7 +1061,10 @@ fn lifetime_value(exp: &Experiment, metrics: &Map<String, Value>) -> Value {
 
 /// Analyses every metric of `exp` over per-variant `aggregates`: the analyses by metric
 /// name as JSON, and the primary metric's analysis.
-fn analyze_metrics(exp: &Experiment, aggregates: &rustc_hash::FxHashMap<Sym, VariantAggregate>) -> (Map<String, Value>, stats::Analysis) {
+fn analyze_metrics(
+    exp: &Experiment,
+    aggregates: &rustc_hash::FxHashMap<Sym, VariantAggregate>,
+) -> (Map<String, Value>, stats::Analysis) {
     let empty = VariantAggregate::default();
     let control = &exp.variants[exp.control as usize].key;
     let mut metrics = Map::new();

@@ -185,7 +185,8 @@ impl Experiment {
     /// Whether `user_id` passes the traffic gate.
     #[inline]
     pub fn in_traffic(&self, user_id: &str) -> bool {
-        self.traffic_threshold >= crate::bucketing::BUCKETS || self.traffic_salt.bucket(user_id) < self.traffic_threshold
+        self.traffic_threshold >= crate::bucketing::BUCKETS
+            || self.traffic_salt.bucket(user_id) < self.traffic_threshold
     }
 
     /// Whether the enrollment window contains `now_ms`.
@@ -399,8 +400,13 @@ impl Tracker {
                 return Exposed::Before(e.variant);
             }
         }
-        let mut exposure =
-            Exposure { experiment: experiment.sym, variant, totals: Totals::new(), segments: [0; MAX_BREAKDOWNS], breakdowns: 0 };
+        let mut exposure = Exposure {
+            experiment: experiment.sym,
+            variant,
+            totals: Totals::new(),
+            segments: [0; MAX_BREAKDOWNS],
+            breakdowns: 0,
+        };
         let n = segments.len().min(MAX_BREAKDOWNS);
         exposure.segments[..n].copy_from_slice(&segments[..n]);
         exposure.breakdowns = n as u8;
@@ -446,14 +452,20 @@ impl Tracker {
                     };
                     *total = after;
                     let (experiment, variant) = (exposure.experiment, exposure.variant);
-                    shard.tallies.entry((experiment, variant)).or_default().apply(metric_sym, first_event, before, after);
+                    shard.tallies.entry((experiment, variant)).or_default().apply(
+                        metric_sym,
+                        first_event,
+                        before,
+                        after,
+                    );
                     on_attributed(experiment, variant, metric_sym, first_event, after - before);
                     for (attr, segment) in exposure.segments[..usize::from(exposure.breakdowns)].iter().enumerate() {
-                        shard
-                            .segment_tallies
-                            .entry((experiment, variant, attr as u8, *segment))
-                            .or_default()
-                            .apply(metric_sym, first_event, before, after);
+                        shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default().apply(
+                            metric_sym,
+                            first_event,
+                            before,
+                            after,
+                        );
                     }
                 }
             }
@@ -524,7 +536,8 @@ impl Tracker {
             .into_iter()
             .map(|segment| {
                 let name = names.get(usize::from(segment)).map_or_else(|| "other".to_owned(), |n| n.to_string());
-                let variants = by_segment.remove(&segment).unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect();
+                let variants =
+                    by_segment.remove(&segment).unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect();
                 (name, variants)
             })
             .collect()

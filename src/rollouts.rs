@@ -410,7 +410,10 @@ impl Runtime {
             out.push(Transition { from, to: started, cause: Cause::Started, at_ms: started.stage_started_at_ms });
             from = started;
         }
-        while from.stage < now.stage && matches!(now.state, State::Running | State::Completed) && from.state != State::Pending {
+        while from.stage < now.stage
+            && matches!(now.state, State::Running | State::Completed)
+            && from.state != State::Pending
+        {
             let at = from.next_stage_at_ms.unwrap_or(now_ms);
             let to = rollout.position(self.mode, at);
             if to.stage <= from.stage {
@@ -434,7 +437,11 @@ impl Runtime {
     /// Applies a manual action at `now_ms` (after [`Runtime::observe`]).
     pub fn act(&mut self, rollout: &Rollout, action: Action, now_ms: i64) -> Result<Transition, InvalidTransition> {
         let here = rollout.position(self.mode, now_ms);
-        let refuse = |action: &'static str| InvalidTransition { rollout: rollout.key.to_string(), state: here.state.as_str(), action };
+        let refuse = |action: &'static str| InvalidTransition {
+            rollout: rollout.key.to_string(),
+            state: here.state.as_str(),
+            action,
+        };
         let transition = match (action, here.state) {
             (Action::Advance, State::Pending) => {
                 self.change(rollout, Mode::Advancing { stage: 0, since_ms: now_ms }, Cause::ManualAdvance, now_ms)
@@ -449,9 +456,12 @@ impl Runtime {
                 self.change(rollout, mode, Cause::ManualAdvance, now_ms)
             }
             (Action::Advance, _) => return Err(refuse("advance")),
-            (Action::Pause, State::Running | State::Pending) => {
-                self.change(rollout, Mode::Fixed { stage: here.stage, since_ms: here.stage_started_at_ms.min(now_ms) }, Cause::Paused, now_ms)
-            }
+            (Action::Pause, State::Running | State::Pending) => self.change(
+                rollout,
+                Mode::Fixed { stage: here.stage, since_ms: here.stage_started_at_ms.min(now_ms) },
+                Cause::Paused,
+                now_ms,
+            ),
             (Action::Pause, _) => return Err(refuse("pause")),
             (Action::Resume, State::Paused) => {
                 self.held = false;
@@ -488,7 +498,12 @@ impl Runtime {
             }
         } else if self.held && here.state == State::Paused {
             self.held = false;
-            return Some(self.change(rollout, Mode::Advancing { stage: here.stage, since_ms: health.at_ms }, Cause::Resumed, health.at_ms));
+            return Some(self.change(
+                rollout,
+                Mode::Advancing { stage: here.stage, since_ms: health.at_ms },
+                Cause::Resumed,
+                health.at_ms,
+            ));
         }
         None
     }
@@ -560,7 +575,10 @@ mod tests {
         assert_eq!(rt.observed.state, State::Pending);
         let t = rt.observe(&r, 1_250);
         let causes: Vec<_> = t.iter().map(|t| (t.cause, t.to.stage, t.at_ms)).collect();
-        assert_eq!(causes, vec![(Cause::Started, 0, 1_000), (Cause::AutoProgress, 1, 1_100), (Cause::AutoProgress, 2, 1_200)]);
+        assert_eq!(
+            causes,
+            vec![(Cause::Started, 0, 1_000), (Cause::AutoProgress, 1, 1_100), (Cause::AutoProgress, 2, 1_200)]
+        );
         assert_eq!(rt.observed.percentage, 50.0);
         let t = rt.observe(&r, 5_000);
         assert_eq!(t.len(), 2);

@@ -64,9 +64,7 @@ fn number(s: &str) -> Option<u64> {
 }
 
 fn identifiers_valid(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.')
-            .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    !s.is_empty() && s.split('.').all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 /// A release ranks above its pre-releases; identifiers compare numerically when both

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use rustc_hash::FxHashMap;
 
-use crate::bucketing::Salt;
 use crate::analytics::Funnel;
+use crate::bucketing::Salt;
 use crate::experiments::Experiment;
-use crate::rollouts::Gate;
 use crate::intern::Sym;
+use crate::rollouts::Gate;
 use crate::targeting::Condition;
 
 /// Marks an override slot as empty.

@@ -279,17 +279,8 @@ impl Analysis {
 // Input parsing and validation
 // ---------------------------------------------------------------------------------------
 
-const TOP_KEYS: [&str; 9] = [
-    "metric",
-    "control",
-    "alpha",
-    "power",
-    "mde",
-    "weights",
-    "sequential",
-    "sequential_tuning",
-    "variants",
-];
+const TOP_KEYS: [&str; 9] =
+    ["metric", "control", "alpha", "power", "mde", "weights", "sequential", "sequential_tuning", "variants"];
 
 const SEQUENTIAL_TUNING_MSG: &str = "sequential_tuning: must be a positive finite number";
 
@@ -298,11 +289,7 @@ fn json_u64(v: &Value) -> Option<u64> {
         return Some(u);
     }
     match v.as_f64() {
-        Some(f)
-            if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 =>
-        {
-            Some(f as u64)
-        }
+        Some(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 => Some(f as u64),
         _ => None,
     }
 }
@@ -394,15 +381,11 @@ impl AnalysisInput {
                     }
                 }
             }
-            Some(_) => {
-                errs.push("variants: must be an object of variant name to aggregates".to_string())
-            }
+            Some(_) => errs.push("variants: must be an object of variant name to aggregates".to_string()),
         }
 
         let control = match obj.get("control") {
-            None | Some(Value::Null) => {
-                variants.first().map(|v| v.name.clone()).unwrap_or_default()
-            }
+            None | Some(Value::Null) => variants.first().map(|v| v.name.clone()).unwrap_or_default(),
             Some(Value::String(s)) => s.clone(),
             Some(_) => {
                 errs.push("control: must be a string".to_string());
@@ -435,28 +418,15 @@ impl AnalysisInput {
                 if let Some(vs) = obj.get("variants").and_then(Value::as_object) {
                     for name in vs.keys() {
                         if !ws.contains_key(name) {
-                            errs.push(format!(
-                                "weights.{name}: missing (weights must cover every variant)"
-                            ));
+                            errs.push(format!("weights.{name}: missing (weights must cover every variant)"));
                         }
                     }
                 }
             }
-            Some(_) => {
-                errs.push("weights: must be an object of variant name to weight".to_string())
-            }
+            Some(_) => errs.push("weights: must be an object of variant name to weight".to_string()),
         }
 
-        let input = AnalysisInput {
-            metric,
-            control,
-            alpha,
-            power,
-            mde,
-            sequential,
-            sequential_tuning,
-            variants,
-        };
+        let input = AnalysisInput { metric, control, alpha, power, mde, sequential, sequential_tuning, variants };
         // Structural checks (variant count, control, consistency) on what parsed.
         if let Err(more) = input.validate() {
             for e in more {
@@ -503,10 +473,7 @@ impl AnalysisInput {
             }
             check_aggregate(self.metric, v, &mut errs);
             if !(v.weight.is_finite() && v.weight > 0.0) {
-                errs.push(format!(
-                    "weights.{}: must be a positive finite number",
-                    v.name
-                ));
+                errs.push(format!("weights.{}: must be a positive finite number", v.name));
             }
         }
         if !self.variants.is_empty() && !self.variants.iter().any(|v| v.name == self.control) {
@@ -520,12 +487,7 @@ impl AnalysisInput {
     }
 }
 
-fn parse_variant(
-    metric: MetricKind,
-    name: &str,
-    v: &Value,
-    errs: &mut Vec<String>,
-) -> Option<VariantAggregate> {
+fn parse_variant(metric: MetricKind, name: &str, v: &Value, errs: &mut Vec<String>) -> Option<VariantAggregate> {
     let obj = match v.as_object() {
         Some(o) => o,
         None => {
@@ -557,9 +519,7 @@ fn parse_variant(
             Some(x) => match json_u64(x) {
                 Some(u) => u,
                 None => {
-                    errs.push(format!(
-                        "variants.{name}.{key}: must be a non-negative integer"
-                    ));
+                    errs.push(format!("variants.{name}.{key}: must be a non-negative integer"));
                     ok = false;
                     0
                 }
@@ -595,14 +555,7 @@ fn parse_variant(
     if !ok {
         return None;
     }
-    Some(VariantAggregate {
-        name: name.to_string(),
-        users,
-        conversions,
-        sum,
-        sum_squares,
-        weight: 1.0,
-    })
+    Some(VariantAggregate { name: name.to_string(), users, conversions, sum, sum_squares, weight: 1.0 })
 }
 
 fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<String>) {
@@ -610,9 +563,7 @@ fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<Stri
     match metric {
         MetricKind::Conversion => {
             if v.conversions > v.users {
-                errs.push(format!(
-                    "variants.{name}.conversions: must not exceed users"
-                ));
+                errs.push(format!("variants.{name}.conversions: must not exceed users"));
             }
         }
         MetricKind::Revenue | MetricKind::Count => {
@@ -621,9 +572,7 @@ fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<Stri
                 return;
             }
             if !v.sum_squares.is_finite() {
-                errs.push(format!(
-                    "variants.{name}.sum_squares: must be a finite number"
-                ));
+                errs.push(format!("variants.{name}.sum_squares: must be a finite number"));
                 return;
             }
             if v.sum_squares < 0.0 {
@@ -631,9 +580,7 @@ fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<Stri
                 return;
             }
             if metric == MetricKind::Count && v.sum < 0.0 {
-                errs.push(format!(
-                    "variants.{name}.sum: must be non-negative for a count metric"
-                ));
+                errs.push(format!("variants.{name}.sum: must be non-negative for a count metric"));
                 return;
             }
             if v.users == 0 {
@@ -817,9 +764,7 @@ pub fn chi_square_srm(observed: &[u64], weights: &[f64]) -> Option<(f64, u64, f6
             d * d / e
         })
         .sum();
-    let p = ChiSquared::new(df as f64)
-        .map(|c| c.sf(stat))
-        .unwrap_or(f64::NAN);
+    let p = ChiSquared::new(df as f64).map(|c| c.sf(stat)).unwrap_or(f64::NAN);
     Some((stat, df, p))
 }
 
@@ -902,11 +847,7 @@ fn beta_binomial_partial(m: u64, a: f64, b: f64, k: u64, w: impl Fn(u64) -> f64)
                 -ratio(j)
             };
             let t = l + inc;
-            c += if l.abs() >= inc.abs() {
-                (l - t) + inc
-            } else {
-                (inc - t) + l
-            };
+            c += if l.abs() >= inc.abs() { (l - t) + inc } else { (inc - t) + l };
             l = t;
             let lt = l + c;
             let u = lt.exp();
@@ -955,23 +896,14 @@ fn prob_beta_greater_numeric(ax: f64, bx: f64, ay: f64, by: f64) -> f64 {
     };
     // 3-point Gauss–Legendre on each panel for the running CDF of Y (error O(h^6)),
     // trapezoidal rule for the outer integral (geometric convergence for this integrand).
-    let gl = [
-        (-0.774_596_669_241_483_4_f64, 5.0 / 9.0),
-        (0.0, 8.0 / 9.0),
-        (0.774_596_669_241_483_4, 5.0 / 9.0),
-    ];
+    let gl = [(-0.774_596_669_241_483_4_f64, 5.0 / 9.0), (0.0, 8.0 / 9.0), (0.774_596_669_241_483_4, 5.0 / 9.0)];
     let mut cdf_y = 0.0;
     let mut total = 0.0;
     let mut prev_term = 0.0; // f_X(lo) * F_Y(lo) with F_Y(lo) ≈ 0
     for k in 1..=steps {
         let x = lo + k as f64 * h;
         let mid = x - 0.5 * h;
-        cdf_y += gl
-            .iter()
-            .map(|&(t, w)| w * dens(mid + 0.5 * h * t, ay, by, lby))
-            .sum::<f64>()
-            * 0.5
-            * h;
+        cdf_y += gl.iter().map(|&(t, w)| w * dens(mid + 0.5 * h * t, ay, by, lby)).sum::<f64>() * 0.5 * h;
         let term = dens(x, ax, bx, lbx) * cdf_y;
         total += 0.5 * h * (prev_term + term);
         prev_term = term;
@@ -987,12 +919,7 @@ fn beta_moments(a: f64, b: f64) -> (f64, f64) {
 /// Bayesian chance that the treatment's conversion rate exceeds the control's, with
 /// independent Beta(1 + conversions, 1 + users − conversions) posteriors (uniform
 /// prior). Exact; see [`prob_beta_greater`].
-pub fn beta_chance_to_beat(
-    control_conv: u64,
-    control_users: u64,
-    treat_conv: u64,
-    treat_users: u64,
-) -> Option<f64> {
+pub fn beta_chance_to_beat(control_conv: u64, control_users: u64, treat_conv: u64, treat_users: u64) -> Option<f64> {
     if control_conv > control_users || treat_conv > treat_users {
         return None;
     }
@@ -1015,12 +942,7 @@ pub fn beta_chance_to_beat(
 /// `E[C]·P(C' > T) − E[T]·P(C > T')` is equivalent but subtracts two nearly equal
 /// probabilities, losing up to 1e-7 relative accuracy at 200,000 users.) Beyond
 /// [`MAX_EXACT_TERMS`] the identity is used with numerically integrated probabilities.
-pub fn beta_expected_loss(
-    control_conv: u64,
-    control_users: u64,
-    treat_conv: u64,
-    treat_users: u64,
-) -> Option<f64> {
+pub fn beta_expected_loss(control_conv: u64, control_users: u64, treat_conv: u64, treat_users: u64) -> Option<f64> {
     if control_conv > control_users || treat_conv > treat_users {
         return None;
     }
@@ -1031,8 +953,7 @@ pub fn beta_expected_loss(
     if beta_binomial_terms(m, abf, bbf) > MAX_EXACT_TERMS as f64 {
         let ea = aa as f64 / m as f64;
         let eb = abf / (abf + bbf);
-        let loss =
-            ea * prob_beta_greater(aa + 1, ba, ab, bb) - eb * prob_beta_greater(aa, ba, ab + 1, bb);
+        let loss = ea * prob_beta_greater(aa + 1, ba, ab, bb) - eb * prob_beta_greater(aa, ba, ab + 1, bb);
         return finite(loss.max(0.0));
     }
     let mf = m as f64;
@@ -1056,9 +977,7 @@ fn treated_rate(baseline: f64, mde_relative: f64) -> Result<f64, String> {
     }
     let p2 = baseline * (1.0 + mde_relative);
     if !(p2 > 0.0 && p2 < 1.0) {
-        return Err(format!(
-            "mde: baseline·(1+mde) = {p2} must be strictly between 0 and 1"
-        ));
+        return Err(format!("mde: baseline·(1+mde) = {p2} must be strictly between 0 and 1"));
     }
     Ok(p2)
 }
@@ -1067,12 +986,7 @@ fn treated_rate(baseline: f64, mde_relative: f64) -> Result<f64, String> {
 /// conversion rate `baseline` with a two-sided test at `alpha` and the given `power`:
 /// `n = (z_{1−α/2} + z_{power})² · (p1(1−p1) + p2(1−p2)) / (p2 − p1)²`, `p2 = p1(1+mde)`.
 /// Not rounded.
-pub fn sample_size(
-    baseline: f64,
-    mde_relative: f64,
-    alpha: f64,
-    power: f64,
-) -> Result<f64, String> {
+pub fn sample_size(baseline: f64, mde_relative: f64, alpha: f64, power: f64) -> Result<f64, String> {
     check_plan(baseline, alpha)?;
     if !(power > 0.0 && power < 1.0) {
         return Err("power: must be strictly between 0 and 1".to_string());
@@ -1087,12 +1001,7 @@ pub fn sample_size(
 /// Power of the two-sided unpooled z-test at `alpha` with `n_per_variant` users per arm
 /// for a true relative change `mde_relative` of a conversion rate `baseline`:
 /// `Φ(d − z_{1−α/2}) + Φ(−d − z_{1−α/2})`, `d = |p2 − p1| / sqrt((p1q1 + p2q2)/n)`.
-pub fn power(
-    baseline: f64,
-    mde_relative: f64,
-    alpha: f64,
-    n_per_variant: f64,
-) -> Result<f64, String> {
+pub fn power(baseline: f64, mde_relative: f64, alpha: f64, n_per_variant: f64) -> Result<f64, String> {
     check_plan(baseline, alpha)?;
     if !(n_per_variant.is_finite() && n_per_variant > 0.0) {
         return Err("n_per_variant: must be a positive finite number".to_string());
@@ -1130,10 +1039,7 @@ pub fn minimum_detectable_effect(
     let f = |m: f64| power(baseline, m, alpha, n_per_variant).unwrap_or(0.0) - power_target;
     let mut hi = max_mde * (1.0 - 1e-12);
     if f(hi) < 0.0 {
-        return Err(
-            "no detectable effect: the target power cannot be reached with this sample size"
-                .to_string(),
-        );
+        return Err("no detectable effect: the target power cannot be reached with this sample size".to_string());
     }
     let mut lo = 0.0;
     for _ in 0..200 {
@@ -1197,20 +1103,12 @@ struct Arm {
 fn arm_of(metric: MetricKind, v: &VariantAggregate) -> Arm {
     let n = v.users as f64;
     if v.users == 0 {
-        return Arm {
-            n,
-            mean: None,
-            var: None,
-        };
+        return Arm { n, mean: None, var: None };
     }
     match metric {
         MetricKind::Conversion => {
             let p = v.conversions as f64 / n;
-            Arm {
-                n,
-                mean: Some(p),
-                var: Some(p * (1.0 - p)),
-            }
+            Arm { n, mean: Some(p), var: Some(p * (1.0 - p)) }
         }
         _ => {
             let mean = v.sum / n;
@@ -1220,22 +1118,14 @@ fn arm_of(metric: MetricKind, v: &VariantAggregate) -> Arm {
             } else {
                 None
             };
-            Arm {
-                n,
-                mean: Some(mean),
-                var,
-            }
+            Arm { n, mean: Some(mean), var }
         }
     }
 }
 
 fn empty_comparison(metric: MetricKind) -> Comparison {
     Comparison {
-        test: if metric == MetricKind::Conversion {
-            "two_proportion_z"
-        } else {
-            "welch_t"
-        },
+        test: if metric == MetricKind::Conversion { "two_proportion_z" } else { "welch_t" },
         absolute_uplift: None,
         absolute_ci: None,
         relative_uplift: None,
@@ -1280,11 +1170,7 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     }
     let metric = input.metric;
     let alpha = input.alpha;
-    let ci_idx = input
-        .variants
-        .iter()
-        .position(|v| v.name == input.control)
-        .unwrap_or(0);
+    let ci_idx = input.variants.iter().position(|v| v.name == input.control).unwrap_or(0);
     let ctrl = &input.variants[ci_idx];
     let c = arm_of(metric, ctrl);
 
@@ -1292,51 +1178,36 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     let required = required_sample(input, &c);
     match required {
         Some(r) => out.required_sample_size_per_variant = Some(r.ceil() as u64),
-        None if input.mde.is_some() => out.notes.push(
-            "required_sample_size_per_variant: undefined for this control baseline and mde"
-                .to_string(),
-        ),
+        None if input.mde.is_some() => {
+            out.notes.push("required_sample_size_per_variant: undefined for this control baseline and mde".to_string())
+        }
         None => {}
     }
-    out.required_sample_reached = out
-        .required_sample_size_per_variant
-        .is_some_and(|r| input.variants.iter().all(|v| v.users >= r));
+    out.required_sample_reached =
+        out.required_sample_size_per_variant.is_some_and(|r| input.variants.iter().all(|v| v.users >= r));
     // N* is fixed in advance (input or default), never derived from the data.
     let tuning_n = input.sequential_tuning.unwrap_or(DEFAULT_SEQUENTIAL_TUNING);
     let rho = sequential_rho(alpha, tuning_n);
     if input.variants.len() == 1 {
-        out.notes.push(format!(
-            "variants: only the control '{}' is present; no comparisons are computed",
-            input.control
-        ));
+        out.notes
+            .push(format!("variants: only the control '{}' is present; no comparisons are computed", input.control));
     }
 
     // Per-variant summaries and comparisons.
     for (i, v) in input.variants.iter().enumerate() {
         let a = arm_of(metric, v);
         let (ci95, ci99) = match metric {
-            MetricKind::Conversion => (
-                wilson_interval(v.conversions, v.users, 0.95),
-                wilson_interval(v.conversions, v.users, 0.99),
-            ),
+            MetricKind::Conversion => {
+                (wilson_interval(v.conversions, v.users, 0.95), wilson_interval(v.conversions, v.users, 0.99))
+            }
             _ => (t_mean_interval(&a, 0.95), t_mean_interval(&a, 0.99)),
         };
         if v.users == 0 {
-            out.notes.push(format!(
-                "variants.{}: no users; rate, sd and intervals are null",
-                v.name
-            ));
+            out.notes.push(format!("variants.{}: no users; rate, sd and intervals are null", v.name));
         } else if metric != MetricKind::Conversion && v.users < 2 {
-            out.notes.push(format!(
-                "variants.{}: fewer than 2 users; sd and intervals are null",
-                v.name
-            ));
+            out.notes.push(format!("variants.{}: fewer than 2 users; sd and intervals are null", v.name));
         }
-        let vs_control = if i == ci_idx {
-            None
-        } else {
-            Some(compare(input, ctrl, v, &c, &a, rho, tuning_n))
-        };
+        let vs_control = if i == ci_idx { None } else { Some(compare(input, ctrl, v, &c, &a, rho, tuning_n)) };
         out.variants.push(VariantResult {
             name: v.name.clone(),
             is_control: i == ci_idx,
@@ -1344,16 +1215,8 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
             users: v.users,
             conversions: (metric == MetricKind::Conversion).then_some(v.conversions),
             sum: (metric != MetricKind::Conversion).then_some(v.sum),
-            rate: if metric == MetricKind::Conversion {
-                a.mean
-            } else {
-                None
-            },
-            mean: if metric == MetricKind::Conversion {
-                None
-            } else {
-                a.mean
-            },
+            rate: if metric == MetricKind::Conversion { a.mean } else { None },
+            mean: if metric == MetricKind::Conversion { None } else { a.mean },
             sd: a.var.and_then(|x| finite(x.sqrt())),
             ci95,
             ci99,
@@ -1362,19 +1225,11 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     }
 
     // Holm adjustment over the comparisons that have a p-value.
-    let m = out
-        .variants
-        .iter()
-        .filter(|r| r.vs_control.is_some())
-        .count();
+    let m = out.variants.iter().filter(|r| r.vs_control.is_some()).count();
     if m > 1 {
         out.correction = "holm";
     }
-    adjust(
-        &mut out.variants,
-        |cmp| cmp.p_value,
-        |cmp, p| cmp.p_adjusted = Some(p),
-    );
+    adjust(&mut out.variants, |cmp| cmp.p_value, |cmp, p| cmp.p_adjusted = Some(p));
     if input.sequential {
         adjust(
             &mut out.variants,
@@ -1388,11 +1243,7 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     }
     for r in out.variants.iter_mut() {
         if let Some(cmp) = r.vs_control.as_mut() {
-            let p = if input.sequential {
-                cmp.sequential.as_ref().and_then(|s| s.p_adjusted)
-            } else {
-                cmp.p_adjusted
-            };
+            let p = if input.sequential { cmp.sequential.as_ref().and_then(|s| s.p_adjusted) } else { cmp.p_adjusted };
             cmp.significant = p.is_some_and(|p| p < alpha);
         }
     }
@@ -1416,15 +1267,9 @@ fn adjust(
     get: impl Fn(&Comparison) -> Option<f64>,
     mut set: impl FnMut(&mut Comparison, f64),
 ) {
-    let idx: Vec<usize> = variants
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.vs_control.as_ref().and_then(&get).map(|_| i))
-        .collect();
-    let ps: Vec<f64> = idx
-        .iter()
-        .filter_map(|&i| variants[i].vs_control.as_ref().and_then(&get))
-        .collect();
+    let idx: Vec<usize> =
+        variants.iter().enumerate().filter_map(|(i, r)| r.vs_control.as_ref().and_then(&get).map(|_| i)).collect();
+    let ps: Vec<f64> = idx.iter().filter_map(|&i| variants[i].vs_control.as_ref().and_then(&get)).collect();
     let adj = holm(&ps);
     for (k, &i) in idx.iter().enumerate() {
         if let Some(cmp) = variants[i].vs_control.as_mut() {
@@ -1437,15 +1282,10 @@ fn decide(a: &Analysis) -> String {
     if a.srm {
         return "stop: sample ratio mismatch".to_string();
     }
-    let cmps: Vec<(&str, &Comparison)> = a
-        .variants
-        .iter()
-        .filter_map(|r| r.vs_control.as_ref().map(|c| (r.name.as_str(), c)))
-        .collect();
-    let winner = cmps
-        .iter()
-        .filter(|(_, c)| c.significant && c.absolute_uplift.is_some_and(|u| u > 0.0))
-        .max_by(|x, y| {
+    let cmps: Vec<(&str, &Comparison)> =
+        a.variants.iter().filter_map(|r| r.vs_control.as_ref().map(|c| (r.name.as_str(), c))).collect();
+    let winner =
+        cmps.iter().filter(|(_, c)| c.significant && c.absolute_uplift.is_some_and(|u| u > 0.0)).max_by(|x, y| {
             let ux = x.1.absolute_uplift.unwrap_or(0.0);
             let uy = y.1.absolute_uplift.unwrap_or(0.0);
             ux.total_cmp(&uy)
@@ -1457,10 +1297,7 @@ fn decide(a: &Analysis) -> String {
         // Only the control: nothing to decide yet.
         return "continue".to_string();
     }
-    if cmps
-        .iter()
-        .all(|(_, c)| c.significant && c.absolute_uplift.is_some_and(|u| u < 0.0))
-    {
+    if cmps.iter().all(|(_, c)| c.significant && c.absolute_uplift.is_some_and(|u| u < 0.0)) {
         return format!("ship {}", a.control);
     }
     if a.required_sample_reached && cmps.iter().all(|(_, c)| !c.significant) {
@@ -1510,10 +1347,8 @@ fn compare(
     // Bayesian quantities.
     match metric {
         MetricKind::Conversion => {
-            out.chance_to_beat =
-                beta_chance_to_beat(cv.conversions, cv.users, tv.conversions, tv.users);
-            out.expected_loss =
-                beta_expected_loss(cv.conversions, cv.users, tv.conversions, tv.users);
+            out.chance_to_beat = beta_chance_to_beat(cv.conversions, cv.users, tv.conversions, tv.users);
+            out.expected_loss = beta_expected_loss(cv.conversions, cv.users, tv.conversions, tv.users);
         }
         _ => {
             if let (Some(mc), Some(mt), Some(vc), Some(vt)) = (c.mean, t.mean, c.var, t.var) {
@@ -1586,9 +1421,7 @@ fn compare(
     if mc != 0.0 {
         // Delta method for mt/mc − 1.
         let var_rel = vt / (mc * mc) + mt * mt * vc / mc.powi(4);
-        out.relative_ci = out
-            .relative_uplift
-            .and_then(|r| Interval::around(r, crit * var_rel.sqrt()));
+        out.relative_ci = out.relative_uplift.and_then(|r| Interval::around(r, crit * var_rel.sqrt()));
     }
     out.power_reached = if se_unpooled > 0.0 {
         finite(two_sided_power(diff.abs() / se_unpooled, alpha))
@@ -1721,9 +1554,7 @@ mod tests {
         assert!(has("weights.control:"));
         assert!(has("weights.ghost:"));
         assert!(has("weights.t: missing"));
-        assert!(
-            errs.contains(&"variants.control.users: must be a non-negative integer".to_string())
-        );
+        assert!(errs.contains(&"variants.control.users: must be a non-negative integer".to_string()));
         assert!(has("variants.control.extra: unknown key"));
         assert!(has("variants.t.conversions: must not exceed users"));
     }
@@ -1731,10 +1562,7 @@ mod tests {
     #[test]
     fn validation_of_variants_and_sums() {
         let none = json!({"variants": {}});
-        assert!(AnalysisInput::from_json(&none)
-            .unwrap_err()
-            .iter()
-            .any(|e| e.starts_with("variants: at least 1")));
+        assert!(AnalysisInput::from_json(&none).unwrap_err().iter().any(|e| e.starts_with("variants: at least 1")));
         assert!(AnalysisInput::from_json(&json!({})).is_err());
         assert!(AnalysisInput::from_json(&json!([1])).is_err());
         assert!(AnalysisInput::from_json(&json!({"metric": "ctr", "variants": {}})).is_err());
@@ -1742,50 +1570,26 @@ mod tests {
             "a": {"users": 10, "sum": 100.0, "sum_squares": 10.0},
             "b": {"users": 10, "sum": 1.0, "sum_squares": 1.0, "conversions": 1}}});
         let errs = AnalysisInput::from_json(&bad_ss).unwrap_err();
-        assert!(
-            errs.iter()
-                .any(|e| e.starts_with("variants.a.sum_squares: inconsistent")),
-            "{errs:?}"
-        );
-        assert!(
-            errs.iter()
-                .any(|e| e.starts_with("variants.b.conversions: unknown key")),
-            "{errs:?}"
-        );
+        assert!(errs.iter().any(|e| e.starts_with("variants.a.sum_squares: inconsistent")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.starts_with("variants.b.conversions: unknown key")), "{errs:?}");
         let count_bad = json!({"metric": "count", "variants": {
             "a": {"users": 10, "sum": -1.0, "sum_squares": 1.0},
             "b": {"users": 2, "sum": 2.0, "sum_squares": 5.0},
             "c": {"users": 0, "sum": 1.0, "sum_squares": 1.0}}});
         let errs = AnalysisInput::from_json(&count_bad).unwrap_err();
-        assert!(
-            errs.iter()
-                .any(|e| e.starts_with("variants.a.sum: must be non-negative")),
-            "{errs:?}"
-        );
-        assert!(
-            errs.iter().any(|e| e.starts_with("variants.b.sum_squares")),
-            "{errs:?}"
-        );
-        assert!(
-            errs.iter().any(|e| e.starts_with("variants.c.sum")),
-            "{errs:?}"
-        );
+        assert!(errs.iter().any(|e| e.starts_with("variants.a.sum: must be non-negative")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.starts_with("variants.b.sum_squares")), "{errs:?}");
+        assert!(errs.iter().any(|e| e.starts_with("variants.c.sum")), "{errs:?}");
         let missing = json!({"metric": "revenue", "variants": {"a": {"users": 3}, "b": {"users": 3, "sum": 1, "sum_squares": 1}}});
         let errs = AnalysisInput::from_json(&missing).unwrap_err();
-        assert!(
-            errs.contains(&"variants.a.sum: required".to_string()),
-            "{errs:?}"
-        );
+        assert!(errs.contains(&"variants.a.sum: required".to_string()), "{errs:?}");
     }
 
     #[test]
     fn single_variant_gives_defined_output() {
         for (metric, v) in [
             ("conversion", json!({"users": 100, "conversions": 7})),
-            (
-                "revenue",
-                json!({"users": 3, "sum": 6.0, "sum_squares": 14.0}),
-            ),
+            ("revenue", json!({"users": 3, "sum": 6.0, "sum_squares": 14.0})),
         ] {
             for seq in [false, true] {
                 let inp = AnalysisInput::from_json(&json!({"metric": metric, "mde": 0.1,
@@ -1798,10 +1602,7 @@ mod tests {
                 assert_eq!(a.variants.len(), 1);
                 assert!(a.variants[0].is_control && a.variants[0].vs_control.is_none());
                 assert!(a.variants[0].ci95.is_some());
-                assert_eq!(
-                    (a.srm, a.srm_df, a.srm_chi_square, a.srm_p_value),
-                    (false, 0, Some(0.0), Some(1.0))
-                );
+                assert_eq!((a.srm, a.srm_df, a.srm_chi_square, a.srm_p_value), (false, 0, Some(0.0), Some(1.0)));
                 assert!(a.notes.iter().any(|n| n.contains("no comparisons")));
                 assert!(json_has_no_nan(&a.to_json()));
             }
@@ -1821,43 +1622,23 @@ mod tests {
         };
         for bad in [json!(0), json!(-5), json!("x"), json!(true)] {
             let errs = AnalysisInput::from_json(&base(bad)).unwrap_err();
-            assert_eq!(
-                errs,
-                vec!["sequential_tuning: must be a positive finite number".to_string()]
-            );
+            assert_eq!(errs, vec!["sequential_tuning: must be a positive finite number".to_string()]);
         }
         let inp = AnalysisInput::from_json(&base(json!(2500))).unwrap();
         assert_eq!(inp.sequential_tuning, Some(2500.0));
-        let s = analyze(&inp).variants[1]
-            .vs_control
-            .clone()
-            .unwrap()
-            .sequential
-            .unwrap();
+        let s = analyze(&inp).variants[1].vs_control.clone().unwrap().sequential.unwrap();
         assert_eq!(s.tuning_n, 2500.0);
         assert!(close(s.rho, sequential_rho(0.05, 2500.0), 1e-15));
         // Default, and independent of the (data-dependent) required sample size.
         for mde in [None, Some(0.05), Some(0.5)] {
-            let a = analyze(&conv_input(
-                &[("a", 1000, 100), ("b", 1000, 120)],
-                true,
-                mde,
-            ));
-            let s = a.variants[1]
-                .vs_control
-                .clone()
-                .unwrap()
-                .sequential
-                .unwrap();
+            let a = analyze(&conv_input(&[("a", 1000, 100), ("b", 1000, 120)], true, mde));
+            let s = a.variants[1].vs_control.clone().unwrap().sequential.unwrap();
             assert_eq!(s.tuning_n, DEFAULT_SEQUENTIAL_TUNING);
             assert_eq!(s.tuning_n, 10_000.0);
         }
         let mut inp = conv_input(&[("a", 10, 1), ("b", 10, 2)], true, None);
         inp.sequential_tuning = Some(f64::NAN);
-        assert_eq!(
-            analyze(&inp).errors,
-            vec!["sequential_tuning: must be a positive finite number".to_string()]
-        );
+        assert_eq!(analyze(&inp).errors, vec!["sequential_tuning: must be a positive finite number".to_string()]);
     }
 
     #[test]
@@ -1911,11 +1692,7 @@ mod tests {
             }
         }
         // identical arms: p = 1, chance to beat = 0.5
-        let a = analyze(&conv_input(
-            &[("a", 100, 100), ("b", 100, 100)],
-            false,
-            None,
-        ));
+        let a = analyze(&conv_input(&[("a", 100, 100), ("b", 100, 100)], false, None));
         let c = a.variants[1].vs_control.as_ref().unwrap();
         assert_eq!(c.p_value, Some(1.0));
         assert!((c.chance_to_beat.unwrap() - 0.5).abs() < 1e-12);
@@ -1927,12 +1704,7 @@ mod tests {
         assert_eq!(a.srm_p_value, Some(1.0));
         assert_eq!(a.decision, "continue");
         // revenue edge cases
-        for (n, s, ss) in [
-            (0u64, 0.0, 0.0),
-            (1, 5.0, 25.0),
-            (3, 3.0, 3.0),
-            (2, 0.0, 0.0),
-        ] {
+        for (n, s, ss) in [(0u64, 0.0, 0.0), (1, 5.0, 25.0), (3, 3.0, 3.0), (2, 0.0, 0.0)] {
             let inp = AnalysisInput {
                 metric: MetricKind::Revenue,
                 control: "a".into(),
@@ -1999,10 +1771,7 @@ mod tests {
         // Huge counts use the integration path and stay finite and in range.
         let p = prob_beta_greater(10_000_001, 90_000_001, 10_010_001, 89_990_001);
         let norm = phi(-1e-4 / (2.0_f64 * 0.09 / 1e8).sqrt());
-        assert!(
-            (p - norm).abs() < 5e-4,
-            "{p} vs normal approximation {norm}"
-        );
+        assert!((p - norm).abs() < 5e-4, "{p} vs normal approximation {norm}");
     }
 
     #[test]
@@ -2021,29 +1790,17 @@ mod tests {
 
     #[test]
     fn srm_is_flagged_and_takes_precedence() {
-        let a = analyze(&conv_input(
-            &[("a", 10000, 1000), ("b", 11000, 1500)],
-            false,
-            None,
-        ));
+        let a = analyze(&conv_input(&[("a", 10000, 1000), ("b", 11000, 1500)], false, None));
         assert!(a.srm);
         assert_eq!(a.decision, "stop: sample ratio mismatch");
     }
 
     #[test]
     fn no_effect_decision_and_multi_variant_holm() {
-        let a = analyze(&conv_input(
-            &[("a", 20000, 2000), ("b", 20000, 2010)],
-            false,
-            Some(0.1),
-        ));
+        let a = analyze(&conv_input(&[("a", 20000, 2000), ("b", 20000, 2010)], false, Some(0.1)));
         assert!(a.required_sample_reached);
         assert_eq!(a.decision, "stop: no effect");
-        let a = analyze(&conv_input(
-            &[("a", 5000, 500), ("b", 5000, 520), ("c", 5000, 600)],
-            false,
-            None,
-        ));
+        let a = analyze(&conv_input(&[("a", 5000, 500), ("b", 5000, 520), ("c", 5000, 600)], false, None));
         assert_eq!(a.correction, "holm");
         let c = a.variants[2].vs_control.as_ref().unwrap();
         assert!(c.p_adjusted.unwrap() >= c.p_value.unwrap());
@@ -2119,14 +1876,7 @@ mod tests {
                 s += x;
                 ss += x * x;
             }
-            VariantAggregate {
-                name: name.to_string(),
-                users,
-                conversions: 0,
-                sum: s,
-                sum_squares: ss,
-                weight: 1.0,
-            }
+            VariantAggregate { name: name.to_string(), users, conversions: 0, sum: s, sum_squares: ss, weight: 1.0 }
         };
         let mut hits = 0u32;
         for _ in 0..sims {
@@ -2163,11 +1913,7 @@ mod tests {
         for _ in 0..sims {
             let cc = rng.binomial(n, 0.2);
             let ct = rng.binomial(n, 0.25);
-            let a = analyze(&conv_input(
-                &[("c", n, cc), ("t", n, ct)],
-                false,
-                Some(0.25),
-            ));
+            let a = analyze(&conv_input(&[("c", n, cc), ("t", n, ct)], false, Some(0.25)));
             hits += a.variants[1].vs_control.as_ref().unwrap().significant as u32;
         }
         let pw = hits as f64 / sims as f64;

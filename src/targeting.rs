@@ -221,7 +221,13 @@ impl ScalarSet {
                 }
             }
             AttrValue::Num(n) => self.numbers.contains(&n),
-            AttrValue::Bool(b) => if b { self.has_true } else { self.has_false },
+            AttrValue::Bool(b) => {
+                if b {
+                    self.has_true
+                } else {
+                    self.has_false
+                }
+            }
         }
     }
 }

@@ -111,7 +111,17 @@ impl ExperimentSeries {
     /// A series of `slots` intervals of `interval_ms`.
     pub fn new(interval_ms: i64, slots: usize, variants: Vec<Sym>, metrics: Vec<Sym>, primary: usize) -> Self {
         let fingerprint = (interval_ms, slots, variants.clone(), metrics.clone());
-        ExperimentSeries { interval_ms, variants, metrics, primary, ring: vec![None; slots], current: None, first: i64::MAX, anomalies: VecDeque::new(), fingerprint }
+        ExperimentSeries {
+            interval_ms,
+            variants,
+            metrics,
+            primary,
+            ring: vec![None; slots],
+            current: None,
+            first: i64::MAX,
+            anomalies: VecDeque::new(),
+            fingerprint,
+        }
     }
 
     /// Whether this series was built for the same shape.
@@ -178,10 +188,19 @@ impl ExperimentSeries {
             let history: Vec<f64> = (from..index).map(exposures).collect();
             let value = exposures(index);
             if let Some((baseline, threshold)) = detect(&history, value, |m| m.max(1.0).sqrt()) {
-                out.push(Anomaly { interval_start_ms: index * self.interval_ms, variant: *sym, series: "exposures", value, baseline, threshold });
+                out.push(Anomaly {
+                    interval_start_ms: index * self.interval_ms,
+                    variant: *sym,
+                    series: "exposures",
+                    value,
+                    baseline,
+                    threshold,
+                });
             }
             let rate = |i: i64| {
-                self.counters(i, v).filter(|c| c.exposures > 0).map(|c| c.firsts[self.primary] as f64 / c.exposures as f64)
+                self.counters(i, v)
+                    .filter(|c| c.exposures > 0)
+                    .map(|c| c.firsts[self.primary] as f64 / c.exposures as f64)
             };
             let history: Vec<f64> = (from..index).filter_map(rate).collect();
             if let Some(value) = rate(index) {
@@ -231,7 +250,12 @@ impl ExperimentSeries {
 
     /// The retained intervals in time order: `(start_ms, per-variant exposures, firsts,
     /// events and sums per metric)`, for the report.
-    pub fn report(&mut self, now_ms: i64, names: impl Fn(Sym) -> String, cumulative: impl Fn(&[(u64, u64)]) -> Value) -> (Value, Vec<Anomaly>) {
+    pub fn report(
+        &mut self,
+        now_ms: i64,
+        names: impl Fn(Sym) -> String,
+        cumulative: impl Fn(&[(u64, u64)]) -> Value,
+    ) -> (Value, Vec<Anomaly>) {
         let closed = self.advance(now_ms);
         let mut slots: Vec<&Slot> = self.ring.iter().flatten().collect();
         slots.sort_by_key(|s| s.index);

@@ -39,7 +39,8 @@ fn assignment_is_deterministic_weighted_and_counted_once() {
         *counts.entry(first.unwrap_or_else(|| "(out)".into())).or_insert(0u32) += 1;
     }
     // Traffic 60%; within it 50/30/20. Binomial sd at n=20,000 is ~70 users: allow 5 sd.
-    let near = |got: u32, p: f64| (f64::from(got) - p * f64::from(n)).abs() < 5.0 * (p * (1.0 - p) * f64::from(n)).sqrt();
+    let near =
+        |got: u32, p: f64| (f64::from(got) - p * f64::from(n)).abs() < 5.0 * (p * (1.0 - p) * f64::from(n)).sqrt();
     assert!(near(counts["(out)"], 0.4), "{counts:?}");
     assert!(near(counts["control"], 0.3), "{counts:?}");
     assert!(near(counts["blue"], 0.18), "{counts:?}");
@@ -102,7 +103,8 @@ fn exposures_survive_reloads_and_tracking_is_exact() {
 fn two_threads_tracking_lose_nothing() {
     let engine = Arc::new(engine("running", ""));
     // Enroll 1,000 users, then two threads track revenue for all of them at full speed.
-    let users: Vec<String> = (0..1000).map(|i| format!("t{i}")).filter(|u| engine.assign("checkout", &Context::new(u)).is_some()).collect();
+    let users: Vec<String> =
+        (0..1000).map(|i| format!("t{i}")).filter(|u| engine.assign("checkout", &Context::new(u)).is_some()).collect();
     let users = Arc::new(users);
     let rounds = 200;
     let handles: Vec<_> = (0..2)

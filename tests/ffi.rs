@@ -55,7 +55,10 @@ fn arguments_are_checked_and_nothing_crashes() {
             ff_context_set_number(ctx, b"n".as_ptr().cast(), 1, f64::INFINITY, ptr::null_mut()),
             ff_status::FF_STATUS_INVALID_ARGUMENT
         );
-        assert_eq!(ff_context_set_string(ptr::null_mut(), ptr::null(), 0, ptr::null(), 0, ptr::null_mut()), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert_eq!(
+            ff_context_set_string(ptr::null_mut(), ptr::null(), 0, ptr::null(), 0, ptr::null_mut()),
+            ff_status::FF_STATUS_INVALID_ARGUMENT
+        );
 
         // Evaluation never fails: defaults and reasons.
         let (k, kn) = s("on");

@@ -33,7 +33,9 @@ fn step_users(report: &Value) -> Vec<u64> {
 fn order_window_and_repeats() {
     let engine = engine();
     // u1: completes in order, with repeats of every step.
-    for (m, e) in [(0, "signup"), (1, "signup"), (5, "kyc_passed"), (6, "kyc_passed"), (10, "first_trade"), (11, "first_trade")] {
+    for (m, e) in
+        [(0, "signup"), (1, "signup"), (5, "kyc_passed"), (6, "kyc_passed"), (10, "first_trade"), (11, "first_trade")]
+    {
         at(&engine, m);
         engine.track("u1", e, 1.0).unwrap();
     }
@@ -105,7 +107,9 @@ fn linked_experiment_reports_per_variant() {
 fn funnel_config_is_validated() {
     let engine = Engine::default();
     let err = engine
-        .load_json(br#"{"schema_version": 1, "funnels": {"f": {"steps": ["a"], "window": "soon", "experiment": "nope"}}}"#)
+        .load_json(
+            br#"{"schema_version": 1, "funnels": {"f": {"steps": ["a"], "window": "soon", "experiment": "nope"}}}"#,
+        )
         .unwrap_err()
         .to_string();
     for path in ["funnels.f.steps", "funnels.f.window", "funnels.f.experiment"] {

@@ -131,9 +131,17 @@ fn health_breach_rolls_back_and_the_rollback_survives_reloads() {
 
     engine.set_time(T0 + 100 * 30 * MIN);
     engine.load_json(config("exponential", r#", "auto_rollback": true"#).as_bytes()).unwrap();
-    assert_eq!(engine.rollout_status("matching").unwrap().position.state, State::RolledBack, "same definition: still rolled back");
+    assert_eq!(
+        engine.rollout_status("matching").unwrap().position.state,
+        State::RolledBack,
+        "same definition: still rolled back"
+    );
     engine.load_json(config("exponential", r#", "auto_rollback": true, "description": "v2""#).as_bytes()).unwrap();
-    assert_eq!(engine.rollout_status("matching").unwrap().position.state, State::Completed, "changed definition restarts");
+    assert_eq!(
+        engine.rollout_status("matching").unwrap().position.state,
+        State::Completed,
+        "changed definition restarts"
+    );
 
     let events = engine.events().drain(0);
     let transitions: Vec<&str> = events.lines().filter(|l| l.contains("rollout_transition")).collect();
@@ -184,7 +192,10 @@ fn full_queue_drops_newest_and_counts_listener_gets_events() {
     let drained = engine.events().drain(0);
     assert_eq!(drained.lines().count(), 3);
     assert!(drained.lines().all(|l| l.contains("\"type\":\"config_loaded\"")));
-    let seqs: Vec<u64> = drained.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> = drained
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_u64().unwrap())
+        .collect();
     assert_eq!(seqs, vec![1, 2, 3], "the oldest are kept, the newest dropped");
 
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));

@@ -10,8 +10,8 @@
 //! The test prints the largest observed error per statistic family (relative, or
 //! absolute when |expected| ≤ 1e-12).
 
-use serde_json::Value;
 use featureflags::stats::{analyze, minimum_detectable_effect, power, sample_size, AnalysisInput};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -48,26 +48,15 @@ struct Checker {
 impl Checker {
     /// Statistic family of a path such as `variants.b.vs_control.absolute_ci.lower`.
     fn family(&self, path: &str) -> String {
-        let parts: Vec<&str> = path
-            .split('.')
-            .filter(|p| !matches!(*p, "lower" | "upper"))
-            .collect();
+        let parts: Vec<&str> = path.split('.').filter(|p| !matches!(*p, "lower" | "upper")).collect();
         let last = *parts.last().unwrap_or(&"");
         let seq = parts.contains(&"sequential");
-        let kind = if self.metric == "conversion" {
-            "conversion"
-        } else {
-            "revenue/count"
-        };
+        let kind = if self.metric == "conversion" { "conversion" } else { "revenue/count" };
         let name = match last {
             "ci95" | "ci99" if kind == "conversion" => format!("wilson {last}"),
             "ci95" | "ci99" => format!("t interval {last}"),
             "statistic" | "df" | "p_value" | "p_adjusted" if !seq => {
-                let test = if kind == "conversion" {
-                    "z-test"
-                } else {
-                    "welch"
-                };
+                let test = if kind == "conversion" { "z-test" } else { "welch" };
                 format!("{test} {last}")
             }
             "srm_chi_square" | "srm_p_value" => last.to_string(),
@@ -82,10 +71,7 @@ impl Checker {
         match (actual, expected) {
             (_, Value::Null) => {
                 if !actual.is_null() {
-                    self.failures.push(format!(
-                        "{}: {path}: expected null, got {actual}",
-                        self.case
-                    ));
+                    self.failures.push(format!("{}: {path}: expected null, got {actual}", self.case));
                 }
             }
             (Value::Number(a), Value::Number(e)) => {
@@ -93,11 +79,7 @@ impl Checker {
                 let fam = self.family(path);
                 let m = self.max_err.entry(fam.clone()).or_insert(0.0);
                 *m = m.max(err(a, e));
-                let rel = if fam == "welch p_value" || fam == "welch p_adjusted" {
-                    REL_WELCH_P
-                } else {
-                    REL
-                };
+                let rel = if fam == "welch p_value" || fam == "welch p_adjusted" { REL_WELCH_P } else { REL };
                 if !close_rel(a, e, rel) {
                     self.failures.push(format!(
                         "{}: {path}: got {a:e}, expected {e:e} (rel err {:.2e})",
@@ -108,8 +90,7 @@ impl Checker {
             }
             (Value::Bool(a), Value::Bool(e)) => {
                 if a != e {
-                    self.failures
-                        .push(format!("{}: {path}: got {a}, expected {e}", self.case));
+                    self.failures.push(format!("{}: {path}: got {a}, expected {e}", self.case));
                 }
             }
             // Intervals: expected [lower, upper], actual {"lower", "upper"}.
@@ -117,10 +98,7 @@ impl Checker {
                 self.num(&format!("{path}.lower"), &o["lower"], &e[0]);
                 self.num(&format!("{path}.upper"), &o["upper"], &e[1]);
             }
-            _ => self.failures.push(format!(
-                "{}: {path}: got {actual}, expected {expected}",
-                self.case
-            )),
+            _ => self.failures.push(format!("{}: {path}: got {actual}, expected {expected}", self.case)),
         }
     }
 
@@ -130,10 +108,7 @@ impl Checker {
             return self.num(path, actual, expected);
         };
         if actual.is_null() {
-            self.failures.push(format!(
-                "{}: {path}: got null, expected an object",
-                self.case
-            ));
+            self.failures.push(format!("{}: {path}: got null, expected an object", self.case));
             return;
         }
         for (k, ev) in eo {
@@ -165,10 +140,7 @@ fn fixtures() -> Vec<(String, Value)> {
         .filter(|p| p.extension().is_some_and(|e| e == "json") && !p.ends_with("planning.json"))
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
-            (
-                p.file_stem().unwrap().to_string_lossy().into_owned(),
-                serde_json::from_str(&text).unwrap(),
-            )
+            (p.file_stem().unwrap().to_string_lossy().into_owned(), serde_json::from_str(&text).unwrap())
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -178,11 +150,7 @@ fn fixtures() -> Vec<(String, Value)> {
 #[test]
 fn analysis_matches_scipy_statsmodels() {
     let cases = fixtures();
-    assert!(
-        cases.len() >= 30,
-        "expected at least 30 fixtures, found {}",
-        cases.len()
-    );
+    assert!(cases.len() >= 30, "expected at least 30 fixtures, found {}", cases.len());
     let mut ck = Checker {
         case: String::new(),
         metric: String::new(),
@@ -192,12 +160,8 @@ fn analysis_matches_scipy_statsmodels() {
     };
     for (name, case) in &cases {
         ck.case = name.clone();
-        ck.metric = case["input"]["metric"]
-            .as_str()
-            .unwrap_or("conversion")
-            .to_string();
-        let input =
-            AnalysisInput::from_json(&case["input"]).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        ck.metric = case["input"]["metric"].as_str().unwrap_or("conversion").to_string();
+        let input = AnalysisInput::from_json(&case["input"]).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let analysis = analyze(&input);
         assert!(analysis.errors.is_empty(), "{name}: {:?}", analysis.errors);
         let actual = analysis.to_json();
@@ -206,10 +170,7 @@ fn analysis_matches_scipy_statsmodels() {
         for key in ["srm_chi_square", "srm_p_value", "srm"] {
             ck.num(key, &actual[key], &exp[key]);
         }
-        match (
-            &actual["required_sample_size_per_variant"],
-            &exp["required_sample_size_per_variant"],
-        ) {
+        match (&actual["required_sample_size_per_variant"], &exp["required_sample_size_per_variant"]) {
             (Value::Null, Value::Null) => {}
             (a, e) => {
                 let (a, e) = (a.as_f64().unwrap_or(-1.0), e.as_f64().unwrap_or(-9.0));
@@ -218,9 +179,7 @@ fn analysis_matches_scipy_statsmodels() {
                 let raw = exp["required_sample_size_unrounded"].as_f64().unwrap_or(e);
                 let near_int = (raw - raw.round()).abs() <= REL * raw;
                 if a != e && !(near_int && (a - e).abs() <= 1.0) {
-                    ck.failures.push(format!(
-                        "{name}: required_sample_size_per_variant: got {a}, expected {e}"
-                    ));
+                    ck.failures.push(format!("{name}: required_sample_size_per_variant: got {a}, expected {e}"));
                 }
             }
         }
@@ -238,20 +197,11 @@ fn analysis_matches_scipy_statsmodels() {
             ck.object(&format!("variants.{vname}"), av, ev);
         }
     }
-    println!(
-        "compared {} values over {} fixtures; largest error per family:",
-        ck.compared,
-        cases.len()
-    );
+    println!("compared {} values over {} fixtures; largest error per family:", ck.compared, cases.len());
     for (fam, e) in &ck.max_err {
         println!("  {fam:<45} {e:.2e}");
     }
-    assert!(
-        ck.failures.is_empty(),
-        "{} mismatches:\n{}",
-        ck.failures.len(),
-        ck.failures.join("\n")
-    );
+    assert!(ck.failures.is_empty(), "{} mismatches:\n{}", ck.failures.len(), ck.failures.join("\n"));
 }
 
 #[test]
@@ -267,36 +217,21 @@ fn planning_matches_statsmodels() {
         let ss = sample_size(b, m, a, p).unwrap();
         max_err[0] = max_err[0].max(err(ss, f("sample_size")));
         max_err[1] = max_err[1].max(err(power(b, m, a, n).unwrap(), f("power_at_n")));
-        if let (Ok(x), Some(e)) = (
-            minimum_detectable_effect(b, a, p, n),
-            r["mde_at_n"].as_f64(),
-        ) {
+        if let (Ok(x), Some(e)) = (minimum_detectable_effect(b, a, p, n), r["mde_at_n"].as_f64()) {
             max_err[2] = max_err[2].max(err(x, e));
         }
         if !close(ss, f("sample_size")) {
-            failures.push(format!(
-                "sample_size{:?}: {ss} vs {}",
-                (b, m, a, p),
-                f("sample_size")
-            ));
+            failures.push(format!("sample_size{:?}: {ss} vs {}", (b, m, a, p), f("sample_size")));
         }
         let pw = power(b, m, a, n).unwrap();
         if !close(pw, f("power_at_n")) {
-            failures.push(format!(
-                "power{:?}: {pw} vs {}",
-                (b, m, a, n),
-                f("power_at_n")
-            ));
+            failures.push(format!("power{:?}: {pw} vs {}", (b, m, a, n), f("power_at_n")));
         }
         let mde = minimum_detectable_effect(b, a, p, n);
         match (&mde, r["mde_at_n"].as_f64()) {
             (Ok(x), Some(e)) if close(*x, e) => {}
             (Err(_), None) => {}
-            _ => failures.push(format!(
-                "mde{:?}: {mde:?} vs {}",
-                (b, a, p, n),
-                r["mde_at_n"]
-            )),
+            _ => failures.push(format!("mde{:?}: {mde:?} vs {}", (b, a, p, n), r["mde_at_n"])),
         }
     }
     println!(

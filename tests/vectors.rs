@@ -87,7 +87,11 @@ fn bucketing_vectors() {
     assert!(cases.len() >= 20);
     for case in cases {
         let (salt, key) = (case["salt"].as_str().unwrap(), case["key"].as_str().unwrap());
-        assert_eq!(u64::from(featureflags::bucketing::bucket(salt, key)), case["bucket"].as_u64().unwrap(), "{salt:?} {key:?}");
+        assert_eq!(
+            u64::from(featureflags::bucketing::bucket(salt, key)),
+            case["bucket"].as_u64().unwrap(),
+            "{salt:?} {key:?}"
+        );
     }
 }
 

@@ -11,8 +11,8 @@ use std::ptr;
 
 use crate::context::Context;
 use crate::engine::{Engine, EngineOptions, ExperimentError, LoadError, OverrideError, RolloutError};
-use crate::rollouts::{Action, State};
 use crate::eval::Reason;
+use crate::rollouts::{Action, State};
 
 mod types;
 pub use types::*;
@@ -245,7 +245,11 @@ pub unsafe extern "C" fn ff_bytes_free(bytes: *mut ff_bytes) {
 /// set when `err` is not NULL). The caller owns the engine: free it with
 /// `ff_engine_free` once no thread uses it.
 #[no_mangle]
-pub unsafe extern "C" fn ff_engine_new(options_json: *const c_char, len: usize, err: *mut *mut ff_error) -> *mut ff_engine {
+pub unsafe extern "C" fn ff_engine_new(
+    options_json: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> *mut ff_engine {
     let mut engine = ptr::null_mut();
     let engine_out = &mut engine;
     boundary!(err, {
@@ -274,7 +278,12 @@ pub unsafe extern "C" fn ff_engine_free(e: *mut ff_engine) {
 /// for the call). On any problem returns `FF_STATUS_INVALID_CONFIG` with every problem
 /// and its JSON path in the message, and the previous config keeps serving.
 #[no_mangle]
-pub unsafe extern "C" fn ff_engine_load_json(e: *const ff_engine, json: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_engine_load_json(
+    e: *const ff_engine,
+    json: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, document) = unsafe { (engine_arg(e)?, bytes_arg(json, len, "json")?) };
@@ -286,7 +295,12 @@ pub unsafe extern "C" fn ff_engine_load_json(e: *const ff_engine, json: *const c
 /// Reads the config file at `path` (UTF-8, `len` bytes, borrowed) and loads it like
 /// `ff_engine_load_json`. An unreadable file gives `FF_STATUS_IO`.
 #[no_mangle]
-pub unsafe extern "C" fn ff_engine_load_file(e: *const ff_engine, path: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_engine_load_file(
+    e: *const ff_engine,
+    path: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, path) = unsafe { (engine_arg(e)?, str_arg(path, len, "path")?) };
@@ -309,7 +323,11 @@ pub unsafe extern "C" fn ff_engine_set_time(e: *const ff_engine, unix_ms: i64) -
 /// Writes the loaded config's `revision` to `*out` (owned by the caller: free with
 /// `ff_bytes_free`), or `{NULL, 0}` when the config has none.
 #[no_mangle]
-pub unsafe extern "C" fn ff_engine_revision(e: *const ff_engine, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_engine_revision(
+    e: *const ff_engine,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles.
         let engine = unsafe { engine_arg(e)? };
@@ -327,7 +345,14 @@ pub unsafe extern "C" fn ff_engine_revision(e: *const ff_engine, out: *mut ff_by
 /// `bucket(salt, key)` of DESIGN §4 in `*out` (0..99999), so every binding can check the
 /// shared bucketing vectors against the engine itself.
 #[no_mangle]
-pub unsafe extern "C" fn ff_bucket(salt: *const c_char, salt_len: usize, key: *const c_char, key_len: usize, out: *mut u32, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_bucket(
+    salt: *const c_char,
+    salt_len: usize,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u32,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for string arguments.
         let (salt, key) = unsafe { (str_arg(salt, salt_len, "salt")?, str_arg(key, key_len, "key")?) };
@@ -361,7 +386,12 @@ pub unsafe extern "C" fn ff_context_new(user_id: *const c_char, len: usize) -> *
 /// Starts the context over for `user_id`, removing every attribute but keeping its
 /// buffers, so rebuilding a context per request allocates nothing after warm-up.
 #[no_mangle]
-pub unsafe extern "C" fn ff_context_reset(c: *mut ff_context, user_id: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_context_reset(
+    c: *mut ff_context,
+    user_id: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (ctx, id) = unsafe { (context_arg(c)?, str_arg(user_id, len, "user_id")?) };
@@ -373,7 +403,14 @@ pub unsafe extern "C" fn ff_context_reset(c: *mut ff_context, user_id: *const c_
 /// Sets a string attribute (`name` and `value` UTF-8, borrowed). The name `user_id`
 /// replaces the user id.
 #[no_mangle]
-pub unsafe extern "C" fn ff_context_set_string(c: *mut ff_context, name: *const c_char, name_len: usize, value: *const c_char, value_len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_context_set_string(
+    c: *mut ff_context,
+    name: *const c_char,
+    name_len: usize,
+    value: *const c_char,
+    value_len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (ctx, name, value) =
@@ -386,7 +423,13 @@ pub unsafe extern "C" fn ff_context_set_string(c: *mut ff_context, name: *const 
 /// Sets a number attribute. NaN and infinities are refused with
 /// `FF_STATUS_INVALID_ARGUMENT`.
 #[no_mangle]
-pub unsafe extern "C" fn ff_context_set_number(c: *mut ff_context, name: *const c_char, name_len: usize, value: f64, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_context_set_number(
+    c: *mut ff_context,
+    name: *const c_char,
+    name_len: usize,
+    value: f64,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (ctx, name) = unsafe { (context_arg(c)?, str_arg(name, name_len, "name")?) };
@@ -397,7 +440,13 @@ pub unsafe extern "C" fn ff_context_set_number(c: *mut ff_context, name: *const 
 
 /// Sets a boolean attribute.
 #[no_mangle]
-pub unsafe extern "C" fn ff_context_set_bool(c: *mut ff_context, name: *const c_char, name_len: usize, value: bool, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_context_set_bool(
+    c: *mut ff_context,
+    name: *const c_char,
+    name_len: usize,
+    value: bool,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (ctx, name) = unsafe { (context_arg(c)?, str_arg(name, name_len, "name")?) };
@@ -422,7 +471,12 @@ pub unsafe extern "C" fn ff_context_free(c: *mut ff_context) {
 // ---------------------------------------------------------------------------------------
 
 /// Resolves the arguments every evaluation shares; `Err` carries the reason to report.
-unsafe fn eval_args<'a>(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context) -> Result<(&'a Engine, &'a [u8], &'a Context), Reason> {
+unsafe fn eval_args<'a>(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+) -> Result<(&'a Engine, &'a [u8], &'a Context), Reason> {
     // SAFETY: caller contract for handles and string arguments.
     let engine = unsafe { engine_arg(e) }.map_err(|_| Reason::Error)?;
     // SAFETY: as above.
@@ -450,7 +504,13 @@ fn reason(r: Reason) -> ff_reason {
 /// argument is invalid (NULL engine or context, NULL key with non-zero length). Never
 /// fails, takes no lock and allocates nothing.
 #[no_mangle]
-pub unsafe extern "C" fn ff_is_enabled(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, default_value: bool) -> bool {
+pub unsafe extern "C" fn ff_is_enabled(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    default_value: bool,
+) -> bool {
     boundary!(fallback = default_value, {
         // SAFETY: forwarded caller contract.
         match unsafe { eval_args(e, key, len, ctx) } {
@@ -465,21 +525,33 @@ pub unsafe extern "C" fn ff_is_enabled(e: *const ff_engine, key: *const c_char, 
 /// when nothing is served (then use your default). Returns the reason. `*out` is always
 /// written when `out` is not NULL.
 #[no_mangle]
-pub unsafe extern "C" fn ff_variant(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, out: *mut ff_str) -> ff_reason {
-    boundary!(fallback = { unsafe { write(out, str_out(None)) }; ff_reason::FF_REASON_ERROR }, {
-        // SAFETY: forwarded caller contract.
-        let (variant, r) = match unsafe { eval_args(e, key, len, ctx) } {
-            Ok((engine, key, ctx)) => {
-                let ev = engine.evaluate_bytes(key, ctx);
-                let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
-                (ev.variant, r)
-            }
-            Err(r) => (None, r),
-        };
-        // SAFETY: caller contract for out-pointers.
-        unsafe { write(out, str_out(variant)) };
-        reason(r)
-    })
+pub unsafe extern "C" fn ff_variant(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut ff_str,
+) -> ff_reason {
+    boundary!(
+        fallback = {
+            unsafe { write(out, str_out(None)) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let (variant, r) = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => {
+                    let ev = engine.evaluate_bytes(key, ctx);
+                    let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
+                    (ev.variant, r)
+                }
+                Err(r) => (None, r),
+            };
+            // SAFETY: caller contract for out-pointers.
+            unsafe { write(out, str_out(variant)) };
+            reason(r)
+        }
+    )
 }
 
 /// Evaluates `key` for `ctx` in detail into `*out` (always written when `out` is not
@@ -487,51 +559,80 @@ pub unsafe extern "C" fn ff_variant(e: *const ff_engine, key: *const c_char, len
 /// rule) and rule id (borrowed like the variant; `{NULL, 0}` when no rule). Returns the
 /// reason.
 #[no_mangle]
-pub unsafe extern "C" fn ff_evaluate(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, out: *mut ff_evaluation) -> ff_reason {
-    let nothing = |r: Reason| ff_evaluation { variant: str_out(None), reason: reason(r), rule_index: u32::MAX, rule_id: str_out(None) };
-    boundary!(fallback = { unsafe { write(out, nothing(Reason::Error)) }; ff_reason::FF_REASON_ERROR }, {
-        // SAFETY: forwarded caller contract.
-        let value = match unsafe { eval_args(e, key, len, ctx) } {
-            Ok((engine, key, ctx)) => {
-                let ev = engine.evaluate_bytes(key, ctx);
-                let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
-                ff_evaluation {
-                    variant: str_out(ev.variant),
-                    reason: reason(r),
-                    rule_index: ev.rule_index.unwrap_or(u32::MAX),
-                    rule_id: str_out(ev.rule_id),
+pub unsafe extern "C" fn ff_evaluate(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut ff_evaluation,
+) -> ff_reason {
+    let nothing = |r: Reason| ff_evaluation {
+        variant: str_out(None),
+        reason: reason(r),
+        rule_index: u32::MAX,
+        rule_id: str_out(None),
+    };
+    boundary!(
+        fallback = {
+            unsafe { write(out, nothing(Reason::Error)) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let value = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => {
+                    let ev = engine.evaluate_bytes(key, ctx);
+                    let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
+                    ff_evaluation {
+                        variant: str_out(ev.variant),
+                        reason: reason(r),
+                        rule_index: ev.rule_index.unwrap_or(u32::MAX),
+                        rule_id: str_out(ev.rule_id),
+                    }
                 }
-            }
-            Err(r) => nothing(r),
-        };
-        let r = value.reason;
-        // SAFETY: caller contract for out-pointers.
-        unsafe { write(out, value) };
-        r
-    })
+                Err(r) => nothing(r),
+            };
+            let r = value.reason;
+            // SAFETY: caller contract for out-pointers.
+            unsafe { write(out, value) };
+            r
+        }
+    )
 }
 
 /// Evaluates `key` for `ctx` and writes the served variant's value as JSON to `*out`
 /// (owned by the caller: free with `ff_bytes_free`), or `{NULL, 0}` when nothing is
 /// served. Returns the reason. Boolean-like flags serve `true` / `false`.
 #[no_mangle]
-pub unsafe extern "C" fn ff_flag_value_json(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, out: *mut ff_bytes) -> ff_reason {
+pub unsafe extern "C" fn ff_flag_value_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut ff_bytes,
+) -> ff_reason {
     let empty = || ff_bytes { ptr: ptr::null_mut(), len: 0 };
-    boundary!(fallback = { unsafe { write(out, empty()) }; ff_reason::FF_REASON_ERROR }, {
-        // SAFETY: forwarded caller contract.
-        let (value, r) = match unsafe { eval_args(e, key, len, ctx) } {
-            Ok((engine, key, ctx)) => {
-                let (value, r) = engine.value_json(key, ctx);
-                (value, if r == Reason::FlagNotFound { missing(key) } else { r })
+    boundary!(
+        fallback = {
+            unsafe { write(out, empty()) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let (value, r) = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => {
+                    let (value, r) = engine.value_json(key, ctx);
+                    (value, if r == Reason::FlagNotFound { missing(key) } else { r })
+                }
+                Err(r) => (None, r),
+            };
+            if !out.is_null() {
+                // SAFETY: caller contract for out-pointers.
+                unsafe { write(out, value.map_or_else(empty, |v| bytes_out(v.into_bytes()))) };
             }
-            Err(r) => (None, r),
-        };
-        if !out.is_null() {
-            // SAFETY: caller contract for out-pointers.
-            unsafe { write(out, value.map_or_else(empty, |v| bytes_out(v.into_bytes()))) };
+            reason(r)
         }
-        reason(r)
-    })
+    )
 }
 
 /// Forces flag `key` to serve `variant` (both UTF-8, borrowed) for everyone, ahead of
@@ -540,7 +641,14 @@ pub unsafe extern "C" fn ff_flag_value_json(e: *const ff_engine, key: *const c_c
 /// `FF_STATUS_NOT_FOUND` when the current config has no such flag;
 /// `FF_STATUS_INVALID_ARGUMENT` when the flag has no such variant.
 #[no_mangle]
-pub unsafe extern "C" fn ff_flag_set_override(e: *const ff_engine, key: *const c_char, len: usize, variant: *const c_char, variant_len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_flag_set_override(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    variant: *const c_char,
+    variant_len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key, variant) =
@@ -552,7 +660,12 @@ pub unsafe extern "C" fn ff_flag_set_override(e: *const ff_engine, key: *const c
 
 /// Removes flag `key`'s override (succeeds when there is none).
 #[no_mangle]
-pub unsafe extern "C" fn ff_flag_clear_override(e: *const ff_engine, key: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_flag_clear_override(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
@@ -572,17 +685,29 @@ pub unsafe extern "C" fn ff_flag_clear_override(e: *const ff_engine, key: *const
 /// The first enrollment records one exposure; later calls return the same variant
 /// without counting. A declared winner is returned to everyone (true) and not counted.
 #[no_mangle]
-pub unsafe extern "C" fn ff_experiment_assign(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context, variant_out: *mut ff_str) -> bool {
-    boundary!(fallback = { unsafe { write(variant_out, str_out(None)) }; false }, {
-        // SAFETY: forwarded caller contract.
-        let variant = match unsafe { eval_args(e, key, len, ctx) } {
-            Ok((engine, key, ctx)) => std::str::from_utf8(key).ok().and_then(|key| engine.assign(key, ctx)),
-            Err(_) => None,
-        };
-        // SAFETY: caller contract for out-pointers.
-        unsafe { write(variant_out, str_out(variant)) };
-        variant.is_some()
-    })
+pub unsafe extern "C" fn ff_experiment_assign(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    variant_out: *mut ff_str,
+) -> bool {
+    boundary!(
+        fallback = {
+            unsafe { write(variant_out, str_out(None)) };
+            false
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let variant = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => std::str::from_utf8(key).ok().and_then(|key| engine.assign(key, ctx)),
+                Err(_) => None,
+            };
+            // SAFETY: caller contract for out-pointers.
+            unsafe { write(variant_out, str_out(variant)) };
+            variant.is_some()
+        }
+    )
 }
 
 /// Records `value` of `metric` for `user_id` (both UTF-8, borrowed), attributed to
@@ -591,7 +716,15 @@ pub unsafe extern "C" fn ff_experiment_assign(e: *const ff_engine, key: *const c
 /// such experiment are counted as unattributed. A non-finite `value` is
 /// `FF_STATUS_INVALID_ARGUMENT`. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn ff_track(e: *const ff_engine, user_id: *const c_char, user_id_len: usize, metric: *const c_char, metric_len: usize, value: f64, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_track(
+    e: *const ff_engine,
+    user_id: *const c_char,
+    user_id_len: usize,
+    metric: *const c_char,
+    metric_len: usize,
+    value: f64,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, user, metric) = unsafe {
@@ -607,7 +740,13 @@ pub unsafe extern "C" fn ff_track(e: *const ff_engine, user_id: *const c_char, u
 /// conversions or sums, rates or means, intervals, uplift, p-values, chance to beat
 /// control, sample-ratio check, sample size and a decision. Schema: `docs/experiments.md`.
 #[no_mangle]
-pub unsafe extern "C" fn ff_experiment_results_json(e: *const ff_engine, key: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_experiment_results_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
@@ -626,7 +765,14 @@ pub unsafe extern "C" fn ff_experiment_results_json(e: *const ff_engine, key: *c
 /// experiment and variant exist. `FF_STATUS_NOT_FOUND` for an unknown experiment,
 /// `FF_STATUS_INVALID_ARGUMENT` for an unknown variant.
 #[no_mangle]
-pub unsafe extern "C" fn ff_declare_winner(e: *const ff_engine, key: *const c_char, len: usize, variant: *const c_char, variant_len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_declare_winner(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    variant: *const c_char,
+    variant_len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key, variant) =
@@ -641,7 +787,12 @@ pub unsafe extern "C" fn ff_declare_winner(e: *const ff_engine, key: *const c_ch
 /// written on success only). Invalid input is `FF_STATUS_INVALID_ARGUMENT` with every
 /// problem and its JSON path. Needs no engine.
 #[no_mangle]
-pub unsafe extern "C" fn ff_analyze_json(input: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_analyze_json(
+    input: *const c_char,
+    len: usize,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for string arguments.
         let text = unsafe { str_arg(input, len, "input")? };
@@ -650,7 +801,8 @@ pub unsafe extern "C" fn ff_analyze_json(input: *const c_char, len: usize, out: 
         }
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Failure::invalid(format!("input: invalid JSON: {e}")))?;
-        let parsed = crate::stats::AnalysisInput::from_json(&value).map_err(|problems| Failure::invalid(problems.join("\n")))?;
+        let parsed =
+            crate::stats::AnalysisInput::from_json(&value).map_err(|problems| Failure::invalid(problems.join("\n")))?;
         let analysis = crate::stats::analyze(&parsed);
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, bytes_out(analysis.to_json().to_string().into_bytes())) };
@@ -662,7 +814,14 @@ pub unsafe extern "C" fn ff_analyze_json(input: *const c_char, len: usize, out: 
 /// `baseline` with a two-sided test at `alpha` and the given `power` (classic unpooled
 /// formula), written to `*out` on success (not rounded).
 #[no_mangle]
-pub unsafe extern "C" fn ff_sample_size(baseline: f64, mde: f64, alpha: f64, power: f64, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_sample_size(
+    baseline: f64,
+    mde: f64,
+    alpha: f64,
+    power: f64,
+    out: *mut f64,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
@@ -678,7 +837,14 @@ pub unsafe extern "C" fn ff_sample_size(baseline: f64, mde: f64, alpha: f64, pow
 /// conversion rate `baseline` with `n_per_variant` users per variant, written to `*out`
 /// on success.
 #[no_mangle]
-pub unsafe extern "C" fn ff_power(baseline: f64, mde: f64, alpha: f64, n_per_variant: f64, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_power(
+    baseline: f64,
+    mde: f64,
+    alpha: f64,
+    n_per_variant: f64,
+    out: *mut f64,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
@@ -696,7 +862,13 @@ pub unsafe extern "C" fn ff_power(baseline: f64, mde: f64, alpha: f64, n_per_var
 /// step; per variant when the funnel is linked to an experiment. Schema:
 /// `docs/analytics.md`.
 #[no_mangle]
-pub unsafe extern "C" fn ff_funnel_report_json(e: *const ff_engine, key: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_funnel_report_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
@@ -716,7 +888,13 @@ pub unsafe extern "C" fn ff_funnel_report_json(e: *const ff_engine, key: *const 
 /// result per interval (uplift, CI, p-value), and the anomalies detected. Schema:
 /// `docs/analytics.md`.
 #[no_mangle]
-pub unsafe extern "C" fn ff_experiment_timeseries_json(e: *const ff_engine, key: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_experiment_timeseries_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
@@ -745,7 +923,14 @@ fn number_out(out: *mut f64, value: Result<f64, String>) -> Result<(), Failure> 
 /// `alpha` detects with the given `power` when each variant has `n_per_variant` users,
 /// written to `*out` on success.
 #[no_mangle]
-pub unsafe extern "C" fn ff_mde(baseline: f64, alpha: f64, power: f64, n_per_variant: f64, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_mde(
+    baseline: f64,
+    alpha: f64,
+    power: f64,
+    n_per_variant: f64,
+    out: *mut f64,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, { number_out(out, crate::stats::minimum_detectable_effect(baseline, alpha, power, n_per_variant)) })
 }
 
@@ -753,9 +938,19 @@ pub unsafe extern "C" fn ff_mde(baseline: f64, alpha: f64, power: f64, n_per_var
 /// with `daily_users` eligible users a day of whom `traffic_fraction` (0–1] enter the
 /// experiment (rounded up), written to `*out` on success.
 #[no_mangle]
-pub unsafe extern "C" fn ff_test_duration_days(required_per_variant: f64, variants: u32, daily_users: f64, traffic_fraction: f64, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_test_duration_days(
+    required_per_variant: f64,
+    variants: u32,
+    daily_users: f64,
+    traffic_fraction: f64,
+    out: *mut f64,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
-        number_out(out, crate::analytics::test_duration_days(required_per_variant, variants, daily_users, traffic_fraction))
+        number_out(
+            out,
+            crate::analytics::test_duration_days(required_per_variant, variants, daily_users, traffic_fraction),
+        )
     })
 }
 
@@ -763,7 +958,14 @@ pub unsafe extern "C" fn ff_test_duration_days(required_per_variant: f64, varian
 /// period and discount rate `d`; `periods = 0` is the infinite horizon
 /// `margin × (1+d)/(1+d−r)`. Written to `*out` on success.
 #[no_mangle]
-pub unsafe extern "C" fn ff_lifetime_value(margin: f64, retention: f64, discount: f64, periods: u32, out: *mut f64, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_lifetime_value(
+    margin: f64,
+    retention: f64,
+    discount: f64,
+    periods: u32,
+    out: *mut f64,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         let periods = (periods > 0).then_some(periods);
         number_out(out, crate::analytics::lifetime_value(margin, retention, discount, periods))
@@ -778,7 +980,13 @@ pub unsafe extern "C" fn ff_lifetime_value(margin: f64, retention: f64, discount
 /// when the current config has no such rollout. Stage transitions that happened since
 /// the last look are reported (events, history) by this call.
 #[no_mangle]
-pub unsafe extern "C" fn ff_rollout_status(e: *const ff_engine, key: *const c_char, len: usize, out: *mut ff_rollout_info, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_rollout_status(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    out: *mut ff_rollout_info,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
@@ -819,7 +1027,15 @@ pub unsafe extern "C" fn ff_rollout_status(e: *const ff_engine, key: *const c_ch
 /// of a threshold rolls back to 0% at once (`auto_rollback`) or holds progression;
 /// a healthy report after a hold resumes it.
 #[no_mangle]
-pub unsafe extern "C" fn ff_rollout_report_health(e: *const ff_engine, key: *const c_char, len: usize, error_rate: f64, p99_latency_ms: f64, samples: u64, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_rollout_report_health(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    error_rate: f64,
+    p99_latency_ms: f64,
+    samples: u64,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
@@ -828,7 +1044,13 @@ pub unsafe extern "C" fn ff_rollout_report_health(e: *const ff_engine, key: *con
     })
 }
 
-unsafe fn rollout_action(e: *const ff_engine, key: *const c_char, len: usize, action: Action, err: *mut *mut ff_error) -> ff_status {
+unsafe fn rollout_action(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    action: Action,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
@@ -841,7 +1063,12 @@ unsafe fn rollout_action(e: *const ff_engine, key: *const c_char, len: usize, ac
 /// last stage completes it). `FF_STATUS_INVALID_STATE` for a completed or rolled-back
 /// rollout; nothing changes then.
 #[no_mangle]
-pub unsafe extern "C" fn ff_rollout_advance(e: *const ff_engine, key: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_rollout_advance(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     // SAFETY: forwarded caller contract.
     unsafe { rollout_action(e, key, len, Action::Advance, err) }
 }
@@ -849,7 +1076,12 @@ pub unsafe extern "C" fn ff_rollout_advance(e: *const ff_engine, key: *const c_c
 /// Holds rollout `key` at its current stage. `FF_STATUS_INVALID_STATE` unless it is
 /// running or pending.
 #[no_mangle]
-pub unsafe extern "C" fn ff_rollout_pause(e: *const ff_engine, key: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_rollout_pause(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     // SAFETY: forwarded caller contract.
     unsafe { rollout_action(e, key, len, Action::Pause, err) }
 }
@@ -857,7 +1089,12 @@ pub unsafe extern "C" fn ff_rollout_pause(e: *const ff_engine, key: *const c_cha
 /// Continues a paused (or health-held) rollout from its current stage, timing the stage
 /// from now. `FF_STATUS_INVALID_STATE` unless it is paused.
 #[no_mangle]
-pub unsafe extern "C" fn ff_rollout_resume(e: *const ff_engine, key: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_rollout_resume(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     // SAFETY: forwarded caller contract.
     unsafe { rollout_action(e, key, len, Action::Resume, err) }
 }
@@ -866,7 +1103,12 @@ pub unsafe extern "C" fn ff_rollout_resume(e: *const ff_engine, key: *const c_ch
 /// rollout definition; a changed definition restarts it. `FF_STATUS_INVALID_STATE` when
 /// already rolled back.
 #[no_mangle]
-pub unsafe extern "C" fn ff_rollout_rollback(e: *const ff_engine, key: *const c_char, len: usize, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_rollout_rollback(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
     // SAFETY: forwarded caller contract.
     unsafe { rollout_action(e, key, len, Action::Rollback, err) }
 }
@@ -874,7 +1116,12 @@ pub unsafe extern "C" fn ff_rollout_rollback(e: *const ff_engine, key: *const c_
 /// True when `ctx` is inside rollout `key`'s current percentage (the flag's rules
 /// aside). False for a missing rollout or invalid arguments. Takes no lock.
 #[no_mangle]
-pub unsafe extern "C" fn ff_in_rollout(e: *const ff_engine, key: *const c_char, len: usize, ctx: *const ff_context) -> bool {
+pub unsafe extern "C" fn ff_in_rollout(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+) -> bool {
     boundary!(fallback = false, {
         // SAFETY: forwarded caller contract.
         match unsafe { eval_args(e, key, len, ctx) } {
@@ -890,7 +1137,13 @@ pub unsafe extern "C" fn ff_in_rollout(e: *const ff_engine, key: *const c_char, 
 /// `time_ms` and the config `revision`. At most 100 entries are kept per flag. A flag
 /// never seen gives `[]`.
 #[no_mangle]
-pub unsafe extern "C" fn ff_flag_history_json(e: *const ff_engine, key: *const c_char, len: usize, out: *mut ff_bytes, err: *mut *mut ff_error) -> ff_status {
+pub unsafe extern "C" fn ff_flag_history_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+) -> ff_status {
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
@@ -920,7 +1173,8 @@ pub unsafe extern "C" fn ff_events_drain(e: *const ff_engine, max: usize, out: *
             return Err(Failure::invalid("out: NULL pointer"));
         }
         let lines = engine.events().drain(max);
-        let value = if lines.is_empty() { ff_bytes { ptr: ptr::null_mut(), len: 0 } } else { bytes_out(lines.into_bytes()) };
+        let value =
+            if lines.is_empty() { ff_bytes { ptr: ptr::null_mut(), len: 0 } } else { bytes_out(lines.into_bytes()) };
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, value) };
         Ok(())
@@ -981,7 +1235,11 @@ unsafe impl Sync for ListenerTarget {}
 /// some events are emitted while the engine holds its writer lock. Evaluating from it is
 /// allowed. `user_data` stays owned by the caller and must outlive the registration.
 #[no_mangle]
-pub unsafe extern "C" fn ff_engine_set_listener(e: *const ff_engine, callback: ff_listener, user_data: *mut std::ffi::c_void) -> ff_status {
+pub unsafe extern "C" fn ff_engine_set_listener(
+    e: *const ff_engine,
+    callback: ff_listener,
+    user_data: *mut std::ffi::c_void,
+) -> ff_status {
     boundary!(ptr::null_mut(), {
         // SAFETY: caller contract for handles.
         let engine = unsafe { engine_arg(e)? };
