@@ -215,7 +215,11 @@ fn experiment_demo(engine: &Engine) {
                 (Some(l), Some(u)) => format!("[{:+.1}%, {:+.1}%]", l * 100.0, u * 100.0),
                 _ => "-".into(),
             },
-            num(&cmp["p_value"], 4),
+            cmp["p_value"].as_f64().map_or("-".into(), |p| if p < 1e-4 {
+                format!("{p:.1e}")
+            } else {
+                format!("{p:.4}")
+            }),
             num(&cmp["chance_to_beat"], 3),
         );
     }

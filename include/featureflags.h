@@ -67,10 +67,10 @@
 #define SRM_THRESHOLD 0.001
 
 /**
- * Tuning sample size N* of the sequential boundary when no MDE is configured
- * (GrowthBook's default).
+ * Tuning sample size N* (total users over control and variant) of the sequential
+ * boundary when the input does not set `sequential_tuning`.
  */
-#define DEFAULT_SEQUENTIAL_TUNING 5000.0
+#define DEFAULT_SEQUENTIAL_TUNING 10000.0
 
 /**
  * Largest number of terms evaluated by the exact Beta–Beta sum; beyond it the chance to
