@@ -613,19 +613,21 @@ impl Engine {
                 };
                 segments[i] = self.tracker.segment(exp.sym(), i as u8, value, exp.max_segment_values);
             }
-            Outcome::Enrolled(self.tracker.expose(exp, variant, user, &segments[..exp.breakdowns.len()]))
+            let exposed = self.tracker.expose(exp, variant, user, &segments[..exp.breakdowns.len()]);
+            if let Exposed::Now(sym) = exposed {
+                let anomalies = self.with_series(exp, |series| {
+                    series.variant_index(sym).map(|v| series.expose(v, now)).unwrap_or_default()
+                });
+                if !anomalies.is_empty() {
+                    self.emit_anomalies(exp, anomalies, now);
+                }
+            }
+            Outcome::Enrolled(exposed)
         });
         match outcome {
             Outcome::Out => None,
             Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(self.interner.get(sym)),
             Outcome::Enrolled(Exposed::Now(sym)) => {
-                let snapshot = self.snapshot.load();
-                if let Some(exp) = snapshot.experiment(key) {
-                    let anomalies = self.with_series(exp, |series| {
-                        series.variant_index(sym).map(|v| series.expose(v, now)).unwrap_or_default()
-                    });
-                    self.emit_anomalies(exp, anomalies, now);
-                }
                 let variant = self.interner.get(sym);
                 self.events.emit_with("exposure", now, |line| {
                     line.push_str(",\"experiment\":");

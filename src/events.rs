@@ -155,6 +155,14 @@ impl Events {
 /// Appends `text` as a JSON string literal.
 pub fn push_json_string(out: &mut String, text: &str) {
     use std::fmt::Write;
+    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        // The common case: nothing to escape.
+        out.reserve(text.len() + 2);
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     out.push('"');
     for c in text.chars() {
         match c {
