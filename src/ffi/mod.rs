@@ -1228,9 +1228,9 @@ unsafe impl Sync for ListenerTarget {}
 /// queue; a NULL `callback` removes the listener and events queue again.
 ///
 /// Threading: the callback runs on the thread whose call produced the event (a load, an
-/// override, an assignment, a rollout action, or an evaluation when evaluation events
-/// are on), possibly on several threads at once, so it and `user_data` must be
-/// thread-safe. It must return quickly and must not call the engine's mutating functions
+/// override, an assignment, a tracked event closing a time-series interval, a rollout
+/// action, or an evaluation when evaluation events are on), possibly on several threads
+/// at once, so it and `user_data` must be thread-safe. It must return quickly and must not call the engine's mutating functions
 /// (`ff_engine_load_*`, `ff_flag_*_override`, rollout actions, `ff_engine_set_listener`):
 /// some events are emitted while the engine holds its writer lock. Evaluating from it is
 /// allowed. `user_data` stays owned by the caller and must outlive the registration.
