@@ -735,6 +735,29 @@ pub unsafe extern "C" fn ff_track(
     })
 }
 
+/// The shared body of the functions that take a key and return an owned JSON document:
+/// checks the arguments, runs `document`, and writes its JSON to `*out` on success.
+unsafe fn key_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+    document: impl FnOnce(&Engine, &str) -> Result<serde_json::Value, Failure>,
+) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let json = document(engine, key)?.to_string();
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, bytes_out(json.into_bytes())) };
+        Ok(())
+    })
+}
+
 /// Writes experiment `key`'s results to `*out` as JSON (owned by the caller: free with
 /// `ff_bytes_free`; written on success only): per variant and metric users,
 /// conversions or sums, rates or means, intervals, uplift, p-values, chance to beat
@@ -747,17 +770,8 @@ pub unsafe extern "C" fn ff_experiment_results_json(
     out: *mut ff_bytes,
     err: *mut *mut ff_error,
 ) -> ff_status {
-    boundary!(err, {
-        // SAFETY: caller contract for handles and string arguments.
-        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
-        if out.is_null() {
-            return Err(Failure::invalid("out: NULL pointer"));
-        }
-        let results = engine.experiment_results(key)?;
-        // SAFETY: checked non-NULL; caller contract for out-pointers.
-        unsafe { write(out, bytes_out(results.to_string().into_bytes())) };
-        Ok(())
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { key_json(e, key, len, out, err, |engine, key| Ok(engine.experiment_results(key)?)) }
 }
 
 /// Declares `variant` the winner of experiment `key` (both UTF-8, borrowed): every user
@@ -869,17 +883,8 @@ pub unsafe extern "C" fn ff_funnel_report_json(
     out: *mut ff_bytes,
     err: *mut *mut ff_error,
 ) -> ff_status {
-    boundary!(err, {
-        // SAFETY: caller contract for handles and string arguments.
-        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
-        if out.is_null() {
-            return Err(Failure::invalid("out: NULL pointer"));
-        }
-        let report = engine.funnel_report(key)?;
-        // SAFETY: checked non-NULL; caller contract for out-pointers.
-        unsafe { write(out, bytes_out(report.to_string().into_bytes())) };
-        Ok(())
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { key_json(e, key, len, out, err, |engine, key| Ok(engine.funnel_report(key)?)) }
 }
 
 /// Writes experiment `key`'s time series to `*out` as JSON (owned by the caller: free
@@ -895,17 +900,8 @@ pub unsafe extern "C" fn ff_experiment_timeseries_json(
     out: *mut ff_bytes,
     err: *mut *mut ff_error,
 ) -> ff_status {
-    boundary!(err, {
-        // SAFETY: caller contract for handles and string arguments.
-        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
-        if out.is_null() {
-            return Err(Failure::invalid("out: NULL pointer"));
-        }
-        let report = engine.experiment_timeseries(key)?;
-        // SAFETY: checked non-NULL; caller contract for out-pointers.
-        unsafe { write(out, bytes_out(report.to_string().into_bytes())) };
-        Ok(())
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { key_json(e, key, len, out, err, |engine, key| Ok(engine.experiment_timeseries(key)?)) }
 }
 
 /// Writes `value` to `*out` or fails with `FF_STATUS_INVALID_ARGUMENT`.
@@ -1144,17 +1140,8 @@ pub unsafe extern "C" fn ff_flag_history_json(
     out: *mut ff_bytes,
     err: *mut *mut ff_error,
 ) -> ff_status {
-    boundary!(err, {
-        // SAFETY: caller contract for handles and string arguments.
-        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
-        if out.is_null() {
-            return Err(Failure::invalid("out: NULL pointer"));
-        }
-        let json = serde_json::Value::Array(engine.flag_history(key)).to_string();
-        // SAFETY: checked non-NULL; caller contract for out-pointers.
-        unsafe { write(out, bytes_out(json.into_bytes())) };
-        Ok(())
-    })
+    // SAFETY: forwarded caller contract.
+    unsafe { key_json(e, key, len, out, err, |engine, key| Ok(serde_json::Value::Array(engine.flag_history(key)))) }
 }
 
 // ---------------------------------------------------------------------------------------
