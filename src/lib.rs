@@ -16,6 +16,7 @@ pub mod eval;
 pub mod events;
 pub mod experiments;
 mod intern;
+mod keyindex;
 pub mod rollouts;
 pub use intern::Sym;
 pub mod semver;

@@ -10,6 +10,7 @@ use crate::analytics::Funnel;
 use crate::bucketing::Salt;
 use crate::experiments::Experiment;
 use crate::intern::Sym;
+use crate::keyindex::KeyIndex;
 use crate::rollouts::Gate;
 use crate::targeting::Condition;
 
@@ -163,7 +164,7 @@ pub struct Snapshot {
     pub funnels: Box<[Funnel]>,
     /// `(funnel, step)` pairs by event name, so tracking finds its funnels in one lookup.
     funnel_steps: FxHashMap<Box<str>, Box<[(u32, u32)]>>,
-    index: FxHashMap<Box<[u8]>, u32>,
+    index: KeyIndex,
     experiment_index: FxHashMap<Box<str>, u32>,
 }
 
@@ -184,7 +185,7 @@ impl Snapshot {
             }
         }
         let funnel_steps = funnel_steps.into_iter().map(|(k, v)| (k, v.into())).collect();
-        let index = flags.iter().enumerate().map(|(i, f)| (Box::<[u8]>::from(f.key.as_bytes()), i as u32)).collect();
+        let index = KeyIndex::new(flags.iter().map(|f| f.key.as_bytes()));
         let experiment_index = experiments.iter().enumerate().map(|(i, e)| (e.key.clone(), i as u32)).collect();
         Snapshot {
             revision,
@@ -227,7 +228,7 @@ impl Snapshot {
     /// Looks a flag up by its key's bytes (so C callers need no UTF-8 check on a hit).
     #[inline]
     pub fn flag_index(&self, key: &[u8]) -> Option<u32> {
-        self.index.get(key).copied()
+        self.index.get(key, |i| self.flags[i as usize].key.as_bytes())
     }
 
     /// The flag named `key`.
