@@ -83,7 +83,9 @@ fn evaluation(c: &mut Criterion) {
     ] {
         g.bench_function(name, |b| b.iter(|| black_box(engine.evaluate(black_box(flag), black_box(ctx)))));
     }
-    g.bench_function("A is_enabled", |b| b.iter(|| black_box(engine.is_enabled(black_box("a-on"), &user, false))));
+    for (name, flag) in [("A is_enabled", "a-on"), ("B is_enabled", "b-country"), ("C is_enabled", "c-split")] {
+        g.bench_function(name, |b| b.iter(|| black_box(engine.is_enabled(black_box(flag), &user, false))));
+    }
     g.finish();
 }
 
