@@ -180,6 +180,10 @@ class FeatureFlagsTest {
     @Test
     void hundredThousandContextsLeaveMemoryFlat() {
         Runtime rt = Runtime.getRuntime();
+        for (int i = 0; i < 20_000; i++) {
+            // Warm-up: JIT, allocator arenas and the young generation reach their size first.
+            EvaluationContext.of("warm-" + i).close();
+        }
         long rssBefore = rssKb();
         for (int i = 0; i < 100_000; i++) {
             try (EvaluationContext ctx = EvaluationContext.of("user-" + i)) {
