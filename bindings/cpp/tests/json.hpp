@@ -17,7 +17,7 @@ struct Value {
   enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
   bool b = false;
   double n = 0;
-  std::string s;
+  std::string s;  // a string's text, or a number's source text (dumped as written)
   std::vector<Value> items;
   std::vector<std::pair<std::string, Value>> members;  // document order
 
@@ -92,6 +92,7 @@ class Parser {
         out += c;
         continue;
       }
+      if (i_ >= t_.size()) fail("unterminated escape");
       char e = t_[i_++];
       switch (e) {
         case 'n': out += '\n'; break;
@@ -155,7 +156,9 @@ class Parser {
       v.kind = Value::Number;
       v.n = std::strtod(t_.c_str() + i_, &end);
       if (end == t_.c_str() + i_) fail("bad value");
-      i_ = static_cast<size_t>(end - t_.c_str());
+      size_t stop = static_cast<size_t>(end - t_.c_str());
+      v.s = t_.substr(i_, stop - i_);
+      i_ = stop;
     }
     return v;
   }
@@ -165,7 +168,7 @@ class Parser {
 
 inline Value parse(const std::string& text) { return Parser(text).parse(); }
 
-/// Serializes a value back to JSON (member order kept; numbers with 17 digits).
+/// Serializes a value back to JSON (member order kept; numbers as written).
 inline std::string dump(const Value& v) {
   std::string out;
   auto str = [&out](const std::string& s) {
@@ -188,6 +191,10 @@ inline std::string dump(const Value& v) {
     case Value::Null: out += "null"; break;
     case Value::Bool: out += v.b ? "true" : "false"; break;
     case Value::Number: {
+      if (!v.s.empty()) {
+        out += v.s;
+        break;
+      }
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.17g", v.n);
       out += buf;

@@ -1,19 +1,31 @@
-// featureflags.hpp — header-only C++17 wrapper over the featureflags C API.
+// featureflags.hpp — header-only C++17 wrapper over the featureflags C API
+// (include/featureflags.h), in the style of wasmtime.hh.
 //
-// Error style: fallible operations that are not on a hot path (creating an engine,
-// loading configs, setting context attributes, overrides, experiment/rollout actions)
-// throw featureflags::Error, carrying the ff_status and the engine's message.
-// Evaluation never fails and never throws: is_enabled / variant / evaluate / assign are
-// noexcept, allocate nothing in the wrapper and compile to the C call.
+// Error style (one rule, everywhere): evaluation never fails and never throws —
+// is_enabled / variant / evaluate / assign / in_rollout are noexcept, inline, allocate
+// nothing and compile to the C call (on any problem they return the caller's default,
+// and evaluate() says why in its Reason). Every other call that can fail (creating an
+// engine or a context, loading configs, context setters, overrides, experiment and
+// rollout actions, reports) throws featureflags::Error, carrying the Status and the
+// engine's message. Those failures are caller or operator errors (a bad config, invalid
+// UTF-8, a NaN), not control flow, so exceptions cost nothing on the success path.
 //
-// Lifetimes: Engine and Context are move-only owners of their C handles. The
-// std::string_view returned by variant(), assign() and Evaluation::variant / rule_id
-// points into the engine's interned storage and stays valid until the Engine is
-// destroyed (across reloads). An Engine may be used from many threads at once; a Context
-// by one thread at a time.
+// Ownership: Engine and Context are move-only owners of their C handles
+// (std::unique_ptr with a deleter). A moved-from object holds no handle: it may be
+// destroyed or assigned to; evaluating with it returns the caller's default
+// (Reason::Error) and its fallible calls throw Error(Status::InvalidArgument).
+//
+// Lifetimes: the std::string_view returned by variant(), assign() and in Evaluation
+// (variant, rule_id) points into the engine's interned storage and stays valid until the
+// Engine is destroyed, across reloads. Strings passed in are borrowed for the call only.
+//
+// Threads: an Engine may be used from many threads at once; a Context by one thread at
+// a time.
 #ifndef FEATUREFLAGS_HPP
 #define FEATUREFLAGS_HPP
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,13 +33,45 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "featureflags.h"
 
+static_assert(FF_ABI_VERSION == 1, "featureflags.hpp wraps ABI version 1 of featureflags.h");
+
 namespace featureflags {
 
-/// Why an evaluation served what it served (ff_reason).
+// ---------------------------------------------------------------------------------------
+// Status, Reason, Error
+// ---------------------------------------------------------------------------------------
+
+/// Result of a fallible call (ff_status; stable numbers).
+enum class Status : std::uint32_t {
+  Ok = FF_STATUS_OK,
+  InvalidArgument = FF_STATUS_INVALID_ARGUMENT,
+  InvalidConfig = FF_STATUS_INVALID_CONFIG,
+  NotFound = FF_STATUS_NOT_FOUND,
+  InvalidState = FF_STATUS_INVALID_STATE,
+  Io = FF_STATUS_IO,
+  Panic = FF_STATUS_PANIC,
+};
+
+/// The status's C name without the prefix ("INVALID_CONFIG", ...).
+[[nodiscard]] constexpr std::string_view to_string(Status s) noexcept {
+  switch (s) {
+    case Status::Ok: return "OK";
+    case Status::InvalidArgument: return "INVALID_ARGUMENT";
+    case Status::InvalidConfig: return "INVALID_CONFIG";
+    case Status::NotFound: return "NOT_FOUND";
+    case Status::InvalidState: return "INVALID_STATE";
+    case Status::Io: return "IO";
+    case Status::Panic: return "PANIC";
+  }
+  return "UNKNOWN";
+}
+
+/// Why an evaluation served what it served (ff_reason; stable numbers).
 enum class Reason : std::uint32_t {
   Default = FF_REASON_DEFAULT,
   RuleMatch = FF_REASON_RULE_MATCH,
@@ -42,7 +86,7 @@ enum class Reason : std::uint32_t {
 };
 
 /// The reason's name as in the docs and test vectors ("RULE_MATCH", ...).
-[[nodiscard]] inline std::string_view to_string(Reason r) noexcept {
+[[nodiscard]] constexpr std::string_view to_string(Reason r) noexcept {
   switch (r) {
     case Reason::Default: return "DEFAULT";
     case Reason::RuleMatch: return "RULE_MATCH";
@@ -58,42 +102,59 @@ enum class Reason : std::uint32_t {
   return "UNKNOWN";
 }
 
-/// A failed call: the ff_status and the engine's message.
+/// A failed call: the Status and the engine's message (what()). An invalid config's
+/// message lists every problem, one "<json path>: <message>" per line.
 class Error : public std::runtime_error {
  public:
-  Error(ff_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
-  [[nodiscard]] ff_status status() const noexcept { return status_; }
+  Error(Status status, const std::string& message) : std::runtime_error(message), status_(status) {}
+  [[nodiscard]] Status status() const noexcept { return status_; }
 
  private:
-  ff_status status_;
+  Status status_;
 };
+
+/// The library version ("0.1.0"; FF_VERSION of the header it was built with).
+[[nodiscard]] inline std::string_view version() noexcept { return ff_version(); }
 
 namespace detail {
 
-// `err` is taken by reference and read only here, after the call that fills it was
-// evaluated (argument evaluation order is unspecified).
+/// Throws Error for a failed status, taking (and freeing) the ff_error if any. `err` is
+/// read only here, after the call that fills it has returned.
 inline void check(ff_status status, ff_error*& err) {
   if (status == FF_STATUS_OK) return;
-  std::string message = err != nullptr ? ff_error_message(err) : "featureflags: error";
+  std::string message = err != nullptr ? ff_error_message(err) : "";
   ff_error_free(err);
-  throw Error(status, message);
-}
-
-[[nodiscard]] inline std::string_view view(ff_str s) noexcept {
-  return s.ptr == nullptr ? std::string_view() : std::string_view(s.ptr, s.len);
-}
-
-/// Takes ownership of ff_bytes and returns them as a string.
-[[nodiscard]] inline std::string take(ff_bytes& b) {
-  std::string out = b.ptr == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(b.ptr), b.len);
-  ff_bytes_free(&b);
-  return out;
+  err = nullptr;
+  if (message.empty()) message = "featureflags: " + std::string(to_string(static_cast<Status>(status)));
+  throw Error(static_cast<Status>(status), message);
 }
 
 inline void check(ff_status status) {
   ff_error* none = nullptr;
   check(status, none);
 }
+
+/// Calls `fn(args..., &err)` and throws on failure.
+template <typename Fn, typename... Args>
+inline void call(Fn fn, Args... args) {
+  ff_error* err = nullptr;
+  check(fn(args..., &err), err);
+}
+
+/// A borrowed ff_str as a view ({NULL, 0} is the empty view: a valid empty range).
+[[nodiscard]] inline std::string_view view(ff_str s) noexcept { return std::string_view(s.ptr, s.len); }
+
+/// Owns an ff_bytes until taken as a std::string (freed even if the copy throws).
+struct Bytes {
+  ff_bytes b{nullptr, 0};
+  Bytes() = default;
+  Bytes(const Bytes&) = delete;
+  Bytes& operator=(const Bytes&) = delete;
+  ~Bytes() { ff_bytes_free(&b); }
+  [[nodiscard]] std::string str() const {
+    return b.ptr == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(b.ptr), b.len);
+  }
+};
 
 struct EngineDeleter {
   void operator()(ff_engine* e) const noexcept { ff_engine_free(e); }
@@ -104,253 +165,347 @@ struct ContextDeleter {
 
 }  // namespace detail
 
-/// The detailed result of Engine::evaluate.
-struct Evaluation {
-  /// The served variant (empty with has_variant false when nothing is served).
-  std::string_view variant;
-  bool has_variant = false;
-  Reason reason = Reason::Error;
-  /// The matched rule's index, if a rule matched.
-  std::optional<std::uint32_t> rule_index;
-  /// The matched rule's id (empty when none).
-  std::string_view rule_id;
-};
+// ---------------------------------------------------------------------------------------
+// Context
+// ---------------------------------------------------------------------------------------
 
-/// A user being evaluated. Move-only; one thread at a time; reuse it with reset().
+/// A user being evaluated: a user id and typed attributes. Move-only; one thread at a
+/// time. Rebuild it per request with reset() + set(): no allocation after warm-up.
 class Context {
  public:
-  explicit Context(std::string_view user_id = {})
-      : ptr_(ff_context_new(user_id.data(), user_id.size())) {
-    if (!ptr_) throw Error(FF_STATUS_INVALID_ARGUMENT, "user_id: invalid UTF-8");
+  /// A context for `user_id`; throws Error(Status::InvalidArgument) for invalid UTF-8.
+  explicit Context(std::string_view user_id) : ptr_(ff_context_new(user_id.data(), user_id.size())) {
+    if (!ptr_) throw Error(Status::InvalidArgument, "featureflags: user_id is not valid UTF-8");
   }
 
-  /// Starts over for another user, keeping buffers (no allocation after warm-up).
-  void reset(std::string_view user_id) {
-    ff_error* err = nullptr;
-    detail::check(ff_context_reset(ptr_.get(), user_id.data(), user_id.size(), &err), err);
+  Context(Context&&) noexcept = default;
+  Context& operator=(Context&&) noexcept = default;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  ~Context() = default;
+
+  /// Starts over for another user, removing every attribute but keeping the buffers.
+  Context& reset(std::string_view user_id) {
+    detail::call(ff_context_reset, ptr_.get(), user_id.data(), user_id.size());
+    return *this;
   }
-  /// Sets a string attribute ("user_id" replaces the id).
+  /// Sets a string attribute (the name "user_id" replaces the user id).
   Context& set(std::string_view name, std::string_view value) {
-    ff_error* err = nullptr;
-    detail::check(ff_context_set_string(ptr_.get(), name.data(), name.size(), value.data(), value.size(), &err), err);
+    detail::call(ff_context_set_string, ptr_.get(), name.data(), name.size(), value.data(), value.size());
     return *this;
   }
-  /// Sets a string attribute from a C string.
+  /// Sets a string attribute from a C string (not a bool).
   Context& set(std::string_view name, const char* value) { return set(name, std::string_view(value)); }
-  /// Sets a number attribute; NaN and infinities throw Error(FF_STATUS_INVALID_ARGUMENT).
+  /// Sets a string attribute from a std::string.
+  Context& set(std::string_view name, const std::string& value) { return set(name, std::string_view(value)); }
+  /// Sets a number attribute; NaN and infinities throw Error(Status::InvalidArgument).
   Context& set(std::string_view name, double value) {
-    ff_error* err = nullptr;
-    detail::check(ff_context_set_number(ptr_.get(), name.data(), name.size(), value, &err), err);
+    detail::call(ff_context_set_number, ptr_.get(), name.data(), name.size(), value);
     return *this;
+  }
+  /// Sets a number attribute from any integer or float type (as a double).
+  template <typename T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool> &&
+                                             !std::is_same_v<T, double>, int> = 0>
+  Context& set(std::string_view name, T value) {
+    return set(name, static_cast<double>(value));
   }
   /// Sets a boolean attribute.
   Context& set(std::string_view name, bool value) {
-    ff_error* err = nullptr;
-    detail::check(ff_context_set_bool(ptr_.get(), name.data(), name.size(), value, &err), err);
+    detail::call(ff_context_set_bool, ptr_.get(), name.data(), name.size(), value);
     return *this;
   }
 
-  /// The C handle (owned by this object).
+  /// False once moved from.
+  [[nodiscard]] explicit operator bool() const noexcept { return ptr_ != nullptr; }
+  /// The C handle (owned by this object; NULL once moved from).
   [[nodiscard]] const ff_context* raw() const noexcept { return ptr_.get(); }
+  [[nodiscard]] ff_context* raw() noexcept { return ptr_.get(); }
 
  private:
   std::unique_ptr<ff_context, detail::ContextDeleter> ptr_;
 };
 
-/// Where a rollout stands (ff_rollout_info).
+// ---------------------------------------------------------------------------------------
+// Engine
+// ---------------------------------------------------------------------------------------
+
+/// The detailed result of Engine::evaluate. The views point into the engine's interned
+/// storage (valid until the Engine is destroyed).
+struct Evaluation {
+  /// The served variant; empty (and has_variant false) when nothing is served.
+  std::string_view variant;
+  bool has_variant = false;
+  Reason reason = Reason::Error;
+  /// The matched rule's index; nullopt when no rule matched.
+  std::optional<std::uint32_t> rule_index;
+  /// The matched rule's id; empty when no rule matched or the rule has no id.
+  std::string_view rule_id;
+};
+
+/// Where a rollout stands (ff_rollout_info; state is an ff_rollout_state).
 using RolloutInfo = ff_rollout_info;
 
-/// A feature-flag engine. Move-only; thread-safe.
+/// A feature-flag engine: the loaded config, overrides, clock, experiments, rollouts and
+/// events. Move-only; thread-safe.
 class Engine {
  public:
-  /// Creates an engine; `options_json` is empty for the defaults.
+  using Listener = std::function<void(std::string_view event_json)>;
+
+  /// Creates an engine with no flags. `options_json` is a JSON object
+  /// (`{"max_config_bytes": 16777216}`), empty for the defaults.
   [[nodiscard]] static Engine create(std::string_view options_json = {}) {
     ff_error* err = nullptr;
     ff_engine* e = ff_engine_new(options_json.data(), options_json.size(), &err);
-    if (e == nullptr) detail::check(FF_STATUS_INVALID_ARGUMENT, err);
+    if (e == nullptr) detail::check(err != nullptr ? ff_error_status(err) : FF_STATUS_INVALID_ARGUMENT, err);
     return Engine(e);
   }
 
   Engine(Engine&&) noexcept = default;
-  Engine& operator=(Engine&&) noexcept = default;
+  Engine& operator=(Engine&& other) noexcept {
+    if (this != &other) {
+      ptr_ = std::move(other.ptr_);  // frees the old engine first, then its listener
+      listener_ = std::move(other.listener_);
+    }
+    return *this;
+  }
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
-  ~Engine() { set_listener(nullptr); }
+  ~Engine() = default;
 
-  /// Validates and installs a config; throws Error(FF_STATUS_INVALID_CONFIG) listing
-  /// every problem, and the previous config keeps serving.
-  void load_json(std::string_view json) {
-    ff_error* err = nullptr;
-    detail::check(ff_engine_load_json(ptr_.get(), json.data(), json.size(), &err), err);
-  }
-  /// Reads and installs a config file.
-  void load_file(std::string_view path) {
-    ff_error* err = nullptr;
-    detail::check(ff_engine_load_file(ptr_.get(), path.data(), path.size(), &err), err);
-  }
-  /// Fixes the engine clock at unix milliseconds (0: system clock).
+  // ---- configuration -------------------------------------------------------------------
+
+  /// Validates and atomically installs a config. Throws Error(Status::InvalidConfig)
+  /// listing every problem with its JSON path; the previous config keeps serving.
+  void load_json(std::string_view json) { detail::call(ff_engine_load_json, ptr_.get(), json.data(), json.size()); }
+  /// Reads and installs a config file (Status::Io when unreadable).
+  void load_file(std::string_view path) { detail::call(ff_engine_load_file, ptr_.get(), path.data(), path.size()); }
+  /// Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock.
   void set_time(std::int64_t unix_ms) { detail::check(ff_engine_set_time(ptr_.get(), unix_ms)); }
+  /// Fixes the engine clock at `t` (truncated to milliseconds).
+  void set_time(std::chrono::system_clock::time_point t) {
+    set_time(static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count()));
+  }
+  /// Returns the engine to the system clock.
+  void use_system_clock() { set_time(std::int64_t{0}); }
+  /// The loaded config's `revision`; empty when it has none (or nothing is loaded).
+  [[nodiscard]] std::string revision() const {
+    detail::Bytes out;
+    detail::call(ff_engine_revision, ptr_.get(), &out.b);
+    return out.str();
+  }
 
-  /// True when a boolean-like flag serves "on"; `def` otherwise.
-  [[nodiscard]] inline bool is_enabled(std::string_view key, const Context& ctx, bool def) const noexcept {
+  // ---- flags (hot path: inline, noexcept, no allocation) -------------------------------
+
+  /// True when the boolean, percentage or kill-switch flag `key` serves "on" for `ctx`;
+  /// `def` when the flag is missing, multivariate, serves nothing or an argument is invalid.
+  [[nodiscard]] bool is_enabled(std::string_view key, const Context& ctx, bool def) const noexcept {
     return ff_is_enabled(ptr_.get(), key.data(), key.size(), ctx.raw(), def);
   }
-  /// The served variant (interned: valid until the engine is destroyed), or empty.
-  [[nodiscard]] inline std::string_view variant(std::string_view key, const Context& ctx) const noexcept {
+  /// The served variant (interned: valid until the Engine is destroyed), or an empty
+  /// view when nothing is served (see evaluate() for why).
+  [[nodiscard]] std::string_view variant(std::string_view key, const Context& ctx) const noexcept {
     ff_str out;
     ff_variant(ptr_.get(), key.data(), key.size(), ctx.raw(), &out);
     return detail::view(out);
   }
   /// The served variant, or `def` when nothing is served.
-  [[nodiscard]] inline std::string_view variant(std::string_view key, const Context& ctx, std::string_view def) const noexcept {
+  [[nodiscard]] std::string_view variant(std::string_view key, const Context& ctx, std::string_view def) const noexcept {
     ff_str out;
     ff_variant(ptr_.get(), key.data(), key.size(), ctx.raw(), &out);
-    return out.ptr == nullptr ? def : detail::view(out);
+    return out.ptr == nullptr ? def : std::string_view(out.ptr, out.len);
   }
-  /// Detailed evaluation.
+  /// The served variant with the reason, and the rule that matched.
   [[nodiscard]] Evaluation evaluate(std::string_view key, const Context& ctx) const noexcept {
     ff_evaluation out;
     ff_evaluate(ptr_.get(), key.data(), key.size(), ctx.raw(), &out);
-    Evaluation ev;
-    ev.variant = detail::view(out.variant);
-    ev.has_variant = out.variant.ptr != nullptr;
-    ev.reason = static_cast<Reason>(out.reason);
-    if (out.rule_index != UINT32_MAX) ev.rule_index = out.rule_index;
-    ev.rule_id = detail::view(out.rule_id);
-    return ev;
+    return Evaluation{detail::view(out.variant), out.variant.ptr != nullptr, static_cast<Reason>(out.reason),
+                      out.rule_index != UINT32_MAX ? std::optional<std::uint32_t>(out.rule_index) : std::nullopt,
+                      detail::view(out.rule_id)};
   }
-  /// The served variant's JSON value ("" when nothing is served).
+  /// The served variant's value as JSON (boolean-like flags: "true" / "false"); empty
+  /// when nothing is served. Allocates the returned string.
   [[nodiscard]] std::string value_json(std::string_view key, const Context& ctx) const {
-    ff_bytes out{nullptr, 0};
-    ff_flag_value_json(ptr_.get(), key.data(), key.size(), ctx.raw(), &out);
-    return detail::take(out);
+    detail::Bytes out;
+    ff_flag_value_json(ptr_.get(), key.data(), key.size(), ctx.raw(), &out.b);
+    return out.str();
   }
-  /// Forces a flag's variant until cleared, across reloads.
+  /// Forces flag `key` to serve `variant` for everyone until cleared, across reloads
+  /// (a kill switch is pulled with "off"). Status::NotFound for an unknown flag,
+  /// Status::InvalidArgument for an unknown variant.
   void set_override(std::string_view key, std::string_view variant) {
-    ff_error* err = nullptr;
-    detail::check(ff_flag_set_override(ptr_.get(), key.data(), key.size(), variant.data(), variant.size(), &err), err);
+    detail::call(ff_flag_set_override, ptr_.get(), key.data(), key.size(), variant.data(), variant.size());
   }
-  /// Removes a flag's override.
-  void clear_override(std::string_view key) {
-    ff_error* err = nullptr;
-    detail::check(ff_flag_clear_override(ptr_.get(), key.data(), key.size(), &err), err);
+  /// Removes flag `key`'s override (succeeds when there is none).
+  void clear_override(std::string_view key) { detail::call(ff_flag_clear_override, ptr_.get(), key.data(), key.size()); }
+  /// Flag `key`'s audit trail as a JSON array, oldest first ("[]" for a flag never seen).
+  [[nodiscard]] std::string history_json(std::string_view key) const {
+    detail::Bytes out;
+    detail::call(ff_flag_history_json, ptr_.get(), key.data(), key.size(), &out.b);
+    return out.str();
   }
 
-  /// Enrolls ctx in an experiment: the variant, or nullopt when not enrolled.
+  // ---- experiments ---------------------------------------------------------------------
+
+  /// Enrolls ctx's user in experiment `key`: the variant (interned), or nullopt when not
+  /// enrolled. The first enrollment records one exposure.
   [[nodiscard]] std::optional<std::string_view> assign(std::string_view key, const Context& ctx) const noexcept {
     ff_str out;
     if (!ff_experiment_assign(ptr_.get(), key.data(), key.size(), ctx.raw(), &out)) return std::nullopt;
     return detail::view(out);
   }
-  /// Records a metric value for a user.
+  /// Records `value` of `metric` for `user_id` (non-finite values throw).
   void track(std::string_view user_id, std::string_view metric, double value) {
-    ff_error* err = nullptr;
-    detail::check(ff_track(ptr_.get(), user_id.data(), user_id.size(), metric.data(), metric.size(), value, &err), err);
+    detail::call(ff_track, ptr_.get(), user_id.data(), user_id.size(), metric.data(), metric.size(), value);
   }
-  /// The experiment's results as JSON (docs/experiments.md).
+  /// Experiment `key`'s results as JSON (docs/experiments.md).
   [[nodiscard]] std::string experiment_results_json(std::string_view key) const {
-    ff_bytes out{nullptr, 0};
-    ff_error* err = nullptr;
-    detail::check(ff_experiment_results_json(ptr_.get(), key.data(), key.size(), &out, &err), err);
-    return detail::take(out);
+    return bytes_of(ff_experiment_results_json, key);
   }
-  /// Declares an experiment's winner.
+  /// Experiment `key`'s time series as JSON (docs/analytics.md).
+  [[nodiscard]] std::string experiment_timeseries_json(std::string_view key) const {
+    return bytes_of(ff_experiment_timeseries_json, key);
+  }
+  /// Funnel `key`'s report as JSON (docs/analytics.md).
+  [[nodiscard]] std::string funnel_report_json(std::string_view key) const { return bytes_of(ff_funnel_report_json, key); }
+  /// Declares `variant` the winner of experiment `key`.
   void declare_winner(std::string_view key, std::string_view variant) {
-    ff_error* err = nullptr;
-    detail::check(ff_declare_winner(ptr_.get(), key.data(), key.size(), variant.data(), variant.size(), &err), err);
+    detail::call(ff_declare_winner, ptr_.get(), key.data(), key.size(), variant.data(), variant.size());
   }
 
-  /// A rollout's status.
+  // ---- rollouts ------------------------------------------------------------------------
+
+  /// Rollout `key`'s status (Status::NotFound when the config has no such rollout).
   [[nodiscard]] RolloutInfo rollout_status(std::string_view key) const {
     RolloutInfo info{};
-    ff_error* err = nullptr;
-    detail::check(ff_rollout_status(ptr_.get(), key.data(), key.size(), &info, &err), err);
+    detail::call(ff_rollout_status, ptr_.get(), key.data(), key.size(), &info);
     return info;
   }
-  /// Reports a rollout's health.
+  /// Reports the health of rollout `key`'s new code path.
   void report_health(std::string_view key, double error_rate, double p99_latency_ms, std::uint64_t samples) {
-    ff_error* err = nullptr;
-    detail::check(ff_rollout_report_health(ptr_.get(), key.data(), key.size(), error_rate, p99_latency_ms, samples, &err), err);
+    detail::call(ff_rollout_report_health, ptr_.get(), key.data(), key.size(), error_rate, p99_latency_ms, samples);
   }
-  void advance_rollout(std::string_view key) { action(ff_rollout_advance, key); }
-  void pause_rollout(std::string_view key) { action(ff_rollout_pause, key); }
-  void resume_rollout(std::string_view key) { action(ff_rollout_resume, key); }
-  void rollback_rollout(std::string_view key) { action(ff_rollout_rollback, key); }
-  /// Whether ctx is inside a rollout's current percentage.
+  void advance_rollout(std::string_view key) { detail::call(ff_rollout_advance, ptr_.get(), key.data(), key.size()); }
+  void pause_rollout(std::string_view key) { detail::call(ff_rollout_pause, ptr_.get(), key.data(), key.size()); }
+  void resume_rollout(std::string_view key) { detail::call(ff_rollout_resume, ptr_.get(), key.data(), key.size()); }
+  void rollback_rollout(std::string_view key) { detail::call(ff_rollout_rollback, ptr_.get(), key.data(), key.size()); }
+  /// Whether ctx is inside rollout `key`'s current percentage (false when missing).
   [[nodiscard]] bool in_rollout(std::string_view key, const Context& ctx) const noexcept {
     return ff_in_rollout(ptr_.get(), key.data(), key.size(), ctx.raw());
   }
 
-  /// Removes up to `max` queued events (0: all) as NDJSON.
+  // ---- events --------------------------------------------------------------------------
+
+  /// Removes up to `max` queued events (0: all) as NDJSON; empty when none are queued.
   [[nodiscard]] std::string drain_events(std::size_t max = 0) {
-    ff_bytes out{nullptr, 0};
-    detail::check(ff_events_drain(ptr_.get(), max, &out));
-    return detail::take(out);
+    detail::Bytes out;
+    detail::check(ff_events_drain(ptr_.get(), max, &out.b));
+    return out.str();
   }
-  /// A flag's audit trail as a JSON array.
-  [[nodiscard]] std::string history_json(std::string_view key) const {
-    ff_bytes out{nullptr, 0};
-    ff_error* err = nullptr;
-    detail::check(ff_flag_history_json(ptr_.get(), key.data(), key.size(), &out, &err), err);
-    return detail::take(out);
-  }
+  /// Events dropped so far because the queue was full.
+  [[nodiscard]] std::uint64_t events_dropped() const noexcept { return ff_events_dropped(ptr_.get()); }
+  /// Turns evaluation events (one per is_enabled / variant / evaluate) on or off.
+  void set_evaluation_events(bool enabled) { detail::check(ff_events_set_evaluation(ptr_.get(), enabled)); }
 
   /// Delivers every event synchronously to `listener(json)` instead of the queue (an
-  /// empty function removes it). It runs on the thread that caused the event, possibly
-  /// several at once, and must not call the engine's mutating functions
-  /// (docs/events.md). The engine keeps the function alive while registered.
-  void set_listener(std::function<void(std::string_view)> listener) {
-    if (!ptr_) return;
+  /// empty function removes it and events queue again). It runs on the thread that
+  /// caused the event, must be thread-safe, return quickly, not throw (that
+  /// terminates), and not call the engine's mutating functions (loads, overrides,
+  /// rollout actions, set_listener; docs/events.md).
+  ///
+  /// The Engine owns the function while it is registered and destroys the previous one
+  /// once the C API has unregistered it (ff_engine_set_listener returns after any call
+  /// in flight: the C API's user_data need only outlive the registration).
+  void set_listener(Listener listener) {
     if (!listener) {
-      ff_engine_set_listener(ptr_.get(), nullptr, nullptr);
+      detail::check(ff_engine_set_listener(ptr_.get(), nullptr, nullptr));
       listener_.reset();
       return;
     }
-    auto owned = std::make_unique<std::function<void(std::string_view)>>(std::move(listener));
+    auto owned = std::make_unique<Listener>(std::move(listener));
     detail::check(ff_engine_set_listener(ptr_.get(), &Engine::trampoline, owned.get()));
-    listener_ = std::move(owned);
+    listener_ = std::move(owned);  // frees the replaced listener
   }
 
-  /// The C handle (owned by this object).
+  // ---- handle --------------------------------------------------------------------------
+
+  /// False once moved from.
+  [[nodiscard]] explicit operator bool() const noexcept { return ptr_ != nullptr; }
+  /// The C handle (owned by this object; NULL once moved from), for calls this header
+  /// does not wrap yet.
   [[nodiscard]] const ff_engine* raw() const noexcept { return ptr_.get(); }
 
  private:
-  explicit Engine(ff_engine* e) : ptr_(e) {}
+  explicit Engine(ff_engine* e) noexcept : ptr_(e) {}
 
-  void action(ff_status (*fn)(const ff_engine*, const char*, size_t, ff_error**), std::string_view key) {
-    ff_error* err = nullptr;
-    detail::check(fn(ptr_.get(), key.data(), key.size(), &err), err);
+  template <typename Fn>
+  std::string bytes_of(Fn fn, std::string_view key) const {
+    detail::Bytes out;
+    detail::call(fn, ptr_.get(), key.data(), key.size(), &out.b);
+    return out.str();
   }
 
-  static void trampoline(void* user_data, const char* json, size_t len) {
-    (*static_cast<std::function<void(std::string_view)>*>(user_data))(std::string_view(json, len));
+  static void trampoline(void* user_data, const char* json, std::size_t len) noexcept {
+    // An exception must not unwind into the engine: a throwing listener terminates.
+    (*static_cast<Listener*>(user_data))(std::string_view(json, len));
   }
 
+  // Declared before ptr_ so that it is destroyed after it: ~Engine frees the engine (no
+  // more events) before the listener it may call.
+  std::unique_ptr<Listener> listener_;
   std::unique_ptr<ff_engine, detail::EngineDeleter> ptr_;
-  std::unique_ptr<std::function<void(std::string_view)>> listener_;
 };
 
-/// bucket(salt, key) of DESIGN §4.
+// ---------------------------------------------------------------------------------------
+// Free functions (no engine)
+// ---------------------------------------------------------------------------------------
+
+/// bucket(salt, key) of DESIGN §4, in 0..99999.
 [[nodiscard]] inline std::uint32_t bucket(std::string_view salt, std::string_view key) {
   std::uint32_t out = 0;
-  ff_error* err = nullptr;
-  detail::check(ff_bucket(salt.data(), salt.size(), key.data(), key.size(), &out, &err), err);
+  detail::call(ff_bucket, salt.data(), salt.size(), key.data(), key.size(), &out);
   return out;
 }
 
 /// Analysis of aggregates computed elsewhere (DESIGN §5) as JSON.
 [[nodiscard]] inline std::string analyze_json(std::string_view input) {
-  ff_bytes out{nullptr, 0};
-  ff_error* err = nullptr;
-  detail::check(ff_analyze_json(input.data(), input.size(), &out, &err), err);
-  return detail::take(out);
+  detail::Bytes out;
+  detail::call(ff_analyze_json, input.data(), input.size(), &out.b);
+  return out.str();
 }
 
-/// Users per variant to detect a relative change of a conversion rate.
+/// Users per variant to detect a relative change `mde` of a conversion rate.
 [[nodiscard]] inline double sample_size(double baseline, double mde, double alpha, double power) {
   double out = 0;
-  ff_error* err = nullptr;
-  detail::check(ff_sample_size(baseline, mde, alpha, power, &out, &err), err);
+  detail::call(ff_sample_size, baseline, mde, alpha, power, &out);
+  return out;
+}
+
+/// Power of a two-sided test with `n_per_variant` users per variant.
+[[nodiscard]] inline double power(double baseline, double mde, double alpha, double n_per_variant) {
+  double out = 0;
+  detail::call(ff_power, baseline, mde, alpha, n_per_variant, &out);
+  return out;
+}
+
+/// Smallest detectable relative change with `n_per_variant` users per variant.
+[[nodiscard]] inline double mde(double baseline, double alpha, double power, double n_per_variant) {
+  double out = 0;
+  detail::call(ff_mde, baseline, alpha, power, n_per_variant, &out);
+  return out;
+}
+
+/// Days to enroll `required_per_variant` users in each of `variants` variants.
+[[nodiscard]] inline double test_duration_days(double required_per_variant, std::uint32_t variants, double daily_users,
+                                               double traffic_fraction) {
+  double out = 0;
+  detail::call(ff_test_duration_days, required_per_variant, variants, daily_users, traffic_fraction, &out);
+  return out;
+}
+
+/// Customer lifetime value (periods = 0: infinite horizon).
+[[nodiscard]] inline double lifetime_value(double margin, double retention, double discount, std::uint32_t periods) {
+  double out = 0;
+  detail::call(ff_lifetime_value, margin, retention, discount, periods, &out);
   return out;
 }
 
