@@ -30,7 +30,10 @@ static inline ff_go_result ff_go_set_bool(ff_context *c, const char *n, size_t n
 */
 import "C"
 
-import "runtime"
+import (
+	"runtime"
+	"unsafe"
+)
 
 // Context is the user being evaluated: an id (attribute "user_id") and typed
 // attributes. It belongs to one goroutine at a time. Reuse one per goroutine with
@@ -50,6 +53,7 @@ func NewContext(userID string) (*Context, error) {
 	if ptr == nil {
 		return nil, &Error{Status: StatusInvalidArgument, Message: "user_id: invalid UTF-8"}
 	}
+	debugCreated(unsafe.Pointer(ptr))
 	c := &Context{ptr: ptr}
 	runtime.SetFinalizer(c, (*Context).Close)
 	return c, nil
@@ -60,6 +64,7 @@ func NewContext(userID string) (*Context, error) {
 func (c *Context) Close() {
 	if c.ptr != nil {
 		runtime.SetFinalizer(c, nil)
+		debugFreed(unsafe.Pointer(c.ptr))
 		C.ff_context_free(c.ptr)
 		c.ptr = nil
 	}
@@ -72,7 +77,10 @@ func (c *Context) Reset(userID string) error {
 		return ErrClosed
 	}
 	p, l := str(userID)
-	r := C.ff_go_reset(c.ptr, p, l)
+	ptr := c.ptr
+	debugBeforeCall()
+	r := C.ff_go_reset(ptr, p, l)
+	debugAfterCall(unsafe.Pointer(ptr))
 	err := check(r.status, r.err)
 	runtime.KeepAlive(userID)
 	runtime.KeepAlive(c)
@@ -87,7 +95,10 @@ func (c *Context) SetString(name, value string) error {
 	}
 	np, nl := str(name)
 	vp, vl := str(value)
-	r := C.ff_go_set_string(c.ptr, np, nl, vp, vl)
+	ptr := c.ptr
+	debugBeforeCall()
+	r := C.ff_go_set_string(ptr, np, nl, vp, vl)
+	debugAfterCall(unsafe.Pointer(ptr))
 	err := check(r.status, r.err)
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(value)

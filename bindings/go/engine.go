@@ -69,6 +69,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, check(status, cerr)
 	}
 	C.ff_error_free(cerr)
+	debugCreated(unsafe.Pointer(ptr))
 	e := &Engine{ptr: unsafe.Pointer(ptr)}
 	runtime.SetFinalizer(e, (*Engine).Close)
 	return e, nil
@@ -80,6 +81,7 @@ func New(opts Options) (*Engine, error) {
 func (e *Engine) Close() error {
 	if p := atomic.SwapPointer(&e.ptr, nil); p != nil {
 		runtime.SetFinalizer(e, nil)
+		debugFreed(p)
 		C.ff_engine_free((*C.ff_engine)(p))
 	}
 	return nil
@@ -109,7 +111,9 @@ func (e *Engine) LoadJSON(config []byte) error {
 	}
 	p, l := bytesPtr(config)
 	var cerr *C.ff_error
+	debugBeforeCall()
 	status := C.ff_engine_load_json(ptr, p, l, &cerr)
+	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(status, cerr)
 	runtime.KeepAlive(config)
 	runtime.KeepAlive(e)
@@ -142,7 +146,9 @@ func (e *Engine) Revision() (string, error) {
 	}
 	var out C.ff_bytes
 	var cerr *C.ff_error
+	debugBeforeCall()
 	status := C.ff_engine_revision(ptr, &out, &cerr)
+	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(status, cerr)
 	runtime.KeepAlive(e)
 	if err != nil {
@@ -222,7 +228,9 @@ func (e *Engine) keyJSON(key string, call func(*C.ff_engine, *C.char, C.size_t, 
 	kp, kl := str(key)
 	var out C.ff_bytes
 	var cerr *C.ff_error
+	debugBeforeCall()
 	status := call(ptr, kp, kl, &out, &cerr)
+	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)

@@ -25,6 +25,7 @@ import "C"
 import (
 	"encoding/json"
 	"runtime"
+	"unsafe"
 )
 
 // Assign enrolls ctx's user in experiment key; enrolled is false when the experiment
@@ -35,7 +36,11 @@ func (e *Engine) Assign(key string, ctx *Context) (variant string, enrolled bool
 		return "", false
 	}
 	kp, kl := str(key)
-	a := C.ff_go_assign(ptr, kp, kl, cptr(ctx))
+	cp := cptr(ctx)
+	debugBeforeCall()
+	a := C.ff_go_assign(ptr, kp, kl, cp)
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	variant, _ = e.names.get(a.variant)
@@ -52,7 +57,9 @@ func (e *Engine) Track(userID, metric string, value float64) error {
 	}
 	up, ul := str(userID)
 	mp, ml := str(metric)
+	debugBeforeCall()
 	r := C.ff_go_track(ptr, up, ul, mp, ml, C.double(value))
+	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(r.status, r.err)
 	runtime.KeepAlive(userID)
 	runtime.KeepAlive(metric)

@@ -39,6 +39,7 @@ import (
 	"encoding/json"
 	"math"
 	"runtime"
+	"unsafe"
 )
 
 // Reason says why an evaluation served what it served (C ff_reason).
@@ -92,7 +93,11 @@ func (e *Engine) IsEnabled(key string, ctx *Context, def bool) bool {
 		return def
 	}
 	kp, kl := str(key)
-	on := C.ff_is_enabled(ptr, kp, kl, cptr(ctx), C.bool(def))
+	cp := cptr(ctx)
+	debugBeforeCall()
+	on := C.ff_is_enabled(ptr, kp, kl, cp, C.bool(def))
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	runtime.KeepAlive(e)
@@ -108,7 +113,11 @@ func (e *Engine) Variant(key string, ctx *Context, def string) string {
 		return def
 	}
 	kp, kl := str(key)
-	out := C.ff_go_variant(ptr, kp, kl, cptr(ctx))
+	cp := cptr(ctx)
+	debugBeforeCall()
+	out := C.ff_go_variant(ptr, kp, kl, cp)
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	v, ok := e.names.get(out)
@@ -148,7 +157,11 @@ func (e *Engine) Evaluate(key string, ctx *Context) Detail {
 		return Detail{Reason: ReasonError, RuleIndex: -1}
 	}
 	kp, kl := str(key)
-	out := C.ff_go_evaluate(ptr, kp, kl, cptr(ctx))
+	cp := cptr(ctx)
+	debugBeforeCall()
+	out := C.ff_go_evaluate(ptr, kp, kl, cp)
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	d := Detail{Reason: Reason(out.ev.reason), RuleIndex: -1}
@@ -165,8 +178,8 @@ func (e *Engine) Evaluate(key string, ctx *Context) Detail {
 }
 
 // SetOverride forces flag key to serve variant for everyone until ClearOverride,
-// across reloads (a kill switch is pulled with "off"). An unknown flag or variant is
-// ErrNotFound.
+// across reloads (a kill switch is pulled with "off"). An unknown flag is ErrNotFound,
+// a variant the flag does not have ErrInvalidArgument.
 func (e *Engine) SetOverride(key, variant string) error {
 	ptr, err := e.handle()
 	if err != nil {
@@ -174,7 +187,9 @@ func (e *Engine) SetOverride(key, variant string) error {
 	}
 	kp, kl := str(key)
 	vp, vl := str(variant)
+	debugBeforeCall()
 	r := C.ff_go_set_override(ptr, kp, kl, vp, vl)
+	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(r.status, r.err)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(variant)

@@ -8,6 +8,7 @@ import "C"
 import (
 	"runtime"
 	"time"
+	"unsafe"
 )
 
 // RolloutState is a rollout's state.
@@ -167,7 +168,11 @@ func (e *Engine) InRollout(key string, ctx *Context) bool {
 		return false
 	}
 	kp, kl := str(key)
-	in := C.ff_in_rollout(ptr, kp, kl, cptr(ctx))
+	cp := cptr(ctx)
+	debugBeforeCall()
+	in := C.ff_in_rollout(ptr, kp, kl, cp)
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	runtime.KeepAlive(e)
