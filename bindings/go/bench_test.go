@@ -1,9 +1,14 @@
 package featureflags
 
-import (
-	"fmt"
-	"testing"
-)
+import "testing"
+
+// The flags of docs/performance.md: A = "on" (on for everyone), B = "geo"
+// (country in [US, CA, GB]), C = "half" (50% split by user id).
+var benchFlags = []struct{ name, flag string }{
+	{"A-on-for-everyone", "on"},
+	{"B-country-in", "geo"},
+	{"C-split-50", "half"},
+}
 
 func benchEngine(b *testing.B) (*Engine, *Context) {
 	e := newEngine(b)
@@ -11,7 +16,9 @@ func benchEngine(b *testing.B) (*Engine, *Context) {
 	return e, ctx
 }
 
+// BenchmarkNoopCgoCall is the cost of crossing into C and back, the floor of every call.
 func BenchmarkNoopCgoCall(b *testing.B) {
+	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		noop()
 	}
@@ -19,11 +26,11 @@ func BenchmarkNoopCgoCall(b *testing.B) {
 
 func BenchmarkIsEnabled(b *testing.B) {
 	e, ctx := benchEngine(b)
-	for _, flag := range []string{"on", "geo", "half"} {
-		b.Run(flag, func(b *testing.B) {
+	for _, f := range benchFlags {
+		b.Run(f.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				e.IsEnabled(flag, ctx, false)
+				e.IsEnabled(f.flag, ctx, false)
 			}
 		})
 	}
@@ -31,26 +38,56 @@ func BenchmarkIsEnabled(b *testing.B) {
 
 func BenchmarkIsEnabledParallel(b *testing.B) {
 	e := newEngine(b)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		ctx, _ := NewContext("user-1234567")
-		defer ctx.Close()
-		ctx.SetString("country", "US")
-		for pb.Next() {
-			e.IsEnabled("geo", ctx, false)
-		}
-	})
+	for _, f := range benchFlags {
+		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx, _ := NewContext("user-1234567")
+				defer ctx.Close()
+				ctx.SetString("country", "US")
+				for pb.Next() {
+					e.IsEnabled(f.flag, ctx, false)
+				}
+			})
+		})
+	}
 }
 
 func BenchmarkVariant(b *testing.B) {
 	e, ctx := benchEngine(b)
+	e.Variant("layout", ctx, "")
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e.Variant("layout", ctx, "")
 	}
 }
 
-func BenchmarkContextRebuildAndIsEnabled(b *testing.B) {
+func BenchmarkVariantParallel(b *testing.B) {
+	e := newEngine(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx, _ := NewContext("user-1234567")
+		defer ctx.Close()
+		for pb.Next() {
+			e.Variant("layout", ctx, "")
+		}
+	})
+}
+
+// BenchmarkEvaluate includes the JSON value (one allocation).
+func BenchmarkEvaluate(b *testing.B) {
+	e, ctx := benchEngine(b)
+	e.Evaluate("geo", ctx)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.Evaluate("geo", ctx)
+	}
+}
+
+// BenchmarkContextRebuild is a request's work: Reset, 3 setters and IsEnabled(B).
+func BenchmarkContextRebuild(b *testing.B) {
 	e, ctx := benchEngine(b)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -66,6 +103,7 @@ func BenchmarkAssignExposed(b *testing.B) {
 	e, ctx := benchEngine(b)
 	e.Assign("btn", ctx)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e.Assign("btn", ctx)
 	}
@@ -75,9 +113,8 @@ func BenchmarkTrack(b *testing.B) {
 	e, ctx := benchEngine(b)
 	e.Assign("btn", ctx)
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e.Track("user-1234567", "spend", 12.5)
 	}
 }
-
-var _ = fmt.Sprint

@@ -1,8 +1,10 @@
 package featureflags_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	featureflags "github.com/featureflags/featureflags/bindings/go"
 )
@@ -14,21 +16,135 @@ const exampleConfig = `{"schema_version": 1,
    "metrics": {"purchase": "conversion"}}},
  "rollouts": {"router": {"flag": "new-ui", "strategy": "canary", "start_at": 0, "stage_duration": "1h"}}}`
 
-func ExampleEngine_IsEnabled() {
-	engine, _ := featureflags.New(featureflags.Options{})
-	defer engine.Close()
-	if err := engine.LoadJSON([]byte(exampleConfig)); err != nil {
+// newExampleEngine loads testdata/flags.json (flags new-matching-engine,
+// order-book-view, fast-quotes, hft-trading, holiday-banner).
+func newExampleEngine() *featureflags.Engine {
+	engine, err := featureflags.New(featureflags.Options{})
+	if err != nil {
 		panic(err)
 	}
+	if err := engine.LoadFile("testdata/flags.json"); err != nil {
+		panic(err)
+	}
+	return engine
+}
+
+func ExampleEngine_IsEnabled() {
+	engine := newExampleEngine()
+	defer engine.Close()
 	ctx, _ := featureflags.NewContext("user-42")
 	defer ctx.Close()
-	ctx.SetBool("beta", true)
-	fmt.Println(engine.IsEnabled("new-ui", ctx, false))
-	d := engine.Evaluate("new-ui", ctx)
-	fmt.Println(d.Variant, d.Reason, d.RuleID)
+	ctx.SetString("country", "CA")
+	fmt.Println(engine.IsEnabled("new-matching-engine", ctx, false))
+	fmt.Println(engine.IsEnabled("no-such-flag", ctx, false)) // the caller's default
 	// Output:
 	// true
-	// on RULE_MATCH beta
+	// false
+}
+
+func ExampleEngine_Variant() {
+	engine := newExampleEngine()
+	defer engine.Close()
+	ctx, _ := featureflags.NewContext("user-42")
+	defer ctx.Close()
+	ctx.SetString("tier", "gold") // segment vip
+	fmt.Println(engine.Variant("order-book-view", ctx, "classic"))
+	// Output: depth
+}
+
+func ExampleEngine_Evaluate() {
+	engine := newExampleEngine()
+	defer engine.Close()
+	ctx, _ := featureflags.NewContext("user-42")
+	defer ctx.Close()
+	ctx.SetString("tier", "vip")
+	d := engine.Evaluate("order-book-view", ctx)
+	fmt.Println(d.Variant, string(d.Value), d.Reason, d.RuleIndex, d.RuleID)
+	d = engine.Evaluate("no-such-flag", ctx)
+	fmt.Println(d.HasVariant, d.Reason, d.RuleIndex)
+	// Output:
+	// depth {"levels":20} RULE_MATCH 0 vip-depth
+	// false FLAG_NOT_FOUND -1
+}
+
+func ExampleEngine_SetOverride() {
+	engine := newExampleEngine()
+	defer engine.Close()
+	ctx, _ := featureflags.NewContext("user-42")
+	defer ctx.Close()
+	engine.SetOverride("hft-trading", "off") // pull the kill switch
+	fmt.Println(engine.IsEnabled("hft-trading", ctx, true), engine.Evaluate("hft-trading", ctx).Reason)
+	engine.LoadFile("testdata/flags.json") // overrides survive reloads
+	fmt.Println(engine.IsEnabled("hft-trading", ctx, true))
+	engine.ClearOverride("hft-trading")
+	fmt.Println(engine.IsEnabled("hft-trading", ctx, false))
+	// Output:
+	// false OVERRIDE
+	// false
+	// true
+}
+
+func ExampleEngine_LoadJSON() {
+	engine := newExampleEngine()
+	defer engine.Close()
+	err := engine.LoadJSON([]byte(`{"schema_version": 1, "flags": {"x": {"type": "boolean", "default": "maybe"}}}`))
+	var ffErr *featureflags.Error
+	if errors.Is(err, featureflags.ErrInvalidConfig) && errors.As(err, &ffErr) {
+		fmt.Println(ffErr.Status)
+	}
+	revision, _ := engine.Revision() // the previous config keeps serving
+	fmt.Println(revision)
+	// Output:
+	// INVALID_CONFIG
+	// 2026-11-24.1
+}
+
+func ExampleEngine_SetTime() {
+	engine := newExampleEngine()
+	defer engine.Close()
+	ctx, _ := featureflags.NewContext("user-42")
+	defer ctx.Close()
+	for _, day := range []int{23, 24, 27} {
+		engine.SetTime(time.Date(2026, 12, day, 12, 0, 0, 0, time.UTC))
+		fmt.Println(day, engine.IsEnabled("holiday-banner", ctx, false))
+	}
+	engine.SetTime(time.Time{}) // back to the system clock
+	// Output:
+	// 23 false
+	// 24 true
+	// 27 false
+}
+
+func ExampleContext_Reset() {
+	engine := newExampleEngine()
+	defer engine.Close()
+	ctx, _ := featureflags.NewContext("")
+	defer ctx.Close()
+	// One context per goroutine, rebuilt per request: no allocation after warm-up.
+	for _, req := range []struct{ user, country string }{{"u1", "US"}, {"u2", "FR"}} {
+		ctx.Reset(req.user)
+		ctx.SetString("country", req.country)
+		ctx.SetNumber("trading_volume", 2.5e6)
+		ctx.SetBool("beta_tester", false)
+		fmt.Println(req.user, engine.IsEnabled("new-matching-engine", ctx, false))
+	}
+	fmt.Println(errors.Is(ctx.SetNumber("x", math.NaN()), featureflags.ErrInvalidArgument))
+	// Output:
+	// u1 true
+	// u2 false
+	// true
+}
+
+func ExampleBucket() {
+	// The bucket behind splits and percentages: fast-quotes (50%) is on for buckets
+	// below 50000.
+	b, _ := featureflags.Bucket("fast-quotes", "user-42")
+	engine := newExampleEngine()
+	defer engine.Close()
+	ctx, _ := featureflags.NewContext("user-42")
+	defer ctx.Close()
+	fmt.Println(engine.IsEnabled("fast-quotes", ctx, false) == (b < 50000))
+	// Output: true
 }
 
 func ExampleEngine_Assign() {
@@ -50,8 +166,8 @@ func ExampleEngine_RolloutStatus() {
 	engine.LoadJSON([]byte(exampleConfig))
 	engine.SetTimeMillis(30 * 60 * 1000)
 	status, _ := engine.RolloutStatus("router")
-	fmt.Println(status.State == featureflags.RolloutRunning, status.Percentage)
-	// Output: true 1
+	fmt.Println(status.State, status.Percentage)
+	// Output: running 1
 }
 
 func ExampleSampleSize() {

@@ -25,7 +25,7 @@ import "C"
 import (
 	"encoding/json"
 	"runtime"
-	"time"
+	"unsafe"
 )
 
 // Assign enrolls ctx's user in experiment key; enrolled is false when the experiment
@@ -36,10 +36,14 @@ func (e *Engine) Assign(key string, ctx *Context) (variant string, enrolled bool
 		return "", false
 	}
 	kp, kl := str(key)
-	a := C.ff_go_assign(ptr, kp, kl, ctxPtr(ctx))
+	cp := cptr(ctx)
+	debugBeforeCall()
+	a := C.ff_go_assign(ptr, kp, kl, cp)
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
-	variant, _ = e.interned(a.variant)
+	variant, _ = e.names.get(a.variant)
 	runtime.KeepAlive(e)
 	return variant, bool(a.enrolled)
 }
@@ -53,7 +57,9 @@ func (e *Engine) Track(userID, metric string, value float64) error {
 	}
 	up, ul := str(userID)
 	mp, ml := str(metric)
+	debugBeforeCall()
 	r := C.ff_go_track(ptr, up, ul, mp, ml, C.double(value))
+	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(r.status, r.err)
 	runtime.KeepAlive(userID)
 	runtime.KeepAlive(metric)
@@ -61,86 +67,113 @@ func (e *Engine) Track(userID, metric string, value float64) error {
 	return err
 }
 
-// Interval is a two-sided interval; nil fields in JSON mean undefined.
+// Interval is a two-sided interval [Lower, Upper].
 type Interval struct {
+	// Lower is the lower bound.
 	Lower float64 `json:"lower"`
+	// Upper is the upper bound.
 	Upper float64 `json:"upper"`
 }
 
-// Comparison compares a variant with the control (see docs/stats.md).
+// Comparison compares a variant with the control for one metric (docs/stats.md).
+// Pointer fields are nil when the statistic is undefined (JSON null).
 type Comparison struct {
-	Test           string    `json:"test"`
-	AbsoluteUplift *float64  `json:"absolute_uplift"`
-	AbsoluteCI     *Interval `json:"absolute_ci"`
-	RelativeUplift *float64  `json:"relative_uplift"`
-	RelativeCI     *Interval `json:"relative_ci"`
-	PValue         *float64  `json:"p_value"`
-	PAdjusted      *float64  `json:"p_adjusted"`
-	Significant    bool      `json:"significant"`
-	ChanceToBeat   *float64  `json:"chance_to_beat"`
-	ExpectedLoss   *float64  `json:"expected_loss"`
-	PowerReached   *float64  `json:"power_reached"`
+	// Test names the test used, e.g. "two_proportion_z" or "welch_t".
+	Test string `json:"test"`
+	// AbsoluteUplift is variant minus control.
+	AbsoluteUplift *float64 `json:"absolute_uplift"`
+	// AbsoluteCI is the confidence interval of AbsoluteUplift at 1 - alpha.
+	AbsoluteCI *Interval `json:"absolute_ci"`
+	// RelativeUplift is AbsoluteUplift over the control's value.
+	RelativeUplift *float64 `json:"relative_uplift"`
+	// RelativeCI is the confidence interval of RelativeUplift.
+	RelativeCI *Interval `json:"relative_ci"`
+	// PValue is the test's two-sided p-value.
+	PValue *float64 `json:"p_value"`
+	// PAdjusted is PValue after the Holm correction for multiple comparisons.
+	PAdjusted *float64 `json:"p_adjusted"`
+	// Significant is PAdjusted < alpha.
+	Significant bool `json:"significant"`
+	// ChanceToBeat is the Bayesian probability that the variant beats the control.
+	ChanceToBeat *float64 `json:"chance_to_beat"`
+	// ExpectedLoss is the Bayesian expected loss of choosing the variant.
+	ExpectedLoss *float64 `json:"expected_loss"`
+	// PowerReached is the power reached for the observed effect.
+	PowerReached *float64 `json:"power_reached"`
 }
 
-// VariantResult summarises one variant for one metric.
+// VariantResult summarises one variant for one metric. Pointer fields are nil when
+// they do not apply to the metric's kind or are undefined.
 type VariantResult struct {
-	Name        string      `json:"name"`
-	IsControl   bool        `json:"is_control"`
-	Users       uint64      `json:"users"`
-	Conversions *uint64     `json:"conversions"`
-	Sum         *float64    `json:"sum"`
-	Rate        *float64    `json:"rate"`
-	Mean        *float64    `json:"mean"`
-	SD          *float64    `json:"sd"`
-	CI95        *Interval   `json:"ci95"`
-	CI99        *Interval   `json:"ci99"`
-	VsControl   *Comparison `json:"vs_control"`
+	// Name is the variant's key.
+	Name string `json:"name"`
+	// IsControl is true for the control.
+	IsControl bool `json:"is_control"`
+	// Users is the number of exposed users.
+	Users uint64 `json:"users"`
+	// Conversions counts converted users (conversion metrics).
+	Conversions *uint64 `json:"conversions"`
+	// Sum is the metric's total (revenue and numeric metrics).
+	Sum *float64 `json:"sum"`
+	// Rate is Conversions / Users (conversion metrics).
+	Rate *float64 `json:"rate"`
+	// Mean is the mean per user.
+	Mean *float64 `json:"mean"`
+	// SD is the standard deviation per user.
+	SD *float64 `json:"sd"`
+	// CI95 is the 95% confidence interval of the rate or mean.
+	CI95 *Interval `json:"ci95"`
+	// CI99 is the 99% confidence interval of the rate or mean.
+	CI99 *Interval `json:"ci99"`
+	// VsControl compares the variant with the control (nil for the control).
+	VsControl *Comparison `json:"vs_control"`
 }
 
-// Analysis is the analysis of one metric (ff_analyze_json's output).
+// Analysis is the analysis of one metric (the output of ff_analyze_json, and each
+// metric of Results).
 type Analysis struct {
-	Metric                       string          `json:"metric"`
-	Control                      string          `json:"control"`
-	Alpha                        float64         `json:"alpha"`
-	Variants                     []VariantResult `json:"variants"`
-	SRM                          bool            `json:"srm"`
-	SRMPValue                    *float64        `json:"srm_p_value"`
-	RequiredSampleSizePerVariant *uint64         `json:"required_sample_size_per_variant"`
-	Decision                     string          `json:"decision"`
+	// Metric is the metric's name.
+	Metric string `json:"metric"`
+	// Control is the control variant's key.
+	Control string `json:"control"`
+	// Alpha is the significance level.
+	Alpha float64 `json:"alpha"`
+	// Variants lists every variant, control included.
+	Variants []VariantResult `json:"variants"`
+	// SRM is true on a sample ratio mismatch (the split is not what was configured).
+	SRM bool `json:"srm"`
+	// SRMPValue is the p-value of the sample ratio mismatch test.
+	SRMPValue *float64 `json:"srm_p_value"`
+	// RequiredSampleSizePerVariant is the users per variant needed for the configured
+	// minimum detectable effect, when known.
+	RequiredSampleSizePerVariant *uint64 `json:"required_sample_size_per_variant"`
+	// Decision is "continue", "ship <variant>", "stop: no effect" or
+	// "stop: sample ratio mismatch".
+	Decision string `json:"decision"`
 }
 
-// Results are an experiment's results (ff_experiment_results_json).
+// Results are an experiment's results (ff_experiment_results_json; docs/experiments.md).
 type Results struct {
-	Experiment    string              `json:"experiment"`
-	Status        string              `json:"status"`
-	Winner        *string             `json:"winner"`
-	Control       string              `json:"control"`
-	PrimaryMetric string              `json:"primary_metric"`
-	Exposures     uint64              `json:"exposures"`
-	SRM           bool                `json:"srm"`
-	Decision      string              `json:"decision"`
-	Metrics       map[string]Analysis `json:"metrics"`
-	// Raw is the whole document, including breakdowns.
+	// Experiment is the experiment's key.
+	Experiment string `json:"experiment"`
+	// Status is "draft", "running", "paused" or "completed".
+	Status string `json:"status"`
+	// Winner is the declared winner, nil when none.
+	Winner *string `json:"winner"`
+	// Control is the control variant's key.
+	Control string `json:"control"`
+	// PrimaryMetric is the metric Decision is based on.
+	PrimaryMetric string `json:"primary_metric"`
+	// Exposures is the number of exposed users.
+	Exposures uint64 `json:"exposures"`
+	// SRM is true on a sample ratio mismatch.
+	SRM bool `json:"srm"`
+	// Decision is the primary metric's decision (see Analysis.Decision).
+	Decision string `json:"decision"`
+	// Metrics is the analysis of each metric, by name.
+	Metrics map[string]Analysis `json:"metrics"`
+	// Raw is the whole document, including breakdowns and time series.
 	Raw json.RawMessage `json:"-"`
-}
-
-// keyJSON calls one of the C functions that take a key and return an owned JSON document.
-func (e *Engine) keyJSON(key string, call func(*C.ff_engine, *C.char, C.size_t, *C.ff_bytes, **C.ff_error) C.ff_status) ([]byte, error) {
-	ptr, err := e.handle()
-	if err != nil {
-		return nil, err
-	}
-	kp, kl := str(key)
-	var out C.ff_bytes
-	var cerr *C.ff_error
-	status := call(ptr, kp, kl, &out, &cerr)
-	err = check(status, cerr)
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(e)
-	if err != nil {
-		return nil, err
-	}
-	return takeBytes(&out), nil
 }
 
 // ExperimentResults returns experiment key's results.
@@ -188,7 +221,7 @@ func Analyze(input []byte) (*Analysis, error) {
 		return nil, err
 	}
 	var a Analysis
-	if err := json.Unmarshal(takeBytes(&out), &a); err != nil {
+	if err := json.Unmarshal(takeBytes(out), &a); err != nil {
 		return nil, err
 	}
 	return &a, nil
@@ -211,196 +244,4 @@ func Power(baseline, mde, alpha, n float64) (float64, error) {
 	status := C.ff_power(C.double(baseline), C.double(mde), C.double(alpha), C.double(n), &out, &cerr)
 	err := check(status, cerr)
 	return float64(out), err
-}
-
-// RolloutState is a rollout's state.
-type RolloutState uint32
-
-// Rollout states, numbered as in the C ABI.
-const (
-	RolloutPending RolloutState = iota
-	RolloutRunning
-	RolloutPaused
-	RolloutCompleted
-	RolloutRolledBack
-)
-
-// RolloutStatus is where a rollout stands.
-type RolloutStatus struct {
-	State          RolloutState
-	Stage          int
-	Stages         int
-	Percentage     float64
-	StageStartedAt time.Time
-	// NextStageAt is zero when the rollout will not advance by itself.
-	NextStageAt time.Time
-	Held        bool
-	// LastHealth is nil before the first report.
-	LastHealth *Health
-}
-
-// Health is a health report.
-type Health struct {
-	ErrorRate    float64
-	P99LatencyMs float64
-	Samples      uint64
-	At           time.Time
-}
-
-// RolloutStatus returns rollout key's status.
-func (e *Engine) RolloutStatus(key string) (*RolloutStatus, error) {
-	ptr, err := e.handle()
-	if err != nil {
-		return nil, err
-	}
-	kp, kl := str(key)
-	var info C.ff_rollout_info
-	var cerr *C.ff_error
-	status := C.ff_rollout_status(ptr, kp, kl, &info, &cerr)
-	err = check(status, cerr)
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(e)
-	if err != nil {
-		return nil, err
-	}
-	s := &RolloutStatus{
-		State:          RolloutState(info.state),
-		Stage:          int(info.stage_index),
-		Stages:         int(info.stage_count),
-		Percentage:     float64(info.percentage),
-		StageStartedAt: time.UnixMilli(int64(info.stage_started_at_ms)),
-		Held:           bool(info.held),
-	}
-	if info.next_stage_at_ms >= 0 {
-		s.NextStageAt = time.UnixMilli(int64(info.next_stage_at_ms))
-	}
-	if info.has_health {
-		s.LastHealth = &Health{float64(info.last_error_rate), float64(info.last_p99_latency_ms), uint64(info.last_samples), time.UnixMilli(int64(info.last_health_at_ms))}
-	}
-	return s, nil
-}
-
-func (e *Engine) rolloutAction(key string, f func(*C.ff_engine, *C.char, C.size_t, **C.ff_error) C.ff_status) error {
-	ptr, err := e.handle()
-	if err != nil {
-		return err
-	}
-	kp, kl := str(key)
-	var cerr *C.ff_error
-	err = check(f(ptr, kp, kl, &cerr), cerr)
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(e)
-	return err
-}
-
-// AdvanceRollout moves rollout key to its next stage now.
-func (e *Engine) AdvanceRollout(key string) error {
-	return e.rolloutAction(key, func(p *C.ff_engine, k *C.char, l C.size_t, err **C.ff_error) C.ff_status {
-		return C.ff_rollout_advance(p, k, l, err)
-	})
-}
-
-// PauseRollout holds rollout key at its stage.
-func (e *Engine) PauseRollout(key string) error {
-	return e.rolloutAction(key, func(p *C.ff_engine, k *C.char, l C.size_t, err **C.ff_error) C.ff_status {
-		return C.ff_rollout_pause(p, k, l, err)
-	})
-}
-
-// ResumeRollout continues a paused rollout.
-func (e *Engine) ResumeRollout(key string) error {
-	return e.rolloutAction(key, func(p *C.ff_engine, k *C.char, l C.size_t, err **C.ff_error) C.ff_status {
-		return C.ff_rollout_resume(p, k, l, err)
-	})
-}
-
-// RollbackRollout rolls rollout key back to 0%.
-func (e *Engine) RollbackRollout(key string) error {
-	return e.rolloutAction(key, func(p *C.ff_engine, k *C.char, l C.size_t, err **C.ff_error) C.ff_status {
-		return C.ff_rollout_rollback(p, k, l, err)
-	})
-}
-
-// ReportHealth reports rollout key's health; a breach may roll it back or hold it.
-func (e *Engine) ReportHealth(key string, errorRate, p99LatencyMs float64, samples uint64) error {
-	ptr, err := e.handle()
-	if err != nil {
-		return err
-	}
-	kp, kl := str(key)
-	var cerr *C.ff_error
-	status := C.ff_rollout_report_health(ptr, kp, kl, C.double(errorRate), C.double(p99LatencyMs), C.uint64_t(samples), &cerr)
-	err = check(status, cerr)
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(e)
-	return err
-}
-
-// InRollout reports whether ctx is inside rollout key's current percentage.
-func (e *Engine) InRollout(key string, ctx *Context) bool {
-	ptr := e.live()
-	if ptr == nil {
-		return false
-	}
-	kp, kl := str(key)
-	in := C.ff_in_rollout(ptr, kp, kl, ctxPtr(ctx))
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(ctx)
-	runtime.KeepAlive(e)
-	return bool(in)
-}
-
-// Event is one event of the engine's stream (docs/events.md); Raw holds all its fields.
-type Event struct {
-	Type   string          `json:"type"`
-	Seq    uint64          `json:"seq"`
-	TimeMs int64           `json:"time_ms"`
-	Raw    json.RawMessage `json:"-"`
-}
-
-// DrainEvents removes up to max queued events (0: all).
-func (e *Engine) DrainEvents(max int) ([]Event, error) {
-	ptr, err := e.handle()
-	if err != nil {
-		return nil, err
-	}
-	var out C.ff_bytes
-	err = check(C.ff_events_drain(ptr, C.size_t(max), &out), nil)
-	runtime.KeepAlive(e)
-	if err != nil {
-		return nil, err
-	}
-	raw := takeBytes(&out)
-	var events []Event
-	for len(raw) > 0 {
-		i := 0
-		for i < len(raw) && raw[i] != '\n' {
-			i++
-		}
-		line := raw[:i]
-		var ev Event
-		if err := json.Unmarshal(line, &ev); err != nil {
-			return events, err
-		}
-		ev.Raw = append(json.RawMessage(nil), line...)
-		events = append(events, ev)
-		if i < len(raw) {
-			i++
-		}
-		raw = raw[i:]
-	}
-	return events, nil
-}
-
-// History returns flag key's audit trail as JSON objects, oldest first.
-func (e *Engine) History(key string) ([]map[string]any, error) {
-	raw, err := e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
-		return C.ff_flag_history_json(p, k, l, out, cerr)
-	})
-	if err != nil {
-		return nil, err
-	}
-	var entries []map[string]any
-	err = json.Unmarshal(raw, &entries)
-	return entries, err
 }

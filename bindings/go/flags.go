@@ -3,34 +3,34 @@ package featureflags
 /*
 #include "featureflags.h"
 
-typedef struct { ff_status status; ff_error *err; } ff_go_result;
+typedef struct { ff_evaluation ev; ff_bytes value; } ff_go_detail;
 
-static inline ff_go_result ff_go_reset(ff_context *c, const char *id, size_t len) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_reset(c, id, len, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_string(ff_context *c, const char *n, size_t nl, const char *v, size_t vl) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_string(c, n, nl, v, vl, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_number(ff_context *c, const char *n, size_t nl, double v) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_number(c, n, nl, v, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_bool(ff_context *c, const char *n, size_t nl, bool v) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_bool(c, n, nl, v, &r.err);
-    return r;
-}
-
-// Out-parameters live in C so that no Go pointer escapes to the heap per call.
+// Out-parameters live in C, so no Go pointer escapes to the heap per call.
 static inline ff_str ff_go_variant(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
     ff_str out;
     ff_variant(e, key, len, ctx, &out);
     return out;
+}
+
+// The detail and the value in one crossing into C.
+static inline ff_go_detail ff_go_evaluate(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
+    ff_go_detail d;
+    ff_evaluate(e, key, len, ctx, &d.ev);
+    ff_flag_value_json(e, key, len, ctx, &d.value);
+    return d;
+}
+
+typedef struct { ff_status status; ff_error *err; } ff_go_flag_result;
+
+static inline ff_go_flag_result ff_go_set_override(const ff_engine *e, const char *k, size_t kl, const char *v, size_t vl) {
+    ff_go_flag_result r = {FF_STATUS_OK, NULL};
+    r.status = ff_flag_set_override(e, k, kl, v, vl, &r.err);
+    return r;
+}
+static inline ff_go_flag_result ff_go_clear_override(const ff_engine *e, const char *k, size_t kl) {
+    ff_go_flag_result r = {FF_STATUS_OK, NULL};
+    r.status = ff_flag_clear_override(e, k, kl, &r.err);
+    return r;
 }
 */
 import "C"
@@ -39,29 +39,43 @@ import (
 	"encoding/json"
 	"math"
 	"runtime"
+	"unsafe"
 )
 
-// Reason says why an evaluation served what it served (ff_reason).
+// Reason says why an evaluation served what it served (C ff_reason).
 type Reason uint32
 
-// Reasons, numbered as in the C ABI.
+// Reasons, numbered as in the C ABI (never renumbered).
 const (
-	ReasonDefault Reason = iota
-	ReasonRuleMatch
-	ReasonSplit
-	ReasonDisabled
-	ReasonScheduledOff
-	ReasonPrerequisiteFailed
-	ReasonOverride
-	ReasonFlagNotFound
-	ReasonTypeMismatch
-	ReasonError
+	// ReasonDefault: no rule matched; the flag's default was served.
+	ReasonDefault Reason = C.FF_REASON_DEFAULT
+	// ReasonRuleMatch: a rule matched (Detail.RuleIndex and RuleID say which), also
+	// when it serves a split.
+	ReasonRuleMatch Reason = C.FF_REASON_RULE_MATCH
+	// ReasonSplit: the default is a split.
+	ReasonSplit Reason = C.FF_REASON_SPLIT
+	// ReasonDisabled: the flag is disabled; its off variant was served.
+	ReasonDisabled Reason = C.FF_REASON_DISABLED
+	// ReasonScheduledOff: outside the flag's schedule; its off variant was served.
+	ReasonScheduledOff Reason = C.FF_REASON_SCHEDULED_OFF
+	// ReasonPrerequisiteFailed: a prerequisite flag did not serve the required variant.
+	ReasonPrerequisiteFailed Reason = C.FF_REASON_PREREQUISITE_FAILED
+	// ReasonOverride: a runtime override (SetOverride) was served.
+	ReasonOverride Reason = C.FF_REASON_OVERRIDE
+	// ReasonFlagNotFound: no flag of that key; the caller's default was served.
+	ReasonFlagNotFound Reason = C.FF_REASON_FLAG_NOT_FOUND
+	// ReasonTypeMismatch: IsEnabled on a multivariate flag.
+	ReasonTypeMismatch Reason = C.FF_REASON_TYPE_MISMATCH
+	// ReasonError: an invalid argument (invalid UTF-8 key, nil or closed context,
+	// closed engine) or an internal error; the caller's default was served.
+	ReasonError Reason = C.FF_REASON_ERROR
 )
 
 var reasonNames = [...]string{"DEFAULT", "RULE_MATCH", "SPLIT", "DISABLED", "SCHEDULED_OFF",
 	"PREREQUISITE_FAILED", "OVERRIDE", "FLAG_NOT_FOUND", "TYPE_MISMATCH", "ERROR"}
 
-// String returns the reason's name, as in the test vectors (RULE_MATCH, …).
+// String returns the reason's C name without the FF_REASON_ prefix (RULE_MATCH, …), as
+// in the shared test vectors.
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) {
 		return reasonNames[r]
@@ -69,123 +83,45 @@ func (r Reason) String() string {
 	return "UNKNOWN"
 }
 
-// Context is the user being evaluated: an id and typed attributes. Reuse one per
-// goroutine with Reset: after warm-up, rebuilding it allocates nothing.
-type Context struct {
-	ptr *C.ff_context
-}
-
-// NewContext creates a context for userID.
-func NewContext(userID string) (*Context, error) {
-	p, l := str(userID)
-	ptr := C.ff_context_new(p, l)
-	runtime.KeepAlive(userID)
-	if ptr == nil {
-		return nil, &Error{Status: C.FF_STATUS_INVALID_ARGUMENT, Message: "user_id: invalid UTF-8"}
-	}
-	c := &Context{ptr: ptr}
-	runtime.SetFinalizer(c, func(c *Context) { c.Close() })
-	return c, nil
-}
-
-// Close frees the context; it is idempotent.
-func (c *Context) Close() {
-	if c.ptr != nil {
-		C.ff_context_free(c.ptr)
-		c.ptr = nil
-		runtime.SetFinalizer(c, nil)
-	}
-}
-
-// Reset starts over for another user, keeping buffers.
-func (c *Context) Reset(userID string) error {
-	if c.ptr == nil {
-		return ErrClosed
-	}
-	p, l := str(userID)
-	r := C.ff_go_reset(c.ptr, p, l)
-	err := check(r.status, r.err)
-	runtime.KeepAlive(userID)
-	runtime.KeepAlive(c)
-	return err
-}
-
-// SetString sets a string attribute ("user_id" replaces the id).
-func (c *Context) SetString(name, value string) error {
-	if c.ptr == nil {
-		return ErrClosed
-	}
-	np, nl := str(name)
-	vp, vl := str(value)
-	r := C.ff_go_set_string(c.ptr, np, nl, vp, vl)
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(value)
-	runtime.KeepAlive(c)
-	return err
-}
-
-// SetNumber sets a number attribute; NaN and infinities are ErrInvalidArgument.
-func (c *Context) SetNumber(name string, value float64) error {
-	if c.ptr == nil {
-		return ErrClosed
-	}
-	np, nl := str(name)
-	r := C.ff_go_set_number(c.ptr, np, nl, C.double(value))
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(c)
-	return err
-}
-
-// SetBool sets a boolean attribute.
-func (c *Context) SetBool(name string, value bool) error {
-	if c.ptr == nil {
-		return ErrClosed
-	}
-	np, nl := str(name)
-	r := C.ff_go_set_bool(c.ptr, np, nl, C.bool(value))
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(c)
-	return err
-}
-
-func ctxPtr(c *Context) *C.ff_context {
-	if c == nil {
-		return nil
-	}
-	return c.ptr
-}
-
-// IsEnabled reports whether a boolean, percentage or kill-switch flag serves "on";
-// def when the flag is missing, multivariate, serves nothing, or the engine is closed.
-// It allocates nothing.
+// IsEnabled reports whether the boolean, percentage or kill-switch flag key serves "on"
+// for ctx. It returns def when the flag is missing, multivariate or serves nothing,
+// when key is not UTF-8, when ctx is nil or closed, and when the engine is closed. It
+// allocates nothing.
 func (e *Engine) IsEnabled(key string, ctx *Context, def bool) bool {
 	ptr := e.live()
 	if ptr == nil {
 		return def
 	}
 	kp, kl := str(key)
-	on := C.ff_is_enabled(ptr, kp, kl, ctxPtr(ctx), C.bool(def))
+	cp := cptr(ctx)
+	debugBeforeCall()
+	on := C.ff_is_enabled(ptr, kp, kl, cp, C.bool(def))
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	runtime.KeepAlive(e)
 	return bool(on)
 }
 
-// Variant returns the served variant's key, or def when nothing is served.
+// Variant returns the key of the variant flag key serves for ctx, or def when nothing
+// is served (missing flag, invalid arguments, closed engine). After the first call
+// for each variant it allocates nothing.
 func (e *Engine) Variant(key string, ctx *Context, def string) string {
 	ptr := e.live()
 	if ptr == nil {
 		return def
 	}
 	kp, kl := str(key)
-	out := C.ff_go_variant(ptr, kp, kl, ctxPtr(ctx))
+	cp := cptr(ctx)
+	debugBeforeCall()
+	out := C.ff_go_variant(ptr, kp, kl, cp)
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
-	v, ok := e.interned(out)
-	runtime.KeepAlive(e)
+	v, ok := e.names.get(out)
+	runtime.KeepAlive(e) // out points into the engine until copied
 	if !ok {
 		return def
 	}
@@ -195,45 +131,55 @@ func (e *Engine) Variant(key string, ctx *Context, def string) string {
 // Detail is the detailed result of an evaluation.
 type Detail struct {
 	// Variant is the served variant's key; "" when HasVariant is false.
-	Variant    string
+	Variant string
+	// HasVariant is false when nothing is served (the caller's default applies).
 	HasVariant bool
-	// Value is the variant's JSON value (nil when nothing is served).
+	// Value is the served variant's JSON value (true / false for boolean-like flags),
+	// nil when nothing is served.
 	Value json.RawMessage
 	// Reason says why.
 	Reason Reason
-	// RuleIndex is the matched rule's index, -1 when none.
+	// RuleIndex is the matched rule's index in the flag's rules, -1 when none.
 	RuleIndex int
-	// RuleID is the matched rule's id, "" when none.
+	// RuleID is the matched rule's id, "" when none or the rule has no id.
 	RuleID string
 }
 
-// Evaluate evaluates key for ctx in detail, including the variant's JSON value.
+// Evaluate evaluates flag key for ctx in detail, with the variant's JSON value. It
+// allocates the Value; Variant and RuleID are cached like Variant's result.
+//
+// The value is fetched by a second evaluation in the same call (the C API has no
+// single call for both), so a reload or override change at that very moment can pair
+// a variant with the value of the variant served just after it.
 func (e *Engine) Evaluate(key string, ctx *Context) Detail {
 	ptr := e.live()
 	if ptr == nil {
 		return Detail{Reason: ReasonError, RuleIndex: -1}
 	}
 	kp, kl := str(key)
-	var out C.ff_evaluation
-	C.ff_evaluate(ptr, kp, kl, ctxPtr(ctx), &out)
-	var value C.ff_bytes
-	C.ff_flag_value_json(ptr, kp, kl, ctxPtr(ctx), &value)
+	cp := cptr(ctx)
+	debugBeforeCall()
+	out := C.ff_go_evaluate(ptr, kp, kl, cp)
+	debugAfterCall(unsafe.Pointer(ptr))
+	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
-	d := Detail{Reason: Reason(out.reason), RuleIndex: -1}
-	d.Variant, d.HasVariant = e.interned(out.variant)
-	d.RuleID, _ = e.interned(out.rule_id)
-	if out.rule_index != math.MaxUint32 {
-		d.RuleIndex = int(out.rule_index)
+	d := Detail{Reason: Reason(out.ev.reason), RuleIndex: -1}
+	d.Variant, d.HasVariant = e.names.get(out.ev.variant)
+	d.RuleID, _ = e.names.get(out.ev.rule_id)
+	runtime.KeepAlive(e)
+	if out.ev.rule_index != math.MaxUint32 {
+		d.RuleIndex = int(out.ev.rule_index)
 	}
-	if raw := takeBytes(&value); raw != nil {
+	if raw := takeBytes(out.value); raw != nil {
 		d.Value = raw
 	}
-	runtime.KeepAlive(e)
 	return d
 }
 
-// SetOverride forces flag key to serve variant until cleared, across reloads.
+// SetOverride forces flag key to serve variant for everyone until ClearOverride,
+// across reloads (a kill switch is pulled with "off"). An unknown flag is ErrNotFound,
+// a variant the flag does not have ErrInvalidArgument.
 func (e *Engine) SetOverride(key, variant string) error {
 	ptr, err := e.handle()
 	if err != nil {
@@ -241,26 +187,40 @@ func (e *Engine) SetOverride(key, variant string) error {
 	}
 	kp, kl := str(key)
 	vp, vl := str(variant)
-	var cerr *C.ff_error
-	status := C.ff_flag_set_override(ptr, kp, kl, vp, vl, &cerr)
-	err = check(status, cerr)
+	debugBeforeCall()
+	r := C.ff_go_set_override(ptr, kp, kl, vp, vl)
+	debugAfterCall(unsafe.Pointer(ptr))
+	err = check(r.status, r.err)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(variant)
 	runtime.KeepAlive(e)
 	return err
 }
 
-// ClearOverride removes flag key's override (no error when there is none).
+// ClearOverride removes flag key's override; clearing a flag without one is no error.
 func (e *Engine) ClearOverride(key string) error {
 	ptr, err := e.handle()
 	if err != nil {
 		return err
 	}
 	kp, kl := str(key)
-	var cerr *C.ff_error
-	status := C.ff_flag_clear_override(ptr, kp, kl, &cerr)
-	err = check(status, cerr)
+	r := C.ff_go_clear_override(ptr, kp, kl)
+	err = check(r.status, r.err)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	return err
+}
+
+// History returns flag key's audit trail (config changes, overrides, rollout
+// transitions) as JSON objects, oldest first.
+func (e *Engine) History(key string) ([]map[string]any, error) {
+	raw, err := e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
+		return C.ff_flag_history_json(p, k, l, out, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var entries []map[string]any
+	err = json.Unmarshal(raw, &entries)
+	return entries, err
 }

@@ -3,14 +3,86 @@
 package featureflags
 
 import (
+	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 )
 
-// Forces garbage collections between calls, so a missing runtime.KeepAlive or a
-// finalizer run too early shows up as a crash or a wrong answer.
+// Run with -tags ffdebug (test.sh does). gcStress forces garbage collections, and runs
+// the finalizers they queue, right before each C call (debug_on.go): a wrapper whose
+// last use is the call, without a runtime.KeepAlive after it, is then freed before C
+// uses it, and debugAfterCall panics (or the C call crashes).
+
+func stress(t *testing.T) {
+	gcStress.Store(true)
+	t.Cleanup(func() { gcStress.Store(false) })
+}
+
+// Each call is the last use of its engine and context.
+func TestLastUseIsTheCall(t *testing.T) {
+	stress(t)
+	fresh := func() (*Engine, *Context) {
+		e, err := New(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.LoadJSON([]byte(testConfig)); err != nil {
+			t.Fatal(err)
+		}
+		ctx, _ := NewContext("user-1")
+		ctx.SetString("country", "US")
+		return e, ctx
+	}
+	for round := 0; round < 5; round++ {
+		e, ctx := fresh()
+		if !e.IsEnabled("geo", ctx, false) {
+			t.Fatal("IsEnabled")
+		}
+		e, ctx = fresh()
+		if e.Variant("layout", ctx, "") != "classic" {
+			t.Fatal("Variant")
+		}
+		e, ctx = fresh()
+		if d := e.Evaluate("geo", ctx); d.RuleID != "na" || string(d.Value) != "true" {
+			t.Fatal(d)
+		}
+		e, ctx = fresh()
+		if _, ok := e.Assign("btn", ctx); !ok {
+			t.Fatal("Assign")
+		}
+		e, ctx = fresh()
+		e.InRollout("router", ctx)
+		e, _ = fresh()
+		if err := e.LoadJSON([]byte(testConfig)); err != nil {
+			t.Fatal(err)
+		}
+		e, _ = fresh()
+		if err := e.SetOverride("on", "off"); err != nil {
+			t.Fatal(err)
+		}
+		e, _ = fresh()
+		if _, err := e.History("on"); err != nil {
+			t.Fatal(err)
+		}
+		e, _ = fresh()
+		if err := e.Track("u", "buy", 1); err != nil {
+			t.Fatal(err)
+		}
+		_, ctx = fresh()
+		if err := ctx.SetString("tier", "vip"); err != nil {
+			t.Fatal(err)
+		}
+		_, ctx = fresh()
+		if err := ctx.Reset("user-2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestCallsSurviveGarbageCollection(t *testing.T) {
-	for round := 0; round < 200; round++ {
+	stress(t)
+	for round := 0; round < 40; round++ {
 		e, err := New(Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -19,21 +91,87 @@ func TestCallsSurviveGarbageCollection(t *testing.T) {
 		if err := e.LoadJSON([]byte(testConfig)); err != nil {
 			t.Fatal(err)
 		}
-		ctx, _ := NewContext("user-1")
+		ctx, _ := NewContext(fmt.Sprintf("user-%d", round))
 		runtime.GC()
 		ctx.SetString("country", "US")
 		runtime.GC()
-		if !e.IsEnabled("geo", ctx, false) || e.Variant("layout", ctx, "") != "classic" {
-			t.Fatal("wrong answer")
+		if !e.IsEnabled("geo", ctx, false) {
+			t.Fatal("IsEnabled")
+		}
+		runtime.GC()
+		if e.Variant("layout", ctx, "") != "classic" {
+			t.Fatal("Variant")
 		}
 		runtime.GC()
 		d := e.Evaluate("geo", ctx)
 		runtime.GC()
-		if d.RuleID != "na" {
+		if d.RuleID != "na" || d.Variant != "on" || string(d.Value) != "true" {
 			t.Fatal(d)
 		}
-		// Dropped without Close: the finalizers free them.
+		if rev, err := e.Revision(); err != nil || rev != "" {
+			t.Fatal(rev, err)
+		}
+		runtime.GC()
+		// The last use of e and ctx is inside these calls: KeepAlive must hold them.
+		v, _ := e.Assign("btn", ctx)
+		if v != "control" && v != "blue" {
+			t.Fatalf("Assign %q", v)
+		}
+		// Dropped without Close on odd rounds: the finalizers free them.
+		if round%2 == 0 {
+			ctx.Close()
+			e.Close()
+		}
 		ctx, e = nil, nil
 		runtime.GC()
 	}
+	// Let the finalizers of the last rounds run.
+	runtime.GC()
+	runtime.GC()
+}
+
+func TestStringsOutliveTheirEngineAndGC(t *testing.T) {
+	var kept []string
+	for round := 0; round < 50; round++ {
+		e, _ := New(Options{})
+		e.LoadJSON([]byte(testConfig))
+		ctx, _ := NewContext("u")
+		ctx.SetString("country", "CA")
+		kept = append(kept, e.Variant("layout", ctx, ""), e.Evaluate("geo", ctx).RuleID)
+		e, ctx = nil, nil // freed by their finalizers: the Go strings are copies
+		runtime.GC()
+		runtime.GC()
+	}
+	for i, s := range kept {
+		if want := []string{"classic", "na"}[i%2]; s != want {
+			t.Fatalf("%d: %q", i, s)
+		}
+	}
+}
+
+func TestConcurrentCallsUnderGC(t *testing.T) {
+	e := newEngine(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 300; i++ {
+				ctx, _ := NewContext(fmt.Sprintf("u-%d-%d", g, i))
+				ctx.SetString("country", "GB")
+				if !e.IsEnabled("geo", ctx, false) || e.Variant("layout", ctx, "") != "classic" {
+					t.Error("wrong answer")
+					return
+				}
+				if i%16 == 0 {
+					runtime.GC()
+				}
+			}
+		}(g)
+	}
+	for i := 0; i < 20; i++ {
+		e.LoadJSON([]byte(testConfig))
+		runtime.GC()
+	}
+	wg.Wait()
 }

@@ -171,6 +171,7 @@ func TestBucketingVectors(t *testing.T) {
 			t.Errorf("bucket(%q, %q) = %d, %v; want %d", c.Salt, c.Key, got, err, c.Bucket)
 		}
 	}
+	t.Logf("%d bucketing vectors checked", len(cases))
 }
 
 func TestInvalidConfigVectors(t *testing.T) {
@@ -185,14 +186,15 @@ func TestInvalidConfigVectors(t *testing.T) {
 	}
 	e, _ := New(Options{})
 	defer e.Close()
-	if err := e.LoadJSON([]byte(`{"schema_version": 1, "flags": {"keep": {"type": "boolean"}}}`)); err != nil {
+	if err := e.LoadJSON([]byte(`{"schema_version": 1, "revision": "keep", "flags": {"keep": {"type": "boolean"}}}`)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, _ := NewContext("u")
 	defer ctx.Close()
 	for _, c := range cases {
 		err := e.LoadJSON(c.Config)
-		if !errors.Is(err, ErrInvalidConfig) {
+		var ffErr *Error
+		if !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &ffErr) || ffErr.Status != StatusInvalidConfig {
 			t.Errorf("%s: got %v, want ErrInvalidConfig", c.Name, err)
 			continue
 		}
@@ -204,5 +206,9 @@ func TestInvalidConfigVectors(t *testing.T) {
 		if !e.IsEnabled("keep", ctx, false) {
 			t.Errorf("%s: previous config stopped serving", c.Name)
 		}
+		if rev, _ := e.Revision(); rev != "keep" {
+			t.Errorf("%s: revision %q after a rejected load", c.Name, rev)
+		}
 	}
+	t.Logf("%d invalid configs checked", len(cases))
 }

@@ -1,0 +1,40 @@
+// Package featureflags is the Go binding of the featureflags engine: a thin cgo layer
+// over the C ABI in include/featureflags.h (libfeatureflags.so).
+//
+// An [Engine] holds a loaded config, its runtime overrides, experiments and rollouts; it
+// is safe for concurrent use by any number of goroutines. A [Context] is the user being
+// evaluated (an id and typed attributes); it belongs to one goroutine at a time, and is
+// best reused with [Context.Reset] per request.
+//
+//	engine, err := featureflags.New(featureflags.Options{})
+//	if err != nil { … }
+//	defer engine.Close()
+//	if err := engine.LoadFile("flags.json"); err != nil { … } // errors.Is(err, featureflags.ErrInvalidConfig)
+//	ctx, _ := featureflags.NewContext("user-42")
+//	defer ctx.Close()
+//	ctx.SetString("country", "CA")
+//	if engine.IsEnabled("new-matching-engine", ctx, false) { … }
+//
+// # Performance
+//
+// Strings cross into C as pointer and length (no C.CString), borrowed for the call only.
+// Variant keys and rule ids come back interned by the engine, and the binding caches
+// their Go strings by C pointer, so [Engine.IsEnabled], [Engine.Variant] and a context
+// rebuild ([Context.Reset] and the setters) allocate nothing after warm-up.
+//
+// # Lifetimes
+//
+// Each wrapper owns its C object. Close frees it and is idempotent; a finalizer frees
+// what was not closed. After Close, calls return [ErrClosed] and evaluations return the
+// caller's default. Close must not run concurrently with other calls on the same engine
+// or context: close an engine once every goroutine using it is done (checking for
+// closure costs one atomic load per call; making Close wait for running calls would
+// cost every call a shared counter update).
+//
+// # Errors
+//
+// Failures are [*Error] values carrying the C status and the library's message; they
+// unwrap to the sentinels [ErrInvalidArgument], [ErrInvalidConfig], [ErrNotFound],
+// [ErrInvalidState], [ErrIO] and [ErrPanic]. Evaluations never fail: they serve the
+// caller's default and, in [Engine.Evaluate], say why in a [Reason].
+package featureflags

@@ -1,0 +1,244 @@
+package featureflags
+
+/*
+#include <stdlib.h>
+#include "featureflags.h"
+
+static ff_status ff_go_noop(void) { return FF_STATUS_OK; }
+
+// Takes the bytes by value, so freeing them needs no Go pointer.
+static inline void ff_go_bytes_free(ff_bytes b) { ff_bytes_free(&b); }
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// ABIVersion is the C ABI version this package was compiled against (FF_ABI_VERSION).
+const ABIVersion = C.FF_ABI_VERSION
+
+// Version is the version of the loaded library (ff_version).
+func Version() string { return C.GoString(C.ff_version()) }
+
+// Options configure an engine; the zero value means the defaults. New marshals them to
+// the options JSON of ff_engine_new (docs/config.md).
+type Options struct {
+	// MaxConfigBytes caps the size of a config document (0: the library default).
+	MaxConfigBytes uint64 `json:"max_config_bytes,omitempty"`
+	// EventCapacity bounds the event queue (0: the library default); events beyond it
+	// are dropped and counted.
+	EventCapacity uint64 `json:"event_capacity,omitempty"`
+	// EvaluationEvents emits an event per evaluation (off by default: it costs).
+	EvaluationEvents bool `json:"evaluation_events,omitempty"`
+}
+
+// Engine is a loaded config with its overrides, experiments and rollouts. It is safe
+// for concurrent use; see the package documentation for Close.
+type Engine struct {
+	// The C engine (*C.ff_engine), nil once closed: one atomic load per call checks
+	// for closure. Accessed only through live and Close.
+	ptr unsafe.Pointer
+	// Go copies of the engine's interned strings (variant keys, rule ids).
+	names internCache
+}
+
+// New creates an engine with no config: every flag is missing (evaluations serve the
+// caller's default) until LoadJSON or LoadFile succeeds.
+func New(opts Options) (*Engine, error) {
+	js, err := json.Marshal(opts)
+	if err != nil {
+		return nil, err
+	}
+	if string(js) == "{}" {
+		js = nil // the defaults
+	}
+	p, l := bytesPtr(js)
+	var cerr *C.ff_error
+	ptr := C.ff_engine_new(p, l, &cerr)
+	runtime.KeepAlive(js)
+	if ptr == nil {
+		status := C.ff_status(C.FF_STATUS_INVALID_ARGUMENT)
+		if cerr != nil {
+			status = C.ff_error_status(cerr)
+		}
+		return nil, check(status, cerr)
+	}
+	C.ff_error_free(cerr)
+	debugCreated(unsafe.Pointer(ptr))
+	e := &Engine{ptr: unsafe.Pointer(ptr)}
+	runtime.SetFinalizer(e, (*Engine).Close)
+	return e, nil
+}
+
+// Close frees the engine. It is idempotent and always returns nil; afterwards calls
+// return ErrClosed and evaluations return their default. Close must not run
+// concurrently with other calls on the engine.
+func (e *Engine) Close() error {
+	if p := atomic.SwapPointer(&e.ptr, nil); p != nil {
+		runtime.SetFinalizer(e, nil)
+		debugFreed(p)
+		C.ff_engine_free((*C.ff_engine)(p))
+	}
+	return nil
+}
+
+// live returns the C engine, nil once closed.
+func (e *Engine) live() *C.ff_engine {
+	return (*C.ff_engine)(atomic.LoadPointer(&e.ptr))
+}
+
+// handle returns the C engine, or ErrClosed.
+func (e *Engine) handle() (*C.ff_engine, error) {
+	if p := e.live(); p != nil {
+		return p, nil
+	}
+	return nil, ErrClosed
+}
+
+// LoadJSON validates config and installs it atomically: evaluations running meanwhile
+// see the old or the new config, never a mix. On error (ErrInvalidConfig, with every
+// problem and its JSON path in the message) the previous config keeps serving.
+// Overrides, experiment tallies and rollout state survive reloads.
+func (e *Engine) LoadJSON(config []byte) error {
+	ptr, err := e.handle()
+	if err != nil {
+		return err
+	}
+	p, l := bytesPtr(config)
+	var cerr *C.ff_error
+	debugBeforeCall()
+	status := C.ff_engine_load_json(ptr, p, l, &cerr)
+	debugAfterCall(unsafe.Pointer(ptr))
+	err = check(status, cerr)
+	runtime.KeepAlive(config)
+	runtime.KeepAlive(e)
+	return err
+}
+
+// LoadFile reads and installs the config file at path, as LoadJSON; an unreadable
+// file is ErrIO. Watching the file for changes is the caller's job (a goroutine that
+// calls LoadFile).
+func (e *Engine) LoadFile(path string) error {
+	ptr, err := e.handle()
+	if err != nil {
+		return err
+	}
+	p, l := str(path)
+	var cerr *C.ff_error
+	status := C.ff_engine_load_file(ptr, p, l, &cerr)
+	err = check(status, cerr)
+	runtime.KeepAlive(path)
+	runtime.KeepAlive(e)
+	return err
+}
+
+// Revision returns the loaded config's "revision" ("" when it has none or no config
+// is loaded).
+func (e *Engine) Revision() (string, error) {
+	ptr, err := e.handle()
+	if err != nil {
+		return "", err
+	}
+	var out C.ff_bytes
+	var cerr *C.ff_error
+	debugBeforeCall()
+	status := C.ff_engine_revision(ptr, &out, &cerr)
+	debugAfterCall(unsafe.Pointer(ptr))
+	err = check(status, cerr)
+	runtime.KeepAlive(e)
+	if err != nil {
+		return "", err
+	}
+	return string(takeBytes(out)), nil
+}
+
+// SetTime fixes the engine clock, which schedules and rollouts read, for tests and
+// simulations; the zero time returns to the system clock.
+func (e *Engine) SetTime(t time.Time) error {
+	ms := int64(0)
+	if !t.IsZero() {
+		ms = t.UnixMilli()
+	}
+	return e.SetTimeMillis(ms)
+}
+
+// SetTimeMillis fixes the engine clock at unix milliseconds (0: the system clock).
+func (e *Engine) SetTimeMillis(ms int64) error {
+	ptr, err := e.handle()
+	if err != nil {
+		return err
+	}
+	err = check(C.ff_engine_set_time(ptr, C.int64_t(ms)), nil)
+	runtime.KeepAlive(e)
+	return err
+}
+
+// Bucket is bucket(salt, key) of DESIGN §4 (0..99999): the hash behind splits and
+// percentages, computed by the engine so every binding agrees.
+func Bucket(salt, key string) (uint32, error) {
+	sp, sl := str(salt)
+	kp, kl := str(key)
+	var out C.uint32_t
+	var cerr *C.ff_error
+	status := C.ff_bucket(sp, sl, kp, kl, &out, &cerr)
+	err := check(status, cerr)
+	runtime.KeepAlive(salt)
+	runtime.KeepAlive(key)
+	return uint32(out), err
+}
+
+// str passes a Go string to C as pointer and length without copying. C borrows it for
+// the call only, and string bytes hold no Go pointers, so the cgo pointer rules allow
+// it; callers keep s alive across the call with runtime.KeepAlive.
+func str(s string) (*C.char, C.size_t) {
+	return (*C.char)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s))
+}
+
+// bytesPtr is str for a byte slice; an empty slice is (NULL, 0).
+func bytesPtr(b []byte) (*C.char, C.size_t) {
+	if len(b) == 0 {
+		return nil, 0
+	}
+	return (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(b))
+}
+
+// takeBytes copies an owned ff_bytes into Go memory and frees it; nil for {NULL, 0}.
+func takeBytes(b C.ff_bytes) []byte {
+	if b.ptr == nil {
+		return nil
+	}
+	out := make([]byte, b.len)
+	copy(out, unsafe.Slice((*byte)(unsafe.Pointer(b.ptr)), b.len))
+	C.ff_go_bytes_free(b)
+	return out
+}
+
+// keyJSON calls one of the C functions that take a key and return an owned JSON
+// document.
+func (e *Engine) keyJSON(key string, call func(*C.ff_engine, *C.char, C.size_t, *C.ff_bytes, **C.ff_error) C.ff_status) ([]byte, error) {
+	ptr, err := e.handle()
+	if err != nil {
+		return nil, err
+	}
+	kp, kl := str(key)
+	var out C.ff_bytes
+	var cerr *C.ff_error
+	debugBeforeCall()
+	status := call(ptr, kp, kl, &out, &cerr)
+	debugAfterCall(unsafe.Pointer(ptr))
+	err = check(status, cerr)
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(e)
+	if err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
+// noop is a cgo call that does nothing, to measure the cost of crossing into C.
+func noop() { C.ff_go_noop() }

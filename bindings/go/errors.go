@@ -1,0 +1,111 @@
+package featureflags
+
+/*
+#include "featureflags.h"
+*/
+import "C"
+
+import "errors"
+
+// Sentinel errors, one per ff_status failure plus ErrClosed; test them with errors.Is.
+// Errors returned by the engine are *Error values that unwrap to one of these.
+var (
+	// ErrInvalidArgument: a bad argument (invalid UTF-8, a non-finite number, bad options).
+	ErrInvalidArgument = errors.New("featureflags: invalid argument")
+	// ErrInvalidConfig: a config was rejected; the message lists every problem with its
+	// JSON path, and the previous config keeps serving.
+	ErrInvalidConfig = errors.New("featureflags: invalid config")
+	// ErrNotFound: no flag, variant, experiment or rollout of that key.
+	ErrNotFound = errors.New("featureflags: not found")
+	// ErrInvalidState: the operation does not apply in the current state (e.g. resuming
+	// a running rollout).
+	ErrInvalidState = errors.New("featureflags: invalid state")
+	// ErrIO: a file could not be read.
+	ErrIO = errors.New("featureflags: I/O error")
+	// ErrPanic: the library caught an internal error (a bug); the engine stays usable.
+	ErrPanic = errors.New("featureflags: internal error")
+	// ErrClosed: the engine or context was closed. It is returned directly, not wrapped
+	// in *Error.
+	ErrClosed = errors.New("featureflags: use of a closed engine or context")
+)
+
+// Status is a C ff_status value.
+type Status uint32
+
+// Statuses, numbered as in the C ABI (never renumbered).
+const (
+	StatusOK              Status = C.FF_STATUS_OK
+	StatusInvalidArgument Status = C.FF_STATUS_INVALID_ARGUMENT
+	StatusInvalidConfig   Status = C.FF_STATUS_INVALID_CONFIG
+	StatusNotFound        Status = C.FF_STATUS_NOT_FOUND
+	StatusInvalidState    Status = C.FF_STATUS_INVALID_STATE
+	StatusIO              Status = C.FF_STATUS_IO
+	StatusPanic           Status = C.FF_STATUS_PANIC
+)
+
+var statusNames = [...]string{"OK", "INVALID_ARGUMENT", "INVALID_CONFIG", "NOT_FOUND",
+	"INVALID_STATE", "IO", "PANIC"}
+
+// String returns the status's name without the FF_STATUS_ prefix (INVALID_CONFIG, …).
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "UNKNOWN"
+}
+
+// sentinel returns the sentinel error of a failure status.
+func (s Status) sentinel() error {
+	switch s {
+	case StatusInvalidArgument:
+		return ErrInvalidArgument
+	case StatusInvalidConfig:
+		return ErrInvalidConfig
+	case StatusNotFound:
+		return ErrNotFound
+	case StatusInvalidState:
+		return ErrInvalidState
+	case StatusIO:
+		return ErrIO
+	default:
+		return ErrPanic
+	}
+}
+
+// Error is a failure reported by the library: its status and the engine's message
+// (for a rejected config, every problem with its JSON path). It unwraps to the
+// sentinel of its status, so errors.Is(err, ErrInvalidConfig) works.
+type Error struct {
+	// Status is the C status.
+	Status Status
+	// Message is the library's message, possibly empty.
+	Message string
+}
+
+// Error returns the sentinel's text followed by the library's message.
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return e.Status.sentinel().Error()
+	}
+	return e.Status.sentinel().Error() + ": " + e.Message
+}
+
+// Unwrap returns the sentinel error of the status.
+func (e *Error) Unwrap() error { return e.Status.sentinel() }
+
+// check turns a status and its ff_error into a Go error, freeing the ff_error. Call it
+// after the C call that fills cerr has returned.
+func check(status C.ff_status, cerr *C.ff_error) error {
+	if status == C.FF_STATUS_OK {
+		if cerr != nil {
+			C.ff_error_free(cerr)
+		}
+		return nil
+	}
+	msg := ""
+	if cerr != nil {
+		msg = C.GoString(C.ff_error_message(cerr))
+		C.ff_error_free(cerr)
+	}
+	return &Error{Status: Status(status), Message: msg}
+}
