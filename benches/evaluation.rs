@@ -201,7 +201,7 @@ fn experiments(c: &mut Criterion) {
             big.track(&format!("u{i}"), "buy", 1.0).unwrap();
         }
     }
-    big.events().drain(0);
+    big.drain_events(0);
     g.bench_function("results on 1M users", |b| b.iter(|| black_box(big.experiment_results("exp").unwrap())));
     g.finish();
 }

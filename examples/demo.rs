@@ -106,7 +106,7 @@ const HALF_HOUR_MS: i64 = 30 * 60 * 1000;
 
 fn rollout_demo(engine: &Engine) {
     println!("\n== rollout smart-order-router (exponential, 30m stages, auto-rollback) on a simulated clock");
-    engine.events().drain(0);
+    engine.drain_events(0);
     let start = 1_795_478_400_000; // 2026-11-24T00:00:00Z
     let users: Vec<Context> = (0..10_000).map(|i| Context::new(&format!("trader-{i}"))).collect();
     for step in 0..6 {
@@ -133,7 +133,7 @@ fn rollout_demo(engine: &Engine) {
         }
     }
     println!("  events:");
-    for line in engine.events().drain(0).lines().filter(|l| l.contains("rollout_transition")) {
+    for line in engine.drain_events(0).lines().filter(|l| l.contains("rollout_transition")) {
         let e: Value = serde_json::from_str(line).expect("events are JSON");
         println!(
             "    {:<16} {:>5}% -> {:>5}%  ({})",

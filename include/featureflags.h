@@ -838,17 +838,21 @@ ff_status ff_events_set_evaluation(const struct ff_engine *e, bool enabled);
  * Delivers every event synchronously to `callback(user_data, json, len)` instead of the
  * queue; a NULL `callback` removes the listener and events queue again.
  *
+ * Returns once no call to the previous callback is in progress on any thread, so the
+ * caller may free the previous `user_data` as soon as this returns.
+ * `FF_STATUS_INVALID_STATE` when called from inside this engine's own callback.
+ *
  * Threading: the callback runs on the thread whose call produced the event (a load, an
  * override, an assignment, a tracked event closing a time-series interval, a rollout
  * action, or an evaluation when evaluation events are on), possibly on several threads
- * at once, so it and `user_data` must be thread-safe. It must return quickly and must not call the engine's mutating functions
- * (`ff_engine_load_*`, `ff_flag_*_override`, rollout actions, `ff_engine_set_listener`):
- * some events are emitted while the engine holds its writer lock. Evaluating from it is
- * allowed. `user_data` stays owned by the caller and must outlive the registration.
+ * at once, so it and `user_data` must be thread-safe. It must return quickly and must
+ * not call the engine's mutating functions (`ff_engine_load_*`, `ff_flag_*_override`,
+ * rollout actions): some events are emitted while the engine holds its writer lock.
+ * Evaluating from it is allowed; an event the callback causes on its own engine is
+ * queued rather than delivered recursively. `user_data` stays owned by the caller and
+ * must outlive the registration.
  */
-ff_status ff_engine_set_listener(const struct ff_engine *e,
-                                 ff_listener callback,
-                                 void *user_data);
+ff_status ff_engine_set_listener(const struct ff_engine *e, ff_listener callback, void *user_data);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -349,6 +349,11 @@ impl Engine {
         &self.events
     }
 
+    /// Removes up to `max` queued events (0: all) and returns them as NDJSON.
+    pub fn drain_events(&self, max: usize) -> String {
+        self.events.drain(max, |sym| self.interner.get(sym))
+    }
+
     fn intern(&self, snapshot: &mut Snapshot) {
         let flags = std::mem::take(&mut snapshot.flags);
         let mut flags = flags.into_vec();
@@ -573,47 +578,49 @@ impl Engine {
         let user = ctx.user_id();
         // Read the clock only for new enrollments: already exposed users skip it.
         let mut now = 0;
+        let mut experiment = Sym::UNSET;
         let outcome = self.with_snapshot(|snapshot| {
             let Some(exp) = snapshot.experiment(key) else { return Outcome::Out };
+            experiment = exp.sym;
             if let Some(w) = exp.winner() {
                 return Outcome::Winner(exp.variants[w as usize].sym);
             }
             if exp.status != ExperimentStatus::Running {
                 return Outcome::Out;
             }
-            // An exposed user keeps their variant: no hashing, no counting.
-            if let Some(variant) = self.tracker.exposure(exp.sym, user) {
-                return Outcome::Enrolled(Exposed::Before(variant));
-            }
-            now = self.now_ms();
-            if !exp.in_window(now)
-                || !exp.when.as_ref().is_none_or(|c| c.matches(ctx, &snapshot.segments, Some(user)))
-                || !exp.in_traffic(user)
-            {
-                return Outcome::Out;
-            }
-            let variant = exp.variants[exp.split(user) as usize].sym;
-            let mut segments = [0u16; MAX_BREAKDOWNS];
-            for (i, attr) in exp.breakdowns.iter().enumerate() {
-                let number;
-                let value: &str = match ctx.get(attr) {
-                    Some(AttrValue::Str(s)) => s,
-                    Some(AttrValue::Num(n)) => {
-                        number = n.to_string();
-                        &number
-                    }
-                    Some(AttrValue::Bool(b)) => {
-                        if b {
-                            "true"
-                        } else {
-                            "false"
+            // An exposed user keeps their variant: no clock, no hashing, no counting.
+            let exposed = self.tracker.enroll(exp.sym, user, || {
+                now = self.now_ms();
+                if !exp.in_window(now)
+                    || !exp.when.as_ref().is_none_or(|c| c.matches(ctx, &snapshot.segments, Some(user)))
+                    || !exp.in_traffic(user)
+                {
+                    return None;
+                }
+                let variant = exp.variants[exp.split(user) as usize].sym;
+                let mut segments = [0u16; MAX_BREAKDOWNS];
+                for (i, attr) in exp.breakdowns.iter().enumerate() {
+                    let number;
+                    let value: &str = match ctx.get(attr) {
+                        Some(AttrValue::Str(s)) => s,
+                        Some(AttrValue::Num(n)) => {
+                            number = n.to_string();
+                            &number
                         }
-                    }
-                    None => "(none)",
-                };
-                segments[i] = self.tracker.segment(exp.sym(), i as u8, value, exp.max_segment_values);
-            }
-            let exposed = self.tracker.expose(exp, variant, user, &segments[..exp.breakdowns.len()]);
+                        Some(AttrValue::Bool(b)) => {
+                            if b {
+                                "true"
+                            } else {
+                                "false"
+                            }
+                        }
+                        None => "(none)",
+                    };
+                    segments[i] = self.tracker.segment(exp.sym(), i as u8, value, exp.max_segment_values);
+                }
+                Some((variant, segments, exp.breakdowns.len()))
+            });
+            let Some(exposed) = exposed else { return Outcome::Out };
             if let Exposed::Now(sym) = exposed {
                 let anomalies = self.with_series(exp, |series| {
                     series.variant_index(sym).map(|v| series.expose(v, now)).unwrap_or_default()
@@ -628,16 +635,8 @@ impl Engine {
             Outcome::Out => None,
             Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(self.interner.get(sym)),
             Outcome::Enrolled(Exposed::Now(sym)) => {
-                let variant = self.interner.get(sym);
-                self.events.emit_with("exposure", now, |line| {
-                    line.push_str(",\"experiment\":");
-                    events::push_json_string(line, key);
-                    line.push_str(",\"user_id\":");
-                    events::push_json_string(line, user);
-                    line.push_str(",\"variant\":");
-                    events::push_json_string(line, variant);
-                });
-                Some(variant)
+                self.events.emit_exposure(now, experiment, sym, user, |s| self.interner.get(s));
+                Some(self.interner.get(sym))
             }
         }
     }

@@ -202,36 +202,42 @@ const MAX_UNATTRIBUTED_NAMES: usize = 1024;
 /// Metrics kept inline per exposure; more spill to the heap.
 const INLINE_METRICS: usize = 4;
 
-/// A user's per-metric totals in one experiment: `(metric, total)`, conversions storing
-/// 1.0 once converted. The first few live inline, so an exposure and its tracking
-/// allocate nothing beyond the user's entry.
+/// A user's per-metric totals in one experiment, conversions storing 1.0 once
+/// converted. The first few live inline, so an exposure and its tracking allocate
+/// nothing beyond the user's record.
 #[derive(Debug)]
 struct Totals {
-    inline: [(Sym, f64); INLINE_METRICS],
-    len: usize,
-    spill: Vec<(Sym, f64)>,
+    metrics: [Sym; INLINE_METRICS],
+    values: [f64; INLINE_METRICS],
+    len: u8,
+    // Boxed: 8 bytes in every record rather than a Vec's 24, for the rare fifth metric.
+    #[allow(clippy::box_collection)]
+    spill: Option<Box<Vec<(Sym, f64)>>>,
 }
 
 impl Totals {
     fn new() -> Self {
-        Totals { inline: [(Sym::UNSET, 0.0); INLINE_METRICS], len: 0, spill: Vec::new() }
+        Totals { metrics: [Sym::UNSET; INLINE_METRICS], values: [0.0; INLINE_METRICS], len: 0, spill: None }
     }
 
     /// The total of `metric`, and whether this is its first event.
     fn slot(&mut self, metric: Sym) -> (&mut f64, bool) {
-        if let Some(i) = self.inline[..self.len].iter().position(|(m, _)| *m == metric) {
-            return (&mut self.inline[i].1, false);
+        let len = usize::from(self.len);
+        if let Some(i) = self.metrics[..len].iter().position(|m| *m == metric) {
+            return (&mut self.values[i], false);
         }
-        if let Some(i) = self.spill.iter().position(|(m, _)| *m == metric) {
-            return (&mut self.spill[i].1, false);
-        }
-        if self.len < INLINE_METRICS {
-            self.inline[self.len] = (metric, 0.0);
+        if len < INLINE_METRICS {
+            self.metrics[len] = metric;
             self.len += 1;
-            (&mut self.inline[self.len - 1].1, true)
-        } else {
-            self.spill.push((metric, 0.0));
-            (&mut self.spill.last_mut().expect("just pushed").1, true)
+            return (&mut self.values[len], true);
+        }
+        let spill = self.spill.get_or_insert_with(Box::default);
+        match spill.iter().position(|(m, _)| *m == metric) {
+            Some(i) => (&mut spill[i].1, false),
+            None => {
+                spill.push((metric, 0.0));
+                (&mut spill.last_mut().expect("just pushed").1, true)
+            }
         }
     }
 }
@@ -303,15 +309,52 @@ type SegmentRegistry = FxHashMap<(Sym, u8), Vec<Box<str>>>;
 /// Tally key of a segment: experiment, variant, breakdown attribute, segment.
 type SegmentKey = (Sym, Sym, u8, u16);
 
+/// A user id, inline when short (most are), so enrolling a user allocates nothing for
+/// it. Only its bytes are ever compared.
+#[derive(Debug)]
+enum UserId {
+    Inline(u8, [u8; INLINE_ID]),
+    Heap(Box<[u8]>),
+}
+
+/// Longest user id stored inline (the enum stays 24 bytes).
+const INLINE_ID: usize = 22;
+
+impl UserId {
+    fn new(id: &str) -> Self {
+        let bytes = id.as_bytes();
+        if bytes.len() <= INLINE_ID {
+            let mut inline = [0; INLINE_ID];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            UserId::Inline(bytes.len() as u8, inline)
+        } else {
+            UserId::Heap(bytes.into())
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            UserId::Inline(len, bytes) => &bytes[..usize::from(*len)],
+            UserId::Heap(bytes) => bytes,
+        }
+    }
+}
+
+// docs/experiments.md quotes these sizes.
+const _: () = assert!(std::mem::size_of::<UserId>() == 24);
+const _: () = assert!(std::mem::size_of::<Exposure>() == 96);
+const _: () = assert!(std::mem::size_of::<UserRecord>() == 144);
+
 /// A user's exposures: the first inline (most users are in one experiment), the rest
 /// spilled.
 #[derive(Debug)]
-struct UserExposures {
+struct UserRecord {
+    id: UserId,
     first: Exposure,
     more: Vec<Exposure>,
 }
 
-impl UserExposures {
+impl UserRecord {
     fn iter(&self) -> impl Iterator<Item = &Exposure> {
         std::iter::once(&self.first).chain(&self.more)
     }
@@ -321,9 +364,66 @@ impl UserExposures {
     }
 }
 
+/// Records per block of a shard's user arena.
+const BLOCK: usize = 256;
+
+/// A shard's users: records in fixed-size blocks, which never move once written (growth
+/// adds a block rather than copying the arena), and an index of `(record, hash)` pairs
+/// that rehashes from the stored hashes without touching the records.
+#[derive(Debug, Default)]
+struct Users {
+    index: hashbrown::HashTable<(u32, u32)>,
+    blocks: Vec<Vec<UserRecord>>,
+    len: usize,
+}
+
+/// The 64-bit hash the index uses, rebuilt from the 32 bits it stores: the table takes
+/// its slot from the low bits and its tag from the top 7.
+#[inline]
+fn spread(hash32: u32) -> u64 {
+    u64::from(hash32) | (u64::from(hash32) << 32)
+}
+
+impl Users {
+    fn record(&self, i: u32) -> &UserRecord {
+        &self.blocks[i as usize / BLOCK][i as usize % BLOCK]
+    }
+
+    fn record_mut(&mut self, i: u32) -> &mut UserRecord {
+        &mut self.blocks[i as usize / BLOCK][i as usize % BLOCK]
+    }
+
+    fn find(&self, hash32: u32, id: &str) -> Option<u32> {
+        let blocks = &self.blocks;
+        self.index
+            .find(spread(hash32), |&(i, h)| {
+                h == hash32 && blocks[i as usize / BLOCK][i as usize % BLOCK].id.as_bytes() == id.as_bytes()
+            })
+            .map(|&(i, _)| i)
+    }
+
+    fn get(&self, hash32: u32, id: &str) -> Option<&UserRecord> {
+        self.find(hash32, id).map(|i| self.record(i))
+    }
+
+    fn get_mut(&mut self, hash32: u32, id: &str) -> Option<&mut UserRecord> {
+        self.find(hash32, id).map(|i| self.record_mut(i))
+    }
+
+    fn insert(&mut self, hash32: u32, record: UserRecord) {
+        let i = self.len as u32;
+        if self.len % BLOCK == 0 {
+            self.blocks.push(Vec::with_capacity(BLOCK));
+        }
+        self.blocks.last_mut().expect("just ensured").push(record);
+        self.len += 1;
+        self.index.insert_unique(spread(hash32), (i, hash32), |&(_, h)| spread(h));
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
-    users: FxHashMap<Box<str>, UserExposures>,
+    users: Users,
     tallies: FxHashMap<(Sym, Sym), VariantTally>,
     segment_tallies: FxHashMap<SegmentKey, VariantTally>,
 }
@@ -378,49 +478,54 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Tracker {
-    fn shard(&self, user_id: &str) -> &Mutex<Shard> {
-        &self.shards[(FxBuildHasher.hash_one(user_id) >> 32) as usize % SHARDS]
+    /// The shard of `user_id`, and the 32 bits of its hash the shard's index uses.
+    #[inline]
+    fn shard(&self, user_id: &str) -> (&Mutex<Shard>, u32) {
+        let hash = FxBuildHasher.hash_one(user_id);
+        (&self.shards[(hash >> 32) as usize % SHARDS], hash as u32)
     }
 
     /// The variant `user_id` was exposed to in `experiment`, if any.
     pub fn exposure(&self, experiment: Sym, user_id: &str) -> Option<Sym> {
-        let shard = lock(self.shard(user_id));
-        let variant = shard.users.get(user_id)?.iter().find(|e| e.experiment == experiment).map(|e| e.variant);
+        let (shard, hash) = self.shard(user_id);
+        let shard = lock(shard);
+        let variant = shard.users.get(hash, user_id)?.iter().find(|e| e.experiment == experiment).map(|e| e.variant);
         variant
     }
 
-    /// Records `user_id`'s exposure to `variant` unless the user was exposed before, in
-    /// which case the earlier variant stands.
-    /// `segments` holds the segment of each of the experiment's breakdown attributes.
-    pub fn expose(&self, experiment: &Experiment, variant: Sym, user_id: &str, segments: &[u16]) -> Exposed {
-        let mut guard = lock(self.shard(user_id));
+    /// Enrolls `user_id` in `experiment` unless they were exposed before, in which case
+    /// their earlier variant stands and `choose` is not called. Otherwise `choose`
+    /// decides, under the user's shard lock (so two threads cannot both enroll one
+    /// user), whether they enter and with which variant and breakdown segments.
+    pub fn enroll(
+        &self,
+        experiment: Sym,
+        user_id: &str,
+        choose: impl FnOnce() -> Option<(Sym, [u16; MAX_BREAKDOWNS], usize)>,
+    ) -> Option<Exposed> {
+        let (shard, hash) = self.shard(user_id);
+        let mut guard = lock(shard);
         let shard = &mut *guard;
-        if let Some(exposures) = shard.users.get(user_id) {
-            if let Some(e) = exposures.iter().find(|e| e.experiment == experiment.sym) {
-                return Exposed::Before(e.variant);
+        let found = shard.users.find(hash, user_id);
+        if let Some(i) = found {
+            if let Some(e) = shard.users.record(i).iter().find(|e| e.experiment == experiment) {
+                return Some(Exposed::Before(e.variant));
             }
         }
-        let mut exposure = Exposure {
-            experiment: experiment.sym,
-            variant,
-            totals: Totals::new(),
-            segments: [0; MAX_BREAKDOWNS],
-            breakdowns: 0,
-        };
-        let n = segments.len().min(MAX_BREAKDOWNS);
-        exposure.segments[..n].copy_from_slice(&segments[..n]);
-        exposure.breakdowns = n as u8;
+        let (variant, segments, breakdowns) = choose()?;
+        let n = breakdowns.min(MAX_BREAKDOWNS);
+        let exposure = Exposure { experiment, variant, totals: Totals::new(), segments, breakdowns: n as u8 };
         for (attr, segment) in segments[..n].iter().enumerate() {
-            shard.segment_tallies.entry((experiment.sym, variant, attr as u8, *segment)).or_default().users += 1;
+            shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default().users += 1;
         }
-        match shard.users.get_mut(user_id) {
-            Some(exposures) => exposures.more.push(exposure),
+        match found {
+            Some(i) => shard.users.record_mut(i).more.push(exposure),
             None => {
-                shard.users.insert(user_id.into(), UserExposures { first: exposure, more: Vec::new() });
+                shard.users.insert(hash, UserRecord { id: UserId::new(user_id), first: exposure, more: Vec::new() })
             }
         }
-        shard.tallies.entry((experiment.sym, variant)).or_default().users += 1;
-        Exposed::Now(variant)
+        shard.tallies.entry((experiment, variant)).or_default().users += 1;
+        Some(Exposed::Now(variant))
     }
 
     /// Attributes `value` of `metric` to every experiment `user_id` is exposed to that
@@ -438,9 +543,10 @@ impl Tracker {
     ) -> usize {
         let mut attributed = 0;
         {
-            let mut guard = lock(self.shard(user_id));
+            let (shard, hash) = self.shard(user_id);
+            let mut guard = lock(shard);
             let shard = &mut *guard;
-            if let Some(exposures) = shard.users.get_mut(user_id) {
+            if let Some(exposures) = shard.users.get_mut(hash, user_id) {
                 for exposure in exposures.iter_mut() {
                     let Some((metric_sym, kind)) = kind_of(exposure.experiment) else { continue };
                     attributed += 1;
@@ -552,6 +658,6 @@ impl Tracker {
 
     /// Users tracked (exposed to at least one experiment).
     pub fn users(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).users.len()).sum()
+        self.shards.iter().map(|s| lock(s).users.len).sum()
     }
 }

@@ -48,7 +48,7 @@ fn assignment_is_deterministic_weighted_and_counted_once() {
     let enrolled = n - counts["(out)"];
     assert_eq!(engine.tracker().users() as u32, enrolled);
     // One exposure event per enrolled user.
-    let exposures = engine.events().drain(0).lines().filter(|l| l.contains("\"type\":\"exposure\"")).count();
+    let exposures = engine.drain_events(0).lines().filter(|l| l.contains("\"type\":\"exposure\"")).count();
     assert_eq!(exposures as u32, enrolled);
 }
 
@@ -285,7 +285,7 @@ fn time_series_sum_to_totals_and_flag_a_spike() {
         "{anomalies:?}"
     );
     assert!(anomalies.iter().all(|a| a["interval_start_ms"] == spike_start), "no false alarms: {anomalies:?}");
-    assert!(engine.events().drain(0).contains("\"type\":\"anomaly\""));
+    assert!(engine.drain_events(0).contains("\"type\":\"anomaly\""));
 }
 
 #[test]

@@ -143,7 +143,7 @@ fn health_breach_rolls_back_and_the_rollback_survives_reloads() {
         "changed definition restarts"
     );
 
-    let events = engine.events().drain(0);
+    let events = engine.drain_events(0);
     let transitions: Vec<&str> = events.lines().filter(|l| l.contains("rollout_transition")).collect();
     assert!(transitions.iter().any(|l| l.contains("\"cause\":\"health_breach\"")), "{events}");
     assert!(transitions.iter().any(|l| l.contains("\"cause\":\"definition_changed\"")), "{events}");
@@ -189,7 +189,7 @@ fn full_queue_drops_newest_and_counts_listener_gets_events() {
         engine.load_json(cfg.as_bytes()).unwrap();
     }
     assert_eq!(engine.events().dropped(), 2);
-    let drained = engine.events().drain(0);
+    let drained = engine.drain_events(0);
     assert_eq!(drained.lines().count(), 3);
     assert!(drained.lines().all(|l| l.contains("\"type\":\"config_loaded\"")));
     let seqs: Vec<u64> = drained
@@ -200,7 +200,7 @@ fn full_queue_drops_newest_and_counts_listener_gets_events() {
 
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = seen.clone();
-    engine.events().set_listener(Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned()))));
+    engine.events().set_listener(Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned())))).unwrap();
     engine.set_override("f", "off").unwrap();
     assert!(engine.load_json(b"{\"schema_version\": 7}").is_err());
     let seen = seen.lock().unwrap();

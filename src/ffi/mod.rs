@@ -1159,7 +1159,7 @@ pub unsafe extern "C" fn ff_events_drain(e: *const ff_engine, max: usize, out: *
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let lines = engine.events().drain(max);
+        let lines = engine.drain_events(max);
         let value =
             if lines.is_empty() { ff_bytes { ptr: ptr::null_mut(), len: 0 } } else { bytes_out(lines.into_bytes()) };
         // SAFETY: checked non-NULL; caller contract for out-pointers.
@@ -1197,11 +1197,27 @@ struct ListenerTarget {
     user_data: *mut std::ffi::c_void,
 }
 
+thread_local! {
+    /// The NUL-terminated copy of the line a callback receives, reused so delivery
+    /// allocates nothing.
+    static CALLBACK_LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(256));
+}
+
 impl ListenerTarget {
     fn deliver(&self, line: &str) {
-        let line = CString::new(line).unwrap_or_default();
-        // SAFETY: the host registered a callback valid for these arguments.
-        unsafe { (self.callback)(self.user_data, line.as_ptr(), line.as_bytes().len()) };
+        let call = |bytes: &mut Vec<u8>| {
+            bytes.clear();
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(0);
+            // SAFETY: the host registered a callback valid for these arguments; the
+            // bytes are NUL-terminated and live for the call.
+            unsafe { (self.callback)(self.user_data, bytes.as_ptr().cast(), line.len()) };
+        };
+        // Busy only when a callback delivers an event of another engine from inside.
+        CALLBACK_LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut bytes) => call(&mut bytes),
+            Err(_) => call(&mut Vec::new()),
+        });
     }
 }
 
@@ -1214,13 +1230,19 @@ unsafe impl Sync for ListenerTarget {}
 /// Delivers every event synchronously to `callback(user_data, json, len)` instead of the
 /// queue; a NULL `callback` removes the listener and events queue again.
 ///
+/// Returns once no call to the previous callback is in progress on any thread, so the
+/// caller may free the previous `user_data` as soon as this returns.
+/// `FF_STATUS_INVALID_STATE` when called from inside this engine's own callback.
+///
 /// Threading: the callback runs on the thread whose call produced the event (a load, an
 /// override, an assignment, a tracked event closing a time-series interval, a rollout
 /// action, or an evaluation when evaluation events are on), possibly on several threads
-/// at once, so it and `user_data` must be thread-safe. It must return quickly and must not call the engine's mutating functions
-/// (`ff_engine_load_*`, `ff_flag_*_override`, rollout actions, `ff_engine_set_listener`):
-/// some events are emitted while the engine holds its writer lock. Evaluating from it is
-/// allowed. `user_data` stays owned by the caller and must outlive the registration.
+/// at once, so it and `user_data` must be thread-safe. It must return quickly and must
+/// not call the engine's mutating functions (`ff_engine_load_*`, `ff_flag_*_override`,
+/// rollout actions): some events are emitted while the engine holds its writer lock.
+/// Evaluating from it is allowed; an event the callback causes on its own engine is
+/// queued rather than delivered recursively. `user_data` stays owned by the caller and
+/// must outlive the registration.
 #[no_mangle]
 pub unsafe extern "C" fn ff_engine_set_listener(
     e: *const ff_engine,
@@ -1235,8 +1257,10 @@ pub unsafe extern "C" fn ff_engine_set_listener(
             let listener: crate::events::Listener = std::sync::Arc::new(move |line: &str| target.deliver(line));
             listener
         });
-        engine.events().set_listener(listener);
-        Ok(())
+        engine
+            .events()
+            .set_listener(listener)
+            .map_err(|busy| Failure::new(ff_status::FF_STATUS_INVALID_STATE, busy.to_string()))
     })
 }
 
