@@ -436,7 +436,8 @@ ff_status ff_engine_load_file(const struct ff_engine *e,
                               struct ff_error **err);
 
 /**
- * Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock.
+ * Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock (on
+ * Linux its coarse variant, which advances in kernel ticks of 1–10 ms).
  * Schedules (and rollouts) read this clock, so tests and simulations are deterministic.
  */
 ff_status ff_engine_set_time(const struct ff_engine *e, int64_t unix_ms);

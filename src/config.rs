@@ -872,6 +872,7 @@ impl Compiler {
             start_at,
             end_at,
             winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),
+            series: std::sync::OnceLock::new(),
             breakdowns: breakdowns.into(),
             max_segment_values,
             retention_rate,

@@ -11,7 +11,6 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use serde_json::{json, Map, Value};
@@ -176,7 +175,7 @@ pub struct Engine {
     events: Events,
     tracker: Tracker,
     funnels: FunnelTracker,
-    series: Mutex<rustc_hash::FxHashMap<Sym, ExperimentSeries>>,
+    series: Mutex<rustc_hash::FxHashMap<Sym, Arc<Mutex<ExperimentSeries>>>>,
     options: EngineOptions,
 }
 
@@ -397,7 +396,7 @@ impl Engine {
     /// The engine clock in unix milliseconds.
     pub fn now_ms(&self) -> i64 {
         match self.fixed_time_ms.load(Ordering::Relaxed) {
-            0 => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64),
+            0 => crate::timestamp::wall_clock_ms(),
             fixed => fixed,
         }
     }
@@ -700,25 +699,36 @@ impl Engine {
     }
 
     /// Runs `f` on `exp`'s time series, creating (or, when the experiment's shape
-    /// changed, recreating) it.
+    /// changed, recreating) it on the snapshot's first use.
     fn with_series<R>(&self, exp: &Experiment, f: impl FnOnce(&mut ExperimentSeries) -> R) -> R {
-        let variants = || exp.variants.iter().map(|v| v.sym());
-        let metrics = || exp.metrics.iter().map(|m| m.sym());
-        let mut all = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let current = all
-            .get(&exp.sym())
-            .is_some_and(|s| s.same_shape(exp.interval_ms, exp.interval_slots, variants(), metrics()));
-        if !current {
-            let series = ExperimentSeries::new(
-                exp.interval_ms,
-                exp.interval_slots,
-                variants().collect(),
-                metrics().collect(),
-                exp.primary_metric as usize,
-            );
-            all.insert(exp.sym(), series);
-        }
-        f(all.get_mut(&exp.sym()).expect("just ensured"))
+        let series = exp.series.get_or_init(|| {
+            let variants = || exp.variants.iter().map(|v| v.sym());
+            let metrics = || exp.metrics.iter().map(|m| m.sym());
+            let mut all = self.series.lock().unwrap_or_else(|e| e.into_inner());
+            let same = |s: &Arc<Mutex<ExperimentSeries>>| {
+                s.lock().unwrap_or_else(|e| e.into_inner()).same_shape(
+                    exp.interval_ms,
+                    exp.interval_slots,
+                    variants(),
+                    metrics(),
+                )
+            };
+            match all.get(&exp.sym()) {
+                Some(current) if same(current) => current.clone(),
+                _ => {
+                    let series = Arc::new(Mutex::new(ExperimentSeries::new(
+                        exp.interval_ms,
+                        exp.interval_slots,
+                        variants().collect(),
+                        metrics().collect(),
+                        exp.primary_metric as usize,
+                    )));
+                    all.insert(exp.sym(), series.clone());
+                    series
+                }
+            }
+        });
+        f(&mut series.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn emit_anomalies(&self, exp: &Experiment, anomalies: Vec<Anomaly>, now: i64) {

@@ -9,13 +9,14 @@
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::bucketing::Salt;
 use crate::intern::Sym;
 use crate::targeting::Condition;
+use crate::timeseries::ExperimentSeries;
 
 /// An experiment's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +151,9 @@ pub struct Experiment {
     /// Declared winner (config `winner`, or `ff_declare_winner`), served to everyone;
     /// [`NO_WINNER`] when none.
     pub(crate) winner: AtomicU32,
+    /// This experiment's time series, found in the engine's registry on first use, so
+    /// enrollment and tracking lock it without a lookup.
+    pub(crate) series: std::sync::OnceLock<Arc<Mutex<ExperimentSeries>>>,
 }
 
 /// Marks "no declared winner".

@@ -309,7 +309,8 @@ pub unsafe extern "C" fn ff_engine_load_file(
     })
 }
 
-/// Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock.
+/// Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock (on
+/// Linux its coarse variant, which advances in kernel ticks of 1–10 ms).
 /// Schedules (and rollouts) read this clock, so tests and simulations are deterministic.
 #[no_mangle]
 pub unsafe extern "C" fn ff_engine_set_time(e: *const ff_engine, unix_ms: i64) -> ff_status {
