@@ -4,6 +4,8 @@
 //! are kept across [`Context::reset`]: after warm-up, rebuilding a context with the same
 //! shape allocates nothing.
 
+use crate::keyindex::same_bytes;
+
 /// An attribute value as stored in a [`Context`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AttrValue<'a> {
@@ -105,10 +107,10 @@ impl Context {
     /// Looks an attribute up by name; `user_id` is the user id.
     #[inline]
     pub fn get(&self, name: &str) -> Option<AttrValue<'_>> {
-        if name == USER_ID {
+        if same_bytes(name.as_bytes(), USER_ID.as_bytes()) {
             return Some(AttrValue::Str(&self.user_id));
         }
-        self.slots[..self.len].iter().find(|s| s.name == name).map(|s| match &s.value {
+        self.slots[..self.len].iter().find(|s| same_bytes(s.name.as_bytes(), name.as_bytes())).map(|s| match &s.value {
             Stored::Str(v) => AttrValue::Str(v),
             Stored::Num(v) => AttrValue::Num(*v),
             Stored::Bool(v) => AttrValue::Bool(*v),
@@ -143,7 +145,7 @@ impl Context {
         if name.is_empty() {
             return Err(ContextError::EmptyName);
         }
-        if let Some(i) = self.slots[..self.len].iter().position(|s| s.name == name) {
+        if let Some(i) = self.slots[..self.len].iter().position(|s| same_bytes(s.name.as_bytes(), name.as_bytes())) {
             return Ok(&mut self.slots[i]);
         }
         if self.len == self.slots.len() {

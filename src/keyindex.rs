@@ -54,7 +54,7 @@ pub fn key_hash(b: &[u8]) -> u64 {
 
 /// Byte equality without a call for keys of up to 16 bytes.
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
@@ -63,6 +63,9 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         read_u64(a) == read_u64(b) && read_u64(&a[n - 8..]) == read_u64(&b[n - 8..])
     } else if (4..8).contains(&n) {
         read_u32(a) == read_u32(b) && read_u32(&a[n - 4..]) == read_u32(&b[n - 4..])
+    } else if n < 4 {
+        // Three probes cover every byte of 1 to 3 bytes.
+        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
     } else {
         a == b
     }

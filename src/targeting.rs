@@ -4,6 +4,7 @@
 //! matching allocates nothing. A clause on a missing attribute or on a value of the wrong
 //! type never matches — negated operators included (DESIGN §3).
 
+use crate::keyindex::same_bytes;
 use regex_automata::dfa::{dense, Automaton};
 use regex_automata::Input;
 
@@ -215,7 +216,7 @@ impl ScalarSet {
         match value {
             AttrValue::Str(s) => {
                 if self.strings.len() <= 8 {
-                    self.strings.iter().any(|x| &**x == s)
+                    self.strings.iter().any(|x| same_bytes(x.as_bytes(), s.as_bytes()))
                 } else {
                     self.strings.binary_search_by(|x| (**x).cmp(s)).is_ok()
                 }
@@ -235,7 +236,7 @@ impl ScalarSet {
 #[inline]
 fn scalar_eq(a: &Scalar, b: AttrValue<'_>) -> Option<bool> {
     match (a, b) {
-        (Scalar::Str(x), AttrValue::Str(y)) => Some(&**x == y),
+        (Scalar::Str(x), AttrValue::Str(y)) => Some(same_bytes(x.as_bytes(), y.as_bytes())),
         (Scalar::Num(x), AttrValue::Num(y)) => Some(*x == y),
         (Scalar::Bool(x), AttrValue::Bool(y)) => Some(*x == y),
         _ => None,

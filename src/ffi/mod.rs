@@ -118,24 +118,42 @@ fn finish(outcome: std::thread::Result<Result<(), Failure>>, err: *mut *mut ff_e
 }
 
 /// Borrows `len` bytes at `ptr` for the call. NULL with length 0 is empty.
+#[inline(always)]
 unsafe fn bytes_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a [u8], Failure> {
-    if ptr.is_null() {
-        if len == 0 {
-            return Ok(&[]);
-        }
-        return Err(Failure::invalid(format!("{name}: NULL pointer with length {len}")));
-    }
-    if len > isize::MAX as usize {
-        return Err(Failure::invalid(format!("{name}: length {len} is too large")));
+    if ptr.is_null() || len > isize::MAX as usize {
+        return null_or_oversized(ptr, len, name);
     }
     // SAFETY: the caller guarantees `ptr` points to `len` readable bytes for the call.
     Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
+#[cold]
+#[inline(never)]
+fn null_or_oversized<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a [u8], Failure> {
+    if !ptr.is_null() {
+        Err(Failure::invalid(format!("{name}: length {len} is too large")))
+    } else if len == 0 {
+        Ok(&[])
+    } else {
+        Err(Failure::invalid(format!("{name}: NULL pointer with length {len}")))
+    }
+}
+
 /// Borrows a UTF-8 string argument for the call.
+#[inline(always)]
 unsafe fn str_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a str, Failure> {
     // SAFETY: forwarded caller contract.
     let bytes = unsafe { bytes_arg(ptr, len, name)? };
+    // Attribute names and values are mostly short ASCII: checked inline, without the
+    // general validator's call.
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    utf8_arg(bytes, name)
+}
+
+fn utf8_arg<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Failure> {
     std::str::from_utf8(bytes)
         .map_err(|e| Failure::invalid(format!("{name}: invalid UTF-8 at byte {}", e.valid_up_to())))
 }
