@@ -48,12 +48,13 @@ impl Salt {
     pub fn bucket(&self, key: &str) -> u32 {
         let len = self.prefix_len + key.len();
         let head = if len <= 55 {
-            let mut block = self.block;
+            // Assembled in the array the compression reads, so the block is copied once.
+            let mut block = sha2::digest::generic_array::GenericArray::from(self.block);
             block[self.prefix_len..len].copy_from_slice(key.as_bytes());
             block[len] = 0x80;
             block[56..].copy_from_slice(&((len as u64) * 8).to_be_bytes());
             let mut state = SHA256_H0;
-            sha2::compress256(&mut state, &[block.into()]);
+            sha2::compress256(&mut state, std::slice::from_ref(&block));
             (u64::from(state[0]) << 32) | u64::from(state[1])
         } else {
             let mut hasher = Sha256::new();

@@ -116,8 +116,15 @@ fn serve(flag: &Flag, serve: &Serve, key: Option<&str>) -> Option<u32> {
     }
 }
 
-/// Evaluates flag `index` of `snapshot` for `ctx`.
-#[inline]
+/// [`evaluate`] out of line, for prerequisites.
+#[inline(never)]
+fn evaluate_prerequisite(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clock) -> Decision {
+    evaluate(snapshot, index, ctx, clock)
+}
+
+/// Evaluates flag `index` of `snapshot` for `ctx`. Inlined into each caller; the
+/// recursion through prerequisites goes through [`evaluate_prerequisite`].
+#[inline(always)]
 pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clock) -> Decision {
     let flag = &snapshot.flags[index as usize];
     if let Some(forced) = flag.override_variant() {
@@ -135,7 +142,7 @@ pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clo
     for prerequisite in flag.prerequisites.iter() {
         // Config validation rejects cycles and chains deeper than 32, so this recursion
         // is bounded.
-        if evaluate(snapshot, prerequisite.flag, ctx, clock).variant != Some(prerequisite.variant) {
+        if evaluate_prerequisite(snapshot, prerequisite.flag, ctx, clock).variant != Some(prerequisite.variant) {
             return Decision::of(flag.off_variant, Reason::PrerequisiteFailed);
         }
     }
