@@ -97,8 +97,28 @@ fn c_abi(c: &mut Criterion) {
             ff_engine_load_json(e, CONFIG.as_ptr().cast(), CONFIG.len(), std::ptr::null_mut()),
             ff_status::FF_STATUS_OK
         );
-        let ctx = ff_context_new(b"user-1234567".as_ptr().cast(), 12);
-        ff_context_set_string(ctx, b"country".as_ptr().cast(), 7, b"US".as_ptr().cast(), 2, std::ptr::null_mut());
+        let context = |user: &str, attributes: &[(&str, &str)]| {
+            let ctx = ff_context_new(user.as_ptr().cast(), user.len());
+            for (name, value) in attributes {
+                let status = ff_context_set_string(
+                    ctx,
+                    name.as_ptr().cast(),
+                    name.len(),
+                    value.as_ptr().cast(),
+                    value.len(),
+                    std::ptr::null_mut(),
+                );
+                assert_eq!(status, ff_status::FF_STATUS_OK);
+            }
+            ctx
+        };
+        // The same users as the Rust cases (the number set as a number).
+        let ctx = context(
+            "user-1234567",
+            &[("country", "US"), ("tier", "vip"), ("email", "jane.doe@corp.example"), ("app", "5.3.1")],
+        );
+        ff_context_set_number(ctx, b"volume".as_ptr().cast(), 6, 2e6, std::ptr::null_mut());
+        let other = context("user-7654321", &[("country", "DE")]);
         for (name, flag) in [
             ("A ff_is_enabled on", "a-on"),
             ("B ff_is_enabled country in", "b-country"),
@@ -106,6 +126,22 @@ fn c_abi(c: &mut Criterion) {
         ] {
             g.bench_function(name, |b| {
                 b.iter(|| black_box(ff_is_enabled(e, black_box(flag.as_ptr().cast()), flag.len(), ctx, false)))
+            });
+        }
+        let mut detail = std::mem::zeroed::<ff_evaluation>();
+        for (name, flag, ctx) in [
+            ("A ff_evaluate", "a-on", ctx),
+            ("B ff_evaluate", "b-country", ctx),
+            ("C ff_evaluate", "c-split", ctx),
+            ("D ff_evaluate (match)", "d-rule-split", ctx),
+            ("D ff_evaluate (fall through)", "d-rule-split", other),
+            ("segment reference ff_evaluate", "segment", ctx),
+            ("regex rule ff_evaluate", "regex", ctx),
+            ("version rule ff_evaluate", "version", ctx),
+            ("prerequisite chain of 3 ff_evaluate", "p3", ctx),
+        ] {
+            g.bench_function(name, |b| {
+                b.iter(|| black_box(ff_evaluate(e, black_box(flag.as_ptr().cast()), flag.len(), ctx, &mut detail)))
             });
         }
         let mut out = ff_str { ptr: std::ptr::null(), len: 0 };
@@ -129,6 +165,7 @@ fn c_abi(c: &mut Criterion) {
             })
         });
         ff_context_free(ctx);
+        ff_context_free(other);
         ff_engine_free(e);
     }
     g.finish();

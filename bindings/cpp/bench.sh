@@ -8,6 +8,11 @@ command -v cmake >/dev/null || { echo "cmake not found" >&2; exit 1; }
 (cd "$root" && cargo build --release)  # up to date: a no-op
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-cmake -S "$here" -B "$here/build/release" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DFF_SANITIZE= >/dev/null
-cmake --build "$here/build/release" --target featureflags_bench
-"$here/build/release/featureflags_bench" "$@"
+build="$here/build/release"
+# A build directory configured with another generator cannot be reused.
+if [ -f "$build/CMakeCache.txt" ] && ! grep -q "^CMAKE_GENERATOR:INTERNAL=${generator[1]:-Unix Makefiles}$" "$build/CMakeCache.txt"; then
+  rm -rf "$build"
+fi
+cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DFF_SANITIZE= >/dev/null
+cmake --build "$build" --target featureflags_bench
+"$build/featureflags_bench" "$@"
