@@ -224,6 +224,35 @@ fn experiments(c: &mut Criterion) {
     g.bench_function("track (unexposed user)", |b| {
         b.iter(|| black_box(engine.track(black_box("nobody"), "revenue", 1.0)))
     });
+    // The same two calls through the C ABI.
+    unsafe {
+        let e = ff_engine_new(std::ptr::null(), 0, std::ptr::null_mut());
+        assert_eq!(
+            ff_engine_load_json(e, EXPERIMENT.as_ptr().cast(), EXPERIMENT.len(), std::ptr::null_mut()),
+            ff_status::FF_STATUS_OK
+        );
+        let ctx = ff_context_new(b"user-1234567".as_ptr().cast(), 12);
+        let mut variant = ff_str { ptr: std::ptr::null(), len: 0 };
+        assert!(ff_experiment_assign(e, b"exp".as_ptr().cast(), 3, ctx, &mut variant));
+        g.bench_function("ff_experiment_assign (already exposed)", |b| {
+            b.iter(|| black_box(ff_experiment_assign(e, black_box(b"exp".as_ptr().cast()), 3, ctx, &mut variant)))
+        });
+        g.bench_function("ff_track revenue (exposed user)", |b| {
+            b.iter(|| {
+                black_box(ff_track(
+                    e,
+                    black_box(b"user-1234567".as_ptr().cast()),
+                    12,
+                    b"revenue".as_ptr().cast(),
+                    7,
+                    12.5,
+                    std::ptr::null_mut(),
+                ))
+            })
+        });
+        ff_context_free(ctx);
+        ff_engine_free(e);
+    }
     g.finish();
 
     let mut g = c.benchmark_group("experiment results");
