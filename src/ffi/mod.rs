@@ -655,8 +655,10 @@ pub unsafe extern "C" fn ff_flag_value_json(
 }
 
 /// Forces flag `key` to serve `variant` (both UTF-8, borrowed) for everyone, ahead of
-/// every other step, until `ff_flag_clear_override`. The override survives reloads
-/// while the flag and the variant exist. A kill switch is pulled with `"off"`.
+/// every other step, until `ff_flag_clear_override`. The override is kept across
+/// reloads: it applies whenever the loaded config has the flag and the variant, so a
+/// reload that removes either suspends it and one that brings them back reapplies it.
+/// A kill switch is pulled with `"off"`.
 /// `FF_STATUS_NOT_FOUND` when the current config has no such flag;
 /// `FF_STATUS_INVALID_ARGUMENT` when the flag has no such variant.
 #[no_mangle]
