@@ -468,11 +468,19 @@ impl Engine {
 
     #[cold]
     fn emit_evaluation(&self, key: &[u8], ctx: &Context, variant: Option<&str>, reason: Reason) {
-        self.events.emit(
-            "evaluation",
-            self.now_ms(),
-            json!({"flag": String::from_utf8_lossy(key), "user_id": ctx.user_id(), "variant": variant, "reason": reason.as_str()}),
-        );
+        self.events.emit_with("evaluation", self.now_ms(), |line| {
+            line.push_str(",\"flag\":");
+            events::push_json_string(line, &String::from_utf8_lossy(key));
+            line.push_str(",\"user_id\":");
+            events::push_json_string(line, ctx.user_id());
+            line.push_str(",\"variant\":");
+            match variant {
+                Some(v) => events::push_json_string(line, v),
+                None => line.push_str("null"),
+            }
+            line.push_str(",\"reason\":");
+            events::push_json_string(line, reason.as_str());
+        });
     }
 
     /// True when a boolean-like flag serves `on`; `default` when the flag is missing,
