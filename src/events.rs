@@ -495,6 +495,23 @@ mod tests {
     }
 
     #[test]
+    fn events_larger_than_a_chunk_drain_whole() {
+        let events = Events::new(100, false);
+        let long_id = "u".repeat(3 * CHUNK_BYTES);
+        let long_text = "t".repeat(2 * CHUNK_BYTES);
+        events.emit("small", 1, json!({}));
+        events.emit_exposure(2, Sym(0), Sym(1), &long_id, names);
+        events.emit("big", 3, json!({"text": long_text}));
+        events.emit("small", 4, json!({}));
+        let out = events.drain(0, names);
+        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[1]["user_id"].as_str().unwrap().len(), long_id.len());
+        assert_eq!(lines[2]["text"].as_str().unwrap(), long_text);
+        assert_eq!(lines[3]["time_ms"], 4);
+    }
+
+    #[test]
     fn integers_print_like_the_formatter() {
         for n in [0i64, 1, -1, 9, 10, 99, 1_700_000_000_000, i64::MIN, i64::MAX] {
             let mut out = String::new();

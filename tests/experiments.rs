@@ -140,6 +140,40 @@ fn two_threads_tracking_lose_nothing() {
 }
 
 #[test]
+fn two_threads_enrolling_the_same_users_count_each_once() {
+    let engine = Arc::new(engine("running", ""));
+    // Both threads assign the same 20,000 users, in opposite orders so they meet.
+    let users: Arc<Vec<String>> = Arc::new((0..20_000).map(|i| format!("racer-{i}")).collect());
+    let handles: Vec<_> = (0..2)
+        .map(|t| {
+            let (engine, users) = (engine.clone(), users.clone());
+            thread::spawn(move || {
+                let mut ctx = Context::new("");
+                let mut seen = Vec::with_capacity(users.len());
+                let order: Box<dyn Iterator<Item = &String>> =
+                    if t == 0 { Box::new(users.iter()) } else { Box::new(users.iter().rev()) };
+                for u in order {
+                    ctx.reset(u);
+                    seen.push((u.clone(), engine.assign("checkout", &ctx).map(str::to_owned)));
+                }
+                seen.sort();
+                seen
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(results[0], results[1], "both threads see the same variant for every user");
+    let enrolled = results[0].iter().filter(|(_, v)| v.is_some()).count();
+    let snapshot = engine.snapshot();
+    let exp = snapshot.experiment("checkout").unwrap();
+    let exposed: u64 = engine.tracker().aggregate(exp.sym()).values().map(|a| a.users).sum();
+    assert_eq!(exposed as usize, enrolled, "each user counted once");
+    let events = engine.drain_events(0).lines().filter(|l| l.contains("\"type\":\"exposure\"")).count();
+    assert_eq!(events, enrolled, "one exposure event per user");
+    assert!(enrolled > 10_000 && enrolled < 14_000, "60% traffic: {enrolled}");
+}
+
+#[test]
 fn results_report_exact_counts_and_a_decision() {
     let engine = Engine::default();
     let text = config("running", r#", "min_sample": 10"#).replace(r#""traffic": 60"#, r#""traffic": 100"#);
