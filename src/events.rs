@@ -289,8 +289,14 @@ impl Events {
         let start = text.len();
         write(text, seq);
         text.push('\n');
-        let len = (text.len() - start) as u32;
-        queue.entries.push_back(Entry::Line { len });
+        match u32::try_from(text.len() - start) {
+            Ok(len) => queue.entries.push_back(Entry::Line { len }),
+            // A line of 4 GiB or more does not fit an entry: taken back and counted.
+            Err(_) => {
+                text.truncate(start);
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Emits an `exposure` event. Queued, it keeps its fields and is written out when
@@ -311,9 +317,12 @@ impl Events {
         let mut guard = lock(&self.queue);
         let queue = &mut *guard;
         let Some(seq) = self.admit(queue) else { return };
+        // An id of 4 GiB or more does not fit an entry: counted as dropped.
+        let Ok(user_len) = u32::try_from(user_id.len()) else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
         queue.tail(user_id.len()).push_str(user_id);
-        // Ids are bounded far below 4 GiB by the context's limits.
-        let user_len = user_id.len() as u32;
         queue.entries.push_back(Entry::Exposure { seq, time_ms, experiment, variant, user_len });
     }
 
