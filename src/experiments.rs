@@ -344,10 +344,13 @@ impl UserId {
     }
 }
 
-// docs/experiments.md quotes these sizes.
-const _: () = assert!(std::mem::size_of::<UserId>() == 24);
-const _: () = assert!(std::mem::size_of::<Exposure>() == 96);
-const _: () = assert!(std::mem::size_of::<UserRecord>() == 144);
+// docs/experiments.md quotes these sizes (64-bit targets).
+#[cfg(target_pointer_width = "64")]
+const _: () = {
+    assert!(std::mem::size_of::<UserId>() == 24);
+    assert!(std::mem::size_of::<Exposure>() == 96);
+    assert!(std::mem::size_of::<UserRecord>() == 144);
+};
 
 /// A user's exposures: the first inline (most users are in one experiment), the rest
 /// spilled.
