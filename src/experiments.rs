@@ -401,11 +401,8 @@ impl Users {
     }
 
     fn find(&self, hash32: u32, id: &str) -> Option<u32> {
-        let blocks = &self.blocks;
         self.index
-            .find(spread(hash32), |&(i, h)| {
-                h == hash32 && blocks[i as usize / BLOCK][i as usize % BLOCK].id.as_bytes() == id.as_bytes()
-            })
+            .find(spread(hash32), |&(i, h)| h == hash32 && self.record(i).id.as_bytes() == id.as_bytes())
             .map(|&(i, _)| i)
     }
 
