@@ -78,7 +78,8 @@ pub fn parse(document: &[u8], max_bytes: usize) -> Result<Value, ConfigError> {
     if document.len() > max_bytes {
         return Err(fail(format!("document is {} bytes; the limit is {max_bytes}", document.len())));
     }
-    serde_json::from_slice(document).map_err(|e| fail(format!("invalid JSON: {e}")))
+    crate::json::parse_strict(document)
+        .map_err(|e| ConfigError { problems: vec![Problem { path: e.path, message: e.message }] })
 }
 
 /// Validates and compiles an already parsed config.

@@ -59,7 +59,10 @@ impl EngineOptions {
         if text.trim().is_empty() {
             return Ok(options);
         }
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("options: invalid JSON: {e}"))?;
+        let value = crate::json::parse_strict(text.as_bytes()).map_err(|e| match e.path.as_str() {
+            "$" => format!("options: {}", e.message),
+            path => format!("options.{path}: {}", e.message),
+        })?;
         let obj = value.as_object().ok_or("options: expected an object")?;
         for (key, v) in obj {
             match key.as_str() {
@@ -316,24 +319,41 @@ impl Engine {
 
     /// Reads and loads a config file.
     pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Arc<Snapshot>, LoadError> {
+        use std::io::Read;
         let path = path.as_ref();
         let io = |source| LoadError::Io { path: path.display().to_string(), source };
-        let meta = std::fs::metadata(path).map_err(io)?;
-        if meta.len() > self.options.max_config_bytes as u64 {
+        let limit = self.options.max_config_bytes;
+        // A device never ends (`/dev/zero`) and opening a FIFO blocks until a writer comes:
+        // a config is a regular file, checked before opening and again on what was opened.
+        let not_regular = || io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+        if !std::fs::metadata(path).map_err(io)?.is_file() {
+            return Err(not_regular());
+        }
+        let file = std::fs::File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(not_regular());
+        }
+        let too_large = |size: String| {
             let error = ConfigError {
                 problems: vec![config::Problem {
                     path: "$".into(),
-                    message: format!(
-                        "document is {} bytes; the limit is {}",
-                        meta.len(),
-                        self.options.max_config_bytes
-                    ),
+                    message: format!("document is {size} bytes; the limit is {limit}"),
                 }],
             };
             self.emit_rejected(&error);
-            return Err(error.into());
+            LoadError::from(error)
+        };
+        if meta.len() > limit as u64 {
+            return Err(too_large(meta.len().to_string()));
         }
-        let bytes = std::fs::read(path).map_err(io)?;
+        // The size can be stale (a file being written, /proc files report 0), so the read
+        // itself stops one byte past the limit.
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() > limit {
+            return Err(too_large(format!("more than {limit}")));
+        }
         self.load_json(&bytes)
     }
 

@@ -16,6 +16,7 @@ pub mod eval;
 pub mod events;
 pub mod experiments;
 mod intern;
+mod json;
 mod keyindex;
 pub mod rollouts;
 pub use intern::Sym;

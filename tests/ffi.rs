@@ -152,3 +152,19 @@ fn arguments_are_checked_and_nothing_crashes() {
         ff_error_free(ptr::null_mut());
     }
 }
+
+#[test]
+fn duplicate_variants_in_analysis_input_are_rejected() {
+    let input = r#"{"variants": {"control": {"users": 100, "conversions": 10},
+        "control": {"users": 100, "conversions": 12}, "treatment": {"users": 100, "conversions": 20}}}"#;
+    unsafe {
+        let mut err: *mut ff_error = ptr::null_mut();
+        let mut out = ff_bytes { ptr: ptr::null_mut(), len: 0 };
+        let (p, n) = s(input);
+        assert_eq!(ff_analyze_json(p, n, &mut out, &mut err), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert!(out.ptr.is_null(), "nothing written on failure");
+        let text = message(err);
+        assert!(text.starts_with("input: variants.control: duplicate key at line 2"), "{text}");
+        ff_error_free(err);
+    }
+}

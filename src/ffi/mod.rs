@@ -834,8 +834,7 @@ pub unsafe extern "C" fn ff_analyze_json(
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| Failure::invalid(format!("input: invalid JSON: {e}")))?;
+        let value = crate::json::parse_strict(text.as_bytes()).map_err(|e| Failure::invalid(format!("input: {e}")))?;
         let parsed =
             crate::stats::AnalysisInput::from_json(&value).map_err(|problems| Failure::invalid(problems.join("\n")))?;
         let analysis = crate::stats::analyze(&parsed);
