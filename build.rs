@@ -24,8 +24,10 @@ fn main() {
         "\n#define FF_VERSION \"{version}\"\n#define FF_VERSION_MAJOR {major}\n#define FF_VERSION_MINOR {minor}\n#define FF_VERSION_PATCH {patch}\n\n/** Short name for `FF_STATUS_OK`. */\n#define FF_OK 0\n"
     ));
     let mut generated = Vec::new();
+    // Only the C API's own files: the core's constants are not part of the C API, and a
+    // header shares one namespace with everything its includer declares.
     cbindgen::Builder::new()
-        .with_crate(&root)
+        .with_src(root.join("src/ffi/mod.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate include/featureflags.h")
@@ -44,6 +46,15 @@ fn main() {
     write_pkg_config(&root, &version);
 }
 
+/// What a static link needs besides `libfeatureflags.a`: the system libraries of Rust's
+/// standard library, as `rustc --print native-static-libs` lists them for the target.
+fn native_static_libs() -> &'static str {
+    match env::var("CARGO_CFG_TARGET_ENV").as_deref() {
+        Ok("musl") => "-lc",
+        _ => "-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc",
+    }
+}
+
 /// `featureflags.pc` lands next to the built library (target/<profile>/), pointing at
 /// the repository's header and that directory, so `pkg-config --cflags --libs
 /// featureflags` works for cgo and CMake users straight after `cargo build`.
@@ -52,7 +63,8 @@ fn write_pkg_config(root: &Path, version: &str) {
     // OUT_DIR is target/<profile>/build/<pkg>-<hash>/out
     let Some(profile_dir) = out.ancestors().nth(3) else { return };
     let pc = format!(
-        "prefix={root}\nincludedir=${{prefix}}/include\nlibdir={lib}\n\nName: featureflags\nDescription: Feature-flag and experimentation engine (C ABI)\nVersion: {version}\nCflags: -I${{includedir}}\nLibs: -L${{libdir}} -Wl,-rpath,${{libdir}} -lfeatureflags\n",
+        "prefix={root}\nincludedir=${{prefix}}/include\nlibdir={lib}\n\nName: featureflags\nDescription: Feature-flag and experimentation engine (C ABI)\nVersion: {version}\nCflags: -I${{includedir}}\nLibs: -L${{libdir}} -Wl,-rpath,${{libdir}} -lfeatureflags\nLibs.private: {private}\n",
+        private = native_static_libs(),
         root = root.display(),
         lib = profile_dir.display(),
     );

@@ -46,7 +46,12 @@ c_tests() {
     # The header also compiles on its own as C and as C++.
     echo '#include "featureflags.h"' | cc -std=c99 -Wall -Wextra -Werror -pedantic -I include -x c -fsyntax-only -
     echo '#include "featureflags.h"' | c++ -std=c++17 -Wall -Wextra -Werror -pedantic -I include -x c++ -fsyntax-only -
+    # It declares only ff_/FF_ names, so an includer's own names cannot collide with it.
+    python3 tests/header_names.py include/featureflags.h
+    printf '#include "featureflags.h"\ntemplate <class K, class V> struct S;\ntemplate <class K> struct T {};\nint DEFAULT_CAPACITY;\nstatic int K;\n' |
+        c++ -std=c++17 -Wall -Wextra -Werror -Wno-unused-variable -pedantic -I include -x c++ -fsyntax-only -
     "$out/test_api"
+    "$out/test_api_static"
 }
 
 step "header drift check + release build" header_is_current
