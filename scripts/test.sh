@@ -51,6 +51,11 @@ c_tests() {
     printf '#include "featureflags.h"\ntemplate <class K, class V> struct S;\ntemplate <class K> struct T {};\nint DEFAULT_CAPACITY;\nstatic int K;\n' |
         c++ -std=c++17 -Wall -Wextra -Werror -Wno-unused-variable -pedantic -I include -x c++ -fsyntax-only -
     "$out/test_api"
+    # Linked statically, with the system libraries the .pc file lists as Libs.private.
+    local libs
+    libs=$(PKG_CONFIG_PATH=target/release pkg-config --static --libs featureflags)
+    cc -std=c11 -Wall -Wextra -Werror -pedantic -I include tests/c/test_api.c \
+        ${libs/-lfeatureflags/-l:libfeatureflags.a} -o "$out/test_api_static"
     "$out/test_api_static"
 }
 
