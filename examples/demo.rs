@@ -85,21 +85,34 @@ fn main() -> ExitCode {
         }
     }
 
-    engine.set_override("hft-trading", "off").expect("kill switch exists");
-    ctx.reset("alice");
-    println!(
-        "\nafter pulling the kill switch: hft-trading = {:?}",
-        engine.evaluate("hft-trading", &ctx).variant.unwrap_or("-")
-    );
-    engine.clear_override("hft-trading");
-
+    // The scenarios below drive items of examples/trading.json; any other config gets the
+    // table above and a line saying which scenario needs what.
+    if snapshot.flag("hft-trading").is_some() {
+        engine.set_override("hft-trading", "off").expect("the kill switch has an \"off\" variant");
+        ctx.reset("alice");
+        println!(
+            "\nafter pulling the kill switch: hft-trading = {:?}",
+            engine.evaluate("hft-trading", &ctx).variant.unwrap_or("-")
+        );
+        engine.clear_override("hft-trading");
+    } else {
+        skipped("kill switch", "the kill_switch flag `hft-trading`");
+    }
     if snapshot.rollout("smart-order-router").is_some() {
         rollout_demo(&engine);
+    } else {
+        skipped("rollout", "the rollout of flag `smart-order-router`");
     }
-    if snapshot.experiment("one-click-trade").is_some() {
+    if snapshot.experiment("one-click-trade").is_some() && snapshot.funnel("order-flow").is_some() {
         experiment_demo(&engine);
+    } else {
+        skipped("experiment", "the experiment `one-click-trade` and the funnel `order-flow`");
     }
     ExitCode::SUCCESS
+}
+
+fn skipped(scenario: &str, needs: &str) {
+    println!("\n(the {scenario} scenario is skipped: it needs {needs}, as in examples/trading.json)");
 }
 
 const HALF_HOUR_MS: i64 = 30 * 60 * 1000;

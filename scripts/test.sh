@@ -63,6 +63,15 @@ step "header drift check + release build" header_is_current
 step "cargo fmt --check" cargo fmt --check
 step "cargo clippy" cargo clippy --locked --all-targets -- -D warnings
 step "cargo test" cargo test --locked
+demo_runs_on_any_valid_config() {
+    # The demo is built by `cargo test`; it must run on configs other than its own.
+    local config
+    for config in examples/trading.json tests/vectors/config.json tests/fixtures/minimal.json; do
+        cargo run --locked --quiet --example demo -- "$config" >/dev/null || { echo "demo failed on $config"; return 1; }
+    done
+}
+
+step "demo on other configs" demo_runs_on_any_valid_config
 step "C API test" c_tests
 step "test vectors: independent Python reference" python3 tests/vectors/reference.py
 for lang in go cpp java; do
