@@ -161,6 +161,8 @@ pub enum Mode {
     },
     /// At 0%.
     RolledBack,
+    /// Paused while pending: at 0% whatever the clock says, until resumed or advanced.
+    PausedBeforeStart,
 }
 
 const TIME_BITS: u32 = 56;
@@ -173,6 +175,7 @@ impl Mode {
             Mode::Advancing { stage, since_ms } => (0u64, stage, since_ms),
             Mode::Fixed { stage, since_ms } => (1, stage, since_ms),
             Mode::RolledBack => (2, 0, 0),
+            Mode::PausedBeforeStart => (3, 0, 0),
         };
         (kind << 62) | ((u64::from(stage) & 63) << TIME_BITS) | (at.clamp(0, TIME_MASK as i64) as u64)
     }
@@ -184,7 +187,8 @@ impl Mode {
         match word >> 62 {
             0 => Mode::Advancing { stage, since_ms: at },
             1 => Mode::Fixed { stage, since_ms: at },
-            _ => Mode::RolledBack,
+            2 => Mode::RolledBack,
+            _ => Mode::PausedBeforeStart,
         }
     }
 }
@@ -194,11 +198,11 @@ impl Mode {
 pub struct Position {
     /// State.
     pub state: State,
-    /// Stage index (0 when pending or rolled back).
+    /// Stage index (0 when pending, paused before the start, or rolled back).
     pub stage: u32,
     /// Current percentage.
     pub percentage: f64,
-    /// When the current stage began (or, pending, when it will).
+    /// When the current stage began (or, pending or paused before the start, `start_at`).
     pub stage_started_at_ms: i64,
     /// When the next stage begins if health holds; `None` when it will not by itself.
     pub next_stage_at_ms: Option<i64>,
@@ -218,6 +222,13 @@ impl Rollout {
                 stage: 0,
                 percentage: 0.0,
                 stage_started_at_ms: 0,
+                next_stage_at_ms: None,
+            },
+            Mode::PausedBeforeStart => Position {
+                state: State::Paused,
+                stage: 0,
+                percentage: 0.0,
+                stage_started_at_ms: self.start_at,
                 next_stage_at_ms: None,
             },
             Mode::Fixed { stage, since_ms } => Position {
@@ -286,9 +297,10 @@ impl Gate {
     /// The exclusive bucket threshold at `now_ms`.
     #[inline]
     pub fn threshold(&self, now_ms: i64) -> u32 {
-        let position = self.rollout.position(self.mode(), now_ms);
-        match position.state {
-            State::Pending | State::RolledBack => 0,
+        let mode = self.mode();
+        let position = self.rollout.position(mode, now_ms);
+        match (mode, position.state) {
+            (Mode::PausedBeforeStart, _) | (_, State::Pending | State::RolledBack) => 0,
             _ => self.thresholds[position.stage as usize],
         }
     }
@@ -446,6 +458,10 @@ impl Runtime {
             (Action::Advance, State::Pending) => {
                 self.change(rollout, Mode::Advancing { stage: 0, since_ms: now_ms }, Cause::ManualAdvance, now_ms)
             }
+            // Like advancing any paused rollout: the next stage (here the first), still paused.
+            (Action::Advance, _) if self.mode == Mode::PausedBeforeStart => {
+                self.change(rollout, Mode::Fixed { stage: 0, since_ms: now_ms }, Cause::ManualAdvance, now_ms)
+            }
             (Action::Advance, State::Running | State::Paused) => {
                 let next = here.stage + 1;
                 let mode = if here.state == State::Paused || next >= rollout.last() {
@@ -456,13 +472,18 @@ impl Runtime {
                 self.change(rollout, mode, Cause::ManualAdvance, now_ms)
             }
             (Action::Advance, _) => return Err(refuse("advance")),
-            (Action::Pause, State::Running | State::Pending) => self.change(
+            (Action::Pause, State::Pending) => self.change(rollout, Mode::PausedBeforeStart, Cause::Paused, now_ms),
+            (Action::Pause, State::Running) => self.change(
                 rollout,
                 Mode::Fixed { stage: here.stage, since_ms: here.stage_started_at_ms.min(now_ms) },
                 Cause::Paused,
                 now_ms,
             ),
             (Action::Pause, _) => return Err(refuse("pause")),
+            (Action::Resume, _) if self.mode == Mode::PausedBeforeStart => {
+                let since_ms = rollout.start_at.max(now_ms);
+                self.change(rollout, Mode::Advancing { stage: 0, since_ms }, Cause::Resumed, now_ms)
+            }
             (Action::Resume, State::Paused) => {
                 self.held = false;
                 self.change(rollout, Mode::Advancing { stage: here.stage, since_ms: now_ms }, Cause::Resumed, now_ms)
@@ -483,7 +504,9 @@ impl Runtime {
         self.last_health = Some(health);
         let here = rollout.position(self.mode, health.at_ms);
         let judged = health.samples >= rollout.health.min_samples;
-        if !judged || !matches!(here.state, State::Running | State::Paused) {
+        // Paused before its start, a rollout has no stage to judge yet, as when pending.
+        let started = self.mode != Mode::PausedBeforeStart;
+        if !judged || !started || !matches!(here.state, State::Running | State::Paused) {
             return None;
         }
         if rollout.health.breached_by(&health) {
@@ -563,6 +586,7 @@ mod tests {
             Mode::Advancing { stage: 7, since_ms: 1_795_000_000_000 },
             Mode::Fixed { stage: 63, since_ms: 0 },
             Mode::RolledBack,
+            Mode::PausedBeforeStart,
         ] {
             assert_eq!(Mode::unpack(mode.pack()), mode);
         }

@@ -228,3 +228,44 @@ fn flag_history_records_changes_overrides_and_transitions() {
     }
     assert_eq!(engine.flag_history("matching-v2").len(), featureflags::engine::HISTORY_PER_FLAG);
 }
+
+#[test]
+fn pausing_a_pending_rollout_keeps_it_off_until_resumed_and_started() {
+    let users: Vec<Context> = (0..500).map(|i| Context::new(&format!("user-{i}"))).collect();
+    let switched_on = |engine: &Engine| users.iter().filter(|u| engine.is_enabled("matching-v2", u, false)).count();
+    let engine = engine("linear", "");
+    engine.set_time(T0 - 60 * MIN);
+    let paused = engine.rollout_act("matching", Action::Pause).unwrap();
+    assert_eq!((paused.state, paused.stage, paused.percentage), (State::Paused, 0, 0.0));
+    assert_eq!(switched_on(&engine), 0, "paused before start_at");
+    engine.set_time(T0 + 2 * 60 * MIN);
+    assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 0.0, "start_at passed while paused");
+    assert_eq!(switched_on(&engine), 0);
+    let events = engine.drain_events(0);
+    let pause = events.lines().find(|l| l.contains("\"cause\":\"paused\"")).expect("a pause event");
+    let pause: serde_json::Value = serde_json::from_str(pause).unwrap();
+    assert_eq!(pause["to"], serde_json::json!({"state": "paused", "stage": 0, "percentage": 0.0}));
+
+    // Resumed after start_at: stage 0 starts now.
+    let resumed = engine.rollout_act("matching", Action::Resume).unwrap();
+    assert_eq!((resumed.state, resumed.percentage), (State::Running, 10.0));
+    assert_eq!(resumed.stage_started_at_ms, T0 + 2 * 60 * MIN);
+    assert!(switched_on(&engine) > 0);
+
+    // Resumed before start_at: pending again, starting at start_at.
+    let engine = self::engine("linear", "");
+    engine.set_time(T0 - 60 * MIN);
+    engine.rollout_act("matching", Action::Pause).unwrap();
+    engine.set_time(T0 - 30 * MIN);
+    let resumed = engine.rollout_act("matching", Action::Resume).unwrap();
+    assert_eq!((resumed.state, resumed.percentage, resumed.stage_started_at_ms), (State::Pending, 0.0, T0));
+    assert_eq!(switched_on(&engine), 0);
+    engine.set_time(T0 + MIN);
+    assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 10.0);
+
+    // Advancing a paused pending rollout switches on its first stage, still paused.
+    let engine = self::engine("linear", "");
+    engine.rollout_act("matching", Action::Pause).unwrap();
+    let advanced = engine.rollout_act("matching", Action::Advance).unwrap();
+    assert_eq!((advanced.state, advanced.stage, advanced.percentage), (State::Paused, 0, 10.0));
+}
