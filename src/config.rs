@@ -17,7 +17,7 @@ use crate::experiments::{
     Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, MAX_BREAKDOWNS, NO_WINNER,
 };
 use crate::intern::Sym;
-use crate::rollouts::{parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
+use crate::rollouts::{canonical_json, parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
 use crate::semver::OwnedVersion;
 use crate::snapshot::{Flag, FlagKind, Prerequisite, Rule, Serve, Snapshot, Variant, NO_OVERRIDE};
 use crate::targeting::{Clause, Condition, Matcher, Op, PercentageGate, Scalar, ScalarSet, VersionCmp};
@@ -1090,7 +1090,7 @@ impl Compiler {
             auto_progress,
             health,
             auto_rollback,
-            fingerprint: def.to_string(),
+            fingerprint: canonical_json(def),
         })
     }
 

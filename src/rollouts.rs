@@ -10,6 +10,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde_json::{Map, Number, Value};
+
 use crate::bucketing::percentage_threshold;
 
 /// Most stages a rollout may have.
@@ -109,7 +111,7 @@ pub struct Rollout {
     pub health: HealthPolicy,
     /// Roll back to 0% at once on a breach.
     pub auto_rollback: bool,
-    /// The definition as canonical JSON: a reload with a different one restarts the rollout.
+    /// The definition as [`canonical_json`]: a reload with a different one restarts the rollout.
     pub fingerprint: String,
 }
 
@@ -532,6 +534,42 @@ impl Runtime {
     }
 }
 
+/// `value` as JSON text that is the same for equal values however they were written:
+/// object keys sorted, and integral numbers as integers, so `250.0` is `250`. A rollout's
+/// definition is compared in this form, so that a generator reordering keys or respelling
+/// numbers does not restart it (and undo a rollback).
+pub fn canonical_json(value: &Value) -> String {
+    fn canonical(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_unstable_by_key(|(key, _)| *key);
+                Value::Object(entries.into_iter().map(|(key, v)| (key.clone(), canonical(v))).collect::<Map<_, _>>())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+            Value::Number(n) => Value::Number(canonical_number(n)),
+            other => other.clone(),
+        }
+    }
+    canonical(value).to_string()
+}
+
+fn canonical_number(n: &Number) -> Number {
+    match n.as_f64() {
+        Some(x) if n.is_f64() && x.fract() == 0.0 => {
+            // Beyond 64-bit integers, serde_json reads every spelling as a float, so these agree.
+            if (i64::MIN as f64..0.0).contains(&x) {
+                Number::from(x as i64)
+            } else if (0.0..u64::MAX as f64).contains(&x) {
+                Number::from(x as u64)
+            } else {
+                n.clone()
+            }
+        }
+        _ => n.clone(),
+    }
+}
+
 /// Parses a duration such as `"30m"`, `"2h"`, `"45s"`, `"1d"`, `"500ms"` into milliseconds.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
@@ -578,6 +616,18 @@ mod tests {
         for bad in ["", "m", "30", "30x", "-1m", "0s"] {
             assert_eq!(parse_duration_ms(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn canonical_json_ignores_key_order_and_number_spelling() {
+        let canonical = |text: &str| canonical_json(&serde_json::from_str(text).unwrap());
+        assert_eq!(
+            canonical(r#"{"b": [1.0, {"y": -2.0, "x": 0}], "a": 250}"#),
+            canonical(r#"{"a": 250.0, "b": [1, {"x": -0.0, "y": -2}]}"#)
+        );
+        assert_eq!(canonical("1e20"), canonical("100000000000000000000"));
+        assert_ne!(canonical(r#"{"a": 250}"#), canonical(r#"{"a": 250.5}"#));
+        assert_ne!(canonical("[1, 2]"), canonical("[2, 1]"), "arrays keep their order");
     }
 
     #[test]

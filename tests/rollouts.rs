@@ -269,3 +269,28 @@ fn pausing_a_pending_rollout_keeps_it_off_until_resumed_and_started() {
     let advanced = engine.rollout_act("matching", Action::Advance).unwrap();
     assert_eq!((advanced.state, advanced.stage, advanced.percentage), (State::Paused, 0, 10.0));
 }
+
+#[test]
+fn reloading_the_same_rollout_with_keys_reordered_or_numbers_respelled_keeps_its_rollback() {
+    let respelled = format!(
+        r#"{{"schema_version": 1, "revision": "r-linear",
+  "flags": {{"matching-v2": {{"type": "boolean", "default": "off",
+                 "rules": [{{"id": "staff", "when": {{"attr": "staff", "op": "equals", "value": true}}, "serve": "on"}}]}}}},
+  "rollouts": {{"matching": {{"health": {{"min_samples": 100, "max_p99_latency_ms": 250.0, "max_error_rate": 0.02}},
+      "auto_progress": true, "stage_duration": "30m", "start_at": {start}.0, "strategy": "linear", "flag": "matching-v2"}}}}}}"#,
+        start = T0 / 1000
+    );
+    let engine = engine("linear", "");
+    engine.set_time(T0 + 2 * 30 * MIN);
+    engine.rollout_act("matching", Action::Rollback).unwrap();
+    engine.drain_events(0);
+    engine.load_json(respelled.as_bytes()).unwrap();
+    assert_eq!(engine.rollout_status("matching").unwrap().position.state, State::RolledBack);
+    let events = engine.drain_events(0);
+    assert!(!events.contains("definition_changed"), "{events}");
+
+    // A value that differs is a new definition.
+    engine.load_json(respelled.replace("250.0", "250.5").as_bytes()).unwrap();
+    assert_ne!(engine.rollout_status("matching").unwrap().position.state, State::RolledBack);
+    assert!(engine.drain_events(0).contains("definition_changed"));
+}
