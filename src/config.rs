@@ -951,6 +951,7 @@ impl Compiler {
                 "start_at",
                 "stage_duration",
                 "auto_progress",
+                "require_health",
                 "health",
                 "auto_rollback",
             ],
@@ -1048,6 +1049,7 @@ impl Compiler {
             }
         };
         let auto_progress = flag_bool(self, "auto_progress", true);
+        let require_health = flag_bool(self, "require_health", obj.contains_key("health"));
         let auto_rollback = flag_bool(self, "auto_rollback", false);
         let mut health = HealthPolicy { max_error_rate: None, max_p99_latency_ms: None, min_samples: 0 };
         if let Some(v) = obj.get("health") {
@@ -1088,6 +1090,7 @@ impl Compiler {
             start_at: start_at?,
             stage_duration_ms: stage_duration_ms?,
             auto_progress,
+            require_health,
             health,
             auto_rollback,
             fingerprint: canonical_json(def),

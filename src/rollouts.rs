@@ -107,6 +107,8 @@ pub struct Rollout {
     pub stage_duration_ms: i64,
     /// Advance when a stage's time is up and health holds.
     pub auto_progress: bool,
+    /// A stage ends only after a healthy report with at least `min_samples` during it.
+    pub require_health: bool,
     /// Health thresholds.
     pub health: HealthPolicy,
     /// Roll back to 0% at once on a breach.
@@ -147,12 +149,15 @@ impl State {
 /// How the percentage evolves, as stored in the flag's atomic word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// From `stage` at `since_ms`, advancing one stage per duration (when auto-progressing).
+    /// From `stage` at `since_ms`, advancing one stage per duration (when auto-progressing;
+    /// under `require_health`, only past a stage with a healthy report).
     Advancing {
         /// Stage reached at `since_ms`.
         stage: u32,
         /// When it was reached (or, before that, pending).
         since_ms: i64,
+        /// A healthy report with at least `min_samples` arrived during `stage`.
+        reported_healthy: bool,
     },
     /// Fixed at a stage (paused, held by a breach, or completed).
     Fixed {
@@ -167,27 +172,32 @@ pub enum Mode {
     PausedBeforeStart,
 }
 
-const TIME_BITS: u32 = 56;
+const TIME_BITS: u32 = 55;
 const TIME_MASK: u64 = (1 << TIME_BITS) - 1;
+const REPORTED_HEALTHY: u64 = 1 << TIME_BITS;
+const STAGE_SHIFT: u32 = 56;
 
 impl Mode {
-    /// Packs the mode into one word: 2 bits of kind, 6 of stage, 56 of unix ms.
+    /// Packs the mode into one word: 2 bits of kind, 6 of stage, 1 of `reported_healthy`,
+    /// 55 of unix ms (enough for a million years).
     pub fn pack(self) -> u64 {
-        let (kind, stage, at) = match self {
-            Mode::Advancing { stage, since_ms } => (0u64, stage, since_ms),
-            Mode::Fixed { stage, since_ms } => (1, stage, since_ms),
-            Mode::RolledBack => (2, 0, 0),
-            Mode::PausedBeforeStart => (3, 0, 0),
+        let (kind, stage, at, flag) = match self {
+            Mode::Advancing { stage, since_ms, reported_healthy } => {
+                (0u64, stage, since_ms, if reported_healthy { REPORTED_HEALTHY } else { 0 })
+            }
+            Mode::Fixed { stage, since_ms } => (1, stage, since_ms, 0),
+            Mode::RolledBack => (2, 0, 0, 0),
+            Mode::PausedBeforeStart => (3, 0, 0, 0),
         };
-        (kind << 62) | ((u64::from(stage) & 63) << TIME_BITS) | (at.clamp(0, TIME_MASK as i64) as u64)
+        (kind << 62) | ((u64::from(stage) & 63) << STAGE_SHIFT) | flag | (at.clamp(0, TIME_MASK as i64) as u64)
     }
 
     /// Unpacks [`Mode::pack`].
     pub fn unpack(word: u64) -> Self {
-        let stage = ((word >> TIME_BITS) & 63) as u32;
+        let stage = ((word >> STAGE_SHIFT) & 63) as u32;
         let at = (word & TIME_MASK) as i64;
         match word >> 62 {
-            0 => Mode::Advancing { stage, since_ms: at },
+            0 => Mode::Advancing { stage, since_ms: at, reported_healthy: word & REPORTED_HEALTHY != 0 },
             1 => Mode::Fixed { stage, since_ms: at },
             2 => Mode::RolledBack,
             _ => Mode::PausedBeforeStart,
@@ -208,6 +218,8 @@ pub struct Position {
     pub stage_started_at_ms: i64,
     /// When the next stage begins if health holds; `None` when it will not by itself.
     pub next_stage_at_ms: Option<i64>,
+    /// The stage's time is up, but under `require_health` it waits for a healthy report.
+    pub awaiting_health: bool,
 }
 
 impl Rollout {
@@ -225,6 +237,7 @@ impl Rollout {
                 percentage: 0.0,
                 stage_started_at_ms: 0,
                 next_stage_at_ms: None,
+                awaiting_health: false,
             },
             Mode::PausedBeforeStart => Position {
                 state: State::Paused,
@@ -232,6 +245,7 @@ impl Rollout {
                 percentage: 0.0,
                 stage_started_at_ms: self.start_at,
                 next_stage_at_ms: None,
+                awaiting_health: false,
             },
             Mode::Fixed { stage, since_ms } => Position {
                 state: if stage >= self.last() { State::Completed } else { State::Paused },
@@ -239,29 +253,37 @@ impl Rollout {
                 percentage: pct(stage),
                 stage_started_at_ms: since_ms,
                 next_stage_at_ms: None,
+                awaiting_health: false,
             },
-            Mode::Advancing { stage, since_ms } if now_ms < since_ms => Position {
+            Mode::Advancing { stage, since_ms, .. } if now_ms < since_ms => Position {
                 state: State::Pending,
                 stage,
                 percentage: 0.0,
                 stage_started_at_ms: since_ms,
                 next_stage_at_ms: Some(since_ms),
+                awaiting_health: false,
             },
-            Mode::Advancing { stage, since_ms } => {
-                let steps = if self.auto_progress {
+            Mode::Advancing { stage, since_ms, reported_healthy } => {
+                let elapsed = if self.auto_progress {
                     ((now_ms - since_ms) / self.stage_duration_ms.max(1)).min(i64::from(MAX_STAGES as u32)) as u32
                 } else {
                     0
                 };
+                // A report is about the stage it arrived in: it can end that stage only.
+                let steps = if self.require_health { elapsed.min(u32::from(reported_healthy)) } else { elapsed };
                 let current = (stage + steps).min(self.last());
                 let started = since_ms + i64::from(current - stage) * self.stage_duration_ms;
+                let ends_at = started + self.stage_duration_ms;
                 let done = current >= self.last();
+                let cleared = !self.require_health || (current == stage && reported_healthy);
+                let awaiting_health = self.auto_progress && !done && !cleared && now_ms >= ends_at;
                 Position {
                     state: if done { State::Completed } else { State::Running },
                     stage: current,
                     percentage: pct(current),
                     stage_started_at_ms: started,
-                    next_stage_at_ms: (!done && self.auto_progress).then(|| started + self.stage_duration_ms),
+                    next_stage_at_ms: (!done && self.auto_progress && !awaiting_health).then_some(ends_at),
+                    awaiting_health,
                 }
             }
         }
@@ -283,7 +305,7 @@ impl Gate {
     /// A gate for `rollout`, in its initial mode.
     pub fn new(rollout: Rollout) -> Self {
         let thresholds = rollout.stages.iter().map(|p| percentage_threshold(*p)).collect();
-        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at }.pack();
+        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at, reported_healthy: false }.pack();
         Gate { rollout, thresholds, mode: AtomicU64::new(mode) }
     }
 
@@ -313,8 +335,10 @@ impl Gate {
 pub enum Cause {
     /// The clock reached `start_at`.
     Started,
-    /// A stage's time was up.
+    /// A stage's time was up (and, under `require_health`, a healthy report arrived).
     AutoProgress,
+    /// A stage's time was up without a healthy report (`require_health`): it holds.
+    AwaitingHealth,
     /// `ff_rollout_advance`.
     ManualAdvance,
     /// `ff_rollout_pause`.
@@ -337,6 +361,7 @@ impl Cause {
         match self {
             Cause::Started => "started",
             Cause::AutoProgress => "auto_progress",
+            Cause::AwaitingHealth => "awaiting_health",
             Cause::ManualAdvance => "manual_advance",
             Cause::Paused => "paused",
             Cause::Resumed => "resumed",
@@ -404,14 +429,10 @@ pub enum Action {
 impl Runtime {
     /// A fresh runtime for `rollout`, observed at `now_ms`.
     pub fn new(rollout: &Rollout, now_ms: i64) -> Self {
-        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at };
-        Runtime {
-            mode,
-            held: false,
-            last_health: None,
-            observed: rollout.position(mode, now_ms),
-            fingerprint: rollout.fingerprint.clone(),
-        }
+        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at, reported_healthy: false };
+        // A stage already waiting for health is announced at the first look.
+        let observed = Position { awaiting_health: false, ..rollout.position(mode, now_ms) };
+        Runtime { mode, held: false, last_health: None, observed, fingerprint: rollout.fingerprint.clone() }
     }
 
     /// Reports the transitions the clock made since the last look.
@@ -436,6 +457,10 @@ impl Runtime {
             out.push(Transition { from, to, cause: Cause::AutoProgress, at_ms: at });
             from = to;
         }
+        if now.awaiting_health && !from.awaiting_health {
+            let at_ms = now.stage_started_at_ms + rollout.stage_duration_ms;
+            out.push(Transition { from, to: now, cause: Cause::AwaitingHealth, at_ms });
+        }
         self.observed = now;
         out
     }
@@ -458,7 +483,8 @@ impl Runtime {
         };
         let transition = match (action, here.state) {
             (Action::Advance, State::Pending) => {
-                self.change(rollout, Mode::Advancing { stage: 0, since_ms: now_ms }, Cause::ManualAdvance, now_ms)
+                let mode = Mode::Advancing { stage: 0, since_ms: now_ms, reported_healthy: false };
+                self.change(rollout, mode, Cause::ManualAdvance, now_ms)
             }
             // Like advancing any paused rollout: the next stage (here the first), still paused.
             (Action::Advance, _) if self.mode == Mode::PausedBeforeStart => {
@@ -469,7 +495,7 @@ impl Runtime {
                 let mode = if here.state == State::Paused || next >= rollout.last() {
                     Mode::Fixed { stage: next.min(rollout.last()), since_ms: now_ms }
                 } else {
-                    Mode::Advancing { stage: next, since_ms: now_ms }
+                    Mode::Advancing { stage: next, since_ms: now_ms, reported_healthy: false }
                 };
                 self.change(rollout, mode, Cause::ManualAdvance, now_ms)
             }
@@ -484,11 +510,13 @@ impl Runtime {
             (Action::Pause, _) => return Err(refuse("pause")),
             (Action::Resume, _) if self.mode == Mode::PausedBeforeStart => {
                 let since_ms = rollout.start_at.max(now_ms);
-                self.change(rollout, Mode::Advancing { stage: 0, since_ms }, Cause::Resumed, now_ms)
+                let mode = Mode::Advancing { stage: 0, since_ms, reported_healthy: false };
+                self.change(rollout, mode, Cause::Resumed, now_ms)
             }
             (Action::Resume, State::Paused) => {
                 self.held = false;
-                self.change(rollout, Mode::Advancing { stage: here.stage, since_ms: now_ms }, Cause::Resumed, now_ms)
+                let mode = Mode::Advancing { stage: here.stage, since_ms: now_ms, reported_healthy: false };
+                self.change(rollout, mode, Cause::Resumed, now_ms)
             }
             (Action::Resume, _) => return Err(refuse("resume")),
             (Action::Rollback, State::RolledBack) => return Err(refuse("roll back")),
@@ -501,7 +529,8 @@ impl Runtime {
     }
 
     /// Records a health report; a breach rolls back (with auto-rollback) or holds
-    /// progression, and a healthy report after a hold resumes it.
+    /// progression, and a healthy report after a hold resumes it. Under `require_health`
+    /// a healthy report lets the running stage end: at once if its time is up.
     pub fn report(&mut self, rollout: &Rollout, health: Health) -> Option<Transition> {
         self.last_health = Some(health);
         let here = rollout.position(self.mode, health.at_ms);
@@ -523,12 +552,17 @@ impl Runtime {
             }
         } else if self.held && here.state == State::Paused {
             self.held = false;
-            return Some(self.change(
-                rollout,
-                Mode::Advancing { stage: here.stage, since_ms: health.at_ms },
-                Cause::Resumed,
-                health.at_ms,
-            ));
+            // The report that ends the hold is about this stage, so it counts for it.
+            let mode = Mode::Advancing { stage: here.stage, since_ms: health.at_ms, reported_healthy: true };
+            return Some(self.change(rollout, mode, Cause::Resumed, health.at_ms));
+        } else if rollout.require_health && here.state == State::Running {
+            if here.awaiting_health {
+                let mode = Mode::Advancing { stage: here.stage + 1, since_ms: health.at_ms, reported_healthy: false };
+                return Some(self.change(rollout, mode, Cause::AutoProgress, health.at_ms));
+            }
+            // Restated from the current stage, which the clock may have reached since the last change.
+            self.mode =
+                Mode::Advancing { stage: here.stage, since_ms: here.stage_started_at_ms, reported_healthy: true };
         }
         None
     }
@@ -600,6 +634,7 @@ mod tests {
             start_at: 1_000,
             stage_duration_ms: 100,
             auto_progress: true,
+            require_health: false,
             health: HealthPolicy { max_error_rate: Some(0.02), max_p99_latency_ms: Some(250.0), min_samples: 100 },
             auto_rollback,
             fingerprint: String::new(),
@@ -633,7 +668,8 @@ mod tests {
     #[test]
     fn mode_packing_round_trips() {
         for mode in [
-            Mode::Advancing { stage: 7, since_ms: 1_795_000_000_000 },
+            Mode::Advancing { stage: 7, since_ms: 1_795_000_000_000, reported_healthy: false },
+            Mode::Advancing { stage: 63, since_ms: TIME_MASK as i64, reported_healthy: true },
             Mode::Fixed { stage: 63, since_ms: 0 },
             Mode::RolledBack,
             Mode::PausedBeforeStart,
