@@ -17,7 +17,7 @@ use crate::experiments::{
     Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, MAX_BREAKDOWNS, NO_WINNER,
 };
 use crate::intern::Sym;
-use crate::rollouts::{parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
+use crate::rollouts::{canonical_json, parse_duration_ms, Gate, HealthPolicy, Rollout, Strategy, MAX_STAGES};
 use crate::semver::OwnedVersion;
 use crate::snapshot::{Flag, FlagKind, Prerequisite, Rule, Serve, Snapshot, Variant, NO_OVERRIDE};
 use crate::targeting::{Clause, Condition, Matcher, Op, PercentageGate, Scalar, ScalarSet, VersionCmp};
@@ -952,6 +952,7 @@ impl Compiler {
                 "start_at",
                 "stage_duration",
                 "auto_progress",
+                "require_health",
                 "health",
                 "auto_rollback",
             ],
@@ -1049,6 +1050,7 @@ impl Compiler {
             }
         };
         let auto_progress = flag_bool(self, "auto_progress", true);
+        let require_health = flag_bool(self, "require_health", obj.contains_key("health"));
         let auto_rollback = flag_bool(self, "auto_rollback", false);
         let mut health = HealthPolicy { max_error_rate: None, max_p99_latency_ms: None, min_samples: 0 };
         if let Some(v) = obj.get("health") {
@@ -1089,9 +1091,10 @@ impl Compiler {
             start_at: start_at?,
             stage_duration_ms: stage_duration_ms?,
             auto_progress,
+            require_health,
             health,
             auto_rollback,
-            fingerprint: def.to_string(),
+            fingerprint: canonical_json(def),
         })
     }
 

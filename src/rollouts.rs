@@ -10,6 +10,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde_json::{Map, Number, Value};
+
 use crate::bucketing::percentage_threshold;
 
 /// Most stages a rollout may have.
@@ -105,11 +107,13 @@ pub struct Rollout {
     pub stage_duration_ms: i64,
     /// Advance when a stage's time is up and health holds.
     pub auto_progress: bool,
+    /// A stage ends only after a healthy report with at least `min_samples` during it.
+    pub require_health: bool,
     /// Health thresholds.
     pub health: HealthPolicy,
     /// Roll back to 0% at once on a breach.
     pub auto_rollback: bool,
-    /// The definition as canonical JSON: a reload with a different one restarts the rollout.
+    /// The definition as [`canonical_json`]: a reload with a different one restarts the rollout.
     pub fingerprint: String,
 }
 
@@ -145,12 +149,15 @@ impl State {
 /// How the percentage evolves, as stored in the flag's atomic word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// From `stage` at `since_ms`, advancing one stage per duration (when auto-progressing).
+    /// From `stage` at `since_ms`, advancing one stage per duration (when auto-progressing;
+    /// under `require_health`, only past a stage with a healthy report).
     Advancing {
         /// Stage reached at `since_ms`.
         stage: u32,
         /// When it was reached (or, before that, pending).
         since_ms: i64,
+        /// A healthy report with at least `min_samples` arrived during `stage`.
+        reported_healthy: bool,
     },
     /// Fixed at a stage (paused, held by a breach, or completed).
     Fixed {
@@ -161,30 +168,39 @@ pub enum Mode {
     },
     /// At 0%.
     RolledBack,
+    /// Paused while pending: at 0% whatever the clock says, until resumed or advanced.
+    PausedBeforeStart,
 }
 
-const TIME_BITS: u32 = 56;
+const TIME_BITS: u32 = 55;
 const TIME_MASK: u64 = (1 << TIME_BITS) - 1;
+const REPORTED_HEALTHY: u64 = 1 << TIME_BITS;
+const STAGE_SHIFT: u32 = 56;
 
 impl Mode {
-    /// Packs the mode into one word: 2 bits of kind, 6 of stage, 56 of unix ms.
+    /// Packs the mode into one word: 2 bits of kind, 6 of stage, 1 of `reported_healthy`,
+    /// 55 of unix ms (enough for a million years).
     pub fn pack(self) -> u64 {
-        let (kind, stage, at) = match self {
-            Mode::Advancing { stage, since_ms } => (0u64, stage, since_ms),
-            Mode::Fixed { stage, since_ms } => (1, stage, since_ms),
-            Mode::RolledBack => (2, 0, 0),
+        let (kind, stage, at, flag) = match self {
+            Mode::Advancing { stage, since_ms, reported_healthy } => {
+                (0u64, stage, since_ms, if reported_healthy { REPORTED_HEALTHY } else { 0 })
+            }
+            Mode::Fixed { stage, since_ms } => (1, stage, since_ms, 0),
+            Mode::RolledBack => (2, 0, 0, 0),
+            Mode::PausedBeforeStart => (3, 0, 0, 0),
         };
-        (kind << 62) | ((u64::from(stage) & 63) << TIME_BITS) | (at.clamp(0, TIME_MASK as i64) as u64)
+        (kind << 62) | ((u64::from(stage) & 63) << STAGE_SHIFT) | flag | (at.clamp(0, TIME_MASK as i64) as u64)
     }
 
     /// Unpacks [`Mode::pack`].
     pub fn unpack(word: u64) -> Self {
-        let stage = ((word >> TIME_BITS) & 63) as u32;
+        let stage = ((word >> STAGE_SHIFT) & 63) as u32;
         let at = (word & TIME_MASK) as i64;
         match word >> 62 {
-            0 => Mode::Advancing { stage, since_ms: at },
+            0 => Mode::Advancing { stage, since_ms: at, reported_healthy: word & REPORTED_HEALTHY != 0 },
             1 => Mode::Fixed { stage, since_ms: at },
-            _ => Mode::RolledBack,
+            2 => Mode::RolledBack,
+            _ => Mode::PausedBeforeStart,
         }
     }
 }
@@ -194,14 +210,16 @@ impl Mode {
 pub struct Position {
     /// State.
     pub state: State,
-    /// Stage index (0 when pending or rolled back).
+    /// Stage index (0 when pending, paused before the start, or rolled back).
     pub stage: u32,
     /// Current percentage.
     pub percentage: f64,
-    /// When the current stage began (or, pending, when it will).
+    /// When the current stage began (or, pending or paused before the start, `start_at`).
     pub stage_started_at_ms: i64,
     /// When the next stage begins if health holds; `None` when it will not by itself.
     pub next_stage_at_ms: Option<i64>,
+    /// The stage's time is up, but under `require_health` it waits for a healthy report.
+    pub awaiting_health: bool,
 }
 
 impl Rollout {
@@ -219,6 +237,15 @@ impl Rollout {
                 percentage: 0.0,
                 stage_started_at_ms: 0,
                 next_stage_at_ms: None,
+                awaiting_health: false,
+            },
+            Mode::PausedBeforeStart => Position {
+                state: State::Paused,
+                stage: 0,
+                percentage: 0.0,
+                stage_started_at_ms: self.start_at,
+                next_stage_at_ms: None,
+                awaiting_health: false,
             },
             Mode::Fixed { stage, since_ms } => Position {
                 state: if stage >= self.last() { State::Completed } else { State::Paused },
@@ -226,29 +253,37 @@ impl Rollout {
                 percentage: pct(stage),
                 stage_started_at_ms: since_ms,
                 next_stage_at_ms: None,
+                awaiting_health: false,
             },
-            Mode::Advancing { stage, since_ms } if now_ms < since_ms => Position {
+            Mode::Advancing { stage, since_ms, .. } if now_ms < since_ms => Position {
                 state: State::Pending,
                 stage,
                 percentage: 0.0,
                 stage_started_at_ms: since_ms,
                 next_stage_at_ms: Some(since_ms),
+                awaiting_health: false,
             },
-            Mode::Advancing { stage, since_ms } => {
-                let steps = if self.auto_progress {
+            Mode::Advancing { stage, since_ms, reported_healthy } => {
+                let elapsed = if self.auto_progress {
                     ((now_ms - since_ms) / self.stage_duration_ms.max(1)).min(i64::from(MAX_STAGES as u32)) as u32
                 } else {
                     0
                 };
+                // A report is about the stage it arrived in: it can end that stage only.
+                let steps = if self.require_health { elapsed.min(u32::from(reported_healthy)) } else { elapsed };
                 let current = (stage + steps).min(self.last());
                 let started = since_ms + i64::from(current - stage) * self.stage_duration_ms;
+                let ends_at = started + self.stage_duration_ms;
                 let done = current >= self.last();
+                let cleared = !self.require_health || (current == stage && reported_healthy);
+                let awaiting_health = self.auto_progress && !done && !cleared && now_ms >= ends_at;
                 Position {
                     state: if done { State::Completed } else { State::Running },
                     stage: current,
                     percentage: pct(current),
                     stage_started_at_ms: started,
-                    next_stage_at_ms: (!done && self.auto_progress).then(|| started + self.stage_duration_ms),
+                    next_stage_at_ms: (!done && self.auto_progress && !awaiting_health).then_some(ends_at),
+                    awaiting_health,
                 }
             }
         }
@@ -270,7 +305,7 @@ impl Gate {
     /// A gate for `rollout`, in its initial mode.
     pub fn new(rollout: Rollout) -> Self {
         let thresholds = rollout.stages.iter().map(|p| percentage_threshold(*p)).collect();
-        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at }.pack();
+        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at, reported_healthy: false }.pack();
         Gate { rollout, thresholds, mode: AtomicU64::new(mode) }
     }
 
@@ -286,9 +321,10 @@ impl Gate {
     /// The exclusive bucket threshold at `now_ms`.
     #[inline]
     pub fn threshold(&self, now_ms: i64) -> u32 {
-        let position = self.rollout.position(self.mode(), now_ms);
-        match position.state {
-            State::Pending | State::RolledBack => 0,
+        let mode = self.mode();
+        let position = self.rollout.position(mode, now_ms);
+        match (mode, position.state) {
+            (Mode::PausedBeforeStart, _) | (_, State::Pending | State::RolledBack) => 0,
             _ => self.thresholds[position.stage as usize],
         }
     }
@@ -299,8 +335,10 @@ impl Gate {
 pub enum Cause {
     /// The clock reached `start_at`.
     Started,
-    /// A stage's time was up.
+    /// A stage's time was up (and, under `require_health`, a healthy report arrived).
     AutoProgress,
+    /// A stage's time was up without a healthy report (`require_health`): it holds.
+    AwaitingHealth,
     /// `ff_rollout_advance`.
     ManualAdvance,
     /// `ff_rollout_pause`.
@@ -323,6 +361,7 @@ impl Cause {
         match self {
             Cause::Started => "started",
             Cause::AutoProgress => "auto_progress",
+            Cause::AwaitingHealth => "awaiting_health",
             Cause::ManualAdvance => "manual_advance",
             Cause::Paused => "paused",
             Cause::Resumed => "resumed",
@@ -390,14 +429,10 @@ pub enum Action {
 impl Runtime {
     /// A fresh runtime for `rollout`, observed at `now_ms`.
     pub fn new(rollout: &Rollout, now_ms: i64) -> Self {
-        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at };
-        Runtime {
-            mode,
-            held: false,
-            last_health: None,
-            observed: rollout.position(mode, now_ms),
-            fingerprint: rollout.fingerprint.clone(),
-        }
+        let mode = Mode::Advancing { stage: 0, since_ms: rollout.start_at, reported_healthy: false };
+        // A stage already waiting for health is announced at the first look.
+        let observed = Position { awaiting_health: false, ..rollout.position(mode, now_ms) };
+        Runtime { mode, held: false, last_health: None, observed, fingerprint: rollout.fingerprint.clone() }
     }
 
     /// Reports the transitions the clock made since the last look.
@@ -422,6 +457,10 @@ impl Runtime {
             out.push(Transition { from, to, cause: Cause::AutoProgress, at_ms: at });
             from = to;
         }
+        if now.awaiting_health && !from.awaiting_health {
+            let at_ms = now.stage_started_at_ms + rollout.stage_duration_ms;
+            out.push(Transition { from, to: now, cause: Cause::AwaitingHealth, at_ms });
+        }
         self.observed = now;
         out
     }
@@ -444,28 +483,40 @@ impl Runtime {
         };
         let transition = match (action, here.state) {
             (Action::Advance, State::Pending) => {
-                self.change(rollout, Mode::Advancing { stage: 0, since_ms: now_ms }, Cause::ManualAdvance, now_ms)
+                let mode = Mode::Advancing { stage: 0, since_ms: now_ms, reported_healthy: false };
+                self.change(rollout, mode, Cause::ManualAdvance, now_ms)
+            }
+            // Like advancing any paused rollout: the next stage (here the first), still paused.
+            (Action::Advance, _) if self.mode == Mode::PausedBeforeStart => {
+                self.change(rollout, Mode::Fixed { stage: 0, since_ms: now_ms }, Cause::ManualAdvance, now_ms)
             }
             (Action::Advance, State::Running | State::Paused) => {
                 let next = here.stage + 1;
                 let mode = if here.state == State::Paused || next >= rollout.last() {
                     Mode::Fixed { stage: next.min(rollout.last()), since_ms: now_ms }
                 } else {
-                    Mode::Advancing { stage: next, since_ms: now_ms }
+                    Mode::Advancing { stage: next, since_ms: now_ms, reported_healthy: false }
                 };
                 self.change(rollout, mode, Cause::ManualAdvance, now_ms)
             }
             (Action::Advance, _) => return Err(refuse("advance")),
-            (Action::Pause, State::Running | State::Pending) => self.change(
+            (Action::Pause, State::Pending) => self.change(rollout, Mode::PausedBeforeStart, Cause::Paused, now_ms),
+            (Action::Pause, State::Running) => self.change(
                 rollout,
                 Mode::Fixed { stage: here.stage, since_ms: here.stage_started_at_ms.min(now_ms) },
                 Cause::Paused,
                 now_ms,
             ),
             (Action::Pause, _) => return Err(refuse("pause")),
+            (Action::Resume, _) if self.mode == Mode::PausedBeforeStart => {
+                let since_ms = rollout.start_at.max(now_ms);
+                let mode = Mode::Advancing { stage: 0, since_ms, reported_healthy: false };
+                self.change(rollout, mode, Cause::Resumed, now_ms)
+            }
             (Action::Resume, State::Paused) => {
                 self.held = false;
-                self.change(rollout, Mode::Advancing { stage: here.stage, since_ms: now_ms }, Cause::Resumed, now_ms)
+                let mode = Mode::Advancing { stage: here.stage, since_ms: now_ms, reported_healthy: false };
+                self.change(rollout, mode, Cause::Resumed, now_ms)
             }
             (Action::Resume, _) => return Err(refuse("resume")),
             (Action::Rollback, State::RolledBack) => return Err(refuse("roll back")),
@@ -478,12 +529,15 @@ impl Runtime {
     }
 
     /// Records a health report; a breach rolls back (with auto-rollback) or holds
-    /// progression, and a healthy report after a hold resumes it.
+    /// progression, and a healthy report after a hold resumes it. Under `require_health`
+    /// a healthy report lets the running stage end: at once if its time is up.
     pub fn report(&mut self, rollout: &Rollout, health: Health) -> Option<Transition> {
         self.last_health = Some(health);
         let here = rollout.position(self.mode, health.at_ms);
         let judged = health.samples >= rollout.health.min_samples;
-        if !judged || !matches!(here.state, State::Running | State::Paused) {
+        // Paused before its start, a rollout has no stage to judge yet, as when pending.
+        let started = self.mode != Mode::PausedBeforeStart;
+        if !judged || !started || !matches!(here.state, State::Running | State::Paused) {
             return None;
         }
         if rollout.health.breached_by(&health) {
@@ -498,14 +552,55 @@ impl Runtime {
             }
         } else if self.held && here.state == State::Paused {
             self.held = false;
-            return Some(self.change(
-                rollout,
-                Mode::Advancing { stage: here.stage, since_ms: health.at_ms },
-                Cause::Resumed,
-                health.at_ms,
-            ));
+            // The report that ends the hold is about this stage, so it counts for it.
+            let mode = Mode::Advancing { stage: here.stage, since_ms: health.at_ms, reported_healthy: true };
+            return Some(self.change(rollout, mode, Cause::Resumed, health.at_ms));
+        } else if rollout.require_health && here.state == State::Running {
+            if here.awaiting_health {
+                let mode = Mode::Advancing { stage: here.stage + 1, since_ms: health.at_ms, reported_healthy: false };
+                return Some(self.change(rollout, mode, Cause::AutoProgress, health.at_ms));
+            }
+            // Restated from the current stage, which the clock may have reached since the last change.
+            self.mode =
+                Mode::Advancing { stage: here.stage, since_ms: here.stage_started_at_ms, reported_healthy: true };
         }
         None
+    }
+}
+
+/// `value` as JSON text that is the same for equal values however they were written:
+/// object keys sorted, and integral numbers as integers, so `250.0` is `250`. A rollout's
+/// definition is compared in this form, so that a generator reordering keys or respelling
+/// numbers does not restart it (and undo a rollback).
+pub fn canonical_json(value: &Value) -> String {
+    fn canonical(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_unstable_by_key(|(key, _)| *key);
+                Value::Object(entries.into_iter().map(|(key, v)| (key.clone(), canonical(v))).collect::<Map<_, _>>())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+            Value::Number(n) => Value::Number(canonical_number(n)),
+            other => other.clone(),
+        }
+    }
+    canonical(value).to_string()
+}
+
+fn canonical_number(n: &Number) -> Number {
+    match n.as_f64() {
+        Some(x) if n.is_f64() && x.fract() == 0.0 => {
+            // Beyond 64-bit integers, serde_json reads every spelling as a float, so these agree.
+            if (i64::MIN as f64..0.0).contains(&x) {
+                Number::from(x as i64)
+            } else if (0.0..u64::MAX as f64).contains(&x) {
+                Number::from(x as u64)
+            } else {
+                n.clone()
+            }
+        }
+        _ => n.clone(),
     }
 }
 
@@ -539,6 +634,7 @@ mod tests {
             start_at: 1_000,
             stage_duration_ms: 100,
             auto_progress: true,
+            require_health: false,
             health: HealthPolicy { max_error_rate: Some(0.02), max_p99_latency_ms: Some(250.0), min_samples: 100 },
             auto_rollback,
             fingerprint: String::new(),
@@ -558,11 +654,25 @@ mod tests {
     }
 
     #[test]
+    fn canonical_json_ignores_key_order_and_number_spelling() {
+        let canonical = |text: &str| canonical_json(&serde_json::from_str(text).unwrap());
+        assert_eq!(
+            canonical(r#"{"b": [1.0, {"y": -2.0, "x": 0}], "a": 250}"#),
+            canonical(r#"{"a": 250.0, "b": [1, {"x": -0.0, "y": -2}]}"#)
+        );
+        assert_eq!(canonical("1e20"), canonical("100000000000000000000"));
+        assert_ne!(canonical(r#"{"a": 250}"#), canonical(r#"{"a": 250.5}"#));
+        assert_ne!(canonical("[1, 2]"), canonical("[2, 1]"), "arrays keep their order");
+    }
+
+    #[test]
     fn mode_packing_round_trips() {
         for mode in [
-            Mode::Advancing { stage: 7, since_ms: 1_795_000_000_000 },
+            Mode::Advancing { stage: 7, since_ms: 1_795_000_000_000, reported_healthy: false },
+            Mode::Advancing { stage: 63, since_ms: TIME_MASK as i64, reported_healthy: true },
             Mode::Fixed { stage: 63, since_ms: 0 },
             Mode::RolledBack,
+            Mode::PausedBeforeStart,
         ] {
             assert_eq!(Mode::unpack(mode.pack()), mode);
         }

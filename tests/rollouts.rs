@@ -29,6 +29,7 @@ fn engine(strategy: &str, extra: &str) -> Engine {
     engine
 }
 
+/// The percentages a rollout reports healthy at, one minute into each half hour.
 fn stages_seen(engine: &Engine) -> Vec<f64> {
     let mut seen = Vec::new();
     for step in 0..20 {
@@ -37,8 +38,13 @@ fn stages_seen(engine: &Engine) -> Vec<f64> {
         if seen.last() != Some(&s.position.percentage) {
             seen.push(s.position.percentage);
         }
+        report_healthy(engine, 100);
     }
     seen
+}
+
+fn report_healthy(engine: &Engine, samples: u64) {
+    engine.rollout_report_health("matching", 0.001, 100.0, samples).unwrap();
 }
 
 #[test]
@@ -76,6 +82,7 @@ fn membership_is_monotone_and_follows_the_stage() {
         }
         let expected = pct / 100.0 * users.len() as f64;
         assert!((count as f64 - expected).abs() < 1_000.0, "{count} inside at {pct}%");
+        report_healthy(&engine, 100);
     }
     // Rules still come first: staff are in before the rollout starts.
     engine.set_time(T0 - MIN);
@@ -98,6 +105,7 @@ fn transitions_valid_and_invalid() {
     engine.set_time(T0 + 10 * 60 * MIN);
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 25.0, "paused holds");
     assert_eq!(engine.rollout_act("matching", Action::Resume).unwrap().state, State::Running);
+    report_healthy(&engine, 100);
     engine.set_time(T0 + 10 * 60 * MIN + 31 * MIN);
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 50.0);
     assert_eq!(engine.rollout_act("matching", Action::Rollback).unwrap().state, State::RolledBack);
@@ -108,6 +116,8 @@ fn transitions_valid_and_invalid() {
     assert!(matches!(engine.rollout_act("nope", Action::Advance), Err(RolloutError::NotFound(_))));
 
     let engine = self::engine("canary", "");
+    engine.set_time(T0 + MIN);
+    report_healthy(&engine, 100);
     engine.set_time(T0 + 2 * 30 * MIN);
     assert_eq!(engine.rollout_status("matching").unwrap().position.state, State::Completed);
     assert!(invalid(engine.rollout_act("matching", Action::Resume)), "resume a completed rollout");
@@ -116,7 +126,9 @@ fn transitions_valid_and_invalid() {
 
 #[test]
 fn health_breach_rolls_back_and_the_rollback_survives_reloads() {
-    let engine = engine("exponential", r#", "auto_rollback": true"#);
+    // Stages advance on time alone here, so that a restart goes all the way.
+    let policy = r#", "auto_rollback": true, "require_health": false"#;
+    let engine = engine("exponential", policy);
     engine.set_time(T0 + 3 * 30 * MIN + MIN);
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 8.0);
     // Too few samples: recorded, not judged.
@@ -130,13 +142,14 @@ fn health_breach_rolls_back_and_the_rollback_survives_reloads() {
     assert!(!engine.is_enabled("matching-v2", &Context::new("anyone"), true));
 
     engine.set_time(T0 + 100 * 30 * MIN);
-    engine.load_json(config("exponential", r#", "auto_rollback": true"#).as_bytes()).unwrap();
+    engine.load_json(config("exponential", policy).as_bytes()).unwrap();
     assert_eq!(
         engine.rollout_status("matching").unwrap().position.state,
         State::RolledBack,
         "same definition: still rolled back"
     );
-    engine.load_json(config("exponential", r#", "auto_rollback": true, "description": "v2""#).as_bytes()).unwrap();
+    let v2 = format!(r#"{policy}, "description": "v2""#);
+    engine.load_json(config("exponential", &v2).as_bytes()).unwrap();
     assert_eq!(
         engine.rollout_status("matching").unwrap().position.state,
         State::Completed,
@@ -171,7 +184,8 @@ fn rollout_config_is_validated() {
     let bad = r#"{"schema_version": 1, "flags": {"mv": {"type": "multivariate", "variants": {"a": 1}, "default": "a"}},
       "rollouts": {"r1": {"flag": "mv", "strategy": "linear", "start_at": "2026-11-24T00:00:00Z", "stage_duration": "30x"},
                    "r2": {"flag": "nope", "strategy": "warp", "start_at": "yesterday", "stage_duration": "1h"},
-                   "r3": {"flag": "mv", "strategy": "custom", "stages": [50, 10], "start_at": 0, "stage_duration": "1h"}}}"#;
+                   "r3": {"flag": "mv", "strategy": "custom", "stages": [50, 10], "start_at": 0, "stage_duration": "1h"},
+                   "r4": {"flag": "mv", "strategy": "linear", "start_at": 0, "stage_duration": "1h", "require_health": "yes"}}}"#;
     let err = match engine.load_json(bad.as_bytes()) {
         Err(featureflags::LoadError::Invalid(e)) => e.to_string(),
         other => panic!("{other:?}"),
@@ -179,6 +193,7 @@ fn rollout_config_is_validated() {
     for path in ["rollouts.r1.stage_duration", "rollouts.r2.strategy", "rollouts.r2.start_at", "rollouts.r3.stages"] {
         assert!(err.contains(path), "{path} missing in {err}");
     }
+    assert!(err.contains("rollouts.r4.require_health: expected a boolean"), "{err}");
 }
 
 #[test]
@@ -227,4 +242,131 @@ fn flag_history_records_changes_overrides_and_transitions() {
         engine.set_override("matching-v2", "on").unwrap();
     }
     assert_eq!(engine.flag_history("matching-v2").len(), featureflags::engine::HISTORY_PER_FLAG);
+}
+
+#[test]
+fn pausing_a_pending_rollout_keeps_it_off_until_resumed_and_started() {
+    let users: Vec<Context> = (0..500).map(|i| Context::new(&format!("user-{i}"))).collect();
+    let switched_on = |engine: &Engine| users.iter().filter(|u| engine.is_enabled("matching-v2", u, false)).count();
+    let engine = engine("linear", "");
+    engine.set_time(T0 - 60 * MIN);
+    let paused = engine.rollout_act("matching", Action::Pause).unwrap();
+    assert_eq!((paused.state, paused.stage, paused.percentage), (State::Paused, 0, 0.0));
+    assert_eq!(switched_on(&engine), 0, "paused before start_at");
+    engine.set_time(T0 + 2 * 60 * MIN);
+    assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 0.0, "start_at passed while paused");
+    assert_eq!(switched_on(&engine), 0);
+    let events = engine.drain_events(0);
+    let pause = events.lines().find(|l| l.contains("\"cause\":\"paused\"")).expect("a pause event");
+    let pause: serde_json::Value = serde_json::from_str(pause).unwrap();
+    assert_eq!(pause["to"], serde_json::json!({"state": "paused", "stage": 0, "percentage": 0.0}));
+
+    // Resumed after start_at: stage 0 starts now.
+    let resumed = engine.rollout_act("matching", Action::Resume).unwrap();
+    assert_eq!((resumed.state, resumed.percentage), (State::Running, 10.0));
+    assert_eq!(resumed.stage_started_at_ms, T0 + 2 * 60 * MIN);
+    assert!(switched_on(&engine) > 0);
+
+    // Resumed before start_at: pending again, starting at start_at.
+    let engine = self::engine("linear", "");
+    engine.set_time(T0 - 60 * MIN);
+    engine.rollout_act("matching", Action::Pause).unwrap();
+    engine.set_time(T0 - 30 * MIN);
+    let resumed = engine.rollout_act("matching", Action::Resume).unwrap();
+    assert_eq!((resumed.state, resumed.percentage, resumed.stage_started_at_ms), (State::Pending, 0.0, T0));
+    assert_eq!(switched_on(&engine), 0);
+    engine.set_time(T0 + MIN);
+    assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 10.0);
+
+    // Advancing a paused pending rollout switches on its first stage, still paused.
+    let engine = self::engine("linear", "");
+    engine.rollout_act("matching", Action::Pause).unwrap();
+    let advanced = engine.rollout_act("matching", Action::Advance).unwrap();
+    assert_eq!((advanced.state, advanced.stage, advanced.percentage), (State::Paused, 0, 10.0));
+}
+
+#[test]
+fn reloading_the_same_rollout_with_keys_reordered_or_numbers_respelled_keeps_its_rollback() {
+    let respelled = format!(
+        r#"{{"schema_version": 1, "revision": "r-linear",
+  "flags": {{"matching-v2": {{"type": "boolean", "default": "off",
+                 "rules": [{{"id": "staff", "when": {{"attr": "staff", "op": "equals", "value": true}}, "serve": "on"}}]}}}},
+  "rollouts": {{"matching": {{"health": {{"min_samples": 100, "max_p99_latency_ms": 250.0, "max_error_rate": 0.02}},
+      "auto_progress": true, "stage_duration": "30m", "start_at": {start}.0, "strategy": "linear", "flag": "matching-v2"}}}}}}"#,
+        start = T0 / 1000
+    );
+    let engine = engine("linear", "");
+    engine.set_time(T0 + 2 * 30 * MIN);
+    engine.rollout_act("matching", Action::Rollback).unwrap();
+    engine.drain_events(0);
+    engine.load_json(respelled.as_bytes()).unwrap();
+    assert_eq!(engine.rollout_status("matching").unwrap().position.state, State::RolledBack);
+    let events = engine.drain_events(0);
+    assert!(!events.contains("definition_changed"), "{events}");
+
+    // A value that differs is a new definition.
+    engine.load_json(respelled.replace("250.0", "250.5").as_bytes()).unwrap();
+    assert_ne!(engine.rollout_status("matching").unwrap().position.state, State::RolledBack);
+    assert!(engine.drain_events(0).contains("definition_changed"));
+}
+
+#[test]
+fn with_a_health_policy_a_stage_waits_for_a_healthy_report_with_min_samples() {
+    let engine = engine("linear", "");
+    engine.set_time(T0 + 5 * 30 * MIN);
+    let status = engine.rollout_status("matching").unwrap();
+    assert_eq!((status.position.state, status.position.percentage), (State::Running, 10.0), "no report: holds");
+    assert!(status.position.awaiting_health);
+    assert_eq!(status.position.next_stage_at_ms, None, "it will not advance by itself");
+    report_healthy(&engine, 99);
+    assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 10.0, "below min_samples");
+
+    // A stage whose time is up advances at the healthy report.
+    let t1 = T0 + 5 * 30 * MIN + MIN;
+    engine.set_time(t1);
+    report_healthy(&engine, 100);
+    let status = engine.rollout_status("matching").unwrap();
+    assert_eq!((status.position.percentage, status.position.stage_started_at_ms), (25.0, t1));
+    assert!(!status.position.awaiting_health);
+
+    // A report during a stage lets it end on time; the next stage needs its own.
+    engine.set_time(t1 + 10 * MIN);
+    report_healthy(&engine, 500);
+    engine.set_time(t1 + 30 * MIN);
+    let status = engine.rollout_status("matching").unwrap();
+    assert_eq!((status.position.percentage, status.position.stage_started_at_ms), (50.0, t1 + 30 * MIN));
+    // Reports stop: the stage holds, and says so once.
+    engine.set_time(t1 + 10 * 30 * MIN);
+    assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 50.0, "the 25% report does not count");
+    engine.set_time(t1 + 20 * 30 * MIN);
+    assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 50.0);
+
+    let transitions: Vec<serde_json::Value> = engine
+        .drain_events(0)
+        .lines()
+        .filter(|l| l.contains("rollout_transition"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let causes: Vec<&str> = transitions.iter().map(|t| t["cause"].as_str().unwrap()).collect();
+    assert_eq!(causes, ["started", "awaiting_health", "auto_progress", "auto_progress", "awaiting_health"]);
+    let waiting = &transitions[4];
+    assert_eq!(waiting["at_ms"], t1 + 60 * MIN, "when the 50% stage's time was up");
+    assert_eq!(waiting["to"], serde_json::json!({"state": "running", "stage": 2, "percentage": 50.0}));
+}
+
+#[test]
+fn require_health_false_advances_on_time_alone() {
+    let engine = engine("linear", r#", "require_health": false"#);
+    engine.set_time(T0 + 5 * 30 * MIN);
+    let status = engine.rollout_status("matching").unwrap();
+    assert_eq!((status.position.state, status.position.percentage), (State::Completed, 100.0));
+}
+
+#[test]
+fn a_health_breach_still_rolls_back_a_stage_waiting_for_health() {
+    let engine = engine("linear", r#", "auto_rollback": true"#);
+    engine.set_time(T0 + 2 * 30 * MIN);
+    assert!(engine.rollout_status("matching").unwrap().position.awaiting_health);
+    engine.rollout_report_health("matching", 0.5, 100.0, 100).unwrap();
+    assert_eq!(engine.rollout_status("matching").unwrap().position.state, State::RolledBack);
 }

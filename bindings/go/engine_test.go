@@ -23,7 +23,7 @@ const testConfig = `{"schema_version": 1,
  "experiments": {"btn": {"status": "running", "variants": {"control": 50, "blue": 50},
                  "metrics": {"buy": "conversion", "spend": "revenue"}}},
  "rollouts": {"router": {"flag": "router", "strategy": "linear", "start_at": 1795000000,
-              "stage_duration": "30m", "auto_rollback": true, "health": {"max_error_rate": 0.02, "min_samples": 10}}}}`
+              "stage_duration": "30m", "auto_rollback": true, "require_health": false, "health": {"max_error_rate": 0.02, "min_samples": 10}}}}`
 
 // invalidUTF8 is a string whose bytes are not UTF-8.
 var invalidUTF8 = string([]byte{'k', 0xff, 0xfe})

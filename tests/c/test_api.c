@@ -207,7 +207,7 @@ static const char PROGRAM[] =
     " \"experiments\": {\"btn\": {\"status\": \"running\", \"variants\": {\"control\": 50, \"blue\": 50},\n"
     "    \"metrics\": {\"buy\": \"conversion\", \"spend\": \"revenue\"}}},\n"
     " \"rollouts\": {\"router\": {\"flag\": \"router\", \"strategy\": \"linear\", \"start_at\": 1795000000,\n"
-    "    \"stage_duration\": \"30m\", \"auto_rollback\": true,\n"
+    "    \"stage_duration\": \"30m\", \"auto_rollback\": true, \"require_health\": false,\n"
     "    \"health\": {\"max_error_rate\": 0.02, \"min_samples\": 10}}}}";
 
 struct seen_events {

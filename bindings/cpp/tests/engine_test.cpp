@@ -42,7 +42,7 @@ std::string config(const char* layout_default, const char* revision) {
  "experiments": {"btn": {"status": "running", "variants": {"control": 50, "blue": 50},
                  "metrics": {"buy": "conversion"}}},
  "rollouts": {"router": {"flag": "router", "strategy": "linear", "start_at": 1795000000,
-              "stage_duration": "30m", "auto_rollback": true, "health": {"max_error_rate": 0.02, "min_samples": 10}}}})";
+              "stage_duration": "30m", "auto_rollback": true, "require_health": false, "health": {"max_error_rate": 0.02, "min_samples": 10}}}})";
 }
 
 const std::string kConfig = config("classic", "r1");

@@ -24,7 +24,7 @@ class FeatureFlagsTest {
             + "  \"router\": {\"type\": \"boolean\", \"default\": \"off\"}},"
             + " \"experiments\": {\"btn\": {\"status\": \"running\", \"variants\": {\"control\": 50, \"blue\": 50}, \"metrics\": {\"buy\": \"conversion\"}}},"
             + " \"rollouts\": {\"router\": {\"flag\": \"router\", \"strategy\": \"linear\", \"start_at\": 1795000000,"
-            + "   \"stage_duration\": \"30m\", \"auto_rollback\": true, \"health\": {\"max_error_rate\": 0.02, \"min_samples\": 10}}}}";
+            + "   \"stage_duration\": \"30m\", \"auto_rollback\": true, \"require_health\": false, \"health\": {\"max_error_rate\": 0.02, \"min_samples\": 10}}}}";
 
     static FeatureFlags engine() {
         FeatureFlags ff = FeatureFlags.create();
