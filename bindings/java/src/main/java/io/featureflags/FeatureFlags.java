@@ -3,8 +3,6 @@ package io.featureflags;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,7 +20,7 @@ public final class FeatureFlags implements AutoCloseable {
 
     private volatile long handle;
     /** Interned variant keys by packed native pointer, copied on write. */
-    private volatile Map<Long, String> strings = Collections.emptyMap();
+    private volatile PackedStrings strings = PackedStrings.EMPTY;
 
     private FeatureFlags(long handle) {
         this.handle = handle;
@@ -87,13 +85,78 @@ public final class FeatureFlags implements AutoCloseable {
                 s = strings.get(packed);
                 if (s == null) {
                     s = Native.stringAt(packed);
-                    Map<Long, String> next = new HashMap<>(strings);
-                    next.put(packed, s);
-                    strings = next;
+                    strings = strings.with(packed, s);
                 }
             }
         }
         return s;
+    }
+
+    /**
+     * An immutable open-addressing table from packed pointer to string. A
+     * {@code Map<Long, String>} boxed the key on every lookup: 24 bytes per
+     * {@link #variant} call that escape analysis did not remove. Readers take no lock;
+     * a miss copies the table under the engine's lock. The key 0 (nothing served) is
+     * never stored, so it marks an empty slot.
+     */
+    private static final class PackedStrings {
+        static final PackedStrings EMPTY = new PackedStrings(new long[8], new String[8], 0);
+
+        private final long[] keys;
+        private final String[] values;
+        private final int size;
+
+        private PackedStrings(long[] keys, String[] values, int size) {
+            this.keys = keys;
+            this.values = values;
+            this.size = size;
+        }
+
+        /** The slot to probe first; packed pointers share their low (alignment) and high (length) bits. */
+        private static int slot(long packed, int mask) {
+            long h = packed * 0x9E3779B97F4A7C15L;
+            return (int) (h >>> 32) & mask;
+        }
+
+        String get(long packed) {
+            int mask = keys.length - 1;
+            for (int i = slot(packed, mask);; i = (i + 1) & mask) {
+                long k = keys[i];
+                if (k == packed) {
+                    return values[i];
+                }
+                if (k == 0) {
+                    return null;
+                }
+            }
+        }
+
+        /** A copy with one more entry, at most half full so probes stay short and always end. */
+        PackedStrings with(long packed, String value) {
+            int capacity = keys.length;
+            while ((size + 1) * 2 > capacity) {
+                capacity *= 2;
+            }
+            long[] k = new long[capacity];
+            String[] v = new String[capacity];
+            for (int i = 0; i < keys.length; i++) {
+                if (keys[i] != 0) {
+                    put(k, v, keys[i], values[i]);
+                }
+            }
+            put(k, v, packed, value);
+            return new PackedStrings(k, v, size + 1);
+        }
+
+        private static void put(long[] keys, String[] values, long packed, String value) {
+            int mask = keys.length - 1;
+            int i = slot(packed, mask);
+            while (keys[i] != 0) {
+                i = (i + 1) & mask;
+            }
+            keys[i] = packed;
+            values[i] = value;
+        }
     }
 
     /**

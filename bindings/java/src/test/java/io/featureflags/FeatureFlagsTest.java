@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Test;
 
 class FeatureFlagsTest {
@@ -88,6 +90,58 @@ class FeatureFlagsTest {
         ctx.close();
         ctx.close();
         assertThrows(IllegalStateException.class, () -> ctx.set("a", "b"));
+    }
+
+    /** Bytes the current thread allocates over {@code calls} warm calls of {@code body}. */
+    static long allocatedBytes(int calls, LongSupplier body) {
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long id = Thread.currentThread().getId();
+        long sink = 0;
+        // Warm-up past C2 compilation and every first-time cache fill.
+        for (int i = 0; i < 200_000; i++) sink += body.getAsLong();
+        // What reading the counter itself costs, taken away below.
+        long start = threads.getThreadAllocatedBytes(id);
+        long overhead = threads.getThreadAllocatedBytes(id) - start;
+        long before = threads.getThreadAllocatedBytes(id);
+        for (int i = 0; i < calls; i++) sink += body.getAsLong();
+        long bytes = threads.getThreadAllocatedBytes(id) - before - overhead;
+        assertTrue(sink != 42, "keeps the calls live");
+        return bytes;
+    }
+
+    @Test
+    void warmEvaluationsAllocateNothing() {
+        try (FeatureFlags ff = engine(); EvaluationContext ctx = EvaluationContext.of("u").set("country", "CA")) {
+            int calls = 1_000_000;
+            long variant = allocatedBytes(calls, () -> ff.variant("layout", ctx, "x").length());
+            long assign = allocatedBytes(calls, () -> ff.assign("btn", ctx).length());
+            long enabled = allocatedBytes(calls, () -> ff.isEnabled("geo", ctx, false) ? 1 : 0);
+            String perCall = String.format("bytes per call: variant %.2f, assign %.2f, isEnabled %.2f",
+                    variant / (double) calls, assign / (double) calls, enabled / (double) calls);
+            System.out.println("warmEvaluationsAllocateNothing: " + perCall);
+            assertEquals(0, variant, perCall);
+            assertEquals(0, assign, perCall);
+            assertEquals(0, enabled, perCall);
+        }
+    }
+
+    @Test
+    void manyVariantKeysComeBackIntact() {
+        // Enough distinct interned keys to grow the Java-side cache of their strings several times.
+        StringBuilder variants = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            variants.append(i == 0 ? "" : ", ").append("\"v").append(i).append("-🚀\": ").append(i);
+        }
+        try (FeatureFlags ff = FeatureFlags.create(); EvaluationContext ctx = EvaluationContext.of("u")) {
+            ff.loadJson("{\"schema_version\": 1, \"flags\": {\"big\": {\"type\": \"multivariate\", \"variants\": {"
+                    + variants + "}, \"default\": \"v0-🚀\"}}}");
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 300; i++) {
+                    ff.setOverride("big", "v" + i + "-🚀");
+                    assertEquals("v" + i + "-🚀", ff.variant("big", ctx, null));
+                }
+            }
+        }
     }
 
     @Test
