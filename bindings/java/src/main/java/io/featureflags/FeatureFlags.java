@@ -10,13 +10,17 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A feature-flag engine: configs, flag evaluation, experiments, rollouts and events.
  * Thread-safe: share one instance. Evaluations never throw; they return the caller's
- * default. Close it when done (idempotent); a closed engine returns defaults from
+ * default, also for a closed {@link EvaluationContext} (reason {@link Reason#ERROR}).
+ * Close it when done (idempotent); a closed engine returns defaults from
  * evaluations and throws {@link IllegalStateException} elsewhere. Close must not race
  * with calls still running on the engine.
  */
 public final class FeatureFlags implements AutoCloseable {
     private static final int MAX_CACHED_KEYS = 10_000;
     private static final Map<String, byte[]> KEYS = new ConcurrentHashMap<>();
+
+    /** What evaluating with a closed engine or context gives: nothing served, reason ERROR. */
+    private static final Evaluation NOT_EVALUATED = new Evaluation(null, null, Reason.ERROR, -1, null);
 
     private volatile long handle;
     /** Interned variant keys by packed native pointer, copied on write. */
@@ -207,7 +211,8 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the decision
      */
     public boolean isEnabled(String key, EvaluationContext ctx, boolean defaultValue) {
-        return Native.isEnabled(handle, key(key), ctx.handle(), defaultValue);
+        long c = ctx.evaluationHandle();
+        return c == 0 ? defaultValue : Native.isEnabled(handle, key(key), c, defaultValue);
     }
 
     /**
@@ -219,7 +224,8 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the variant
      */
     public String variant(String key, EvaluationContext ctx, String defaultValue) {
-        String v = interned(Native.variant(handle, key(key), ctx.handle()));
+        long c = ctx.evaluationHandle();
+        String v = c == 0 ? null : interned(Native.variant(handle, key(key), c));
         return v == null ? defaultValue : v;
     }
 
@@ -231,10 +237,15 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the evaluation
      */
     public Evaluation evaluate(String key, EvaluationContext ctx) {
+        long e = handle;
+        long c = ctx.evaluationHandle();
+        if (e == 0 || c == 0) {
+            return NOT_EVALUATED;
+        }
         long[] out = new long[4];
         byte[] k = key(key);
-        Native.evaluate(handle, k, ctx.handle(), out);
-        byte[] value = handle == 0 ? null : Native.valueJson(handle, k, ctx.handle());
+        Native.evaluate(e, k, c, out);
+        byte[] value = Native.valueJson(e, k, c);
         return new Evaluation(interned(out[0]), value == null ? null : new String(value, StandardCharsets.UTF_8),
                 Reason.of(out[1]), (int) out[2], interned(out[3]));
     }
@@ -279,7 +290,8 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the variant, or null when not enrolled
      */
     public String assign(String key, EvaluationContext ctx) {
-        return interned(Native.assign(handle, key(key), ctx.handle()));
+        long c = ctx.evaluationHandle();
+        return c == 0 ? null : interned(Native.assign(handle, key(key), c));
     }
 
     /**
@@ -416,7 +428,8 @@ public final class FeatureFlags implements AutoCloseable {
      * @return true when inside
      */
     public boolean inRollout(String key, EvaluationContext ctx) {
-        return Native.inRollout(handle, key(key), ctx.handle());
+        long c = ctx.evaluationHandle();
+        return c != 0 && Native.inRollout(handle, key(key), c);
     }
 
     /**

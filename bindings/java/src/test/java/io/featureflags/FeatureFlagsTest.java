@@ -92,6 +92,35 @@ class FeatureFlagsTest {
         assertThrows(IllegalStateException.class, () -> ctx.set("a", "b"));
     }
 
+    @Test
+    void closedContextEvaluatesToDefaults() {
+        FeatureFlags ff = engine();
+        try {
+            EvaluationContext ctx = EvaluationContext.of("u").set("country", "CA");
+            assertTrue(ff.isEnabled("geo", ctx, false), "open context: the rule serves on");
+            ctx.close();
+            // Evaluations never throw: a closed context is an invalid argument like the
+            // C API's NULL context, so the caller's default, and ERROR where there is a reason.
+            assertTrue(ff.isEnabled("on", ctx, true));
+            assertFalse(ff.isEnabled("on", ctx, false), "not the flag's \"on\"");
+            assertEquals("d", ff.variant("layout", ctx, "d"));
+            assertNull(ff.variant("layout", ctx, null));
+            Evaluation ev = ff.evaluate("geo", ctx);
+            assertEquals(Reason.ERROR, ev.reason());
+            assertTrue(ev.variant().isEmpty());
+            assertTrue(ev.valueJson().isEmpty());
+            assertTrue(ev.ruleIndex().isEmpty());
+            assertTrue(ev.ruleId().isEmpty());
+            assertNull(ff.assign("btn", ctx));
+            assertFalse(ff.inRollout("router", ctx));
+            assertEquals(0, ff.experimentResults("btn").exposures(), "no exposure recorded");
+            ff.close();
+            assertEquals(Reason.ERROR, ff.evaluate("geo", ctx).reason(), "closed engine and context");
+        } finally {
+            ff.close();
+        }
+    }
+
     /** Bytes the current thread allocates over {@code calls} warm calls of {@code body}. */
     static long allocatedBytes(int calls, LongSupplier body) {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
