@@ -5,7 +5,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * The user being evaluated: an id and typed attributes. Reusable with {@link #reset}: after
  * warm-up, rebuilding a context allocates nothing in the engine. Not thread-safe: use one
- * per thread (or confine it), and close it when done.
+ * per thread (or confine it), and close it when done. Evaluating with a closed context
+ * returns the caller's default (reason {@link Reason#ERROR}); its setters and
+ * {@link #reset} throw {@link IllegalStateException}.
  */
 public final class EvaluationContext implements AutoCloseable {
     private long handle;
@@ -32,6 +34,14 @@ public final class EvaluationContext implements AutoCloseable {
         if (handle == 0) {
             throw new IllegalStateException("featureflags: context is closed");
         }
+        return handle;
+    }
+
+    /**
+     * The handle for an evaluation, 0 when closed: evaluations never throw, so they answer
+     * a closed context with the caller's default instead of checking through {@link #handle}.
+     */
+    long evaluationHandle() {
         return handle;
     }
 
