@@ -17,10 +17,6 @@ fn missing(key: &[u8]) -> Reason {
     }
 }
 
-fn reason(r: Reason) -> ff_reason {
-    ff_reason::from(r)
-}
-
 /// True when the boolean, percentage or kill-switch flag `key` serves `on` for `ctx`.
 /// Returns `default_value` when the flag is missing, multivariate, serves nothing, or an
 /// argument is invalid (NULL engine or context, NULL key with non-zero length). Never
@@ -71,7 +67,7 @@ pub unsafe extern "C" fn ff_variant(
             };
             // SAFETY: caller contract for out-pointers.
             unsafe { write(out, str_out(variant)) };
-            reason(r)
+            r.into()
         }
     )
 }
@@ -90,7 +86,7 @@ pub unsafe extern "C" fn ff_evaluate(
 ) -> ff_reason {
     let nothing = |r: Reason| ff_evaluation {
         variant: str_out(None),
-        reason: reason(r),
+        reason: r.into(),
         rule_index: u32::MAX,
         rule_id: str_out(None),
     };
@@ -107,7 +103,7 @@ pub unsafe extern "C" fn ff_evaluate(
                     let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
                     ff_evaluation {
                         variant: str_out(ev.variant),
-                        reason: reason(r),
+                        reason: r.into(),
                         rule_index: ev.rule_index.unwrap_or(u32::MAX),
                         rule_id: str_out(ev.rule_id),
                     }
@@ -152,7 +148,7 @@ pub unsafe extern "C" fn ff_flag_value_json(
                 // SAFETY: caller contract for out-pointers.
                 unsafe { write(out, value.map_or_else(empty, |v| bytes_out(v.into_bytes()))) };
             }
-            reason(r)
+            r.into()
         }
     )
 }

@@ -6,8 +6,8 @@ use std::ffi::c_char;
 use super::args::{engine_arg, eval_args, key_json, str_arg, write};
 use super::boundary::boundary;
 use super::error::Failure;
-use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_rollout_info, ff_rollout_state, ff_status};
-use crate::rollouts::{Action, State};
+use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_rollout_info, ff_status};
+use crate::rollouts::Action;
 
 /// Writes rollout `key`'s status to `*out` (on success only). `FF_STATUS_NOT_FOUND`
 /// when the current config has no such rollout. Stage transitions that happened since
@@ -30,13 +30,7 @@ pub unsafe extern "C" fn ff_rollout_status(
         let p = status.position;
         let health = status.last_health;
         let info = ff_rollout_info {
-            state: match p.state {
-                State::Pending => ff_rollout_state::FF_ROLLOUT_PENDING,
-                State::Running => ff_rollout_state::FF_ROLLOUT_RUNNING,
-                State::Paused => ff_rollout_state::FF_ROLLOUT_PAUSED,
-                State::Completed => ff_rollout_state::FF_ROLLOUT_COMPLETED,
-                State::RolledBack => ff_rollout_state::FF_ROLLOUT_ROLLED_BACK,
-            },
+            state: p.state.into(),
             stage_index: p.stage,
             stage_count: status.stages,
             percentage: p.percentage,
