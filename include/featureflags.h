@@ -561,6 +561,32 @@ ff_status ff_declare_winner(const struct ff_engine *e,
                             struct ff_error **err);
 
 /**
+ * Writes funnel `key`'s report to `*out` as JSON (owned by the caller: free with
+ * `ff_bytes_free`; written on success only): per step the users reaching it, conversion
+ * from the previous step and from the start, drop-off and median time from the previous
+ * step; per variant when the funnel is linked to an experiment. Schema:
+ * `docs/analytics.md`.
+ */
+ff_status ff_funnel_report_json(const struct ff_engine *e,
+                                const char *key,
+                                size_t len,
+                                struct ff_bytes *out,
+                                struct ff_error **err);
+
+/**
+ * Writes experiment `key`'s time series to `*out` as JSON (owned by the caller: free
+ * with `ff_bytes_free`; written on success only): per interval and variant the
+ * exposures, events, first events and sums per metric, the cumulative primary-metric
+ * result per interval (uplift, CI, p-value), and the anomalies detected. Schema:
+ * `docs/analytics.md`.
+ */
+ff_status ff_experiment_timeseries_json(const struct ff_engine *e,
+                                        const char *key,
+                                        size_t len,
+                                        struct ff_bytes *out,
+                                        struct ff_error **err);
+
+/**
  * Analyses aggregates computed elsewhere (`input`, JSON as in DESIGN §5, borrowed) and
  * writes the analysis to `*out` (owned by the caller: free with `ff_bytes_free`;
  * written on success only). Invalid input is `FF_STATUS_INVALID_ARGUMENT` with every
@@ -594,32 +620,6 @@ ff_status ff_power(double baseline,
                    double n_per_variant,
                    double *out,
                    struct ff_error **err);
-
-/**
- * Writes funnel `key`'s report to `*out` as JSON (owned by the caller: free with
- * `ff_bytes_free`; written on success only): per step the users reaching it, conversion
- * from the previous step and from the start, drop-off and median time from the previous
- * step; per variant when the funnel is linked to an experiment. Schema:
- * `docs/analytics.md`.
- */
-ff_status ff_funnel_report_json(const struct ff_engine *e,
-                                const char *key,
-                                size_t len,
-                                struct ff_bytes *out,
-                                struct ff_error **err);
-
-/**
- * Writes experiment `key`'s time series to `*out` as JSON (owned by the caller: free
- * with `ff_bytes_free`; written on success only): per interval and variant the
- * exposures, events, first events and sums per metric, the cumulative primary-metric
- * result per interval (uplift, CI, p-value), and the anomalies detected. Schema:
- * `docs/analytics.md`.
- */
-ff_status ff_experiment_timeseries_json(const struct ff_engine *e,
-                                        const char *key,
-                                        size_t len,
-                                        struct ff_bytes *out,
-                                        struct ff_error **err);
 
 /**
  * The smallest relative change of a conversion rate `baseline` that a two-sided test at

@@ -5,7 +5,8 @@
 use crate::context::{AttrValue, Context};
 use crate::snapshot::{Flag, Serve, Snapshot};
 
-/// Why a value was served. The numbers are part of the C ABI and never change.
+/// Why a value was served. The numbers are the source of the C ABI's `ff_reason` (its
+/// literal copy is checked against them when the crate compiles) and never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 pub enum Reason {

@@ -117,7 +117,9 @@ pub struct Rollout {
     pub fingerprint: String,
 }
 
-/// The externally visible state.
+/// The externally visible state. The numbers are the source of the C ABI's
+/// `ff_rollout_state` (its literal copy is checked against them when the crate compiles)
+/// and never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum State {

@@ -5,6 +5,42 @@ use std::ffi::{c_char, CString};
 use crate::context::Context;
 use crate::engine::Engine;
 use crate::eval::Reason;
+use crate::rollouts::State;
+
+/// Converts a core enum into its C twin, and proves when the crate compiles that the two
+/// number every variant alike.
+///
+/// The numbers have one source: the core enums (`Reason` in src/eval.rs, `State` in
+/// src/rollouts.rs), `#[repr(u32)]` with explicit discriminants. The C enums below still
+/// spell them as literals because cbindgen copies a discriminant into the header as
+/// written and cannot evaluate a path: `FF_REASON_SPLIT = Reason::Split as u32` comes out
+/// as `(uint32_t)Reason_Split`, which no C compiler accepts. So the copy is checked: a
+/// number that differs fails the `assert!`, and a variant added to either enum without its
+/// twin fails one of the two exhaustive matches.
+macro_rules! same_numbering {
+    ($core:ident => $c:ident { $($from:ident => $to:ident),+ $(,)? }) => {
+        const _: () = {
+            $(assert!(
+                $core::$from as u32 == $c::$to as u32,
+                concat!(stringify!($c), "::", stringify!($to), " is not numbered as ", stringify!($core), "::", stringify!($from)),
+            );)+
+        };
+
+        // Never called: it only has to compile, which it does while every C variant has a core twin.
+        const _: fn($c) -> $core = |c| match c {
+            $($c::$to => $core::$from,)+
+        };
+
+        impl From<$core> for $c {
+            #[inline]
+            fn from(value: $core) -> Self {
+                match value {
+                    $($core::$from => $c::$to,)+
+                }
+            }
+        }
+    };
+}
 
 /// Result of a fallible call. The numbers are stable and never renumbered.
 #[repr(u32)]
@@ -27,6 +63,7 @@ pub enum ff_status {
     FF_STATUS_PANIC = 6,
 }
 
+// The numbers are `Reason`'s, checked by `same_numbering!` below.
 /// Why an evaluation served what it served. Stable numbers, never renumbered.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,23 +90,18 @@ pub enum ff_reason {
     FF_REASON_ERROR = 9,
 }
 
-impl From<Reason> for ff_reason {
-    #[inline]
-    fn from(r: Reason) -> Self {
-        match r {
-            Reason::Default => ff_reason::FF_REASON_DEFAULT,
-            Reason::RuleMatch => ff_reason::FF_REASON_RULE_MATCH,
-            Reason::Split => ff_reason::FF_REASON_SPLIT,
-            Reason::Disabled => ff_reason::FF_REASON_DISABLED,
-            Reason::ScheduledOff => ff_reason::FF_REASON_SCHEDULED_OFF,
-            Reason::PrerequisiteFailed => ff_reason::FF_REASON_PREREQUISITE_FAILED,
-            Reason::Override => ff_reason::FF_REASON_OVERRIDE,
-            Reason::FlagNotFound => ff_reason::FF_REASON_FLAG_NOT_FOUND,
-            Reason::TypeMismatch => ff_reason::FF_REASON_TYPE_MISMATCH,
-            Reason::Error => ff_reason::FF_REASON_ERROR,
-        }
-    }
-}
+same_numbering!(Reason => ff_reason {
+    Default => FF_REASON_DEFAULT,
+    RuleMatch => FF_REASON_RULE_MATCH,
+    Split => FF_REASON_SPLIT,
+    Disabled => FF_REASON_DISABLED,
+    ScheduledOff => FF_REASON_SCHEDULED_OFF,
+    PrerequisiteFailed => FF_REASON_PREREQUISITE_FAILED,
+    Override => FF_REASON_OVERRIDE,
+    FlagNotFound => FF_REASON_FLAG_NOT_FOUND,
+    TypeMismatch => FF_REASON_TYPE_MISMATCH,
+    Error => FF_REASON_ERROR,
+});
 
 /// A borrowed UTF-8 string, not NUL-terminated. Who owns it and how long it lives is
 /// stated by the function that returns it; `{NULL, 0}` means "none".
@@ -129,6 +161,7 @@ pub struct ff_error {
     pub(crate) message: CString,
 }
 
+// The numbers are `State`'s, checked by `same_numbering!` below.
 /// A rollout's state. Stable numbers, never renumbered.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +177,14 @@ pub enum ff_rollout_state {
     /// Rolled back to 0%.
     FF_ROLLOUT_ROLLED_BACK = 4,
 }
+
+same_numbering!(State => ff_rollout_state {
+    Pending => FF_ROLLOUT_PENDING,
+    Running => FF_ROLLOUT_RUNNING,
+    Paused => FF_ROLLOUT_PAUSED,
+    Completed => FF_ROLLOUT_COMPLETED,
+    RolledBack => FF_ROLLOUT_ROLLED_BACK,
+});
 
 /// Where a rollout stands, written by `ff_rollout_status`.
 #[repr(C)]

@@ -1,0 +1,143 @@
+//! Arguments in and results out: borrowing the caller's pointers, lengths, strings and
+//! handles for one call, writing out-pointers, and handing owned bytes over (and back
+//! with `ff_bytes_free`).
+
+use std::ffi::c_char;
+use std::ptr;
+
+use super::boundary::boundary;
+use super::error::Failure;
+use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str};
+use crate::context::Context;
+use crate::engine::Engine;
+use crate::eval::Reason;
+
+/// Borrows `len` bytes at `ptr` for the call. NULL with length 0 is empty.
+#[inline(always)]
+pub(super) unsafe fn bytes_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a [u8], Failure> {
+    if ptr.is_null() || len > isize::MAX as usize {
+        return null_or_oversized(ptr, len, name);
+    }
+    // SAFETY: the caller guarantees `ptr` points to `len` readable bytes for the call.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
+#[cold]
+#[inline(never)]
+fn null_or_oversized<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a [u8], Failure> {
+    if !ptr.is_null() {
+        Err(Failure::invalid(format!("{name}: length {len} is too large")))
+    } else if len == 0 {
+        Ok(&[])
+    } else {
+        Err(Failure::invalid(format!("{name}: NULL pointer with length {len}")))
+    }
+}
+
+/// Borrows a UTF-8 string argument for the call.
+#[inline(always)]
+pub(super) unsafe fn str_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> Result<&'a str, Failure> {
+    // SAFETY: forwarded caller contract.
+    let bytes = unsafe { bytes_arg(ptr, len, name)? };
+    // Attribute names and values are mostly short ASCII: checked inline, without the
+    // general validator's call.
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    utf8_arg(bytes, name)
+}
+
+fn utf8_arg<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Failure> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| Failure::invalid(format!("{name}: invalid UTF-8 at byte {}", e.valid_up_to())))
+}
+
+pub(super) unsafe fn engine_arg<'a>(e: *const ff_engine) -> Result<&'a Engine, Failure> {
+    // SAFETY: the caller passes NULL or a live engine from `ff_engine_new`.
+    unsafe { e.as_ref() }.map(|e| &e.inner).ok_or_else(|| Failure::invalid("engine: NULL handle"))
+}
+
+pub(super) unsafe fn context_arg<'a>(c: *mut ff_context) -> Result<&'a mut Context, Failure> {
+    // SAFETY: the caller passes NULL or a live context it owns exclusively for the call.
+    unsafe { c.as_mut() }.map(|c| &mut c.inner).ok_or_else(|| Failure::invalid("context: NULL handle"))
+}
+
+/// Resolves the arguments every evaluation shares; `Err` carries the reason to report.
+pub(super) unsafe fn eval_args<'a>(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+) -> Result<(&'a Engine, &'a [u8], &'a Context), Reason> {
+    // SAFETY: caller contract for handles and string arguments.
+    let engine = unsafe { engine_arg(e) }.map_err(|_| Reason::Error)?;
+    // SAFETY: as above.
+    let key = unsafe { bytes_arg(key, len, "key") }.map_err(|_| Reason::Error)?;
+    // SAFETY: NULL or a live context used by this thread only.
+    let ctx = unsafe { ctx.as_ref() }.map(|c| &c.inner).ok_or(Reason::Error)?;
+    Ok((engine, key, ctx))
+}
+
+pub(super) fn str_out(s: Option<&str>) -> ff_str {
+    match s {
+        Some(s) => ff_str { ptr: s.as_ptr().cast(), len: s.len() },
+        None => ff_str { ptr: ptr::null(), len: 0 },
+    }
+}
+
+/// Moves `data` to the caller as `ff_bytes`, followed by a NUL byte not counted in `len`.
+pub(super) fn bytes_out(data: Vec<u8>) -> ff_bytes {
+    let mut data = data;
+    data.push(0);
+    let len = data.len() - 1;
+    let ptr = Box::into_raw(data.into_boxed_slice()).cast::<u8>();
+    ff_bytes { ptr, len }
+}
+
+/// Frees the bytes of `bytes` (from `ff_flag_value_json`, `ff_events_drain`, …) and sets
+/// it to `{NULL, 0}`. Accepts NULL and `{NULL, 0}`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_bytes_free(bytes: *mut ff_bytes) {
+    boundary!(fallback = (), {
+        // SAFETY: NULL or a valid ff_bytes written by this library.
+        let Some(b) = (unsafe { bytes.as_mut() }) else { return };
+        if !b.ptr.is_null() {
+            let slice = ptr::slice_from_raw_parts_mut(b.ptr, b.len + 1);
+            // SAFETY: allocated by `bytes_out` as a boxed slice of len + 1 bytes.
+            drop(unsafe { Box::from_raw(slice) });
+        }
+        b.ptr = ptr::null_mut();
+        b.len = 0;
+    })
+}
+
+pub(super) unsafe fn write<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: the caller passes NULL or a valid, writable out-pointer.
+        unsafe { out.write(value) };
+    }
+}
+
+/// The shared body of the functions that take a key and return an owned JSON document:
+/// checks the arguments, runs `document`, and writes its JSON to `*out` on success.
+pub(super) unsafe fn key_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+    document: impl FnOnce(&Engine, &str) -> Result<serde_json::Value, Failure>,
+) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let json = document(engine, key)?.to_string();
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, bytes_out(json.into_bytes())) };
+        Ok(())
+    })
+}

@@ -1,0 +1,136 @@
+//! The engine handle: create, load a config, set the clock, free; and `ff_bucket`.
+
+use std::ffi::c_char;
+use std::ptr;
+
+use super::args::{bytes_arg, bytes_out, engine_arg, str_arg, write};
+use super::boundary::boundary;
+use super::error::Failure;
+use super::types::{ff_bytes, ff_engine, ff_error, ff_status};
+use crate::engine::{Engine, EngineOptions};
+
+/// Creates an engine with no flags. `options_json` (borrowed; NULL/0 for defaults) is a
+/// JSON object: `{"max_config_bytes": 16777216}`. Returns NULL on error (with `*err`
+/// set when `err` is not NULL). The caller owns the engine: free it with
+/// `ff_engine_free` once no thread uses it.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_new(
+    options_json: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> *mut ff_engine {
+    let mut engine = ptr::null_mut();
+    let engine_out = &mut engine;
+    boundary!(err, {
+        // SAFETY: caller contract for string arguments.
+        let text = unsafe { str_arg(options_json, len, "options_json")? };
+        let options = EngineOptions::from_json(text).map_err(Failure::invalid)?;
+        *engine_out = Box::into_raw(Box::new(ff_engine { inner: Engine::new(options) }));
+        Ok(())
+    });
+    engine
+}
+
+/// Frees an engine and every string it handed out. Accepts NULL. No other thread may be
+/// using the engine.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_free(e: *mut ff_engine) {
+    boundary!(fallback = (), {
+        if !e.is_null() {
+            // SAFETY: `e` came from `ff_engine_new` and is freed once (caller contract).
+            drop(unsafe { Box::from_raw(e) });
+        }
+    })
+}
+
+/// Validates and atomically installs a config (`json`, `len` bytes of UTF-8, borrowed
+/// for the call). On any problem returns `FF_STATUS_INVALID_CONFIG` with every problem
+/// and its JSON path in the message, and the previous config keeps serving.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_load_json(
+    e: *const ff_engine,
+    json: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, document) = unsafe { (engine_arg(e)?, bytes_arg(json, len, "json")?) };
+        engine.load_json(document)?;
+        Ok(())
+    })
+}
+
+/// Reads the config file at `path` (UTF-8, `len` bytes, borrowed) and loads it like
+/// `ff_engine_load_json`. An unreadable file gives `FF_STATUS_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_load_file(
+    e: *const ff_engine,
+    path: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, path) = unsafe { (engine_arg(e)?, str_arg(path, len, "path")?) };
+        engine.load_file(path)?;
+        Ok(())
+    })
+}
+
+/// Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock (on
+/// Linux its coarse variant, which advances in kernel ticks of 1–10 ms).
+/// Schedules (and rollouts) read this clock, so tests and simulations are deterministic.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_set_time(e: *const ff_engine, unix_ms: i64) -> ff_status {
+    boundary!(ptr::null_mut(), {
+        // SAFETY: caller contract for handles.
+        unsafe { engine_arg(e)? }.set_time(unix_ms);
+        Ok(())
+    })
+}
+
+/// Writes the loaded config's `revision` to `*out` (owned by the caller: free with
+/// `ff_bytes_free`), or `{NULL, 0}` when the config has none.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_revision(
+    e: *const ff_engine,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles.
+        let engine = unsafe { engine_arg(e)? };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        let revision = engine.snapshot().revision.as_deref().map(|r| r.as_bytes().to_vec());
+        let value = revision.map_or(ff_bytes { ptr: ptr::null_mut(), len: 0 }, bytes_out);
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, value) };
+        Ok(())
+    })
+}
+
+/// `bucket(salt, key)` of DESIGN §4 in `*out` (0..99999), so every binding can check the
+/// shared bucketing vectors against the engine itself.
+#[no_mangle]
+pub unsafe extern "C" fn ff_bucket(
+    salt: *const c_char,
+    salt_len: usize,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u32,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for string arguments.
+        let (salt, key) = unsafe { (str_arg(salt, salt_len, "salt")?, str_arg(key, key_len, "key")?) };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, crate::bucketing::bucket(salt, key)) };
+        Ok(())
+    })
+}

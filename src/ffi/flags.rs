@@ -1,0 +1,195 @@
+//! Flag evaluation (never fails: a reason instead of a status) and runtime overrides.
+
+use std::ffi::c_char;
+use std::ptr;
+
+use super::args::{bytes_out, engine_arg, eval_args, str_arg, str_out, write};
+use super::boundary::boundary;
+use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_evaluation, ff_reason, ff_status, ff_str};
+use crate::eval::Reason;
+
+/// A key that matched no flag is reported as not found, unless it is not even UTF-8.
+fn missing(key: &[u8]) -> Reason {
+    if std::str::from_utf8(key).is_ok() {
+        Reason::FlagNotFound
+    } else {
+        Reason::Error
+    }
+}
+
+/// True when the boolean, percentage or kill-switch flag `key` serves `on` for `ctx`.
+/// Returns `default_value` when the flag is missing, multivariate, serves nothing, or an
+/// argument is invalid (NULL engine or context, NULL key with non-zero length). Never
+/// fails, takes no lock and allocates nothing.
+#[no_mangle]
+pub unsafe extern "C" fn ff_is_enabled(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    default_value: bool,
+) -> bool {
+    boundary!(fallback = default_value, {
+        // SAFETY: forwarded caller contract.
+        match unsafe { eval_args(e, key, len, ctx) } {
+            Ok((engine, key, ctx)) => engine.is_enabled_bytes(key, ctx, default_value).0,
+            Err(_) => default_value,
+        }
+    })
+}
+
+/// Evaluates `key` for `ctx` and writes the served variant's key to `*out` (borrowed
+/// from the engine, valid until `ff_engine_free`, not NUL-terminated), or `{NULL, 0}`
+/// when nothing is served (then use your default). Returns the reason. `*out` is always
+/// written when `out` is not NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ff_variant(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut ff_str,
+) -> ff_reason {
+    boundary!(
+        fallback = {
+            unsafe { write(out, str_out(None)) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let (variant, r) = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => {
+                    let ev = engine.evaluate_bytes(key, ctx);
+                    let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
+                    (ev.variant, r)
+                }
+                Err(r) => (None, r),
+            };
+            // SAFETY: caller contract for out-pointers.
+            unsafe { write(out, str_out(variant)) };
+            r.into()
+        }
+    )
+}
+
+/// Evaluates `key` for `ctx` in detail into `*out` (always written when `out` is not
+/// NULL): variant (as `ff_variant`), reason, matched rule index (`UINT32_MAX` when no
+/// rule) and rule id (borrowed like the variant; `{NULL, 0}` when no rule). Returns the
+/// reason.
+#[no_mangle]
+pub unsafe extern "C" fn ff_evaluate(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut ff_evaluation,
+) -> ff_reason {
+    let nothing = |r: Reason| ff_evaluation {
+        variant: str_out(None),
+        reason: r.into(),
+        rule_index: u32::MAX,
+        rule_id: str_out(None),
+    };
+    boundary!(
+        fallback = {
+            unsafe { write(out, nothing(Reason::Error)) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let value = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => {
+                    let ev = engine.evaluate_bytes(key, ctx);
+                    let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
+                    ff_evaluation {
+                        variant: str_out(ev.variant),
+                        reason: r.into(),
+                        rule_index: ev.rule_index.unwrap_or(u32::MAX),
+                        rule_id: str_out(ev.rule_id),
+                    }
+                }
+                Err(r) => nothing(r),
+            };
+            let r = value.reason;
+            // SAFETY: caller contract for out-pointers.
+            unsafe { write(out, value) };
+            r
+        }
+    )
+}
+
+/// Evaluates `key` for `ctx` and writes the served variant's value as JSON to `*out`
+/// (owned by the caller: free with `ff_bytes_free`), or `{NULL, 0}` when nothing is
+/// served. Returns the reason. Boolean-like flags serve `true` / `false`.
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_value_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut ff_bytes,
+) -> ff_reason {
+    let empty = || ff_bytes { ptr: ptr::null_mut(), len: 0 };
+    boundary!(
+        fallback = {
+            unsafe { write(out, empty()) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let (value, r) = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => {
+                    let (value, r) = engine.value_json(key, ctx);
+                    (value, if r == Reason::FlagNotFound { missing(key) } else { r })
+                }
+                Err(r) => (None, r),
+            };
+            if !out.is_null() {
+                // SAFETY: caller contract for out-pointers.
+                unsafe { write(out, value.map_or_else(empty, |v| bytes_out(v.into_bytes()))) };
+            }
+            r.into()
+        }
+    )
+}
+
+/// Forces flag `key` to serve `variant` (both UTF-8, borrowed) for everyone, ahead of
+/// every other step, until `ff_flag_clear_override`. The override is kept across
+/// reloads: it applies whenever the loaded config has the flag and the variant, so a
+/// reload that removes either suspends it and one that brings them back reapplies it.
+/// A kill switch is pulled with `"off"`.
+/// `FF_STATUS_NOT_FOUND` when the current config has no such flag;
+/// `FF_STATUS_INVALID_ARGUMENT` when the flag has no such variant.
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_set_override(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    variant: *const c_char,
+    variant_len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key, variant) =
+            unsafe { (engine_arg(e)?, str_arg(key, len, "key")?, str_arg(variant, variant_len, "variant")?) };
+        engine.set_override(key, variant)?;
+        Ok(())
+    })
+}
+
+/// Removes flag `key`'s override (succeeds when there is none).
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_clear_override(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles and string arguments.
+        let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
+        engine.clear_override(key);
+        Ok(())
+    })
+}
