@@ -1021,14 +1021,7 @@ impl Engine {
     pub fn in_rollout(&self, key: &str, ctx: &Context) -> bool {
         self.with_snapshot(|snapshot| {
             let Some((flag, gate)) = snapshot.rollout(key) else { return false };
-            let bucketing_key = match &flag.bucket_by {
-                None => Some(ctx.user_id()),
-                Some(attr) => match ctx.get(attr) {
-                    Some(crate::context::AttrValue::Str(s)) => Some(s),
-                    _ => None,
-                },
-            };
-            bucketing_key.is_some_and(|k| flag.salt.bucket(k) < gate.threshold(self.now_ms()))
+            eval::bucketing_key(flag, ctx).is_some_and(|k| flag.salt.bucket(k) < gate.threshold(self.now_ms()))
         })
     }
 
