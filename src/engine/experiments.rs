@@ -1,8 +1,5 @@
 //! Experiment assignment, metric tracking and declared winners.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
 
 use crate::context::{AttrValue, Context};
@@ -10,7 +7,7 @@ use crate::experiments::{Experiment, ExperimentStatus, Exposed, MAX_BREAKDOWNS};
 use crate::intern::Sym;
 use crate::timeseries::{Anomaly, ExperimentSeries};
 
-use super::Engine;
+use super::{lock, Engine};
 
 /// Why an experiment call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -178,34 +175,8 @@ impl Engine {
     /// Runs `f` on `exp`'s time series, creating (or, when the experiment's shape
     /// changed, recreating) it on the snapshot's first use.
     pub(super) fn with_series<R>(&self, exp: &Experiment, f: impl FnOnce(&mut ExperimentSeries) -> R) -> R {
-        let series = exp.series.get_or_init(|| {
-            let variants = || exp.variants.iter().map(|v| v.sym());
-            let metrics = || exp.metrics.iter().map(|m| m.sym());
-            let mut all = self.series.lock().unwrap_or_else(|e| e.into_inner());
-            let same = |s: &Arc<Mutex<ExperimentSeries>>| {
-                s.lock().unwrap_or_else(|e| e.into_inner()).same_shape(
-                    exp.interval_ms,
-                    exp.interval_slots,
-                    variants(),
-                    metrics(),
-                )
-            };
-            match all.get(&exp.sym()) {
-                Some(current) if same(current) => current.clone(),
-                _ => {
-                    let series = Arc::new(Mutex::new(ExperimentSeries::new(
-                        exp.interval_ms,
-                        exp.interval_slots,
-                        variants().collect(),
-                        metrics().collect(),
-                        exp.primary_metric as usize,
-                    )));
-                    all.insert(exp.sym(), series.clone());
-                    series
-                }
-            }
-        });
-        f(&mut series.lock().unwrap_or_else(|e| e.into_inner()))
+        let series = exp.series.get_or_init(|| self.overlay.series(exp));
+        f(&mut lock(series))
     }
 
     pub(super) fn emit_anomalies(&self, exp: &Experiment, anomalies: Vec<Anomaly>, now: i64) {
@@ -223,15 +194,8 @@ impl Engine {
     /// served it and nothing more is counted. It survives reloads while the experiment
     /// and variant exist.
     pub fn declare_winner(&self, key: &str, variant: &str) -> Result<(), ExperimentError> {
-        let mut writer = self.writer();
-        let snapshot = self.snapshot.load();
-        let exp = snapshot.experiment(key).ok_or_else(|| ExperimentError::NotFound(key.to_owned()))?;
-        let index = exp.variant_index(variant).ok_or_else(|| ExperimentError::UnknownVariant {
-            experiment: key.to_owned(),
-            variant: variant.to_owned(),
-        })?;
-        writer.winners.insert(key.to_owned(), variant.to_owned());
-        exp.winner.store(index, Ordering::Relaxed);
+        let mut controls = self.overlay.controls();
+        controls.declare_winner(&self.snapshot.load(), key, variant)?;
         self.events.emit("winner_declared", self.now_ms(), json!({"experiment": key, "variant": variant}));
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! Flag evaluation and runtime overrides.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use serde_json::json;
 
@@ -9,9 +8,8 @@ use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
 use crate::events;
 use crate::intern::Sym;
-use crate::snapshot::{FlagKind, Snapshot, NO_OVERRIDE};
+use crate::snapshot::{FlagKind, Snapshot};
 
-use super::history::with_time;
 use super::Engine;
 
 /// Why an override was refused.
@@ -137,34 +135,24 @@ impl Engine {
 
     /// Forces `flag` to serve `variant` until cleared, across reloads.
     pub fn set_override(&self, flag: &str, variant: &str) -> Result<(), OverrideError> {
-        let mut writer = self.writer();
+        let mut controls = self.overlay.controls();
         let snapshot = self.snapshot.load();
-        let f = snapshot.flag(flag).ok_or_else(|| OverrideError::FlagNotFound(flag.to_owned()))?;
-        let index = f
-            .variant_index(variant)
-            .ok_or_else(|| OverrideError::UnknownVariant { flag: flag.to_owned(), variant: variant.to_owned() })?;
-        writer.overrides.insert(flag.to_owned(), variant.to_owned());
-        f.override_slot.store(index, Ordering::Relaxed);
+        controls.set_override(&snapshot, flag, variant)?;
         let now = self.now_ms();
-        writer.record(
-            flag,
-            with_time(json!({"action": "override_set", "variant": variant}), now, snapshot.revision.as_deref()),
-        );
+        let entry = json!({"action": "override_set", "variant": variant});
+        self.history().record(flag, entry, now, snapshot.revision.as_deref());
         self.events.emit("override_set", now, json!({"flag": flag, "variant": variant}));
         Ok(())
     }
 
     /// Removes `flag`'s override. Returns whether there was one.
     pub fn clear_override(&self, flag: &str) -> bool {
-        let mut writer = self.writer();
-        let had = writer.overrides.remove(flag).is_some();
-        if let Some(f) = self.snapshot.load().flag(flag) {
-            f.override_slot.store(NO_OVERRIDE, Ordering::Relaxed);
-        }
+        let mut controls = self.overlay.controls();
+        let snapshot = self.snapshot.load();
+        let had = controls.clear_override(&snapshot, flag);
         if had {
             let now = self.now_ms();
-            let revision = self.snapshot.load().revision.as_deref().map(str::to_owned);
-            writer.record(flag, with_time(json!({"action": "override_cleared"}), now, revision.as_deref()));
+            self.history().record(flag, json!({"action": "override_cleared"}), now, snapshot.revision.as_deref());
             self.events.emit("override_cleared", now, json!({ "flag": flag }));
         }
         had
@@ -172,6 +160,6 @@ impl Engine {
 
     /// The overrides in force, by flag key.
     pub fn overrides(&self) -> BTreeMap<String, String> {
-        self.writer().overrides.clone()
+        self.overlay.controls().overrides().clone()
     }
 }

@@ -1,17 +1,14 @@
 //! The reload pipeline: read, validate and compile a config, then install it.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::config::{self, ConfigError};
-use crate::rollouts::{Runtime, Transition};
 use crate::snapshot::Snapshot;
 
-use super::history::{with_time, FieldDigests};
 use super::Engine;
 
 /// Why a load failed; the previous config keeps serving.
@@ -43,85 +40,21 @@ impl Engine {
             }
         };
         let now = self.now_ms();
-        let mut writer = self.writer();
+        // Held until the new snapshot is served: a change made meanwhile would reach the
+        // old snapshot and an overlay this one was already built from.
+        let mut controls = self.overlay.controls();
         self.intern(&mut snapshot);
-        for (flag_key, variant) in &writer.overrides {
-            if let Some(flag) = snapshot.flag(flag_key) {
-                if let Some(v) = flag.variant_index(variant) {
-                    flag.override_slot.store(v, Ordering::Relaxed);
-                }
-            }
-        }
-        for (key, variant) in &writer.winners {
-            if let Some(exp) = snapshot.experiment(key) {
-                if let Some(v) = exp.variant_index(variant) {
-                    exp.winner.store(v, Ordering::Relaxed);
-                }
-            }
-        }
-        // Rollouts keep their state across reloads of the same definition.
-        let mut runtimes = HashMap::new();
-        let mut transitions = Vec::new();
-        for (key, _) in snapshot.rollouts.iter() {
-            let (flag, gate) = snapshot.rollout(key).expect("listed rollouts exist");
-            let rollout = &gate.rollout;
-            let runtime = match writer.rollouts.remove(&**key) {
-                Some(mut rt) if rt.fingerprint == rollout.fingerprint => {
-                    transitions.extend(rt.observe(rollout, now).into_iter().map(|t| (rollout.clone(), t)));
-                    rt
-                }
-                previous => {
-                    let mut rt = Runtime::new(rollout, now);
-                    if let Some(old) = previous {
-                        let from = old.observed;
-                        let to = rollout.position(rt.mode, now);
-                        transitions.push((
-                            rollout.clone(),
-                            Transition { from, to, cause: crate::rollouts::Cause::Restarted, at_ms: now },
-                        ));
-                    }
-                    transitions.extend(rt.observe(rollout, now).into_iter().map(|t| (rollout.clone(), t)));
-                    rt
-                }
-            };
-            debug_assert_eq!(&*flag.key, &*rollout.flag);
-            gate.set_mode(runtime.mode);
-            runtimes.insert(key.to_string(), runtime);
-        }
-        writer.rollouts = runtimes;
-
+        let transitions = controls.apply(&snapshot, now);
         let revision = snapshot.revision.as_deref().map(str::to_owned);
-        let empty = Map::new();
-        let new_defs: Vec<(&String, FieldDigests)> = value
-            .get("flags")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty)
-            .iter()
-            .map(|(key, def)| (key, FieldDigests::of(def)))
-            .collect();
-        let old_defs = std::mem::take(&mut writer.flag_definitions);
-        for (key, digests) in &new_defs {
-            let entry = match old_defs.get(*key) {
-                None => json!({"action": "added"}),
-                Some(old) if old == digests => continue,
-                Some(old) => json!({"action": "changed", "fields": old.changed(digests)}),
-            };
-            writer.record(key, with_time(entry, now, revision.as_deref()));
-        }
-        let new_defs: HashMap<String, FieldDigests> = new_defs.into_iter().map(|(k, d)| (k.clone(), d)).collect();
-        for key in old_defs.keys().filter(|k| !new_defs.contains_key(*k)) {
-            writer.record(key, with_time(json!({"action": "removed"}), now, revision.as_deref()));
-        }
-        writer.flag_definitions = new_defs;
-
+        self.history().record_config(&value, now, revision.as_deref());
         let snapshot = Arc::new(snapshot);
         self.snapshot.store(Arc::clone(&snapshot));
         self.generation.fetch_add(1, Ordering::Release);
         self.events.emit("config_loaded", now, json!({"revision": revision, "flags": snapshot.flags.len()}));
         for (rollout, t) in transitions {
-            self.publish_transition(&mut writer, &rollout, &t);
+            self.publish_transition(&rollout, &t);
         }
-        drop(writer);
+        drop(controls);
         Ok(snapshot)
     }
 

@@ -1,20 +1,22 @@
-//! The engine: the current snapshot behind an atomic pointer, runtime overrides, the
+//! The engine: the current snapshot behind an atomic pointer, the runtime overlay, the
 //! clock, and the strings it hands out.
 //!
 //! Readers load the snapshot with `arc-swap` (no lock, no allocation) and never wait for
-//! a reload; a reload compiles the new config aside, then swaps it in whole. Writers
-//! (loads, overrides) serialize on one mutex that readers never touch.
+//! a reload; a reload compiles the new config aside, applies the runtime overlay to it
+//! (overrides, winners, rollout state; `overlay.rs`), then swaps it in whole. Writers
+//! (loads, overrides, winners, rollout actions) serialize on one mutex, the overlay's,
+//! that readers never touch.
 
 mod experiments;
 mod flags;
 mod history;
 mod load;
 mod options;
+mod overlay;
 mod reports;
 mod rollouts;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,33 +26,17 @@ use arc_swap::ArcSwap;
 use crate::analytics::FunnelTracker;
 use crate::events::Events;
 use crate::experiments::Tracker;
-use crate::intern::{Interner, Sym};
-use crate::rollouts::Runtime;
+use crate::intern::Interner;
 use crate::snapshot::Snapshot;
-use crate::timeseries::ExperimentSeries;
 
 pub use experiments::{ExperimentError, TrackError};
 pub use flags::OverrideError;
-use history::FieldDigests;
+use history::History;
 pub use history::HISTORY_PER_FLAG;
 pub use load::LoadError;
 pub use options::EngineOptions;
+use overlay::RuntimeOverlay;
 pub use rollouts::{RolloutError, RolloutStatus};
-
-#[derive(Default)]
-struct WriterState {
-    /// Runtime overrides by flag key; they outlive reloads until cleared.
-    overrides: BTreeMap<String, String>,
-    /// Winners declared at runtime by experiment key; they outlive reloads.
-    winners: BTreeMap<String, String>,
-    /// Rollout state machines by rollout key; they outlive reloads of the same definition.
-    rollouts: HashMap<String, Runtime>,
-    /// The flag definitions of the installed config, to diff the next one against.
-    /// Kept as a digest per top-level field, which is all a diff needs.
-    flag_definitions: HashMap<String, FieldDigests>,
-    /// Per-flag audit trail as JSON text, newest last, at most [`HISTORY_PER_FLAG`] each.
-    history: HashMap<String, VecDeque<Box<str>>>,
-}
 
 /// Distinguishes engines in the per-thread snapshot cache.
 static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
@@ -76,13 +62,15 @@ pub struct Engine {
     generation: AtomicU64,
     snapshot: ArcSwap<Snapshot>,
     interner: Interner,
-    writer: Mutex<WriterState>,
+    /// Runtime state that outlives reloads; its control half is the writer lock.
+    overlay: RuntimeOverlay,
+    /// The audit trail, written under the writer lock.
+    history: Mutex<History>,
     /// Fixed clock in unix ms; 0 means the system clock.
     fixed_time_ms: AtomicI64,
     events: Events,
     tracker: Tracker,
     funnels: FunnelTracker,
-    series: Mutex<rustc_hash::FxHashMap<Sym, Arc<Mutex<ExperimentSeries>>>>,
     options: EngineOptions,
 }
 
@@ -106,12 +94,12 @@ impl Engine {
             generation: AtomicU64::new(0),
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             interner: Interner::default(),
-            writer: Mutex::new(WriterState::default()),
+            overlay: RuntimeOverlay::default(),
+            history: Mutex::default(),
             fixed_time_ms: AtomicI64::new(0),
             events: Events::new(options.event_capacity, options.evaluation_events),
             tracker: Tracker::default(),
             funnels: FunnelTracker::default(),
-            series: Mutex::default(),
             options,
         }
     }
@@ -119,12 +107,6 @@ impl Engine {
     /// The options.
     pub fn options(&self) -> &EngineOptions {
         &self.options
-    }
-
-    fn writer(&self) -> MutexGuard<'_, WriterState> {
-        // A panic while holding the lock cannot leave the map half-written in a way that
-        // matters (each write is one insert or remove), so poisoning is ignored.
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The event stream.
@@ -185,4 +167,13 @@ impl Engine {
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
     }
+}
+
+/// Locks `mutex`, ignoring poisoning. The C boundary catches panics and the engine stays
+/// in use, so poisoning would turn one failed call into the failure of every later one.
+/// A panic can leave only the change in progress partly made: a reload builds the next
+/// rollout map aside and replaces the old one in one assignment, and every other write
+/// touches one entry (an override, a winner, a rollout, a flag's history, a series).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -6,8 +6,7 @@ use crate::context::Context;
 use crate::eval;
 use crate::rollouts::{Action, Health, InvalidTransition, Position, Rollout, Runtime, Transition};
 
-use super::history::with_time;
-use super::{Engine, WriterState};
+use super::Engine;
 
 /// A rollout's status.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,7 +36,9 @@ pub enum RolloutError {
 }
 
 impl Engine {
-    pub(super) fn publish_transition(&self, writer: &mut WriterState, rollout: &Rollout, t: &Transition) {
+    /// Records `t` in the flag's history and emits it. Called with the writer lock held,
+    /// so entries and events keep the order the changes took effect.
+    pub(super) fn publish_transition(&self, rollout: &Rollout, t: &Transition) {
         let position = |p: &Position| json!({"state": p.state.as_str(), "stage": p.stage, "percentage": p.percentage});
         let fields = json!({
             "rollout": rollout.key, "flag": rollout.flag, "cause": t.cause.as_str(),
@@ -46,7 +47,7 @@ impl Engine {
         let revision = self.snapshot.load().revision.as_deref().map(str::to_owned);
         let mut entry = fields.clone();
         entry["action"] = json!("rollout_transition");
-        writer.record(&rollout.flag, with_time(entry, t.at_ms, revision.as_deref()));
+        self.history().record(&rollout.flag, entry, t.at_ms, revision.as_deref());
         self.events.emit("rollout_transition", self.now_ms(), fields);
     }
 
@@ -57,22 +58,18 @@ impl Engine {
         f: impl FnOnce(&mut Runtime, &Rollout, i64) -> Result<(R, Option<Transition>), RolloutError>,
     ) -> Result<R, RolloutError> {
         let now = self.now_ms();
-        let mut writer = self.writer();
+        let mut controls = self.overlay.controls();
         let snapshot = self.snapshot.load_full();
         let (_, gate) = snapshot.rollout(key).ok_or_else(|| RolloutError::NotFound(key.to_owned()))?;
-        let rollout = &gate.rollout;
-        let mut runtime = writer.rollouts.remove(key).unwrap_or_else(|| Runtime::new(rollout, now));
-        let observed = runtime.observe(rollout, now);
-        let result = f(&mut runtime, rollout, now);
-        gate.set_mode(runtime.mode);
-        writer.rollouts.insert(key.to_owned(), runtime);
+        let (observed, result) = controls.update_rollout(key, gate, now, |rt, rollout| f(rt, rollout, now));
         for t in &observed {
-            self.publish_transition(&mut writer, rollout, t);
+            self.publish_transition(&gate.rollout, t);
         }
         let (value, transition) = result?;
         if let Some(t) = transition {
-            self.publish_transition(&mut writer, rollout, &t);
+            self.publish_transition(&gate.rollout, &t);
         }
+        drop(controls);
         Ok(value)
     }
 
