@@ -93,9 +93,11 @@ impl<F: Fn() -> i64> Clock for F {
     }
 }
 
-/// The key a flag buckets on: the user id, or its `bucket_by` string attribute.
+/// The key a flag buckets on: the user id, or its `bucket_by` string attribute (`None`
+/// when the context lacks it or it is not a string). Rollout membership uses it too, so
+/// a rollout and its flag always agree on who is in.
 #[inline]
-fn bucketing_key<'c>(flag: &Flag, ctx: &'c Context) -> Option<&'c str> {
+pub(crate) fn bucketing_key<'c>(flag: &Flag, ctx: &'c Context) -> Option<&'c str> {
     match &flag.bucket_by {
         None => Some(ctx.user_id()),
         Some(attr) => match ctx.get(attr) {

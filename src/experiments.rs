@@ -148,11 +148,12 @@ pub struct Experiment {
     pub start_at: Option<i64>,
     /// Enrollment window end (exclusive), unix ms.
     pub end_at: Option<i64>,
-    /// Declared winner (config `winner`, or `ff_declare_winner`), served to everyone;
-    /// [`NO_WINNER`] when none.
+    /// Declared winner, served to everyone; [`NO_WINNER`] when none. Compiled from the
+    /// config's `winner`; the engine's runtime overlay writes one declared at run time
+    /// (`ff_declare_winner`) over it.
     pub(crate) winner: AtomicU32,
-    /// This experiment's time series, found in the engine's registry on first use, so
-    /// enrollment and tracking lock it without a lookup.
+    /// This experiment's time series, found in the engine's runtime overlay on first use,
+    /// so enrollment and tracking lock it without a lookup.
     pub(crate) series: std::sync::OnceLock<Arc<Mutex<ExperimentSeries>>>,
 }
 

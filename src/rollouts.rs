@@ -299,7 +299,8 @@ pub struct Gate {
     pub rollout: Rollout,
     /// Bucket thresholds of the stages.
     pub thresholds: Box<[u32]>,
-    /// The packed [`Mode`].
+    /// The packed [`Mode`], written by the engine's runtime overlay from the rollout's
+    /// [`Runtime`].
     pub(crate) mode: AtomicU64,
 }
 
@@ -403,7 +404,8 @@ pub struct InvalidTransition {
 /// The engine's record of one rollout: its mode, health, and what was last reported.
 #[derive(Debug, Clone)]
 pub struct Runtime {
-    /// The mode (mirrored into the flag's gate).
+    /// The mode. The engine's runtime overlay writes it into the flag's gate after every
+    /// change, where evaluation reads it.
     pub mode: Mode,
     /// Held by a health breach (without auto-rollback).
     pub held: bool,

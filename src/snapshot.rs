@@ -1,6 +1,10 @@
-//! An immutable, fully compiled config: what evaluation reads. A snapshot is built by
-//! [`crate::config::compile`], never modified afterwards (except the per-flag override
-//! slot, an atomic), and swapped whole on reload.
+//! A fully compiled config: what evaluation reads. A snapshot is built by
+//! [`crate::config::compile`] and swapped whole on reload; what it compiled from the
+//! config never changes. It also holds slots for the runtime state that outlives reloads
+//! (a flag's override, an experiment's winner and time series, a rollout gate's mode),
+//! so evaluation reads that state with one relaxed load instead of a lookup. The
+//! engine's runtime overlay owns that state and is the slots' only writer: it fills them
+//! before the snapshot is served and rewrites them on each runtime change.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -123,7 +127,8 @@ pub struct Flag {
     pub tags: Box<[Box<str>]>,
     /// `description`.
     pub description: Option<Box<str>>,
-    /// A runtime override's variant index, or [`NO_OVERRIDE`].
+    /// A runtime override's variant index, or [`NO_OVERRIDE`]; written by the engine's
+    /// runtime overlay, which holds the overrides.
     pub(crate) override_slot: AtomicU32,
     /// The rollout driving the default split, if any.
     pub rollout: Option<Box<Gate>>,

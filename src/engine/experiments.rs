@@ -1,0 +1,202 @@
+//! Experiment assignment, metric tracking and declared winners.
+
+use serde_json::json;
+
+use crate::context::{AttrValue, Context};
+use crate::experiments::{Experiment, ExperimentStatus, Exposed, MAX_BREAKDOWNS};
+use crate::intern::Sym;
+use crate::timeseries::{Anomaly, ExperimentSeries};
+
+use super::{lock, Engine};
+
+/// Why an experiment call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExperimentError {
+    /// No such experiment in the current config.
+    #[error("experiment \"{0}\" not found")]
+    NotFound(String),
+    /// No such funnel in the current config.
+    #[error("funnel \"{0}\" not found")]
+    FunnelNotFound(String),
+    /// The experiment has no such variant.
+    #[error("experiment \"{experiment}\" has no variant \"{variant}\"")]
+    UnknownVariant {
+        /// The experiment.
+        experiment: String,
+        /// The variant asked for.
+        variant: String,
+    },
+}
+
+/// Why a tracked value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrackError {
+    /// NaN and infinities cannot be summed.
+    #[error("value: must be finite")]
+    NonFinite,
+}
+
+impl Engine {
+    /// Enrolls `ctx`'s user in experiment `key` and returns the variant, or `None` when
+    /// the user is not enrolled (no such experiment, not running, outside its window,
+    /// not eligible, outside `traffic`). The first enrollment records one exposure and
+    /// emits an `exposure` event; later calls return the same variant without counting.
+    /// A declared winner is served to everyone and nothing is counted.
+    pub fn assign(&self, key: &str, ctx: &Context) -> Option<&str> {
+        enum Outcome {
+            Winner(Sym),
+            Enrolled(Exposed),
+            Out,
+        }
+        let user = ctx.user_id();
+        // Read the clock only for new enrollments: already exposed users skip it.
+        let mut now = 0;
+        let mut experiment = Sym::UNSET;
+        let outcome = self.with_snapshot(|snapshot| {
+            let Some(exp) = snapshot.experiment(key) else { return Outcome::Out };
+            experiment = exp.sym;
+            if let Some(w) = exp.winner() {
+                return Outcome::Winner(exp.variants[w as usize].sym);
+            }
+            if exp.status != ExperimentStatus::Running {
+                return Outcome::Out;
+            }
+            // An exposed user keeps their variant: no clock, no hashing, no counting.
+            let exposed = self.tracker.enroll(exp.sym, user, || {
+                now = self.now_ms();
+                if !exp.in_window(now)
+                    || !exp.when.as_ref().is_none_or(|c| c.matches(ctx, &snapshot.segments, Some(user)))
+                    || !exp.in_traffic(user)
+                {
+                    return None;
+                }
+                let variant = exp.variants[exp.split(user) as usize].sym;
+                let mut segments = [0u16; MAX_BREAKDOWNS];
+                for (i, attr) in exp.breakdowns.iter().enumerate() {
+                    let number;
+                    let value: &str = match ctx.get(attr) {
+                        Some(AttrValue::Str(s)) => s,
+                        Some(AttrValue::Num(n)) => {
+                            number = n.to_string();
+                            &number
+                        }
+                        Some(AttrValue::Bool(b)) => {
+                            if b {
+                                "true"
+                            } else {
+                                "false"
+                            }
+                        }
+                        None => "(none)",
+                    };
+                    segments[i] = self.tracker.segment(exp.sym(), i as u8, value, exp.max_segment_values);
+                }
+                Some((variant, segments, exp.breakdowns.len()))
+            });
+            let Some(exposed) = exposed else { return Outcome::Out };
+            if let Exposed::Now(sym) = exposed {
+                let anomalies = self.with_series(exp, |series| {
+                    series.variant_index(sym).map(|v| series.expose(v, now)).unwrap_or_default()
+                });
+                if !anomalies.is_empty() {
+                    self.emit_anomalies(exp, anomalies, now);
+                }
+            }
+            Outcome::Enrolled(exposed)
+        });
+        match outcome {
+            Outcome::Out => None,
+            Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(self.interner.get(sym)),
+            Outcome::Enrolled(Exposed::Now(sym)) => {
+                self.events.emit_exposure(now, experiment, sym, user, |s| self.interner.get(s));
+                Some(self.interner.get(sym))
+            }
+        }
+    }
+
+    /// Records `value` of `metric` for `user_id`, attributed to every experiment the user
+    /// is exposed to that lists the metric (conversions count once per user; revenue and
+    /// counts sum per user). Returns how many experiments it was attributed to; 0 means
+    /// it was counted as unattributed.
+    pub fn track(&self, user_id: &str, metric: &str, value: f64) -> Result<usize, TrackError> {
+        if !value.is_finite() {
+            return Err(TrackError::NonFinite);
+        }
+        Ok(self.with_snapshot(|snapshot| {
+            let find = |experiment: Sym| snapshot.experiments.iter().find(|e| e.sym == experiment);
+            let mut now = None;
+            let mut anomalies: Vec<(Sym, Vec<Anomaly>)> = Vec::new();
+            let attributed = self.tracker.track(
+                user_id,
+                metric,
+                value,
+                |experiment| {
+                    let exp = find(experiment)?;
+                    exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind))
+                },
+                |experiment, variant, metric, first, delta| {
+                    let Some(exp) = find(experiment) else { return };
+                    let now = *now.get_or_insert_with(|| self.now_ms());
+                    let found = self.with_series(exp, |series| {
+                        match (series.variant_index(variant), series.metric_index(metric)) {
+                            (Some(v), Some(m)) => series.event(v, m, first, delta, now),
+                            _ => Vec::new(),
+                        }
+                    });
+                    if !found.is_empty() {
+                        anomalies.push((experiment, found));
+                    }
+                },
+            );
+            for (experiment, found) in anomalies {
+                if let Some(exp) = find(experiment) {
+                    self.emit_anomalies(exp, found, now.unwrap_or(0));
+                }
+            }
+            let steps = snapshot.funnel_steps(metric);
+            if !steps.is_empty() {
+                let now = self.now_ms();
+                for &(f, step) in steps {
+                    let funnel = &snapshot.funnels[f as usize];
+                    self.funnels.record(funnel, step as usize, user_id, now, || {
+                        funnel
+                            .experiment
+                            .as_deref()
+                            .and_then(|key| snapshot.experiment(key))
+                            .and_then(|exp| self.tracker.exposure(exp.sym(), user_id))
+                            .unwrap_or(Sym::UNSET)
+                    });
+                }
+            }
+            attributed
+        }))
+    }
+
+    /// Runs `f` on `exp`'s time series, creating (or, when the experiment's shape
+    /// changed, recreating) it on the snapshot's first use.
+    pub(super) fn with_series<R>(&self, exp: &Experiment, f: impl FnOnce(&mut ExperimentSeries) -> R) -> R {
+        let series = exp.series.get_or_init(|| self.overlay.series(exp));
+        f(&mut lock(series))
+    }
+
+    pub(super) fn emit_anomalies(&self, exp: &Experiment, anomalies: Vec<Anomaly>, now: i64) {
+        for a in anomalies {
+            self.events.emit(
+                "anomaly",
+                now,
+                json!({"experiment": exp.key, "variant": self.interner.get(a.variant), "series": a.series,
+                       "interval_start_ms": a.interval_start_ms, "value": a.value, "baseline": a.baseline, "threshold": a.threshold}),
+            );
+        }
+    }
+
+    /// Declares `variant` the winner of experiment `key`: from now on every user is
+    /// served it and nothing more is counted. It survives reloads while the experiment
+    /// and variant exist.
+    pub fn declare_winner(&self, key: &str, variant: &str) -> Result<(), ExperimentError> {
+        let mut controls = self.overlay.controls();
+        controls.declare_winner(&self.snapshot.load(), key, variant)?;
+        self.events.emit("winner_declared", self.now_ms(), json!({"experiment": key, "variant": variant}));
+        Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! The per-flag audit trail: config changes, overrides and rollout transitions.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::MutexGuard;
+
+use serde_json::{json, Map, Value};
+
+use super::{lock, Engine};
+
+/// Entries kept per flag in its history; older ones are dropped.
+pub const HISTORY_PER_FLAG: usize = 100;
+
+/// The audit trail of every flag, and the installed config's flag definitions it diffs
+/// the next config against. Written under the engine's writer lock, so its entries are
+/// in the order the changes took effect; read without it.
+#[derive(Debug, Default)]
+pub(super) struct History {
+    /// Flag key → its definition as a digest per top-level field, which is all a diff needs.
+    definitions: HashMap<String, FieldDigests>,
+    /// Flag key → its entries as JSON text, newest last, at most [`HISTORY_PER_FLAG`].
+    entries: HashMap<String, VecDeque<Box<str>>>,
+}
+
+impl History {
+    /// Appends `entry` to `flag`'s trail, stamped with `time_ms` and the config `revision`.
+    pub(super) fn record(&mut self, flag: &str, mut entry: Value, time_ms: i64, revision: Option<&str>) {
+        entry["time_ms"] = json!(time_ms);
+        entry["revision"] = json!(revision);
+        let log = self.entries.entry(flag.to_owned()).or_default();
+        if log.len() == HISTORY_PER_FLAG {
+            log.pop_front();
+        }
+        log.push_back(entry.to_string().into());
+    }
+
+    /// Records what `document`, the config being installed, changes in each flag:
+    /// added, changed (with the fields that differ) or removed.
+    pub(super) fn record_config(&mut self, document: &Value, time_ms: i64, revision: Option<&str>) {
+        let empty = Map::new();
+        let flags = document.get("flags").and_then(Value::as_object).unwrap_or(&empty);
+        let mut next = HashMap::with_capacity(flags.len());
+        for (key, definition) in flags {
+            let digests = FieldDigests::of(definition);
+            let entry = match self.definitions.get(key) {
+                None => Some(json!({"action": "added"})),
+                Some(old) if *old == digests => None,
+                Some(old) => Some(json!({"action": "changed", "fields": old.changed(&digests)})),
+            };
+            if let Some(entry) = entry {
+                self.record(key, entry, time_ms, revision);
+            }
+            next.insert(key.clone(), digests);
+        }
+        let previous = std::mem::replace(&mut self.definitions, next);
+        for key in previous.keys().filter(|key| !self.definitions.contains_key(*key)).cloned().collect::<Vec<_>>() {
+            self.record(&key, json!({"action": "removed"}), time_ms, revision);
+        }
+    }
+}
+
+impl Engine {
+    pub(super) fn history(&self) -> MutexGuard<'_, History> {
+        lock(&self.history)
+    }
+
+    /// The audit trail of flag `key`, oldest first (at most [`HISTORY_PER_FLAG`] entries).
+    pub fn flag_history(&self, key: &str) -> Vec<Value> {
+        let history = self.history();
+        let Some(log) = history.entries.get(key) else { return Vec::new() };
+        log.iter().map(|entry| serde_json::from_str(entry).expect("history entries are JSON we wrote")).collect()
+    }
+}
+
+/// A flag definition as a digest of each top-level field's JSON text, sorted by field.
+#[derive(Debug, PartialEq, Eq)]
+struct FieldDigests(Box<[(Box<str>, u64)]>);
+
+impl FieldDigests {
+    fn of(definition: &Value) -> Self {
+        use std::hash::BuildHasher;
+        let empty = Map::new();
+        let mut fields: Vec<(Box<str>, u64)> = definition
+            .as_object()
+            .unwrap_or(&empty)
+            .iter()
+            .map(|(k, v)| (k.as_str().into(), rustc_hash::FxBuildHasher.hash_one(v.to_string())))
+            .collect();
+        fields.sort();
+        FieldDigests(fields.into())
+    }
+
+    /// Fields whose value differs, or that only one side has, sorted.
+    fn changed(&self, new: &FieldDigests) -> Vec<String> {
+        let digest = |d: &FieldDigests, k: &str| d.0.iter().find(|(n, _)| &**n == k).map(|(_, h)| *h);
+        let mut fields: Vec<String> = self
+            .0
+            .iter()
+            .chain(new.0.iter())
+            .map(|(k, _)| k)
+            .filter(|k| digest(self, k) != digest(new, k))
+            .map(|k| k.to_string())
+            .collect();
+        fields.sort();
+        fields.dedup();
+        fields
+    }
+}

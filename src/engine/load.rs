@@ -1,0 +1,136 @@
+//! The reload pipeline: read, validate and compile a config, then install it.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::config::{self, ConfigError};
+use crate::snapshot::Snapshot;
+
+use super::Engine;
+
+/// Why a load failed; the previous config keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config was rejected.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+}
+
+impl Engine {
+    /// Validates, compiles and atomically installs a config. On error nothing changes.
+    pub fn load_json(&self, document: &[u8]) -> Result<Arc<Snapshot>, LoadError> {
+        let compiled = config::parse(document, self.options.max_config_bytes)
+            .and_then(|value| config::compile_value(&value).map(|snapshot| (value, snapshot)));
+        let (value, mut snapshot) = match compiled {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.emit_rejected(&e);
+                return Err(e.into());
+            }
+        };
+        let now = self.now_ms();
+        // Held until the new snapshot is served: a change made meanwhile would reach the
+        // old snapshot and an overlay this one was already built from.
+        let mut controls = self.overlay.controls();
+        self.intern(&mut snapshot);
+        let transitions = controls.apply(&snapshot, now);
+        let revision = snapshot.revision.as_deref().map(str::to_owned);
+        self.history().record_config(&value, now, revision.as_deref());
+        let snapshot = Arc::new(snapshot);
+        self.snapshot.store(Arc::clone(&snapshot));
+        self.generation.fetch_add(1, Ordering::Release);
+        self.events.emit("config_loaded", now, json!({"revision": revision, "flags": snapshot.flags.len()}));
+        for (rollout, t) in transitions {
+            self.publish_transition(&rollout, &t);
+        }
+        drop(controls);
+        Ok(snapshot)
+    }
+
+    /// Reads and loads a config file.
+    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Arc<Snapshot>, LoadError> {
+        use std::io::Read;
+        let path = path.as_ref();
+        let io = |source| LoadError::Io { path: path.display().to_string(), source };
+        let limit = self.options.max_config_bytes;
+        // A device never ends (`/dev/zero`) and opening a FIFO blocks until a writer comes:
+        // a config is a regular file, checked before opening and again on what was opened.
+        let not_regular = || io(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+        if !std::fs::metadata(path).map_err(io)?.is_file() {
+            return Err(not_regular());
+        }
+        let file = std::fs::File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(not_regular());
+        }
+        let too_large = |size: String| {
+            let error = ConfigError {
+                problems: vec![config::Problem {
+                    path: "$".into(),
+                    message: format!("document is {size} bytes; the limit is {limit}"),
+                }],
+            };
+            self.emit_rejected(&error);
+            LoadError::from(error)
+        };
+        if meta.len() > limit as u64 {
+            return Err(too_large(meta.len().to_string()));
+        }
+        // The size can be stale (a file being written, /proc files report 0), so the read
+        // itself stops one byte past the limit.
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() > limit {
+            return Err(too_large(format!("more than {limit}")));
+        }
+        self.load_json(&bytes)
+    }
+
+    fn emit_rejected(&self, error: &ConfigError) {
+        let problems: Vec<Value> =
+            error.problems.iter().map(|p| json!({"path": p.path, "message": p.message})).collect();
+        self.events.emit("config_rejected", self.now_ms(), json!({ "problems": problems }));
+    }
+
+    fn intern(&self, snapshot: &mut Snapshot) {
+        let flags = std::mem::take(&mut snapshot.flags);
+        let mut flags = flags.into_vec();
+        for flag in &mut flags {
+            for variant in flag.variants.iter_mut() {
+                variant.sym = self.interner.intern(&variant.key);
+            }
+            for rule in flag.rules.iter_mut() {
+                rule.id_sym = self.interner.intern(&rule.id);
+            }
+        }
+        snapshot.flags = flags.into();
+        let mut experiments = std::mem::take(&mut snapshot.experiments).into_vec();
+        for experiment in &mut experiments {
+            experiment.sym = self.interner.intern(&experiment.key);
+            for variant in experiment.variants.iter_mut() {
+                variant.sym = self.interner.intern(&variant.key);
+            }
+            for metric in experiment.metrics.iter_mut() {
+                metric.sym = self.interner.intern(&metric.name);
+            }
+        }
+        snapshot.experiments = experiments.into();
+        let mut funnels = std::mem::take(&mut snapshot.funnels).into_vec();
+        for funnel in &mut funnels {
+            funnel.sym = self.interner.intern(&funnel.key);
+        }
+        snapshot.funnels = funnels.into();
+    }
+}

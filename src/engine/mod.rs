@@ -1,0 +1,179 @@
+//! The engine: the current snapshot behind an atomic pointer, the runtime overlay, the
+//! clock, and the strings it hands out.
+//!
+//! Readers load the snapshot with `arc-swap` (no lock, no allocation) and never wait for
+//! a reload; a reload compiles the new config aside, applies the runtime overlay to it
+//! (overrides, winners, rollout state; `overlay.rs`), then swaps it in whole. Writers
+//! (loads, overrides, winners, rollout actions) serialize on one mutex, the overlay's,
+//! that readers never touch.
+
+mod experiments;
+mod flags;
+mod history;
+mod load;
+mod options;
+mod overlay;
+mod reports;
+mod rollouts;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+
+use crate::analytics::FunnelTracker;
+use crate::events::Events;
+use crate::experiments::Tracker;
+use crate::intern::Interner;
+use crate::snapshot::Snapshot;
+
+pub use experiments::{ExperimentError, TrackError};
+pub use flags::OverrideError;
+use history::History;
+pub use history::HISTORY_PER_FLAG;
+pub use load::LoadError;
+pub use options::EngineOptions;
+use overlay::RuntimeOverlay;
+pub use rollouts::{RolloutError, RolloutStatus};
+
+/// Distinguishes engines in the per-thread snapshot cache.
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The snapshot a thread used last, so the next evaluation on that thread needs only a
+/// read of the engine's generation (a cache line that only reloads write) instead of an
+/// `arc-swap` load, whose debt slot costs an atomic read-modify-write per call. An idle
+/// thread keeps at most one superseded snapshot alive until its next evaluation or exit.
+struct CachedSnapshot {
+    engine: u64,
+    generation: u64,
+    snapshot: Arc<Snapshot>,
+}
+
+thread_local! {
+    static SNAPSHOT_CACHE: RefCell<Option<CachedSnapshot>> = const { RefCell::new(None) };
+}
+
+/// A feature-flag engine. Share it freely between threads.
+pub struct Engine {
+    id: u64,
+    /// Bumped after every snapshot swap; readers compare it with their cached copy.
+    generation: AtomicU64,
+    snapshot: ArcSwap<Snapshot>,
+    interner: Interner,
+    /// Runtime state that outlives reloads; its control half is the writer lock.
+    overlay: RuntimeOverlay,
+    /// The audit trail, written under the writer lock.
+    history: Mutex<History>,
+    /// Fixed clock in unix ms; 0 means the system clock.
+    fixed_time_ms: AtomicI64,
+    events: Events,
+    tracker: Tracker,
+    funnels: FunnelTracker,
+    options: EngineOptions,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine").field("flags", &self.snapshot.load().flags.len()).finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineOptions::default())
+    }
+}
+
+impl Engine {
+    /// An engine with no flags.
+    pub fn new(options: EngineOptions) -> Self {
+        Engine {
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            interner: Interner::default(),
+            overlay: RuntimeOverlay::default(),
+            history: Mutex::default(),
+            fixed_time_ms: AtomicI64::new(0),
+            events: Events::new(options.event_capacity, options.evaluation_events),
+            tracker: Tracker::default(),
+            funnels: FunnelTracker::default(),
+            options,
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// The event stream.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// Removes up to `max` queued events (0: all) and returns them as NDJSON.
+    pub fn drain_events(&self, max: usize) -> String {
+        self.events.drain(max, |sym| self.interner.get(sym))
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    /// Fixes the clock at `unix_ms` (0 returns to the system clock).
+    pub fn set_time(&self, unix_ms: i64) {
+        self.fixed_time_ms.store(unix_ms, Ordering::Relaxed);
+    }
+
+    /// The engine clock in unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        match self.fixed_time_ms.load(Ordering::Relaxed) {
+            0 => crate::timestamp::wall_clock_ms(),
+            fixed => fixed,
+        }
+    }
+
+    /// Runs `f` on the current snapshot without taking a lock or allocating (after a
+    /// thread's first call).
+    #[inline(always)]
+    pub fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        let generation = self.generation.load(Ordering::Acquire);
+        SNAPSHOT_CACHE.with(|cache| match cache.try_borrow_mut() {
+            Ok(mut cache) => {
+                let fresh = matches!(&*cache, Some(c) if c.engine == self.id && c.generation == generation);
+                if !fresh {
+                    *cache = Some(CachedSnapshot { engine: self.id, generation, snapshot: self.snapshot.load_full() });
+                }
+                match &*cache {
+                    Some(c) => f(&c.snapshot),
+                    None => f(&self.snapshot.load()),
+                }
+            }
+            // A re-entrant call (from inside `f`) finds the cache borrowed.
+            Err(_) => f(&self.snapshot.load()),
+        })
+    }
+
+    /// Number of distinct strings interned so far (variant keys and rule ids).
+    pub fn interned_strings(&self) -> usize {
+        self.interner.len()
+    }
+
+    /// The tracking state.
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+}
+
+/// Locks `mutex`, ignoring poisoning. The C boundary catches panics and the engine stays
+/// in use, so poisoning would turn one failed call into the failure of every later one.
+/// A panic can leave only the change in progress partly made: a reload builds the next
+/// rollout map aside and replaces the old one in one assignment, and every other write
+/// touches one entry (an override, a winner, a rollout, a flag's history, a series).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

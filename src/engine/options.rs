@@ -1,0 +1,63 @@
+//! Engine options, parsed from the JSON given to `ff_engine_new`.
+
+use crate::config::DEFAULT_MAX_CONFIG_BYTES;
+use crate::events;
+
+/// Engine options, from the JSON given to `ff_engine_new`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Largest accepted config document in bytes (`max_config_bytes`, default 16 MiB).
+    pub max_config_bytes: usize,
+    /// Capacity of the event queue (`event_capacity`, default 65,536).
+    pub event_capacity: usize,
+    /// Emit an event per evaluation (`evaluation_events`, default false).
+    pub evaluation_events: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            max_config_bytes: DEFAULT_MAX_CONFIG_BYTES,
+            event_capacity: events::DEFAULT_CAPACITY,
+            evaluation_events: false,
+        }
+    }
+}
+
+const OPTION_KEYS: &str = "max_config_bytes, event_capacity, evaluation_events";
+
+impl EngineOptions {
+    /// Parses options JSON; an empty document means the defaults.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let mut options = EngineOptions::default();
+        if text.trim().is_empty() {
+            return Ok(options);
+        }
+        let value = crate::json::parse_strict(text.as_bytes()).map_err(|e| match e.path.as_str() {
+            "$" => format!("options: {}", e.message),
+            path => format!("options.{path}: {}", e.message),
+        })?;
+        let obj = value.as_object().ok_or("options: expected an object")?;
+        for (key, v) in obj {
+            match key.as_str() {
+                "max_config_bytes" | "event_capacity" => {
+                    let n = v
+                        .as_u64()
+                        .filter(|n| *n > 0)
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or_else(|| format!("options.{key}: expected a positive integer"))?;
+                    if key == "max_config_bytes" {
+                        options.max_config_bytes = n;
+                    } else {
+                        options.event_capacity = n;
+                    }
+                }
+                "evaluation_events" => {
+                    options.evaluation_events = v.as_bool().ok_or("options.evaluation_events: expected a boolean")?
+                }
+                _ => return Err(format!("options.{key}: unknown key (expected one of: {OPTION_KEYS})")),
+            }
+        }
+        Ok(options)
+    }
+}
