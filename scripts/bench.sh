@@ -6,9 +6,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 cargo build --release --locked
 echo "=== Rust and C ABI (criterion)"
-cargo bench --locked --bench evaluation 2>&1 | grep -B1 "time:" | grep -v "^--" || true
+cargo bench --locked -p featureflags --bench evaluation 2>&1 | grep -B1 "time:" | grep -v "^--" || true
+cargo bench --locked -p featureflags-c --bench c_abi 2>&1 | grep -B1 "time:" | grep -v "^--" || true
 echo "=== Rust, two threads"
-cargo bench --locked --bench concurrency
+cargo bench --locked -p featureflags --bench concurrency
 echo "=== Go"
 BENCHTIME=300ms bash bindings/go/bench.sh
 echo "=== C++"

@@ -25,10 +25,11 @@ pub unsafe extern "C" fn ff_analyze_json(
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let value = crate::json::parse_strict(text.as_bytes()).map_err(|e| Failure::invalid(format!("input: {e}")))?;
-        let parsed =
-            crate::stats::AnalysisInput::from_json(&value).map_err(|problems| Failure::invalid(problems.join("\n")))?;
-        let analysis = crate::stats::analyze(&parsed);
+        let value =
+            featureflags::json::parse_strict(text.as_bytes()).map_err(|e| Failure::invalid(format!("input: {e}")))?;
+        let parsed = featureflags::stats::AnalysisInput::from_json(&value)
+            .map_err(|problems| Failure::invalid(problems.join("\n")))?;
+        let analysis = featureflags::stats::analyze(&parsed);
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, bytes_out(analysis.to_json().to_string().into_bytes())) };
         Ok(())
@@ -51,7 +52,7 @@ pub unsafe extern "C" fn ff_sample_size(
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let n = crate::stats::sample_size(baseline, mde, alpha, power).map_err(Failure::invalid)?;
+        let n = featureflags::stats::sample_size(baseline, mde, alpha, power).map_err(Failure::invalid)?;
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, n) };
         Ok(())
@@ -74,7 +75,7 @@ pub unsafe extern "C" fn ff_power(
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let p = crate::stats::power(baseline, mde, alpha, n_per_variant).map_err(Failure::invalid)?;
+        let p = featureflags::stats::power(baseline, mde, alpha, n_per_variant).map_err(Failure::invalid)?;
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, p) };
         Ok(())
@@ -104,7 +105,9 @@ pub unsafe extern "C" fn ff_mde(
     out: *mut f64,
     err: *mut *mut ff_error,
 ) -> ff_status {
-    boundary!(err, { number_out(out, crate::stats::minimum_detectable_effect(baseline, alpha, power, n_per_variant)) })
+    boundary!(err, {
+        number_out(out, featureflags::stats::minimum_detectable_effect(baseline, alpha, power, n_per_variant))
+    })
 }
 
 /// Days needed to enroll `required_per_variant` users in each of `variants` variants
@@ -122,7 +125,7 @@ pub unsafe extern "C" fn ff_test_duration_days(
     boundary!(err, {
         number_out(
             out,
-            crate::analytics::test_duration_days(required_per_variant, variants, daily_users, traffic_fraction),
+            featureflags::analytics::test_duration_days(required_per_variant, variants, daily_users, traffic_fraction),
         )
     })
 }
@@ -141,6 +144,6 @@ pub unsafe extern "C" fn ff_lifetime_value(
 ) -> ff_status {
     boundary!(err, {
         let periods = (periods > 0).then_some(periods);
-        number_out(out, crate::analytics::lifetime_value(margin, retention, discount, periods))
+        number_out(out, featureflags::analytics::lifetime_value(margin, retention, discount, periods))
     })
 }

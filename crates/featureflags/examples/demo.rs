@@ -14,8 +14,9 @@ use featureflags::{Context, Engine, EngineOptions};
 use serde_json::Value;
 
 fn main() -> ExitCode {
-    let path =
-        std::env::args().nth(1).unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/trading.json").into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/trading.json").into());
     let engine = Engine::new(EngineOptions::default());
     let snapshot = match engine.load_file(&path) {
         Ok(s) => s,

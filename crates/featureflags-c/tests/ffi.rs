@@ -1,9 +1,16 @@
 //! The C ABI from Rust: argument checking, ownership and error reporting.
+//!
+//! The C API's source is compiled into this test: a cdylib/staticlib crate has no rlib to
+//! link, and the core's rlib has the same name.
+#![allow(dead_code)]
 
 use std::ffi::CStr;
 use std::ptr;
 
-use featureflags::ffi::*;
+#[path = "../src/lib.rs"]
+#[allow(unused_imports)]
+mod capi;
+use capi::*;
 
 const CONFIG: &str = r#"{"schema_version": 1, "revision": "r1", "flags": {
   "on": {"type": "boolean"},

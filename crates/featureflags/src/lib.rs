@@ -2,9 +2,10 @@
 //!
 //! The core is safe Rust: a JSON [`config`] is validated and compiled into an immutable
 //! [`snapshot::Snapshot`], which an [`Engine`] swaps atomically on reload and evaluates
-//! without locks or allocation. The C ABI in [`ffi`] only adapts this core; it is the
-//! one place that holds `unsafe` code.
-#![deny(unsafe_code)]
+//! without locks or allocation. The C ABI (the `featureflags-c` crate, which builds
+//! `libfeatureflags.so`) only adapts this core; it is the one place that holds `unsafe`
+//! code, and this crate forbids it.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod analytics;
@@ -16,7 +17,7 @@ pub mod eval;
 pub mod events;
 pub mod experiments;
 mod intern;
-mod json;
+pub mod json;
 mod keyindex;
 pub mod rollouts;
 pub use intern::Sym;
@@ -26,9 +27,6 @@ pub mod stats;
 pub mod targeting;
 pub mod timeseries;
 pub mod timestamp;
-
-#[allow(unsafe_code)]
-pub mod ffi;
 
 pub use config::{ConfigError, Problem};
 pub use context::{AttrValue, Context, ContextError};

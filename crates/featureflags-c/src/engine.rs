@@ -7,7 +7,7 @@ use super::args::{bytes_arg, bytes_out, engine_arg, str_arg, write};
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_bytes, ff_engine, ff_error, ff_status};
-use crate::engine::{Engine, EngineOptions};
+use featureflags::engine::{Engine, EngineOptions};
 
 /// Creates an engine with no flags. `options_json` (borrowed; NULL/0 for defaults) is a
 /// JSON object: `{"max_config_bytes": 16777216}`. Returns NULL on error (with `*err`
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn ff_bucket(
             return Err(Failure::invalid("out: NULL pointer"));
         }
         // SAFETY: checked non-NULL; caller contract for out-pointers.
-        unsafe { write(out, crate::bucketing::bucket(salt, key)) };
+        unsafe { write(out, featureflags::bucketing::bucket(salt, key)) };
         Ok(())
     })
 }

@@ -2,6 +2,7 @@
 //! pointer, length and UTF-8 string, runs each exported body inside `boundary!` so
 //! that no panic unwinds into the host, and states the ownership of every pointer in the
 //! doc comments that cbindgen copies into `include/featureflags.h`.
+#![warn(missing_docs)]
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // the safety contract is each function's doc comment
 

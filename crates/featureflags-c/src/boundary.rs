@@ -20,12 +20,12 @@ macro_rules! boundary {
         }
     }};
     ($err:expr, $body:block) => {{
-        let err: *mut *mut crate::ffi::ff_error = $err;
+        let err: *mut *mut super::ff_error = $err;
         let outcome =
-            ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| -> Result<(), crate::ffi::error::Failure> {
+            ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| -> Result<(), super::error::Failure> {
                 $body
             }));
-        crate::ffi::boundary::finish(outcome, err)
+        super::boundary::finish(outcome, err)
     }};
 }
 pub(super) use boundary;
@@ -57,18 +57,16 @@ pub(super) fn finish(outcome: std::thread::Result<Result<(), Failure>>, err: *mu
 mod tests {
     use std::ptr;
 
+    use super::super::{ff_error_free, ff_error_message};
     use super::*;
-    use crate::ffi::{ff_error_free, ff_error_message};
 
     #[test]
     fn a_panic_becomes_a_status_and_a_message() {
         let mut err: *mut ff_error = ptr::null_mut();
-        let status = boundary!(&mut err, {
-            if true {
-                panic!("boom");
-            }
-            Ok(())
-        });
+        // What `boundary!(err, body)` expands to; the macro's paths are relative to the
+        // modules that export functions, one level below this one.
+        let outcome = std::panic::catch_unwind(|| -> Result<(), Failure> { panic!("boom") });
+        let status = finish(outcome, &mut err);
         assert_eq!(status, ff_status::FF_STATUS_PANIC);
         unsafe {
             let msg = std::ffi::CStr::from_ptr(ff_error_message(err)).to_str().unwrap();

@@ -2,10 +2,10 @@
 
 use std::ffi::{c_char, CString};
 
-use crate::context::Context;
-use crate::engine::Engine;
-use crate::eval::Reason;
-use crate::rollouts::State;
+use featureflags::context::Context;
+use featureflags::engine::Engine;
+use featureflags::eval::Reason;
+use featureflags::rollouts::State;
 
 /// Converts a core enum into its C twin, and proves when the crate compiles that the two
 /// number every variant alike.

@@ -1,0 +1,45 @@
+//! Writes `featureflags.pc` for pkg-config next to the built library.
+//!
+//! The header is not generated here: `cargo xtask header` writes it (and `--check`
+//! compares it in CI), so a build never writes into the source tree.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    // crates/featureflags-c → the repository, where include/ lives.
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../..");
+    let root = root.canonicalize().unwrap_or(root);
+    let version = env::var("CARGO_PKG_VERSION").unwrap();
+    write_pkg_config(&root, &version);
+}
+
+/// What a static link needs besides `libfeatureflags.a`: the system libraries of Rust's
+/// standard library, as `rustc --print native-static-libs` lists them for the target.
+fn native_static_libs() -> &'static str {
+    match env::var("CARGO_CFG_TARGET_ENV").as_deref() {
+        Ok("musl") => "-lc",
+        _ => "-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc",
+    }
+}
+
+/// `featureflags.pc` lands next to the built library (target/<profile>/), pointing at
+/// the repository's header and that directory, so `pkg-config --cflags --libs
+/// featureflags` works for cgo and CMake users straight after `cargo build`.
+fn write_pkg_config(root: &Path, version: &str) {
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    // OUT_DIR is target/<profile>/build/<pkg>-<hash>/out
+    let Some(profile_dir) = out.ancestors().nth(3) else { return };
+    let pc = format!(
+        "prefix={root}\nincludedir=${{prefix}}/include\nlibdir={lib}\n\nName: featureflags\nDescription: Feature-flag and experimentation engine (C ABI)\nVersion: {version}\nCflags: -I${{includedir}}\nLibs: -L${{libdir}} -Wl,-rpath,${{libdir}} -lfeatureflags\nLibs.private: {private}\n",
+        private = native_static_libs(),
+        root = root.display(),
+        lib = profile_dir.display(),
+    );
+    let path = profile_dir.join("featureflags.pc");
+    if fs::read_to_string(&path).ok().as_deref() != Some(pc.as_str()) {
+        let _ = fs::write(path, pc);
+    }
+}
