@@ -44,6 +44,11 @@ pub const SRM_THRESHOLD: f64 = 0.001;
 /// Tuning sample size N* (total users over control and variant) of the sequential
 /// boundary when the input does not set `sequential_tuning`.
 pub const DEFAULT_SEQUENTIAL_TUNING: f64 = 10_000.0;
+/// Largest number of users per variant the analysis accepts: 2^53. Up to it every count,
+/// and every Beta parameter built from one, is an integer that an `f64` holds exactly and
+/// that `u64` arithmetic cannot overflow; validation rejects larger counts. (Not `pub`:
+/// cbindgen would export it to the C header, where `1 << 53` overflows an `int`.)
+const MAX_USERS: u64 = 1 << 53;
 /// Largest number of terms evaluated by the exact Beta–Beta sum; beyond it the chance to
 /// beat is computed by numerical integration (see [`prob_beta_greater`]).
 pub const MAX_EXACT_TERMS: u64 = 5_000_000;
@@ -560,6 +565,9 @@ fn parse_variant(metric: MetricKind, name: &str, v: &Value, errs: &mut Vec<Strin
 
 fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<String>) {
     let name = &v.name;
+    if v.users > MAX_USERS {
+        errs.push(format!("variants.{name}.users: must be at most 2^53 = {MAX_USERS}"));
+    }
     match metric {
         MetricKind::Conversion => {
             if v.conversions > v.users {
@@ -788,7 +796,9 @@ pub fn prob_beta_greater(a_x: u64, b_x: u64, a_y: u64, b_y: u64) -> f64 {
     if a_x == 0 || b_x == 0 || a_y == 0 || b_y == 0 {
         return f64::NAN;
     }
-    let m = a_x + b_x - 1;
+    let Some(m) = a_x.checked_add(b_x - 1) else {
+        return f64::NAN;
+    };
     let (ay, by) = (a_y as f64, b_y as f64);
     if beta_binomial_terms(m, ay, by) > MAX_EXACT_TERMS as f64 {
         return prob_beta_greater_numeric(a_x as f64, b_x as f64, ay, by);
@@ -916,19 +926,22 @@ fn beta_moments(a: f64, b: f64) -> (f64, f64) {
     (a / s, a * b / (s * s * (s + 1.0)))
 }
 
+/// Parameters `(1 + conversions, 1 + users − conversions)` of the Beta posterior of a
+/// conversion rate under a uniform prior; `None` when `conversions > users` or a parameter
+/// does not fit in `u64`.
+fn beta_posterior(conversions: u64, users: u64) -> Option<(u64, u64)> {
+    let failures = users.checked_sub(conversions)?;
+    Some((conversions.checked_add(1)?, failures.checked_add(1)?))
+}
+
 /// Bayesian chance that the treatment's conversion rate exceeds the control's, with
 /// independent Beta(1 + conversions, 1 + users − conversions) posteriors (uniform
-/// prior). Exact; see [`prob_beta_greater`].
+/// prior). Exact; see [`prob_beta_greater`]. `None` when conversions exceed users or the
+/// counts overflow the computation (far above the 2^53 users the analysis accepts).
 pub fn beta_chance_to_beat(control_conv: u64, control_users: u64, treat_conv: u64, treat_users: u64) -> Option<f64> {
-    if control_conv > control_users || treat_conv > treat_users {
-        return None;
-    }
-    finite(prob_beta_greater(
-        1 + treat_conv,
-        1 + treat_users - treat_conv,
-        1 + control_conv,
-        1 + control_users - control_conv,
-    ))
+    let (a_c, b_c) = beta_posterior(control_conv, control_users)?;
+    let (a_t, b_t) = beta_posterior(treat_conv, treat_users)?;
+    finite(prob_beta_greater(a_t, b_t, a_c, b_c))
 }
 
 /// Posterior expected loss of choosing the treatment, E[max(p_control − p_treatment, 0)],
@@ -943,17 +956,15 @@ pub fn beta_chance_to_beat(control_conv: u64, control_users: u64, treat_conv: u6
 /// probabilities, losing up to 1e-7 relative accuracy at 200,000 users.) Beyond
 /// [`MAX_EXACT_TERMS`] the identity is used with numerically integrated probabilities.
 pub fn beta_expected_loss(control_conv: u64, control_users: u64, treat_conv: u64, treat_users: u64) -> Option<f64> {
-    if control_conv > control_users || treat_conv > treat_users {
-        return None;
-    }
-    let (aa, ba) = (1 + control_conv, 1 + control_users - control_conv);
-    let (ab, bb) = (1 + treat_conv, 1 + treat_users - treat_conv);
-    let m = aa + ba;
+    let (aa, ba) = beta_posterior(control_conv, control_users)?;
+    let (ab, bb) = beta_posterior(treat_conv, treat_users)?;
+    let m = aa.checked_add(ba)?;
     let (abf, bbf) = (ab as f64, bb as f64);
     if beta_binomial_terms(m, abf, bbf) > MAX_EXACT_TERMS as f64 {
         let ea = aa as f64 / m as f64;
         let eb = abf / (abf + bbf);
-        let loss = ea * prob_beta_greater(aa + 1, ba, ab, bb) - eb * prob_beta_greater(aa, ba, ab + 1, bb);
+        let loss = ea * prob_beta_greater(aa.checked_add(1)?, ba, ab, bb)
+            - eb * prob_beta_greater(aa, ba, ab.checked_add(1)?, bb);
         return finite(loss.max(0.0));
     }
     let mf = m as f64;
