@@ -193,6 +193,10 @@ pub struct Comparison {
     /// Whether the difference is significant at alpha (the sequential p-value is used
     /// when the analysis is sequential).
     pub significant: bool,
+    /// Present only when the conversion p-value (pooled z-test) and `absolute_ci`
+    /// (unpooled interval) disagree about significance at alpha; says which way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
     /// Posterior probability that the variant's rate/mean exceeds the control's.
     pub chance_to_beat: Option<f64>,
     /// Posterior expected loss E[max(control − variant, 0)] of choosing the variant.
@@ -1146,6 +1150,7 @@ fn empty_comparison(metric: MetricKind) -> Comparison {
         p_value: None,
         p_adjusted: None,
         significant: false,
+        note: None,
         chance_to_beat: None,
         expected_loss: None,
         power_reached: None,
@@ -1342,6 +1347,25 @@ fn t_mean_interval(a: &Arm, confidence: f64) -> Option<Interval> {
     Interval::around(mean, t * (var / a.n).sqrt())
 }
 
+/// The note of a conversion comparison whose p-value (pooled standard error) and absolute
+/// interval (unpooled standard error) disagree about significance at `alpha`. With few
+/// conversions or unequal arms the two standard errors differ enough for that (0/250 vs
+/// 5/1000: p = 0.26 while the interval excludes 0), and a reader of either field alone
+/// would be misled. The unadjusted p-value is compared, since the interval is unadjusted too.
+fn pooled_unpooled_disagreement(p_value: Option<f64>, ci: Option<Interval>, alpha: f64) -> Option<&'static str> {
+    match (p_value? < alpha, ci?.contains(0.0)) {
+        (false, false) => Some(
+            "absolute_ci excludes 0 but p_value is not below alpha: the interval uses the unpooled standard \
+             error, the z-test the pooled one, and they differ here",
+        ),
+        (true, true) => Some(
+            "p_value is below alpha but absolute_ci contains 0: the z-test uses the pooled standard error, \
+             the interval the unpooled one, and they differ here",
+        ),
+        _ => None,
+    }
+}
+
 fn compare(
     input: &AnalysisInput,
     cv: &VariantAggregate,
@@ -1429,6 +1453,9 @@ fn compare(
         }
     }
     out.absolute_ci = Interval::around(diff, crit * se_unpooled);
+    if metric == MetricKind::Conversion {
+        out.note = pooled_unpooled_disagreement(out.p_value, out.absolute_ci, alpha);
+    }
     if mc != 0.0 {
         // Delta method for mt/mc − 1.
         let var_rel = vt / (mc * mc) + mt * mt * vc / mc.powi(4);
@@ -1663,6 +1690,42 @@ mod tests {
             let j = a.to_json();
             assert!(j["variants"][1]["vs_control"]["relative_uplift"].is_null());
             assert!(json_has_no_nan(&j));
+        }
+    }
+
+    /// The conversion p-value comes from the pooled z-test and the interval from the
+    /// unpooled standard error; when they disagree about significance the comparison says so.
+    #[test]
+    fn pooled_p_value_and_unpooled_interval_disagreement_is_noted() {
+        let comparison = |arms: &[(&str, u64, u64)]| {
+            let json = analyze(&conv_input(arms, false, None)).to_json();
+            json["variants"][1]["vs_control"].clone()
+        };
+        let interval_only = "absolute_ci excludes 0 but p_value is not below alpha: the interval uses the \
+                             unpooled standard error, the z-test the pooled one, and they differ here";
+        let p_value_only = "p_value is below alpha but absolute_ci contains 0: the z-test uses the pooled \
+                            standard error, the interval the unpooled one, and they differ here";
+        // 0/250 vs 5/1000: p = 0.263, interval [0.0006, 0.0094].
+        let c = comparison(&[("a", 250, 0), ("b", 1000, 5)]);
+        assert!(close(c["p_value"].as_f64().unwrap(), 0.2628, 1e-3), "{c}");
+        assert!(c["absolute_ci"]["lower"].as_f64().unwrap() > 0.0, "{c}");
+        assert_eq!(c["note"], interval_only);
+        // 0/1 vs 1/1: p = 0.157, interval [1, 1].
+        let c = comparison(&[("a", 1, 0), ("b", 1, 1)]);
+        assert!(close(c["p_value"].as_f64().unwrap(), 0.1573, 1e-3), "{c}");
+        assert_eq!((c["absolute_ci"]["lower"].as_f64(), c["absolute_ci"]["upper"].as_f64()), (Some(1.0), Some(1.0)));
+        assert_eq!(c["note"], interval_only);
+        // 2/5 vs 0/10: p = 0.032, interval [-0.83, 0.03].
+        let c = comparison(&[("a", 5, 2), ("b", 10, 0)]);
+        assert!(close(c["p_value"].as_f64().unwrap(), 0.03169, 1e-3), "{c}");
+        assert!(c["absolute_ci"]["upper"].as_f64().unwrap() > 0.0, "{c}");
+        assert_eq!(c["note"], p_value_only);
+        // When they agree the key is absent, so the output is unchanged.
+        for arms in
+            [[("a", 10_000, 1000), ("b", 10_000, 1100)], [("a", 500, 0), ("b", 480, 0)], [("a", 20, 2), ("b", 20, 3)]]
+        {
+            let c = comparison(&arms);
+            assert!(c.get("note").is_none(), "{c}");
         }
     }
 
