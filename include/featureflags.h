@@ -73,8 +73,9 @@
 #define DEFAULT_SEQUENTIAL_TUNING 10000.0
 
 /**
- * Largest number of terms evaluated by the exact Beta–Beta sum; beyond it the chance to
- * beat is computed by numerical integration (see [`prob_beta_greater`]).
+ * Largest number of terms evaluated by the exact Beta–Beta sums; beyond it the chance to
+ * beat and the expected loss use a skewness-corrected normal approximation (see
+ * [`prob_beta_greater`]).
  */
 #define MAX_EXACT_TERMS 5000000
 
