@@ -4,7 +4,7 @@
 use featureflags::{Context, Engine};
 use serde_json::Value;
 
-const DOC: &str = include_str!("../docs/analytics.md");
+const DOC: &str = include_str!("../../../docs/analytics.md");
 
 /// The run the doc describes: 100 users an hour for 30 hours, then an hour with 300,
 /// every tenth user buying; the report is read after the last hour has ended.
