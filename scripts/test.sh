@@ -62,6 +62,19 @@ step "header drift check + release build" header_is_current
 step "cargo fmt --check" cargo fmt --all --check
 step "cargo clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cargo test" cargo test --locked --workspace
+msrv_builds() {
+    # The declared rust-version is a promise: build the libraries with exactly that toolchain
+    # (its own target directory, so the main build stays warm).
+    local msrv
+    msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+    rustup toolchain list | grep -q "^$msrv-" || rustup toolchain install "$msrv" --profile minimal
+    CARGO_TARGET_DIR=target/msrv cargo "+$msrv" build --locked -p featureflags -p featureflags-c --lib
+}
+
+docs_build_cleanly() {
+    RUSTDOCFLAGS="-D warnings" cargo doc --locked --workspace --no-deps
+}
+
 demo_runs_on_any_valid_config() {
     # The demo is built by `cargo test`; it must run on configs other than its own.
     local config
@@ -71,6 +84,8 @@ demo_runs_on_any_valid_config() {
 }
 
 step "demo on other configs" demo_runs_on_any_valid_config
+step "cargo doc (warnings denied)" docs_build_cleanly
+step "MSRV build" msrv_builds
 step "C API test" c_tests
 step "test vectors: independent Python reference" python3 tests/vectors/reference.py
 for lang in go cpp java; do

@@ -126,7 +126,7 @@ fn evaluate_prerequisite(snapshot: &Snapshot, index: u32, ctx: &Context, clock: 
 }
 
 /// Evaluates flag `index` of `snapshot` for `ctx`. Inlined into each caller; the
-/// recursion through prerequisites goes through [`evaluate_prerequisite`].
+/// recursion through prerequisites goes through `evaluate_prerequisite`.
 #[inline(always)]
 pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clock) -> Decision {
     let flag = &snapshot.flags[index as usize];
