@@ -374,7 +374,7 @@ ff_status ff_engine_revision(const struct ff_engine *e,
                              struct ff_error **err);
 
 /**
- * `bucket(salt, key)` of DESIGN §4 in `*out` (0..99999), so every binding can check the
+ * `bucket(salt, key)` of docs/design.md §4 in `*out` (0..99999), so every binding can check the
  * shared bucketing vectors against the engine itself.
  */
 ff_status ff_bucket(const char *salt,
@@ -587,7 +587,7 @@ ff_status ff_experiment_timeseries_json(const struct ff_engine *e,
                                         struct ff_error **err);
 
 /**
- * Analyses aggregates computed elsewhere (`input`, JSON as in DESIGN §5, borrowed) and
+ * Analyses aggregates computed elsewhere (`input`, JSON as in docs/design.md §5, borrowed) and
  * writes the analysis to `*out` (owned by the caller: free with `ff_bytes_free`;
  * written on success only). Invalid input is `FF_STATUS_INVALID_ARGUMENT` with every
  * problem and its JSON path. Needs no engine.

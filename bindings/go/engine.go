@@ -178,7 +178,7 @@ func (e *Engine) SetTimeMillis(ms int64) error {
 	return err
 }
 
-// Bucket is bucket(salt, key) of DESIGN §4 (0..99999): the hash behind splits and
+// Bucket is bucket(salt, key) of docs/design.md §4 (0..99999): the hash behind splits and
 // percentages, computed by the engine so every binding agrees.
 func Bucket(salt, key string) (uint32, error) {
 	sp, sl := str(salt)

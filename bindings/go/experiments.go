@@ -209,7 +209,7 @@ func (e *Engine) DeclareWinner(key, variant string) error {
 	return err
 }
 
-// Analyze runs the analysis on aggregates computed elsewhere (DESIGN §5 input JSON).
+// Analyze runs the analysis on aggregates computed elsewhere (docs/design.md §5 input JSON).
 func Analyze(input []byte) (*Analysis, error) {
 	p, l := bytesPtr(input)
 	var out C.ff_bytes

@@ -3,7 +3,7 @@
 
 Python 3 standard library only. Loads config.json, flags.json, bucketing.json and
 invalid.json from this directory and checks every case against the semantics of
-DESIGN.md §3/§4 (summarised in README.md). Prints "N passed, 0 failed" and exits
+docs/design.md §3/§4 (summarised in README.md). Prints "N passed, 0 failed" and exits
 non-zero on any failure.
 
 This file is deliberately written from the contract, not from the Rust engine.

@@ -112,7 +112,7 @@ pub unsafe extern "C" fn ff_engine_revision(
     })
 }
 
-/// `bucket(salt, key)` of DESIGN §4 in `*out` (0..99999), so every binding can check the
+/// `bucket(salt, key)` of docs/design.md §4 in `*out` (0..99999), so every binding can check the
 /// shared bucketing vectors against the engine itself.
 #[no_mangle]
 pub unsafe extern "C" fn ff_bucket(

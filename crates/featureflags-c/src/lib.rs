@@ -1,4 +1,4 @@
-//! The C ABI (DESIGN §2). This module only adapts the safe core: it checks every
+//! The C ABI (docs/design.md §2). This module only adapts the safe core: it checks every
 //! pointer, length and UTF-8 string, runs each exported body inside `boundary!` so
 //! that no panic unwinds into the host, and states the ownership of every pointer in the
 //! doc comments that cbindgen copies into `include/featureflags.h`.

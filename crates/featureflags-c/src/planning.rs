@@ -8,7 +8,7 @@ use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_bytes, ff_error, ff_status};
 
-/// Analyses aggregates computed elsewhere (`input`, JSON as in DESIGN §5, borrowed) and
+/// Analyses aggregates computed elsewhere (`input`, JSON as in docs/design.md §5, borrowed) and
 /// writes the analysis to `*out` (owned by the caller: free with `ff_bytes_free`;
 /// written on success only). Invalid input is `FF_STATUS_INVALID_ARGUMENT` with every
 /// problem and its JSON path. Needs no engine.

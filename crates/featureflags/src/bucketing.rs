@@ -1,4 +1,4 @@
-//! Deterministic bucketing shared by every language binding (DESIGN §4):
+//! Deterministic bucketing shared by every language binding (docs/design.md §4):
 //! `bucket(salt, key) = u64_be(SHA-256(salt ‖ "." ‖ key)[0..8]) mod 100000`.
 
 use sha2::{Digest, Sha256};
@@ -102,7 +102,7 @@ pub fn split_thresholds(weights: &[f64]) -> Vec<u32> {
         .collect()
 }
 
-/// True when `x` has at most three decimals (percentages and weights, DESIGN §4).
+/// True when `x` has at most three decimals (percentages and weights, docs/design.md §4).
 pub fn has_at_most_three_decimals(x: f64) -> bool {
     let scaled = x * 1000.0;
     (scaled - scaled.round()).abs() <= 1e-6 * scaled.abs().max(1.0)

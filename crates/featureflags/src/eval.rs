@@ -1,4 +1,4 @@
-//! Flag evaluation in DESIGN §3 order: override, disabled, schedule, prerequisites,
+//! Flag evaluation in docs/design.md §3 order: override, disabled, schedule, prerequisites,
 //! first matching rule, default. Pure over a [`Snapshot`] and a [`Context`]; it takes no
 //! lock and allocates nothing.
 

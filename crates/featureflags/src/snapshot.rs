@@ -21,7 +21,7 @@ use crate::targeting::Condition;
 /// Marks an override slot as empty.
 pub(crate) const NO_OVERRIDE: u32 = u32::MAX;
 
-/// The four flag types of DESIGN §3.
+/// The four flag types of docs/design.md §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlagKind {
     /// `on`/`off`.

@@ -2,7 +2,7 @@
 //!
 //! Everything a clause needs (regexes, versions, instants, sets) is compiled at load, so
 //! matching allocates nothing. A clause on a missing attribute or on a value of the wrong
-//! type never matches — negated operators included (DESIGN §3).
+//! type never matches — negated operators included (docs/design.md §3).
 
 use crate::keyindex::same_bytes;
 use regex_automata::dfa::{dense, Automaton};

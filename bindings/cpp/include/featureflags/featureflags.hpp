@@ -459,14 +459,14 @@ class Engine {
 // Free functions (no engine)
 // ---------------------------------------------------------------------------------------
 
-/// bucket(salt, key) of DESIGN §4, in 0..99999.
+/// bucket(salt, key) of docs/design.md §4, in 0..99999.
 [[nodiscard]] inline std::uint32_t bucket(std::string_view salt, std::string_view key) {
   std::uint32_t out = 0;
   detail::call(ff_bucket, salt.data(), salt.size(), key.data(), key.size(), &out);
   return out;
 }
 
-/// Analysis of aggregates computed elsewhere (DESIGN §5) as JSON.
+/// Analysis of aggregates computed elsewhere (docs/design.md §5) as JSON.
 [[nodiscard]] inline std::string analyze_json(std::string_view input) {
   detail::Bytes out;
   detail::call(ff_analyze_json, input.data(), input.size(), &out.b);

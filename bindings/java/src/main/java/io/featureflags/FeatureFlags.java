@@ -272,7 +272,7 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     /**
-     * bucket(salt, key) of DESIGN §4.
+     * bucket(salt, key) of docs/design.md §4.
      *
      * @param salt the salt
      * @param key the key
@@ -337,7 +337,7 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     /**
-     * Analyses aggregates computed elsewhere (DESIGN §5).
+     * Analyses aggregates computed elsewhere (docs/design.md §5).
      *
      * @param inputJson the aggregates
      * @return the analysis as JSON
