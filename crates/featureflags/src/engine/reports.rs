@@ -146,8 +146,14 @@ impl Engine {
             .and_then(|k| snapshot.experiment(k))
             .map(|exp| exp.variants.iter().map(|v| v.sym()).collect())
             .unwrap_or_default();
-        Ok(self.funnels.report(funnel, &variants, |sym| self.interner.get(sym).to_owned()))
+        Ok(to_json(&self.funnels.report(funnel, &variants, |sym| self.interner.get(sym).to_owned())))
     }
+}
+
+/// `report` as the JSON the C API and callers get: reports are typed inside the crate
+/// and turned into JSON only here, at the edge.
+fn to_json(report: &impl serde::Serialize) -> Value {
+    serde_json::to_value(report).expect("reports have string keys and no failing serializers")
 }
 
 /// Projected lifetime value per variant of each revenue metric's mean per user, when the
