@@ -14,8 +14,8 @@
 
 use std::sync::Mutex;
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
 use indexmap::IndexMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::Serialize;
 
 use crate::intern::Sym;
@@ -260,8 +260,22 @@ impl FunnelTracker {
                         sequential: false,
                         sequential_tuning: None,
                         variants: vec![
-                            crate::stats::VariantAggregate { name: "control".into(), users: control.reached[0], conversions: control.reached[last], sum: 0.0, sum_squares: 0.0, weight: 1.0 },
-                            crate::stats::VariantAggregate { name: "variant".into(), users: t.reached[0], conversions: t.reached[last], sum: 0.0, sum_squares: 0.0, weight: 1.0 },
+                            crate::stats::VariantAggregate {
+                                name: "control".into(),
+                                users: control.reached[0],
+                                conversions: control.reached[last],
+                                sum: 0.0,
+                                sum_squares: 0.0,
+                                weight: 1.0,
+                            },
+                            crate::stats::VariantAggregate {
+                                name: "variant".into(),
+                                users: t.reached[0],
+                                conversions: t.reached[last],
+                                sum: 0.0,
+                                sum_squares: 0.0,
+                                weight: 1.0,
+                            },
                         ],
                     };
                     let analysis = crate::stats::analyze(&input);
@@ -273,7 +287,8 @@ impl FunnelTracker {
                         significant: cmp.map(|c| c.significant),
                     }
                 });
-                by_variant.insert(resolve(*sym), FunnelVariant { steps: steps(t), final_step_vs_first_variant: comparison });
+                by_variant
+                    .insert(resolve(*sym), FunnelVariant { steps: steps(t), final_step_vs_first_variant: comparison });
             }
             let unexposed = find(Sym::UNSET);
             if unexposed.reached[0] > 0 {

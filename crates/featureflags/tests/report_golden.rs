@@ -153,7 +153,9 @@ fn flag_history() {
     let matching = r#""matching-v2": {"type": "boolean", "default": "off"}"#;
     let engine = Engine::default();
     engine.set_time(T0 - MIN);
-    let first = format!(r#"{matching}, "banner": {{"type": "boolean", "default": "off"}}, "old": {{"type": "boolean", "default": "on"}}"#);
+    let first = format!(
+        r#"{matching}, "banner": {{"type": "boolean", "default": "off"}}, "old": {{"type": "boolean", "default": "on"}}"#
+    );
     engine.load_json(config("r1", &first).as_bytes()).unwrap();
     engine.set_time(T0);
     engine.set_override("banner", "on").unwrap();

@@ -235,7 +235,7 @@ fn analyze_metrics(
 
 /// The results of one experiment (schema in `docs/experiments.md`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExperimentResults {
+pub(crate) struct ExperimentResults {
     /// The experiment's key.
     pub experiment: String,
     /// `draft`, `running`, `paused` or `completed`.
@@ -270,7 +270,7 @@ pub struct ExperimentResults {
 
 /// One variant's exposures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VariantExposures {
+pub(crate) struct VariantExposures {
     /// Users exposed.
     pub users: u64,
     /// Configured weight.
@@ -279,7 +279,7 @@ pub struct VariantExposures {
 
 /// The results of one breakdown segment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Segment {
+pub(crate) struct Segment {
     /// Users in the segment, all variants.
     pub users: u64,
     /// The analysis of each metric within the segment, by name.
@@ -288,7 +288,7 @@ pub struct Segment {
 
 /// Projected customer lifetime value of each revenue metric.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LifetimeValue {
+pub(crate) struct LifetimeValue {
     /// Retention per period.
     pub retention_rate: f64,
     /// Discount rate per period.
@@ -302,7 +302,7 @@ pub struct LifetimeValue {
 /// A variant's primary-metric results from the start of the time series to the end of
 /// one interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CumulativeResult {
+pub(crate) struct CumulativeResult {
     /// Users exposed.
     pub users: u64,
     /// Users with a first event of the primary metric.
