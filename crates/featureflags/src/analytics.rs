@@ -14,8 +14,9 @@
 
 use std::sync::Mutex;
 
+use indexmap::IndexMap;
 use rustc_hash::{FxBuildHasher, FxHashMap};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::intern::Sym;
 
@@ -201,7 +202,7 @@ impl FunnelTracker {
     /// The funnel report (schema in `docs/analytics.md`). `variants` lists the linked
     /// experiment's variants in order (empty when unlinked), `resolve` names symbols,
     /// and `significance` compares final-step conversion of each variant with the first.
-    pub fn report(&self, funnel: &Funnel, variants: &[Sym], resolve: impl Fn(Sym) -> String) -> Value {
+    pub fn report(&self, funnel: &Funnel, variants: &[Sym], resolve: impl Fn(Sym) -> String) -> FunnelReport {
         let aggregates = self.aggregate(funnel);
         let mut total = FunnelTally::new(funnel.steps.len());
         for (_, t) in &aggregates {
@@ -212,7 +213,7 @@ impl FunnelTracker {
                 a.merge(b);
             }
         }
-        let steps = |t: &FunnelTally| -> Vec<Value> {
+        let steps = |t: &FunnelTally| -> Vec<FunnelStep> {
             funnel
                 .steps
                 .iter()
@@ -222,29 +223,30 @@ impl FunnelTracker {
                     let previous = if i == 0 { users } else { t.reached[i - 1] };
                     let start = t.reached[0];
                     let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
-                    json!({
-                        "step": name,
-                        "users": users,
-                        "conversion_from_previous": ratio(users, previous),
-                        "conversion_from_start": ratio(users, start),
-                        "drop_off": previous - users,
-                        "median_ms_from_previous": if i == 0 { None } else { t.times[i].median() },
-                    })
+                    FunnelStep {
+                        step: name.to_string(),
+                        users,
+                        conversion_from_previous: ratio(users, previous),
+                        conversion_from_start: ratio(users, start),
+                        drop_off: previous - users,
+                        median_ms_from_previous: if i == 0 { None } else { t.times[i].median() },
+                    }
                 })
                 .collect()
         };
-        let mut report = json!({
-            "funnel": funnel.key,
-            "steps": funnel.steps,
-            "window_ms": funnel.window_ms,
-            "experiment": funnel.experiment,
-            "overall": steps(&total),
-        });
+        let mut report = FunnelReport {
+            funnel: funnel.key.to_string(),
+            steps: funnel.steps.iter().map(|s| s.to_string()).collect(),
+            window_ms: funnel.window_ms,
+            experiment: funnel.experiment.as_deref().map(str::to_owned),
+            overall: steps(&total),
+            variants: None,
+        };
         if !variants.is_empty() {
             let empty = FunnelTally::new(funnel.steps.len());
             let find = |sym: Sym| aggregates.iter().find(|(v, _)| *v == sym).map_or(&empty, |(_, t)| t);
             let last = funnel.steps.len() - 1;
-            let mut by_variant = serde_json::Map::new();
+            let mut by_variant = IndexMap::new();
             let control = find(variants[0]);
             for sym in variants {
                 let t = find(*sym);
@@ -258,27 +260,105 @@ impl FunnelTracker {
                         sequential: false,
                         sequential_tuning: None,
                         variants: vec![
-                            crate::stats::VariantAggregate { name: "control".into(), users: control.reached[0], conversions: control.reached[last], sum: 0.0, sum_squares: 0.0, weight: 1.0 },
-                            crate::stats::VariantAggregate { name: "variant".into(), users: t.reached[0], conversions: t.reached[last], sum: 0.0, sum_squares: 0.0, weight: 1.0 },
+                            crate::stats::VariantAggregate {
+                                name: "control".into(),
+                                users: control.reached[0],
+                                conversions: control.reached[last],
+                                sum: 0.0,
+                                sum_squares: 0.0,
+                                weight: 1.0,
+                            },
+                            crate::stats::VariantAggregate {
+                                name: "variant".into(),
+                                users: t.reached[0],
+                                conversions: t.reached[last],
+                                sum: 0.0,
+                                sum_squares: 0.0,
+                                weight: 1.0,
+                            },
                         ],
                     };
-                    let analysis = crate::stats::analyze(&input).to_json();
-                    let cmp = &analysis["variants"][1]["vs_control"];
-                    json!({"absolute_uplift": cmp["absolute_uplift"], "p_value": cmp["p_value"], "significant": cmp["significant"]})
+                    let analysis = crate::stats::analyze(&input);
+                    // An analysis that rejects its input has no variant rows: every field is null.
+                    let cmp = analysis.variants.get(1).and_then(|v| v.vs_control.as_ref());
+                    FinalStepComparison {
+                        absolute_uplift: cmp.and_then(|c| c.absolute_uplift),
+                        p_value: cmp.and_then(|c| c.p_value),
+                        significant: cmp.map(|c| c.significant),
+                    }
                 });
-                by_variant.insert(resolve(*sym), json!({"steps": steps(t), "final_step_vs_first_variant": comparison}));
+                by_variant
+                    .insert(resolve(*sym), FunnelVariant { steps: steps(t), final_step_vs_first_variant: comparison });
             }
             let unexposed = find(Sym::UNSET);
             if unexposed.reached[0] > 0 {
                 by_variant.insert(
                     "(not exposed)".into(),
-                    json!({"steps": steps(unexposed), "final_step_vs_first_variant": null}),
+                    FunnelVariant { steps: steps(unexposed), final_step_vs_first_variant: None },
                 );
             }
-            report["variants"] = Value::Object(by_variant);
+            report.variants = Some(by_variant);
         }
         report
     }
+}
+
+/// The report of one funnel (schema in `docs/analytics.md`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelReport {
+    /// The funnel's key.
+    pub funnel: String,
+    /// Its steps' event names, in order.
+    pub steps: Vec<String>,
+    /// Time allowed from the first step to the last.
+    pub window_ms: i64,
+    /// The linked experiment, if any.
+    pub experiment: Option<String>,
+    /// Every user's progress.
+    pub overall: Vec<FunnelStep>,
+    /// Progress per variant of the linked experiment, then `(not exposed)` when some users
+    /// entered without an exposure; absent (not null) when the funnel is unlinked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<IndexMap<String, FunnelVariant>>,
+}
+
+/// How many users reached one step, and how fast.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelStep {
+    /// The step's event name.
+    pub step: String,
+    /// Users who reached it.
+    pub users: u64,
+    /// Of those who reached the previous step (null when none did).
+    pub conversion_from_previous: Option<f64>,
+    /// Of those who reached the first step (null when none did).
+    pub conversion_from_start: Option<f64>,
+    /// Users who reached the previous step but not this one.
+    pub drop_off: u64,
+    /// Median time from the previous step (null for the first step or without data).
+    pub median_ms_from_previous: Option<f64>,
+}
+
+/// One variant's funnel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunnelVariant {
+    /// Its progress per step.
+    pub steps: Vec<FunnelStep>,
+    /// Final-step conversion against the first variant (null for the first variant and
+    /// for users not exposed).
+    pub final_step_vs_first_variant: Option<FinalStepComparison>,
+}
+
+/// Final-step conversion of a variant against the first variant (two-proportion z-test
+/// at alpha 0.05).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalStepComparison {
+    /// Difference of final-step conversion, variant − first variant.
+    pub absolute_uplift: Option<f64>,
+    /// Two-sided p-value.
+    pub p_value: Option<f64>,
+    /// Whether the difference is significant (null when the test could not run).
+    pub significant: Option<bool>,
 }
 
 /// Customer lifetime value `margin × Σ_{t=0}^{T−1} rᵗ / (1 + d)ᵗ` with retention `r`

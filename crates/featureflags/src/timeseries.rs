@@ -12,7 +12,8 @@
 
 use std::collections::VecDeque;
 
-use serde_json::{json, Value};
+use indexmap::IndexMap;
+use serde::Serialize;
 
 use crate::intern::Sym;
 
@@ -248,55 +249,122 @@ impl ExperimentSeries {
         self.metrics.iter().position(|m| *m == sym)
     }
 
-    /// The retained intervals in time order: `(start_ms, per-variant exposures, firsts,
-    /// events and sums per metric)`, for the report.
-    pub fn report(
+    /// The time series of experiment `experiment` with primary metric `metric`: the
+    /// retained intervals in time order (per-variant exposures, firsts, events and sums
+    /// per metric, and `cumulative` of the running `(exposures, firsts)` per variant),
+    /// and the anomalies found; also the anomalies of the intervals closed by `now_ms`.
+    pub fn report<C: Serialize>(
         &mut self,
         now_ms: i64,
+        (experiment, metric): (&str, &str),
         names: impl Fn(Sym) -> String,
-        cumulative: impl Fn(&[(u64, u64)]) -> Value,
-    ) -> (Value, Vec<Anomaly>) {
+        cumulative: impl Fn(&[(u64, u64)]) -> C,
+    ) -> (TimeSeriesReport<C>, Vec<Anomaly>) {
         let closed = self.advance(now_ms);
         let mut slots: Vec<&Slot> = self.ring.iter().flatten().collect();
         slots.sort_by_key(|s| s.index);
         let mut running = vec![(0u64, 0u64); self.variants.len()];
-        let intervals: Vec<Value> = slots
+        let intervals = slots
             .iter()
             .map(|slot| {
-                let mut variants = serde_json::Map::new();
+                let mut variants = IndexMap::new();
                 for (v, c) in slot.variants.iter().enumerate() {
                     running[v].0 += c.exposures;
                     running[v].1 += c.firsts[self.primary];
-                    let per_metric = |xs: &dyn Fn(usize) -> Value| -> serde_json::Map<String, Value> {
-                        self.metrics.iter().enumerate().map(|(m, sym)| (names(*sym), xs(m))).collect()
+                    let per_metric = |xs: &[u64]| -> IndexMap<String, u64> {
+                        self.metrics.iter().zip(xs).map(|(sym, x)| (names(*sym), *x)).collect()
                     };
                     variants.insert(
                         names(self.variants[v]),
-                        json!({
-                            "exposures": c.exposures,
-                            "events": per_metric(&|m| json!(c.events[m])),
-                            "first_events": per_metric(&|m| json!(c.firsts[m])),
-                            "sums": per_metric(&|m| json!(c.sums[m])),
-                        }),
+                        IntervalCounters {
+                            exposures: c.exposures,
+                            events: per_metric(&c.events),
+                            first_events: per_metric(&c.firsts),
+                            sums: self.metrics.iter().zip(&c.sums).map(|(sym, x)| (names(*sym), *x)).collect(),
+                        },
                     );
                 }
-                json!({
-                    "start_ms": slot.index * self.interval_ms,
-                    "variants": variants,
-                    "cumulative": cumulative(&running),
-                })
+                IntervalReport { start_ms: slot.index * self.interval_ms, variants, cumulative: cumulative(&running) }
             })
             .collect();
-        let anomalies: Vec<Value> = self
+        let anomalies = self
             .anomalies
             .iter()
-            .map(|a| {
-                json!({"interval_start_ms": a.interval_start_ms, "variant": names(a.variant), "series": a.series,
-                       "value": a.value, "baseline": a.baseline, "threshold": a.threshold})
+            .map(|a| AnomalyReport {
+                interval_start_ms: a.interval_start_ms,
+                variant: names(a.variant),
+                series: a.series,
+                value: a.value,
+                baseline: a.baseline,
+                threshold: a.threshold,
             })
             .collect();
-        (json!({"interval_ms": self.interval_ms, "intervals": intervals, "anomalies": anomalies}), closed)
+        let report = TimeSeriesReport {
+            interval_ms: self.interval_ms,
+            intervals,
+            anomalies,
+            experiment: experiment.to_owned(),
+            metric: metric.to_owned(),
+        };
+        (report, closed)
     }
+}
+
+/// An experiment's time series (schema in `docs/analytics.md`); `C` is what each interval
+/// reports as `cumulative`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeSeriesReport<C> {
+    /// Length of an interval.
+    pub interval_ms: i64,
+    /// The retained intervals, oldest first.
+    pub intervals: Vec<IntervalReport<C>>,
+    /// Anomalies found in closed intervals.
+    pub anomalies: Vec<AnomalyReport>,
+    /// The experiment's key.
+    pub experiment: String,
+    /// The primary metric, which `cumulative` and the conversion-rate anomalies are about.
+    pub metric: String,
+}
+
+/// One interval of a time series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntervalReport<C> {
+    /// Start of the interval, unix ms.
+    pub start_ms: i64,
+    /// Counters of this interval by variant name.
+    pub variants: IndexMap<String, IntervalCounters>,
+    /// The results from the first retained interval to the end of this one.
+    pub cumulative: C,
+}
+
+/// One variant's counters in one interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntervalCounters {
+    /// Exposures.
+    pub exposures: u64,
+    /// Events by metric name.
+    pub events: IndexMap<String, u64>,
+    /// Users' first events by metric name.
+    pub first_events: IndexMap<String, u64>,
+    /// Sums of event values by metric name.
+    pub sums: IndexMap<String, f64>,
+}
+
+/// An [`Anomaly`] with its variant named.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnomalyReport {
+    /// Start of the interval, unix ms.
+    pub interval_start_ms: i64,
+    /// The variant's name.
+    pub variant: String,
+    /// `exposures` or `conversion_rate`.
+    pub series: &'static str,
+    /// Observed value.
+    pub value: f64,
+    /// Baseline median.
+    pub baseline: f64,
+    /// Allowed deviation.
+    pub threshold: f64,
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::events;
 use crate::intern::Sym;
 use crate::snapshot::{FlagKind, Snapshot};
 
+use super::history::Change;
 use super::Engine;
 
 /// Why an override was refused.
@@ -139,8 +140,7 @@ impl Engine {
         let snapshot = self.snapshot.load();
         controls.set_override(&snapshot, flag, variant)?;
         let now = self.now_ms();
-        let entry = json!({"action": "override_set", "variant": variant});
-        self.history().record(flag, entry, now, snapshot.revision.as_deref());
+        self.history().record(flag, Change::OverrideSet { variant }, now, snapshot.revision.as_deref());
         self.events.emit("override_set", now, json!({"flag": flag, "variant": variant}));
         Ok(())
     }
@@ -152,7 +152,7 @@ impl Engine {
         let had = controls.clear_override(&snapshot, flag);
         if had {
             let now = self.now_ms();
-            self.history().record(flag, json!({"action": "override_cleared"}), now, snapshot.revision.as_deref());
+            self.history().record(flag, Change::OverrideCleared, now, snapshot.revision.as_deref());
             self.events.emit("override_cleared", now, json!({ "flag": flag }));
         }
         had

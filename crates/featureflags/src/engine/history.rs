@@ -3,7 +3,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::MutexGuard;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::{lock, Engine};
 
@@ -22,15 +23,15 @@ pub(super) struct History {
 }
 
 impl History {
-    /// Appends `entry` to `flag`'s trail, stamped with `time_ms` and the config `revision`.
-    pub(super) fn record(&mut self, flag: &str, mut entry: Value, time_ms: i64, revision: Option<&str>) {
-        entry["time_ms"] = json!(time_ms);
-        entry["revision"] = json!(revision);
+    /// Appends `change` to `flag`'s trail, stamped with `time_ms` and the config `revision`.
+    pub(super) fn record(&mut self, flag: &str, change: Change<'_>, time_ms: i64, revision: Option<&str>) {
+        let entry = Entry { change, time_ms, revision };
+        let text = serde_json::to_string(&entry).expect("history entries have string keys");
         let log = self.entries.entry(flag.to_owned()).or_default();
         if log.len() == HISTORY_PER_FLAG {
             log.pop_front();
         }
-        log.push_back(entry.to_string().into());
+        log.push_back(text.into());
     }
 
     /// Records what `document`, the config being installed, changes in each flag:
@@ -42,9 +43,9 @@ impl History {
         for (key, definition) in flags {
             let digests = FieldDigests::of(definition);
             let entry = match self.definitions.get(key) {
-                None => Some(json!({"action": "added"})),
+                None => Some(Change::Added),
                 Some(old) if *old == digests => None,
-                Some(old) => Some(json!({"action": "changed", "fields": old.changed(&digests)})),
+                Some(old) => Some(Change::Changed { fields: old.changed(&digests) }),
             };
             if let Some(entry) = entry {
                 self.record(key, entry, time_ms, revision);
@@ -53,9 +54,62 @@ impl History {
         }
         let previous = std::mem::replace(&mut self.definitions, next);
         for key in previous.keys().filter(|key| !self.definitions.contains_key(*key)).cloned().collect::<Vec<_>>() {
-            self.record(&key, json!({"action": "removed"}), time_ms, revision);
+            self.record(&key, Change::Removed, time_ms, revision);
         }
     }
+}
+
+/// One entry of a flag's trail: what changed, then when and under which config revision.
+#[derive(Serialize)]
+struct Entry<'a> {
+    #[serde(flatten)]
+    change: Change<'a>,
+    time_ms: i64,
+    revision: Option<&'a str>,
+}
+
+/// What a history entry records. Its `action` comes first, except in a rollout
+/// transition's entry, which is the published event's fields followed by `action`.
+#[derive(Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub(super) enum Change<'a> {
+    /// The flag appeared in the installed config.
+    Added,
+    /// The flag's definition changed in these top-level fields, sorted.
+    Changed { fields: Vec<String> },
+    /// The flag left the installed config.
+    Removed,
+    /// The flag was forced to serve `variant`.
+    OverrideSet { variant: &'a str },
+    /// The flag's override was removed.
+    OverrideCleared,
+    /// A rollout of the flag moved.
+    #[serde(untagged)]
+    RolloutTransition {
+        #[serde(flatten)]
+        transition: &'a TransitionEvent<'a>,
+        action: &'static str,
+    },
+}
+
+/// A rollout transition as it is published (the `rollout_transition` event's fields) and
+/// recorded in the flag's history.
+#[derive(Serialize)]
+pub(super) struct TransitionEvent<'a> {
+    pub rollout: &'a str,
+    pub flag: &'a str,
+    pub cause: &'static str,
+    pub from: PositionEvent,
+    pub to: PositionEvent,
+    pub at_ms: i64,
+}
+
+/// A rollout's position in a [`TransitionEvent`].
+#[derive(Serialize)]
+pub(super) struct PositionEvent {
+    pub state: &'static str,
+    pub stage: u32,
+    pub percentage: f64,
 }
 
 impl Engine {

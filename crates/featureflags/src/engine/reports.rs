@@ -1,6 +1,9 @@
-//! Experiment results, time series and funnel reports, as JSON.
+//! Experiment results, time series and funnel reports: typed inside the crate, JSON at
+//! the engine's edge.
 
-use serde_json::{json, Map, Value};
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::experiments::{Experiment, MetricKind, VariantAggregate};
 use crate::intern::Sym;
@@ -18,64 +21,63 @@ impl Engine {
         let per_variant = |sym| aggregates.get(&sym).unwrap_or(&empty);
         let control = &exp.variants[exp.control as usize].key;
         let (metrics, primary) = analyze_metrics(exp, &aggregates);
-        let primary = Some(primary);
-        let breakdowns: Map<String, Value> = exp
+        let breakdowns = exp
             .breakdowns
             .iter()
             .enumerate()
             .map(|(i, attr)| {
-                let segments: Map<String, Value> = self
+                let segments = self
                     .tracker
                     .aggregate_segments(exp.sym(), i as u8)
                     .into_iter()
                     .map(|(name, aggregates)| {
                         let users: u64 = aggregates.values().map(|a| a.users).sum();
                         let (metrics, _) = analyze_metrics(exp, &aggregates);
-                        (name, json!({"users": users, "metrics": metrics}))
+                        (name, Segment { users, metrics })
                     })
                     .collect();
-                (attr.to_string(), Value::Object(segments))
+                (attr.to_string(), segments)
             })
             .collect();
         let users: Vec<u64> = exp.variants.iter().map(|v| per_variant(v.sym()).users).collect();
         let winner = exp.winner().map(|w| exp.variants[w as usize].key.to_string());
-        let decision = match (&winner, &primary) {
-            (Some(w), _) => format!("ship {w}"),
-            (None, Some(p)) if p.srm => p.decision.clone(),
-            (None, Some(_)) if users.iter().any(|n| *n < exp.min_sample) => "continue".to_owned(),
-            (None, Some(p)) => p.decision.clone(),
-            (None, None) => "continue".to_owned(),
+        let primary = &metrics[primary];
+        let decision = match &winner {
+            Some(w) => format!("ship {w}"),
+            None if primary.srm => primary.decision.clone(),
+            None if users.iter().any(|n| *n < exp.min_sample) => "continue".to_owned(),
+            None => primary.decision.clone(),
         };
-        let unattributed: Map<String, Value> = self
+        let unattributed = self
             .tracker
             .unattributed()
             .into_iter()
             .filter(|(name, _)| exp.metrics.iter().any(|m| &*m.name == name))
-            .map(|(name, n)| (name, json!(n)))
             .collect();
-        let variants: Map<String, Value> = exp
+        let variants = exp
             .variants
             .iter()
             .zip(&users)
-            .map(|(v, n)| (v.key.to_string(), json!({"users": n, "weight": v.weight})))
+            .map(|(v, n)| (v.key.to_string(), VariantExposures { users: *n, weight: v.weight }))
             .collect();
-        Ok(json!({
-            "experiment": key,
-            "status": exp.status.as_str(),
-            "winner": winner,
-            "control": control,
-            "primary_metric": exp.metrics[exp.primary_metric as usize].name,
-            "traffic": exp.traffic,
-            "min_sample": exp.min_sample,
-            "exposures": users.iter().sum::<u64>(),
-            "variants": variants,
-            "srm": primary.as_ref().is_some_and(|p| p.srm),
-            "decision": decision,
-            "metrics": metrics,
-            "breakdowns": breakdowns,
-            "lifetime_value": lifetime_value(exp, &metrics),
-            "unattributed_events": unattributed,
-        }))
+        let results = ExperimentResults {
+            experiment: key.to_owned(),
+            status: exp.status.as_str(),
+            winner,
+            control: control.to_string(),
+            primary_metric: exp.metrics[exp.primary_metric as usize].name.to_string(),
+            traffic: exp.traffic,
+            min_sample: exp.min_sample,
+            exposures: users.iter().sum(),
+            variants,
+            srm: primary.srm,
+            decision,
+            lifetime_value: lifetime_value(exp, &metrics),
+            metrics,
+            breakdowns,
+            unattributed_events: unattributed,
+        };
+        Ok(to_json(&results))
     }
 
     /// Experiment `key`'s time series: counters per interval, cumulative primary-metric
@@ -86,7 +88,7 @@ impl Engine {
         let now = self.now_ms();
         let control = exp.control as usize;
         let metric = &exp.metrics[exp.primary_metric as usize];
-        let cumulative = |running: &[(u64, u64)]| -> Value {
+        let cumulative = |running: &[(u64, u64)]| -> IndexMap<String, CumulativeResult> {
             let variants = exp
                 .variants
                 .iter()
@@ -112,28 +114,28 @@ impl Engine {
                 sequential_tuning: exp.sequential_tuning,
                 variants,
             };
-            let analysis = stats::analyze(&input).to_json();
-            let rows: Map<String, Value> = analysis["variants"]
-                .as_array()
+            stats::analyze(&input)
+                .variants
                 .into_iter()
-                .flatten()
                 .map(|row| {
-                    let cmp = &row["vs_control"];
-                    (
-                        row["name"].as_str().unwrap_or("").to_owned(),
-                        json!({"users": row["users"], "conversions": row["conversions"], "rate": row["rate"],
-                               "relative_uplift": cmp["relative_uplift"], "relative_ci": cmp["relative_ci"], "p_value": cmp["p_value"]}),
-                    )
+                    let cmp = row.vs_control.as_ref();
+                    let result = CumulativeResult {
+                        users: row.users,
+                        conversions: row.conversions,
+                        rate: row.rate,
+                        relative_uplift: cmp.and_then(|c| c.relative_uplift),
+                        relative_ci: cmp.and_then(|c| c.relative_ci),
+                        p_value: cmp.and_then(|c| c.p_value),
+                    };
+                    (row.name, result)
                 })
-                .collect();
-            Value::Object(rows)
+                .collect()
         };
-        let (mut report, closed) =
-            self.with_series(exp, |series| series.report(now, |sym| self.interner.get(sym).to_owned(), cumulative));
+        let names = |sym| self.interner.get(sym).to_owned();
+        let (report, closed) =
+            self.with_series(exp, |series| series.report(now, (key, &metric.name), names, cumulative));
         self.emit_anomalies(exp, closed, now);
-        report["experiment"] = json!(key);
-        report["metric"] = json!(metric.name);
-        Ok(report)
+        Ok(to_json(&report))
     }
 
     /// The report of funnel `key` (schema in `docs/analytics.md`).
@@ -146,78 +148,171 @@ impl Engine {
             .and_then(|k| snapshot.experiment(k))
             .map(|exp| exp.variants.iter().map(|v| v.sym()).collect())
             .unwrap_or_default();
-        Ok(self.funnels.report(funnel, &variants, |sym| self.interner.get(sym).to_owned()))
+        Ok(to_json(&self.funnels.report(funnel, &variants, |sym| self.interner.get(sym).to_owned())))
     }
+}
+
+/// `report` as the JSON the C API and callers get: reports are typed inside the crate
+/// and turned into JSON only here, at the edge.
+fn to_json(report: &impl serde::Serialize) -> Value {
+    serde_json::to_value(report).expect("reports have string keys and no failing serializers")
 }
 
 /// Projected lifetime value per variant of each revenue metric's mean per user, when the
 /// experiment configures a `retention_rate` (null otherwise).
-fn lifetime_value(exp: &Experiment, metrics: &Map<String, Value>) -> Value {
-    let Some(retention) = exp.retention_rate else { return Value::Null };
-    let per_metric: Map<String, Value> = exp
+fn lifetime_value(exp: &Experiment, metrics: &IndexMap<String, stats::Analysis>) -> Option<LifetimeValue> {
+    let retention = exp.retention_rate?;
+    let per_metric = exp
         .metrics
         .iter()
         .filter(|m| m.kind == MetricKind::Revenue)
         .map(|m| {
-            let rows = metrics[&*m.name]["variants"].as_array().cloned().unwrap_or_default();
-            let per_variant: Map<String, Value> = rows
+            let per_variant = metrics[&*m.name]
+                .variants
                 .iter()
                 .map(|row| {
-                    let clv = row["mean"].as_f64().and_then(|mean| {
+                    let clv = row.mean.and_then(|mean| {
                         crate::analytics::lifetime_value(mean, retention, exp.discount_rate, exp.clv_periods).ok()
                     });
-                    (row["name"].as_str().unwrap_or("").to_owned(), json!(clv))
+                    (row.name.clone(), clv)
                 })
                 .collect();
-            (m.name.to_string(), Value::Object(per_variant))
+            (m.name.to_string(), per_variant)
         })
         .collect();
-    json!({"retention_rate": retention, "discount_rate": exp.discount_rate, "periods": exp.clv_periods, "per_metric": per_metric})
+    Some(LifetimeValue {
+        retention_rate: retention,
+        discount_rate: exp.discount_rate,
+        periods: exp.clv_periods,
+        per_metric,
+    })
 }
 
 /// Analyses every metric of `exp` over per-variant `aggregates`: the analyses by metric
-/// name as JSON, and the primary metric's analysis.
+/// name, and the index of the primary metric's.
 fn analyze_metrics(
     exp: &Experiment,
     aggregates: &rustc_hash::FxHashMap<Sym, VariantAggregate>,
-) -> (Map<String, Value>, stats::Analysis) {
+) -> (IndexMap<String, stats::Analysis>, usize) {
     let empty = VariantAggregate::default();
     let control = &exp.variants[exp.control as usize].key;
-    let mut metrics = Map::new();
-    let mut primary = None;
-    for (i, metric) in exp.metrics.iter().enumerate() {
-        let conversion = metric.kind == MetricKind::Conversion;
-        let variants = exp
-            .variants
-            .iter()
-            .map(|v| {
-                let agg = aggregates.get(&v.sym()).unwrap_or(&empty);
-                let tally = agg.metrics.get(&metric.sym()).copied().unwrap_or_default();
-                stats::VariantAggregate {
-                    name: v.key.to_string(),
-                    users: agg.users,
-                    conversions: if conversion { tally.users_with_events } else { 0 },
-                    sum: if conversion { 0.0 } else { tally.sum },
-                    sum_squares: if conversion { 0.0 } else { tally.sum_squares },
-                    weight: v.weight,
-                }
-            })
-            .collect();
-        let input = stats::AnalysisInput {
-            metric: metric.kind,
-            control: control.to_string(),
-            alpha: exp.alpha,
-            power: exp.power,
-            mde: exp.mde,
-            sequential: exp.sequential,
-            sequential_tuning: exp.sequential_tuning,
-            variants,
-        };
-        let analysis = stats::analyze(&input);
-        metrics.insert(metric.name.to_string(), analysis.to_json());
-        if i == exp.primary_metric as usize {
-            primary = Some(analysis);
-        }
-    }
-    (metrics, primary.expect("the primary metric is one of the metrics"))
+    let metrics = exp
+        .metrics
+        .iter()
+        .map(|metric| {
+            let conversion = metric.kind == MetricKind::Conversion;
+            let variants = exp
+                .variants
+                .iter()
+                .map(|v| {
+                    let agg = aggregates.get(&v.sym()).unwrap_or(&empty);
+                    let tally = agg.metrics.get(&metric.sym()).copied().unwrap_or_default();
+                    stats::VariantAggregate {
+                        name: v.key.to_string(),
+                        users: agg.users,
+                        conversions: if conversion { tally.users_with_events } else { 0 },
+                        sum: if conversion { 0.0 } else { tally.sum },
+                        sum_squares: if conversion { 0.0 } else { tally.sum_squares },
+                        weight: v.weight,
+                    }
+                })
+                .collect();
+            let input = stats::AnalysisInput {
+                metric: metric.kind,
+                control: control.to_string(),
+                alpha: exp.alpha,
+                power: exp.power,
+                mde: exp.mde,
+                sequential: exp.sequential,
+                sequential_tuning: exp.sequential_tuning,
+                variants,
+            };
+            (metric.name.to_string(), stats::analyze(&input))
+        })
+        .collect();
+    (metrics, exp.primary_metric as usize)
+}
+
+/// The results of one experiment (schema in `docs/experiments.md`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct ExperimentResults {
+    /// The experiment's key.
+    pub experiment: String,
+    /// `draft`, `running`, `paused` or `completed`.
+    pub status: &'static str,
+    /// The declared winner, if any.
+    pub winner: Option<String>,
+    /// The control variant.
+    pub control: String,
+    /// The metric the decision is made on.
+    pub primary_metric: String,
+    /// Percentage of users in the experiment.
+    pub traffic: f64,
+    /// Users per variant before a decision is made.
+    pub min_sample: u64,
+    /// Users exposed, all variants.
+    pub exposures: u64,
+    /// Users and weight by variant, in configured order.
+    pub variants: IndexMap<String, VariantExposures>,
+    /// Sample ratio mismatch on the primary metric.
+    pub srm: bool,
+    /// `continue`, `ship <variant>` or a stop (see docs/experiments.md).
+    pub decision: String,
+    /// The analysis of each metric, by name.
+    pub metrics: IndexMap<String, stats::Analysis>,
+    /// Breakdown attribute → segment value → that segment's results.
+    pub breakdowns: IndexMap<String, IndexMap<String, Segment>>,
+    /// Projected lifetime value (null without a `retention_rate`).
+    pub lifetime_value: Option<LifetimeValue>,
+    /// Events of the experiment's metrics from users in no experiment, by metric.
+    pub unattributed_events: IndexMap<String, u64>,
+}
+
+/// One variant's exposures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct VariantExposures {
+    /// Users exposed.
+    pub users: u64,
+    /// Configured weight.
+    pub weight: f64,
+}
+
+/// The results of one breakdown segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Segment {
+    /// Users in the segment, all variants.
+    pub users: u64,
+    /// The analysis of each metric within the segment, by name.
+    pub metrics: IndexMap<String, stats::Analysis>,
+}
+
+/// Projected customer lifetime value of each revenue metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct LifetimeValue {
+    /// Retention per period.
+    pub retention_rate: f64,
+    /// Discount rate per period.
+    pub discount_rate: f64,
+    /// Periods (null: infinite horizon).
+    pub periods: Option<u32>,
+    /// Revenue metric → variant → lifetime value of its mean per user (null when undefined).
+    pub per_metric: IndexMap<String, IndexMap<String, Option<f64>>>,
+}
+
+/// A variant's primary-metric results from the start of the time series to the end of
+/// one interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct CumulativeResult {
+    /// Users exposed.
+    pub users: u64,
+    /// Users with a first event of the primary metric.
+    pub conversions: Option<u64>,
+    /// Conversion rate.
+    pub rate: Option<f64>,
+    /// Relative uplift over the control (null for the control).
+    pub relative_uplift: Option<f64>,
+    /// Its interval.
+    pub relative_ci: Option<stats::Interval>,
+    /// Its p-value.
+    pub p_value: Option<f64>,
 }

@@ -1,11 +1,10 @@
 //! Staged rollouts: status, manual actions, health reports and membership.
 
-use serde_json::json;
-
 use crate::context::Context;
 use crate::eval;
 use crate::rollouts::{Action, Health, InvalidTransition, Position, Rollout, Runtime, Transition};
 
+use super::history::{Change, PositionEvent, TransitionEvent};
 use super::Engine;
 
 /// A rollout's status.
@@ -39,15 +38,20 @@ impl Engine {
     /// Records `t` in the flag's history and emits it. Called with the writer lock held,
     /// so entries and events keep the order the changes took effect.
     pub(super) fn publish_transition(&self, rollout: &Rollout, t: &Transition) {
-        let position = |p: &Position| json!({"state": p.state.as_str(), "stage": p.stage, "percentage": p.percentage});
-        let fields = json!({
-            "rollout": rollout.key, "flag": rollout.flag, "cause": t.cause.as_str(),
-            "from": position(&t.from), "to": position(&t.to), "at_ms": t.at_ms,
-        });
+        let position =
+            |p: &Position| PositionEvent { state: p.state.as_str(), stage: p.stage, percentage: p.percentage };
+        let event = TransitionEvent {
+            rollout: &rollout.key,
+            flag: &rollout.flag,
+            cause: t.cause.as_str(),
+            from: position(&t.from),
+            to: position(&t.to),
+            at_ms: t.at_ms,
+        };
         let revision = self.snapshot.load().revision.as_deref().map(str::to_owned);
-        let mut entry = fields.clone();
-        entry["action"] = json!("rollout_transition");
-        self.history().record(&rollout.flag, entry, t.at_ms, revision.as_deref());
+        let change = Change::RolloutTransition { transition: &event, action: "rollout_transition" };
+        self.history().record(&rollout.flag, change, t.at_ms, revision.as_deref());
+        let fields = serde_json::to_value(&event).expect("transition events have string keys");
         self.events.emit("rollout_transition", self.now_ms(), fields);
     }
 
