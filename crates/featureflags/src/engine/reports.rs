@@ -164,7 +164,7 @@ fn lifetime_value(exp: &Experiment, metrics: &Map<String, Value>) -> Value {
                 .iter()
                 .map(|row| {
                     let clv = row["mean"].as_f64().and_then(|mean| {
-                        crate::analytics::lifetime_value(mean, retention, exp.discount_rate, exp.clv_periods).ok()
+                        crate::stats::lifetime_value(mean, retention, exp.discount_rate, exp.clv_periods).ok()
                     });
                     (row["name"].as_str().unwrap_or("").to_owned(), json!(clv))
                 })

@@ -39,7 +39,7 @@
 //! * `frequentist`: Wilson and t intervals, the Holm adjustment, the SRM chi-square test;
 //! * `bayes`: chance to beat and expected loss;
 //! * `sequential`: the always-valid confidence sequence and p-value;
-//! * `planning`: sample size, power and MDE;
+//! * `planning`: sample size, power, MDE, test duration and lifetime value;
 //! * `comparison`: one variant against the control, assembled from the above;
 //! * this file: [`analyze`], which summarises each variant, runs the comparisons, adjusts
 //!   their p-values, checks the sample ratio and decides.
@@ -60,7 +60,7 @@ mod tests;
 pub use bayes::{beta_chance_to_beat, beta_expected_loss, prob_beta_greater, MAX_EXACT_TERMS};
 pub use frequentist::{chi_square_srm, holm, wilson_interval, SRM_THRESHOLD};
 pub use input::{AnalysisInput, MetricKind, VariantAggregate, DEFAULT_ALPHA, DEFAULT_POWER};
-pub use planning::{minimum_detectable_effect, power, sample_size};
+pub use planning::{lifetime_value, minimum_detectable_effect, power, sample_size, test_duration_days};
 pub use report::{Analysis, Comparison, Interval, SequentialResult, VariantResult};
 pub use sequential::{sequential_halfwidth, sequential_p_value, sequential_rho, DEFAULT_SEQUENTIAL_TUNING};
 
