@@ -15,8 +15,7 @@ pub const DEFAULT_ALPHA: f64 = 0.05;
 pub const DEFAULT_POWER: f64 = 0.8;
 /// Largest number of users per variant the analysis accepts: 2^53. Up to it every count,
 /// and every Beta parameter built from one, is an integer that an `f64` holds exactly and
-/// that `u64` arithmetic cannot overflow; validation rejects larger counts. (Not `pub`:
-/// cbindgen would export it to the C header, where `1 << 53` overflows an `int`.)
+/// that `u64` arithmetic cannot overflow; validation rejects larger counts.
 const MAX_USERS: u64 = 1 << 53;
 
 /// The kind of metric being analysed.
