@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate reference values for src/stats.rs with scipy/statsmodels.
+"""Generate reference values for crates/featureflags/src/stats/ with scipy/statsmodels.
 
 Usage:  pip install scipy statsmodels numpy && python3 tools/gen_stats_fixtures.py
 

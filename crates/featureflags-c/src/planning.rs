@@ -125,7 +125,7 @@ pub unsafe extern "C" fn ff_test_duration_days(
     boundary!(err, {
         number_out(
             out,
-            featureflags::analytics::test_duration_days(required_per_variant, variants, daily_users, traffic_fraction),
+            featureflags::stats::test_duration_days(required_per_variant, variants, daily_users, traffic_fraction),
         )
     })
 }
@@ -144,6 +144,6 @@ pub unsafe extern "C" fn ff_lifetime_value(
 ) -> ff_status {
     boundary!(err, {
         let periods = (periods > 0).then_some(periods);
-        number_out(out, featureflags::analytics::lifetime_value(margin, retention, discount, periods))
+        number_out(out, featureflags::stats::lifetime_value(margin, retention, discount, periods))
     })
 }

@@ -1,5 +1,5 @@
-//! Analytics beside experiments: multi-step funnels over tracked events, and planning
-//! calculators (minimum detectable effect, test duration, customer lifetime value).
+//! Analytics beside experiments: multi-step funnels over tracked events. (The planning
+//! calculators, test duration and customer lifetime value among them, are in [`crate::stats`].)
 //!
 //! Funnel rules (one attempt per user and funnel):
 //! - a user enters a funnel with their first event of step 1, which starts the window;
@@ -361,76 +361,9 @@ pub struct FinalStepComparison {
     pub significant: Option<bool>,
 }
 
-/// Customer lifetime value `margin × Σ_{t=0}^{T−1} rᵗ / (1 + d)ᵗ` with retention `r`
-/// per period and discount rate `d`; `periods = None` is the infinite horizon
-/// `margin × (1 + d) / (1 + d − r)`.
-pub fn lifetime_value(margin: f64, retention: f64, discount: f64, periods: Option<u32>) -> Result<f64, String> {
-    if !margin.is_finite() {
-        return Err("margin: must be finite".into());
-    }
-    if !(0.0..=1.0).contains(&retention) {
-        return Err(format!("retention: {retention} is outside [0, 1]"));
-    }
-    if !(discount.is_finite() && discount >= 0.0) {
-        return Err(format!("discount: {discount} must be finite and non-negative"));
-    }
-    let q = retention / (1.0 + discount);
-    Ok(match periods {
-        None if q >= 1.0 => return Err("retention 1 with discount 0 has no finite infinite-horizon value".into()),
-        None => margin / (1.0 - q),
-        Some(t) if q == 1.0 => margin * f64::from(t),
-        Some(t) => margin * (1.0 - q.powi(t as i32)) / (1.0 - q),
-    })
-}
-
-/// Days an experiment needs: `required users per variant × variants / (daily users ×
-/// traffic fraction)`, rounded up.
-pub fn test_duration_days(
-    required_per_variant: f64,
-    variants: u32,
-    daily_users: f64,
-    traffic_fraction: f64,
-) -> Result<f64, String> {
-    if !(required_per_variant.is_finite() && required_per_variant >= 0.0) {
-        return Err("required_per_variant: must be finite and non-negative".into());
-    }
-    if variants < 1 {
-        return Err("variants: must be at least 1".into());
-    }
-    if !(daily_users.is_finite() && daily_users > 0.0) {
-        return Err("daily_users: must be positive".into());
-    }
-    if !(traffic_fraction > 0.0 && traffic_fraction <= 1.0) {
-        return Err(format!("traffic_fraction: {traffic_fraction} is outside (0, 1]"));
-    }
-    Ok((required_per_variant * f64::from(variants) / (daily_users * traffic_fraction)).ceil())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lifetime_value_matches_its_closed_form() {
-        let (m, r, d) = (120.0, 0.8, 0.1);
-        let infinite = lifetime_value(m, r, d, None).unwrap();
-        assert!((infinite - m * (1.0 + d) / (1.0 + d - r)).abs() < 1e-9);
-        let mut sum = 0.0;
-        for t in 0..12 {
-            sum += m * r.powi(t) / (1.0 + d).powi(t);
-        }
-        assert!((lifetime_value(m, r, d, Some(12)).unwrap() - sum).abs() < 1e-9);
-        assert!((lifetime_value(m, r, d, Some(10_000)).unwrap() - infinite).abs() < 1e-6);
-        assert_eq!(lifetime_value(10.0, 1.0, 0.0, Some(3)).unwrap(), 30.0);
-        assert!(lifetime_value(10.0, 1.0, 0.0, None).is_err());
-        assert!(lifetime_value(10.0, 1.5, 0.0, None).is_err());
-    }
-
-    #[test]
-    fn duration() {
-        assert_eq!(test_duration_days(14_749.0, 2, 1_000.0, 0.5).unwrap(), 59.0);
-        assert!(test_duration_days(1.0, 2, 0.0, 0.5).is_err());
-    }
 
     #[test]
     fn histogram_median_is_close() {

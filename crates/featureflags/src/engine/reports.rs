@@ -172,7 +172,7 @@ fn lifetime_value(exp: &Experiment, metrics: &IndexMap<String, stats::Analysis>)
                 .iter()
                 .map(|row| {
                     let clv = row.mean.and_then(|mean| {
-                        crate::analytics::lifetime_value(mean, retention, exp.discount_rate, exp.clv_periods).ok()
+                        crate::stats::lifetime_value(mean, retention, exp.discount_rate, exp.clv_periods).ok()
                     });
                     (row.name.clone(), clv)
                 })

@@ -1,0 +1,143 @@
+//! One variant against the control: uplifts with intervals, the fixed-horizon test (pooled
+//! two-proportion z-test or Welch t-test), the Bayesian quantities, the observed power,
+//! sequential inference when asked for, and a note when a conversion p-value and interval
+//! disagree.
+//!
+//! Kept apart from [`analyze`](super::analyze), which runs one comparison per variant and
+//! then works across them (Holm adjustment, SRM check, decision).
+
+use super::bayes::{beta_chance_to_beat, beta_expected_loss, normal_chance_and_loss};
+use super::distributions::{finite, phi_sf, t_quantile, t_sf, z_quantile};
+use super::planning::two_sided_power;
+use super::{sequential, AnalysisInput, Arm, Comparison, Interval, MetricKind, VariantAggregate};
+
+fn empty_comparison(metric: MetricKind) -> Comparison {
+    Comparison {
+        test: if metric == MetricKind::Conversion { "two_proportion_z" } else { "welch_t" },
+        absolute_uplift: None,
+        absolute_ci: None,
+        relative_uplift: None,
+        relative_ci: None,
+        statistic: None,
+        df: None,
+        p_value: None,
+        p_adjusted: None,
+        significant: false,
+        note: None,
+        chance_to_beat: None,
+        expected_loss: None,
+        power_reached: None,
+        sequential: None,
+    }
+}
+
+/// Compares variant `tv` (arm `t`) with the control `cv` (arm `c`); `rho` and `tuning_n`
+/// are the sequential boundary's, used only when the input asks for sequential inference.
+pub(super) fn compare(
+    input: &AnalysisInput,
+    cv: &VariantAggregate,
+    tv: &VariantAggregate,
+    c: &Arm,
+    t: &Arm,
+    rho: f64,
+    tuning_n: f64,
+) -> Comparison {
+    let metric = input.metric;
+    let alpha = input.alpha;
+    let mut out = empty_comparison(metric);
+
+    // Bayesian quantities.
+    match metric {
+        MetricKind::Conversion => {
+            out.chance_to_beat = beta_chance_to_beat(cv.conversions, cv.users, tv.conversions, tv.users);
+            out.expected_loss = beta_expected_loss(cv.conversions, cv.users, tv.conversions, tv.users);
+        }
+        _ => (out.chance_to_beat, out.expected_loss) = normal_chance_and_loss(c, t),
+    }
+
+    let (mc, mt) = match (c.mean, t.mean) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return out,
+    };
+    let diff = mt - mc;
+    out.absolute_uplift = finite(diff);
+    if mc != 0.0 {
+        out.relative_uplift = finite(diff / mc);
+    }
+    let (vc, vt) = match (c.var, t.var) {
+        (Some(a), Some(b)) => (a / c.n, b / t.n), // variances of the two means
+        _ => return out,
+    };
+    let se_unpooled = (vc + vt).sqrt();
+
+    // Test, critical value for the (1 − alpha) intervals.
+    let crit;
+    match metric {
+        MetricKind::Conversion => {
+            crit = z_quantile(1.0 - alpha / 2.0);
+            let pooled = (cv.conversions + tv.conversions) as f64 / (c.n + t.n);
+            let se = (pooled * (1.0 - pooled) * (1.0 / c.n + 1.0 / t.n)).sqrt();
+            if se > 0.0 {
+                let z = diff / se;
+                out.statistic = finite(z);
+                out.p_value = finite((2.0 * phi_sf(z.abs())).min(1.0));
+            } else {
+                // Both arms all-0 or all-1: identical, no evidence of a difference.
+                out.p_value = Some(1.0);
+            }
+        }
+        _ => {
+            if se_unpooled > 0.0 {
+                let df = (vc + vt).powi(2) / (vc * vc / (c.n - 1.0) + vt * vt / (t.n - 1.0));
+                let tt = diff / se_unpooled;
+                out.statistic = finite(tt);
+                out.df = finite(df);
+                out.p_value = finite((2.0 * t_sf(tt.abs(), df)).min(1.0));
+                crit = t_quantile(1.0 - alpha / 2.0, df);
+            } else {
+                crit = z_quantile(1.0 - alpha / 2.0);
+                out.p_value = Some(if diff == 0.0 { 1.0 } else { 0.0 });
+            }
+        }
+    }
+    out.absolute_ci = Interval::around(diff, crit * se_unpooled);
+    if metric == MetricKind::Conversion {
+        out.note = pooled_unpooled_disagreement(out.p_value, out.absolute_ci, alpha);
+    }
+    if mc != 0.0 {
+        // Delta method for mt/mc − 1.
+        let var_rel = vt / (mc * mc) + mt * mt * vc / mc.powi(4);
+        out.relative_ci = out.relative_uplift.and_then(|r| Interval::around(r, crit * var_rel.sqrt()));
+    }
+    out.power_reached = if se_unpooled > 0.0 {
+        finite(two_sided_power(diff.abs() / se_unpooled, alpha))
+    } else if diff != 0.0 {
+        Some(1.0)
+    } else {
+        None
+    };
+
+    if input.sequential {
+        out.sequential = Some(sequential::inference(diff, vc + vt, c.n + t.n, alpha, rho, tuning_n));
+    }
+    out
+}
+
+/// The note of a conversion comparison whose p-value (pooled standard error) and absolute
+/// interval (unpooled standard error) disagree about significance at `alpha`. With few
+/// conversions or unequal arms the two standard errors differ enough for that (0/250 vs
+/// 5/1000: p = 0.26 while the interval excludes 0), and a reader of either field alone
+/// would be misled. The unadjusted p-value is compared, since the interval is unadjusted too.
+fn pooled_unpooled_disagreement(p_value: Option<f64>, ci: Option<Interval>, alpha: f64) -> Option<&'static str> {
+    match (p_value? < alpha, ci?.contains(0.0)) {
+        (false, false) => Some(
+            "absolute_ci excludes 0 but p_value is not below alpha: the interval uses the unpooled standard \
+             error, the z-test the pooled one, and they differ here",
+        ),
+        (true, true) => Some(
+            "p_value is below alpha but absolute_ci contains 0: the z-test uses the pooled standard error, \
+             the interval the unpooled one, and they differ here",
+        ),
+        _ => None,
+    }
+}

@@ -1,0 +1,422 @@
+//! What an analysis takes: the metric kind, each variant's aggregates and the settings
+//! (alpha, power, MDE, sequential), parsed from DESIGN §5's `ff_analyze_json` input and
+//! validated.
+//!
+//! Kept apart from the statistics because it is the only code that knows the JSON input
+//! format and the `path: message` errors a caller sees; everything downstream relies on
+//! [`AnalysisInput::validate`] having passed and never checks its input again.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Default significance level when the input does not set `alpha`.
+pub const DEFAULT_ALPHA: f64 = 0.05;
+/// Default target power when the input does not set `power`.
+pub const DEFAULT_POWER: f64 = 0.8;
+/// Largest number of users per variant the analysis accepts: 2^53. Up to it every count,
+/// and every Beta parameter built from one, is an integer that an `f64` holds exactly and
+/// that `u64` arithmetic cannot overflow; validation rejects larger counts.
+const MAX_USERS: u64 = 1 << 53;
+
+/// The kind of metric being analysed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    /// Binary per-user outcome: each user converts at most once.
+    Conversion,
+    /// Per-user summed amount (may be negative, e.g. refunds).
+    Revenue,
+    /// Per-user summed non-negative count.
+    Count,
+}
+
+impl MetricKind {
+    /// The name used in JSON (`conversion`, `revenue`, `count`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Conversion => "conversion",
+            MetricKind::Revenue => "revenue",
+            MetricKind::Count => "count",
+        }
+    }
+
+    /// Parses a JSON name (`conversion`, `revenue`, `count`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "conversion" => Some(MetricKind::Conversion),
+            "revenue" => Some(MetricKind::Revenue),
+            "count" => Some(MetricKind::Count),
+            _ => None,
+        }
+    }
+}
+
+/// Aggregated data of one variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantAggregate {
+    /// Variant name.
+    pub name: String,
+    /// Number of exposed users.
+    pub users: u64,
+    /// Number of converted users (conversion metrics; 0 otherwise).
+    pub conversions: u64,
+    /// Sum over users of the per-user totals (revenue/count metrics; 0 for conversion).
+    pub sum: f64,
+    /// Sum over users of the squared per-user totals (revenue/count; 0 for conversion).
+    pub sum_squares: f64,
+    /// Configured traffic weight (any positive scale; only ratios matter).
+    pub weight: f64,
+}
+
+/// Everything [`analyze`](super::analyze) needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisInput {
+    /// Kind of metric.
+    pub metric: MetricKind,
+    /// Name of the control variant.
+    pub control: String,
+    /// Significance level (two-sided), in (0, 1).
+    pub alpha: f64,
+    /// Target power for the sample-size computation, in (0, 1).
+    pub power: f64,
+    /// Minimum detectable effect, relative to the control's rate or mean.
+    pub mde: Option<f64>,
+    /// Use always-valid sequential inference for significance.
+    pub sequential: bool,
+    /// Total sample size N* (control + variant) the sequential boundary is tuned for; it
+    /// must be fixed before the experiment starts. `None` means
+    /// [`DEFAULT_SEQUENTIAL_TUNING`](super::DEFAULT_SEQUENTIAL_TUNING).
+    pub sequential_tuning: Option<f64>,
+    /// Variants in document order.
+    pub variants: Vec<VariantAggregate>,
+}
+
+const TOP_KEYS: [&str; 9] =
+    ["metric", "control", "alpha", "power", "mde", "weights", "sequential", "sequential_tuning", "variants"];
+
+const SEQUENTIAL_TUNING_MSG: &str = "sequential_tuning: must be a positive finite number";
+
+fn json_u64(v: &Value) -> Option<u64> {
+    if let Some(u) = v.as_u64() {
+        return Some(u);
+    }
+    match v.as_f64() {
+        Some(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 => Some(f as u64),
+        _ => None,
+    }
+}
+
+fn json_finite(v: &Value) -> Option<f64> {
+    v.as_f64().filter(|f| f.is_finite())
+}
+
+impl AnalysisInput {
+    /// Parses and validates DESIGN §5's `ff_analyze_json` input.
+    ///
+    /// Every problem is reported as `path: message`, e.g.
+    /// `variants.control.users: must be a non-negative integer`.
+    pub fn from_json(v: &Value) -> Result<Self, Vec<String>> {
+        let mut errs = Vec::new();
+        let obj = match v.as_object() {
+            Some(o) => o,
+            None => return Err(vec!["input: must be a JSON object".to_string()]),
+        };
+        for k in obj.keys() {
+            if !TOP_KEYS.contains(&k.as_str()) {
+                errs.push(format!("{k}: unknown key"));
+            }
+        }
+        let metric = match obj.get("metric") {
+            None | Some(Value::Null) => MetricKind::Conversion,
+            Some(Value::String(s)) => match MetricKind::parse(s) {
+                Some(m) => m,
+                None => {
+                    errs.push("metric: must be one of conversion, revenue, count".to_string());
+                    MetricKind::Conversion
+                }
+            },
+            Some(_) => {
+                errs.push("metric: must be one of conversion, revenue, count".to_string());
+                MetricKind::Conversion
+            }
+        };
+        let prob_field = |key: &str, default: f64, errs: &mut Vec<String>| -> f64 {
+            match obj.get(key) {
+                None | Some(Value::Null) => default,
+                Some(x) => match json_finite(x) {
+                    Some(f) if f > 0.0 && f < 1.0 => f,
+                    _ => {
+                        errs.push(format!("{key}: must be a number strictly between 0 and 1"));
+                        default
+                    }
+                },
+            }
+        };
+        let alpha = prob_field("alpha", DEFAULT_ALPHA, &mut errs);
+        let power = prob_field("power", DEFAULT_POWER, &mut errs);
+        let mde = match obj.get("mde") {
+            None | Some(Value::Null) => None,
+            Some(x) => match json_finite(x) {
+                Some(f) if f > -1.0 && f != 0.0 => Some(f),
+                _ => {
+                    errs.push("mde: must be a finite non-zero number greater than -1".to_string());
+                    None
+                }
+            },
+        };
+        let sequential = match obj.get("sequential") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                errs.push("sequential: must be a boolean".to_string());
+                false
+            }
+        };
+        let sequential_tuning = match obj.get("sequential_tuning") {
+            None | Some(Value::Null) => None,
+            Some(x) => match json_finite(x) {
+                Some(f) if f > 0.0 => Some(f),
+                _ => {
+                    errs.push(SEQUENTIAL_TUNING_MSG.to_string());
+                    None
+                }
+            },
+        };
+
+        let mut variants = Vec::new();
+        match obj.get("variants") {
+            None => errs.push("variants: required".to_string()),
+            Some(Value::Object(vs)) => {
+                for (name, vv) in vs {
+                    if let Some(agg) = parse_variant(metric, name, vv, &mut errs) {
+                        variants.push(agg);
+                    }
+                }
+            }
+            Some(_) => errs.push("variants: must be an object of variant name to aggregates".to_string()),
+        }
+
+        let control = match obj.get("control") {
+            None | Some(Value::Null) => variants.first().map(|v| v.name.clone()).unwrap_or_default(),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                errs.push("control: must be a string".to_string());
+                String::new()
+            }
+        };
+
+        match obj.get("weights") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(ws)) => {
+                for (name, w) in ws {
+                    let pos = variants.iter().position(|v| &v.name == name);
+                    let known = obj
+                        .get("variants")
+                        .and_then(Value::as_object)
+                        .is_some_and(|m: &Map<String, Value>| m.contains_key(name));
+                    if !known {
+                        errs.push(format!("weights.{name}: no such variant"));
+                        continue;
+                    }
+                    match json_finite(w) {
+                        Some(f) if f > 0.0 => {
+                            if let Some(i) = pos {
+                                variants[i].weight = f;
+                            }
+                        }
+                        _ => errs.push(format!("weights.{name}: must be a positive finite number")),
+                    }
+                }
+                if let Some(vs) = obj.get("variants").and_then(Value::as_object) {
+                    for name in vs.keys() {
+                        if !ws.contains_key(name) {
+                            errs.push(format!("weights.{name}: missing (weights must cover every variant)"));
+                        }
+                    }
+                }
+            }
+            Some(_) => errs.push("weights: must be an object of variant name to weight".to_string()),
+        }
+
+        let input = AnalysisInput { metric, control, alpha, power, mde, sequential, sequential_tuning, variants };
+        // Structural checks (variant count, control, consistency) on what parsed.
+        if let Err(more) = input.validate() {
+            for e in more {
+                if !errs.contains(&e) {
+                    errs.push(e);
+                }
+            }
+        }
+        if errs.is_empty() {
+            Ok(input)
+        } else {
+            Err(errs)
+        }
+    }
+
+    /// Checks the invariants [`analyze`](super::analyze) relies on; errors are `path: message`.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut errs = Vec::new();
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            errs.push("alpha: must be a number strictly between 0 and 1".to_string());
+        }
+        if !(self.power > 0.0 && self.power < 1.0) {
+            errs.push("power: must be a number strictly between 0 and 1".to_string());
+        }
+        if let Some(m) = self.mde {
+            if !(m.is_finite() && m > -1.0 && m != 0.0) {
+                errs.push("mde: must be a finite non-zero number greater than -1".to_string());
+            }
+        }
+        if let Some(n) = self.sequential_tuning {
+            if !(n.is_finite() && n > 0.0) {
+                errs.push(SEQUENTIAL_TUNING_MSG.to_string());
+            }
+        }
+        if self.variants.is_empty() {
+            errs.push("variants: at least 1 variant is required".to_string());
+        }
+        for (i, v) in self.variants.iter().enumerate() {
+            if v.name.is_empty() {
+                errs.push("variants: variant names must be non-empty".to_string());
+            }
+            if self.variants[..i].iter().any(|w| w.name == v.name) {
+                errs.push(format!("variants.{}: duplicate variant name", v.name));
+            }
+            check_aggregate(self.metric, v, &mut errs);
+            if !(v.weight.is_finite() && v.weight > 0.0) {
+                errs.push(format!("weights.{}: must be a positive finite number", v.name));
+            }
+        }
+        if !self.variants.is_empty() && !self.variants.iter().any(|v| v.name == self.control) {
+            errs.push(format!("control: no variant named '{}'", self.control));
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs)
+        }
+    }
+}
+
+fn parse_variant(metric: MetricKind, name: &str, v: &Value, errs: &mut Vec<String>) -> Option<VariantAggregate> {
+    let obj = match v.as_object() {
+        Some(o) => o,
+        None => {
+            errs.push(format!("variants.{name}: must be an object"));
+            return None;
+        }
+    };
+    let allowed: &[&str] = match metric {
+        MetricKind::Conversion => &["users", "conversions"],
+        _ => &["users", "sum", "sum_squares"],
+    };
+    for k in obj.keys() {
+        if !allowed.contains(&k.as_str()) {
+            errs.push(format!(
+                "variants.{name}.{k}: unknown key for metric {} (allowed: {})",
+                metric.as_str(),
+                allowed.join(", ")
+            ));
+        }
+    }
+    let mut ok = true;
+    let mut count = |key: &str, errs: &mut Vec<String>| -> u64 {
+        match obj.get(key) {
+            None => {
+                errs.push(format!("variants.{name}.{key}: required"));
+                ok = false;
+                0
+            }
+            Some(x) => match json_u64(x) {
+                Some(u) => u,
+                None => {
+                    errs.push(format!("variants.{name}.{key}: must be a non-negative integer"));
+                    ok = false;
+                    0
+                }
+            },
+        }
+    };
+    let users = count("users", errs);
+    let (conversions, sum, sum_squares) = match metric {
+        MetricKind::Conversion => (count("conversions", errs), 0.0, 0.0),
+        _ => {
+            let mut num = |key: &str, errs: &mut Vec<String>| -> f64 {
+                match obj.get(key) {
+                    None => {
+                        errs.push(format!("variants.{name}.{key}: required"));
+                        ok = false;
+                        0.0
+                    }
+                    Some(x) => match json_finite(x) {
+                        Some(f) => f,
+                        None => {
+                            errs.push(format!("variants.{name}.{key}: must be a finite number"));
+                            ok = false;
+                            0.0
+                        }
+                    },
+                }
+            };
+            let s = num("sum", errs);
+            let ss = num("sum_squares", errs);
+            (0, s, ss)
+        }
+    };
+    if !ok {
+        return None;
+    }
+    Some(VariantAggregate { name: name.to_string(), users, conversions, sum, sum_squares, weight: 1.0 })
+}
+
+fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<String>) {
+    let name = &v.name;
+    if v.users > MAX_USERS {
+        errs.push(format!("variants.{name}.users: must be at most 2^53 = {MAX_USERS}"));
+    }
+    match metric {
+        MetricKind::Conversion => {
+            if v.conversions > v.users {
+                errs.push(format!("variants.{name}.conversions: must not exceed users"));
+            }
+        }
+        MetricKind::Revenue | MetricKind::Count => {
+            if !v.sum.is_finite() {
+                errs.push(format!("variants.{name}.sum: must be a finite number"));
+                return;
+            }
+            if !v.sum_squares.is_finite() {
+                errs.push(format!("variants.{name}.sum_squares: must be a finite number"));
+                return;
+            }
+            if v.sum_squares < 0.0 {
+                errs.push(format!("variants.{name}.sum_squares: must be non-negative"));
+                return;
+            }
+            if metric == MetricKind::Count && v.sum < 0.0 {
+                errs.push(format!("variants.{name}.sum: must be non-negative for a count metric"));
+                return;
+            }
+            if v.users == 0 {
+                if v.sum != 0.0 || v.sum_squares != 0.0 {
+                    errs.push(format!("variants.{name}.sum: must be 0 when users is 0"));
+                }
+                return;
+            }
+            // Cauchy–Schwarz: sum_squares >= sum^2 / users.
+            let min_ss = v.sum * v.sum / v.users as f64;
+            if v.sum_squares < min_ss * (1.0 - 1e-9) - 1e-12 {
+                errs.push(format!(
+                    "variants.{name}.sum_squares: inconsistent with sum and users (must be at least sum^2/users = {min_ss})"
+                ));
+            }
+            // Non-negative per-user values: sum_squares <= sum^2.
+            if metric == MetricKind::Count && v.sum_squares > v.sum * v.sum * (1.0 + 1e-9) + 1e-12 {
+                errs.push(format!(
+                    "variants.{name}.sum_squares: inconsistent with sum for non-negative counts (must be at most sum^2)"
+                ));
+            }
+        }
+    }
+}
