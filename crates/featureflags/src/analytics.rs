@@ -137,7 +137,7 @@ impl FunnelTracker {
     }
 
     /// Applies event step `step` of `funnel` for `user_id` at `now_ms`; `variant` names
-    /// the user's experiment variant if they enter now ([`Sym::UNSET`]: none).
+    /// the user's experiment variant if they enter now (`Sym::UNSET`: none).
     pub fn record(&self, funnel: &Funnel, step: usize, user_id: &str, now_ms: i64, variant: impl FnOnce() -> Sym) {
         let mut guard = lock(self.shard(user_id));
         let shard = &mut *guard;

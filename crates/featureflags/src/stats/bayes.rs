@@ -24,7 +24,7 @@ pub const MAX_EXACT_TERMS: u64 = 5_000_000;
 /// Reflecting both variables (X > Y exactly when 1 − Y > 1 − X, and 1 − Y ~ Beta(b_y, a_y))
 /// gives the equally exact `Σ_{j<b_y} BB(j; a_y + b_y − 1, b_x, a_x)`. The sum is evaluated
 /// as a ratio of two sums of unnormalised terms, generated from the mode outwards with the
-/// exact term ratio `(m−j)(j+a_y) / ((j+1)(m−j−1+b_y))` (see [`beta_binomial_partial`]):
+/// exact term ratio `(m−j)(j+a_y) / ((j+1)(m−j−1+b_y))` (see `beta_binomial_partial`):
 /// the normalising constant cancels, so no log-gamma of large arguments is needed (their
 /// rounding, ~1e-9 absolute at a million users, would otherwise limit the accuracy), and
 /// only terms within ~13 standard deviations of the mode are visited: about
@@ -34,7 +34,7 @@ pub const MAX_EXACT_TERMS: u64 = 5_000_000;
 /// [`MAX_EXACT_TERMS`] terms (so results within that budget stay bit-for-bit as they were),
 /// then the reflected one. When both exceed it (both arms with n·p·(1 − p) above ~1.4e10),
 /// the posteriors are normal to within a skewness below 2e-5, and the skewness-corrected
-/// normal approximation of [`beta_difference_normal`] is used, accurate to ~1e-10.
+/// normal approximation of `beta_difference_normal` is used, accurate to ~1e-10.
 pub fn prob_beta_greater(a_x: u64, b_x: u64, a_y: u64, b_y: u64) -> f64 {
     if a_x == 0 || b_x == 0 || a_y == 0 || b_y == 0 {
         return f64::NAN;
@@ -190,7 +190,7 @@ pub fn beta_chance_to_beat(control_conv: u64, control_users: u64, treat_conv: u6
 /// the direct form exceeds [`MAX_EXACT_TERMS`] terms. (Stucchio's identity `E[C]·P(C' > T) − E[T]·P(C > T')` is
 /// equivalent but subtracts two nearly equal probabilities, losing up to 1e-7 relative
 /// accuracy at 200,000 users.) Beyond [`MAX_EXACT_TERMS`] terms, the skewness-corrected
-/// normal approximation of [`beta_difference_normal`].
+/// normal approximation of `beta_difference_normal`.
 pub fn beta_expected_loss(control_conv: u64, control_users: u64, treat_conv: u64, treat_users: u64) -> Option<f64> {
     let (a_c, b_c) = beta_posterior(control_conv, control_users)?;
     let (a_t, b_t) = beta_posterior(treat_conv, treat_users)?;
