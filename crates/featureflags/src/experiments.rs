@@ -7,14 +7,14 @@
 //! one mutex, so two threads tracking different users rarely meet, and results sum the
 //! shards.
 
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 
 use crate::bucketing::Salt;
 use crate::intern::Sym;
+use crate::sharded::Sharded;
 use crate::targeting::Condition;
 use crate::timeseries::ExperimentSeries;
 
@@ -200,7 +200,6 @@ impl Experiment {
     }
 }
 
-const SHARDS: usize = 64;
 /// Distinct metric names counted as unattributed before the rest pool as `(other)`.
 const MAX_UNATTRIBUTED_NAMES: usize = 1024;
 
@@ -458,42 +457,24 @@ pub enum Exposed {
 }
 
 /// Thread-safe tracking state of all experiments.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Tracker {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Sharded<Shard>,
     unattributed: Mutex<FxHashMap<Box<str>, u64>>,
     /// Distinct values seen per (experiment, breakdown attribute), in order of arrival;
     /// a value's index is its segment.
     segment_values: Mutex<SegmentRegistry>,
 }
 
-impl Default for Tracker {
-    fn default() -> Self {
-        Tracker {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            unattributed: Mutex::default(),
-            segment_values: Mutex::default(),
-        }
-    }
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Each critical section leaves the shard consistent, so a poisoned lock is usable.
+    // Each critical section leaves its map consistent, so a poisoned lock is usable.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Tracker {
-    /// The shard of `user_id`, and the 32 bits of its hash the shard's index uses.
-    #[inline]
-    fn shard(&self, user_id: &str) -> (&Mutex<Shard>, u32) {
-        let hash = FxBuildHasher.hash_one(user_id);
-        (&self.shards[(hash >> 32) as usize % SHARDS], hash as u32)
-    }
-
     /// The variant `user_id` was exposed to in `experiment`, if any.
     pub fn exposure(&self, experiment: Sym, user_id: &str) -> Option<Sym> {
-        let (shard, hash) = self.shard(user_id);
-        let shard = lock(shard);
+        let (shard, hash) = self.shards.lock(user_id);
         let variant = shard.users.get(hash, user_id)?.iter().find(|e| e.experiment == experiment).map(|e| e.variant);
         variant
     }
@@ -508,8 +489,7 @@ impl Tracker {
         user_id: &str,
         choose: impl FnOnce() -> Option<(Sym, [u16; MAX_BREAKDOWNS], usize)>,
     ) -> Option<Exposed> {
-        let (shard, hash) = self.shard(user_id);
-        let mut guard = lock(shard);
+        let (mut guard, hash) = self.shards.lock(user_id);
         let shard = &mut *guard;
         let found = shard.users.find(hash, user_id);
         if let Some(i) = found {
@@ -548,8 +528,7 @@ impl Tracker {
     ) -> usize {
         let mut attributed = 0;
         {
-            let (shard, hash) = self.shard(user_id);
-            let mut guard = lock(shard);
+            let (mut guard, hash) = self.shards.lock(user_id);
             let shard = &mut *guard;
             if let Some(exposures) = shard.users.get_mut(hash, user_id) {
                 for exposure in exposures.iter_mut() {
@@ -602,7 +581,6 @@ impl Tracker {
     pub fn aggregate(&self, experiment: Sym) -> FxHashMap<Sym, VariantAggregate> {
         let mut out: FxHashMap<Sym, VariantTally> = FxHashMap::default();
         for shard in self.shards.iter() {
-            let shard = lock(shard);
             for ((exp, variant), tally) in &shard.tallies {
                 if *exp == experiment {
                     out.entry(*variant).or_default().merge(tally);
@@ -633,7 +611,6 @@ impl Tracker {
     pub fn aggregate_segments(&self, experiment: Sym, attr: u8) -> Vec<(String, FxHashMap<Sym, VariantAggregate>)> {
         let mut by_segment: FxHashMap<u16, FxHashMap<Sym, VariantTally>> = FxHashMap::default();
         for shard in self.shards.iter() {
-            let shard = lock(shard);
             for ((exp, variant, a, segment), tally) in &shard.segment_tallies {
                 if *exp == experiment && *a == attr {
                     by_segment.entry(*segment).or_default().entry(*variant).or_default().merge(tally);
@@ -663,6 +640,6 @@ impl Tracker {
 
     /// Users tracked (exposed to at least one experiment).
     pub fn users(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).users.len).sum()
+        self.shards.iter().map(|s| s.users.len).sum()
     }
 }
