@@ -11,8 +11,8 @@ use featureflags::rollouts::State;
 /// number every variant alike.
 ///
 /// The numbers have one source: the core enums (`Reason` in src/eval.rs, `State` in
-/// src/rollouts.rs), `#[repr(u32)]` with explicit discriminants. The C enums below still
-/// spell them as literals because cbindgen copies a discriminant into the header as
+/// src/rollouts/schedule.rs), `#[repr(u32)]` with explicit discriminants. The C enums below
+/// still spell them as literals because cbindgen copies a discriminant into the header as
 /// written and cannot evaluate a path: `FF_REASON_SPLIT = Reason::Split as u32` comes out
 /// as `(uint32_t)Reason_Split`, which no C compiler accepts. So the copy is checked: a
 /// number that differs fails the `assert!`, and a variant added to either enum without its

@@ -12,13 +12,12 @@
 //! Each user costs one map entry plus 24 bytes per funnel entered; per-step times are
 //! kept in log-scale histograms (16 buckets per doubling, so medians are within ±2.2%).
 
-use std::sync::Mutex;
-
 use indexmap::IndexMap;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::intern::Sym;
+use crate::sharded::Sharded;
 
 /// Most steps a funnel may have.
 pub const MAX_STEPS: usize = 16;
@@ -111,35 +110,17 @@ struct Shard {
     tallies: FxHashMap<(Sym, Sym), FunnelTally>,
 }
 
-const SHARDS: usize = 64;
-
 /// Thread-safe funnel progress of all users.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct FunnelTracker {
-    shards: Box<[Mutex<Shard>]>,
-}
-
-impl Default for FunnelTracker {
-    fn default() -> Self {
-        FunnelTracker { shards: (0..SHARDS).map(|_| Mutex::default()).collect() }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Each critical section leaves the shard consistent, so a poisoned lock is usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    shards: Sharded<Shard>,
 }
 
 impl FunnelTracker {
-    fn shard(&self, user_id: &str) -> &Mutex<Shard> {
-        use std::hash::BuildHasher;
-        &self.shards[(FxBuildHasher.hash_one(user_id) >> 32) as usize % SHARDS]
-    }
-
     /// Applies event step `step` of `funnel` for `user_id` at `now_ms`; `variant` names
     /// the user's experiment variant if they enter now (`Sym::UNSET`: none).
     pub fn record(&self, funnel: &Funnel, step: usize, user_id: &str, now_ms: i64, variant: impl FnOnce() -> Sym) {
-        let mut guard = lock(self.shard(user_id));
+        let (mut guard, _) = self.shards.lock(user_id);
         let shard = &mut *guard;
         let progress = shard.users.get_mut(user_id).and_then(|p| p.iter_mut().find(|p| p.funnel == funnel.sym));
         let (variant, advanced_to, elapsed) = match progress {
@@ -175,7 +156,6 @@ impl FunnelTracker {
     fn aggregate(&self, funnel: &Funnel) -> Vec<(Sym, FunnelTally)> {
         let mut out: Vec<(Sym, FunnelTally)> = Vec::new();
         for shard in self.shards.iter() {
-            let shard = lock(shard);
             for ((f, variant), tally) in &shard.tallies {
                 if *f != funnel.sym {
                     continue;

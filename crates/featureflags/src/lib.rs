@@ -22,6 +22,7 @@ mod keyindex;
 pub mod rollouts;
 pub use intern::Sym;
 pub mod semver;
+mod sharded;
 pub mod snapshot;
 pub mod stats;
 pub mod targeting;

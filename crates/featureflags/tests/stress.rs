@@ -9,7 +9,7 @@ use std::thread;
 use featureflags::{Context, Engine, Reason};
 
 fn config(version: usize) -> String {
-    let variant = if version % 2 == 0 { "even" } else { "odd" };
+    let variant = if version.is_multiple_of(2) { "even" } else { "odd" };
     let flags: Vec<String> = (0..20)
         .map(|i| {
             format!(

@@ -1,0 +1,110 @@
+//! The queue's storage: queued events in order, and their text in fixed-size chunks.
+
+use std::collections::VecDeque;
+
+use crate::intern::Sym;
+
+use super::text::write_exposure;
+
+/// Bytes per chunk of queued text. Below glibc's mmap threshold, so chunks come from
+/// (and return to) the heap rather than fresh pages.
+pub(super) const CHUNK_BYTES: usize = 64 * 1024;
+/// A formatted event starts a new chunk when the current one has less room than this,
+/// so a chunk never reallocates for a typical event.
+const CHUNK_SLACK: usize = 2 * 1024;
+/// Empty chunks kept for reuse after a drain (1 MiB).
+const SPARE_CHUNKS: usize = 16;
+
+/// A queued event.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Entry {
+    /// The next `len` bytes of text: one NDJSON line, '\n' included.
+    Line { len: u32 },
+    /// An exposure, written out when drained (it is the frequent event, on the
+    /// enrollment path); the next `user_len` bytes of text are the user id.
+    Exposure { seq: u64, time_ms: i64, experiment: Sym, variant: Sym, user_len: u32 },
+}
+
+/// Text in a fixed-size chunk, consumed from `read` on.
+struct Chunk {
+    text: String,
+    read: usize,
+}
+
+/// Queued events in order, and their text in fixed-size chunks. Appending copies an
+/// event's bytes into the last chunk, so the queue never moves what it holds, and the
+/// entries and chunks a drain empties are reused, so a queue drained regularly
+/// allocates nothing. An entry's text never spans two chunks.
+#[derive(Default)]
+pub(super) struct Queue {
+    pub(super) entries: VecDeque<Entry>,
+    chunks: VecDeque<Chunk>,
+    spare: Vec<String>,
+    /// The last sequence number handed out (queued, dropped or delivered).
+    pub(super) sequence: u64,
+}
+
+impl Queue {
+    /// The chunk to append at least `need` bytes to.
+    pub(super) fn tail(&mut self, need: usize) -> &mut String {
+        let need = need.max(CHUNK_SLACK);
+        if self.chunks.back().is_none_or(|c| c.text.capacity() - c.text.len() < need) {
+            let text = match self.spare.pop() {
+                Some(text) if need <= CHUNK_BYTES => text,
+                _ => String::with_capacity(need.max(CHUNK_BYTES)),
+            };
+            self.chunks.push_back(Chunk { text, read: 0 });
+        }
+        &mut self.chunks.back_mut().expect("just ensured").text
+    }
+
+    fn recycle(&mut self, mut text: String) {
+        if self.spare.len() < SPARE_CHUNKS && text.capacity() == CHUNK_BYTES {
+            text.clear();
+            self.spare.push(text);
+        }
+    }
+
+    /// Consumes the next `len` bytes of text.
+    fn read(&mut self, len: usize) -> &str {
+        while self.chunks.front().is_some_and(|c| c.read + len > c.text.len()) {
+            let spent = self.chunks.pop_front().expect("just seen");
+            self.recycle(spent.text);
+        }
+        let chunk = self.chunks.front_mut().expect("an entry's text is queued");
+        let start = chunk.read;
+        chunk.read += len;
+        &chunk.text[start..start + len]
+    }
+
+    /// Removes up to `max` events as NDJSON; `name` resolves the symbols of exposures.
+    pub(super) fn take<'a>(&mut self, max: usize, name: impl Fn(Sym) -> &'a str) -> String {
+        let n = max.min(self.entries.len());
+        let bytes: usize = self
+            .entries
+            .iter()
+            .take(n)
+            .map(|e| match *e {
+                Entry::Line { len } => len as usize,
+                Entry::Exposure { user_len, .. } => 128 + user_len as usize,
+            })
+            .sum();
+        let mut out = String::with_capacity(bytes);
+        for _ in 0..n {
+            match self.entries.pop_front().expect("counted") {
+                Entry::Line { len } => out.push_str(self.read(len as usize)),
+                Entry::Exposure { seq, time_ms, experiment, variant, user_len } => {
+                    let user = self.read(user_len as usize);
+                    write_exposure(&mut out, seq, time_ms, name(experiment), user, name(variant));
+                    out.push('\n');
+                }
+            }
+        }
+        if self.entries.is_empty() {
+            while let Some(spent) = self.chunks.pop_front() {
+                self.recycle(spent.text);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,179 @@
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::queue::CHUNK_BYTES;
+use super::*;
+
+fn no_names(_: Sym) -> &'static str {
+    unreachable!("no exposures queued")
+}
+
+fn names(sym: Sym) -> &'static str {
+    ["exp", "control", "treatment"][sym.0 as usize]
+}
+
+#[test]
+fn exposures_drain_like_formatted_events_in_sequence_order() {
+    let events = Events::new(100, false);
+    events.emit("before", 5, json!({}));
+    events.emit_exposure(6, Sym(0), Sym(2), "user \"7\"", names);
+    events.emit_exposure(7, Sym(0), Sym(1), "", names);
+    events.emit("after", 8, json!({"n": 1}));
+    let out = events.drain(0, names);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"type": "before", "seq": 1, "time_ms": 5}),
+            json!({"type": "exposure", "seq": 2, "time_ms": 6, "experiment": "exp", "user_id": "user \"7\"", "variant": "treatment"}),
+            json!({"type": "exposure", "seq": 3, "time_ms": 7, "experiment": "exp", "user_id": "", "variant": "control"}),
+            json!({"type": "after", "seq": 4, "time_ms": 8, "n": 1}),
+        ]
+    );
+    // A listener gets the same text.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    events.set_listener(Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned())))).unwrap();
+    events.emit_exposure(9, Sym(0), Sym(1), "u", names);
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        r#"{"type":"exposure","seq":5,"time_ms":9,"experiment":"exp","user_id":"u","variant":"control"}"#
+    );
+}
+
+#[test]
+fn strings_are_escaped_like_serde_json() {
+    for text in ["plain", "quote \" and \\ backslash", "new\nline\ttab\r", "\u{1}\u{1f}", "emoji 🚀 é"] {
+        let mut out = String::new();
+        push_json_string(&mut out, text);
+        assert_eq!(out, serde_json::to_string(text).unwrap());
+    }
+}
+
+#[test]
+fn full_queue_drops_the_newest_and_counts() {
+    let events = Events::new(2, false);
+    for i in 0..5 {
+        events.emit("test", i, json!({"i": i}));
+    }
+    assert_eq!(events.dropped(), 3);
+    let out = events.drain(1, no_names);
+    assert_eq!(out, "{\"type\":\"test\",\"seq\":1,\"time_ms\":0,\"i\":0}\n");
+    assert_eq!(events.drain(0, no_names).lines().count(), 1);
+    assert_eq!(events.drain(0, no_names), "");
+}
+
+#[test]
+fn partial_drains_across_chunks_keep_every_event_in_order() {
+    let events = Events::new(100_000, false);
+    let filler = "x".repeat(700);
+    for i in 0..1_000 {
+        if i % 3 == 0 {
+            events.emit_exposure(i, Sym(0), Sym(1), &format!("{i}{filler}"), names);
+        } else {
+            events.emit("test", i, json!({"i": i, "pad": filler}));
+        }
+    }
+    let mut seen = Vec::new();
+    for max in [1, 7, 93, 94, 250, 555] {
+        let out = events.drain(max, names);
+        assert!(out.ends_with('\n'));
+        assert_eq!(out.lines().count(), max);
+        for line in out.lines() {
+            seen.push(serde_json::from_str::<Value>(line).unwrap()["time_ms"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(events.pending(), 0);
+    assert_eq!(seen, (0..1_000).collect::<Vec<_>>());
+    // Chunks emptied by the drains are reused.
+    events.emit("again", 0, json!({}));
+    assert_eq!(events.drain(0, no_names).lines().count(), 1);
+}
+
+#[test]
+fn events_larger_than_a_chunk_drain_whole() {
+    let events = Events::new(100, false);
+    let long_id = "u".repeat(3 * CHUNK_BYTES);
+    let long_text = "t".repeat(2 * CHUNK_BYTES);
+    events.emit("small", 1, json!({}));
+    events.emit_exposure(2, Sym(0), Sym(1), &long_id, names);
+    events.emit("big", 3, json!({"text": long_text}));
+    events.emit("small", 4, json!({}));
+    let out = events.drain(0, names);
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[1]["user_id"].as_str().unwrap().len(), long_id.len());
+    assert_eq!(lines[2]["text"].as_str().unwrap(), long_text);
+    assert_eq!(lines[3]["time_ms"], 4);
+}
+
+#[test]
+fn integers_print_like_the_formatter() {
+    for n in [0i64, 1, -1, 9, 10, 99, 1_700_000_000_000, i64::MIN, i64::MAX] {
+        let mut out = String::new();
+        push_i64(&mut out, n);
+        assert_eq!(out, n.to_string());
+    }
+    let mut out = String::new();
+    push_u64(&mut out, u64::MAX);
+    assert_eq!(out, u64::MAX.to_string());
+}
+
+#[test]
+fn replacing_the_listener_waits_for_deliveries_in_progress() {
+    use std::sync::atomic::AtomicUsize;
+    let events = Arc::new(Events::new(10, false));
+    let (entered, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+    let (e, f) = (entered.clone(), finished.clone());
+    events
+        .set_listener(Some(Arc::new(move |_: &str| {
+            e.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            f.store(true, Ordering::SeqCst);
+        })))
+        .unwrap();
+    let producer = {
+        let events = events.clone();
+        std::thread::spawn(move || events.emit("slow", 1, json!({})))
+    };
+    while entered.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    events.set_listener(None).unwrap();
+    assert!(finished.load(Ordering::SeqCst), "set_listener returned while a delivery was running");
+    producer.join().unwrap();
+}
+
+#[test]
+fn a_listener_cannot_replace_itself_and_its_own_events_are_queued() {
+    let events = Arc::new(Events::new(10, false));
+    let inner = Arc::downgrade(&events);
+    let outcome = Arc::new(Mutex::new(None));
+    let out = outcome.clone();
+    events
+        .set_listener(Some(Arc::new(move |_: &str| {
+            let events = inner.upgrade().unwrap();
+            events.emit("from-inside", 2, json!({}));
+            *out.lock().unwrap() = Some(events.set_listener(None));
+        })))
+        .unwrap();
+    events.emit("outside", 1, json!({}));
+    assert_eq!(*outcome.lock().unwrap(), Some(Err(ListenerBusy)));
+    assert_eq!(events.drain(0, no_names), "{\"type\":\"from-inside\",\"seq\":2,\"time_ms\":2}\n");
+    // Outside a delivery, replacing works.
+    events.set_listener(None).unwrap();
+}
+
+#[test]
+fn listener_receives_events_instead_of_the_queue() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let events = Events::new(10, false);
+    events.set_listener(Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned())))).unwrap();
+    events.emit("a", 1, json!({}));
+    events.set_listener(None).unwrap();
+    events.emit("b", 2, json!({}));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(events.pending(), 1);
+}

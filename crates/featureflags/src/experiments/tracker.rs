@@ -1,0 +1,289 @@
+//! The tracker: who was exposed to which variant, metric events attributed to exposures,
+//! and the per-variant (and per-segment) tallies results are computed from.
+
+use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
+
+use crate::intern::Sym;
+use crate::sharded::Sharded;
+use crate::stats::MetricKind;
+
+use super::users::{Exposure, Totals, UserId, UserRecord, Users};
+use super::MAX_BREAKDOWNS;
+
+/// Distinct metric names counted as unattributed before the rest pool as `(other)`.
+const MAX_UNATTRIBUTED_NAMES: usize = 1024;
+
+/// The segment of values beyond an attribute's `max_segment_values`.
+pub const OTHER_SEGMENT: u16 = u16::MAX;
+
+/// Per-variant, per-metric running sums of per-user totals.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct MetricTally {
+    /// Users with at least one event (conversions, for a conversion metric).
+    pub users_with_events: u64,
+    /// Sum of per-user totals.
+    pub sum: f64,
+    /// Sum of squared per-user totals.
+    pub sum_squares: f64,
+    /// Events attributed.
+    pub events: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct VariantTally {
+    users: u64,
+    metrics: FxHashMap<Sym, MetricTally>,
+}
+
+impl VariantTally {
+    /// Replaces one user's total of `metric` by `after` (it was `before`).
+    fn apply(&mut self, metric: Sym, first_event: bool, before: f64, after: f64) {
+        let tally = self.metrics.entry(metric).or_default();
+        tally.events += 1;
+        if first_event {
+            tally.users_with_events += 1;
+        }
+        // Running sums of per-user totals: replacing a user's total `before` by `after`
+        // keeps Σx and Σx² exact for the per-user distribution.
+        tally.sum += after - before;
+        tally.sum_squares += after * after - before * before;
+    }
+
+    fn merge(&mut self, other: &VariantTally) {
+        self.users += other.users;
+        for (metric, t) in &other.metrics {
+            let m = self.metrics.entry(*metric).or_default();
+            m.users_with_events += t.users_with_events;
+            m.sum += t.sum;
+            m.sum_squares += t.sum_squares;
+            m.events += t.events;
+        }
+    }
+}
+
+/// Segment names by (experiment, breakdown attribute); a name's index is its segment.
+type SegmentRegistry = FxHashMap<(Sym, u8), Vec<Box<str>>>;
+
+/// Tally key of a segment: experiment, variant, breakdown attribute, segment.
+type SegmentKey = (Sym, Sym, u8, u16);
+
+#[derive(Debug, Default)]
+struct Shard {
+    users: Users,
+    tallies: FxHashMap<(Sym, Sym), VariantTally>,
+    segment_tallies: FxHashMap<SegmentKey, VariantTally>,
+}
+
+/// Aggregated results of one variant.
+#[derive(Debug, Default, Clone)]
+pub struct VariantAggregate {
+    /// Exposed users.
+    pub users: u64,
+    /// Tallies by metric.
+    pub metrics: FxHashMap<Sym, MetricTally>,
+}
+
+impl From<VariantTally> for VariantAggregate {
+    fn from(t: VariantTally) -> Self {
+        VariantAggregate { users: t.users, metrics: t.metrics }
+    }
+}
+
+/// The outcome of recording an exposure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposed {
+    /// The user was already exposed to this variant (nothing counted).
+    Before(Sym),
+    /// A new exposure was counted.
+    Now(Sym),
+}
+
+/// Thread-safe tracking state of all experiments.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    shards: Sharded<Shard>,
+    unattributed: Mutex<FxHashMap<Box<str>, u64>>,
+    /// Distinct values seen per (experiment, breakdown attribute), in order of arrival;
+    /// a value's index is its segment.
+    segment_values: Mutex<SegmentRegistry>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Each critical section leaves its map consistent, so a poisoned lock is usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Tracker {
+    /// The variant `user_id` was exposed to in `experiment`, if any.
+    pub fn exposure(&self, experiment: Sym, user_id: &str) -> Option<Sym> {
+        let (shard, hash) = self.shards.lock(user_id);
+        let variant = shard.users.get(hash, user_id)?.iter().find(|e| e.experiment == experiment).map(|e| e.variant);
+        variant
+    }
+
+    /// Enrolls `user_id` in `experiment` unless they were exposed before, in which case
+    /// their earlier variant stands and `choose` is not called. Otherwise `choose`
+    /// decides, under the user's shard lock (so two threads cannot both enroll one
+    /// user), whether they enter and with which variant and breakdown segments.
+    pub fn enroll(
+        &self,
+        experiment: Sym,
+        user_id: &str,
+        choose: impl FnOnce() -> Option<(Sym, [u16; MAX_BREAKDOWNS], usize)>,
+    ) -> Option<Exposed> {
+        let (mut guard, hash) = self.shards.lock(user_id);
+        let shard = &mut *guard;
+        let found = shard.users.find(hash, user_id);
+        if let Some(i) = found {
+            if let Some(e) = shard.users.record(i).iter().find(|e| e.experiment == experiment) {
+                return Some(Exposed::Before(e.variant));
+            }
+        }
+        let (variant, segments, breakdowns) = choose()?;
+        let n = breakdowns.min(MAX_BREAKDOWNS);
+        let exposure = Exposure { experiment, variant, totals: Totals::new(), segments, breakdowns: n as u8 };
+        for (attr, segment) in segments[..n].iter().enumerate() {
+            shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default().users += 1;
+        }
+        match found {
+            Some(i) => shard.users.record_mut(i).more.push(exposure),
+            None => {
+                shard.users.insert(hash, UserRecord { id: UserId::new(user_id), first: exposure, more: Vec::new() })
+            }
+        }
+        shard.tallies.entry((experiment, variant)).or_default().users += 1;
+        Some(Exposed::Now(variant))
+    }
+
+    /// Attributes `value` of `metric` to every experiment `user_id` is exposed to that
+    /// lists the metric; `kind_of(experiment, metric)` looks the metric up in the current
+    /// config. Returns how many experiments it was attributed to (0: unattributed).
+    /// `on_attributed(experiment, variant, metric, first_event, delta)` runs for each
+    /// attribution (inside the user's shard lock).
+    pub fn track(
+        &self,
+        user_id: &str,
+        metric: &str,
+        value: f64,
+        kind_of: impl Fn(Sym) -> Option<(Sym, MetricKind)>,
+        mut on_attributed: impl FnMut(Sym, Sym, Sym, bool, f64),
+    ) -> usize {
+        let mut attributed = 0;
+        {
+            let (mut guard, hash) = self.shards.lock(user_id);
+            let shard = &mut *guard;
+            if let Some(exposures) = shard.users.get_mut(hash, user_id) {
+                for exposure in exposures.iter_mut() {
+                    let Some((metric_sym, kind)) = kind_of(exposure.experiment) else { continue };
+                    attributed += 1;
+                    let (total, first_event) = exposure.totals.slot(metric_sym);
+                    let before = *total;
+                    let after = match kind {
+                        MetricKind::Conversion => 1.0,
+                        MetricKind::Revenue | MetricKind::Count => before + value,
+                    };
+                    *total = after;
+                    let (experiment, variant) = (exposure.experiment, exposure.variant);
+                    shard.tallies.entry((experiment, variant)).or_default().apply(
+                        metric_sym,
+                        first_event,
+                        before,
+                        after,
+                    );
+                    on_attributed(experiment, variant, metric_sym, first_event, after - before);
+                    for (attr, segment) in exposure.segments[..usize::from(exposure.breakdowns)].iter().enumerate() {
+                        shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default().apply(
+                            metric_sym,
+                            first_event,
+                            before,
+                            after,
+                        );
+                    }
+                }
+            }
+        }
+        if attributed == 0 {
+            let mut unattributed = lock(&self.unattributed);
+            let key: &str = if unattributed.contains_key(metric) || unattributed.len() < MAX_UNATTRIBUTED_NAMES {
+                metric
+            } else {
+                "(other)"
+            };
+            match unattributed.get_mut(key) {
+                Some(n) => *n += 1,
+                None => {
+                    unattributed.insert(key.into(), 1);
+                }
+            }
+        }
+        attributed
+    }
+
+    /// Per-variant aggregates of `experiment`, summed over shards, by variant symbol.
+    pub fn aggregate(&self, experiment: Sym) -> FxHashMap<Sym, VariantAggregate> {
+        let mut out: FxHashMap<Sym, VariantTally> = FxHashMap::default();
+        for shard in self.shards.iter() {
+            for ((exp, variant), tally) in &shard.tallies {
+                if *exp == experiment {
+                    out.entry(*variant).or_default().merge(tally);
+                }
+            }
+        }
+        out.into_iter().map(|(k, v)| (k, v.into())).collect()
+    }
+
+    /// The segment of `value` for breakdown attribute `attr` of `experiment`: values get
+    /// segments in order of arrival, up to `max_values`; later ones share [`OTHER_SEGMENT`].
+    pub fn segment(&self, experiment: Sym, attr: u8, value: &str, max_values: usize) -> u16 {
+        let mut registry = lock(&self.segment_values);
+        let values = registry.entry((experiment, attr)).or_default();
+        if let Some(i) = values.iter().position(|v| &**v == value) {
+            return i as u16;
+        }
+        if values.len() < max_values.min(usize::from(OTHER_SEGMENT)) {
+            values.push(value.into());
+            (values.len() - 1) as u16
+        } else {
+            OTHER_SEGMENT
+        }
+    }
+
+    /// Per-segment, per-variant aggregates of breakdown attribute `attr`: the segments'
+    /// names (the overflow as `other`) with their variants' aggregates.
+    pub fn aggregate_segments(&self, experiment: Sym, attr: u8) -> Vec<(String, FxHashMap<Sym, VariantAggregate>)> {
+        let mut by_segment: FxHashMap<u16, FxHashMap<Sym, VariantTally>> = FxHashMap::default();
+        for shard in self.shards.iter() {
+            for ((exp, variant, a, segment), tally) in &shard.segment_tallies {
+                if *exp == experiment && *a == attr {
+                    by_segment.entry(*segment).or_default().entry(*variant).or_default().merge(tally);
+                }
+            }
+        }
+        let names = lock(&self.segment_values).get(&(experiment, attr)).cloned().unwrap_or_default();
+        let mut segments: Vec<u16> = by_segment.keys().copied().collect();
+        segments.sort_unstable();
+        segments
+            .into_iter()
+            .map(|segment| {
+                let name = names.get(usize::from(segment)).map_or_else(|| "other".to_owned(), |n| n.to_string());
+                let variants =
+                    by_segment.remove(&segment).unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect();
+                (name, variants)
+            })
+            .collect()
+    }
+
+    /// Events counted as unattributed, by metric name.
+    pub fn unattributed(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = lock(&self.unattributed).iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        v.sort();
+        v
+    }
+
+    /// Users tracked (exposed to at least one experiment).
+    pub fn users(&self) -> usize {
+        self.shards.iter().map(|s| s.users.len).sum()
+    }
+}
