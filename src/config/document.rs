@@ -148,6 +148,18 @@ impl Compiler {
         Some(s)
     }
 
+    /// An optional boolean; `default` when it is absent or not a boolean.
+    pub(super) fn boolean(&mut self, value: Option<&Value>, path: &str, default: bool) -> bool {
+        match value {
+            None => default,
+            Some(Value::Bool(b)) => *b,
+            Some(v) => {
+                self.problem(path, format!("expected a boolean, found {}", describe(v)));
+                default
+            }
+        }
+    }
+
     pub(super) fn number(&mut self, value: &Value, path: &str) -> Option<f64> {
         let n = value.as_f64().filter(|n| n.is_finite());
         if n.is_none() {
@@ -183,5 +195,23 @@ impl Compiler {
             self.problem(path, format!("expected an RFC 3339 timestamp or unix seconds, found {value}"));
         }
         parsed
+    }
+
+    /// The optional instants `obj.start` and `obj.end`, in milliseconds; an end that is not
+    /// later than the start is a problem.
+    pub(super) fn instant_range(
+        &mut self,
+        obj: &Map<String, Value>,
+        path: &str,
+        [start, end]: [&str; 2],
+    ) -> (Option<i64>, Option<i64>) {
+        let from = obj.get(start).and_then(|v| self.instant_ms(v, &format!("{path}.{start}")));
+        let until = obj.get(end).and_then(|v| self.instant_ms(v, &format!("{path}.{end}")));
+        if let (Some(a), Some(b)) = (from, until) {
+            if a >= b {
+                self.problem(&format!("{path}.{end}"), format!("must be later than {start}"));
+            }
+        }
+        (from, until)
     }
 }

@@ -1,16 +1,24 @@
-//! Prerequisites: the outline of every flag that lets a prerequisite name a flag compiled
-//! later, and the graph prerequisites form (no cycles, chains at most [`MAX_DEPTH`] deep).
+//! Prerequisites: references from one flag to a variant of another, resolved against an
+//! outline of every flag, and the graph they form (no cycles, chains at most
+//! [`MAX_DEPTH`] deep).
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::document::describe;
 use super::flags::kind_of;
 use super::{Compiler, MAX_DEPTH};
-use crate::snapshot::{Flag, FlagKind};
+use crate::snapshot::{Flag, FlagKind, Prerequisite};
 
-/// What pass one learns about a flag so others can reference it.
+/// What a flag must expose before any flag compiles, so that a prerequisite can name a
+/// flag that comes later in the document.
 pub(super) struct Outline {
-    pub(super) variants: Vec<String>,
+    variants: Vec<String>,
 }
+
+/// Every flag's outline with its position in the document, by key.
+pub(super) type FlagOutlines<'a> = HashMap<&'a str, (u32, Outline)>;
 
 pub(super) fn outline(def: &Value) -> Outline {
     let variants = match kind_of(def) {
@@ -24,6 +32,73 @@ pub(super) fn outline(def: &Value) -> Outline {
 }
 
 impl Compiler {
+    /// The prerequisites of flag `key`.
+    pub(super) fn prerequisites(
+        &mut self,
+        key: &str,
+        value: Option<&Value>,
+        path: &str,
+        outlines: &FlagOutlines<'_>,
+    ) -> Vec<Prerequisite> {
+        match value {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| self.prerequisite(key, item, &format!("{path}.prerequisites[{i}]"), outlines))
+                .collect(),
+            Some(v) => {
+                self.problem(&format!("{path}.prerequisites"), format!("expected an array, found {}", describe(v)));
+                Vec::new()
+            }
+        }
+    }
+
+    fn prerequisite(
+        &mut self,
+        key: &str,
+        value: &Value,
+        path: &str,
+        outlines: &FlagOutlines<'_>,
+    ) -> Option<Prerequisite> {
+        let p = self.object(value, path)?;
+        self.known_keys(p, path, &["flag", "variant"]);
+        let fpath = format!("{path}.flag");
+        let target = match p.get("flag") {
+            None => {
+                self.problem(&fpath, "required");
+                None
+            }
+            Some(v) => self.string(v, &fpath).and_then(|name| {
+                let found = outlines.get(name);
+                if found.is_none() {
+                    self.problem(&fpath, format!("unknown flag \"{name}\""));
+                } else if name == key {
+                    self.problem(&fpath, "a flag cannot be its own prerequisite");
+                }
+                found
+            }),
+        };
+        let variant = match p.get("variant") {
+            None => {
+                self.problem(&format!("{path}.variant"), "required");
+                None
+            }
+            Some(v) => self.string(v, &format!("{path}.variant")),
+        };
+        let ((index, outline), variant) = (target?, variant?);
+        match outline.variants.iter().position(|v| v == variant) {
+            Some(vi) => Some(Prerequisite { flag: *index, variant: vi as u32 }),
+            None => {
+                self.problem(
+                    &format!("{path}.variant"),
+                    format!("flag \"{}\" has no variant \"{variant}\"", p["flag"].as_str().unwrap_or("")),
+                );
+                None
+            }
+        }
+    }
+
     /// Rejects prerequisite cycles and chains deeper than [`MAX_DEPTH`].
     pub(super) fn check_prerequisite_graph(&mut self, flags: &[Flag]) {
         // 0 = unvisited, 1 = on the stack, 2 = done; depth[i] = longest chain below i.
