@@ -1,17 +1,18 @@
 //! The document's top level (schema version, revision, segments, the order in which the
 //! sections compile) and the checks every section shares.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
 use super::conditions::Scope;
-use super::prerequisites::{outline, Outline};
+use super::prerequisites;
 use super::{Compiler, Problem, SCHEMA_VERSION};
 use crate::bucketing::has_at_most_three_decimals;
-use crate::rollouts::Gate;
-use crate::snapshot::{FlagKind, Snapshot};
+use crate::rollouts::parse_duration_ms;
+use crate::snapshot::Snapshot;
+use crate::targeting::Condition;
 use crate::timestamp;
+
+const SECTIONS: &[&str] = &["schema_version", "revision", "segments", "flags", "experiments", "rollouts", "funnels"];
 
 pub(super) fn describe(value: &Value) -> &'static str {
     match value {
@@ -27,13 +28,10 @@ pub(super) fn describe(value: &Value) -> &'static str {
 impl Compiler {
     pub(super) fn document(&mut self, root: &Value) -> Snapshot {
         let Some(obj) = self.object(root, "$") else { return Snapshot::default() };
+        // Top-level paths have no `$.` prefix: every other path starts with them.
         for key in obj.keys() {
-            match key.as_str() {
-                "schema_version" | "revision" | "segments" | "flags" | "experiments" | "rollouts" | "funnels" => {}
-                _ => self.problem(
-                    key,
-                    "unknown key (expected one of: schema_version, revision, segments, flags, experiments, rollouts, funnels)",
-                ),
+            if !SECTIONS.contains(&key.as_str()) {
+                self.problem(key, format!("unknown key (expected one of: {})", SECTIONS.join(", ")));
             }
         }
         match obj.get("schema_version") {
@@ -44,68 +42,47 @@ impl Compiler {
         let revision = obj.get("revision").and_then(|v| self.string(v, "revision")).map(Box::from);
 
         let empty = Map::new();
-        let segments_obj = match obj.get("segments") {
-            Some(v) => self.object(v, "segments").unwrap_or(&empty),
-            None => &empty,
-        };
-        self.segments = segments_obj.keys().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
-        let mut segments = Vec::with_capacity(segments_obj.len());
-        for (name, def) in segments_obj {
-            let path = format!("segments.{name}");
-            segments.push(self.condition(def, &path, 1, &Scope::Segment { name }));
-        }
-        let segment_names = segments_obj.keys().map(|k| Box::from(k.as_str())).collect();
-
-        let flags_obj = match obj.get("flags") {
-            Some(v) => self.object(v, "flags").unwrap_or(&empty),
-            None => &empty,
-        };
-        let outlines: HashMap<&str, (u32, Outline)> =
-            flags_obj.iter().enumerate().map(|(i, (key, def))| (key.as_str(), (i as u32, outline(def)))).collect();
-        let mut flags = Vec::with_capacity(flags_obj.len());
-        for (key, def) in flags_obj {
-            if let Some(flag) = self.flag(key, def, &outlines) {
-                flags.push(flag);
-            }
-        }
-        let rollouts_obj = match obj.get("rollouts") {
-            Some(v) => self.object(v, "rollouts").unwrap_or(&empty),
-            None => &empty,
-        };
-        let mut rollouts = Vec::new();
-        for (key, def) in rollouts_obj {
-            let Some(rollout) = self.rollout(key, def) else { continue };
-            let path = format!("rollouts.{key}.flag");
-            match flags.iter().position(|f| *f.key == *rollout.flag) {
-                None if outlines.contains_key(&*rollout.flag) => {}
-                None => self.problem(&path, format!("unknown flag \"{}\"", rollout.flag)),
-                Some(i) if flags[i].kind != FlagKind::Boolean => self.problem(
-                    &path,
-                    format!("a rollout drives a boolean flag; \"{}\" is {}", rollout.flag, flags[i].kind.as_str()),
-                ),
-                Some(i) if flags[i].rollout.is_some() => {
-                    self.problem(&path, format!("flag \"{}\" already has a rollout", rollout.flag))
-                }
-                Some(i) => {
-                    flags[i].rollout = Some(Box::new(Gate::new(rollout)));
-                    rollouts.push((Box::from(key.as_str()), i as u32));
-                }
-            }
-        }
+        let segment_defs = self.section(obj, "segments", &empty);
+        let (segments, segment_names) = self.segments(segment_defs);
+        let flag_defs = self.section(obj, "flags", &empty);
+        let outlines = prerequisites::outlines(flag_defs);
+        let mut flags: Vec<_> = flag_defs.iter().filter_map(|(key, def)| self.flag(key, def, &outlines)).collect();
+        let rollout_defs = self.section(obj, "rollouts", &empty);
+        let rollouts = self.rollouts(rollout_defs, &mut flags, &outlines);
+        // Prerequisites hold document positions, which index `flags` only when no flag
+        // was rejected.
         if self.problems.is_empty() {
             self.check_prerequisite_graph(&flags);
         }
-        let experiments_obj = match obj.get("experiments") {
-            Some(v) => self.object(v, "experiments").unwrap_or(&empty),
-            None => &empty,
-        };
-        let experiments = experiments_obj.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
-        let funnels_obj = match obj.get("funnels") {
-            Some(v) => self.object(v, "funnels").unwrap_or(&empty),
-            None => &empty,
-        };
-        let funnels = funnels_obj.iter().filter_map(|(key, def)| self.funnel(key, def, experiments_obj)).collect();
+        let experiment_defs = self.section(obj, "experiments", &empty);
+        let experiments = experiment_defs.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
+        let funnel_defs = self.section(obj, "funnels", &empty);
+        let funnels = funnel_defs.iter().filter_map(|(key, def)| self.funnel(key, def, experiment_defs)).collect();
         Snapshot::new(revision, flags, segments, segment_names, experiments, rollouts, funnels)
+    }
+
+    /// The object under top-level `key`; one that is missing or not an object compiles as
+    /// `empty`, so the sections after it are still checked.
+    fn section<'v>(
+        &mut self,
+        root: &'v Map<String, Value>,
+        key: &str,
+        empty: &'v Map<String, Value>,
+    ) -> &'v Map<String, Value> {
+        match root.get(key) {
+            Some(v) => self.object(v, key).unwrap_or(empty),
+            None => empty,
+        }
+    }
+
+    fn segments(&mut self, defs: &Map<String, Value>) -> (Vec<Condition>, Vec<Box<str>>) {
+        self.segments = defs.keys().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
+        let conditions = defs
+            .iter()
+            .map(|(name, def)| self.condition(def, &format!("segments.{name}"), 1, &Scope::Segment { name }))
+            .collect();
+        let names = defs.keys().map(|k| Box::from(k.as_str())).collect();
+        (conditions, names)
     }
 
     pub(super) fn problem(&mut self, path: &str, message: impl Into<String>) {
@@ -168,6 +145,15 @@ impl Compiler {
         n
     }
 
+    /// An optional count; 0 when it is absent or not a count.
+    pub(super) fn non_negative_integer(&mut self, value: Option<&Value>, path: &str) -> u64 {
+        let Some(value) = value else { return 0 };
+        value.as_u64().unwrap_or_else(|| {
+            self.problem(path, format!("expected a non-negative integer, found {value}"));
+            0
+        })
+    }
+
     pub(super) fn percentage(&mut self, value: &Value, path: &str) -> Option<f64> {
         let p = self.number(value, path)?;
         if !(0.0..=100.0).contains(&p) {
@@ -181,8 +167,13 @@ impl Compiler {
         }
     }
 
-    pub(super) fn instant_ms(&mut self, value: &Value, path: &str) -> Option<i64> {
-        self.instant(value, path).map(|n| n.div_euclid(1_000_000) as i64)
+    pub(super) fn duration_ms(&mut self, value: &Value, path: &str) -> Option<i64> {
+        let text = self.string(value, path)?;
+        let ms = parse_duration_ms(text);
+        if ms.is_none() {
+            self.problem(path, format!("invalid duration \"{text}\" (expected a number and a unit: ms, s, m, h, d)"));
+        }
+        ms
     }
 
     pub(super) fn instant(&mut self, value: &Value, path: &str) -> Option<i128> {
@@ -195,6 +186,10 @@ impl Compiler {
             self.problem(path, format!("expected an RFC 3339 timestamp or unix seconds, found {value}"));
         }
         parsed
+    }
+
+    pub(super) fn instant_ms(&mut self, value: &Value, path: &str) -> Option<i64> {
+        self.instant(value, path).map(|n| n.div_euclid(1_000_000) as i64)
     }
 
     /// The optional instants `obj.start` and `obj.end`, in milliseconds; an end that is not

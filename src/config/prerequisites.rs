@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::document::describe;
 use super::flags::kind_of;
@@ -20,7 +20,11 @@ pub(super) struct Outline {
 /// Every flag's outline with its position in the document, by key.
 pub(super) type FlagOutlines<'a> = HashMap<&'a str, (u32, Outline)>;
 
-pub(super) fn outline(def: &Value) -> Outline {
+pub(super) fn outlines(flags: &Map<String, Value>) -> FlagOutlines<'_> {
+    flags.iter().enumerate().map(|(i, (key, def))| (key.as_str(), (i as u32, outline(def)))).collect()
+}
+
+fn outline(def: &Value) -> Outline {
     let variants = match kind_of(def) {
         Some(FlagKind::Multivariate) => {
             def.get("variants").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default()
