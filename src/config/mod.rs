@@ -8,8 +8,10 @@
 //! One `Compiler` walks the document; each file adds the methods for one part of it:
 //! `document` (the top level, segments, and the checks all parts share), `flags`,
 //! `rules` (a flag's rules and what they serve), `conditions`, `prerequisites` (references
-//! between flags and the graph they form), `rollouts`, `experiments` and `funnels`.
+//! between flags and the graph they form), `rollouts`, `experiments`, `analysis` (an
+//! experiment's statistics and reporting settings) and `funnels`.
 
+mod analysis;
 mod conditions;
 mod document;
 mod experiments;
