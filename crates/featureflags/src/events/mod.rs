@@ -1,4 +1,4 @@
-//! The event stream (DESIGN §7): a bounded queue of JSON events that the host drains as
+//! The event stream (docs/design.md §7): a bounded queue of JSON events that the host drains as
 //! NDJSON, and an optional synchronous listener.
 //!
 //! A full queue drops the newest event and counts the drop; producing an event never

@@ -1,4 +1,4 @@
-//! Experiments (DESIGN §5): assignment with exactly one exposure per user, metric
+//! Experiments (docs/design.md §5): assignment with exactly one exposure per user, metric
 //! tracking with exact per-user totals, and the aggregates the [`crate::stats`] module
 //! analyses.
 //!

@@ -1,4 +1,4 @@
-//! Staged rollouts with a health guard (DESIGN §6).
+//! Staged rollouts with a health guard (docs/design.md §6).
 //!
 //! A rollout drives its flag's default split: `on` for the first `p`% of buckets under
 //! the flag's salt, so membership is monotone as `p` rises. Progress is a pure function

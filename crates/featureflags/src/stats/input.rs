@@ -1,5 +1,5 @@
 //! What an analysis takes: the metric kind, each variant's aggregates and the settings
-//! (alpha, power, MDE, sequential), parsed from DESIGN §5's `ff_analyze_json` input and
+//! (alpha, power, MDE, sequential), parsed from docs/design.md §5's `ff_analyze_json` input and
 //! validated.
 //!
 //! Kept apart from the statistics because it is the only code that knows the JSON input
@@ -111,7 +111,7 @@ fn json_finite(v: &Value) -> Option<f64> {
 }
 
 impl AnalysisInput {
-    /// Parses and validates DESIGN §5's `ff_analyze_json` input.
+    /// Parses and validates docs/design.md §5's `ff_analyze_json` input.
     ///
     /// Every problem is reported as `path: message`, e.g.
     /// `variants.control.users: must be a non-negative integer`.

@@ -1,6 +1,6 @@
 //! Statistics for A/B tests: pure functions over per-variant aggregates.
 //!
-//! This module implements the analysis described in DESIGN §5 (`ff_analyze_json`):
+//! This module implements the analysis described in docs/design.md §5 (`ff_analyze_json`):
 //! per-variant summaries (rate or mean, standard deviation, 95% and 99% confidence
 //! intervals), comparisons of every non-control variant with the control (absolute and
 //! relative uplift with confidence intervals, two-sided p-value, Holm adjustment,

@@ -1,5 +1,5 @@
 //! What an analysis returns: [`Analysis`] and its parts, serialized field for field as
-//! the JSON report of DESIGN §5 (schema in `docs/stats.md`).
+//! the JSON report of docs/design.md §5 (schema in `docs/stats.md`).
 //!
 //! Kept apart so the output schema can be read in one place: the field order here is the
 //! key order of the JSON, and undefined quantities are `None`, serialized as `null`.

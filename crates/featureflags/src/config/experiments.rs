@@ -1,0 +1,197 @@
+//! Experiments: status, weighted variants and control, traffic and eligibility, metrics,
+//! enrollment dates and a declared winner. How results are analysed and reported is in
+//! `analysis`.
+
+use std::sync::atomic::AtomicU32;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::conditions::Scope;
+use super::Compiler;
+use crate::bucketing::{has_at_most_three_decimals, percentage_threshold, split_thresholds, Salt};
+use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, NO_WINNER};
+use crate::intern::Sym;
+
+const EXPERIMENT_KEYS: &[&str] = &[
+    "description",
+    "status",
+    "variants",
+    "control",
+    "traffic",
+    "when",
+    "metrics",
+    "primary_metric",
+    "alpha",
+    "power",
+    "mde",
+    "sequential",
+    "sequential_tuning",
+    "min_sample",
+    "start_at",
+    "end_at",
+    "winner",
+    "breakdowns",
+    "max_segment_values",
+    "interval",
+    "retention",
+    "retention_rate",
+    "discount_rate",
+    "clv_periods",
+];
+
+impl Compiler {
+    pub(super) fn experiment(&mut self, key: &str, def: &Value) -> Option<Experiment> {
+        let path = format!("experiments.{key}");
+        if key.is_empty() {
+            self.problem(&path, "experiment key must not be empty");
+        }
+        let obj = self.object(def, &path)?;
+        self.known_keys(obj, &path, EXPERIMENT_KEYS);
+        let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
+        let status = self.status(obj.get("status"), &format!("{path}.status"));
+        let variants = self.experiment_variants(obj.get("variants"), &format!("{path}.variants"));
+        let names: Vec<&str> = variants.iter().map(|v| &*v.key).collect();
+        let control = self.control(obj.get("control"), &format!("{path}.control"), &names);
+        let winner = obj.get("winner").and_then(|v| self.variant_ref(v, &format!("{path}.winner"), &names));
+        let traffic = obj.get("traffic").map_or(Some(100.0), |v| self.percentage(v, &format!("{path}.traffic")));
+        let when = obj
+            .get("when")
+            .map(|v| self.condition(v, &format!("{path}.when"), 1, &Scope::Rule { flag_salt: key, rule_id: "when" }));
+        let metrics = self.metrics(obj.get("metrics"), &format!("{path}.metrics"));
+        let primary_metric =
+            self.primary_metric(obj.get("primary_metric"), &format!("{path}.primary_metric"), &metrics);
+        let statistics = self.statistics(obj, &path);
+        let (start_at, end_at) = self.instant_range(obj, &path, ["start_at", "end_at"]);
+        let reporting = self.reporting(obj, &path);
+        let weights: Vec<f64> = variants.iter().map(|v| v.weight).collect();
+        if weights.len() < 2 || weights.iter().sum::<f64>() <= 0.0 {
+            return None;
+        }
+        let (interval_ms, interval_slots) = reporting.series?;
+        Some(Experiment {
+            key: key.into(),
+            sym: Sym::UNSET,
+            status: status?,
+            thresholds: split_thresholds(&weights).into(),
+            variants: variants.into(),
+            control: control?,
+            traffic_threshold: percentage_threshold(traffic?),
+            traffic: traffic?,
+            variant_salt: Salt::new(key),
+            traffic_salt: Salt::new(&format!("{key}.traffic")),
+            when,
+            metrics: metrics.into(),
+            primary_metric: primary_metric?,
+            alpha: statistics.alpha,
+            power: statistics.power,
+            mde: statistics.mde,
+            sequential: statistics.sequential,
+            sequential_tuning: statistics.sequential_tuning,
+            min_sample: statistics.min_sample,
+            start_at,
+            end_at,
+            winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),
+            series: OnceLock::new(),
+            breakdowns: reporting.breakdowns.into(),
+            max_segment_values: reporting.max_segment_values,
+            retention_rate: reporting.retention_rate,
+            discount_rate: reporting.discount_rate,
+            clv_periods: reporting.clv_periods,
+            interval_ms,
+            interval_slots,
+        })
+    }
+
+    fn status(&mut self, value: Option<&Value>, path: &str) -> Option<ExperimentStatus> {
+        let Some(value) = value else {
+            self.problem(path, "required");
+            return None;
+        };
+        let text = self.string(value, path)?;
+        let status = ExperimentStatus::parse(text);
+        if status.is_none() {
+            self.problem(path, format!("unknown status \"{text}\" (expected draft, running, paused or completed)"));
+        }
+        status
+    }
+
+    /// The variants with valid weights; a config with any invalid one is rejected.
+    fn experiment_variants(&mut self, value: Option<&Value>, path: &str) -> Vec<ExperimentVariant> {
+        let Some(value) = value else {
+            self.problem(path, "required");
+            return Vec::new();
+        };
+        let Some(map) = self.object(value, path) else { return Vec::new() };
+        if map.len() < 2 {
+            self.problem(path, "an experiment needs at least two variants");
+        }
+        let variants: Vec<ExperimentVariant> =
+            map.iter().filter_map(|(name, weight)| self.experiment_variant(name, weight, path)).collect();
+        let total: f64 = variants.iter().map(|v| v.weight).sum();
+        if !variants.is_empty() && total <= 0.0 {
+            self.problem(path, "weights must sum to a positive number");
+        }
+        variants
+    }
+
+    fn experiment_variant(&mut self, name: &str, weight: &Value, path: &str) -> Option<ExperimentVariant> {
+        let wpath = format!("{path}.{name}");
+        if name.is_empty() {
+            self.problem(&wpath, "variant keys must not be empty");
+        }
+        match self.number(weight, &wpath)? {
+            w if w < 0.0 => self.problem(&wpath, format!("weight {w} is negative")),
+            w if !has_at_most_three_decimals(w) => {
+                self.problem(&wpath, format!("weight {w} has more than three decimals"))
+            }
+            w => return Some(ExperimentVariant { key: name.into(), sym: Sym::UNSET, weight: w }),
+        }
+        None
+    }
+
+    /// The control variant: the one named, else the one called `control`, else the first.
+    fn control(&mut self, value: Option<&Value>, path: &str, names: &[&str]) -> Option<u32> {
+        match value {
+            Some(v) => self.variant_ref(v, path, names),
+            None => Some(names.iter().position(|n| *n == "control").map_or(0, |i| i as u32)),
+        }
+    }
+
+    fn metrics(&mut self, value: Option<&Value>, path: &str) -> Vec<Metric> {
+        let Some(value) = value else {
+            self.problem(path, "required");
+            return Vec::new();
+        };
+        let Some(map) = self.object(value, path) else { return Vec::new() };
+        if map.is_empty() {
+            self.problem(path, "an experiment needs at least one metric");
+        }
+        map.iter().filter_map(|(name, kind)| self.metric(name, kind, path)).collect()
+    }
+
+    fn metric(&mut self, name: &str, kind: &Value, path: &str) -> Option<Metric> {
+        let kpath = format!("{path}.{name}");
+        if name.is_empty() {
+            self.problem(&kpath, "metric names must not be empty");
+        }
+        let text = self.string(kind, &kpath)?;
+        let kind = MetricKind::parse(text);
+        if kind.is_none() {
+            self.problem(&kpath, format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)"));
+        }
+        Some(Metric { name: name.into(), sym: Sym::UNSET, kind: kind? })
+    }
+
+    /// The metric decisions are made on: the one named, else the first.
+    fn primary_metric(&mut self, value: Option<&Value>, path: &str, metrics: &[Metric]) -> Option<u32> {
+        let Some(value) = value else { return Some(0) };
+        let name = self.string(value, path)?;
+        let found = metrics.iter().position(|m| &*m.name == name).map(|i| i as u32);
+        // With no valid metric, the metrics' own problems already reject the config.
+        if found.is_none() && !metrics.is_empty() {
+            self.problem(path, format!("unknown metric \"{name}\""));
+        }
+        found
+    }
+}
