@@ -8,9 +8,9 @@ use std::ptr;
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str};
-use featureflags::context::Context;
-use featureflags::engine::Engine;
-use featureflags::eval::Reason;
+use featureflags::Context;
+use featureflags::Engine;
+use featureflags::Reason;
 
 /// Borrows `len` bytes at `ptr` for the call. NULL with length 0 is empty.
 #[inline(always)]

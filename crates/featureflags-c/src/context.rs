@@ -7,7 +7,7 @@ use super::args::{context_arg, str_arg};
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_context, ff_error, ff_status};
-use featureflags::context::Context;
+use featureflags::Context;
 
 /// Creates a context for `user_id` (UTF-8, borrowed). Returns NULL when `user_id` is
 /// invalid (NULL with non-zero length, invalid UTF-8). The caller owns the context and

@@ -7,7 +7,7 @@ use super::args::{bytes_arg, bytes_out, engine_arg, str_arg, write};
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_bytes, ff_engine, ff_error, ff_status};
-use featureflags::engine::{Engine, EngineOptions};
+use featureflags::{Engine, EngineOptions};
 
 /// Creates an engine with no flags. `options_json` (borrowed; NULL/0 for defaults) is a
 /// JSON object: `{"max_config_bytes": 16777216}`. Returns NULL on error (with `*err`
@@ -104,7 +104,7 @@ pub unsafe extern "C" fn ff_engine_revision(
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let revision = engine.snapshot().revision.as_deref().map(|r| r.as_bytes().to_vec());
+        let revision = engine.revision().map(String::into_bytes);
         let value = revision.map_or(ff_bytes { ptr: ptr::null_mut(), len: 0 }, bytes_out);
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, value) };
@@ -130,7 +130,7 @@ pub unsafe extern "C" fn ff_bucket(
             return Err(Failure::invalid("out: NULL pointer"));
         }
         // SAFETY: checked non-NULL; caller contract for out-pointers.
-        unsafe { write(out, featureflags::bucketing::bucket(salt, key)) };
+        unsafe { write(out, featureflags::bucket(salt, key)) };
         Ok(())
     })
 }

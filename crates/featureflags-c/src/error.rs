@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use super::boundary::boundary;
 use super::types::{ff_error, ff_status};
-use featureflags::engine::{ExperimentError, LoadError, OverrideError, RolloutError};
+use featureflags::{ExperimentError, LoadError, OverrideError, RolloutError};
 
 /// An error on its way to the caller: a status and a message.
 #[derive(Debug)]

@@ -114,7 +114,7 @@ pub unsafe extern "C" fn ff_engine_set_listener(
         let engine = unsafe { engine_arg(e)? };
         let listener = callback.map(|callback| {
             let target = ListenerTarget { callback, user_data };
-            let listener: featureflags::events::Listener = std::sync::Arc::new(move |line: &str| target.deliver(line));
+            let listener: featureflags::Listener = std::sync::Arc::new(move |line: &str| target.deliver(line));
             listener
         });
         engine

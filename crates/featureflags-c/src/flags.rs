@@ -6,7 +6,7 @@ use std::ptr;
 use super::args::{bytes_out, engine_arg, eval_args, str_arg, str_out, write};
 use super::boundary::boundary;
 use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_evaluation, ff_reason, ff_status, ff_str};
-use featureflags::eval::Reason;
+use featureflags::Reason;
 
 /// A key that matched no flag is reported as not found, unless it is not even UTF-8.
 fn missing(key: &[u8]) -> Reason {

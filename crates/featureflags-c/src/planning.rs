@@ -25,9 +25,7 @@ pub unsafe extern "C" fn ff_analyze_json(
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let value =
-            featureflags::json::parse_strict(text.as_bytes()).map_err(|e| Failure::invalid(format!("input: {e}")))?;
-        let parsed = featureflags::stats::AnalysisInput::from_json(&value)
+        let parsed = featureflags::stats::AnalysisInput::from_slice(text.as_bytes())
             .map_err(|problems| Failure::invalid(problems.join("\n")))?;
         let analysis = featureflags::stats::analyze(&parsed);
         // SAFETY: checked non-NULL; caller contract for out-pointers.

@@ -7,7 +7,7 @@ use super::args::{engine_arg, eval_args, key_json, str_arg, write};
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_rollout_info, ff_status};
-use featureflags::rollouts::Action;
+use featureflags::RolloutAction as Action;
 
 /// Writes rollout `key`'s status to `*out` (on success only). `FF_STATUS_NOT_FOUND`
 /// when the current config has no such rollout. Stage transitions that happened since

@@ -2,10 +2,10 @@
 
 use std::ffi::{c_char, CString};
 
-use featureflags::context::Context;
-use featureflags::engine::Engine;
-use featureflags::eval::Reason;
-use featureflags::rollouts::State;
+use featureflags::Context;
+use featureflags::Engine;
+use featureflags::Reason;
+use featureflags::RolloutState as State;
 
 /// Converts a core enum into its C twin, and proves when the crate compiles that the two
 /// number every variant alike.

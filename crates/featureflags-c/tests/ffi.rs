@@ -238,7 +238,7 @@ fn bucket_and_version_match_the_core() {
         let (salt, sn) = s("flag");
         let (key, keyn) = s("user-1");
         assert_eq!(ff_bucket(salt, sn, key, keyn, &mut bucket, ptr::null_mut()), ff_status::FF_STATUS_OK);
-        assert_eq!(bucket, featureflags::bucketing::bucket("flag", "user-1"));
+        assert_eq!(bucket, featureflags::bucket("flag", "user-1"));
         assert_eq!(CStr::from_ptr(ff_version()).to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }
 }

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use featureflags::rollouts::State;
+use featureflags::RolloutState as State;
 use featureflags::{Context, Engine, EngineOptions};
 use serde_json::Value;
 
@@ -18,14 +18,14 @@ fn main() -> ExitCode {
         .nth(1)
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/trading.json").into());
     let engine = Engine::new(EngineOptions::default());
-    let snapshot = match engine.load_file(&path) {
+    let loaded = match engine.load_file(&path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{path}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    println!("loaded {path}: revision {}, {} flags", snapshot.revision.as_deref().unwrap_or("-"), snapshot.flags.len());
+    println!("loaded {path}: revision {}, {} flags", loaded.revision.as_deref().unwrap_or("-"), loaded.flags.len());
 
     let users: Vec<(&str, Vec<(&str, Attr)>)> = vec![
         (
@@ -79,16 +79,16 @@ fn main() -> ExitCode {
             set.expect("demo attributes are valid");
         }
         println!("\n{user}");
-        for flag in snapshot.flags.iter() {
-            let ev = engine.evaluate(&flag.key, &ctx);
+        for flag in &loaded.flags {
+            let ev = engine.evaluate(flag, &ctx);
             let rule = ev.rule_id.map(|r| format!(" (rule {r})")).unwrap_or_default();
-            println!("  {:<20} {:<9} {}{rule}", flag.key, ev.variant.unwrap_or("<none>"), ev.reason.as_str());
+            println!("  {:<20} {:<9} {}{rule}", flag, ev.variant.unwrap_or("<none>"), ev.reason.as_str());
         }
     }
 
     // The scenarios below drive items of examples/trading.json; any other config gets the
     // table above and a line saying which scenario needs what.
-    if snapshot.flag("hft-trading").is_some() {
+    if loaded.flags.iter().any(|k| k == "hft-trading") {
         engine.set_override("hft-trading", "off").expect("the kill switch has an \"off\" variant");
         ctx.reset("alice");
         println!(
@@ -99,12 +99,12 @@ fn main() -> ExitCode {
     } else {
         skipped("kill switch", "the kill_switch flag `hft-trading`");
     }
-    if snapshot.rollout("smart-order-router").is_some() {
+    if loaded.rollouts.iter().any(|k| k == "smart-order-router") {
         rollout_demo(&engine);
     } else {
         skipped("rollout", "the rollout of flag `smart-order-router`");
     }
-    if snapshot.experiment("one-click-trade").is_some() && snapshot.funnel("order-flow").is_some() {
+    if loaded.experiments.iter().any(|k| k == "one-click-trade") && loaded.funnels.iter().any(|k| k == "order-flow") {
         experiment_demo(&engine);
     } else {
         skipped("experiment", "the experiment `one-click-trade` and the funnel `order-flow`");

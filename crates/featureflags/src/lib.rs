@@ -1,35 +1,48 @@
 //! featureflags: an embeddable feature-flag and experimentation engine.
 //!
-//! The core is safe Rust: a JSON [`config`] is validated and compiled into an immutable
-//! [`snapshot::Snapshot`], which an [`Engine`] swaps atomically on reload and evaluates
+//! The core is safe Rust: a JSON config is validated and compiled into an immutable
+//! snapshot, which an [`Engine`] swaps atomically on reload and evaluates
 //! without locks or allocation. The C ABI (the `featureflags-c` crate, which builds
 //! `libfeatureflags.so`) only adapts this core; it is the one place that holds `unsafe`
 //! code, and this crate forbids it.
+//!
+//! The public API is the [`Engine`], what it takes ([`Context`], [`EngineOptions`]) and
+//! returns ([`Evaluation`], [`Loaded`], the errors), and the statistics in [`stats`];
+//! everything else is private to the crate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod analytics;
-pub mod bucketing;
-pub mod config;
-pub mod context;
-pub mod engine;
-pub mod eval;
-pub mod events;
-pub mod experiments;
+mod analytics;
+mod bucketing;
+mod config;
+mod context;
+mod engine;
+mod eval;
+mod events;
+mod experiments;
 mod intern;
-pub mod json;
+mod json;
 mod keyindex;
-pub mod rollouts;
-pub use intern::Sym;
-pub mod semver;
+mod rollouts;
+mod semver;
 mod sharded;
-pub mod snapshot;
+mod snapshot;
 pub mod stats;
-pub mod targeting;
-pub mod timeseries;
-pub mod timestamp;
+mod targeting;
+mod timeseries;
+mod timestamp;
 
+pub use bucketing::bucket;
 pub use config::{ConfigError, Problem};
 pub use context::{AttrValue, Context, ContextError};
-pub use engine::{Engine, EngineOptions, LoadError, OverrideError};
+pub use engine::{
+    Engine, EngineOptions, ExperimentError, LoadError, Loaded, OverrideError, RolloutError, RolloutStatus, TrackError,
+    HISTORY_PER_FLAG,
+};
 pub use eval::{Evaluation, Reason};
+pub use events::{Events, Listener, ListenerBusy};
+pub use intern::Sym;
+pub use rollouts::{
+    Action as RolloutAction, Health as RolloutHealth, InvalidTransition, Position as RolloutPosition,
+    State as RolloutState,
+};

@@ -1,5 +1,5 @@
 //! A fully compiled config: what evaluation reads. A snapshot is built by
-//! [`crate::config::compile`] and swapped whole on reload; what it compiled from the
+//! [`crate::config::compile_value`] and swapped whole on reload; what it compiled from the
 //! config never changes. It also holds slots for the runtime state that outlives reloads
 //! (a flag's override, an experiment's winner and time series, a rollout gate's mode),
 //! so evaluation reads that state with one relaxed load instead of a lookup. The
@@ -121,12 +121,6 @@ pub struct Flag {
     pub bucket_by: Option<Box<str>>,
     /// Salt of splits (the flag key unless `salt` is set), pre-hashed.
     pub salt: Salt,
-    /// The salt as text.
-    pub salt_text: Box<str>,
-    /// `tags`.
-    pub tags: Box<[Box<str>]>,
-    /// `description`.
-    pub description: Option<Box<str>>,
     /// A runtime override's variant index, or [`NO_OVERRIDE`]; written by the engine's
     /// runtime overlay, which holds the overrides.
     pub(crate) override_slot: AtomicU32,
@@ -159,8 +153,6 @@ pub struct Snapshot {
     pub flags: Box<[Flag]>,
     /// Compiled segments, indexed by [`Condition::Segment`].
     pub segments: Box<[Condition]>,
-    /// Segment names, parallel to `segments`.
-    pub segment_names: Box<[Box<str>]>,
     /// Experiments in document order.
     pub experiments: Box<[Experiment]>,
     /// Rollout keys with the index of the flag each drives.
@@ -178,7 +170,6 @@ impl Snapshot {
         revision: Option<Box<str>>,
         flags: Vec<Flag>,
         segments: Vec<Condition>,
-        segment_names: Vec<Box<str>>,
         experiments: Vec<Experiment>,
         rollouts: Vec<(Box<str>, u32)>,
         funnels: Vec<Funnel>,
@@ -196,7 +187,6 @@ impl Snapshot {
             revision,
             flags: flags.into(),
             segments: segments.into(),
-            segment_names: segment_names.into(),
             experiments: experiments.into(),
             rollouts: rollouts.into(),
             funnels: funnels.into(),

@@ -32,11 +32,6 @@ pub fn from_unix_seconds(seconds: f64) -> Option<i128> {
     (nanos.is_finite() && nanos.abs() < 1e30).then_some(nanos as i128)
 }
 
-/// Unix milliseconds of an RFC 3339 timestamp, or `None`.
-pub fn rfc3339_to_millis(text: &str) -> Option<i64> {
-    parse_rfc3339(text).map(|n| n.div_euclid(1_000_000) as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +51,6 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:01Z"), Some(1_000_000_000));
         assert_eq!(parse_rfc3339("2026-12-01T01:00:00+01:00"), from_unix_seconds(1_796_083_200.0));
         assert_eq!(parse_rfc3339("2026-12-01"), None);
-        assert_eq!(rfc3339_to_millis("2026-12-01T00:00:00.5Z"), Some(1_796_083_200_500));
+        assert_eq!(parse_rfc3339("2026-12-01T00:00:00.5Z"), Some(1_796_083_200_500_000_000));
     }
 }

@@ -17,7 +17,7 @@ fn rejection(engine: &Engine, document: &str) -> String {
 fn duplicate_keys_anywhere_in_a_config_are_rejected_and_change_nothing() {
     let engine = Engine::default();
     engine.load_json(KILL_ON.as_bytes()).unwrap();
-    let revision = engine.snapshot().revision.clone();
+    let revision = engine.revision();
     let cases = [
         (
             r#"{"schema_version": 1, "flags": {"kill": {"type": "kill_switch", "enabled": true},
@@ -34,7 +34,7 @@ fn duplicate_keys_anywhere_in_a_config_are_rejected_and_change_nothing() {
     for (document, expected) in cases {
         let message = rejection(&engine, document);
         assert!(message.starts_with(expected), "{message:?} should start with {expected:?}");
-        assert_eq!(engine.snapshot().revision, revision, "the previous config keeps serving");
+        assert_eq!(engine.revision(), revision, "the previous config keeps serving");
         assert!(engine.is_enabled("kill", &Context::new("u"), false));
     }
 }

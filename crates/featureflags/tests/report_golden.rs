@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use featureflags::rollouts::Action;
+use featureflags::RolloutAction as Action;
 use featureflags::{Context, Engine};
 use serde_json::Value;
 

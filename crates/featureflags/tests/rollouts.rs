@@ -3,9 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use featureflags::engine::RolloutError;
-use featureflags::rollouts::{Action, State};
+use featureflags::RolloutError;
 use featureflags::{Context, Engine, EngineOptions, Reason};
+use featureflags::{RolloutAction as Action, RolloutState as State};
 
 const T0: i64 = 1_795_000_000_000; // 2026-11-18T...Z
 const MIN: i64 = 60_000;
@@ -241,7 +241,7 @@ fn flag_history_records_changes_overrides_and_transitions() {
     for _ in 0..150 {
         engine.set_override("matching-v2", "on").unwrap();
     }
-    assert_eq!(engine.flag_history("matching-v2").len(), featureflags::engine::HISTORY_PER_FLAG);
+    assert_eq!(engine.flag_history("matching-v2").len(), featureflags::HISTORY_PER_FLAG);
 }
 
 #[test]

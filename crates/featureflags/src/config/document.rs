@@ -43,7 +43,7 @@ impl Compiler {
 
         let empty = Map::new();
         let segment_defs = self.section(obj, "segments", &empty);
-        let (segments, segment_names) = self.segments(segment_defs);
+        let segments = self.segments(segment_defs);
         let flag_defs = self.section(obj, "flags", &empty);
         let outlines = prerequisites::outlines(flag_defs);
         let mut flags: Vec<_> = flag_defs.iter().filter_map(|(key, def)| self.flag(key, def, &outlines)).collect();
@@ -58,7 +58,7 @@ impl Compiler {
         let experiments = experiment_defs.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
         let funnel_defs = self.section(obj, "funnels", &empty);
         let funnels = funnel_defs.iter().filter_map(|(key, def)| self.funnel(key, def, experiment_defs)).collect();
-        Snapshot::new(revision, flags, segments, segment_names, experiments, rollouts, funnels)
+        Snapshot::new(revision, flags, segments, experiments, rollouts, funnels)
     }
 
     /// The object under top-level `key`; one that is missing or not an object compiles as
@@ -75,14 +75,11 @@ impl Compiler {
         }
     }
 
-    fn segments(&mut self, defs: &Map<String, Value>) -> (Vec<Condition>, Vec<Box<str>>) {
+    fn segments(&mut self, defs: &Map<String, Value>) -> Vec<Condition> {
         self.segments = defs.keys().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
-        let conditions = defs
-            .iter()
+        defs.iter()
             .map(|(name, def)| self.condition(def, &format!("segments.{name}"), 1, &Scope::Segment { name }))
-            .collect();
-        let names = defs.keys().map(|k| Box::from(k.as_str())).collect();
-        (conditions, names)
+            .collect()
     }
 
     pub(super) fn problem(&mut self, path: &str, message: impl Into<String>) {

@@ -60,9 +60,11 @@ impl Compiler {
         self.known_keys(obj, &path, FLAG_KEYS);
         let kind = self.flag_kind(obj, def, &path);
         let enabled = self.boolean(obj.get("enabled"), &format!("{path}.enabled"), true);
-        let description =
-            obj.get("description").and_then(|v| self.string(v, &format!("{path}.description"))).map(Box::from);
-        let tags = self.tags(obj.get("tags"), &format!("{path}.tags"));
+        // Documentation for people: validated, not kept.
+        if let Some(v) = obj.get("description") {
+            self.string(v, &format!("{path}.description"));
+        }
+        self.check_tags(obj.get("tags"), &format!("{path}.tags"));
         let salt_text: Box<str> = match obj.get("salt") {
             Some(v) => self.non_empty_string(v, &format!("{path}.salt")).unwrap_or(key).into(),
             None => key.into(),
@@ -95,9 +97,6 @@ impl Compiler {
             schedule,
             bucket_by,
             salt: Salt::new(&salt_text),
-            salt_text,
-            tags: tags.into(),
-            description,
             variants: variants.into(),
             override_slot: AtomicU32::new(NO_OVERRIDE),
             rollout: None,
@@ -119,18 +118,15 @@ impl Compiler {
         kind
     }
 
-    fn tags(&mut self, value: Option<&Value>, path: &str) -> Vec<Box<str>> {
+    fn check_tags(&mut self, value: Option<&Value>, path: &str) {
         match value {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| self.string(t, &format!("{path}[{i}]")).map(Box::from))
-                .collect(),
-            Some(v) => {
-                self.problem(path, format!("expected an array of strings, found {}", describe(v)));
-                Vec::new()
+            None => {}
+            Some(Value::Array(items)) => {
+                for (i, t) in items.iter().enumerate() {
+                    self.string(t, &format!("{path}[{i}]"));
+                }
             }
+            Some(v) => self.problem(path, format!("expected an array of strings, found {}", describe(v))),
         }
     }
 

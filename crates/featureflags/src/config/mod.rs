@@ -74,11 +74,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Parses, validates and compiles a config document of at most `max_bytes`.
-pub fn compile(document: &[u8], max_bytes: usize) -> Result<Snapshot, ConfigError> {
-    compile_value(&parse(document, max_bytes)?)
-}
-
 /// Parses a config document of at most `max_bytes` into JSON, without validating it.
 pub fn parse(document: &[u8], max_bytes: usize) -> Result<Value, ConfigError> {
     let fail = |message: String| ConfigError { problems: vec![Problem { path: "$".into(), message }] };

@@ -90,7 +90,6 @@ impl Compiler {
         Some(Rollout {
             key: key.into(),
             flag: flag?.into(),
-            strategy: strategy?,
             stages: stages?.into(),
             start_at: start_at?,
             stage_duration_ms: stage_duration_ms?,

@@ -50,6 +50,6 @@ fn rejects_cycles_and_deep_nesting() {
 
 #[test]
 fn size_limit() {
-    let err = compile(b"{}", 1).unwrap_err();
+    let err = parse(b"{}", 1).unwrap_err();
     assert_eq!(err.problems[0].path, "$");
 }

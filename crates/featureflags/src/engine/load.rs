@@ -27,9 +27,40 @@ pub enum LoadError {
     Invalid(#[from] ConfigError),
 }
 
+/// What a successful load installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The config's `revision`, if it has one.
+    pub revision: Option<String>,
+    /// Its place among the configs this engine installed (see [`Engine::generation`]).
+    pub generation: u64,
+    /// The keys of its flags, in document order.
+    pub flags: Vec<String>,
+    /// The keys of its experiments, in document order.
+    pub experiments: Vec<String>,
+    /// The keys of its rollouts.
+    pub rollouts: Vec<String>,
+    /// The keys of its funnels.
+    pub funnels: Vec<String>,
+}
+
+impl Loaded {
+    fn of(snapshot: &Snapshot, generation: u64) -> Loaded {
+        let keys = |keys: &mut dyn Iterator<Item = &str>| keys.map(str::to_owned).collect();
+        Loaded {
+            revision: snapshot.revision.as_deref().map(str::to_owned),
+            generation,
+            flags: keys(&mut snapshot.flags.iter().map(|f| &*f.key)),
+            experiments: keys(&mut snapshot.experiments.iter().map(|e| &*e.key)),
+            rollouts: keys(&mut snapshot.rollouts.iter().map(|(k, _)| &**k)),
+            funnels: keys(&mut snapshot.funnels.iter().map(|f| &*f.key)),
+        }
+    }
+}
+
 impl Engine {
     /// Validates, compiles and atomically installs a config. On error nothing changes.
-    pub fn load_json(&self, document: &[u8]) -> Result<Arc<Snapshot>, LoadError> {
+    pub fn load_json(&self, document: &[u8]) -> Result<Loaded, LoadError> {
         let compiled = config::parse(document, self.options.max_config_bytes)
             .and_then(|value| config::compile_value(&value).map(|snapshot| (value, snapshot)));
         let (value, mut snapshot) = match compiled {
@@ -49,17 +80,17 @@ impl Engine {
         self.history().record_config(&value, now, revision.as_deref());
         let snapshot = Arc::new(snapshot);
         self.snapshot.store(Arc::clone(&snapshot));
-        self.generation.fetch_add(1, Ordering::Release);
+        let generation = self.generation.fetch_add(1, Ordering::Release) + 1;
         self.events.emit("config_loaded", now, json!({"revision": revision, "flags": snapshot.flags.len()}));
         for (rollout, t) in transitions {
             self.publish_transition(&rollout, &t);
         }
         drop(controls);
-        Ok(snapshot)
+        Ok(Loaded::of(&snapshot, generation))
     }
 
     /// Reads and loads a config file.
-    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Arc<Snapshot>, LoadError> {
+    pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
         use std::io::Read;
         let path = path.as_ref();
         let io = |source| LoadError::Io { path: path.display().to_string(), source };

@@ -7,6 +7,8 @@
 //! (loads, overrides, winners, rollout actions) serialize on one mutex, the overlay's,
 //! that readers never touch.
 
+#[cfg(test)]
+mod experiment_tests;
 mod experiments;
 mod flags;
 mod history;
@@ -15,6 +17,8 @@ mod options;
 mod overlay;
 mod reports;
 mod rollouts;
+#[cfg(test)]
+mod stress_tests;
 
 use std::cell::RefCell;
 use std::fmt;
@@ -33,7 +37,7 @@ pub use experiments::{ExperimentError, TrackError};
 pub use flags::OverrideError;
 use history::History;
 pub use history::HISTORY_PER_FLAG;
-pub use load::LoadError;
+pub use load::{LoadError, Loaded};
 pub use options::EngineOptions;
 use overlay::RuntimeOverlay;
 pub use rollouts::{RolloutError, RolloutStatus};
@@ -120,8 +124,20 @@ impl Engine {
     }
 
     /// The current snapshot.
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    #[cfg(test)]
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
+    }
+
+    /// The `revision` of the config being served, if it has one.
+    pub fn revision(&self) -> Option<String> {
+        self.snapshot.load().revision.as_deref().map(str::to_owned)
+    }
+
+    /// How many configs this engine has installed: 0 before the first load, then one more
+    /// per successful load. A rejected load leaves it unchanged.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Fixes the clock at `unix_ms` (0 returns to the system clock).
@@ -140,7 +156,7 @@ impl Engine {
     /// Runs `f` on the current snapshot without taking a lock or allocating (after a
     /// thread's first call).
     #[inline(always)]
-    pub fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+    pub(crate) fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
         let generation = self.generation.load(Ordering::Acquire);
         SNAPSHOT_CACHE.with(|cache| match cache.try_borrow_mut() {
             Ok(mut cache) => {
@@ -164,7 +180,8 @@ impl Engine {
     }
 
     /// The tracking state.
-    pub fn tracker(&self) -> &Tracker {
+    #[cfg(test)]
+    pub(crate) fn tracker(&self) -> &Tracker {
         &self.tracker
     }
 }

@@ -25,7 +25,7 @@ use crate::intern::Sym;
 
 pub use listener::{Listener, ListenerBusy};
 use queue::{Entry, Queue};
-pub use text::{push_i64, push_json_string, push_u64};
+pub use text::push_json_string;
 use text::{write_exposure, write_header};
 
 /// Default queue capacity.

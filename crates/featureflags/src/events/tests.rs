@@ -3,6 +3,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::queue::CHUNK_BYTES;
+use super::text::{push_i64, push_u64};
 use super::*;
 
 fn no_names(_: Sym) -> &'static str {

@@ -17,6 +17,6 @@ mod users;
 
 pub(crate) use definition::NO_WINNER;
 pub use definition::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MAX_BREAKDOWNS};
-pub use tracker::{Exposed, MetricTally, Tracker, VariantAggregate, OTHER_SEGMENT};
+pub use tracker::{Exposed, Tracker, VariantAggregate};
 
 pub use crate::stats::MetricKind;

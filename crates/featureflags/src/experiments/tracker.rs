@@ -283,6 +283,7 @@ impl Tracker {
     }
 
     /// Users tracked (exposed to at least one experiment).
+    #[cfg(test)]
     pub fn users(&self) -> usize {
         self.shards.iter().map(|s| s.users.len).sum()
     }

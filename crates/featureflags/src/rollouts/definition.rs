@@ -86,8 +86,6 @@ pub struct Rollout {
     pub key: Box<str>,
     /// The flag it drives.
     pub flag: Box<str>,
-    /// Strategy.
-    pub strategy: Strategy,
     /// Stage percentages, non-decreasing.
     pub stages: Box<[f64]>,
     /// When stage 0 starts (unix ms).

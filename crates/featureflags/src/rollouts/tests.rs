@@ -5,7 +5,6 @@ fn rollout(strategy: Strategy, auto_rollback: bool) -> Rollout {
     Rollout {
         key: "r".into(),
         flag: "f".into(),
-        strategy,
         stages: strategy.stages().into(),
         start_at: 1_000,
         stage_duration_ms: 100,

@@ -116,6 +116,17 @@ impl AnalysisInput {
     /// Every problem is reported as `path: message`, e.g.
     /// `variants.control.users: must be a non-negative integer`.
     pub fn from_json(v: &Value) -> Result<Self, Vec<String>> {
+        Self::from_object(v)
+    }
+
+    /// Parses `bytes` as strict JSON (duplicate keys rejected) and validates it like
+    /// [`AnalysisInput::from_json`]; a syntax error is reported as `input: …`.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, Vec<String>> {
+        let value = crate::json::parse_strict(bytes).map_err(|e| vec![format!("input: {e}")])?;
+        Self::from_object(&value)
+    }
+
+    fn from_object(v: &Value) -> Result<Self, Vec<String>> {
         let mut errs = Vec::new();
         let obj = match v.as_object() {
             Some(o) => o,

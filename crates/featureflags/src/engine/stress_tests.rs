@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use featureflags::{Context, Engine, Reason};
+use crate::{Context, Engine, Reason};
 
 fn config(version: usize) -> String {
     let variant = if version.is_multiple_of(2) { "even" } else { "odd" };
@@ -38,9 +38,9 @@ fn readers_never_see_torn_snapshots() {
                 while !done.load(Ordering::Relaxed) {
                     // One snapshot: all 20 flags must agree.
                     let snapshot = engine.snapshot();
-                    let first = featureflags::eval::evaluate(&snapshot, 0, &ctx, &|| 0).variant;
+                    let first = crate::eval::evaluate(&snapshot, 0, &ctx, &|| 0).variant;
                     for i in 1..20 {
-                        let d = featureflags::eval::evaluate(&snapshot, i, &ctx, &|| 0);
+                        let d = crate::eval::evaluate(&snapshot, i, &ctx, &|| 0);
                         assert_eq!(d.variant, first, "torn snapshot at revision {:?}", snapshot.revision);
                         assert_eq!(d.reason, Reason::RuleMatch);
                     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::thread;
 
-use featureflags::{Context, Engine};
+use crate::{Context, Engine};
 
 fn config(status: &str, extra: &str) -> String {
     format!(
