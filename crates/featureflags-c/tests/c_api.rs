@@ -15,6 +15,14 @@ fn library_dir() -> PathBuf {
 fn the_c_test_passes_against_the_shared_library() {
     let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let lib = library_dir();
+    // `cargo test` builds only what tests link, an rlib, which this crate does not make:
+    // the shared library of this profile may be missing or stale until built here.
+    let profile = if cfg!(debug_assertions) { "dev" } else { "release" };
+    let built = Command::new(env!("CARGO"))
+        .args(["build", "--lib", "-p", "featureflags-c", "--profile", profile])
+        .status()
+        .expect("cargo runs");
+    assert!(built.success(), "building libfeatureflags.so failed");
     assert!(lib.join("libfeatureflags.so").exists(), "{} has no libfeatureflags.so", lib.display());
     let exe = lib.join("c-api-test");
     let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".into());
