@@ -326,12 +326,28 @@ void ff_error_free(struct ff_error *err);
 void ff_bytes_free(struct ff_bytes *bytes);
 
 /**
- * Creates an engine with no flags. `options_json` (borrowed; NULL/0 for defaults) is a
- * JSON object: `{"max_config_bytes": 16777216}`. Returns NULL on error (with `*err`
- * set when `err` is not NULL). The caller owns the engine: free it with
- * `ff_engine_free` once no thread uses it.
+ * Creates an engine. `options_json` (borrowed; NULL/0 for defaults) is a JSON object:
+ * `{"max_config_bytes": 16777216, "state_path": "/var/lib/app/flags.db"}`. With
+ * `state_path` the engine keeps its state in that file and restores it here: the last
+ * loaded config serves at once, with its overrides, winners, rollout state, and the
+ * counts of the last checkpoint (docs/durability.md). Returns NULL on error (with
+ * `*err` set when `err` is not NULL): `FF_STATUS_INVALID_ARGUMENT` for bad options,
+ * `FF_STATUS_IO` for a state file that is in use, unreadable or newer, with what to do
+ * in the message. The caller owns the engine: free it with `ff_engine_free` once no
+ * thread uses it.
  */
 struct ff_engine *ff_engine_new(const char *options_json, size_t len, struct ff_error **err);
+
+/**
+ * Writes what a durable engine counted since its last checkpoint (users' exposures and
+ * metric totals, tallies, the audit trail) to its state file in one transaction, so a
+ * crash loses at most what was counted after the last checkpoint that returned
+ * `FF_STATUS_OK`. A failed checkpoint (`FF_STATUS_IO`, e.g. a full disk) loses nothing;
+ * the next one writes it. The library starts no thread: the host calls this on its own
+ * schedule (and before `ff_engine_free`). Does nothing for an engine without
+ * `state_path`. Thread-safe; evaluation and tracking go on meanwhile.
+ */
+ff_status ff_engine_checkpoint(const struct ff_engine *e, struct ff_error **err);
 
 /**
  * Frees an engine and every string it handed out. Accepts NULL. No other thread may be
@@ -499,7 +515,8 @@ ff_status ff_flag_set_override(const struct ff_engine *e,
                                struct ff_error **err);
 
 /**
- * Removes flag `key`'s override (succeeds when there is none).
+ * Removes flag `key`'s override (succeeds when there is none). On a durable engine the
+ * removal is committed first: `FF_STATUS_IO` when it cannot be, and the override stays.
  */
 ff_status ff_flag_clear_override(const struct ff_engine *e,
                                  const char *key,

@@ -9,10 +9,15 @@ use super::error::Failure;
 use super::types::{ff_bytes, ff_engine, ff_error, ff_status};
 use featureflags::{Engine, EngineOptions};
 
-/// Creates an engine with no flags. `options_json` (borrowed; NULL/0 for defaults) is a
-/// JSON object: `{"max_config_bytes": 16777216}`. Returns NULL on error (with `*err`
-/// set when `err` is not NULL). The caller owns the engine: free it with
-/// `ff_engine_free` once no thread uses it.
+/// Creates an engine. `options_json` (borrowed; NULL/0 for defaults) is a JSON object:
+/// `{"max_config_bytes": 16777216, "state_path": "/var/lib/app/flags.db"}`. With
+/// `state_path` the engine keeps its state in that file and restores it here: the last
+/// loaded config serves at once, with its overrides, winners, rollout state, and the
+/// counts of the last checkpoint (docs/durability.md). Returns NULL on error (with
+/// `*err` set when `err` is not NULL): `FF_STATUS_INVALID_ARGUMENT` for bad options,
+/// `FF_STATUS_IO` for a state file that is in use, unreadable or newer, with what to do
+/// in the message. The caller owns the engine: free it with `ff_engine_free` once no
+/// thread uses it.
 #[no_mangle]
 pub unsafe extern "C" fn ff_engine_new(
     options_json: *const c_char,
@@ -25,10 +30,27 @@ pub unsafe extern "C" fn ff_engine_new(
         // SAFETY: caller contract for string arguments.
         let text = unsafe { str_arg(options_json, len, "options_json")? };
         let options = EngineOptions::from_json(text).map_err(Failure::invalid)?;
-        *engine_out = Box::into_raw(Box::new(ff_engine { inner: Engine::new(options) }));
+        *engine_out = Box::into_raw(Box::new(ff_engine { inner: Engine::open(options)? }));
         Ok(())
     });
     engine
+}
+
+/// Writes what a durable engine counted since its last checkpoint (users' exposures and
+/// metric totals, tallies, the audit trail) to its state file in one transaction, so a
+/// crash loses at most what was counted after the last checkpoint that returned
+/// `FF_STATUS_OK`. A failed checkpoint (`FF_STATUS_IO`, e.g. a full disk) loses nothing;
+/// the next one writes it. The library starts no thread: the host calls this on its own
+/// schedule (and before `ff_engine_free`). Does nothing for an engine without
+/// `state_path`. Thread-safe; evaluation and tracking go on meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_checkpoint(e: *const ff_engine, err: *mut *mut ff_error) -> ff_status {
+    boundary!(err, {
+        // SAFETY: caller contract for handles.
+        let engine = unsafe { engine_arg(e)? };
+        engine.checkpoint()?;
+        Ok(())
+    })
 }
 
 /// Frees an engine and every string it handed out. Accepts NULL. No other thread may be

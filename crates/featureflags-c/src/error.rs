@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use super::boundary::boundary;
 use super::types::{ff_error, ff_status};
-use featureflags::{ExperimentError, LoadError, OverrideError, RolloutError};
+use featureflags::{ExperimentError, LoadError, OverrideError, RolloutError, StateError};
 
 /// An error on its way to the caller: a status and a message.
 #[derive(Debug)]
@@ -29,6 +29,7 @@ impl From<LoadError> for Failure {
         let status = match e {
             LoadError::Io { .. } => ff_status::FF_STATUS_IO,
             LoadError::Invalid(_) => ff_status::FF_STATUS_INVALID_CONFIG,
+            LoadError::State(_) => ff_status::FF_STATUS_IO,
         };
         Failure::new(status, e.to_string())
     }
@@ -40,6 +41,7 @@ impl From<RolloutError> for Failure {
             RolloutError::NotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
             RolloutError::InvalidState(_) => ff_status::FF_STATUS_INVALID_STATE,
             RolloutError::InvalidArgument(_) => ff_status::FF_STATUS_INVALID_ARGUMENT,
+            RolloutError::State(_) => ff_status::FF_STATUS_IO,
         };
         Failure::new(status, e.to_string())
     }
@@ -50,6 +52,7 @@ impl From<ExperimentError> for Failure {
         let status = match e {
             ExperimentError::NotFound(_) | ExperimentError::FunnelNotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
             ExperimentError::UnknownVariant { .. } => ff_status::FF_STATUS_INVALID_ARGUMENT,
+            ExperimentError::State(_) => ff_status::FF_STATUS_IO,
         };
         Failure::new(status, e.to_string())
     }
@@ -60,8 +63,16 @@ impl From<OverrideError> for Failure {
         let status = match e {
             OverrideError::FlagNotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
             OverrideError::UnknownVariant { .. } => ff_status::FF_STATUS_INVALID_ARGUMENT,
+            OverrideError::State(_) => ff_status::FF_STATUS_IO,
         };
         Failure::new(status, e.to_string())
+    }
+}
+
+/// Every state-store failure is `FF_STATUS_IO`; the message names the file and what to do.
+impl From<StateError> for Failure {
+    fn from(e: StateError) -> Self {
+        Failure::new(ff_status::FF_STATUS_IO, e.to_string())
     }
 }
 

@@ -178,7 +178,8 @@ pub unsafe extern "C" fn ff_flag_set_override(
     })
 }
 
-/// Removes flag `key`'s override (succeeds when there is none).
+/// Removes flag `key`'s override (succeeds when there is none). On a durable engine the
+/// removal is committed first: `FF_STATUS_IO` when it cannot be, and the override stays.
 #[no_mangle]
 pub unsafe extern "C" fn ff_flag_clear_override(
     e: *const ff_engine,
@@ -189,7 +190,7 @@ pub unsafe extern "C" fn ff_flag_clear_override(
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (engine, key) = unsafe { (engine_arg(e)?, str_arg(key, len, "key")?) };
-        engine.clear_override(key);
+        engine.clear_override(key)?;
         Ok(())
     })
 }

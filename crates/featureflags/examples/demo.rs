@@ -95,7 +95,7 @@ fn main() -> ExitCode {
             "\nafter pulling the kill switch: hft-trading = {:?}",
             engine.evaluate("hft-trading", &ctx).variant.unwrap_or("-")
         );
-        engine.clear_override("hft-trading");
+        engine.clear_override("hft-trading").expect("the demo engine keeps state in memory");
     } else {
         skipped("kill switch", "the kill_switch flag `hft-trading`");
     }

@@ -28,6 +28,7 @@ mod semver;
 mod sharded;
 mod snapshot;
 pub mod stats;
+mod store;
 mod targeting;
 mod timeseries;
 mod timestamp;
@@ -36,8 +37,8 @@ pub use bucketing::bucket;
 pub use config::{ConfigError, Problem};
 pub use context::{AttrValue, Context, ContextError};
 pub use engine::{
-    Engine, EngineOptions, ExperimentError, LoadError, Loaded, OverrideError, RolloutError, RolloutStatus, TrackError,
-    HISTORY_PER_FLAG,
+    Checkpoint, Engine, EngineOptions, ExperimentError, LoadError, Loaded, OverrideError, RolloutError, RolloutStatus,
+    TrackError, HISTORY_PER_FLAG,
 };
 pub use eval::{Evaluation, Reason};
 pub use events::{Events, Listener, ListenerBusy};
@@ -46,3 +47,4 @@ pub use rollouts::{
     Action as RolloutAction, Health as RolloutHealth, InvalidTransition, Position as RolloutPosition,
     State as RolloutState,
 };
+pub use store::{StateError, StateRecovery};

@@ -32,7 +32,7 @@ fn overrides_are_suspended_and_reapplied_across_reloads_until_cleared() {
     engine.load_json(WITH.as_bytes()).unwrap();
     assert_eq!(served(&engine), (Some("new".into()), Reason::Override), "reapplied with the variant");
 
-    assert!(engine.clear_override("checkout"));
+    assert!(engine.clear_override("checkout").unwrap());
     assert_eq!(served(&engine), (Some("old".into()), Reason::Default));
     engine.load_json(WITH.as_bytes()).unwrap();
     assert_eq!(served(&engine), (Some("old".into()), Reason::Default), "cleared for good");

@@ -165,7 +165,7 @@ fn flag_history() {
         r#"{matching}, "banner": {{"type": "boolean", "default": "on", "description": "now on"}}, "new": {{"type": "boolean", "default": "off"}}"#
     );
     engine.load_json(config("r2", &second).as_bytes()).unwrap();
-    engine.clear_override("banner");
+    engine.clear_override("banner").unwrap();
     engine.rollout_act("matching", Action::Pause).unwrap();
     engine.rollout_act("matching", Action::Rollback).unwrap();
     for flag in ["matching-v2", "banner", "old", "new", "missing"] {

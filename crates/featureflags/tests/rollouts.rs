@@ -230,7 +230,7 @@ fn flag_history_records_changes_overrides_and_transitions() {
     let v2 = config("canary", "").replace(r#""default": "off","#, r#""default": "off", "description": "v2","#);
     engine.load_json(v2.as_bytes()).unwrap();
     engine.set_override("matching-v2", "on").unwrap();
-    engine.clear_override("matching-v2");
+    engine.clear_override("matching-v2").unwrap();
     engine.set_time(T0 + MIN);
     engine.rollout_status("matching").unwrap();
     let history = engine.flag_history("matching-v2");

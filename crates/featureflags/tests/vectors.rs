@@ -72,7 +72,7 @@ fn flag_vectors() {
             }
         }
         for flag in overrides.keys() {
-            engine.clear_override(flag);
+            engine.clear_override(flag).unwrap();
         }
     }
     assert!(count >= 100, "only {count} flag vectors");

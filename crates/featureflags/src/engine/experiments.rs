@@ -26,6 +26,9 @@ pub enum ExperimentError {
         /// The variant asked for.
         variant: String,
     },
+    /// The state store could not commit the change, so nothing changed.
+    #[error(transparent)]
+    State(#[from] crate::store::StateError),
 }
 
 /// Why a tracked value was refused.
@@ -195,7 +198,7 @@ impl Engine {
     /// and variant exist.
     pub fn declare_winner(&self, key: &str, variant: &str) -> Result<(), ExperimentError> {
         let mut controls = self.overlay.controls();
-        controls.declare_winner(&self.snapshot.load(), key, variant)?;
+        controls.declare_winner(&self.snapshot.load(), key, variant, self.store.as_ref())?;
         self.events.emit("winner_declared", self.now_ms(), json!({"experiment": key, "variant": variant}));
         Ok(())
     }

@@ -27,6 +27,9 @@ pub enum OverrideError {
         /// The variant asked for.
         variant: String,
     },
+    /// The state store could not commit the change, so nothing changed.
+    #[error(transparent)]
+    State(#[from] crate::store::StateError),
 }
 
 impl Engine {
@@ -138,7 +141,7 @@ impl Engine {
     pub fn set_override(&self, flag: &str, variant: &str) -> Result<(), OverrideError> {
         let mut controls = self.overlay.controls();
         let snapshot = self.snapshot.load();
-        controls.set_override(&snapshot, flag, variant)?;
+        controls.set_override(&snapshot, flag, variant, self.store.as_ref())?;
         let now = self.now_ms();
         self.history().record(flag, Change::OverrideSet { variant }, now, snapshot.revision.as_deref());
         self.events.emit("override_set", now, json!({"flag": flag, "variant": variant}));
@@ -146,16 +149,16 @@ impl Engine {
     }
 
     /// Removes `flag`'s override. Returns whether there was one.
-    pub fn clear_override(&self, flag: &str) -> bool {
+    pub fn clear_override(&self, flag: &str) -> Result<bool, OverrideError> {
         let mut controls = self.overlay.controls();
         let snapshot = self.snapshot.load();
-        let had = controls.clear_override(&snapshot, flag);
+        let had = controls.clear_override(&snapshot, flag, self.store.as_ref())?;
         if had {
             let now = self.now_ms();
             self.history().record(flag, Change::OverrideCleared, now, snapshot.revision.as_deref());
             self.events.emit("override_cleared", now, json!({ "flag": flag }));
         }
-        had
+        Ok(had)
     }
 
     /// The overrides in force, by flag key.

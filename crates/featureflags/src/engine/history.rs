@@ -1,6 +1,6 @@
 //! The per-flag audit trail: config changes, overrides and rollout transitions.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::MutexGuard;
 
 use serde::Serialize;
@@ -20,6 +20,8 @@ pub(super) struct History {
     definitions: HashMap<String, FieldDigests>,
     /// Flag key → its entries as JSON text, newest last, at most [`HISTORY_PER_FLAG`].
     entries: HashMap<String, VecDeque<Box<str>>>,
+    /// Flags with entries the next checkpoint has not written.
+    unsaved: HashSet<String>,
 }
 
 impl History {
@@ -32,6 +34,44 @@ impl History {
             log.pop_front();
         }
         log.push_back(text.into());
+        if !self.unsaved.contains(flag) {
+            self.unsaved.insert(flag.to_owned());
+        }
+    }
+
+    /// The trails changed since the last call, as (flag, entries one per line): a
+    /// compact entry never holds a raw newline.
+    pub(super) fn take_unsaved(&mut self) -> Vec<(String, String)> {
+        let flags = std::mem::take(&mut self.unsaved);
+        let lines = |flag: &str| self.entries[flag].iter().map(|e| &**e).collect::<Vec<_>>().join("\n");
+        flags.into_iter().map(|flag| (lines(&flag), flag)).map(|(text, flag)| (flag, text)).collect()
+    }
+
+    /// Lists `flags` as changed again (their checkpoint failed).
+    pub(super) fn mark_unsaved(&mut self, flags: impl IntoIterator<Item = String>) {
+        self.unsaved.extend(flags);
+    }
+
+    /// Puts back a trail read from the store.
+    pub(super) fn restore(&mut self, flag: String, lines: &str) -> Result<(), String> {
+        let mut log = VecDeque::new();
+        for line in lines.split('\n').filter(|l| !l.is_empty()) {
+            serde_json::from_str::<Value>(line).map_err(|e| format!("history of {flag}: {e}"))?;
+            log.push_back(line.into());
+        }
+        while log.len() > HISTORY_PER_FLAG {
+            log.pop_front();
+        }
+        self.entries.insert(flag, log);
+        Ok(())
+    }
+
+    /// Takes `document` as the installed config without recording changes: a restart
+    /// reinstalls the config the trail already describes.
+    pub(super) fn adopt(&mut self, document: &Value) {
+        let empty = Map::new();
+        let flags = document.get("flags").and_then(Value::as_object).unwrap_or(&empty);
+        self.definitions = flags.iter().map(|(key, definition)| (key.clone(), FieldDigests::of(definition))).collect();
     }
 
     /// Records what `document`, the config being installed, changes in each flag:

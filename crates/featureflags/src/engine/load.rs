@@ -25,6 +25,18 @@ pub enum LoadError {
     /// The config was rejected.
     #[error(transparent)]
     Invalid(#[from] ConfigError),
+    /// The state store could not commit the change, so nothing changed.
+    #[error(transparent)]
+    State(#[from] crate::store::StateError),
+}
+
+/// Where a document being installed comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// A load call.
+    Caller,
+    /// The state store, at open.
+    Store,
 }
 
 /// What a successful load installed.
@@ -61,6 +73,12 @@ impl Loaded {
 impl Engine {
     /// Validates, compiles and atomically installs a config. On error nothing changes.
     pub fn load_json(&self, document: &[u8]) -> Result<Loaded, LoadError> {
+        self.install(document, Source::Caller)
+    }
+
+    /// Compiles and installs `document`. A config restored from the state store is not
+    /// stored again, and it changes no history: the trail already describes it.
+    pub(super) fn install(&self, document: &[u8], source: Source) -> Result<Loaded, LoadError> {
         let compiled = config::parse(document, self.options.max_config_bytes)
             .and_then(|value| config::compile_value(&value).map(|snapshot| (value, snapshot)));
         let (value, mut snapshot) = match compiled {
@@ -75,9 +93,13 @@ impl Engine {
         // old snapshot and an overlay this one was already built from.
         let mut controls = self.overlay.controls();
         self.intern(&mut snapshot);
-        let transitions = controls.apply(&snapshot, now);
+        let to_store = matches!(source, Source::Caller).then_some(document);
+        let transitions = controls.apply(&snapshot, now, self.store.as_ref(), to_store)?;
         let revision = snapshot.revision.as_deref().map(str::to_owned);
-        self.history().record_config(&value, now, revision.as_deref());
+        match source {
+            Source::Caller => self.history().record_config(&value, now, revision.as_deref()),
+            Source::Store => self.history().adopt(&value),
+        }
         let snapshot = Arc::new(snapshot);
         self.snapshot.store(Arc::clone(&snapshot));
         let generation = self.generation.fetch_add(1, Ordering::Release) + 1;

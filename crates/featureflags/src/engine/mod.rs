@@ -7,6 +7,7 @@
 //! (loads, overrides, winners, rollout actions) serialize on one mutex, the overlay's,
 //! that readers never touch.
 
+mod durability;
 #[cfg(test)]
 mod experiment_tests;
 mod experiments;
@@ -32,7 +33,9 @@ use crate::events::Events;
 use crate::experiments::Tracker;
 use crate::intern::Interner;
 use crate::snapshot::Snapshot;
+use crate::store::{Names, Store};
 
+pub use durability::Checkpoint;
 pub use experiments::{ExperimentError, TrackError};
 pub use flags::OverrideError;
 use history::History;
@@ -76,6 +79,10 @@ pub struct Engine {
     tracker: Tracker,
     funnels: FunnelTracker,
     options: EngineOptions,
+    /// Where state is kept across restarts, when `state_path` is set.
+    store: Option<Store>,
+    /// Numbers of the names in the store's counting rows.
+    store_names: Mutex<Names>,
 }
 
 impl fmt::Debug for Engine {
@@ -91,8 +98,17 @@ impl Default for Engine {
 }
 
 impl Engine {
-    /// An engine with no flags.
+    /// An engine with no flags that keeps its state in memory. An engine with a
+    /// `state_path` is made by [`Engine::open`], which can fail.
+    ///
+    /// # Panics
+    /// When `options.state_path` is set.
     pub fn new(options: EngineOptions) -> Self {
+        assert!(options.state_path.is_none(), "an engine with a state_path is made by Engine::open");
+        Engine::with_store(options, None)
+    }
+
+    fn with_store(options: EngineOptions, store: Option<Store>) -> Self {
         Engine {
             id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
             generation: AtomicU64::new(0),
@@ -102,9 +118,11 @@ impl Engine {
             history: Mutex::default(),
             fixed_time_ms: AtomicI64::new(0),
             events: Events::new(options.event_capacity, options.evaluation_events),
-            tracker: Tracker::default(),
+            tracker: Tracker::new(store.is_some()),
             funnels: FunnelTracker::default(),
             options,
+            store,
+            store_names: Mutex::default(),
         }
     }
 

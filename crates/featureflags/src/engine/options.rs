@@ -1,7 +1,10 @@
 //! Engine options, parsed from the JSON given to `ff_engine_new`.
 
+use std::path::PathBuf;
+
 use crate::config::DEFAULT_MAX_CONFIG_BYTES;
 use crate::events;
+use crate::store::StateRecovery;
 
 /// Engine options, from the JSON given to `ff_engine_new`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +15,16 @@ pub struct EngineOptions {
     pub event_capacity: usize,
     /// Emit an event per evaluation (`evaluation_events`, default false).
     pub evaluation_events: bool,
+    /// The state file (`state_path`; default none: state lives in memory only). See
+    /// [`crate::Engine::open`].
+    pub state_path: Option<PathBuf>,
+    /// What to do when the state file cannot be read (`state_recovery`: `"refuse"`, the
+    /// default, or `"start_fresh"`).
+    pub state_recovery: StateRecovery,
+    /// Largest the state file may grow, in bytes (`state_max_bytes`; default none). A
+    /// write that would pass it fails like a full disk: the call reports it and nothing
+    /// committed before is lost.
+    pub state_max_bytes: Option<u64>,
 }
 
 impl Default for EngineOptions {
@@ -20,11 +33,15 @@ impl Default for EngineOptions {
             max_config_bytes: DEFAULT_MAX_CONFIG_BYTES,
             event_capacity: events::DEFAULT_CAPACITY,
             evaluation_events: false,
+            state_path: None,
+            state_recovery: StateRecovery::Refuse,
+            state_max_bytes: None,
         }
     }
 }
 
-const OPTION_KEYS: &str = "max_config_bytes, event_capacity, evaluation_events";
+const OPTION_KEYS: &str =
+    "max_config_bytes, event_capacity, evaluation_events, state_path, state_recovery, state_max_bytes";
 
 impl EngineOptions {
     /// Parses options JSON; an empty document means the defaults.
@@ -50,6 +67,23 @@ impl EngineOptions {
                         options.max_config_bytes = n;
                     } else {
                         options.event_capacity = n;
+                    }
+                }
+                "state_path" => {
+                    let path =
+                        v.as_str().filter(|p| !p.is_empty()).ok_or("options.state_path: expected a file path")?;
+                    options.state_path = Some(PathBuf::from(path));
+                }
+                "state_max_bytes" => {
+                    let n =
+                        v.as_u64().filter(|n| *n > 0).ok_or("options.state_max_bytes: expected a positive integer")?;
+                    options.state_max_bytes = Some(n);
+                }
+                "state_recovery" => {
+                    options.state_recovery = match v.as_str() {
+                        Some("refuse") => StateRecovery::Refuse,
+                        Some("start_fresh") => StateRecovery::StartFresh,
+                        _ => return Err("options.state_recovery: expected \"refuse\" or \"start_fresh\"".into()),
                     }
                 }
                 "evaluation_events" => {

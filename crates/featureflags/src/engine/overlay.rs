@@ -27,6 +27,7 @@ use rustc_hash::FxHashMap;
 use crate::experiments::Experiment;
 use crate::rollouts::{Cause, Gate, Rollout, Runtime, Transition};
 use crate::snapshot::{Flag, Snapshot, NO_OVERRIDE};
+use crate::store::{SavedControls, StateError, Store};
 use crate::timeseries::ExperimentSeries;
 
 use super::{lock, ExperimentError, OverrideError};
@@ -90,11 +91,43 @@ impl RuntimeOverlay {
 }
 
 impl Controls {
+    /// The control plane a store kept; rollout runtimes that no longer parse are an error.
+    pub(super) fn restored(saved: SavedControls) -> Result<Controls, String> {
+        let rollouts = saved
+            .rollouts
+            .into_iter()
+            .map(|(key, json)| match serde_json::from_str(&json) {
+                Ok(runtime) => Ok((key, runtime)),
+                Err(e) => Err(format!("rollout {key}: {e}")),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Controls { overrides: saved.overrides, winners: saved.winners, rollouts })
+    }
+
     /// Writes the overlay into `snapshot`, which is about to be installed: overrides and
     /// winners where the flag or experiment and the variant exist, and each rollout's
-    /// mode, carried over from the previous config's runtime. Returns the rollout
+    /// mode, carried over from the previous config's runtime. With a `store`, the
+    /// rollouts' new state and `document` (the config, unless it came from the store)
+    /// are committed first; if that fails nothing changes. Returns the rollout
     /// transitions to publish once `snapshot` is served.
-    pub(super) fn apply(&mut self, snapshot: &Snapshot, now_ms: i64) -> Vec<(Rollout, Transition)> {
+    pub(super) fn apply(
+        &mut self,
+        snapshot: &Snapshot,
+        now_ms: i64,
+        store: Option<&Store>,
+        document: Option<&[u8]>,
+    ) -> Result<Vec<(Rollout, Transition)>, StateError> {
+        let (next, transitions) = self.carry_rollouts(snapshot, now_ms);
+        if let Some(store) = store {
+            let changed: Vec<(String, String)> = next
+                .iter()
+                .filter(|(key, runtime)| self.rollouts.get(*key) != Some(runtime))
+                .map(|(key, runtime)| (key.clone(), runtime_json(runtime)))
+                .collect();
+            let kept: Vec<&str> = next.keys().map(String::as_str).collect();
+            store.save_rollouts(&changed, Some(&kept), document.map(|d| (d, now_ms)))?;
+        }
+        self.rollouts = next;
         for (flag, variant) in &self.overrides {
             if let Ok((flag, index)) = resolve_override(snapshot, flag, variant) {
                 flag.override_slot.store(index, Ordering::Relaxed);
@@ -105,14 +138,19 @@ impl Controls {
                 experiment.winner.store(index, Ordering::Relaxed);
             }
         }
-        self.carry_rollouts(snapshot, now_ms)
+        Ok(transitions)
     }
 
     /// Gives each rollout of `snapshot` its runtime: the previous one while the
     /// definition is unchanged (reporting what the clock did since it last looked), a
     /// fresh one otherwise (reported as a restart). Rollouts the config dropped are
-    /// forgotten.
-    fn carry_rollouts(&mut self, snapshot: &Snapshot, now_ms: i64) -> Vec<(Rollout, Transition)> {
+    /// forgotten. Returns the runtimes, to replace the current ones, and the transitions.
+    #[allow(clippy::type_complexity)]
+    fn carry_rollouts(
+        &self,
+        snapshot: &Snapshot,
+        now_ms: i64,
+    ) -> (HashMap<String, Runtime>, Vec<(Rollout, Transition)>) {
         let mut next = HashMap::with_capacity(snapshot.rollouts.len());
         let mut transitions = Vec::new();
         for (key, _) in snapshot.rollouts.iter() {
@@ -136,13 +174,21 @@ impl Controls {
             gate.set_mode(runtime.mode);
             next.insert(key.to_string(), runtime);
         }
-        self.rollouts = next;
-        transitions
+        (next, transitions)
     }
 
     /// Forces `flag` to serve `variant` in the served `snapshot` and in every later one.
-    pub(super) fn set_override(&mut self, snapshot: &Snapshot, flag: &str, variant: &str) -> Result<(), OverrideError> {
+    pub(super) fn set_override(
+        &mut self,
+        snapshot: &Snapshot,
+        flag: &str,
+        variant: &str,
+        store: Option<&Store>,
+    ) -> Result<(), OverrideError> {
         let (served, index) = resolve_override(snapshot, flag, variant)?;
+        if let Some(store) = store {
+            store.save_override(flag, Some(variant)).map_err(OverrideError::State)?;
+        }
         self.overrides.insert(flag.to_owned(), variant.to_owned());
         served.override_slot.store(index, Ordering::Relaxed);
         Ok(())
@@ -150,12 +196,20 @@ impl Controls {
 
     /// Removes `flag`'s override from the overlay and the served `snapshot`. Returns
     /// whether there was one.
-    pub(super) fn clear_override(&mut self, snapshot: &Snapshot, flag: &str) -> bool {
+    pub(super) fn clear_override(
+        &mut self,
+        snapshot: &Snapshot,
+        flag: &str,
+        store: Option<&Store>,
+    ) -> Result<bool, StateError> {
+        if let (Some(store), true) = (store, self.overrides.contains_key(flag)) {
+            store.save_override(flag, None)?;
+        }
         let had = self.overrides.remove(flag).is_some();
         if let Some(served) = snapshot.flag(flag) {
             served.override_slot.store(NO_OVERRIDE, Ordering::Relaxed);
         }
-        had
+        Ok(had)
     }
 
     /// The overrides, by flag key.
@@ -170,8 +224,12 @@ impl Controls {
         snapshot: &Snapshot,
         experiment: &str,
         variant: &str,
+        store: Option<&Store>,
     ) -> Result<(), ExperimentError> {
         let (served, index) = resolve_winner(snapshot, experiment, variant)?;
+        if let Some(store) = store {
+            store.save_winner(experiment, variant).map_err(ExperimentError::State)?;
+        }
         self.winners.insert(experiment.to_owned(), variant.to_owned());
         served.winner.store(index, Ordering::Relaxed);
         Ok(())
@@ -179,22 +237,33 @@ impl Controls {
 
     /// Runs `act` on the runtime of the rollout `key` whose gate in the served snapshot
     /// is `gate`, after the runtime reports what the clock did since it last looked, then
-    /// writes the resulting mode into the gate. Returns those transitions and `act`'s
-    /// result.
+    /// writes the resulting mode into the gate. With a `store`, a changed runtime is
+    /// committed first; if that fails nothing changes. Returns those transitions and
+    /// `act`'s result.
     pub(super) fn update_rollout<R>(
         &mut self,
         key: &str,
         gate: &Gate,
         now_ms: i64,
+        store: Option<&Store>,
         act: impl FnOnce(&mut Runtime, &Rollout) -> R,
-    ) -> (Vec<Transition>, R) {
+    ) -> Result<(Vec<Transition>, R), StateError> {
         let rollout = &gate.rollout;
-        let runtime = self.rollouts.entry(key.to_owned()).or_insert_with(|| Runtime::new(rollout, now_ms));
+        let current = self.rollouts.get(key);
+        let mut runtime = current.cloned().unwrap_or_else(|| Runtime::new(rollout, now_ms));
         let observed = runtime.observe(rollout, now_ms);
-        let result = act(runtime, rollout);
+        let result = act(&mut runtime, rollout);
+        if let (Some(store), false) = (store, current == Some(&runtime)) {
+            store.save_rollouts(&[(key.to_owned(), runtime_json(&runtime))], None, None)?;
+        }
         gate.set_mode(runtime.mode);
-        (observed, result)
+        self.rollouts.insert(key.to_owned(), runtime);
+        Ok((observed, result))
     }
+}
+
+fn runtime_json(runtime: &Runtime) -> String {
+    serde_json::to_string(runtime).expect("a runtime has string keys")
 }
 
 /// The flag `flag` of `snapshot` and the index of its variant `variant`.

@@ -32,6 +32,9 @@ pub enum RolloutError {
     /// A report value was out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The state store could not commit the change, so nothing changed.
+    #[error(transparent)]
+    State(#[from] crate::store::StateError),
 }
 
 impl Engine {
@@ -65,7 +68,8 @@ impl Engine {
         let mut controls = self.overlay.controls();
         let snapshot = self.snapshot.load_full();
         let (_, gate) = snapshot.rollout(key).ok_or_else(|| RolloutError::NotFound(key.to_owned()))?;
-        let (observed, result) = controls.update_rollout(key, gate, now, |rt, rollout| f(rt, rollout, now));
+        let (observed, result) =
+            controls.update_rollout(key, gate, now, self.store.as_ref(), |rt, rollout| f(rt, rollout, now))?;
         for t in &observed {
             self.publish_transition(&gate.rollout, t);
         }

@@ -9,14 +9,17 @@
 //!
 //! - `definition.rs`: the compiled experiment ([`Experiment`]), as assignment reads it;
 //! - `tracker.rs`: the [`Tracker`]: exposures, attributed metric events and their tallies;
-//! - `users.rs`: a shard's users: their records, in an arena of fixed blocks, and its index.
+//! - `users.rs`: a shard's users: their records, in an arena of fixed blocks, and its index;
+//! - `checkpoint.rs`: a durable tracker's changed users and tallies as store rows, and back.
 
+mod checkpoint;
 mod definition;
 mod tracker;
 mod users;
 
+pub(crate) use checkpoint::RestoredExposure;
 pub(crate) use definition::NO_WINNER;
 pub use definition::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MAX_BREAKDOWNS};
-pub use tracker::{Exposed, Tracker, VariantAggregate};
+pub use tracker::{Exposed, MetricTally, Tracker, VariantAggregate};
 
 pub use crate::stats::MetricKind;

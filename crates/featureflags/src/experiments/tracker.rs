@@ -32,9 +32,9 @@ pub struct MetricTally {
 }
 
 #[derive(Debug, Default, Clone)]
-struct VariantTally {
-    users: u64,
-    metrics: FxHashMap<Sym, MetricTally>,
+pub(super) struct VariantTally {
+    pub(super) users: u64,
+    pub(super) metrics: FxHashMap<Sym, MetricTally>,
 }
 
 impl VariantTally {
@@ -51,7 +51,7 @@ impl VariantTally {
         tally.sum_squares += after * after - before * before;
     }
 
-    fn merge(&mut self, other: &VariantTally) {
+    pub(super) fn merge(&mut self, other: &VariantTally) {
         self.users += other.users;
         for (metric, t) in &other.metrics {
             let m = self.metrics.entry(*metric).or_default();
@@ -70,10 +70,28 @@ type SegmentRegistry = FxHashMap<(Sym, u8), Vec<Box<str>>>;
 type SegmentKey = (Sym, Sym, u8, u16);
 
 #[derive(Debug, Default)]
-struct Shard {
-    users: Users,
-    tallies: FxHashMap<(Sym, Sym), VariantTally>,
-    segment_tallies: FxHashMap<SegmentKey, VariantTally>,
+pub(super) struct Shard {
+    pub(super) users: Users,
+    pub(super) tallies: FxHashMap<(Sym, Sym), VariantTally>,
+    pub(super) segment_tallies: FxHashMap<SegmentKey, VariantTally>,
+    /// Records changed since the last checkpoint (durable engines only), listed once each
+    /// thanks to `dirty_bits`; the list keeps its capacity, so steady tracking allocates
+    /// nothing for it.
+    pub(super) dirty: Vec<u32>,
+    pub(super) dirty_bits: Vec<u64>,
+}
+
+impl Shard {
+    pub(super) fn mark_dirty(&mut self, record: u32) {
+        let (word, bit) = (record as usize / 64, 1u64 << (record % 64));
+        if self.dirty_bits.len() <= word {
+            self.dirty_bits.resize(word + 1, 0);
+        }
+        if self.dirty_bits[word] & bit == 0 {
+            self.dirty_bits[word] |= bit;
+            self.dirty.push(record);
+        }
+    }
 }
 
 /// Aggregated results of one variant.
@@ -103,19 +121,26 @@ pub enum Exposed {
 /// Thread-safe tracking state of all experiments.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    shards: Sharded<Shard>,
-    unattributed: Mutex<FxHashMap<Box<str>, u64>>,
+    pub(super) shards: Sharded<Shard>,
+    /// Whether changed users are listed for the next checkpoint.
+    durable: bool,
+    pub(super) unattributed: Mutex<FxHashMap<Box<str>, u64>>,
     /// Distinct values seen per (experiment, breakdown attribute), in order of arrival;
     /// a value's index is its segment.
-    segment_values: Mutex<SegmentRegistry>,
+    pub(super) segment_values: Mutex<SegmentRegistry>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Each critical section leaves its map consistent, so a poisoned lock is usable.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Tracker {
+    /// A tracker that lists changed users for checkpoints when `durable`.
+    pub(crate) fn new(durable: bool) -> Self {
+        Tracker { durable, ..Tracker::default() }
+    }
+
     /// The variant `user_id` was exposed to in `experiment`, if any.
     pub fn exposure(&self, experiment: Sym, user_id: &str) -> Option<Sym> {
         let (shard, hash) = self.shards.lock(user_id);
@@ -147,11 +172,17 @@ impl Tracker {
         for (attr, segment) in segments[..n].iter().enumerate() {
             shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default().users += 1;
         }
-        match found {
-            Some(i) => shard.users.record_mut(i).more.push(exposure),
+        let record = match found {
+            Some(i) => {
+                shard.users.record_mut(i).more.push(exposure);
+                i
+            }
             None => {
                 shard.users.insert(hash, UserRecord { id: UserId::new(user_id), first: exposure, more: Vec::new() })
             }
+        };
+        if self.durable {
+            shard.mark_dirty(record);
         }
         shard.tallies.entry((experiment, variant)).or_default().users += 1;
         Some(Exposed::Now(variant))
@@ -174,7 +205,8 @@ impl Tracker {
         {
             let (mut guard, hash) = self.shards.lock(user_id);
             let shard = &mut *guard;
-            if let Some(exposures) = shard.users.get_mut(hash, user_id) {
+            if let Some(record) = shard.users.find(hash, user_id) {
+                let exposures = shard.users.record_mut(record);
                 for exposure in exposures.iter_mut() {
                     let Some((metric_sym, kind)) = kind_of(exposure.experiment) else { continue };
                     attributed += 1;
@@ -201,6 +233,9 @@ impl Tracker {
                             after,
                         );
                     }
+                }
+                if self.durable && attributed > 0 {
+                    shard.mark_dirty(record);
                 }
             }
         }

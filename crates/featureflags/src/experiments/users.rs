@@ -27,6 +27,12 @@ impl Totals {
         Totals { metrics: [Sym::UNSET; INLINE_METRICS], values: [0.0; INLINE_METRICS], len: 0, spill: None }
     }
 
+    /// Each metric with its total.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (Sym, f64)> + '_ {
+        let inline = self.metrics[..usize::from(self.len)].iter().copied().zip(self.values.iter().copied());
+        inline.chain(self.spill.iter().flat_map(|s| s.iter().copied()))
+    }
+
     /// The total of `metric`, and whether this is its first event.
     pub(super) fn slot(&mut self, metric: Sym) -> (&mut f64, bool) {
         let len = usize::from(self.len);
@@ -83,7 +89,7 @@ impl UserId {
         }
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    pub(super) fn as_bytes(&self) -> &[u8] {
         match self {
             UserId::Inline(len, bytes) => &bytes[..usize::from(*len)],
             UserId::Heap(bytes) => bytes,
@@ -157,11 +163,8 @@ impl Users {
         self.find(hash32, id).map(|i| self.record(i))
     }
 
-    pub(super) fn get_mut(&mut self, hash32: u32, id: &str) -> Option<&mut UserRecord> {
-        self.find(hash32, id).map(|i| self.record_mut(i))
-    }
-
-    pub(super) fn insert(&mut self, hash32: u32, record: UserRecord) {
+    /// Adds `record` and returns its index.
+    pub(super) fn insert(&mut self, hash32: u32, record: UserRecord) -> u32 {
         let i = self.len as u32;
         if self.len.is_multiple_of(BLOCK) {
             self.blocks.push(Vec::with_capacity(BLOCK));
@@ -169,5 +172,6 @@ impl Users {
         self.blocks.last_mut().expect("just ensured").push(record);
         self.len += 1;
         self.index.insert_unique(spread(hash32), (i, hash32), |&(_, h)| spread(h));
+        i
     }
 }

@@ -58,7 +58,7 @@ pub struct HealthPolicy {
 }
 
 /// A health report.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Health {
     /// Error rate (fraction of requests).
     pub error_rate: f64,

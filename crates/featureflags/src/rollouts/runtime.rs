@@ -72,7 +72,7 @@ pub struct InvalidTransition {
 }
 
 /// The engine's record of one rollout: its mode, health, and what was last reported.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Runtime {
     /// The mode. The engine's runtime overlay writes it into the flag's gate after every
     /// change, where evaluation reads it.

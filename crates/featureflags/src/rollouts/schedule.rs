@@ -11,7 +11,7 @@ use super::{Rollout, MAX_STAGES};
 /// The externally visible state. The numbers are the source of the C ABI's
 /// `ff_rollout_state` (its literal copy is checked against them when the crate compiles)
 /// and never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[repr(u32)]
 pub enum State {
     /// Before `start_at`.
@@ -40,7 +40,7 @@ impl State {
 }
 
 /// How the percentage evolves, as stored in the flag's atomic word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Mode {
     /// From `stage` at `since_ms`, advancing one stage per duration (when auto-progressing;
     /// under `require_health`, only past a stage with a healthy report).
@@ -99,7 +99,7 @@ impl Mode {
 }
 
 /// Where a rollout stands at an instant.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     /// State.
     pub state: State,

@@ -1,0 +1,243 @@
+//! Counting rows: users' exposures and totals, per-variant and per-segment tallies,
+//! breakdown segment names, unattributed events and the audit trail. A checkpoint writes
+//! the users changed since the last one and everything else whole, in one transaction,
+//! so the file always holds the counts of one checkpoint, never a mix.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rusqlite::params;
+
+use super::codec::{self, Reader, SavedExposure};
+use super::{StateError, Store};
+
+/// One tally as stored: a variant's (`attribute` -1) or a breakdown segment's.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SavedTally {
+    pub(crate) experiment: u32,
+    pub(crate) variant: u32,
+    pub(crate) attribute: i64,
+    pub(crate) segment: u16,
+    pub(crate) users: u64,
+    pub(crate) metrics: Vec<SavedMetric>,
+}
+
+/// One metric of a tally: metric, users with events, sum, sum of squares, events.
+pub(crate) type SavedMetric = (u32, u64, f64, f64, u64);
+
+/// What a checkpoint writes.
+#[derive(Debug, Default)]
+pub(crate) struct CheckpointRows {
+    /// Changed users: id and encoded exposures.
+    pub(crate) users: Vec<(String, Vec<u8>)>,
+    pub(crate) tallies: Vec<SavedTally>,
+    /// Experiment, attribute, segment, value.
+    pub(crate) segment_values: Vec<(u32, u8, u16, String)>,
+    pub(crate) unattributed: Vec<(String, u64)>,
+    /// Changed flags' audit trails: flag and its entries as a JSON array.
+    pub(crate) history: Vec<(String, String)>,
+}
+
+/// What a restore reads besides users.
+#[derive(Debug, Default)]
+pub(crate) struct RestoredCounts {
+    pub(crate) tallies: Vec<SavedTally>,
+    pub(crate) segment_values: Vec<(u32, u8, u16, String)>,
+    pub(crate) unattributed: Vec<(String, u64)>,
+    pub(crate) history: Vec<(String, String)>,
+}
+
+/// Names by number, as the counting rows refer to them.
+#[derive(Debug, Default)]
+pub(crate) struct Names {
+    ids: HashMap<String, u32>,
+    by_id: Vec<String>,
+    /// Given out but not yet committed; a checkpoint writes them with the rows using them.
+    unsaved: Vec<u32>,
+}
+
+impl Names {
+    /// Every name, by number.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.by_id
+    }
+
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.by_id.len() as u32;
+        self.by_id.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        self.unsaved.push(id);
+        id
+    }
+}
+
+impl Store {
+    /// The number of `name` in the counting rows (new names are written by the next
+    /// checkpoint).
+    pub(crate) fn name_id(&self, names: &Mutex<Names>, name: &str) -> u32 {
+        names.lock().unwrap_or_else(|e| e.into_inner()).id(name)
+    }
+
+    /// Writes `rows` in one transaction, with the names they use.
+    pub(crate) fn checkpoint(&self, names: &Mutex<Names>, rows: &CheckpointRows) -> Result<(), StateError> {
+        let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
+        let mut conn = self.conn();
+        let fail = |e| self.fail(e);
+        let tx = conn.transaction().map_err(fail)?;
+        {
+            let mut put = tx.prepare_cached("INSERT INTO names (id, name) VALUES (?1, ?2)").map_err(fail)?;
+            for id in &names.unsaved {
+                put.execute(params![id, names.by_id[*id as usize]]).map_err(fail)?;
+            }
+            let mut put =
+                tx.prepare_cached("INSERT OR REPLACE INTO users (id, exposures) VALUES (?1, ?2)").map_err(fail)?;
+            for (id, exposures) in &rows.users {
+                put.execute(params![id, exposures]).map_err(fail)?;
+            }
+            tx.execute_batch("DELETE FROM tallies; DELETE FROM segment_values; DELETE FROM unattributed;")
+                .map_err(fail)?;
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO tallies (experiment, variant, attribute, segment, users, metrics) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(fail)?;
+            let mut blob = Vec::new();
+            for t in &rows.tallies {
+                encode_metrics(&t.metrics, &mut blob);
+                put.execute(params![t.experiment, t.variant, t.attribute, t.segment, t.users as i64, blob])
+                    .map_err(fail)?;
+            }
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO segment_values (experiment, attribute, segment, value) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(fail)?;
+            for (experiment, attribute, segment, value) in &rows.segment_values {
+                put.execute(params![experiment, attribute, segment, value]).map_err(fail)?;
+            }
+            let mut put =
+                tx.prepare_cached("INSERT INTO unattributed (metric, events) VALUES (?1, ?2)").map_err(fail)?;
+            for (metric, events) in &rows.unattributed {
+                put.execute(params![metric, *events as i64]).map_err(fail)?;
+            }
+            let mut put =
+                tx.prepare_cached("INSERT OR REPLACE INTO history (flag, entries) VALUES (?1, ?2)").map_err(fail)?;
+            for (flag, entries) in &rows.history {
+                put.execute(params![flag, entries]).map_err(fail)?;
+            }
+        }
+        tx.commit().map_err(fail)?;
+        names.unsaved.clear();
+        Ok(())
+    }
+
+    /// Reads the counting rows: each user goes to `on_user` as it is read (a million
+    /// users are never held twice), the rest comes back. Fills `names`.
+    pub(crate) fn read_counts(
+        &self,
+        names: &Mutex<Names>,
+        mut on_user: impl FnMut(&str, Vec<SavedExposure>, &[String]) -> Result<(), String>,
+    ) -> Result<RestoredCounts, StateError> {
+        let conn = self.conn();
+        let fail = |e| self.fail(e);
+        let corrupt = |detail: String| StateError::Corrupt { path: self.path.display().to_string(), detail };
+        let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut stmt = conn.prepare("SELECT id, name FROM names ORDER BY id").map_err(fail)?;
+            let mut rows = stmt.query([]).map_err(fail)?;
+            while let Some(row) = rows.next().map_err(fail)? {
+                let (id, name): (u32, String) = (row.get(0).map_err(fail)?, row.get(1).map_err(fail)?);
+                if id as usize != names.by_id.len() {
+                    return Err(corrupt(format!("names are not numbered 0, 1, 2…: found {id}")));
+                }
+                names.ids.insert(name.clone(), id);
+                names.by_id.push(name);
+            }
+        }
+        let known = |id: u32, by_id: &[String]| -> Result<(), String> {
+            if (id as usize) < by_id.len() {
+                Ok(())
+            } else {
+                Err(format!("refers to unknown name {id}"))
+            }
+        };
+        {
+            let mut stmt = conn.prepare("SELECT id, exposures FROM users").map_err(fail)?;
+            let mut rows = stmt.query([]).map_err(fail)?;
+            while let Some(row) = rows.next().map_err(fail)? {
+                let id = row.get_ref(0).map_err(fail)?.as_str().map_err(|e| corrupt(format!("user id: {e}")))?;
+                let bytes = row.get_ref(1).map_err(fail)?.as_blob().map_err(|e| corrupt(format!("user {id}: {e}")))?;
+                let exposures = codec::decode_record(bytes).map_err(|e| corrupt(format!("user {id}: {e}")))?;
+                for e in &exposures {
+                    let ids = [e.experiment, e.variant].into_iter().chain(e.totals.iter().map(|t| t.0));
+                    for n in ids {
+                        known(n, &names.by_id).map_err(|m| corrupt(format!("user {id}: {m}")))?;
+                    }
+                }
+                on_user(id, exposures, &names.by_id).map_err(|m| corrupt(format!("user {id}: {m}")))?;
+            }
+        }
+        let mut out = RestoredCounts::default();
+        {
+            let mut stmt = conn
+                .prepare("SELECT experiment, variant, attribute, segment, users, metrics FROM tallies")
+                .map_err(fail)?;
+            let mut rows = stmt.query([]).map_err(fail)?;
+            while let Some(row) = rows.next().map_err(fail)? {
+                let blob = row.get_ref(5).map_err(fail)?.as_blob().map_err(|e| corrupt(format!("tally: {e}")))?;
+                let tally = SavedTally {
+                    experiment: row.get(0).map_err(fail)?,
+                    variant: row.get(1).map_err(fail)?,
+                    attribute: row.get(2).map_err(fail)?,
+                    segment: row.get(3).map_err(fail)?,
+                    users: row.get::<_, i64>(4).map_err(fail)? as u64,
+                    metrics: decode_metrics(blob).map_err(|e| corrupt(format!("tally: {e}")))?,
+                };
+                let ids = [tally.experiment, tally.variant].into_iter().chain(tally.metrics.iter().map(|m| m.0));
+                for n in ids {
+                    known(n, &names.by_id).map_err(|m| corrupt(format!("tally: {m}")))?;
+                }
+                out.tallies.push(tally);
+            }
+        }
+        let mut stmt =
+            conn.prepare("SELECT experiment, attribute, segment, value FROM segment_values").map_err(fail)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).map_err(fail)?;
+        out.segment_values = rows.collect::<Result<_, _>>().map_err(fail)?;
+        let mut stmt = conn.prepare("SELECT metric, events FROM unattributed").map_err(fail)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))).map_err(fail)?;
+        out.unattributed = rows.collect::<Result<_, _>>().map_err(fail)?;
+        let mut stmt = conn.prepare("SELECT flag, entries FROM history").map_err(fail)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(fail)?;
+        out.history = rows.collect::<Result<_, _>>().map_err(fail)?;
+        Ok(out)
+    }
+}
+
+fn encode_metrics(metrics: &[SavedMetric], out: &mut Vec<u8>) {
+    out.clear();
+    codec::put(out, metrics.len() as u64);
+    for (metric, users_with_events, sum, sum_squares, events) in metrics {
+        codec::put(out, (*metric).into());
+        codec::put(out, *users_with_events);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out.extend_from_slice(&sum_squares.to_le_bytes());
+        codec::put(out, *events);
+    }
+}
+
+fn decode_metrics(bytes: &[u8]) -> Result<Vec<SavedMetric>, String> {
+    let mut r = Reader { bytes, at: 0 };
+    let n = r.count()?;
+    let metrics = (0..n)
+        .map(|_| Ok((r.u32()?, r.varint()?, r.f64()?, r.f64()?, r.varint()?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    if r.at != bytes.len() {
+        return Err("trailing bytes".into());
+    }
+    Ok(metrics)
+}

@@ -1,0 +1,292 @@
+//! Durable state: a restarted engine serves and reports exactly what the one before it
+//! was told and had counted at its last checkpoint, and a state file it cannot use is
+//! refused with an error that says what to do, never half restored.
+
+use std::path::Path;
+use std::process::Command;
+
+use featureflags::{
+    Context, Engine, EngineOptions, OverrideError, RolloutAction, RolloutState, StateError, StateRecovery,
+};
+use serde_json::Value;
+
+const CONFIG: &str = r#"{"schema_version": 1, "revision": "durable-1",
+  "flags": {
+    "hft-trading": {"type": "kill_switch"},
+    "theme": {"type": "multivariate", "variants": {"light": 1, "dark": 2}, "default": "light"},
+    "router-v2": {"type": "boolean", "default": "off"},
+    "quotes-v2": {"type": "boolean", "default": "off"}
+  },
+  "rollouts": {
+    "router": {"flag": "router-v2", "strategy": "linear", "start_at": 1795000000, "stage_duration": "100000h",
+               "health": {"max_error_rate": 0.02, "min_samples": 10}, "require_health": false, "auto_rollback": true},
+    "quotes": {"flag": "quotes-v2", "strategy": "exponential", "start_at": 4102444800, "stage_duration": "30m",
+               "require_health": false}
+  },
+  "experiments": {
+    "checkout": {"status": "running", "variants": {"control": 50, "blue": 50}, "control": "control",
+                 "metrics": {"purchase": "conversion", "revenue": "revenue", "clicks": "count"},
+                 "primary_metric": "purchase", "breakdowns": ["country"], "max_segment_values": 2},
+    "banner": {"status": "running", "variants": {"off": 50, "on": 50}, "control": "off",
+               "metrics": {"clicks": "count"}, "primary_metric": "clicks"}
+  }}"#;
+
+fn options(path: &Path) -> EngineOptions {
+    EngineOptions { state_path: Some(path.to_owned()), ..EngineOptions::default() }
+}
+
+/// An engine on the state file at `path`. It runs on the system clock, which it reads
+/// while restoring: rollouts are set so that the clock moves none of them during a test.
+fn open(path: &Path) -> Engine {
+    Engine::open(options(path)).expect("the state file opens")
+}
+
+/// Everything a host can read about the engine's state, for comparison.
+fn observe(engine: &Engine) -> Value {
+    let mut evaluations = Vec::new();
+    for i in 0..200 {
+        let mut ctx = Context::new(&format!("user-{i}"));
+        ctx.set_string("country", ["US", "DE", "FR", "JP"][i % 4]).unwrap();
+        for flag in ["hft-trading", "theme", "router-v2", "quotes-v2"] {
+            let ev = engine.evaluate(flag, &ctx);
+            evaluations.push(format!("{flag}/{i}: {:?} {:?} {:?}", ev.variant, ev.reason, ev.rule_id));
+        }
+    }
+    let rollout = |key: &str| format!("{:?}", engine.rollout_status(key).unwrap());
+    let history = |flag: &str| Value::Array(engine.flag_history(flag));
+    serde_json::json!({
+        "revision": engine.revision(),
+        "overrides": engine.overrides(),
+        "checkout": engine.experiment_results("checkout").unwrap(),
+        "banner": engine.experiment_results("banner").unwrap(),
+        "router": rollout("router"),
+        "quotes": rollout("quotes"),
+        "history": {"hft-trading": history("hft-trading"), "router-v2": history("router-v2"), "theme": history("theme")},
+        "evaluations": evaluations,
+    })
+}
+
+/// Exposes and tracks `n` users from `first` on.
+fn traffic(engine: &Engine, first: usize, n: usize) {
+    for i in first..first + n {
+        let user = format!("user-{i}");
+        let mut ctx = Context::new(&user);
+        ctx.set_string("country", ["US", "DE", "FR", "JP"][i % 4]).unwrap();
+        engine.assign("checkout", &ctx);
+        engine.assign("banner", &ctx);
+        if i % 3 == 0 {
+            engine.track(&user, "purchase", 1.0).unwrap();
+            engine.track(&user, "revenue", 0.1 * i as f64 + 0.01).unwrap();
+        }
+        engine.track(&user, "clicks", (i % 5) as f64).unwrap();
+    }
+    engine.track("nobody", "unknown-metric", 1.0).unwrap();
+}
+
+fn compare(before: &Value, after: &Value) {
+    let (Value::Object(b), Value::Object(a)) = (before, after) else { panic!("objects") };
+    for (key, value) in b {
+        assert_eq!(Some(value), a.get(key), "{key} differs after the restart");
+    }
+}
+
+fn state_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+#[test]
+fn a_restarted_engine_reports_exactly_what_was_committed_and_checkpointed() {
+    let dir = state_dir();
+    let path = dir.path().join("flags.db");
+    let before = {
+        let engine = open(&path);
+        engine.load_json(CONFIG.as_bytes()).unwrap();
+        traffic(&engine, 0, 3_000);
+        engine.set_override("hft-trading", "off").unwrap();
+        engine.set_override("theme", "dark").unwrap();
+        engine.declare_winner("banner", "on").unwrap();
+        engine.rollout_report_health("router", 0.5, 10.0, 100).unwrap();
+        engine.rollout_act("quotes", RolloutAction::Pause).unwrap();
+        assert_eq!(engine.rollout_status("router").unwrap().position.state, RolloutState::RolledBack);
+        let checkpoint = engine.checkpoint().unwrap();
+        assert_eq!(checkpoint.users, 3_000);
+        observe(&engine)
+    };
+    // No load: the stored config serves.
+    let engine = open(&path);
+    let after = observe(&engine);
+    compare(&before, &after);
+    assert_eq!(engine.evaluate("hft-trading", &Context::new("u")).variant, Some("off"), "the kill switch stays pulled");
+
+    // Counting goes on from the restored tallies; an unchanged second checkpoint writes
+    // no users.
+    traffic(&engine, 3_000, 500);
+    assert_eq!(engine.checkpoint().unwrap().users, 500);
+    assert_eq!(engine.checkpoint().unwrap().users, 0);
+    let before = observe(&engine);
+    drop(engine);
+    compare(&before, &observe(&open(&path)));
+}
+
+#[test]
+fn a_second_engine_on_the_same_file_is_refused_with_the_holders_pid() {
+    let dir = state_dir();
+    let path = dir.path().join("flags.db");
+    let _first = open(&path);
+    let err = Engine::open(options(&path)).unwrap_err();
+    assert!(matches!(err, StateError::InUse { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains(&format!("in use by pid {}", std::process::id())), "{message}");
+}
+
+#[test]
+fn a_missing_directory_says_so() {
+    let dir = state_dir();
+    let path = dir.path().join("no/such/dir/flags.db");
+    let message = Engine::open(options(&path)).unwrap_err().to_string();
+    assert!(message.contains("does not exist; create it or choose another state_path"), "{message}");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = state_dir();
+    let path = dir.path().join("flags.db");
+    drop(open(&path));
+    rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
+    let message = Engine::open(options(&path)).unwrap_err().to_string();
+    assert!(message.contains("schema version 99 is newer than this library's 1"), "{message}");
+}
+
+#[test]
+fn a_corrupt_or_truncated_file_is_refused_and_can_be_set_aside() {
+    let dir = state_dir();
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0xA5; 64 * 1024]).unwrap();
+    let err = Engine::open(options(&garbage)).unwrap_err();
+    assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("\"state_recovery\": \"start_fresh\""), "{err}");
+
+    let truncated = dir.path().join("truncated.db");
+    {
+        let engine = open(&truncated);
+        engine.load_json(CONFIG.as_bytes()).unwrap();
+        traffic(&engine, 0, 5_000);
+        engine.checkpoint().unwrap();
+    }
+    let len = std::fs::metadata(&truncated).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&truncated).unwrap().set_len(len / 2).unwrap();
+    let err = Engine::open(options(&truncated)).unwrap_err();
+    assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+
+    let fresh = Engine::open(EngineOptions { state_recovery: StateRecovery::StartFresh, ..options(&truncated) })
+        .expect("start_fresh opens");
+    assert_eq!(fresh.revision(), None, "nothing half restored");
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("truncated.db.corrupt-"))
+        .collect();
+    assert!(!kept.is_empty(), "the unreadable file is kept aside");
+    fresh.load_json(CONFIG.as_bytes()).unwrap();
+    drop(fresh);
+    assert_eq!(open(&truncated).revision().as_deref(), Some("durable-1"));
+}
+
+#[test]
+fn a_checkpoint_past_state_max_bytes_fails_and_the_last_one_stays_intact() {
+    let dir = state_dir();
+    let path = dir.path().join("flags.db");
+    let engine = Engine::open(EngineOptions { state_max_bytes: Some(256 * 1024), ..options(&path) }).expect("opens");
+    engine.load_json(CONFIG.as_bytes()).unwrap();
+    engine.set_override("theme", "dark").unwrap();
+    traffic(&engine, 0, 100);
+    engine.checkpoint().unwrap();
+    let committed = observe(&engine);
+    traffic(&engine, 100, 20_000);
+    let err = engine.checkpoint().unwrap_err();
+    assert!(err.to_string().contains("full") && err.to_string().contains("state_max_bytes"), "{err}");
+    let overrides = engine.overrides();
+    // It keeps serving from memory.
+    assert_eq!(engine.evaluate("theme", &Context::new("u")).variant, Some("dark"));
+    drop(engine);
+    let restarted = open(&path);
+    let after = observe(&restarted);
+    assert_eq!(after["checkout"], committed["checkout"], "the last checkpoint is intact");
+    assert_eq!(restarted.overrides(), overrides, "acknowledged overrides, and only those");
+}
+
+#[test]
+fn the_state_file_passes_sqlites_integrity_check() {
+    let dir = state_dir();
+    let path = dir.path().join("flags.db");
+    {
+        let engine = open(&path);
+        engine.load_json(CONFIG.as_bytes()).unwrap();
+        traffic(&engine, 0, 2_000);
+        engine.checkpoint().unwrap();
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let users: i64 = conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
+    assert_eq!(users, 2_000);
+}
+
+/// A tmpfs of `size`, unmounted when dropped: a real file system that fills up.
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = state_dir();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "mounting a {size} tmpfs needs root (CI runs as root)");
+        SmallDisk(dir)
+    }
+
+    /// Writes a file until the disk is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.0.path().join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        while filler.write_all(&block).is_ok() {}
+        let _ = filler.sync_all();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_call_loses_nothing_committed_and_serving_goes_on() {
+    let disk = SmallDisk::mount("2m");
+    let path = disk.0.path().join("flags.db");
+    let checkpointed = {
+        let engine = open(&path);
+        engine.load_json(CONFIG.as_bytes()).unwrap();
+        engine.set_override("theme", "dark").unwrap();
+        traffic(&engine, 0, 200);
+        engine.checkpoint().unwrap();
+        disk.fill();
+        traffic(&engine, 200, 5_000);
+        let err = engine.checkpoint().unwrap_err();
+        assert!(err.to_string().contains("full"), "{err}");
+        let refused = engine.set_override("hft-trading", "off").unwrap_err();
+        assert!(matches!(refused, OverrideError::State(_)), "{refused}");
+        assert!(refused.to_string().contains("free space"), "{refused}");
+        assert!(!engine.overrides().contains_key("hft-trading"), "a refused change is not applied");
+        assert_eq!(engine.evaluate("hft-trading", &Context::new("u")).variant, Some("on"));
+        assert_eq!(engine.evaluate("theme", &Context::new("u")).variant, Some("dark"), "it keeps serving");
+        // Space comes back: the next checkpoint writes everything the failed one had.
+        std::fs::remove_file(disk.0.path().join("filler")).unwrap();
+        assert_eq!(engine.checkpoint().unwrap().users, 5_000);
+        observe(&engine)
+    };
+    compare(&checkpointed, &observe(&open(&path)));
+}
