@@ -193,6 +193,11 @@ impl Engine {
         }
     }
 
+    /// The declared winners in force, by experiment key.
+    pub fn winners(&self) -> std::collections::BTreeMap<String, String> {
+        self.overlay.controls().winners().clone()
+    }
+
     /// Declares `variant` the winner of experiment `key`: from now on every user is
     /// served it and nothing more is counted. It survives reloads while the experiment
     /// and variant exist.

@@ -217,6 +217,11 @@ impl Controls {
         &self.overrides
     }
 
+    /// The declared winners, by experiment key.
+    pub(super) fn winners(&self) -> &BTreeMap<String, String> {
+        &self.winners
+    }
+
     /// Declares `variant` the winner of `experiment` in the served `snapshot` and in
     /// every later one.
     pub(super) fn declare_winner(
