@@ -882,10 +882,11 @@ ff_status ff_events_drain(const struct ff_engine *e, size_t max, struct ff_bytes
 uint64_t ff_events_dropped(const struct ff_engine *e);
 
 /**
- * Turns evaluation events (one per `ff_is_enabled` / `ff_variant` / `ff_evaluate`) on
- * or off. Off by default: then evaluation pays nothing for them.
+ * Turns evaluation events (one per `ff_is_enabled` / `ff_variant` / `ff_variant_id` /
+ * `ff_evaluate` / `ff_evaluate_value`) on or off. Off by default: then evaluation pays nothing for them.
  */
-ff_status ff_events_set_evaluation(const struct ff_engine *e, bool enabled);
+ff_status ff_events_set_evaluation(const struct ff_engine *e,
+                                   bool enabled);
 
 /**
  * Delivers every event synchronously to `callback(user_data, json, len)` instead of the
