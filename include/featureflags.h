@@ -17,9 +17,10 @@
 
 
 /**
- * ABI version: bumped on any incompatible change to this header.
+ * ABI version: bumped on any incompatible change to this header. 2 added functions and
+ * types only: a caller built against ABI 1 keeps working unchanged.
  */
-#define FF_ABI_VERSION 1
+#define FF_ABI_VERSION 2
 
 /**
  * Result of a fallible call. The numbers are stable and never renumbered.
@@ -212,6 +213,14 @@ typedef struct ff_str {
 } ff_str;
 
 /**
+ * The id of a string the engine interned (a variant key, a rule id): the same string
+ * has the same id for the engine's lifetime, across reloads, and ids count up from 0,
+ * so a binding can cache its copies in an array indexed by id. `ff_engine_string`
+ * resolves one.
+ */
+typedef uint32_t ff_string_id;
+
+/**
  * The detailed result of `ff_evaluate`.
  */
 typedef struct ff_evaluation {
@@ -233,6 +242,39 @@ typedef struct ff_evaluation {
    */
   struct ff_str rule_id;
 } ff_evaluation;
+
+/**
+ * The detailed result of `ff_evaluate_value`: `ff_evaluation`'s fields, then the ids
+ * of its strings. A new struct rather than a longer `ff_evaluation`, which callers of
+ * ABI 1 allocate at its old size.
+ */
+typedef struct ff_detail {
+  /**
+   * The served variant's key (borrowed from the engine, valid until `ff_engine_free`),
+   * or `{NULL, 0}` when nothing is served.
+   */
+  struct ff_str variant;
+  /**
+   * Why.
+   */
+  ff_reason reason;
+  /**
+   * Index of the matched rule, or `UINT32_MAX` when no rule matched.
+   */
+  uint32_t rule_index;
+  /**
+   * Id of the matched rule (borrowed like `variant`), or `{NULL, 0}`.
+   */
+  struct ff_str rule_id;
+  /**
+   * `variant`'s string id, or `FF_NO_STRING`.
+   */
+  ff_string_id variant_string_id;
+  /**
+   * `rule_id`'s string id, or `FF_NO_STRING`.
+   */
+  ff_string_id rule_id_string_id;
+} ff_detail;
 
 /**
  * Where a rollout stands, written by `ff_rollout_status`.
@@ -294,9 +336,21 @@ typedef struct ff_rollout_info {
  */
 typedef void (*ff_listener)(void *user_data, const char *json, size_t len);
 
+/**
+ * The `ff_string_id` of no string (nothing served, no rule).
+ */
+#define FF_NO_STRING UINT32_MAX
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * The `FF_ABI_VERSION` the loaded library was built with. A binding compares it with
+ * the `FF_ABI_VERSION` it was compiled against when it loads the library, and refuses
+ * a library built for another ABI.
+ */
+uint32_t ff_abi_version(void);
 
 /**
  * The library version ("0.1.0"), equal to `FF_VERSION`. A static string: do not free.
@@ -334,9 +388,30 @@ void ff_bytes_free(struct ff_bytes *bytes);
  * `*err` set when `err` is not NULL): `FF_STATUS_INVALID_ARGUMENT` for bad options,
  * `FF_STATUS_IO` for a state file that is in use, unreadable or newer, with what to do
  * in the message. The caller owns the engine: free it with `ff_engine_free` once no
- * thread uses it.
+ * thread uses it. `ff_engine_create` also returns the status.
  */
 struct ff_engine *ff_engine_new(const char *options_json, size_t len, struct ff_error **err);
+
+/**
+ * Creates an engine, as `ff_engine_new` (restoring its state file when the options
+ * name one), and writes it to `*out` (NULL on failure; always written). Returns the
+ * status: `FF_STATUS_INVALID_ARGUMENT` for malformed options or a NULL `out`,
+ * `FF_STATUS_IO` for a state file that cannot be used, with the reason in `*err` when
+ * `err` is not NULL. The caller owns the engine: free it with `ff_engine_free` once no
+ * thread uses it.
+ */
+ff_status ff_engine_create(const char *options_json,
+                           size_t len,
+                           struct ff_engine **out,
+                           struct ff_error **err);
+
+/**
+ * The string the engine interned under `id` (an `ff_string_id` from `ff_variant_id`,
+ * `ff_evaluate_value` or `ff_experiment_assign_id`): borrowed from the engine, valid
+ * until `ff_engine_free`, not NUL-terminated. `{NULL, 0}` for a NULL engine or an id
+ * it never handed out (`FF_NO_STRING` included). Takes no lock and allocates nothing.
+ */
+struct ff_str ff_engine_string(const struct ff_engine *e, ff_string_id id);
 
 /**
  * Writes what a durable engine counted since its last checkpoint (users' exposures and
@@ -402,10 +477,23 @@ ff_status ff_bucket(const char *salt,
 
 /**
  * Creates a context for `user_id` (UTF-8, borrowed). Returns NULL when `user_id` is
- * invalid (NULL with non-zero length, invalid UTF-8). The caller owns the context and
- * frees it with `ff_context_free`; one thread uses it at a time.
+ * invalid (NULL with non-zero length, invalid UTF-8); `ff_context_create` says why.
+ * The caller owns the context and frees it with `ff_context_free`; one thread uses it
+ * at a time.
  */
 struct ff_context *ff_context_new(const char *user_id, size_t len);
+
+/**
+ * Creates a context for `user_id` (UTF-8, borrowed) and writes it to `*out` (NULL on
+ * failure; always written). Returns the status: `FF_STATUS_INVALID_ARGUMENT` for a
+ * NULL `user_id` with non-zero length, invalid UTF-8 (with the byte offset) or a NULL
+ * `out`, with the message in `*err` when `err` is not NULL. The caller owns the
+ * context and frees it with `ff_context_free`; one thread uses it at a time.
+ */
+ff_status ff_context_create(const char *user_id,
+                            size_t len,
+                            struct ff_context **out,
+                            struct ff_error **err);
 
 /**
  * Starts the context over for `user_id`, removing every attribute but keeping its
@@ -476,6 +564,18 @@ ff_reason ff_variant(const struct ff_engine *e,
                      struct ff_str *out);
 
 /**
+ * `ff_variant`, also writing the variant's string id to `*id_out` (`FF_NO_STRING` when
+ * nothing is served; always written when `id_out` is not NULL), so a binding can cache
+ * its copy of the key by id. Allocates nothing.
+ */
+ff_reason ff_variant_id(const struct ff_engine *e,
+                        const char *key,
+                        size_t len,
+                        const struct ff_context *ctx,
+                        struct ff_str *out,
+                        ff_string_id *id_out);
+
+/**
  * Evaluates `key` for `ctx` in detail into `*out` (always written when `out` is not
  * NULL): variant (as `ff_variant`), reason, matched rule index (`UINT32_MAX` when no
  * rule) and rule id (borrowed like the variant; `{NULL, 0}` when no rule). Returns the
@@ -497,6 +597,23 @@ ff_reason ff_flag_value_json(const struct ff_engine *e,
                              size_t len,
                              const struct ff_context *ctx,
                              struct ff_bytes *out);
+
+/**
+ * Evaluates `key` for `ctx` once and writes both the detail to `*out` (as
+ * `ff_evaluate`, plus the string ids of the variant and rule id) and the served
+ * variant's value as JSON to `*value_out` (owned by the caller: free with
+ * `ff_bytes_free`; `{NULL, 0}` when nothing is served). Both come from the same
+ * config, even when a reload or an override change happens during the call, which
+ * `ff_evaluate` followed by `ff_flag_value_json` cannot promise. Either out-pointer may
+ * be NULL; the others are always written. With `value_out` NULL no JSON is built and
+ * nothing is allocated. Returns the reason.
+ */
+ff_reason ff_evaluate_value(const struct ff_engine *e,
+                            const char *key,
+                            size_t len,
+                            const struct ff_context *ctx,
+                            struct ff_detail *out,
+                            struct ff_bytes *value_out);
 
 /**
  * Forces flag `key` to serve `variant` (both UTF-8, borrowed) for everyone, ahead of
@@ -536,6 +653,18 @@ bool ff_experiment_assign(const struct ff_engine *e,
                           size_t len,
                           const struct ff_context *ctx,
                           struct ff_str *variant_out);
+
+/**
+ * `ff_experiment_assign`, also writing the variant's string id to `*id_out`
+ * (`FF_NO_STRING` when not enrolled; always written when `id_out` is not NULL), so a
+ * binding can cache its copy of the key by id.
+ */
+bool ff_experiment_assign_id(const struct ff_engine *e,
+                             const char *key,
+                             size_t len,
+                             const struct ff_context *ctx,
+                             struct ff_str *variant_out,
+                             ff_string_id *id_out);
 
 /**
  * Records `value` of `metric` for `user_id` (both UTF-8, borrowed), attributed to
@@ -772,10 +901,11 @@ ff_status ff_events_drain(const struct ff_engine *e, size_t max, struct ff_bytes
 uint64_t ff_events_dropped(const struct ff_engine *e);
 
 /**
- * Turns evaluation events (one per `ff_is_enabled` / `ff_variant` / `ff_evaluate`) on
- * or off. Off by default: then evaluation pays nothing for them.
+ * Turns evaluation events (one per `ff_is_enabled` / `ff_variant` / `ff_variant_id` /
+ * `ff_evaluate` / `ff_evaluate_value`) on or off. Off by default: then evaluation pays nothing for them.
  */
-ff_status ff_events_set_evaluation(const struct ff_engine *e, bool enabled);
+ff_status ff_events_set_evaluation(const struct ff_engine *e,
+                                   bool enabled);
 
 /**
  * Delivers every event synchronously to `callback(user_data, json, len)` instead of the
@@ -796,6 +926,27 @@ ff_status ff_events_set_evaluation(const struct ff_engine *e, bool enabled);
  * must outlive the registration.
  */
 ff_status ff_engine_set_listener(const struct ff_engine *e, ff_listener callback, void *user_data);
+
+/**
+ * The name of status number `status` without its prefix (`"INVALID_CONFIG"`), or
+ * `"UNKNOWN"` for a number that is no `ff_status`. A static NUL-terminated string: do
+ * not free. (The parameter is a plain number so that any number is defined.)
+ */
+const char *ff_status_name(uint32_t status);
+
+/**
+ * The name of reason number `reason` without its prefix, as in the docs and test
+ * vectors (`"RULE_MATCH"`), or `"UNKNOWN"` for a number that is no `ff_reason`. A static
+ * NUL-terminated string: do not free.
+ */
+const char *ff_reason_name(uint32_t reason);
+
+/**
+ * The name of rollout state number `state` as in events and history (`"rolled_back"`),
+ * or `"unknown"` for a number that is no `ff_rollout_state`. A static NUL-terminated
+ * string: do not free.
+ */
+const char *ff_rollout_state_name(uint32_t state);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -5,6 +5,14 @@ package featureflags
 
 typedef struct { ff_status status; ff_error *err; } ff_go_result;
 
+typedef struct { ff_status status; ff_context *context; ff_error *err; } ff_go_created_context;
+
+static inline ff_go_created_context ff_go_context_create(const char *id, size_t len) {
+    ff_go_created_context r = {FF_STATUS_OK, NULL, NULL};
+    r.status = ff_context_create(id, len, &r.context, &r.err);
+    return r;
+}
+
 // The ff_error out-parameter lives in C, so no Go pointer escapes to the heap and the
 // setters allocate nothing.
 static inline ff_go_result ff_go_reset(ff_context *c, const char *id, size_t len) {
@@ -45,16 +53,21 @@ type Context struct {
 	ptr *C.ff_context
 }
 
-// NewContext creates a context for userID; an invalid UTF-8 id is ErrInvalidArgument.
+// NewContext creates a context for userID; an invalid UTF-8 id is ErrInvalidArgument
+// with the library's message (which says where), and a library built for another ABI
+// ErrIncompatibleLibrary.
 func NewContext(userID string) (*Context, error) {
-	p, l := str(userID)
-	ptr := C.ff_context_new(p, l)
-	runtime.KeepAlive(userID)
-	if ptr == nil {
-		return nil, &Error{Status: StatusInvalidArgument, Message: "user_id: invalid UTF-8"}
+	if abiErr != nil {
+		return nil, abiErr
 	}
-	debugCreated(unsafe.Pointer(ptr))
-	c := &Context{ptr: ptr}
+	p, l := str(userID)
+	r := C.ff_go_context_create(p, l)
+	runtime.KeepAlive(userID)
+	if err := check(r.status, r.err); err != nil {
+		return nil, err
+	}
+	debugCreated(unsafe.Pointer(r.context))
+	c := &Context{ptr: r.context}
 	runtime.SetFinalizer(c, (*Context).Close)
 	return c, nil
 }

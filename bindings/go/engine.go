@@ -6,6 +6,15 @@ package featureflags
 
 static ff_status ff_go_noop(void) { return FF_STATUS_OK; }
 
+typedef struct { ff_status status; ff_engine *engine; ff_error *err; } ff_go_created_engine;
+
+// The out-parameters live in C, so no Go pointer is passed.
+static inline ff_go_created_engine ff_go_engine_create(const char *options, size_t len) {
+    ff_go_created_engine r = {FF_STATUS_OK, NULL, NULL};
+    r.status = ff_engine_create(options, len, &r.engine, &r.err);
+    return r;
+}
+
 // Takes the bytes by value, so freeing them needs no Go pointer.
 static inline void ff_go_bytes_free(ff_bytes b) { ff_bytes_free(&b); }
 */
@@ -13,6 +22,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -24,6 +34,23 @@ const ABIVersion = C.FF_ABI_VERSION
 
 // Version is the version of the loaded library (ff_version).
 func Version() string { return C.GoString(C.ff_version()) }
+
+// LibraryABIVersion is the C ABI version of the loaded library (ff_abi_version). New
+// and NewContext fail with ErrIncompatibleLibrary unless it is ABIVersion.
+func LibraryABIVersion() uint32 { return uint32(C.ff_abi_version()) }
+
+// abiErr is checkABI's verdict on the library this process loaded.
+var abiErr = checkABI(LibraryABIVersion(), ABIVersion)
+
+// checkABI refuses a library built for another ABI than the one this package wraps: its
+// functions and types may differ from those this package calls.
+func checkABI(library, wrapped uint32) error {
+	if library == wrapped {
+		return nil
+	}
+	return fmt.Errorf("%w: libfeatureflags has ABI version %d, this package needs %d",
+		ErrIncompatibleLibrary, library, wrapped)
+}
 
 // Options configure an engine; the zero value means the defaults. New marshals them to
 // the options JSON of ff_engine_new (docs/config.md).
@@ -48,8 +75,12 @@ type Engine struct {
 }
 
 // New creates an engine with no config: every flag is missing (evaluations serve the
-// caller's default) until LoadJSON or LoadFile succeeds.
+// caller's default) until LoadJSON or LoadFile succeeds. A library built for another
+// ABI is ErrIncompatibleLibrary.
 func New(opts Options) (*Engine, error) {
+	if abiErr != nil {
+		return nil, abiErr
+	}
 	js, err := json.Marshal(opts)
 	if err != nil {
 		return nil, err
@@ -58,19 +89,13 @@ func New(opts Options) (*Engine, error) {
 		js = nil // the defaults
 	}
 	p, l := bytesPtr(js)
-	var cerr *C.ff_error
-	ptr := C.ff_engine_new(p, l, &cerr)
+	r := C.ff_go_engine_create(p, l)
 	runtime.KeepAlive(js)
-	if ptr == nil {
-		status := C.ff_status(C.FF_STATUS_INVALID_ARGUMENT)
-		if cerr != nil {
-			status = C.ff_error_status(cerr)
-		}
-		return nil, check(status, cerr)
+	if err := check(r.status, r.err); err != nil {
+		return nil, err
 	}
-	C.ff_error_free(cerr)
-	debugCreated(unsafe.Pointer(ptr))
-	e := &Engine{ptr: unsafe.Pointer(ptr)}
+	debugCreated(unsafe.Pointer(r.engine))
+	e := &Engine{ptr: unsafe.Pointer(r.engine)}
 	runtime.SetFinalizer(e, (*Engine).Close)
 	return e, nil
 }

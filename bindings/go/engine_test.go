@@ -62,6 +62,45 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+func TestALibraryOfAnotherABIIsRefused(t *testing.T) {
+	if LibraryABIVersion() != ABIVersion || ABIVersion != 2 {
+		t.Fatalf("library ABI %d, package ABI %d", LibraryABIVersion(), ABIVersion)
+	}
+	if err := checkABI(ABIVersion, ABIVersion); err != nil {
+		t.Fatal(err)
+	}
+	err := checkABI(1, 2)
+	if !errors.Is(err, ErrIncompatibleLibrary) || err.Error() != "featureflags: incompatible library: libfeatureflags has ABI version 1, this package needs 2" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestNamesAreTheLibrarys(t *testing.T) {
+	for _, c := range []struct {
+		got  fmt.Stringer
+		want string
+	}{
+		{ReasonSplit, "SPLIT"}, {ReasonPrerequisiteFailed, "PREREQUISITE_FAILED"}, {Reason(99), "UNKNOWN"},
+		{StatusInvalidState, "INVALID_STATE"}, {Status(7), "UNKNOWN"},
+		{RolloutRolledBack, "rolled_back"}, {RolloutState(5), "unknown"},
+	} {
+		if got := c.got.String(); got != c.want {
+			t.Errorf("%d: %q, want %q", c.got, got, c.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = ReasonRuleMatch.String() }); n != 0 {
+		t.Fatalf("%v allocs per name", n)
+	}
+}
+
+func TestNewContextReportsTheLibrarysMessage(t *testing.T) {
+	_, err := NewContext("u\xff")
+	var ffErr *Error
+	if !errors.As(err, &ffErr) || ffErr.Status != StatusInvalidArgument || ffErr.Message != "user_id: invalid UTF-8 at byte 1" {
+		t.Fatalf("NewContext: %#v", err)
+	}
+}
+
 func TestErrorsAreSentinelsWithMessages(t *testing.T) {
 	e := newEngine(t)
 	err := e.LoadJSON([]byte(`{"schema_version": 1, "flags": {"x": {"type": "boolean", "rules": [{"when": {"attr": "a", "op": "equal", "value": 1}, "serve": "on"}]}}}`))
@@ -377,8 +416,9 @@ func TestEvaluatingWhileReloading(t *testing.T) {
 					t.Errorf("torn read: %q %+v", v, d)
 					return
 				}
-				if val := string(d.Value); val != `"v1"` && val != `{"levels":20}` {
-					t.Errorf("value %s", val)
+				// One evaluation: the value is the served variant's, whichever config served it.
+				if val := string(d.Value); (d.Variant == "classic") != (val == `"v1"`) || (d.Variant == "depth") != (val == `{"levels":20}`) {
+					t.Errorf("variant %q with value %s", d.Variant, val)
 					return
 				}
 				seen[g][v] = true

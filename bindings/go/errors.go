@@ -1,11 +1,15 @@
 package featureflags
 
 /*
+#include <string.h>
 #include "featureflags.h"
 */
 import "C"
 
-import "errors"
+import (
+	"errors"
+	"unsafe"
+)
 
 // Sentinel errors, one per ff_status failure plus ErrClosed; test them with errors.Is.
 // Errors returned by the engine are *Error values that unwrap to one of these.
@@ -27,6 +31,10 @@ var (
 	// ErrClosed: the engine or context was closed. It is returned directly, not wrapped
 	// in *Error.
 	ErrClosed = errors.New("featureflags: use of a closed engine or context")
+	// ErrIncompatibleLibrary: the loaded libfeatureflags was built for another C ABI
+	// than this package (LibraryABIVersion differs from ABIVersion). New and NewContext
+	// return it wrapped, with both versions in the message.
+	ErrIncompatibleLibrary = errors.New("featureflags: incompatible library")
 )
 
 // Status is a C ff_status value.
@@ -43,15 +51,14 @@ const (
 	StatusPanic           Status = C.FF_STATUS_PANIC
 )
 
-var statusNames = [...]string{"OK", "INVALID_ARGUMENT", "INVALID_CONFIG", "NOT_FOUND",
-	"INVALID_STATE", "IO", "PANIC"}
+// String returns the status's name without the FF_STATUS_ prefix (INVALID_CONFIG, …;
+// UNKNOWN for a number that is no status), from ff_status_name.
+func (s Status) String() string { return staticString(C.ff_status_name(C.uint32_t(s))) }
 
-// String returns the status's name without the FF_STATUS_ prefix (INVALID_CONFIG, …).
-func (s Status) String() string {
-	if int(s) < len(statusNames) {
-		return statusNames[s]
-	}
-	return "UNKNOWN"
+// staticString views a static NUL-terminated C string (one the library never frees) as
+// a Go string without copying it.
+func staticString(p *C.char) string {
+	return unsafe.String((*byte)(unsafe.Pointer(p)), int(C.strlen(p)))
 }
 
 // sentinel returns the sentinel error of a failure status.

@@ -3,7 +3,7 @@ package featureflags
 /*
 #include "featureflags.h"
 
-typedef struct { ff_str variant; bool enrolled; } ff_go_assignment;
+typedef struct { ff_string_id variant; bool enrolled; } ff_go_assignment;
 
 typedef struct { ff_status status; ff_error *err; } ff_go_status;
 
@@ -16,7 +16,7 @@ static inline ff_go_status ff_go_track(const ff_engine *e, const char *u, size_t
 // The out-parameter lives in C so that no Go pointer escapes to the heap per call.
 static inline ff_go_assignment ff_go_assign(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
     ff_go_assignment a;
-    a.enrolled = ff_experiment_assign(e, key, len, ctx, &a.variant);
+    a.enrolled = ff_experiment_assign_id(e, key, len, ctx, NULL, &a.variant);
     return a;
 }
 */
@@ -43,7 +43,7 @@ func (e *Engine) Assign(key string, ctx *Context) (variant string, enrolled bool
 	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
-	variant, _ = e.names.get(a.variant)
+	variant, _ = e.names.get(ptr, a.variant)
 	runtime.KeepAlive(e)
 	return variant, bool(a.enrolled)
 }

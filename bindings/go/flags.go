@@ -3,20 +3,20 @@ package featureflags
 /*
 #include "featureflags.h"
 
-typedef struct { ff_evaluation ev; ff_bytes value; } ff_go_detail;
+typedef struct { ff_detail ev; ff_bytes value; } ff_go_detail;
 
-// Out-parameters live in C, so no Go pointer escapes to the heap per call.
-static inline ff_str ff_go_variant(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
-    ff_str out;
-    ff_variant(e, key, len, ctx, &out);
-    return out;
+// Out-parameters live in C, so no Go pointer escapes to the heap per call. The variant
+// comes back as its string id, which the engine's cache turns into a Go string.
+static inline ff_string_id ff_go_variant(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
+    ff_string_id id;
+    ff_variant_id(e, key, len, ctx, NULL, &id);
+    return id;
 }
 
-// The detail and the value in one crossing into C.
+// The detail and the value of one evaluation in one crossing into C.
 static inline ff_go_detail ff_go_evaluate(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
     ff_go_detail d;
-    ff_evaluate(e, key, len, ctx, &d.ev);
-    ff_flag_value_json(e, key, len, ctx, &d.value);
+    ff_evaluate_value(e, key, len, ctx, &d.ev, &d.value);
     return d;
 }
 
@@ -71,17 +71,10 @@ const (
 	ReasonError Reason = C.FF_REASON_ERROR
 )
 
-var reasonNames = [...]string{"DEFAULT", "RULE_MATCH", "SPLIT", "DISABLED", "SCHEDULED_OFF",
-	"PREREQUISITE_FAILED", "OVERRIDE", "FLAG_NOT_FOUND", "TYPE_MISMATCH", "ERROR"}
-
-// String returns the reason's C name without the FF_REASON_ prefix (RULE_MATCH, …), as
-// in the shared test vectors.
-func (r Reason) String() string {
-	if int(r) < len(reasonNames) {
-		return reasonNames[r]
-	}
-	return "UNKNOWN"
-}
+// String returns the reason's C name without the FF_REASON_ prefix (RULE_MATCH, …;
+// UNKNOWN for a number that is no reason), as in the shared test vectors, from
+// ff_reason_name.
+func (r Reason) String() string { return staticString(C.ff_reason_name(C.uint32_t(r))) }
 
 // IsEnabled reports whether the boolean, percentage or kill-switch flag key serves "on"
 // for ctx. It returns def when the flag is missing, multivariate or serves nothing,
@@ -115,13 +108,13 @@ func (e *Engine) Variant(key string, ctx *Context, def string) string {
 	kp, kl := str(key)
 	cp := cptr(ctx)
 	debugBeforeCall()
-	out := C.ff_go_variant(ptr, kp, kl, cp)
+	id := C.ff_go_variant(ptr, kp, kl, cp)
 	debugAfterCall(unsafe.Pointer(ptr))
 	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
-	v, ok := e.names.get(out)
-	runtime.KeepAlive(e) // out points into the engine until copied
+	v, ok := e.names.get(ptr, id)
+	runtime.KeepAlive(e) // a miss resolves id in the engine
 	if !ok {
 		return def
 	}
@@ -145,12 +138,10 @@ type Detail struct {
 	RuleID string
 }
 
-// Evaluate evaluates flag key for ctx in detail, with the variant's JSON value. It
-// allocates the Value; Variant and RuleID are cached like Variant's result.
-//
-// The value is fetched by a second evaluation in the same call (the C API has no
-// single call for both), so a reload or override change at that very moment can pair
-// a variant with the value of the variant served just after it.
+// Evaluate evaluates flag key for ctx in detail, with the variant's JSON value, both
+// from one evaluation: a reload or override change meanwhile cannot pair a variant with
+// another's value. It allocates the Value; Variant and RuleID are cached like
+// Variant's result.
 func (e *Engine) Evaluate(key string, ctx *Context) Detail {
 	ptr := e.live()
 	if ptr == nil {
@@ -165,8 +156,8 @@ func (e *Engine) Evaluate(key string, ctx *Context) Detail {
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	d := Detail{Reason: Reason(out.ev.reason), RuleIndex: -1}
-	d.Variant, d.HasVariant = e.names.get(out.ev.variant)
-	d.RuleID, _ = e.names.get(out.ev.rule_id)
+	d.Variant, d.HasVariant = e.names.get(ptr, out.ev.variant_string_id)
+	d.RuleID, _ = e.names.get(ptr, out.ev.rule_id_string_id)
 	runtime.KeepAlive(e)
 	if out.ev.rule_index != math.MaxUint32 {
 		d.RuleIndex = int(out.ev.rule_index)

@@ -12,82 +12,73 @@ import (
 	"unsafe"
 )
 
-// strKey identifies an engine-interned string by address and length.
-type strKey struct {
-	ptr uintptr
-	len uintptr
-}
+const (
+	internChunkBits = 8
+	internChunkSize = 1 << internChunkBits
+)
+
+// internChunk holds the Go copies of internChunkSize consecutive string ids.
+type internChunk [internChunkSize]atomic.Pointer[string]
 
 // internCache holds Go copies of the strings an engine interns (variant keys, rule
-// ids). The engine never moves nor frees them before ff_engine_free, so a string's
-// address and length identify it for the engine's lifetime, and each costs one Go
-// allocation once.
+// ids), indexed by their ff_string_id. An id names the same string for the engine's
+// lifetime and ids count up from 0, so the cache is an array: each string costs one
+// copy once, whatever its length.
 //
-// Lookups read an immutable map keyed by address through an atomic pointer: no lock,
-// no allocation, the map's fast 64-bit key path, and a length check. A miss takes the
-// mutex, adds the string to the dirty map (a superset of the read map) and, as sync.Map
-// does, publishes a copy of the dirty map once the misses since the last copy reach its
-// size, so warming up n strings copies O(n) entries in all. Two strings at one address
-// with different lengths (which the engine's interner does not produce) would still be
-// right: the second lives in a map keyed by address and length, behind the mutex.
+// Lookups read a slice of fixed-size chunks through an atomic pointer: no lock, no
+// allocation, no hashing. A miss resolves the id with ff_engine_string under the mutex;
+// an id whose chunk does not exist yet publishes a copy of the slice (chunk pointers
+// only) with that chunk added, so ids far apart cost their chunks, not the range
+// between them.
 type internCache struct {
-	read   atomic.Pointer[map[uintptr]string]
+	chunks atomic.Pointer[[]*internChunk]
 	mu     sync.Mutex
-	dirty  map[uintptr]string
-	other  map[strKey]string
-	misses int
 }
 
-// get returns s as a Go string, and false when s is {NULL, 0} (nothing).
-func (c *internCache) get(s C.ff_str) (string, bool) {
-	if s.ptr == nil {
+// get returns the string of id, and false for FF_NO_STRING (nothing) or an id the
+// engine never handed out. e must be the engine that handed id out.
+func (c *internCache) get(e *C.ff_engine, id C.ff_string_id) (string, bool) {
+	if id == C.FF_NO_STRING {
 		return "", false
 	}
-	return c.lookup(unsafe.Pointer(s.ptr), uintptr(s.len)), true
-}
-
-// lookup returns a Go copy of the n bytes at p, which must not change nor move while
-// the cache is in use.
-func (c *internCache) lookup(p unsafe.Pointer, n uintptr) string {
-	if m := c.read.Load(); m != nil {
-		if v, ok := (*m)[uintptr(p)]; ok && uintptr(len(v)) == n {
-			return v
+	if chunks := c.chunks.Load(); chunks != nil {
+		if i := int(id >> internChunkBits); i < len(*chunks) && (*chunks)[i] != nil {
+			if s := (*chunks)[i][id%internChunkSize].Load(); s != nil {
+				return *s, true
+			}
 		}
 	}
-	return c.miss(p, n)
+	return c.miss(e, id)
 }
 
-func (c *internCache) miss(p unsafe.Pointer, n uintptr) string {
-	ptr := uintptr(p)
+func (c *internCache) miss(e *C.ff_engine, id C.ff_string_id) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.dirty[ptr]
-	if ok && uintptr(len(v)) != n {
-		k := strKey{ptr, n}
-		if v, ok = c.other[k]; !ok {
-			if c.other == nil {
-				c.other = make(map[strKey]string)
-			}
-			v = strings.Clone(unsafe.String((*byte)(p), n))
-			c.other[k] = v
-		}
-		return v
+	var chunks []*internChunk
+	if p := c.chunks.Load(); p != nil {
+		chunks = *p
 	}
-	if !ok {
-		if c.dirty == nil {
-			c.dirty = make(map[uintptr]string)
+	i, slot := int(id>>internChunkBits), id%internChunkSize
+	if i < len(chunks) && chunks[i] != nil {
+		if s := chunks[i][slot].Load(); s != nil {
+			return *s, true
 		}
-		v = strings.Clone(unsafe.String((*byte)(p), n))
-		c.dirty[ptr] = v
 	}
-	c.misses++
-	if c.misses >= len(c.dirty) {
-		read := make(map[uintptr]string, len(c.dirty))
-		for k, v := range c.dirty {
-			read[k] = v
-		}
-		c.read.Store(&read)
-		c.misses = 0
+	debugBeforeCall()
+	resolved := C.ff_engine_string(e, id)
+	debugAfterCall(unsafe.Pointer(e))
+	if resolved.ptr == nil {
+		return "", false
 	}
-	return v
+	s := strings.Clone(unsafe.String((*byte)(unsafe.Pointer(resolved.ptr)), int(resolved.len)))
+	if i < len(chunks) && chunks[i] != nil {
+		chunks[i][slot].Store(&s)
+		return s, true
+	}
+	grown := make([]*internChunk, max(len(chunks), i+1))
+	copy(grown, chunks)
+	grown[i] = new(internChunk)
+	grown[i][slot].Store(&s)
+	c.chunks.Store(&grown)
+	return s, true
 }

@@ -1,58 +1,67 @@
 package featureflags
 
 import (
+	"fmt"
+	"math"
+	"strings"
 	"testing"
-	"unsafe"
 )
 
-// internTestBuf is a global so that it does not move (stacks move; the heap does not).
-var internTestBuf, internTestBuf2 = []byte("controlled"), []byte(nil)
-
-func TestInternCacheKeysByAddressAndLength(t *testing.T) {
-	var c internCache
-	buf := internTestBuf
-	p := unsafe.Pointer(&buf[0])
-	for round := 0; round < 3; round++ {
-		if got := c.lookup(p, 7); got != "control" {
-			t.Fatalf("round %d: %q", round, got)
+// The cache turns string ids into the engine's strings, of any length, and keeps
+// serving them across reloads that drop them.
+func TestInternCacheResolvesIdsToTheEnginesStrings(t *testing.T) {
+	long := strings.Repeat("k", 70_000) // more bytes than 16 bits count
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"schema_version": 1, "flags": {"big": {"type": "multivariate", "default": "v0", "variants": {"%s": 0`, long)
+	const n = 600 // several chunks
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `, "v%d": %d`, i, i)
+	}
+	b.WriteString(`}}}}`)
+	e, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.LoadJSON([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newContext(t, "u")
+	for round := 0; round < 2; round++ {
+		for i := 0; i < n; i += 7 {
+			want := fmt.Sprintf("v%d", i)
+			if err := e.SetOverride("big", want); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.Variant("big", ctx, ""); got != want {
+				t.Fatalf("round %d: %q, want %q", round, got, want)
+			}
 		}
-		if got := c.lookup(p, 10); got != "controlled" { // same address, longer
-			t.Fatalf("round %d: %q", round, got)
+		if err := e.SetOverride("big", long); err != nil {
+			t.Fatal(err)
 		}
-		if got := c.lookup(unsafe.Add(p, 4), 3); got != "rol" {
-			t.Fatalf("round %d: %q", round, got)
-		}
-	}
-	if m := c.read.Load(); m == nil || len(*m) != 2 || len(c.other) != 1 {
-		t.Fatalf("read map %v, other %v", c.read.Load(), c.other)
-	}
-	buf[0] = 'X' // copies, not views
-	if got := c.lookup(p, 7); got != "control" {
-		t.Fatalf("%q", got)
-	}
-	buf[0] = 'c'
-	if n := testing.AllocsPerRun(100, func() { c.lookup(p, 7) }); n != 0 {
-		t.Fatalf("%v allocs", n)
-	}
-}
-
-// Warming up n strings one at a time copies O(n) map entries, not O(n²).
-func TestInternCacheWarmUpIsLinear(t *testing.T) {
-	var c internCache
-	buf := make([]byte, 20000)
-	internTestBuf2 = buf // escapes to the heap, which does not move
-	for i := range buf {
-		buf[i] = 'a' + byte(i%26)
-	}
-	copies := 0
-	for i := 0; i < len(buf); i++ {
-		before := c.read.Load()
-		c.lookup(unsafe.Pointer(&buf[i]), 1)
-		if c.read.Load() != before {
-			copies += len(*c.read.Load())
+		if got := e.Variant("big", ctx, ""); got != long {
+			t.Fatalf("round %d: a %d-byte key came back as %d bytes", round, len(long), len(got))
 		}
 	}
-	if copies > 4*len(buf) {
-		t.Fatalf("%d entries copied to warm up %d strings", copies, len(buf))
+	if err := e.LoadJSON([]byte(`{"schema_version": 1}`)); err != nil {
+		t.Fatal(err)
+	}
+	ptr := e.live()
+	if chunks := e.names.chunks.Load(); chunks == nil || len(*chunks) < 2 {
+		t.Fatalf("ids of %d strings fill more than one chunk", n)
+	}
+	if s, ok := e.names.get(ptr, math.MaxUint32); ok || s != "" {
+		t.Fatalf("FF_NO_STRING: %q %v", s, ok)
+	}
+	before := len(*e.names.chunks.Load())
+	if s, ok := e.names.get(ptr, 10_000_000); ok || s != "" {
+		t.Fatalf("an id never handed out: %q %v", s, ok)
+	}
+	if after := len(*e.names.chunks.Load()); after != before {
+		t.Fatalf("an unknown id grew the cache from %d to %d chunks", before, after)
+	}
+	if n := testing.AllocsPerRun(100, func() { e.names.get(ptr, 0) }); n != 0 {
+		t.Fatalf("%v allocs per cached lookup", n)
 	}
 }

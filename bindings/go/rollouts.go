@@ -28,14 +28,11 @@ const (
 	RolloutRolledBack RolloutState = C.FF_ROLLOUT_ROLLED_BACK
 )
 
-var rolloutStateNames = [...]string{"pending", "running", "paused", "completed", "rolled_back"}
-
-// String returns the state's name (pending, running, paused, completed, rolled_back).
+// String returns the state's name as in events and history (pending, running, paused,
+// completed, rolled_back; unknown for a number that is no state), from
+// ff_rollout_state_name.
 func (s RolloutState) String() string {
-	if int(s) < len(rolloutStateNames) {
-		return rolloutStateNames[s]
-	}
-	return "unknown"
+	return staticString(C.ff_rollout_state_name(C.uint32_t(s)))
 }
 
 // RolloutStatus is where a rollout stands.

@@ -1,5 +1,8 @@
 /* Exercises the C API as a C host would: load, evaluate, errors, ownership.
  * Built with -Wall -Wextra -Werror -std=c11 against include/featureflags.h. */
+/* mkdtemp */
+#define _XOPEN_SOURCE 700
+
 #include "featureflags.h"
 
 #include <math.h>
@@ -322,6 +325,99 @@ static void test_experiments_rollouts_events(void) {
     ff_engine_free(e);
 }
 
+/* ABI 2: the run-time version, names, constructors that say why, one-call detail and
+ * value, and interned string ids. */
+static void test_abi_2(void) {
+    CHECK(ff_abi_version() == FF_ABI_VERSION && FF_ABI_VERSION == 2);
+    CHECK(strcmp(ff_status_name(FF_STATUS_INVALID_CONFIG), "INVALID_CONFIG") == 0);
+    CHECK(strcmp(ff_status_name(1000), "UNKNOWN") == 0);
+    CHECK(strcmp(ff_reason_name(FF_REASON_SCHEDULED_OFF), "SCHEDULED_OFF") == 0);
+    CHECK(strcmp(ff_reason_name(UINT32_MAX), "UNKNOWN") == 0);
+    CHECK(strcmp(ff_rollout_state_name(FF_ROLLOUT_ROLLED_BACK), "rolled_back") == 0);
+    CHECK(strcmp(ff_rollout_state_name(5), "unknown") == 0);
+
+    ff_error *err = NULL;
+    ff_engine *e = NULL;
+    CHECK(ff_engine_create(S("{\"bogus\": 1}"), &e, &err) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(e == NULL && err != NULL && strstr(ff_error_message(err), "bogus") != NULL);
+    ff_error_free(err);
+    err = NULL;
+    CHECK(ff_engine_create(NULL, 0, &e, &err) == FF_OK && e != NULL && err == NULL);
+    CHECK(ff_engine_load_json(e, S(CONFIG), NULL) == FF_OK);
+
+    static const char BAD_UTF8[] = {'u', (char)0xff};
+    ff_context *ctx = NULL;
+    CHECK(ff_context_create(BAD_UTF8, sizeof BAD_UTF8, &ctx, &err) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(ctx == NULL && strcmp(ff_error_message(err), "user_id: invalid UTF-8 at byte 1") == 0);
+    ff_error_free(err);
+    CHECK(ff_context_create(S("user-42"), &ctx, NULL) == FF_OK && ctx != NULL);
+    CHECK(ff_context_set_string(ctx, S("tier"), S("vip"), NULL) == FF_OK);
+
+    ff_detail d;
+    ff_bytes value = {NULL, 0};
+    CHECK(ff_evaluate_value(e, S("layout"), ctx, &d, &value) == FF_REASON_RULE_MATCH);
+    CHECK(d.reason == FF_REASON_RULE_MATCH && str_eq(d.variant, "pro") && d.rule_index == 0 && str_eq(d.rule_id, "vip"));
+    CHECK(value.ptr != NULL && strcmp((const char *)value.ptr, "{\"levels\":20}") == 0);
+    ff_bytes_free(&value);
+    ff_str resolved = ff_engine_string(e, d.variant_string_id);
+    CHECK(resolved.ptr == d.variant.ptr && resolved.len == d.variant.len);
+    CHECK(str_eq(ff_engine_string(e, d.rule_id_string_id), "vip"));
+    CHECK(ff_engine_string(e, FF_NO_STRING).ptr == NULL);
+    CHECK(ff_evaluate_value(e, S("missing"), ctx, &d, &value) == FF_REASON_FLAG_NOT_FOUND);
+    CHECK(d.variant.ptr == NULL && d.variant_string_id == FF_NO_STRING && value.ptr == NULL);
+
+    ff_str v = {NULL, 0};
+    ff_string_id id = FF_NO_STRING;
+    CHECK(ff_variant_id(e, S("layout"), ctx, &v, &id) == FF_REASON_RULE_MATCH);
+    CHECK(str_eq(v, "pro") && str_eq(ff_engine_string(e, id), "pro"));
+    CHECK(ff_engine_load_json(e, S(CONFIG), NULL) == FF_OK);
+    ff_string_id after = FF_NO_STRING;
+    CHECK(ff_variant_id(e, S("layout"), ctx, &v, &after) == FF_REASON_RULE_MATCH && after == id);
+
+    CHECK(ff_engine_load_json(e, S(PROGRAM), NULL) == FF_OK);
+    CHECK(ff_experiment_assign_id(e, S("btn"), ctx, &v, &id));
+    CHECK(str_eq(ff_engine_string(e, id), "control") || str_eq(ff_engine_string(e, id), "blue"));
+    CHECK(!ff_experiment_assign_id(e, S("nope"), ctx, &v, &id) && v.ptr == NULL && id == FF_NO_STRING);
+
+    ff_context_free(ctx);
+    ff_engine_free(e);
+}
+
+/* A durable engine: what it was told and what it checkpointed comes back in the next
+ * engine on the same state file, and a second engine on it is refused while the first
+ * is open. */
+static void test_durable_state(void) {
+    char dir[] = "/tmp/ff-c-state-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char options[256];
+    int n = snprintf(options, sizeof options, "{\"state_path\": \"%s/flags.db\"}", dir);
+    ff_error *err = NULL;
+    ff_engine *e = ff_engine_new(options, (size_t)n, &err);
+    CHECK(e != NULL && err == NULL);
+    CHECK(ff_engine_load_json(e, S(CONFIG), NULL) == FF_OK);
+    CHECK(ff_flag_set_override(e, S("on"), S("off"), NULL) == FF_OK);
+    CHECK(ff_engine_checkpoint(e, NULL) == FF_OK);
+
+    ff_engine *second = ff_engine_new(options, (size_t)n, &err);
+    CHECK(second == NULL);
+    CHECK(ff_error_status(err) == FF_STATUS_IO);
+    CHECK(strstr(ff_error_message(err), "in use by pid") != NULL);
+    ff_error_free(err);
+    err = NULL;
+    ff_engine_free(e);
+
+    ff_engine *restarted = ff_engine_new(options, (size_t)n, &err);
+    CHECK(restarted != NULL && err == NULL);
+    ff_context *ctx = ff_context_new(S("someone"));
+    CHECK(!ff_is_enabled(restarted, S("on"), ctx, true)); /* the override came back */
+    ff_bytes revision = {NULL, 0};
+    CHECK(ff_engine_revision(restarted, &revision, NULL) == FF_OK);
+    ff_bytes_free(&revision);
+    ff_context_free(ctx);
+    ff_engine_free(restarted);
+    CHECK(ff_engine_checkpoint(NULL, NULL) == FF_STATUS_INVALID_ARGUMENT);
+}
+
 int main(void) {
     ff_engine *e = ff_engine_new(S("{}"), NULL);
     if (e == NULL) {
@@ -333,6 +429,8 @@ int main(void) {
     ff_engine_free(e);
     test_ownership();
     test_experiments_rollouts_events();
+    test_abi_2();
+    test_durable_state();
     if (failures) {
         fprintf(stderr, "C API test: %d of %d checks failed\n", failures, checks);
         return 1;

@@ -1,5 +1,6 @@
 // The evaluation paths of the wrapper allocate nothing after warm-up: is_enabled,
-// variant, evaluate, assign (already exposed) and rebuilding a context of the same shape.
+// variant, variant_id, string, evaluate, assign and assign_id (already exposed) and
+// rebuilding a context of the same shape.
 #include <cstdio>
 #include <string>
 
@@ -47,8 +48,11 @@ int main() {
   expect_no_allocation("variant(layout)", [&] { len += e.variant("layout", ctx).size(); });
   expect_no_allocation("variant(missing, default)", [&] { len += e.variant("missing", ctx, "x").size(); });
   expect_no_allocation("evaluate(geo)", [&] { len += e.evaluate("geo", ctx).rule_id.size(); });
+  expect_no_allocation("variant_id(layout)", [&] { len += e.variant_id("layout", ctx).text.size(); });
+  expect_no_allocation("string(id)", [&] { len += e.string(0).value_or("").size(); });
   (void)e.assign("btn", ctx);
   expect_no_allocation("assign(btn), already exposed", [&] { len += e.assign("btn", ctx).value_or("").size(); });
+  expect_no_allocation("assign_id(btn), already exposed", [&] { len += e.assign_id("btn", ctx).has_value(); });
   expect_no_allocation("reset + 3 setters + is_enabled(geo)", [&] {
     ctx.reset("user-7654321");
     ctx.set("country", "US").set("tier", "vip").set("volume", 2e6);

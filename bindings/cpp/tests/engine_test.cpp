@@ -171,6 +171,89 @@ TEST(Engine, ErrorsCarryStatusAndMessage) {
   EXPECT_TRUE(e.is_enabled("on", ctx, false)) << "the engine is still usable";
 }
 
+TEST(Abi, ALibraryOfAnotherAbiIsRefused) {
+  EXPECT_EQ(ff::abi_version(), std::uint32_t{FF_ABI_VERSION});
+  EXPECT_NO_THROW(ff::detail::check_abi(2, 2));
+  try {
+    ff::detail::check_abi(1, 2);
+    FAIL() << "accepted";
+  } catch (const ff::Error& err) {
+    EXPECT_EQ(err.status(), ff::Status::InvalidState);
+    EXPECT_STREQ(err.what(), "featureflags: libfeatureflags has ABI version 1, featureflags.hpp was compiled for ABI version 2");
+  }
+}
+
+TEST(Names, ComeFromTheLibrary) {
+  EXPECT_EQ(ff::to_string(ff::Reason::Split), "SPLIT");
+  EXPECT_EQ(ff::to_string(static_cast<ff::Reason>(99)), "UNKNOWN");
+  EXPECT_EQ(ff::to_string(ff::Status::Panic), "PANIC");
+  EXPECT_EQ(ff::to_string(static_cast<ff::Status>(99)), "UNKNOWN");
+  EXPECT_EQ(ff::to_string(FF_ROLLOUT_ROLLED_BACK), "rolled_back");
+  EXPECT_EQ(ff::to_string(static_cast<ff_rollout_state>(99)), "unknown");
+}
+
+TEST(Engine, ConstructorsThrowTheLibrarysMessage) {
+  try {
+    ff::Context ctx(std::string_view("u\xff", 2));
+    FAIL() << "accepted";
+  } catch (const ff::Error& err) {
+    EXPECT_EQ(err.status(), ff::Status::InvalidArgument);
+    EXPECT_STREQ(err.what(), "user_id: invalid UTF-8 at byte 1");
+  }
+  try {
+    (void)ff::Engine::create(R"({"bogus": 1})");
+    FAIL() << "accepted";
+  } catch (const ff::Error& err) {
+    EXPECT_EQ(err.status(), ff::Status::InvalidArgument);
+    EXPECT_NE(std::string(err.what()).find("options.bogus"), std::string::npos) << err.what();
+  }
+}
+
+TEST(Engine, EvaluateValueGivesOneEvaluationWithStringIds) {
+  auto e = engine();
+  ff::Context ctx("user-1");
+  ctx.set("country", "CA");
+  auto valued = e.evaluate_value("geo", ctx);
+  EXPECT_EQ(valued.detail.variant, "on");
+  EXPECT_EQ(valued.detail.reason, ff::Reason::RuleMatch);
+  EXPECT_EQ(valued.detail.rule_index, 0u);
+  EXPECT_EQ(valued.detail.rule_id, "na");
+  EXPECT_EQ(valued.value_json, "true");
+  EXPECT_EQ(e.string(valued.variant_string_id), std::optional<std::string_view>("on"));
+  EXPECT_EQ(e.string(valued.rule_id_string_id), std::optional<std::string_view>("na"));
+  EXPECT_EQ(e.string(valued.variant_string_id)->data(), valued.detail.variant.data()) << "the same interned bytes";
+
+  auto missing = e.evaluate_value("missing", ctx);
+  EXPECT_EQ(missing.detail.reason, ff::Reason::FlagNotFound);
+  EXPECT_FALSE(missing.detail.has_variant);
+  EXPECT_EQ(missing.variant_string_id, FF_NO_STRING);
+  EXPECT_EQ(missing.value_json, "");
+  EXPECT_FALSE(e.string(FF_NO_STRING).has_value());
+  EXPECT_FALSE(e.string(1000000).has_value());
+
+  auto layout = e.variant_id("layout", ctx);
+  EXPECT_EQ(layout.text, "classic");
+  e.load_json(config("pro", "r2"));
+  EXPECT_EQ(e.variant_id("layout", ctx).text, "pro");
+  e.load_json(kConfig);
+  EXPECT_EQ(e.variant_id("layout", ctx).id, layout.id) << "an id names one string for the engine's lifetime";
+  EXPECT_EQ(e.variant_id("missing", ctx).id, FF_NO_STRING);
+
+  auto assigned = e.assign_id("btn", ctx);
+  ASSERT_TRUE(assigned.has_value());
+  EXPECT_EQ(e.string(assigned->id), std::optional<std::string_view>(assigned->text));
+  EXPECT_EQ(assigned->text, e.assign("btn", ctx).value_or(""));
+  EXPECT_FALSE(e.assign_id("nope", ctx).has_value());
+
+  // A key of more bytes than 16 bits count.
+  const std::string huge(70000, 'k');
+  e.load_json(R"({"schema_version": 1, "flags": {"big": {"type": "multivariate", "variants": {")" + huge +
+              R"(": 1, "small": 2}, "default": ")" + huge + R"("}}})");
+  auto big = e.variant_id("big", ctx);
+  EXPECT_EQ(big.text, huge);
+  EXPECT_EQ(e.string(big.id).value_or("").size(), huge.size());
+}
+
 TEST(Engine, StringViewsNeedNoTerminator) {
   auto e = engine();
   const std::string buffer = "geoXcountryYUSZ";
@@ -372,6 +455,11 @@ TEST(Threads, TwoEvaluateWhileAThirdReloads) {
       auto ev = e.evaluate("geo", ctx);
       if (!e.is_enabled("geo", ctx, false) || (layout != "classic" && layout != "pro") ||
           ev.reason != ff::Reason::RuleMatch || ev.rule_id != "na" || ev.rule_index != 0u)
+        errors++;
+      // One evaluation: the value is the served variant's, whichever config served it.
+      auto valued = e.evaluate_value("layout", ctx);
+      if ((valued.detail.variant == "classic") != (valued.value_json == "1") ||
+          (valued.detail.variant == "pro") != (valued.value_json == R"({"levels":20})"))
         errors++;
       progress.fetch_add(1, std::memory_order_relaxed);
     }

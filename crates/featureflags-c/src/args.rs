@@ -7,10 +7,11 @@ use std::ptr;
 
 use super::boundary::boundary;
 use super::error::Failure;
-use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str};
+use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str, ff_string_id, FF_NO_STRING};
 use featureflags::Context;
 use featureflags::Engine;
 use featureflags::Reason;
+use featureflags::Sym;
 
 /// Borrows `len` bytes at `ptr` for the call. NULL with length 0 is empty.
 #[inline(always)]
@@ -84,6 +85,10 @@ pub(super) fn str_out(s: Option<&str>) -> ff_str {
         Some(s) => ff_str { ptr: s.as_ptr().cast(), len: s.len() },
         None => ff_str { ptr: ptr::null(), len: 0 },
     }
+}
+
+pub(super) fn string_id(sym: Option<Sym>) -> ff_string_id {
+    sym.map_or(FF_NO_STRING, Sym::id)
 }
 
 /// Moves `data` to the caller as `ff_bytes`, followed by a NUL byte not counted in `len`.

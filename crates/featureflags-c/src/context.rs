@@ -3,23 +3,48 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use super::args::{context_arg, str_arg};
+use super::args::{context_arg, str_arg, write};
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_context, ff_error, ff_status};
 use featureflags::Context;
 
 /// Creates a context for `user_id` (UTF-8, borrowed). Returns NULL when `user_id` is
-/// invalid (NULL with non-zero length, invalid UTF-8). The caller owns the context and
-/// frees it with `ff_context_free`; one thread uses it at a time.
+/// invalid (NULL with non-zero length, invalid UTF-8); `ff_context_create` says why.
+/// The caller owns the context and frees it with `ff_context_free`; one thread uses it
+/// at a time.
 #[no_mangle]
 pub unsafe extern "C" fn ff_context_new(user_id: *const c_char, len: usize) -> *mut ff_context {
-    boundary!(fallback = ptr::null_mut(), {
+    let mut context = ptr::null_mut();
+    // SAFETY: forwarded caller contract; `context` is a valid out-pointer.
+    unsafe { ff_context_create(user_id, len, &mut context, ptr::null_mut()) };
+    context
+}
+
+/// Creates a context for `user_id` (UTF-8, borrowed) and writes it to `*out` (NULL on
+/// failure; always written). Returns the status: `FF_STATUS_INVALID_ARGUMENT` for a
+/// NULL `user_id` with non-zero length, invalid UTF-8 (with the byte offset) or a NULL
+/// `out`, with the message in `*err` when `err` is not NULL. The caller owns the
+/// context and frees it with `ff_context_free`; one thread uses it at a time.
+#[no_mangle]
+pub unsafe extern "C" fn ff_context_create(
+    user_id: *const c_char,
+    len: usize,
+    out: *mut *mut ff_context,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    // SAFETY: caller contract for out-pointers.
+    unsafe { write(out, ptr::null_mut()) };
+    boundary!(err, {
         // SAFETY: caller contract for string arguments.
-        match unsafe { str_arg(user_id, len, "user_id") } {
-            Ok(id) => Box::into_raw(Box::new(ff_context { inner: Context::new(id) })),
-            Err(_) => ptr::null_mut(),
+        let id = unsafe { str_arg(user_id, len, "user_id")? };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
         }
+        let context = Box::into_raw(Box::new(ff_context { inner: Context::new(id) }));
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, context) };
+        Ok(())
     })
 }
 

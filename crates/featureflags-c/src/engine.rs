@@ -3,10 +3,10 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use super::args::{bytes_arg, bytes_out, engine_arg, str_arg, write};
+use super::args::{bytes_arg, bytes_out, engine_arg, str_arg, str_out, write};
 use super::boundary::boundary;
 use super::error::Failure;
-use super::types::{ff_bytes, ff_engine, ff_error, ff_status};
+use super::types::{ff_bytes, ff_engine, ff_error, ff_status, ff_str, ff_string_id};
 use featureflags::{Engine, EngineOptions};
 
 /// Creates an engine. `options_json` (borrowed; NULL/0 for defaults) is a JSON object:
@@ -17,7 +17,7 @@ use featureflags::{Engine, EngineOptions};
 /// `*err` set when `err` is not NULL): `FF_STATUS_INVALID_ARGUMENT` for bad options,
 /// `FF_STATUS_IO` for a state file that is in use, unreadable or newer, with what to do
 /// in the message. The caller owns the engine: free it with `ff_engine_free` once no
-/// thread uses it.
+/// thread uses it. `ff_engine_create` also returns the status.
 #[no_mangle]
 pub unsafe extern "C" fn ff_engine_new(
     options_json: *const c_char,
@@ -25,15 +25,50 @@ pub unsafe extern "C" fn ff_engine_new(
     err: *mut *mut ff_error,
 ) -> *mut ff_engine {
     let mut engine = ptr::null_mut();
-    let engine_out = &mut engine;
+    // SAFETY: forwarded caller contract; `engine` is a valid out-pointer.
+    unsafe { ff_engine_create(options_json, len, &mut engine, err) };
+    engine
+}
+
+/// Creates an engine, as `ff_engine_new` (restoring its state file when the options
+/// name one), and writes it to `*out` (NULL on failure; always written). Returns the
+/// status: `FF_STATUS_INVALID_ARGUMENT` for malformed options or a NULL `out`,
+/// `FF_STATUS_IO` for a state file that cannot be used, with the reason in `*err` when
+/// `err` is not NULL. The caller owns the engine: free it with `ff_engine_free` once no
+/// thread uses it.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_create(
+    options_json: *const c_char,
+    len: usize,
+    out: *mut *mut ff_engine,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    // SAFETY: caller contract for out-pointers.
+    unsafe { write(out, ptr::null_mut()) };
     boundary!(err, {
         // SAFETY: caller contract for string arguments.
         let text = unsafe { str_arg(options_json, len, "options_json")? };
+        if out.is_null() {
+            return Err(Failure::invalid("out: NULL pointer"));
+        }
         let options = EngineOptions::from_json(text).map_err(Failure::invalid)?;
-        *engine_out = Box::into_raw(Box::new(ff_engine { inner: Engine::open(options)? }));
+        let engine = Box::into_raw(Box::new(ff_engine { inner: Engine::open(options)? }));
+        // SAFETY: checked non-NULL; caller contract for out-pointers.
+        unsafe { write(out, engine) };
         Ok(())
-    });
-    engine
+    })
+}
+
+/// The string the engine interned under `id` (an `ff_string_id` from `ff_variant_id`,
+/// `ff_evaluate_value` or `ff_experiment_assign_id`): borrowed from the engine, valid
+/// until `ff_engine_free`, not NUL-terminated. `{NULL, 0}` for a NULL engine or an id
+/// it never handed out (`FF_NO_STRING` included). Takes no lock and allocates nothing.
+#[no_mangle]
+pub unsafe extern "C" fn ff_engine_string(e: *const ff_engine, id: ff_string_id) -> ff_str {
+    boundary!(fallback = str_out(None), {
+        // SAFETY: caller contract for handles.
+        str_out(unsafe { engine_arg(e) }.ok().and_then(|engine| engine.interned(id)))
+    })
 }
 
 /// Writes what a durable engine counted since its last checkpoint (users' exposures and

@@ -37,8 +37,8 @@ pub unsafe extern "C" fn ff_events_dropped(e: *const ff_engine) -> u64 {
     })
 }
 
-/// Turns evaluation events (one per `ff_is_enabled` / `ff_variant` / `ff_evaluate`) on
-/// or off. Off by default: then evaluation pays nothing for them.
+/// Turns evaluation events (one per `ff_is_enabled` / `ff_variant` / `ff_variant_id` /
+/// `ff_evaluate` / `ff_evaluate_value`) on or off. Off by default: then evaluation pays nothing for them.
 #[no_mangle]
 pub unsafe extern "C" fn ff_events_set_evaluation(e: *const ff_engine, enabled: bool) -> ff_status {
     boundary!(ptr::null_mut(), {

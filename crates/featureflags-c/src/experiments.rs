@@ -3,10 +3,10 @@
 
 use std::ffi::c_char;
 
-use super::args::{engine_arg, eval_args, key_json, str_arg, str_out, write};
+use super::args::{engine_arg, eval_args, key_json, str_arg, str_out, string_id, write};
 use super::boundary::boundary;
 use super::error::Failure;
-use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str};
+use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str, ff_string_id, FF_NO_STRING};
 
 /// Enrolls `ctx`'s user in experiment `key` (UTF-8, borrowed) and writes the variant to
 /// `*variant_out` (borrowed from the engine, valid until `ff_engine_free`; `{NULL, 0}`
@@ -36,6 +36,43 @@ pub unsafe extern "C" fn ff_experiment_assign(
             // SAFETY: caller contract for out-pointers.
             unsafe { write(variant_out, str_out(variant)) };
             variant.is_some()
+        }
+    )
+}
+
+/// `ff_experiment_assign`, also writing the variant's string id to `*id_out`
+/// (`FF_NO_STRING` when not enrolled; always written when `id_out` is not NULL), so a
+/// binding can cache its copy of the key by id.
+#[no_mangle]
+pub unsafe extern "C" fn ff_experiment_assign_id(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    variant_out: *mut ff_str,
+    id_out: *mut ff_string_id,
+) -> bool {
+    boundary!(
+        fallback = {
+            unsafe { write(variant_out, str_out(None)) };
+            unsafe { write(id_out, FF_NO_STRING) };
+            false
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let assigned = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => std::str::from_utf8(key)
+                    .ok()
+                    .and_then(|key| engine.assign_sym(key, ctx))
+                    .and_then(|sym| Some((engine.interned(sym.id())?, sym))),
+                Err(_) => None,
+            };
+            // SAFETY: caller contract for out-pointers.
+            unsafe {
+                write(variant_out, str_out(assigned.map(|(variant, _)| variant)));
+                write(id_out, string_id(assigned.map(|(_, sym)| sym)));
+            }
+            assigned.is_some()
         }
     )
 }

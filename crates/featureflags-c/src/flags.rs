@@ -3,9 +3,12 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use super::args::{bytes_out, engine_arg, eval_args, str_arg, str_out, write};
+use super::args::{bytes_out, engine_arg, eval_args, str_arg, str_out, string_id, write};
 use super::boundary::boundary;
-use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_evaluation, ff_reason, ff_status, ff_str};
+use super::types::{
+    ff_bytes, ff_context, ff_detail, ff_engine, ff_error, ff_evaluation, ff_reason, ff_status, ff_str, ff_string_id,
+    FF_NO_STRING,
+};
 use featureflags::Reason;
 
 /// A key that matched no flag is reported as not found, unless it is not even UTF-8.
@@ -67,6 +70,44 @@ pub unsafe extern "C" fn ff_variant(
             };
             // SAFETY: caller contract for out-pointers.
             unsafe { write(out, str_out(variant)) };
+            r.into()
+        }
+    )
+}
+
+/// `ff_variant`, also writing the variant's string id to `*id_out` (`FF_NO_STRING` when
+/// nothing is served; always written when `id_out` is not NULL), so a binding can cache
+/// its copy of the key by id. Allocates nothing.
+#[no_mangle]
+pub unsafe extern "C" fn ff_variant_id(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut ff_str,
+    id_out: *mut ff_string_id,
+) -> ff_reason {
+    boundary!(
+        fallback = {
+            unsafe { write(out, str_out(None)) };
+            unsafe { write(id_out, FF_NO_STRING) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let (variant, sym, r) = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => {
+                    let ev = engine.evaluate_bytes(key, ctx);
+                    let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
+                    (ev.variant, ev.variant_sym, r)
+                }
+                Err(r) => (None, None, r),
+            };
+            // SAFETY: caller contract for out-pointers.
+            unsafe {
+                write(out, str_out(variant));
+                write(id_out, string_id(sym));
+            }
             r.into()
         }
     )
@@ -149,6 +190,71 @@ pub unsafe extern "C" fn ff_flag_value_json(
                 unsafe { write(out, value.map_or_else(empty, |v| bytes_out(v.into_bytes()))) };
             }
             r.into()
+        }
+    )
+}
+
+/// Evaluates `key` for `ctx` once and writes both the detail to `*out` (as
+/// `ff_evaluate`, plus the string ids of the variant and rule id) and the served
+/// variant's value as JSON to `*value_out` (owned by the caller: free with
+/// `ff_bytes_free`; `{NULL, 0}` when nothing is served). Both come from the same
+/// config, even when a reload or an override change happens during the call, which
+/// `ff_evaluate` followed by `ff_flag_value_json` cannot promise. Either out-pointer may
+/// be NULL; the others are always written. With `value_out` NULL no JSON is built and
+/// nothing is allocated. Returns the reason.
+#[no_mangle]
+pub unsafe extern "C" fn ff_evaluate_value(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut ff_detail,
+    value_out: *mut ff_bytes,
+) -> ff_reason {
+    let nothing = |r: Reason| ff_detail {
+        variant: str_out(None),
+        reason: r.into(),
+        rule_index: u32::MAX,
+        rule_id: str_out(None),
+        variant_string_id: FF_NO_STRING,
+        rule_id_string_id: FF_NO_STRING,
+    };
+    let empty = || ff_bytes { ptr: ptr::null_mut(), len: 0 };
+    boundary!(
+        fallback = {
+            unsafe { write(out, nothing(Reason::Error)) };
+            unsafe { write(value_out, empty()) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let (detail, value) = match unsafe { eval_args(e, key, len, ctx) } {
+                Ok((engine, key, ctx)) => {
+                    let (ev, value) = if value_out.is_null() {
+                        (engine.evaluate_bytes(key, ctx), None)
+                    } else {
+                        engine.evaluate_value(key, ctx)
+                    };
+                    let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
+                    let detail = ff_detail {
+                        variant: str_out(ev.variant),
+                        reason: r.into(),
+                        rule_index: ev.rule_index.unwrap_or(u32::MAX),
+                        rule_id: str_out(ev.rule_id),
+                        variant_string_id: string_id(ev.variant_sym),
+                        rule_id_string_id: string_id(ev.rule_id_sym),
+                    };
+                    (detail, value)
+                }
+                Err(r) => (nothing(r), None),
+            };
+            let r = detail.reason;
+            // SAFETY: caller contract for out-pointers.
+            unsafe {
+                write(out, detail);
+                write(value_out, value.map_or_else(empty, |v| bytes_out(v.into_bytes())));
+            }
+            r
         }
     )
 }

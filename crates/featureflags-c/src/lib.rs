@@ -46,8 +46,17 @@ pub use planning::*;
 pub use rollouts::*;
 pub use types::*;
 
-/// ABI version: bumped on any incompatible change to this header.
-pub const FF_ABI_VERSION: u32 = 1;
+/// ABI version: bumped on any incompatible change to this header. 2 added functions and
+/// types only: a caller built against ABI 1 keeps working unchanged.
+pub const FF_ABI_VERSION: u32 = 2;
+
+/// The `FF_ABI_VERSION` the loaded library was built with. A binding compares it with
+/// the `FF_ABI_VERSION` it was compiled against when it loads the library, and refuses
+/// a library built for another ABI.
+#[no_mangle]
+pub extern "C" fn ff_abi_version() -> u32 {
+    FF_ABI_VERSION
+}
 
 /// The library version ("0.1.0"), equal to `FF_VERSION`. A static string: do not free.
 #[no_mangle]

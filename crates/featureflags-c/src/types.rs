@@ -1,6 +1,8 @@
 //! Types shared with C. Their layout and numbering are part of the ABI.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
+
+use super::boundary::boundary;
 
 use featureflags::Context;
 use featureflags::Engine;
@@ -26,10 +28,15 @@ macro_rules! same_numbering {
             );)+
         };
 
-        // Never called: it only has to compile, which it does while every C variant has a core twin.
-        const _: fn($c) -> $core = |c| match c {
-            $($c::$to => $core::$from,)+
-        };
+        // Compiles only while every C variant has a core twin.
+        impl From<$c> for $core {
+            #[inline]
+            fn from(value: $c) -> Self {
+                match value {
+                    $($c::$to => $core::$from,)+
+                }
+            }
+        }
 
         impl From<$core> for $c {
             #[inline]
@@ -37,6 +44,26 @@ macro_rules! same_numbering {
                 match value {
                     $($core::$from => $c::$to,)+
                 }
+            }
+        }
+
+        from_code!($c { $($to),+ });
+    };
+}
+
+/// `$c::from_code(number)`: the variant a number from C names, if any. A C caller may
+/// pass any number where the header says an enum, and a Rust enum holding an unlisted
+/// number is undefined behaviour, so such numbers are taken as `u32` and read with this.
+macro_rules! from_code {
+    ($c:ident { $($variant:ident),+ $(,)? }) => {
+        // Never called: it only has to compile, which it does while every variant is listed.
+        const _: fn($c) = |c| match c {
+            $($c::$variant => (),)+
+        };
+
+        impl $c {
+            pub(crate) fn from_code(code: u32) -> Option<Self> {
+                [$($c::$variant),+].into_iter().find(|v| *v as u32 == code)
             }
         }
     };
@@ -61,6 +88,30 @@ pub enum ff_status {
     FF_STATUS_IO = 5,
     /// An internal error was caught at the boundary; the engine remains usable.
     FF_STATUS_PANIC = 6,
+}
+
+from_code!(ff_status {
+    FF_STATUS_OK,
+    FF_STATUS_INVALID_ARGUMENT,
+    FF_STATUS_INVALID_CONFIG,
+    FF_STATUS_NOT_FOUND,
+    FF_STATUS_INVALID_STATE,
+    FF_STATUS_IO,
+    FF_STATUS_PANIC,
+});
+
+impl ff_status {
+    fn name(self) -> &'static CStr {
+        match self {
+            ff_status::FF_STATUS_OK => c"OK",
+            ff_status::FF_STATUS_INVALID_ARGUMENT => c"INVALID_ARGUMENT",
+            ff_status::FF_STATUS_INVALID_CONFIG => c"INVALID_CONFIG",
+            ff_status::FF_STATUS_NOT_FOUND => c"NOT_FOUND",
+            ff_status::FF_STATUS_INVALID_STATE => c"INVALID_STATE",
+            ff_status::FF_STATUS_IO => c"IO",
+            ff_status::FF_STATUS_PANIC => c"PANIC",
+        }
+    }
 }
 
 // The numbers are `Reason`'s, checked by `same_numbering!` below.
@@ -103,6 +154,24 @@ same_numbering!(Reason => ff_reason {
     Error => FF_REASON_ERROR,
 });
 
+impl ff_reason {
+    // `Reason::as_str` spelled as C strings; the tests check that the two agree.
+    fn name(self) -> &'static CStr {
+        match self {
+            ff_reason::FF_REASON_DEFAULT => c"DEFAULT",
+            ff_reason::FF_REASON_RULE_MATCH => c"RULE_MATCH",
+            ff_reason::FF_REASON_SPLIT => c"SPLIT",
+            ff_reason::FF_REASON_DISABLED => c"DISABLED",
+            ff_reason::FF_REASON_SCHEDULED_OFF => c"SCHEDULED_OFF",
+            ff_reason::FF_REASON_PREREQUISITE_FAILED => c"PREREQUISITE_FAILED",
+            ff_reason::FF_REASON_OVERRIDE => c"OVERRIDE",
+            ff_reason::FF_REASON_FLAG_NOT_FOUND => c"FLAG_NOT_FOUND",
+            ff_reason::FF_REASON_TYPE_MISMATCH => c"TYPE_MISMATCH",
+            ff_reason::FF_REASON_ERROR => c"ERROR",
+        }
+    }
+}
+
 /// A borrowed UTF-8 string, not NUL-terminated. Who owns it and how long it lives is
 /// stated by the function that returns it; `{NULL, 0}` means "none".
 #[repr(C)]
@@ -139,6 +208,36 @@ pub struct ff_evaluation {
     pub rule_index: u32,
     /// Id of the matched rule (borrowed like `variant`), or `{NULL, 0}`.
     pub rule_id: ff_str,
+}
+
+/// The id of a string the engine interned (a variant key, a rule id): the same string
+/// has the same id for the engine's lifetime, across reloads, and ids count up from 0,
+/// so a binding can cache its copies in an array indexed by id. `ff_engine_string`
+/// resolves one.
+pub type ff_string_id = u32;
+
+/// The `ff_string_id` of no string (nothing served, no rule).
+pub const FF_NO_STRING: ff_string_id = u32::MAX;
+
+/// The detailed result of `ff_evaluate_value`: `ff_evaluation`'s fields, then the ids
+/// of its strings. A new struct rather than a longer `ff_evaluation`, which callers of
+/// ABI 1 allocate at its old size.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ff_detail {
+    /// The served variant's key (borrowed from the engine, valid until `ff_engine_free`),
+    /// or `{NULL, 0}` when nothing is served.
+    pub variant: ff_str,
+    /// Why.
+    pub reason: ff_reason,
+    /// Index of the matched rule, or `UINT32_MAX` when no rule matched.
+    pub rule_index: u32,
+    /// Id of the matched rule (borrowed like `variant`), or `{NULL, 0}`.
+    pub rule_id: ff_str,
+    /// `variant`'s string id, or `FF_NO_STRING`.
+    pub variant_string_id: ff_string_id,
+    /// `rule_id`'s string id, or `FF_NO_STRING`.
+    pub rule_id_string_id: ff_string_id,
 }
 
 /// An engine: the loaded config, overrides and clock. Thread-safe; create with
@@ -186,6 +285,19 @@ same_numbering!(State => ff_rollout_state {
     RolledBack => FF_ROLLOUT_ROLLED_BACK,
 });
 
+impl ff_rollout_state {
+    // `RolloutState::as_str` spelled as C strings; the tests check that the two agree.
+    fn name(self) -> &'static CStr {
+        match self {
+            ff_rollout_state::FF_ROLLOUT_PENDING => c"pending",
+            ff_rollout_state::FF_ROLLOUT_RUNNING => c"running",
+            ff_rollout_state::FF_ROLLOUT_PAUSED => c"paused",
+            ff_rollout_state::FF_ROLLOUT_COMPLETED => c"completed",
+            ff_rollout_state::FF_ROLLOUT_ROLLED_BACK => c"rolled_back",
+        }
+    }
+}
+
 /// Where a rollout stands, written by `ff_rollout_status`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -214,4 +326,51 @@ pub struct ff_rollout_info {
     pub last_samples: u64,
     /// Engine time of the last health report, unix ms.
     pub last_health_at_ms: i64,
+}
+
+/// The name of status number `status` without its prefix (`"INVALID_CONFIG"`), or
+/// `"UNKNOWN"` for a number that is no `ff_status`. A static NUL-terminated string: do
+/// not free. (The parameter is a plain number so that any number is defined.)
+#[no_mangle]
+pub extern "C" fn ff_status_name(status: u32) -> *const c_char {
+    boundary!(fallback = c"UNKNOWN".as_ptr(), {
+        ff_status::from_code(status).map_or(c"UNKNOWN", ff_status::name).as_ptr()
+    })
+}
+
+/// The name of reason number `reason` without its prefix, as in the docs and test
+/// vectors (`"RULE_MATCH"`), or `"UNKNOWN"` for a number that is no `ff_reason`. A static
+/// NUL-terminated string: do not free.
+#[no_mangle]
+pub extern "C" fn ff_reason_name(reason: u32) -> *const c_char {
+    boundary!(fallback = c"UNKNOWN".as_ptr(), {
+        ff_reason::from_code(reason).map_or(c"UNKNOWN", ff_reason::name).as_ptr()
+    })
+}
+
+/// The name of rollout state number `state` as in events and history (`"rolled_back"`),
+/// or `"unknown"` for a number that is no `ff_rollout_state`. A static NUL-terminated
+/// string: do not free.
+#[no_mangle]
+pub extern "C" fn ff_rollout_state_name(state: u32) -> *const c_char {
+    boundary!(fallback = c"unknown".as_ptr(), {
+        ff_rollout_state::from_code(state).map_or(c"unknown", ff_rollout_state::name).as_ptr()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_names_are_the_core_names() {
+        for code in 0..=u32::from(u8::MAX) {
+            if let Some(reason) = ff_reason::from_code(code) {
+                assert_eq!(reason.name().to_str(), Ok(Reason::from(reason).as_str()));
+            }
+            if let Some(state) = ff_rollout_state::from_code(code) {
+                assert_eq!(state.name().to_str(), Ok(State::from(state).as_str()));
+            }
+        }
+    }
 }

@@ -268,3 +268,260 @@ fn duplicate_variants_in_analysis_input_are_rejected() {
         ff_error_free(err);
     }
 }
+
+unsafe fn text<'a>(s: ff_str) -> &'a str {
+    assert!(!s.ptr.is_null());
+    unsafe { std::str::from_utf8(std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len)).unwrap() }
+}
+
+unsafe fn static_text(name: *const std::ffi::c_char) -> &'static str {
+    unsafe { CStr::from_ptr(name).to_str().unwrap() }
+}
+
+#[test]
+fn the_run_time_abi_version_is_the_header_constant() {
+    assert_eq!(ff_abi_version(), FF_ABI_VERSION);
+    assert_eq!(FF_ABI_VERSION, 2);
+}
+
+#[test]
+fn names_are_static_c_strings_and_unknown_numbers_have_one() {
+    unsafe {
+        assert_eq!(static_text(ff_status_name(ff_status::FF_STATUS_OK as u32)), "OK");
+        assert_eq!(static_text(ff_status_name(ff_status::FF_STATUS_INVALID_CONFIG as u32)), "INVALID_CONFIG");
+        assert_eq!(static_text(ff_status_name(ff_status::FF_STATUS_PANIC as u32)), "PANIC");
+        assert_eq!(static_text(ff_reason_name(ff_reason::FF_REASON_RULE_MATCH as u32)), "RULE_MATCH");
+        assert_eq!(static_text(ff_reason_name(ff_reason::FF_REASON_PREREQUISITE_FAILED as u32)), "PREREQUISITE_FAILED");
+        assert_eq!(static_text(ff_rollout_state_name(ff_rollout_state::FF_ROLLOUT_ROLLED_BACK as u32)), "rolled_back");
+        for unknown in [10, 99, u32::MAX] {
+            assert_eq!(static_text(ff_status_name(unknown)), "UNKNOWN");
+            assert_eq!(static_text(ff_reason_name(unknown)), "UNKNOWN");
+            assert_eq!(static_text(ff_rollout_state_name(unknown)), "unknown");
+        }
+        assert_eq!(ff_reason_name(1), ff_reason_name(1), "one static string, not a copy per call");
+    }
+}
+
+#[test]
+fn ff_context_create_reports_why_it_failed() {
+    unsafe {
+        let mut err: *mut ff_error = ptr::null_mut();
+        let mut ctx: *mut ff_context = ptr::NonNull::dangling().as_ptr();
+        let status = ff_context_create(INVALID_UTF8.as_ptr().cast(), 3, &mut ctx, &mut err);
+        assert_eq!(status, ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert!(ctx.is_null(), "out written on failure");
+        assert_eq!(message(err), "user_id: invalid UTF-8 at byte 1");
+        ff_error_free(err);
+        assert_eq!(ff_context_create(ptr::null(), 4, &mut ctx, &mut err), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert_eq!(message(err), "user_id: NULL pointer with length 4");
+        ff_error_free(err);
+        let (u, un) = s("u1");
+        assert_eq!(ff_context_create(u, un, ptr::null_mut(), &mut err), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert_eq!(message(err), "out: NULL pointer");
+        ff_error_free(err);
+        err = ptr::null_mut();
+        assert_eq!(ff_context_create(u, un, &mut ctx, &mut err), ff_status::FF_STATUS_OK);
+        assert!(!ctx.is_null() && err.is_null());
+        ff_context_free(ctx);
+        assert_eq!(ff_context_create(ptr::null(), 0, &mut ctx, ptr::null_mut()), ff_status::FF_STATUS_OK, "anonymous");
+        ff_context_free(ctx);
+    }
+}
+
+#[test]
+fn ff_engine_create_reports_why_it_failed() {
+    unsafe {
+        let mut err: *mut ff_error = ptr::null_mut();
+        let mut e: *mut ff_engine = ptr::NonNull::dangling().as_ptr();
+        let (o, on) = s(r#"{"bogus": 1}"#);
+        assert_eq!(ff_engine_create(o, on, &mut e, &mut err), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert!(e.is_null(), "out written on failure");
+        assert!(message(err).contains("options.bogus"), "{}", message(err));
+        assert_eq!(ff_error_status(err), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        ff_error_free(err);
+        assert_eq!(ff_engine_create(ptr::null(), 0, ptr::null_mut(), &mut err), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert_eq!(message(err), "out: NULL pointer");
+        ff_error_free(err);
+        err = ptr::null_mut();
+        assert_eq!(ff_engine_create(ptr::null(), 0, &mut e, &mut err), ff_status::FF_STATUS_OK);
+        assert!(!e.is_null() && err.is_null());
+        ff_engine_free(e);
+    }
+}
+
+#[test]
+fn ff_evaluate_value_gives_the_detail_the_value_and_the_string_ids() {
+    let t = Loaded::new();
+    unsafe {
+        ff_context_set_string(t.ctx, b"country".as_ptr().cast(), 7, b"CA".as_ptr().cast(), 2, ptr::null_mut());
+        let mut detail = std::mem::zeroed::<ff_detail>();
+        let mut value = ff_bytes { ptr: ptr::null_mut(), len: 0 };
+        let (g, gn) = s("geo");
+        assert_eq!(ff_evaluate_value(t.e, g, gn, t.ctx, &mut detail, &mut value), ff_reason::FF_REASON_RULE_MATCH);
+        assert_eq!((text(detail.variant), detail.rule_index, text(detail.rule_id)), ("on", 0, "na"));
+        assert_eq!(CStr::from_ptr(value.ptr.cast()).to_str().unwrap(), "true");
+        ff_bytes_free(&mut value);
+        let variant = ff_engine_string(t.e, detail.variant_string_id);
+        assert_eq!((variant.ptr, variant.len), (detail.variant.ptr, detail.variant.len), "the same interned string");
+        assert_eq!(text(ff_engine_string(t.e, detail.rule_id_string_id)), "na");
+
+        // Without `value_out`: the same detail, no JSON.
+        let mut again = std::mem::zeroed::<ff_detail>();
+        assert_eq!(ff_evaluate_value(t.e, g, gn, t.ctx, &mut again, ptr::null_mut()), ff_reason::FF_REASON_RULE_MATCH);
+        assert_eq!(again.variant_string_id, detail.variant_string_id);
+
+        let (mv, mvn) = s("mv");
+        assert_eq!(ff_evaluate_value(t.e, mv, mvn, t.ctx, &mut detail, &mut value), ff_reason::FF_REASON_DEFAULT);
+        assert_eq!((text(detail.variant), detail.rule_index), ("b", u32::MAX));
+        assert!(detail.rule_id.ptr.is_null() && detail.rule_id_string_id == FF_NO_STRING);
+        assert_eq!(CStr::from_ptr(value.ptr.cast()).to_str().unwrap(), "\"two\"");
+        ff_bytes_free(&mut value);
+    }
+}
+
+#[test]
+fn ff_evaluate_value_answers_bad_arguments_with_error_and_nothing() {
+    let t = Loaded::new();
+    unsafe {
+        let mut detail = std::mem::zeroed::<ff_detail>();
+        let mut value = ff_bytes { ptr: ptr::NonNull::dangling().as_ptr(), len: 3 };
+        let (mv, mvn) = s("mv");
+        let cases: [(*const ff_engine, *const std::ffi::c_char, usize, *const ff_context, ff_reason); 4] = [
+            (ptr::null(), mv, mvn, t.ctx, ff_reason::FF_REASON_ERROR),
+            (t.e, mv, mvn, ptr::null(), ff_reason::FF_REASON_ERROR),
+            (t.e, INVALID_UTF8.as_ptr().cast(), 3, t.ctx, ff_reason::FF_REASON_ERROR),
+            (t.e, b"missing".as_ptr().cast(), 7, t.ctx, ff_reason::FF_REASON_FLAG_NOT_FOUND),
+        ];
+        for (e, key, len, ctx, reason) in cases {
+            assert_eq!(ff_evaluate_value(e, key, len, ctx, &mut detail, &mut value), reason);
+            assert_eq!(detail.reason, reason);
+            assert!(detail.variant.ptr.is_null() && detail.rule_id.ptr.is_null());
+            assert_eq!(
+                (detail.variant_string_id, detail.rule_id_string_id, detail.rule_index),
+                (FF_NO_STRING, FF_NO_STRING, u32::MAX)
+            );
+            assert!(value.ptr.is_null() && value.len == 0, "value written as none");
+        }
+        assert_eq!(
+            ff_evaluate_value(t.e, mv, mvn, t.ctx, ptr::null_mut(), ptr::null_mut()),
+            ff_reason::FF_REASON_DEFAULT
+        );
+    }
+}
+
+#[test]
+fn string_ids_name_the_same_string_for_the_engine_lifetime() {
+    let t = Loaded::new();
+    unsafe {
+        let (mv, mvn) = s("mv");
+        let mut variant = ff_str { ptr: ptr::null(), len: 0 };
+        let mut id = 0;
+        assert_eq!(ff_variant_id(t.e, mv, mvn, t.ctx, &mut variant, &mut id), ff_reason::FF_REASON_DEFAULT);
+        assert_eq!(text(variant), "b");
+        assert_eq!(text(ff_engine_string(t.e, id)), "b");
+
+        // A variant key of 70,000 bytes: longer than 16 bits can count.
+        let long = "k".repeat(70_000);
+        let config = format!(
+            r#"{{"schema_version": 1, "flags": {{"mv": {{"type": "multivariate", "variants": {{"{long}": 1, "b": 2}}, "default": "{long}"}}}}}}"#
+        );
+        let (p, n) = s(&config);
+        assert_eq!(ff_engine_load_json(t.e, p, n, ptr::null_mut()), ff_status::FF_STATUS_OK);
+        let mut long_id = 0;
+        ff_variant_id(t.e, mv, mvn, t.ctx, &mut variant, &mut long_id);
+        assert_eq!(text(ff_engine_string(t.e, long_id)), long);
+        assert_ne!(long_id, id);
+
+        // Reloads that drop "b" and bring it back keep its id and its string.
+        let (p, n) = s(CONFIG);
+        assert_eq!(ff_engine_load_json(t.e, p, n, ptr::null_mut()), ff_status::FF_STATUS_OK);
+        let mut after = 0;
+        ff_variant_id(t.e, mv, mvn, t.ctx, &mut variant, &mut after);
+        assert_eq!(after, id);
+
+        let (k, kn) = s("missing");
+        assert_eq!(ff_variant_id(t.e, k, kn, t.ctx, &mut variant, &mut id), ff_reason::FF_REASON_FLAG_NOT_FOUND);
+        assert!(variant.ptr.is_null() && id == FF_NO_STRING);
+        assert_eq!(ff_variant_id(ptr::null(), mv, mvn, t.ctx, &mut variant, &mut id), ff_reason::FF_REASON_ERROR);
+        assert!(variant.ptr.is_null() && id == FF_NO_STRING);
+        assert_eq!(ff_variant_id(t.e, mv, mvn, t.ctx, ptr::null_mut(), ptr::null_mut()), ff_reason::FF_REASON_DEFAULT);
+
+        for unknown in [FF_NO_STRING, 1_000_000] {
+            assert!(ff_engine_string(t.e, unknown).ptr.is_null());
+        }
+        assert!(ff_engine_string(ptr::null(), 0).ptr.is_null());
+    }
+}
+
+#[test]
+fn ff_experiment_assign_id_gives_the_variant_and_its_id() {
+    let config = r#"{"schema_version": 1, "experiments": {"btn": {"status": "running",
+        "variants": {"control": 50, "blue": 50}, "metrics": {"buy": "conversion"}}}}"#;
+    let t = Loaded::new();
+    unsafe {
+        let (p, n) = s(config);
+        assert_eq!(ff_engine_load_json(t.e, p, n, ptr::null_mut()), ff_status::FF_STATUS_OK);
+        let (b, bn) = s("btn");
+        let mut variant = ff_str { ptr: ptr::null(), len: 0 };
+        let mut id = FF_NO_STRING;
+        assert!(ff_experiment_assign_id(t.e, b, bn, t.ctx, &mut variant, &mut id));
+        let mut plain = ff_str { ptr: ptr::null(), len: 0 };
+        assert!(ff_experiment_assign(t.e, b, bn, t.ctx, &mut plain));
+        assert_eq!((variant.ptr, variant.len), (plain.ptr, plain.len));
+        let resolved = ff_engine_string(t.e, id);
+        assert_eq!((resolved.ptr, resolved.len), (variant.ptr, variant.len));
+
+        let (m, mn) = s("missing");
+        assert!(!ff_experiment_assign_id(t.e, m, mn, t.ctx, &mut variant, &mut id));
+        assert!(variant.ptr.is_null() && id == FF_NO_STRING);
+        assert!(!ff_experiment_assign_id(t.e, b, bn, ptr::null(), &mut variant, &mut id));
+        assert!(variant.ptr.is_null() && id == FF_NO_STRING);
+        assert!(ff_experiment_assign_id(t.e, b, bn, t.ctx, ptr::null_mut(), ptr::null_mut()));
+    }
+}
+
+/// Reloads alternate two configs whose variants have different values; every
+/// `ff_evaluate_value` must pair a variant with its value in the same config.
+#[test]
+fn one_evaluation_never_pairs_one_configs_variant_with_anothers_value() {
+    let config = |default: &str, x: u32, y: u32| {
+        format!(
+            r#"{{"schema_version": 1, "flags": {{"f": {{"type": "multivariate", "variants": {{"x": {x}, "y": {y}}}, "default": "{default}"}}}}}}"#
+        )
+    };
+    let (a, b) = (config("x", 1, 2), config("y", 3, 4));
+    let t = Loaded::new();
+    let (p, n) = s(&a);
+    assert_eq!(unsafe { ff_engine_load_json(t.e, p, n, ptr::null_mut()) }, ff_status::FF_STATUS_OK);
+    let engine = t.e as usize; // `ff_engine` is thread-safe; the address crosses to the reloader.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for round in 0..2_000 {
+                let document = if round % 2 == 0 { &a } else { &b };
+                let (p, n) = s(document);
+                let status = unsafe { ff_engine_load_json(engine as *const ff_engine, p, n, ptr::null_mut()) };
+                assert_eq!(status, ff_status::FF_STATUS_OK);
+            }
+            stop.store(true, std::sync::atomic::Ordering::Release);
+        });
+        let (f, fln) = s("f");
+        let mut seen = std::collections::BTreeSet::new();
+        while !stop.load(std::sync::atomic::Ordering::Acquire) {
+            unsafe {
+                let mut detail = std::mem::zeroed::<ff_detail>();
+                let mut value = ff_bytes { ptr: ptr::null_mut(), len: 0 };
+                ff_evaluate_value(t.e, f, fln, t.ctx, &mut detail, &mut value);
+                let pair =
+                    (text(detail.variant).to_owned(), CStr::from_ptr(value.ptr.cast()).to_str().unwrap().to_owned());
+                ff_bytes_free(&mut value);
+                assert!(
+                    pair == ("x".into(), "1".into()) || pair == ("y".into(), "4".into()),
+                    "mixed configs: {pair:?}"
+                );
+                seen.insert(pair);
+            }
+        }
+        assert!(!seen.is_empty());
+    });
+}

@@ -3,6 +3,7 @@
 //! lock and allocates nothing.
 
 use crate::context::{AttrValue, Context};
+use crate::intern::Sym;
 use crate::snapshot::{Flag, Serve, Snapshot};
 
 /// Why a value was served. The numbers are the source of the C ABI's `ff_reason` (its
@@ -79,6 +80,11 @@ pub struct Evaluation<'e> {
     pub rule_index: Option<u32>,
     /// Id of the matched rule.
     pub rule_id: Option<&'e str>,
+    /// `variant`'s interned string, which [`Engine::interned`](crate::Engine::interned)
+    /// resolves for the engine's lifetime.
+    pub variant_sym: Option<Sym>,
+    /// `rule_id`'s interned string.
+    pub rule_id_sym: Option<Sym>,
 }
 
 /// A source of the current time, read only for flags with a schedule.

@@ -14,6 +14,13 @@ pub struct Sym(pub(crate) u32);
 impl Sym {
     /// Placeholder before interning; never read.
     pub(crate) const UNSET: Sym = Sym(u32::MAX);
+
+    /// The number that names this string for the engine's lifetime: ids are handed out
+    /// from 0 up, so a binding can cache the strings in an array indexed by it.
+    #[inline]
+    pub fn id(self) -> u32 {
+        self.0
+    }
 }
 
 #[derive(Default)]
@@ -36,6 +43,12 @@ impl Interner {
     #[inline]
     pub(crate) fn get(&self, sym: Sym) -> &str {
         self.strings.get(sym.0 as usize).map_or("", |s| s)
+    }
+
+    /// The string interned under `id`, or `None` when no string has that id (yet).
+    #[inline]
+    pub(crate) fn by_id(&self, id: u32) -> Option<&str> {
+        self.strings.get(id as usize).map(|s| &**s)
     }
 
     pub(crate) fn len(&self) -> usize {

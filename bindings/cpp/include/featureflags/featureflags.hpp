@@ -15,9 +15,14 @@
 // destroyed or assigned to; evaluating with it returns the caller's default
 // (Reason::Error) and its fallible calls throw Error(Status::InvalidArgument).
 //
-// Lifetimes: the std::string_view returned by variant(), assign() and in Evaluation
-// (variant, rule_id) points into the engine's interned storage and stays valid until the
-// Engine is destroyed, across reloads. Strings passed in are borrowed for the call only.
+// Lifetimes: the std::string_view returned by variant(), assign(), string() and in
+// Evaluation (variant, rule_id) points into the engine's interned storage and stays valid
+// until the Engine is destroyed, across reloads; so does the StringId that names each
+// such string. Strings passed in are borrowed for the call only.
+//
+// ABI: Engine::create and the Context constructor throw Error(Status::InvalidState) when
+// the loaded libfeatureflags was built for another ABI than the featureflags.h this header
+// was compiled with (abi_version() != FF_ABI_VERSION).
 //
 // Threads: an Engine may be used from many threads at once; a Context by one thread at
 // a time.
@@ -38,7 +43,7 @@
 
 #include "featureflags.h"
 
-static_assert(FF_ABI_VERSION == 1, "featureflags.hpp wraps ABI version 1 of featureflags.h");
+static_assert(FF_ABI_VERSION == 2, "featureflags.hpp wraps ABI version 2 of featureflags.h");
 
 namespace featureflags {
 
@@ -57,18 +62,10 @@ enum class Status : std::uint32_t {
   Panic = FF_STATUS_PANIC,
 };
 
-/// The status's C name without the prefix ("INVALID_CONFIG", ...).
-[[nodiscard]] constexpr std::string_view to_string(Status s) noexcept {
-  switch (s) {
-    case Status::Ok: return "OK";
-    case Status::InvalidArgument: return "INVALID_ARGUMENT";
-    case Status::InvalidConfig: return "INVALID_CONFIG";
-    case Status::NotFound: return "NOT_FOUND";
-    case Status::InvalidState: return "INVALID_STATE";
-    case Status::Io: return "IO";
-    case Status::Panic: return "PANIC";
-  }
-  return "UNKNOWN";
+/// The status's C name without the prefix ("INVALID_CONFIG", ...; "UNKNOWN" for a
+/// number that is no status), from the library (ff_status_name).
+[[nodiscard]] inline std::string_view to_string(Status s) noexcept {
+  return ff_status_name(static_cast<std::uint32_t>(s));
 }
 
 /// Why an evaluation served what it served (ff_reason; stable numbers).
@@ -85,21 +82,16 @@ enum class Reason : std::uint32_t {
   Error = FF_REASON_ERROR,
 };
 
-/// The reason's name as in the docs and test vectors ("RULE_MATCH", ...).
-[[nodiscard]] constexpr std::string_view to_string(Reason r) noexcept {
-  switch (r) {
-    case Reason::Default: return "DEFAULT";
-    case Reason::RuleMatch: return "RULE_MATCH";
-    case Reason::Split: return "SPLIT";
-    case Reason::Disabled: return "DISABLED";
-    case Reason::ScheduledOff: return "SCHEDULED_OFF";
-    case Reason::PrerequisiteFailed: return "PREREQUISITE_FAILED";
-    case Reason::Override: return "OVERRIDE";
-    case Reason::FlagNotFound: return "FLAG_NOT_FOUND";
-    case Reason::TypeMismatch: return "TYPE_MISMATCH";
-    case Reason::Error: return "ERROR";
-  }
-  return "UNKNOWN";
+/// The reason's name as in the docs and test vectors ("RULE_MATCH", ...; "UNKNOWN" for a
+/// number that is no reason), from the library (ff_reason_name).
+[[nodiscard]] inline std::string_view to_string(Reason r) noexcept {
+  return ff_reason_name(static_cast<std::uint32_t>(r));
+}
+
+/// The rollout state's name as in events and history ("rolled_back", ...; "unknown" for
+/// a number that is no state), from the library (ff_rollout_state_name).
+[[nodiscard]] inline std::string_view to_string(ff_rollout_state s) noexcept {
+  return ff_rollout_state_name(static_cast<std::uint32_t>(s));
 }
 
 /// A failed call: the Status and the engine's message (what()). An invalid config's
@@ -116,7 +108,24 @@ class Error : public std::runtime_error {
 /// The library version ("0.1.0"; FF_VERSION of the header it was built with).
 [[nodiscard]] inline std::string_view version() noexcept { return ff_version(); }
 
+/// The ABI version of the loaded library (ff_abi_version); this header needs
+/// FF_ABI_VERSION.
+[[nodiscard]] inline std::uint32_t abi_version() noexcept { return ff_abi_version(); }
+
+/// Names a string the engine interned (a variant key, a rule id) for the Engine's
+/// lifetime; Engine::string resolves it. FF_NO_STRING names none.
+using StringId = ff_string_id;
+
 namespace detail {
+
+/// Throws Error(Status::InvalidState) unless the library's ABI is the one this header wraps.
+inline void check_abi(std::uint32_t library, std::uint32_t header) {
+  if (library == header) return;
+  throw Error(Status::InvalidState, "featureflags: libfeatureflags has ABI version " + std::to_string(library) +
+                                        ", featureflags.hpp was compiled for ABI version " + std::to_string(header));
+}
+
+inline void check_abi() { check_abi(ff_abi_version(), FF_ABI_VERSION); }
 
 /// Throws Error for a failed status, taking (and freeing) the ff_error if any. `err` is
 /// read only here, after the call that fills it has returned.
@@ -173,9 +182,13 @@ struct ContextDeleter {
 /// time. Rebuild it per request with reset() + set(): no allocation after warm-up.
 class Context {
  public:
-  /// A context for `user_id`; throws Error(Status::InvalidArgument) for invalid UTF-8.
-  explicit Context(std::string_view user_id) : ptr_(ff_context_new(user_id.data(), user_id.size())) {
-    if (!ptr_) throw Error(Status::InvalidArgument, "featureflags: user_id is not valid UTF-8");
+  /// A context for `user_id`; throws Error(Status::InvalidArgument) with the library's
+  /// message for invalid UTF-8.
+  explicit Context(std::string_view user_id) {
+    detail::check_abi();
+    ff_context* c = nullptr;
+    detail::call(ff_context_create, user_id.data(), user_id.size(), &c);
+    ptr_.reset(c);
   }
 
   Context(Context&&) noexcept = default;
@@ -242,6 +255,24 @@ struct Evaluation {
   std::string_view rule_id;
 };
 
+/// The result of Engine::evaluate_value: the detail of one evaluation, the string ids of
+/// its variant and rule id, and the served variant's value from the same evaluation.
+struct ValueEvaluation {
+  Evaluation detail;
+  /// Names `detail.variant` (FF_NO_STRING when nothing is served).
+  StringId variant_string_id = FF_NO_STRING;
+  /// Names `detail.rule_id` (FF_NO_STRING when no rule matched).
+  StringId rule_id_string_id = FF_NO_STRING;
+  /// The served variant's value as JSON; empty when nothing is served.
+  std::string value_json;
+};
+
+/// An interned string and the id that names it (FF_NO_STRING and an empty view: none).
+struct Interned {
+  std::string_view text;
+  StringId id = FF_NO_STRING;
+};
+
 /// Where a rollout stands (ff_rollout_info; state is an ff_rollout_state).
 using RolloutInfo = ff_rollout_info;
 
@@ -254,9 +285,9 @@ class Engine {
   /// Creates an engine with no flags. `options_json` is a JSON object
   /// (`{"max_config_bytes": 16777216}`), empty for the defaults.
   [[nodiscard]] static Engine create(std::string_view options_json = {}) {
-    ff_error* err = nullptr;
-    ff_engine* e = ff_engine_new(options_json.data(), options_json.size(), &err);
-    if (e == nullptr) detail::check(err != nullptr ? ff_error_status(err) : FF_STATUS_INVALID_ARGUMENT, err);
+    detail::check_abi();
+    ff_engine* e = nullptr;
+    detail::call(ff_engine_create, options_json.data(), options_json.size(), &e);
     return Engine(e);
   }
 
@@ -322,6 +353,33 @@ class Engine {
                       out.rule_index != UINT32_MAX ? std::optional<std::uint32_t>(out.rule_index) : std::nullopt,
                       detail::view(out.rule_id)};
   }
+  /// The served variant with the id naming it (see string()): no allocation.
+  [[nodiscard]] Interned variant_id(std::string_view key, const Context& ctx) const noexcept {
+    ff_str out;
+    StringId id = FF_NO_STRING;
+    ff_variant_id(ptr_.get(), key.data(), key.size(), ctx.raw(), &out, &id);
+    return Interned{detail::view(out), id};
+  }
+  /// evaluate() and value_json() from one evaluation, with the string ids: a reload or
+  /// override change meanwhile cannot pair a variant with another's value. Allocates the
+  /// value's string.
+  [[nodiscard]] ValueEvaluation evaluate_value(std::string_view key, const Context& ctx) const {
+    ff_detail out;
+    detail::Bytes value;
+    ff_evaluate_value(ptr_.get(), key.data(), key.size(), ctx.raw(), &out, &value.b);
+    return ValueEvaluation{
+        Evaluation{detail::view(out.variant), out.variant.ptr != nullptr, static_cast<Reason>(out.reason),
+                   out.rule_index != UINT32_MAX ? std::optional<std::uint32_t>(out.rule_index) : std::nullopt,
+                   detail::view(out.rule_id)},
+        out.variant_string_id, out.rule_id_string_id, value.str()};
+  }
+  /// The string `id` names (valid until the Engine is destroyed), or nullopt for an id
+  /// this engine never handed out.
+  [[nodiscard]] std::optional<std::string_view> string(StringId id) const noexcept {
+    ff_str s = ff_engine_string(ptr_.get(), id);
+    if (s.ptr == nullptr) return std::nullopt;
+    return detail::view(s);
+  }
   /// The served variant's value as JSON (boolean-like flags: "true" / "false"); empty
   /// when nothing is served. Allocates the returned string.
   [[nodiscard]] std::string value_json(std::string_view key, const Context& ctx) const {
@@ -352,6 +410,13 @@ class Engine {
     ff_str out;
     if (!ff_experiment_assign(ptr_.get(), key.data(), key.size(), ctx.raw(), &out)) return std::nullopt;
     return detail::view(out);
+  }
+  /// assign() with the id naming the variant (see string()).
+  [[nodiscard]] std::optional<Interned> assign_id(std::string_view key, const Context& ctx) const noexcept {
+    ff_str out;
+    StringId id = FF_NO_STRING;
+    if (!ff_experiment_assign_id(ptr_.get(), key.data(), key.size(), ctx.raw(), &out, &id)) return std::nullopt;
+    return Interned{detail::view(out), id};
   }
   /// Records `value` of `metric` for `user_id` (non-finite values throw).
   void track(std::string_view user_id, std::string_view metric, double value) {

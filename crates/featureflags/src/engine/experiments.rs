@@ -46,6 +46,12 @@ impl Engine {
     /// emits an `exposure` event; later calls return the same variant without counting.
     /// A declared winner is served to everyone and nothing is counted.
     pub fn assign(&self, key: &str, ctx: &Context) -> Option<&str> {
+        self.assign_sym(key, ctx).map(|sym| self.interner.get(sym))
+    }
+
+    /// [`Engine::assign`] returning the variant's interned symbol, which
+    /// [`Engine::interned`] resolves.
+    pub fn assign_sym(&self, key: &str, ctx: &Context) -> Option<Sym> {
         enum Outcome {
             Winner(Sym),
             Enrolled(Exposed),
@@ -109,10 +115,10 @@ impl Engine {
         });
         match outcome {
             Outcome::Out => None,
-            Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(self.interner.get(sym)),
+            Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(sym),
             Outcome::Enrolled(Exposed::Now(sym)) => {
                 self.events.emit_exposure(now, experiment, sym, user, |s| self.interner.get(s));
-                Some(self.interner.get(sym))
+                Some(sym)
             }
         }
     }

@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
 use crate::events;
 use crate::intern::Sym;
-use crate::snapshot::{FlagKind, Snapshot};
+use crate::snapshot::{FlagKind, Snapshot, Variant};
 
 use super::history::Change;
 use super::Engine;
@@ -50,31 +50,55 @@ impl Engine {
     /// [`Engine::evaluate`] on a key given as bytes.
     #[inline]
     pub fn evaluate_bytes(&self, key: &[u8], ctx: &Context) -> Evaluation<'_> {
-        // The closure returns interned symbols only: a small, `u32`-only value keeps the
-        // copy out of the thread-local scope cheap; strings are resolved after.
-        let (variant, rule_id, rule_index, reason) = self.decide(key, ctx, |snapshot, decision| match decision {
-            None => (Sym::UNSET, Sym::UNSET, u32::MAX, Reason::FlagNotFound),
-            Some((i, d)) => {
-                let flag = &snapshot.flags[i as usize];
-                (
-                    d.variant.map_or(Sym::UNSET, |v| flag.variants[v as usize].sym),
-                    d.rule.map_or(Sym::UNSET, |r| flag.rules[r as usize].id_sym),
-                    d.rule.unwrap_or(u32::MAX),
-                    d.reason,
-                )
-            }
-        });
-        let resolve = |sym: Sym| (sym != Sym::UNSET).then(|| self.interner.get(sym));
+        self.evaluate_with(key, ctx, |_| ()).0
+    }
+
+    /// [`Engine::evaluate_bytes`] with the served variant's JSON value (`None` when
+    /// nothing is served), both from one snapshot: a reload in between cannot pair one
+    /// config's variant with another's value.
+    pub fn evaluate_value(&self, key: &[u8], ctx: &Context) -> (Evaluation<'_>, Option<String>) {
+        self.evaluate_with(key, ctx, |variant| variant.value_json.to_string())
+    }
+
+    /// Evaluates `key` and reads `value` off the served variant in the same snapshot.
+    #[inline(always)]
+    fn evaluate_with<V>(
+        &self,
+        key: &[u8],
+        ctx: &Context,
+        value: impl FnOnce(&Variant) -> V,
+    ) -> (Evaluation<'_>, Option<V>) {
+        // The closure returns interned symbols (and `value`'s result) only: a small value
+        // keeps the copy out of the thread-local scope cheap; strings are resolved after.
+        let (variant, rule_id, rule_index, reason, value) =
+            self.decide(key, ctx, |snapshot, decision| match decision {
+                None => (Sym::UNSET, Sym::UNSET, u32::MAX, Reason::FlagNotFound, None),
+                Some((i, d)) => {
+                    let flag = &snapshot.flags[i as usize];
+                    let served = d.variant.map(|v| &flag.variants[v as usize]);
+                    (
+                        served.map_or(Sym::UNSET, |v| v.sym),
+                        d.rule.map_or(Sym::UNSET, |r| flag.rules[r as usize].id_sym),
+                        d.rule.unwrap_or(u32::MAX),
+                        d.reason,
+                        served.map(value),
+                    )
+                }
+            });
+        let interned = |sym: Sym| (sym != Sym::UNSET).then_some(sym);
+        let (variant_sym, rule_id_sym) = (interned(variant), interned(rule_id));
         let evaluation = Evaluation {
-            variant: resolve(variant),
+            variant: variant_sym.map(|sym| self.interner.get(sym)),
             reason,
             rule_index: (rule_index != u32::MAX).then_some(rule_index),
-            rule_id: resolve(rule_id),
+            rule_id: rule_id_sym.map(|sym| self.interner.get(sym)),
+            variant_sym,
+            rule_id_sym,
         };
         if self.events.evaluation_events() {
             self.emit_evaluation(key, ctx, evaluation.variant, reason);
         }
-        evaluation
+        (evaluation, value)
     }
 
     #[cold]

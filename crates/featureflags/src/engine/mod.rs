@@ -197,6 +197,14 @@ impl Engine {
         self.interner.len()
     }
 
+    /// The string interned under `id` ([`Sym::id`](crate::Sym::id) of a symbol this
+    /// engine returned), valid for the engine's lifetime; `None` for an id it never
+    /// handed out.
+    #[inline]
+    pub fn interned(&self, id: u32) -> Option<&str> {
+        self.interner.by_id(id)
+    }
+
     /// The tracking state.
     #[cfg(test)]
     pub(crate) fn tracker(&self) -> &Tracker {

@@ -3,7 +3,8 @@
  * Strings arrive as UTF-8 byte arrays (not JNI's modified UTF-8), read while pinned
  * for the call only. Every function checks for a zero handle, and failures become
  * FeatureFlagsException subclasses carrying the engine's message. Interned variant keys
- * go back as a packed (length << 48 | pointer) long, which the Java side caches. */
+ * and rule ids go back as their ff_string_id (-1 for none), which the Java side resolves
+ * once with engineString and caches in an array indexed by id. */
 #include <jni.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static void throw_class(JNIEnv *env, const char *cls, const char *msg) {
 /* Throws for a failed status; frees err. Returns 1 when it threw. */
 static int fail(JNIEnv *env, ff_status status, ff_error *err) {
     if (status == FF_STATUS_OK) return 0;
-    throw_class(env, exception_class(status), err != NULL ? ff_error_message(err) : "featureflags error");
+    throw_class(env, exception_class(status), err != NULL ? ff_error_message(err) : ff_status_name(status));
     ff_error_free(err);
     return 1;
 }
@@ -69,10 +70,7 @@ static void unpin(JNIEnv *env, bytes_t *b) {
 
 #define CHARS(b) ((const char *)(b).ptr), ((size_t)(b).len)
 
-static jlong pack(ff_str s) {
-    if (s.ptr == NULL) return 0;
-    return (jlong)(((uint64_t)s.len << 48) | ((uint64_t)(uintptr_t)s.ptr & 0xFFFFFFFFFFFFull));
-}
+static jlong string_id(ff_string_id id) { return id == FF_NO_STRING ? -1 : (jlong)id; }
 
 static jbyteArray to_java(JNIEnv *env, ff_bytes *b) {
     if (b->ptr == NULL) return NULL;
@@ -88,14 +86,21 @@ JNI(void, noop)(JNIEnv *env, jclass cls) { (void)env; (void)cls; }
 
 JNI(jstring, version)(JNIEnv *env, jclass cls) { (void)cls; return (*env)->NewStringUTF(env, ff_version()); }
 
-JNI(jstring, stringAt)(JNIEnv *env, jclass cls, jlong packed) {
+JNI(jint, abiVersion)(JNIEnv *env, jclass cls) { (void)env; (void)cls; return (jint)ff_abi_version(); }
+
+JNI(jstring, statusName)(JNIEnv *env, jclass cls, jint status) { (void)cls; return (*env)->NewStringUTF(env, ff_status_name((uint32_t)status)); }
+JNI(jstring, reasonName)(JNIEnv *env, jclass cls, jint reason) { (void)cls; return (*env)->NewStringUTF(env, ff_reason_name((uint32_t)reason)); }
+JNI(jstring, rolloutStateName)(JNIEnv *env, jclass cls, jint state) { (void)cls; return (*env)->NewStringUTF(env, ff_rollout_state_name((uint32_t)state)); }
+
+JNI(jstring, engineString)(JNIEnv *env, jclass cls, jlong e, jlong id) {
     (void)cls;
-    /* Interned keys are UTF-8; decode through a byte array to avoid modified UTF-8. */
-    size_t len = (size_t)((uint64_t)packed >> 48);
-    const char *ptr = (const char *)(uintptr_t)((uint64_t)packed & 0xFFFFFFFFFFFFull);
-    jbyteArray bytes = (*env)->NewByteArray(env, (jsize)len);
+    if (e == 0 || id < 0 || id >= FF_NO_STRING) return NULL;
+    ff_str s = ff_engine_string(ENGINE(e), (ff_string_id)id);
+    if (s.ptr == NULL) return NULL;
+    /* Interned strings are UTF-8; decode through a byte array to avoid modified UTF-8. */
+    jbyteArray bytes = (*env)->NewByteArray(env, (jsize)s.len);
     if (bytes == NULL) return NULL;
-    (*env)->SetByteArrayRegion(env, bytes, 0, (jsize)len, (const jbyte *)ptr);
+    (*env)->SetByteArrayRegion(env, bytes, 0, (jsize)s.len, (const jbyte *)s.ptr);
     jclass string_class = (*env)->FindClass(env, "java/lang/String");
     jmethodID ctor = (*env)->GetMethodID(env, string_class, "<init>", "([BLjava/lang/String;)V");
     jstring charset = (*env)->NewStringUTF(env, "UTF-8");
@@ -110,10 +115,11 @@ JNI(jlong, engineNew)(JNIEnv *env, jclass cls, jbyteArray options) {
     (void)cls;
     bytes_t o;
     if (!pin(env, options, &o)) return 0;
+    ff_engine *e = NULL;
     ff_error *err = NULL;
-    ff_engine *e = ff_engine_new(CHARS(o), &err);
+    ff_status st = ff_engine_create(CHARS(o), &e, &err);
     unpin(env, &o);
-    if (e == NULL) fail(env, FF_STATUS_INVALID_ARGUMENT, err);
+    fail(env, st, err);
     return (jlong)(intptr_t)e;
 }
 
@@ -151,9 +157,11 @@ JNI(jlong, contextNew)(JNIEnv *env, jclass cls, jbyteArray user) {
     (void)cls;
     bytes_t u;
     if (!pin(env, user, &u)) return 0;
-    ff_context *c = ff_context_new(CHARS(u));
+    ff_context *c = NULL;
+    ff_error *err = NULL;
+    ff_status st = ff_context_create(CHARS(u), &c, &err);
     unpin(env, &u);
-    if (c == NULL) throw_class(env, exception_class(FF_STATUS_INVALID_ARGUMENT), "user_id: invalid UTF-8");
+    fail(env, st, err);
     return (jlong)(intptr_t)c;
 }
 
@@ -218,44 +226,37 @@ JNI(jboolean, isEnabled)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong
     return on ? JNI_TRUE : JNI_FALSE;
 }
 
+/* The served variant's string id, -1 when nothing is served. */
 JNI(jlong, variant)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
     (void)cls;
-    if (e == 0) return 0;
+    if (e == 0) return -1;
     bytes_t k;
-    if (!pin(env, key, &k)) return 0;
-    ff_str out;
-    ff_variant(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &out);
+    if (!pin(env, key, &k)) return -1;
+    ff_string_id id;
+    ff_variant_id(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), NULL, &id);
     unpin(env, &k);
-    return pack(out);
+    return string_id(id);
 }
 
-/* Writes {variant packed, reason, rule index (-1 none), rule id packed} into out[4]. */
-JNI(void, evaluate)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c, jlongArray out) {
+/* One evaluation: writes {variant id, reason, rule index (-1 none), rule id id} into
+ * out[4] (ids -1 for none) and returns the value's JSON (NULL when nothing is served). */
+JNI(jbyteArray, evaluate)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c, jlongArray out) {
     (void)cls;
-    jlong result[4] = {0, FF_REASON_ERROR, -1, 0};
+    jlong result[4] = {-1, FF_REASON_ERROR, -1, -1};
+    ff_bytes value = {NULL, 0};
     if (e != 0) {
         bytes_t k;
-        if (!pin(env, key, &k)) return;
-        ff_evaluation ev;
-        ff_evaluate(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &ev);
+        if (!pin(env, key, &k)) return NULL;
+        ff_detail d;
+        ff_evaluate_value(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &d, &value);
         unpin(env, &k);
-        result[0] = pack(ev.variant);
-        result[1] = ev.reason;
-        result[2] = ev.rule_index == UINT32_MAX ? -1 : (jlong)ev.rule_index;
-        result[3] = pack(ev.rule_id);
+        result[0] = string_id(d.variant_string_id);
+        result[1] = d.reason;
+        result[2] = d.rule_index == UINT32_MAX ? -1 : (jlong)d.rule_index;
+        result[3] = string_id(d.rule_id_string_id);
     }
     (*env)->SetLongArrayRegion(env, out, 0, 4, result);
-}
-
-JNI(jbyteArray, valueJson)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
-    (void)cls;
-    if (e == 0) return NULL;
-    bytes_t k;
-    if (!pin(env, key, &k)) return NULL;
-    ff_bytes out = {NULL, 0};
-    ff_flag_value_json(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &out);
-    unpin(env, &k);
-    return to_java(env, &out);
+    return to_java(env, &value);
 }
 
 JNI(void, setOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyteArray variant) {
@@ -302,15 +303,16 @@ JNI(jint, bucket)(JNIEnv *env, jclass cls, jbyteArray salt, jbyteArray key) {
     return (jint)out;
 }
 
+/* The assigned variant's string id, -1 when not enrolled. */
 JNI(jlong, assign)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
     (void)cls;
-    if (e == 0) return 0;
+    if (e == 0) return -1;
     bytes_t k;
-    if (!pin(env, key, &k)) return 0;
-    ff_str out;
-    bool enrolled = ff_experiment_assign(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &out);
+    if (!pin(env, key, &k)) return -1;
+    ff_string_id id;
+    bool enrolled = ff_experiment_assign_id(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), NULL, &id);
     unpin(env, &k);
-    return enrolled ? pack(out) : 0;
+    return enrolled ? string_id(id) : -1;
 }
 
 JNI(void, track)(JNIEnv *env, jclass cls, jlong e, jbyteArray user, jbyteArray metric, jdouble value) {

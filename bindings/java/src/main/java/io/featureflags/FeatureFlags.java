@@ -3,6 +3,7 @@ package io.featureflags;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,9 +23,17 @@ public final class FeatureFlags implements AutoCloseable {
     /** What evaluating with a closed engine or context gives: nothing served, reason ERROR. */
     private static final Evaluation NOT_EVALUATED = new Evaluation(null, null, Reason.ERROR, -1, null);
 
+    /** The largest string id cached: array indices are ints, and ids past it never occur in practice. */
+    private static final long MAX_CACHED_ID = Integer.MAX_VALUE - 8;
+
     private volatile long handle;
-    /** Interned variant keys by packed native pointer, copied on write. */
-    private volatile PackedStrings strings = PackedStrings.EMPTY;
+    /**
+     * Java copies of the engine's interned strings (variant keys, rule ids) indexed by
+     * their {@code ff_string_id}, which names one string for the engine's lifetime.
+     * Readers take no lock; a miss fills the slot under the engine's lock, replacing the
+     * array by a longer copy when the id lies past its end.
+     */
+    private volatile String[] strings = new String[16];
 
     private FeatureFlags(long handle) {
         this.handle = handle;
@@ -79,88 +88,44 @@ public final class FeatureFlags implements AutoCloseable {
         return h;
     }
 
-    private String interned(long packed) {
-        if (packed == 0) {
+    /** The string of an id from the engine, null for none (-1). Allocates nothing once cached. */
+    private String interned(long id) {
+        if (id < 0) {
             return null;
         }
-        String s = strings.get(packed);
-        if (s == null) {
-            synchronized (this) {
-                s = strings.get(packed);
-                if (s == null) {
-                    s = Native.stringAt(packed);
-                    strings = strings.with(packed, s);
-                }
+        String[] cache = strings;
+        if (id < cache.length) {
+            String s = cache[(int) id];
+            if (s != null) {
+                return s;
             }
         }
-        return s;
+        return intern(id);
     }
 
-    /**
-     * An immutable open-addressing table from packed pointer to string. A
-     * {@code Map<Long, String>} boxed the key on every lookup: 24 bytes per
-     * {@link #variant} call that escape analysis did not remove. Readers take no lock;
-     * a miss copies the table under the engine's lock. The key 0 (nothing served) is
-     * never stored, so it marks an empty slot.
-     */
-    private static final class PackedStrings {
-        static final PackedStrings EMPTY = new PackedStrings(new long[8], new String[8], 0);
-
-        private final long[] keys;
-        private final String[] values;
-        private final int size;
-
-        private PackedStrings(long[] keys, String[] values, int size) {
-            this.keys = keys;
-            this.values = values;
-            this.size = size;
+    private synchronized String intern(long id) {
+        long h = handle;
+        if (h == 0) {
+            return null;
         }
-
-        /** The slot to probe first; packed pointers share their low (alignment) and high (length) bits. */
-        private static int slot(long packed, int mask) {
-            long h = packed * 0x9E3779B97F4A7C15L;
-            return (int) (h >>> 32) & mask;
+        if (id > MAX_CACHED_ID) {
+            return Native.engineString(h, id);
         }
-
-        String get(long packed) {
-            int mask = keys.length - 1;
-            for (int i = slot(packed, mask);; i = (i + 1) & mask) {
-                long k = keys[i];
-                if (k == packed) {
-                    return values[i];
-                }
-                if (k == 0) {
-                    return null;
-                }
-            }
+        String[] cache = strings;
+        int slot = (int) id;
+        if (slot < cache.length && cache[slot] != null) {
+            return cache[slot];
         }
-
-        /** A copy with one more entry, at most half full so probes stay short and always end. */
-        PackedStrings with(long packed, String value) {
-            int capacity = keys.length;
-            while ((size + 1) * 2 > capacity) {
-                capacity *= 2;
-            }
-            long[] k = new long[capacity];
-            String[] v = new String[capacity];
-            for (int i = 0; i < keys.length; i++) {
-                if (keys[i] != 0) {
-                    put(k, v, keys[i], values[i]);
-                }
-            }
-            put(k, v, packed, value);
-            return new PackedStrings(k, v, size + 1);
+        String s = Native.engineString(h, id);
+        if (s == null) {
+            return null;
         }
-
-        private static void put(long[] keys, String[] values, long packed, String value) {
-            int mask = keys.length - 1;
-            int i = slot(packed, mask);
-            while (keys[i] != 0) {
-                i = (i + 1) & mask;
-            }
-            keys[i] = packed;
-            values[i] = value;
+        if (slot >= cache.length) {
+            cache = Arrays.copyOf(cache, (int) Math.min(MAX_CACHED_ID + 1, Math.max(2L * cache.length, slot + 1L)));
         }
+        cache[slot] = s;
+        strings = cache;
+        return s;
     }
 
     /**
@@ -230,7 +195,8 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     /**
-     * Evaluates a flag in detail, with the variant's JSON value.
+     * Evaluates a flag in detail, with the variant's JSON value, both from one evaluation:
+     * a reload or override change meanwhile cannot pair a variant with another's value.
      *
      * @param key the flag
      * @param ctx the user
@@ -243,9 +209,7 @@ public final class FeatureFlags implements AutoCloseable {
             return NOT_EVALUATED;
         }
         long[] out = new long[4];
-        byte[] k = key(key);
-        Native.evaluate(e, k, c, out);
-        byte[] value = Native.valueJson(e, k, c);
+        byte[] value = Native.evaluate(e, key(key), c, out);
         return new Evaluation(interned(out[0]), value == null ? null : new String(value, StandardCharsets.UTF_8),
                 Reason.of(out[1]), (int) out[2], interned(out[3]));
     }

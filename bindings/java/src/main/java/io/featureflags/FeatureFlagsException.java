@@ -25,4 +25,13 @@ public class FeatureFlagsException extends RuntimeException {
     public int status() {
         return status;
     }
+
+    /**
+     * The status's name without its prefix, from the library ({@code "INVALID_CONFIG"}).
+     *
+     * @return the name ({@code "UNKNOWN"} for a number that is no status)
+     */
+    public String statusName() {
+        return Native.statusName(status);
+    }
 }

@@ -1,16 +1,55 @@
 package io.featureflags;
 
+import java.util.Locale;
+
 /** The JNI entry points: static natives on {@code long} handles (0 means closed). */
 final class Native {
+    /** The C ABI ({@code FF_ABI_VERSION}) these declarations and the JNI glue wrap. */
+    static final int ABI_VERSION = 2;
+
     static {
         NativeLoader.load();
+        NativeLoader.checkAbi(libraryAbiVersion(), ABI_VERSION);
+        checkNumbering();
+    }
+
+    /**
+     * {@link Reason#of} and {@link RolloutStatus#state} read C numbers as enum ordinals:
+     * checked once, by name, against the library.
+     */
+    private static void checkNumbering() {
+        for (Reason r : Reason.values()) {
+            checkName(r.name(), reasonName(r.ordinal()));
+        }
+        for (RolloutStatus.State s : RolloutStatus.State.values()) {
+            checkName(s.name(), rolloutStateName(s.ordinal()).toUpperCase(Locale.ROOT));
+        }
+    }
+
+    private static void checkName(String java, String library) {
+        if (!java.equals(library)) {
+            throw new UnsatisfiedLinkError("featureflags: the native library numbers " + library + " where this binding has " + java);
+        }
     }
 
     private Native() {}
 
+    /** The loaded library's ABI version; a library from before ABI 2 has no such call. */
+    private static int libraryAbiVersion() {
+        try {
+            return abiVersion();
+        } catch (UnsatisfiedLinkError predatesAbi2) {
+            return 1;
+        }
+    }
+
     static native void noop();
     static native String version();
-    static native String stringAt(long packed);
+    static native int abiVersion();
+    static native String statusName(int status);
+    static native String reasonName(int reason);
+    static native String rolloutStateName(int state);
+    static native String engineString(long engine, long id);
     static native long engineNew(byte[] options);
     static native void engineFree(long engine);
     static native void loadJson(long engine, byte[] json);
@@ -24,8 +63,7 @@ final class Native {
     static native void setBool(long context, byte[] name, boolean value);
     static native boolean isEnabled(long engine, byte[] key, long context, boolean def);
     static native long variant(long engine, byte[] key, long context);
-    static native void evaluate(long engine, byte[] key, long context, long[] out);
-    static native byte[] valueJson(long engine, byte[] key, long context);
+    static native byte[] evaluate(long engine, byte[] key, long context, long[] out);
     static native void setOverride(long engine, byte[] key, byte[] variant);
     static native void clearOverride(long engine, byte[] key);
     static native int bucket(byte[] salt, byte[] key);

@@ -50,4 +50,19 @@ final class NativeLoader {
             throw new UnsatisfiedLinkError("featureflags: cannot extract " + resource + ": " + e);
         }
     }
+
+    /**
+     * Refuses a native library built for another C ABI than the one the Java side wraps:
+     * its calls and structs may differ from those the glue uses.
+     *
+     * @param library the library's ABI version ({@code ff_abi_version})
+     * @param wrapped the ABI version this binding wraps
+     * @throws UnsatisfiedLinkError naming both versions when they differ
+     */
+    static void checkAbi(int library, int wrapped) {
+        if (library != wrapped) {
+            throw new UnsatisfiedLinkError("featureflags: the native library has ABI version " + library
+                    + ", this binding needs ABI version " + wrapped);
+        }
+    }
 }

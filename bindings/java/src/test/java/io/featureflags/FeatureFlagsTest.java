@@ -155,6 +155,80 @@ class FeatureFlagsTest {
     }
 
     @Test
+    void aLibraryOfAnotherAbiIsRefused() {
+        assertEquals(Native.ABI_VERSION, Native.abiVersion());
+        NativeLoader.checkAbi(2, 2);
+        UnsatisfiedLinkError e = assertThrows(UnsatisfiedLinkError.class, () -> NativeLoader.checkAbi(1, 2));
+        assertEquals("featureflags: the native library has ABI version 1, this binding needs ABI version 2", e.getMessage());
+    }
+
+    @Test
+    void namesComeFromTheLibrary() {
+        assertEquals("RULE_MATCH", Native.reasonName(Reason.RULE_MATCH.ordinal()));
+        assertEquals("UNKNOWN", Native.reasonName(99));
+        assertEquals("rolled_back", Native.rolloutStateName(RolloutStatus.State.ROLLED_BACK.ordinal()));
+        assertEquals("unknown", Native.rolloutStateName(-1));
+        try (FeatureFlags ff = engine()) {
+            NotFoundException e = assertThrows(NotFoundException.class, () -> ff.setOverride("nope", "on"));
+            assertEquals("NOT_FOUND", e.statusName());
+        }
+    }
+
+    @Test
+    void engineCreationFailuresCarryTheLibrarysStatusAndMessage() {
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> FeatureFlags.create("{\"bogus\": 1}"));
+        assertTrue(e.getMessage().contains("options.bogus"), e.getMessage());
+        assertEquals("INVALID_ARGUMENT", e.statusName());
+    }
+
+    @Test
+    void variantKeysOf64KiBAndMoreComeBackIntact() {
+        // A packed (length << 48 | pointer) long could not carry a length of 16 bits or more.
+        String huge = "k".repeat(70_000);
+        String config = "{\"schema_version\": 1, \"flags\": {\"big\": {\"type\": \"multivariate\", \"variants\": {\""
+                + huge + "\": 1, \"small\": 2}, \"default\": \"" + huge + "\"}},"
+                + " \"experiments\": {\"exp\": {\"status\": \"running\", \"variants\": {\"control\": 50, \"" + huge + "\": 50},"
+                + " \"metrics\": {\"buy\": \"conversion\"}}}}";
+        try (FeatureFlags ff = FeatureFlags.create(); EvaluationContext ctx = EvaluationContext.of("u")) {
+            ff.loadJson(config);
+            ff.declareWinner("exp", huge);
+            for (int round = 0; round < 2; round++) {
+                assertEquals(huge, ff.variant("big", ctx, null));
+                assertEquals(huge, ff.evaluate("big", ctx).variant().orElseThrow());
+                assertEquals("1", ff.evaluate("big", ctx).valueJson().orElseThrow());
+                assertEquals(huge, ff.assign("exp", ctx));
+            }
+            ff.setOverride("big", "small");
+            assertEquals("small", ff.variant("big", ctx, null));
+        }
+    }
+
+    @Test
+    void evaluatePairsEachVariantWithItsOwnValueDuringReloads() throws InterruptedException {
+        String a = "{\"schema_version\": 1, \"flags\": {\"f\": {\"type\": \"multivariate\", \"variants\": {\"x\": 1, \"y\": 2}, \"default\": \"x\"}}}";
+        String b = "{\"schema_version\": 1, \"flags\": {\"f\": {\"type\": \"multivariate\", \"variants\": {\"x\": 3, \"y\": 4}, \"default\": \"y\"}}}";
+        try (FeatureFlags ff = FeatureFlags.create(); EvaluationContext ctx = EvaluationContext.of("u")) {
+            ff.loadJson(a);
+            Thread reloader = new Thread(() -> {
+                for (int i = 0; i < 1_000; i++) {
+                    ff.loadJson(i % 2 == 0 ? b : a);
+                }
+            });
+            reloader.start();
+            List<String> mixed = new ArrayList<>();
+            while (reloader.isAlive()) {
+                Evaluation ev = ff.evaluate("f", ctx);
+                String pair = ev.variant().orElseThrow() + "=" + ev.valueJson().orElseThrow();
+                if (!pair.equals("x=1") && !pair.equals("y=4")) {
+                    mixed.add(pair);
+                }
+            }
+            reloader.join();
+            assertTrue(mixed.isEmpty(), "variants paired with another config's value: " + mixed);
+        }
+    }
+
+    @Test
     void manyVariantKeysComeBackIntact() {
         // Enough distinct interned keys to grow the Java-side cache of their strings several times.
         StringBuilder variants = new StringBuilder();
