@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark: Rust (criterion, through the C ABI too), multi-threaded scaling,
-# and the Go, C++ and Java bindings. About 6 minutes on 2 cores. Figures: docs/performance.md.
+# durable state, and the Go, C++ and Java bindings. About 8 minutes on 2 cores. Figures: docs/performance.md.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -10,6 +10,8 @@ cargo bench --locked -p featureflags --bench evaluation 2>&1 | grep -B1 "time:" 
 cargo bench --locked -p featureflags-c --bench c_abi 2>&1 | grep -B1 "time:" | grep -v "^--" || true
 echo "=== Rust, two threads"
 cargo bench --locked -p featureflags --bench concurrency
+echo "=== Durable state (commit latency, checkpoint, restore)"
+cargo bench --locked -p featureflags --bench durability 2>&1 | grep -E "time:|^durable" || true
 echo "=== Go"
 BENCHTIME=300ms bash bindings/go/bench.sh
 echo "=== C++"

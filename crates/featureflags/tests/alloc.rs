@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use featureflags::{Context, Engine};
+use featureflags::{Context, Engine, EngineOptions};
 
 struct Counting;
 
@@ -113,7 +113,17 @@ fn evaluation_allocates_nothing() {
 
 #[test]
 fn assigning_an_exposed_user_and_tracking_allocate_nothing() {
-    let engine = Engine::default();
+    exposed_users_allocate_nothing(&Engine::default(), false);
+}
+
+#[test]
+fn on_a_durable_engine_too_between_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions { state_path: Some(dir.path().join("flags.db")), ..EngineOptions::default() };
+    exposed_users_allocate_nothing(&Engine::open(options).unwrap(), true);
+}
+
+fn exposed_users_allocate_nothing(engine: &Engine, checkpoint: bool) {
     engine
         .load_json(
             br#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
@@ -125,6 +135,9 @@ fn assigning_an_exposed_user_and_tracking_allocate_nothing() {
         engine.assign("exp", ctx).unwrap();
         engine.track(ctx.user_id(), "buy", 1.0).unwrap();
         engine.track(ctx.user_id(), "spend", 1.0).unwrap();
+    }
+    if checkpoint {
+        engine.checkpoint().unwrap();
     }
     let before = allocations();
     let mut n = 0;

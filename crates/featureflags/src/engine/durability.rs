@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use rustc_hash::FxHashMap;
+
 use crate::experiments::{MetricTally, RestoredExposure};
 use crate::intern::Sym;
 use crate::store::{CheckpointRows, StateError, StateRecovery, Store};
@@ -60,16 +62,18 @@ impl Engine {
         let started = Instant::now();
         let Some(store) = &self.store else { return Ok(Checkpoint { users: 0, flags: 0, micros: 0 }) };
         let mut rows = CheckpointRows::default();
-        let mut name = |sym: Sym| store.name_id(&self.store_names, self.interner.get(sym));
-        let users = self.tracker.collect(&mut name, &mut rows);
+        let mut numbers: FxHashMap<Sym, u32> = FxHashMap::default();
+        let mut name =
+            |sym: Sym| *numbers.entry(sym).or_insert_with(|| store.name_id(&self.store_names, self.interner.get(sym)));
+        self.tracker.collect(&mut name, &mut rows);
         rows.history = self.history().take_unsaved();
-        let flags = rows.history.len();
-        if let Err(e) = store.checkpoint(&self.store_names, &rows) {
-            self.tracker.mark_changed(&users);
+        let (users, flags) = (rows.users.len(), rows.history.len());
+        if let Err(e) = store.checkpoint(&self.store_names, &mut rows) {
+            self.tracker.mark_changed(rows.users.iter().map(|(id, _)| id.as_str()));
             self.history().mark_unsaved(rows.history.into_iter().map(|(flag, _)| flag));
             return Err(e);
         }
-        Ok(Checkpoint { users: users.len(), flags, micros: started.elapsed().as_micros() as u64 })
+        Ok(Checkpoint { users, flags, micros: started.elapsed().as_micros() as u64 })
     }
 
     /// Reads everything back from the store into this engine, which nobody uses yet.

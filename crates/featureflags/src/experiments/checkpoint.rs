@@ -22,15 +22,15 @@ impl Tracker {
     /// Adds to `rows` the users changed since the last checkpoint (and forgets that they
     /// changed), every tally summed over shards, the breakdown segments' names and the
     /// unattributed counts; `name` numbers a symbol for the store. Each shard is read
-    /// under its lock, so its users and tallies agree. Returns the ids written, which
-    /// [`Tracker::mark_changed`] lists again if the checkpoint fails.
-    pub(crate) fn collect(&self, name: &mut dyn FnMut(Sym) -> u32, rows: &mut CheckpointRows) -> Vec<String> {
+    /// under its lock, so its users and tallies agree. If the checkpoint fails,
+    /// [`Tracker::mark_changed`] lists the users again.
+    pub(crate) fn collect(&self, name: &mut dyn FnMut(Sym) -> u32, rows: &mut CheckpointRows) {
         let mut tallies: FxHashMap<(Sym, Sym, i64, u16), VariantTally> = FxHashMap::default();
         let mut saved = Vec::new();
-        let mut ids = Vec::new();
         for mut guard in self.shards.iter() {
             let shard = &mut *guard;
-            for record in std::mem::take(&mut shard.dirty) {
+            // Drained in place: the list keeps its capacity for the tracking to come.
+            for record in shard.dirty.drain(..) {
                 let user = shard.users.record(record);
                 saved.clear();
                 saved.extend(user.iter().map(|e| SavedExposure {
@@ -42,7 +42,6 @@ impl Tracker {
                 let mut bytes = Vec::new();
                 encode_record(&saved, &mut bytes);
                 let id = String::from_utf8_lossy(user.id.as_bytes()).into_owned();
-                ids.push(id.clone());
                 rows.users.push((id, bytes));
             }
             shard.dirty_bits.iter_mut().for_each(|w| *w = 0);
@@ -75,11 +74,10 @@ impl Tracker {
             }
         }
         rows.unattributed = lock(&self.unattributed).iter().map(|(k, n)| (k.to_string(), *n)).collect();
-        ids
     }
 
     /// Lists `ids` as changed again (their checkpoint failed).
-    pub(crate) fn mark_changed(&self, ids: &[String]) {
+    pub(crate) fn mark_changed<'a>(&self, ids: impl Iterator<Item = &'a str>) {
         for id in ids {
             let (mut shard, hash) = self.shards.lock(id);
             if let Some(record) = shard.users.find(hash, id) {
