@@ -290,3 +290,35 @@ fn a_full_disk_fails_the_call_loses_nothing_committed_and_serving_goes_on() {
     };
     compare(&checkpointed, &observe(&open(&path)));
 }
+
+#[test]
+fn max_tracked_users_caps_what_is_recorded_and_holds_across_a_restart() {
+    const CAPPED: &str = r#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
+        "variants": {"control": 50, "treatment": 50}, "metrics": {"buy": "conversion"},
+        "max_tracked_users": 100}}}"#;
+    let dir = state_dir();
+    let path = dir.path().join("flags.db");
+    let assign = |engine: &Engine, range: std::ops::Range<usize>| {
+        for i in range {
+            let user = format!("user-{i}");
+            let served = engine.assign("exp", &Context::new(&user));
+            assert!(served.is_some(), "past the cap a user still gets their variant");
+            engine.track(&user, "buy", 1.0).unwrap();
+        }
+    };
+    {
+        let engine = open(&path);
+        engine.load_json(CAPPED.as_bytes()).unwrap();
+        assign(&engine, 0..150);
+        let results = engine.experiment_results("exp").unwrap();
+        assert_eq!(results["exposures"], 100);
+        assert_eq!(results["tracking_cap"], serde_json::json!({"max_tracked_users": 100, "untracked_assignments": 50}));
+        assert_eq!(results["unattributed_events"]["buy"], 50, "events of untracked users are not attributed");
+        engine.checkpoint().unwrap();
+    }
+    let engine = open(&path);
+    assign(&engine, 150..170);
+    let results = engine.experiment_results("exp").unwrap();
+    assert_eq!(results["exposures"], 100, "restored users count against the cap");
+    assert_eq!(results["tracking_cap"]["untracked_assignments"], 20);
+}

@@ -28,6 +28,7 @@ const EXPERIMENT_KEYS: &[&str] = &[
     "sequential",
     "sequential_tuning",
     "min_sample",
+    "max_tracked_users",
     "start_at",
     "end_at",
     "winner",
@@ -68,6 +69,16 @@ impl Compiler {
         if weights.len() < 2 || weights.iter().sum::<f64>() <= 0.0 {
             return None;
         }
+        let max_tracked_users = match obj.get("max_tracked_users") {
+            None => None,
+            Some(v) => match v.as_u64().filter(|n| *n > 0) {
+                Some(n) => Some(n),
+                None => {
+                    self.problem(&format!("{path}.max_tracked_users"), "expected a positive integer");
+                    None
+                }
+            },
+        };
         let (interval_ms, interval_slots) = reporting.series?;
         Some(Experiment {
             key: key.into(),
@@ -89,6 +100,7 @@ impl Compiler {
             sequential: statistics.sequential,
             sequential_tuning: statistics.sequential_tuning,
             min_sample: statistics.min_sample,
+            max_tracked_users,
             start_at,
             end_at,
             winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),

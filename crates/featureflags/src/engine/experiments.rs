@@ -71,7 +71,7 @@ impl Engine {
                 return Outcome::Out;
             }
             // An exposed user keeps their variant: no clock, no hashing, no counting.
-            let exposed = self.tracker.enroll(exp.sym, user, || {
+            let exposed = self.tracker.enroll(exp.sym, user, exp.max_tracked_users, || {
                 now = self.now_ms();
                 if !exp.in_window(now)
                     || !exp.when.as_ref().is_none_or(|c| c.matches(ctx, &snapshot.segments, Some(user)))
@@ -115,7 +115,7 @@ impl Engine {
         });
         match outcome {
             Outcome::Out => None,
-            Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym)) => Some(sym),
+            Outcome::Winner(sym) | Outcome::Enrolled(Exposed::Before(sym) | Exposed::PastCap(sym)) => Some(sym),
             Outcome::Enrolled(Exposed::Now(sym)) => {
                 self.events.emit_exposure(now, experiment, sym, user, |s| self.interner.get(s));
                 Some(sym)

@@ -76,6 +76,14 @@ impl Engine {
             metrics,
             breakdowns,
             unattributed_events: unattributed,
+            tracking_cap: exp.max_tracked_users.map(|max| TrackingCap {
+                max_tracked_users: max,
+                untracked_assignments: self
+                    .tracker
+                    .cap_count(exp.sym)
+                    .past_cap
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            }),
         };
         Ok(to_json(&results))
     }
@@ -266,6 +274,18 @@ pub(crate) struct ExperimentResults {
     pub lifetime_value: Option<LifetimeValue>,
     /// Events of the experiment's metrics from users in no experiment, by metric.
     pub unattributed_events: IndexMap<String, u64>,
+    /// With `max_tracked_users`: the cap and the assignments served past it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_cap: Option<TrackingCap>,
+}
+
+/// An experiment's `max_tracked_users` and what it turned away.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct TrackingCap {
+    /// The cap.
+    pub max_tracked_users: u64,
+    /// Assignments served past the cap, not recorded (a user can count more than once).
+    pub untracked_assignments: u64,
 }
 
 /// One variant's exposures.

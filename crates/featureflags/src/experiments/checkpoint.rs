@@ -126,6 +126,10 @@ impl Tracker {
         users: u64,
         metrics: Vec<(Sym, MetricTally)>,
     ) {
+        if segment.is_none() {
+            // A restored user counts against the experiment's cap like any other.
+            self.cap_count(experiment).tracked.fetch_add(users, std::sync::atomic::Ordering::Relaxed);
+        }
         let tally = VariantTally { users, metrics: metrics.into_iter().collect() };
         let mut shard = self.shards.iter().next().expect("there are shards");
         match segment {

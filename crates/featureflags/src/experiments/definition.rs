@@ -120,6 +120,9 @@ pub struct Experiment {
     pub sequential_tuning: Option<f64>,
     /// Users per variant before a decision is made.
     pub min_sample: u64,
+    /// Users counted at most (`max_tracked_users`); later users are served their
+    /// variant without being recorded. `None`: no limit.
+    pub max_tracked_users: Option<u64>,
     /// Attributes the results are broken down by (captured at exposure).
     pub breakdowns: Box<[Box<str>]>,
     /// Distinct values reported per breakdown attribute; the rest pool as `other`.

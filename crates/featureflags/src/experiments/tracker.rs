@@ -1,7 +1,8 @@
 //! The tracker: who was exposed to which variant, metric events attributed to exposures,
 //! and the per-variant (and per-segment) tallies results are computed from.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rustc_hash::FxHashMap;
 
@@ -116,6 +117,17 @@ pub enum Exposed {
     Before(Sym),
     /// A new exposure was counted.
     Now(Sym),
+    /// The experiment tracks as many users as it may: the user gets this variant,
+    /// and nothing is recorded.
+    PastCap(Sym),
+}
+
+/// Users an experiment with `max_tracked_users` has recorded, and the assignments it
+/// served past the cap.
+#[derive(Debug, Default)]
+pub(crate) struct CapCount {
+    pub(crate) tracked: AtomicU64,
+    pub(crate) past_cap: AtomicU64,
 }
 
 /// Thread-safe tracking state of all experiments.
@@ -128,6 +140,8 @@ pub struct Tracker {
     /// Distinct values seen per (experiment, breakdown attribute), in order of arrival;
     /// a value's index is its segment.
     pub(super) segment_values: Mutex<SegmentRegistry>,
+    /// Per experiment with a cap, its counts; the first enrollment adds the entry.
+    caps: RwLock<FxHashMap<Sym, Arc<CapCount>>>,
 }
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -156,6 +170,7 @@ impl Tracker {
         &self,
         experiment: Sym,
         user_id: &str,
+        cap: Option<u64>,
         choose: impl FnOnce() -> Option<(Sym, [u16; MAX_BREAKDOWNS], usize)>,
     ) -> Option<Exposed> {
         let (mut guard, hash) = self.shards.lock(user_id);
@@ -167,6 +182,15 @@ impl Tracker {
             }
         }
         let (variant, segments, breakdowns) = choose()?;
+        if let Some(cap) = cap {
+            let count = self.cap_count(experiment);
+            let admitted =
+                count.tracked.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < cap).then_some(n + 1));
+            if admitted.is_err() {
+                count.past_cap.fetch_add(1, Ordering::Relaxed);
+                return Some(Exposed::PastCap(variant));
+            }
+        }
         let n = breakdowns.min(MAX_BREAKDOWNS);
         let exposure = Exposure { experiment, variant, totals: Totals::new(), segments, breakdowns: n as u8 };
         for (attr, segment) in segments[..n].iter().enumerate() {
@@ -308,6 +332,14 @@ impl Tracker {
                 (name, variants)
             })
             .collect()
+    }
+
+    /// `experiment`'s cap counts.
+    pub(crate) fn cap_count(&self, experiment: Sym) -> Arc<CapCount> {
+        if let Some(count) = self.caps.read().unwrap_or_else(|e| e.into_inner()).get(&experiment) {
+            return count.clone();
+        }
+        self.caps.write().unwrap_or_else(|e| e.into_inner()).entry(experiment).or_default().clone()
     }
 
     /// Events counted as unattributed, by metric name.
