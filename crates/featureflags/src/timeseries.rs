@@ -16,6 +16,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::intern::Sym;
+use crate::store::codec::{put, put_f64, put_i64, Reader};
 
 /// Closed intervals the baseline looks back over.
 pub const BASELINE_INTERVALS: usize = 24;
@@ -23,6 +24,10 @@ pub const BASELINE_INTERVALS: usize = 24;
 pub const MIN_BASELINE: usize = 8;
 /// Threshold in robust standard deviations.
 pub const K: f64 = 4.0;
+/// Most intervals a series keeps.
+pub(crate) const MAX_SLOTS: usize = 10_000;
+/// What an anomaly is about: the exposure count or the primary metric's conversion rate.
+const SERIES_NAMES: [&str; 2] = ["exposures", "conversion_rate"];
 /// Anomalies kept per experiment.
 const MAX_ANOMALIES: usize = 100;
 
@@ -106,6 +111,8 @@ pub struct ExperimentSeries {
     first: i64,
     anomalies: VecDeque<Anomaly>,
     fingerprint: (i64, usize, Vec<Sym>, Vec<Sym>),
+    /// Whether anything changed since the last checkpoint took the series.
+    changed: bool,
 }
 
 impl ExperimentSeries {
@@ -122,6 +129,7 @@ impl ExperimentSeries {
             first: i64::MAX,
             anomalies: VecDeque::new(),
             fingerprint,
+            changed: false,
         }
     }
 
@@ -159,10 +167,12 @@ impl ExperimentSeries {
                 // Judge the interval that just closed (older skipped ones were empty).
                 found = self.judge(current);
                 self.current = Some(index);
+                self.changed = true;
             }
             None => {
                 self.current = Some(index);
                 self.first = index;
+                self.changed = true;
             }
             _ => {}
         }
@@ -192,7 +202,7 @@ impl ExperimentSeries {
                 out.push(Anomaly {
                     interval_start_ms: index * self.interval_ms,
                     variant: *sym,
-                    series: "exposures",
+                    series: SERIES_NAMES[0],
                     value,
                     baseline,
                     threshold,
@@ -211,7 +221,7 @@ impl ExperimentSeries {
                     out.push(Anomaly {
                         interval_start_ms: index * self.interval_ms,
                         variant: *sym,
-                        series: "conversion_rate",
+                        series: SERIES_NAMES[1],
                         value,
                         baseline,
                         threshold,
@@ -226,6 +236,7 @@ impl ExperimentSeries {
     pub fn expose(&mut self, variant: usize, now_ms: i64) -> Vec<Anomaly> {
         let anomalies = self.advance(now_ms);
         self.slot(now_ms.div_euclid(self.interval_ms)).variants[variant].exposures += 1;
+        self.changed = true;
         anomalies
     }
 
@@ -236,6 +247,7 @@ impl ExperimentSeries {
         c.events[metric] += 1;
         c.firsts[metric] += u64::from(first);
         c.sums[metric] += delta;
+        self.changed = true;
         anomalies
     }
 
@@ -307,6 +319,119 @@ impl ExperimentSeries {
             metric: metric.to_owned(),
         };
         (report, closed)
+    }
+}
+
+/// Format of a stored series; a later layout gets another number.
+const SERIES_LAYOUT: u8 = 1;
+
+impl ExperimentSeries {
+    /// Writes the series for a checkpoint if it changed since the last one (and forgets
+    /// that it changed); `name` numbers a symbol for the store. Returns whether it wrote.
+    pub(crate) fn take_changed(&mut self, name: &mut dyn FnMut(Sym) -> u32, out: &mut Vec<u8>) -> bool {
+        if !std::mem::take(&mut self.changed) {
+            return false;
+        }
+        out.clear();
+        out.push(SERIES_LAYOUT);
+        put_i64(out, self.interval_ms);
+        put(out, self.ring.len() as u64);
+        for list in [&self.variants, &self.metrics] {
+            put(out, list.len() as u64);
+            for sym in list {
+                put(out, name(*sym).into());
+            }
+        }
+        put(out, self.primary as u64);
+        put_i64(out, self.current.unwrap_or(i64::MIN));
+        put_i64(out, self.first);
+        put(out, self.ring.iter().flatten().count() as u64);
+        for slot in self.ring.iter().flatten() {
+            put_i64(out, slot.index);
+            for c in &slot.variants {
+                put(out, c.exposures);
+                for m in 0..self.metrics.len() {
+                    put(out, c.events[m]);
+                    put(out, c.firsts[m]);
+                    put_f64(out, c.sums[m]);
+                }
+            }
+        }
+        put(out, self.anomalies.len() as u64);
+        for a in &self.anomalies {
+            put_i64(out, a.interval_start_ms);
+            put(out, name(a.variant).into());
+            out.push(u8::from(a.series == SERIES_NAMES[1]));
+            for x in [a.value, a.baseline, a.threshold] {
+                put_f64(out, x);
+            }
+        }
+        true
+    }
+
+    /// Lists the series as changed again (its checkpoint failed).
+    pub(crate) fn mark_changed(&mut self) {
+        self.changed = true;
+    }
+
+    /// A series as [`ExperimentSeries::take_changed`] wrote it; `sym` turns a stored name
+    /// number back into a symbol.
+    pub(crate) fn decode(bytes: &[u8], sym: &dyn Fn(u32) -> Result<Sym, String>) -> Result<Self, String> {
+        let mut r = Reader::new(bytes);
+        let layout = r.byte()?;
+        if layout != SERIES_LAYOUT {
+            return Err(format!("series layout {layout} is unknown"));
+        }
+        let interval_ms = r.i64()?;
+        let slots = r.varint()? as usize;
+        if interval_ms <= 0 || !(1..=MAX_SLOTS).contains(&slots) {
+            return Err(format!("series of {slots} intervals of {interval_ms} ms"));
+        }
+        let mut names = || (0..r.count()?).map(|_| sym(r.u32()?)).collect::<Result<Vec<_>, String>>();
+        let variants = names()?;
+        let metrics = names()?;
+        let primary = r.count()?;
+        if primary >= metrics.len() {
+            return Err(format!("primary metric {primary} of {}", metrics.len()));
+        }
+        let mut series = ExperimentSeries::new(interval_ms, slots, variants, metrics, primary);
+        series.current = Some(r.i64()?).filter(|c| *c != i64::MIN);
+        series.first = r.i64()?;
+        for _ in 0..r.count()? {
+            let index = r.i64()?;
+            let mut counters = Vec::with_capacity(series.variants.len());
+            for _ in &series.variants {
+                let mut c = Counters::new(series.metrics.len());
+                c.exposures = r.varint()?;
+                for m in 0..series.metrics.len() {
+                    c.events[m] = r.varint()?;
+                    c.firsts[m] = r.varint()?;
+                    c.sums[m] = r.f64()?;
+                }
+                counters.push(c);
+            }
+            let entry = &mut series.ring[index.rem_euclid(slots as i64) as usize];
+            if entry.is_some() {
+                return Err(format!("interval {index} shares its slot"));
+            }
+            *entry = Some(Slot { index, variants: counters });
+        }
+        for _ in 0..r.count()? {
+            let interval_start_ms = r.i64()?;
+            let variant = sym(r.u32()?)?;
+            let series_name = *SERIES_NAMES.get(usize::from(r.byte()?)).ok_or("unknown anomaly series")?;
+            let (value, baseline, threshold) = (r.f64()?, r.f64()?, r.f64()?);
+            series.anomalies.push_back(Anomaly {
+                interval_start_ms,
+                variant,
+                series: series_name,
+                value,
+                baseline,
+                threshold,
+            });
+        }
+        r.finish()?;
+        Ok(series)
     }
 }
 
@@ -413,6 +538,34 @@ mod tests {
             let history: Vec<f64> = (0..BASELINE_INTERVALS).map(|_| rng.sample(lambda)).collect();
             assert!(detect(&history, rng.sample(3.0 * lambda), |m| m.sqrt()).is_some(), "3x spike at λ={lambda}");
             assert!(detect(&history, rng.sample(0.2 * lambda), |m| m.sqrt()).is_some(), "drop to 20% at λ={lambda}");
+        }
+    }
+
+    #[test]
+    fn a_stored_series_comes_back_whole_with_its_anomalies() {
+        let mut series = ExperimentSeries::new(1_000, 30, vec![Sym(3), Sym(4)], vec![Sym(5), Sym(6)], 1);
+        for second in 0..40i64 {
+            let exposures = if second == 35 { 400 } else { 20 };
+            for i in 0..exposures {
+                series.expose((i % 2) as usize, second * 1_000);
+                if i % 4 == 0 {
+                    series.event((i % 2) as usize, 1, true, 2.5, second * 1_000 + 1);
+                }
+            }
+        }
+        series.expose(0, 36_500);
+        assert!(!series.anomalies.is_empty(), "the spike was found");
+        let mut bytes = Vec::new();
+        assert!(series.take_changed(&mut |s| s.0, &mut bytes));
+        let sym = |n: u32| Ok(Sym(n));
+        let mut back = ExperimentSeries::decode(&bytes, &sym).unwrap();
+        let names = |s: Sym| format!("{s:?}");
+        let report = |s: &mut ExperimentSeries| s.report(36_600, ("e", "m"), names, |r| r.to_vec()).0;
+        assert_eq!(report(&mut back), report(&mut series));
+        assert!(back.same_shape(1_000, 30, [Sym(3), Sym(4)].into_iter(), [Sym(5), Sym(6)].into_iter()));
+        assert!(!series.take_changed(&mut |s| s.0, &mut bytes), "nothing changed since");
+        for cut in 0..bytes.len() {
+            assert!(ExperimentSeries::decode(&bytes[..cut], &sym).is_err(), "cut at {cut}");
         }
     }
 

@@ -29,7 +29,8 @@ const CONFIG: &str = r#"{"schema_version": 1, "revision": "durable-1",
                  "primary_metric": "purchase", "breakdowns": ["country"], "max_segment_values": 2},
     "banner": {"status": "running", "variants": {"off": 50, "on": 50}, "control": "off",
                "metrics": {"clicks": "count"}, "primary_metric": "clicks"}
-  }}"#;
+  },
+  "funnels": {"buy-then-click": {"steps": ["purchase", "clicks"], "window": "1h", "experiment": "checkout"}}}"#;
 
 fn options(path: &Path) -> EngineOptions {
     EngineOptions { state_path: Some(path.to_owned()), ..EngineOptions::default() }
@@ -58,6 +59,8 @@ fn observe(engine: &Engine) -> Value {
         "revision": engine.revision(),
         "overrides": engine.overrides(),
         "checkout": engine.experiment_results("checkout").unwrap(),
+        "checkout-series": engine.experiment_timeseries("checkout").unwrap(),
+        "funnel": engine.funnel_report("buy-then-click").unwrap(),
         "banner": engine.experiment_results("banner").unwrap(),
         "router": rollout("router"),
         "quotes": rollout("quotes"),
@@ -110,7 +113,16 @@ fn a_restarted_engine_reports_exactly_what_was_committed_and_checkpointed() {
         assert_eq!(engine.rollout_status("router").unwrap().position.state, RolloutState::RolledBack);
         let checkpoint = engine.checkpoint().unwrap();
         assert_eq!(checkpoint.users, 3_000);
-        observe(&engine)
+        let seen = observe(&engine);
+        assert_eq!(seen["funnel"]["overall"][1]["users"], 1_000, "a third of the users buy, then click");
+        let intervals = seen["checkout-series"]["intervals"].as_array().unwrap();
+        let exposures: u64 = intervals
+            .iter()
+            .flat_map(|i| i["variants"].as_object().unwrap().values())
+            .map(|v| v["exposures"].as_u64().unwrap())
+            .sum();
+        assert_eq!(exposures, 3_000, "the series counted every exposure");
+        seen
     };
     // No load: the stored config serves.
     let engine = open(&path);

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::Compiler;
 use crate::experiments::MAX_BREAKDOWNS;
+use crate::timeseries::MAX_SLOTS;
 
 /// The statistical settings of an experiment.
 pub(super) struct Statistics {
@@ -149,12 +150,12 @@ impl Compiler {
         let retention_ms = duration("retention", 7 * 86_400_000);
         let (interval_ms, retention_ms) = (interval_ms?, retention_ms?);
         let slots = (retention_ms + interval_ms - 1) / interval_ms;
-        if !(2..=10_000).contains(&slots) {
+        if !(2..=MAX_SLOTS as i64).contains(&slots) {
             self.problem(
                 &format!("{path}.retention"),
-                format!("retention / interval is {slots} intervals; allowed: 2 to 10000"),
+                format!("retention / interval is {slots} intervals; allowed: 2 to {MAX_SLOTS}"),
             );
         }
-        Some((interval_ms, slots.clamp(2, 10_000) as usize))
+        Some((interval_ms, slots.clamp(2, MAX_SLOTS as i64) as usize))
     }
 }

@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 use crate::experiments::{MetricTally, RestoredExposure};
 use crate::intern::Sym;
 use crate::store::{CheckpointRows, StateError, StateRecovery, Store};
+use crate::timeseries::ExperimentSeries;
 
 use super::load::Source;
 use super::overlay::Controls;
@@ -54,8 +55,8 @@ impl Engine {
     }
 
     /// Writes the counts changed since the last checkpoint (users' exposures and totals,
-    /// tallies, breakdown segments, unattributed events) and the audit trail, in one
-    /// transaction. A crash loses at most what was counted after the last checkpoint that
+    /// tallies, breakdown segments, unattributed events, funnels, time series) and the
+    /// audit trail, in one transaction. A crash loses at most what was counted after the last checkpoint that
     /// returned `Ok`. A failed checkpoint loses nothing: the next one writes it. Does
     /// nothing for an engine without a state store.
     pub fn checkpoint(&self) -> Result<Checkpoint, StateError> {
@@ -66,10 +67,14 @@ impl Engine {
         let mut name =
             |sym: Sym| *numbers.entry(sym).or_insert_with(|| store.name_id(&self.store_names, self.interner.get(sym)));
         self.tracker.collect(&mut name, &mut rows);
+        self.funnels.collect(&mut name, &mut rows);
+        self.overlay.collect_series(&mut name, &mut rows);
         rows.history = self.history().take_unsaved();
         let (users, flags) = (rows.users.len(), rows.history.len());
         if let Err(e) = store.checkpoint(&self.store_names, &mut rows) {
             self.tracker.mark_changed(rows.users.iter().map(|(id, _)| id.as_str()));
+            self.funnels.mark_changed(rows.funnel_users.iter().map(|(id, _)| id.as_str()));
+            self.overlay.mark_series_changed(rows.series.iter().map(|(key, _)| key.as_str()));
             self.history().mark_unsaved(rows.history.into_iter().map(|(flag, _)| flag));
             return Err(e);
         }
@@ -114,6 +119,23 @@ impl Engine {
         let segment_values = counts.segment_values.into_iter().map(|(e, a, s, v)| (sym(&names, e), a, s, v)).collect();
         self.tracker.restore_segment_values(segment_values).map_err(corrupt)?;
         self.tracker.restore_unattributed(counts.unattributed);
+        let named = |id: i64| match usize::try_from(id) {
+            Ok(i) if i < names.len() => Ok(self.interner.intern(&names[i])),
+            _ if id == -1 => Ok(Sym::UNSET),
+            _ => Err(format!("refers to unknown name {id}")),
+        };
+        for (id, progress) in &counts.funnel_users {
+            self.funnels.restore_user(id, progress, &named).map_err(|m| corrupt(format!("funnel user {id}: {m}")))?;
+        }
+        for (funnel, variant, tally) in &counts.funnel_tallies {
+            let restored = named((*funnel).into()).and_then(|f| self.funnels.restore_tally(f, named(*variant)?, tally));
+            restored.map_err(|m| corrupt(format!("funnel tally: {m}")))?;
+        }
+        for (experiment, series) in &counts.series {
+            let series = ExperimentSeries::decode(series, &|id| named(id.into()))
+                .map_err(|m| corrupt(format!("time series of {experiment}: {m}")))?;
+            self.overlay.restore_series(experiment, series);
+        }
         {
             let mut history = self.history();
             for (flag, lines) in counts.history {

@@ -25,9 +25,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rustc_hash::FxHashMap;
 
 use crate::experiments::Experiment;
+use crate::intern::Sym;
 use crate::rollouts::{Cause, Gate, Rollout, Runtime, Transition};
 use crate::snapshot::{Flag, Snapshot, NO_OVERRIDE};
-use crate::store::{SavedControls, StateError, Store};
+use crate::store::{CheckpointRows, SavedControls, StateError, Store};
 use crate::timeseries::ExperimentSeries;
 
 use super::{lock, ExperimentError, OverrideError};
@@ -87,6 +88,34 @@ impl RuntimeOverlay {
                 series
             }
         }
+    }
+}
+
+impl RuntimeOverlay {
+    /// Adds the time series changed since the last checkpoint to `rows`.
+    pub(super) fn collect_series(&self, name: &mut dyn FnMut(Sym) -> u32, rows: &mut CheckpointRows) {
+        for (key, series) in lock(&self.series).iter() {
+            let mut bytes = Vec::new();
+            if lock(series).take_changed(name, &mut bytes) {
+                rows.series.push((key.to_string(), bytes));
+            }
+        }
+    }
+
+    /// Lists the series of `keys` as changed again (their checkpoint failed).
+    pub(super) fn mark_series_changed<'a>(&self, keys: impl Iterator<Item = &'a str>) {
+        let all = lock(&self.series);
+        for key in keys {
+            if let Some(series) = all.get(key) {
+                lock(series).mark_changed();
+            }
+        }
+    }
+
+    /// Puts back `experiment`'s series read from the store; the experiment's snapshot
+    /// takes it on first use while its shape still fits.
+    pub(super) fn restore_series(&self, experiment: &str, series: ExperimentSeries) {
+        lock(&self.series).insert(experiment.into(), Arc::new(Mutex::new(series)));
     }
 }
 

@@ -34,7 +34,7 @@ pub(crate) fn encode_record(exposures: &[SavedExposure], out: &mut Vec<u8>) {
 }
 
 pub(crate) fn decode_record(bytes: &[u8]) -> Result<Vec<SavedExposure>, String> {
-    let mut r = Reader { bytes, at: 0 };
+    let mut r = Reader::new(bytes);
     let layout = r.byte()?;
     if layout != LAYOUT {
         return Err(format!("user row layout {layout} is unknown"));
@@ -48,9 +48,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<Vec<SavedExposure>, String> 
         let totals = (0..r.count()?).map(|_| Ok((r.u32()?, r.f64()?))).collect::<Result<_, String>>()?;
         exposures.push(SavedExposure { experiment, variant, segments, totals });
     }
-    if r.at != bytes.len() {
-        return Err("user row has trailing bytes".into());
-    }
+    r.finish()?;
     Ok(exposures)
 }
 
@@ -63,13 +61,35 @@ pub(crate) fn put(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-pub(crate) struct Reader<'a> {
-    pub(crate) bytes: &'a [u8],
-    pub(crate) at: usize,
+/// Eight little-endian bytes: times keep their sign and every bit.
+pub(crate) fn put_i64(out: &mut Vec<u8>, n: i64) {
+    out.extend_from_slice(&n.to_le_bytes());
 }
 
-impl Reader<'_> {
-    fn byte(&mut self) -> Result<u8, String> {
+pub(crate) fn put_f64(out: &mut Vec<u8>, x: f64) {
+    out.extend_from_slice(&x.to_le_bytes());
+}
+
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, at: 0 }
+    }
+
+    /// Whether every byte was read: a row with more is damaged.
+    pub(crate) fn finish(&self) -> Result<(), String> {
+        if self.at == self.bytes.len() {
+            Ok(())
+        } else {
+            Err("row has trailing bytes".into())
+        }
+    }
+
+    pub(crate) fn byte(&mut self) -> Result<u8, String> {
         let b = *self.bytes.get(self.at).ok_or("row ends early")?;
         self.at += 1;
         Ok(b)
@@ -105,11 +125,19 @@ impl Reader<'_> {
         Ok(n as usize)
     }
 
-    pub(crate) fn f64(&mut self) -> Result<f64, String> {
+    fn eight(&mut self) -> Result<[u8; 8], String> {
         let end = self.at + 8;
         let raw = self.bytes.get(self.at..end).ok_or("row ends early")?;
         self.at = end;
-        Ok(f64::from_le_bytes(raw.try_into().expect("8 bytes")))
+        Ok(raw.try_into().expect("8 bytes"))
+    }
+
+    pub(crate) fn f64(&mut self) -> Result<f64, String> {
+        self.eight().map(f64::from_le_bytes)
+    }
+
+    pub(crate) fn i64(&mut self) -> Result<i64, String> {
+        self.eight().map(i64::from_le_bytes)
     }
 }
 

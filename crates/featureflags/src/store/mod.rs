@@ -7,7 +7,7 @@
 //! exposures and totals, tallies, the audit trail) are written by an explicit checkpoint.
 //! The store only moves rows: what they mean is decided by the engine and the tracker.
 
-mod codec;
+pub(crate) mod codec;
 mod control;
 mod tallies;
 
@@ -244,6 +244,10 @@ CREATE TABLE segment_values (experiment INTEGER NOT NULL, attribute INTEGER NOT 
     value TEXT NOT NULL, PRIMARY KEY (experiment, attribute, segment)) WITHOUT ROWID;
 CREATE TABLE unattributed (metric TEXT PRIMARY KEY, events INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE history (flag TEXT PRIMARY KEY, entries TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE funnel_users (id TEXT PRIMARY KEY, progress BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE funnel_tallies (funnel INTEGER NOT NULL, variant INTEGER NOT NULL, tally BLOB NOT NULL,
+    PRIMARY KEY (funnel, variant)) WITHOUT ROWID;
+CREATE TABLE series (experiment TEXT PRIMARY KEY, series BLOB NOT NULL) WITHOUT ROWID;
 PRAGMA user_version = 1;
 COMMIT;
 ";

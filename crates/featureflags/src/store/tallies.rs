@@ -1,7 +1,8 @@
 //! Counting rows: users' exposures and totals, per-variant and per-segment tallies,
-//! breakdown segment names, unattributed events and the audit trail. A checkpoint writes
-//! the users changed since the last one and everything else whole, in one transaction,
-//! so the file always holds the counts of one checkpoint, never a mix.
+//! breakdown segment names, unattributed events, funnels, time series and the audit
+//! trail. A checkpoint writes the users and series changed since the last one and
+//! everything else whole, in one transaction, so the file always holds the counts of one
+//! checkpoint, never a mix.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -36,15 +37,24 @@ pub(crate) struct CheckpointRows {
     pub(crate) unattributed: Vec<(String, u64)>,
     /// Changed flags' audit trails: flag and its entries as a JSON array.
     pub(crate) history: Vec<(String, String)>,
+    /// Users whose funnel progress changed: id and encoded progress.
+    pub(crate) funnel_users: Vec<(String, Vec<u8>)>,
+    /// Every funnel tally: funnel, variant (-1: not exposed), encoded counts.
+    pub(crate) funnel_tallies: Vec<(u32, i64, Vec<u8>)>,
+    /// Changed time series: experiment key and encoded series.
+    pub(crate) series: Vec<(String, Vec<u8>)>,
 }
 
-/// What a restore reads besides users.
+/// What a restore reads besides experiment users.
 #[derive(Debug, Default)]
 pub(crate) struct RestoredCounts {
     pub(crate) tallies: Vec<SavedTally>,
     pub(crate) segment_values: Vec<(u32, u8, u16, String)>,
     pub(crate) unattributed: Vec<(String, u64)>,
     pub(crate) history: Vec<(String, String)>,
+    pub(crate) funnel_users: Vec<(String, Vec<u8>)>,
+    pub(crate) funnel_tallies: Vec<(u32, i64, Vec<u8>)>,
+    pub(crate) series: Vec<(String, Vec<u8>)>,
 }
 
 /// Names by number, as the counting rows refer to them.
@@ -99,8 +109,11 @@ impl Store {
             for (id, exposures) in &rows.users {
                 put.execute(params![id, exposures]).map_err(fail)?;
             }
-            tx.execute_batch("DELETE FROM tallies; DELETE FROM segment_values; DELETE FROM unattributed;")
-                .map_err(fail)?;
+            tx.execute_batch(
+                "DELETE FROM tallies; DELETE FROM segment_values; DELETE FROM unattributed; \
+                 DELETE FROM funnel_tallies;",
+            )
+            .map_err(fail)?;
             let mut put = tx
                 .prepare_cached(
                     "INSERT INTO tallies (experiment, variant, attribute, segment, users, metrics) \
@@ -130,6 +143,24 @@ impl Store {
                 tx.prepare_cached("INSERT OR REPLACE INTO history (flag, entries) VALUES (?1, ?2)").map_err(fail)?;
             for (flag, entries) in &rows.history {
                 put.execute(params![flag, entries]).map_err(fail)?;
+            }
+            let mut put = tx
+                .prepare_cached("INSERT OR REPLACE INTO funnel_users (id, progress) VALUES (?1, ?2)")
+                .map_err(fail)?;
+            for (id, progress) in &rows.funnel_users {
+                put.execute(params![id, progress]).map_err(fail)?;
+            }
+            let mut put = tx
+                .prepare_cached("INSERT INTO funnel_tallies (funnel, variant, tally) VALUES (?1, ?2, ?3)")
+                .map_err(fail)?;
+            for (funnel, variant, tally) in &rows.funnel_tallies {
+                put.execute(params![funnel, variant, tally]).map_err(fail)?;
+            }
+            let mut put = tx
+                .prepare_cached("INSERT OR REPLACE INTO series (experiment, series) VALUES (?1, ?2)")
+                .map_err(fail)?;
+            for (experiment, series) in &rows.series {
+                put.execute(params![experiment, series]).map_err(fail)?;
             }
         }
         tx.commit().map_err(fail)?;
@@ -213,9 +244,19 @@ impl Store {
         let mut stmt = conn.prepare("SELECT metric, events FROM unattributed").map_err(fail)?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))).map_err(fail)?;
         out.unattributed = rows.collect::<Result<_, _>>().map_err(fail)?;
+        let pairs = |sql: &str| -> Result<Vec<(String, Vec<u8>)>, StateError> {
+            let mut stmt = conn.prepare(sql).map_err(fail)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(fail)?;
+            rows.collect::<Result<_, _>>().map_err(fail)
+        };
         let mut stmt = conn.prepare("SELECT flag, entries FROM history").map_err(fail)?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(fail)?;
         out.history = rows.collect::<Result<_, _>>().map_err(fail)?;
+        out.funnel_users = pairs("SELECT id, progress FROM funnel_users")?;
+        out.series = pairs("SELECT experiment, series FROM series")?;
+        let mut stmt = conn.prepare("SELECT funnel, variant, tally FROM funnel_tallies").map_err(fail)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(fail)?;
+        out.funnel_tallies = rows.collect::<Result<_, _>>().map_err(fail)?;
         Ok(out)
     }
 }
@@ -233,13 +274,11 @@ fn encode_metrics(metrics: &[SavedMetric], out: &mut Vec<u8>) {
 }
 
 fn decode_metrics(bytes: &[u8]) -> Result<Vec<SavedMetric>, String> {
-    let mut r = Reader { bytes, at: 0 };
+    let mut r = Reader::new(bytes);
     let n = r.count()?;
     let metrics = (0..n)
         .map(|_| Ok((r.u32()?, r.varint()?, r.f64()?, r.f64()?, r.varint()?)))
         .collect::<Result<Vec<_>, String>>()?;
-    if r.at != bytes.len() {
-        return Err("trailing bytes".into());
-    }
+    r.finish()?;
     Ok(metrics)
 }

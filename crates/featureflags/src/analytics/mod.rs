@@ -12,6 +12,8 @@
 //! Each user costs one map entry plus 24 bytes per funnel entered; per-step times are
 //! kept in log-scale histograms (16 buckets per doubling, so medians are within ±2.2%).
 
+mod checkpoint;
+
 use indexmap::IndexMap;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -92,6 +94,23 @@ impl FunnelTally {
     fn new(steps: usize) -> Self {
         FunnelTally { reached: vec![0; steps], times: (0..steps).map(|_| Histogram::new()).collect() }
     }
+
+    fn grow(&mut self, steps: usize) {
+        if self.reached.len() < steps {
+            self.reached.resize(steps, 0);
+            self.times.resize_with(steps, Histogram::new);
+        }
+    }
+
+    /// Adds `other`'s counts to the steps both have.
+    fn merge(&mut self, other: &FunnelTally) {
+        for (a, b) in self.reached.iter_mut().zip(&other.reached) {
+            *a += b;
+        }
+        for (a, b) in self.times.iter_mut().zip(&other.times) {
+            a.merge(b);
+        }
+    }
 }
 
 /// A user's progress through one funnel.
@@ -104,10 +123,27 @@ struct Progress {
     last_ms: i64,
 }
 
+impl Progress {
+    fn entered(funnel: Sym, variant: Sym, now_ms: i64) -> Self {
+        Progress { funnel, variant, reached: 1, started_ms: now_ms, last_ms: now_ms }
+    }
+}
+
+/// A user's progress through the funnels they entered.
+#[derive(Debug, Default)]
+struct UserFunnels {
+    progress: Vec<Progress>,
+    /// Whether it changed since the last checkpoint took it.
+    changed: bool,
+}
+
 #[derive(Debug, Default)]
 struct Shard {
-    users: FxHashMap<Box<str>, Vec<Progress>>,
+    users: FxHashMap<Box<str>, UserFunnels>,
     tallies: FxHashMap<(Sym, Sym), FunnelTally>,
+    /// Whether some user changed since the last checkpoint, so a checkpoint skips the
+    /// shards nobody touched.
+    changed: bool,
 }
 
 /// Thread-safe funnel progress of all users.
@@ -122,30 +158,41 @@ impl FunnelTracker {
     pub fn record(&self, funnel: &Funnel, step: usize, user_id: &str, now_ms: i64, variant: impl FnOnce() -> Sym) {
         let (mut guard, _) = self.shards.lock(user_id);
         let shard = &mut *guard;
-        let progress = shard.users.get_mut(user_id).and_then(|p| p.iter_mut().find(|p| p.funnel == funnel.sym));
-        let (variant, advanced_to, elapsed) = match progress {
+        let user = shard.users.get_mut(user_id);
+        let (variant, advanced_to, elapsed) = match user {
+            Some(user) => match user.progress.iter_mut().find(|p| p.funnel == funnel.sym) {
+                None if step == 0 => {
+                    let variant = variant();
+                    user.progress.push(Progress::entered(funnel.sym, variant, now_ms));
+                    user.changed = true;
+                    (variant, 0, None)
+                }
+                Some(p)
+                    if step == p.reached as usize
+                        && now_ms - p.started_ms <= funnel.window_ms
+                        && now_ms >= p.last_ms =>
+                {
+                    let elapsed = now_ms - p.last_ms;
+                    p.reached += 1;
+                    p.last_ms = now_ms;
+                    user.changed = true;
+                    (p.variant, step, Some(elapsed))
+                }
+                _ => return,
+            },
             None if step == 0 => {
                 let variant = variant();
-                let entry = Progress { funnel: funnel.sym, variant, reached: 1, started_ms: now_ms, last_ms: now_ms };
-                match shard.users.get_mut(user_id) {
-                    Some(list) => list.push(entry),
-                    None => {
-                        shard.users.insert(user_id.into(), vec![entry]);
-                    }
-                }
+                let progress = vec![Progress::entered(funnel.sym, variant, now_ms)];
+                shard.users.insert(user_id.into(), UserFunnels { progress, changed: true });
                 (variant, 0, None)
             }
-            Some(p)
-                if step == p.reached as usize && now_ms - p.started_ms <= funnel.window_ms && now_ms >= p.last_ms =>
-            {
-                let elapsed = now_ms - p.last_ms;
-                p.reached += 1;
-                p.last_ms = now_ms;
-                (p.variant, step, Some(elapsed))
-            }
-            _ => return,
+            None => return,
         };
-        let tally = shard.tallies.entry((funnel.sym, variant)).or_insert_with(|| FunnelTally::new(funnel.steps.len()));
+        shard.changed = true;
+        let steps = funnel.steps.len();
+        let tally = shard.tallies.entry((funnel.sym, variant)).or_insert_with(|| FunnelTally::new(steps));
+        // A reload may have given the funnel more steps than its counts have.
+        tally.grow(steps);
         tally.reached[advanced_to] += 1;
         if let Some(ms) = elapsed {
             tally.times[advanced_to].add(ms);
@@ -167,13 +214,7 @@ impl FunnelTracker {
                         out.len() - 1
                     }
                 };
-                let agg = &mut out[slot].1;
-                for (a, b) in agg.reached.iter_mut().zip(&tally.reached) {
-                    *a += b;
-                }
-                for (a, b) in agg.times.iter_mut().zip(&tally.times) {
-                    a.merge(b);
-                }
+                out[slot].1.merge(tally);
             }
         }
         out
@@ -186,12 +227,7 @@ impl FunnelTracker {
         let aggregates = self.aggregate(funnel);
         let mut total = FunnelTally::new(funnel.steps.len());
         for (_, t) in &aggregates {
-            for (a, b) in total.reached.iter_mut().zip(&t.reached) {
-                *a += b;
-            }
-            for (a, b) in total.times.iter_mut().zip(&t.times) {
-                a.merge(b);
-            }
+            total.merge(t);
         }
         let steps = |t: &FunnelTally| -> Vec<FunnelStep> {
             funnel
