@@ -62,6 +62,16 @@ type Options struct {
 	EventCapacity uint64 `json:"event_capacity,omitempty"`
 	// EvaluationEvents emits an event per evaluation (off by default: it costs).
 	EvaluationEvents bool `json:"evaluation_events,omitempty"`
+	// StatePath is the engine's state file (docs/durability.md): overrides, winners,
+	// rollout state and the last config are committed there before each change returns,
+	// and Checkpoint writes the counts. An existing file is restored by New. Empty: the
+	// engine keeps everything in memory.
+	StatePath string `json:"state_path,omitempty"`
+	// StateRecovery is "refuse" (the default) or "start_fresh": set an unreadable state
+	// file aside and start with no state.
+	StateRecovery string `json:"state_recovery,omitempty"`
+	// StateMaxBytes caps the state file's size (0: no cap); a write past it fails with ErrIO.
+	StateMaxBytes uint64 `json:"state_max_bytes,omitempty"`
 }
 
 // Engine is a loaded config with its overrides, experiments and rollouts. It is safe
@@ -72,6 +82,8 @@ type Engine struct {
 	ptr unsafe.Pointer
 	// Go copies of the engine's interned strings (variant keys, rule ids).
 	names internCache
+	// The background checkpointer, if StartCheckpointing started one.
+	checkpointer atomic.Pointer[Checkpointer]
 }
 
 // New creates an engine with no config: every flag is missing (evaluations serve the
@@ -100,16 +112,21 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Close frees the engine. It is idempotent and always returns nil; afterwards calls
-// return ErrClosed and evaluations return their default. Close must not run
-// concurrently with other calls on the engine.
+// Close frees the engine. It is idempotent and returns nil, or the error of the final
+// checkpoint when StartCheckpointing is running (the engine is freed all the same);
+// afterwards calls return ErrClosed and evaluations return their default. Close must
+// not run concurrently with other calls on the engine.
 func (e *Engine) Close() error {
+	var err error
+	if c := e.checkpointer.Swap(nil); c != nil {
+		err = c.Stop()
+	}
 	if p := atomic.SwapPointer(&e.ptr, nil); p != nil {
 		runtime.SetFinalizer(e, nil)
 		debugFreed(p)
 		C.ff_engine_free((*C.ff_engine)(p))
 	}
-	return nil
+	return err
 }
 
 // live returns the C engine, nil once closed.

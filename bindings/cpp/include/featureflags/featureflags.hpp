@@ -303,6 +303,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
   ~Engine() = default;
 
+  /// The C engine, for calling the C API directly; owned by this Engine.
+  [[nodiscard]] const ff_engine* raw() const noexcept { return ptr_.get(); }
+  [[nodiscard]] ff_engine* raw() noexcept { return ptr_.get(); }
+
   // ---- configuration -------------------------------------------------------------------
 
   /// Validates and atomically installs a config. Throws Error(Status::InvalidConfig)
@@ -318,6 +322,12 @@ class Engine {
   }
   /// Returns the engine to the system clock.
   void use_system_clock() { set_time(std::int64_t{0}); }
+  /// Writes what a durable engine (`"state_path"` in the options) counted since its last
+  /// checkpoint to its state file in one transaction (docs/durability.md): a crash loses
+  /// at most what was counted after the last checkpoint that returned. A failure throws
+  /// Error(Status::Io) and loses nothing: the next checkpoint writes it. Without a state
+  /// file it does nothing. For a background thread that calls it, see checkpointer.hpp.
+  void checkpoint() const { detail::call(ff_engine_checkpoint, ptr_.get()); }
   /// The loaded config's `revision`; empty when it has none (or nothing is loaded).
   [[nodiscard]] std::string revision() const {
     detail::Bytes out;

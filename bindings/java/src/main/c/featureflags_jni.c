@@ -153,6 +153,13 @@ JNI(void, setTime)(JNIEnv *env, jclass cls, jlong e, jlong ms) {
     fail(env, ff_engine_set_time(ENGINE(e), ms), NULL);
 }
 
+JNI(void, checkpoint)(JNIEnv *env, jclass cls, jlong e) {
+    (void)cls;
+    if (closed(env, e)) return;
+    ff_error *err = NULL;
+    fail(env, ff_engine_checkpoint(ENGINE(e), &err), err);
+}
+
 JNI(jlong, contextNew)(JNIEnv *env, jclass cls, jbyteArray user) {
     (void)cls;
     bytes_t u;

@@ -27,6 +27,8 @@ public final class FeatureFlags implements AutoCloseable {
     private static final long MAX_CACHED_ID = Integer.MAX_VALUE - 8;
 
     private volatile long handle;
+    /** The background checkpointer, if one runs; guarded by this. */
+    private Checkpointer checkpointer;
     /**
      * Java copies of the engine's interned strings (variant keys, rule ids) indexed by
      * their {@code ff_string_id}, which names one string for the engine's lifetime.
@@ -165,6 +167,50 @@ public final class FeatureFlags implements AutoCloseable {
      */
     public void setTime(long unixMs) {
         Native.setTime(live(), unixMs);
+    }
+
+    /**
+     * Writes what a durable engine ({@code "state_path"} in the options; docs/durability.md)
+     * counted since its last checkpoint to its state file in one transaction: experiment
+     * exposures and totals, tallies, funnels, time series and the audit trail. A crash
+     * loses at most what was counted after the last checkpoint that returned; a failed
+     * one loses nothing, the next one writes it. Does nothing without a state file.
+     *
+     * @throws FeatureFlagsIOException when the state file cannot be written (a full disk)
+     */
+    public void checkpoint() {
+        Native.checkpoint(live());
+    }
+
+    /**
+     * Starts a daemon thread that calls {@link #checkpoint()} every {@code every}, and
+     * once more when the returned checkpointer or this engine is closed, whichever comes
+     * first. The interval is what a crash can cost in counts. An engine has at most one:
+     * starting another closes the previous one first.
+     *
+     * @param every the interval
+     * @return the running checkpointer
+     */
+    public Checkpointer startCheckpointing(java.time.Duration every) {
+        Checkpointer next = new Checkpointer(this, every);
+        Checkpointer previous;
+        synchronized (this) {
+            live();
+            previous = checkpointer;
+            checkpointer = next;
+        }
+        if (previous != null) {
+            previous.close();
+        }
+        next.start();
+        return next;
+    }
+
+    /** Forgets {@code c} as this engine's checkpointer (it stopped). */
+    synchronized void checkpointerStopped(Checkpointer c) {
+        if (checkpointer == c) {
+            checkpointer = null;
+        }
     }
 
     /**
@@ -425,9 +471,26 @@ public final class FeatureFlags implements AutoCloseable {
         return new String(Native.history(live(), key(key)), StandardCharsets.UTF_8);
     }
 
-    /** Frees the engine; idempotent. */
+    /**
+     * Frees the engine; idempotent. A running checkpointer is closed first, which
+     * checkpoints once more.
+     *
+     * @throws FeatureFlagsException when that last checkpoint fails (the engine is freed all the same)
+     */
     @Override
     public void close() {
+        Checkpointer running;
+        synchronized (this) {
+            running = checkpointer;
+        }
+        RuntimeException failed = null;
+        if (running != null) {
+            try {
+                running.close();
+            } catch (RuntimeException e) {
+                failed = e;
+            }
+        }
         long h;
         synchronized (this) {
             h = handle;
@@ -435,6 +498,9 @@ public final class FeatureFlags implements AutoCloseable {
         }
         if (h != 0) {
             Native.engineFree(h);
+        }
+        if (failed != null) {
+            throw failed;
         }
     }
 

@@ -55,6 +55,7 @@ final class Native {
     static native void loadJson(long engine, byte[] json);
     static native void loadFile(long engine, byte[] path);
     static native void setTime(long engine, long unixMs);
+    static native void checkpoint(long engine);
     static native long contextNew(byte[] userId);
     static native void contextFree(long context);
     static native void contextReset(long context, byte[] userId);
