@@ -415,12 +415,13 @@ struct ff_str ff_engine_string(const struct ff_engine *e, ff_string_id id);
 
 /**
  * Writes what a durable engine counted since its last checkpoint (users' exposures and
- * metric totals, tallies, the audit trail) to its state file in one transaction, so a
- * crash loses at most what was counted after the last checkpoint that returned
- * `FF_STATUS_OK`. A failed checkpoint (`FF_STATUS_IO`, e.g. a full disk) loses nothing;
- * the next one writes it. The library starts no thread: the host calls this on its own
- * schedule (and before `ff_engine_free`). Does nothing for an engine without
- * `state_path`. Thread-safe; evaluation and tracking go on meanwhile.
+ * metric totals, tallies, funnels, time series, the audit trail) to its state file in one
+ * transaction, so a crash loses at most what was counted after the last checkpoint that
+ * returned `FF_STATUS_OK`. A failed checkpoint (`FF_STATUS_IO`, e.g. a full disk) loses
+ * nothing; the next one writes it. The library starts no thread: the host calls this on
+ * its own schedule (and before `ff_engine_free`); the Go, C++ and Java bindings offer a
+ * background checkpointer. Does nothing for an engine without `state_path`. Thread-safe;
+ * evaluation and tracking go on meanwhile.
  */
 ff_status ff_engine_checkpoint(const struct ff_engine *e, struct ff_error **err);
 

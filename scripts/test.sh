@@ -61,10 +61,13 @@ c_tests() {
 step "header drift check + release build" header_is_current
 step "cargo fmt --check" cargo fmt --all --check
 step "cargo clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
-# The crash test runs on its own with its output shown: its figures (kills, operations,
-# checks) belong in the log.
-step "cargo test" cargo test --locked --workspace -- --skip acknowledged_state_survives_sigkill
+# The crash and soak tests run on their own with their output shown: their figures (kills,
+# operations, checks) belong in the log.
+step "cargo test" cargo test --locked --workspace -- \
+    --skip acknowledged_state_survives_sigkill --skip engine_survives_concurrent_traffic_reloads_and_control_changes
 step "crash test (SIGKILL)" cargo test --locked -p featureflags --test crash -- --nocapture
+# A minute of concurrent traffic, reloads and control changes, its figures in the log.
+step "soak (60 s)" cargo test --locked -p featureflags --test soak -- --nocapture
 msrv_builds() {
     # The declared rust-version is a promise: build the libraries with exactly that toolchain
     # (its own target directory, so the main build stays warm).

@@ -259,6 +259,13 @@ impl SmallDisk {
         SmallDisk(dir)
     }
 
+    /// Remounts it read-only (`false`) or read-write (`true`).
+    fn writable(&self, writable: bool) {
+        let mode = if writable { "remount,rw" } else { "remount,ro" };
+        let status = Command::new("mount").args(["-o", mode]).arg(self.0.path()).status().expect("mount runs");
+        assert!(status.success(), "remount {mode}");
+    }
+
     /// Writes a file until the disk is full.
     fn fill(&self) {
         use std::io::Write;
@@ -333,4 +340,26 @@ fn max_tracked_users_caps_what_is_recorded_and_holds_across_a_restart() {
     let results = engine.experiment_results("exp").unwrap();
     assert_eq!(results["exposures"], 100, "restored users count against the cap");
     assert_eq!(results["tracking_cap"]["untracked_assignments"], 20);
+}
+
+#[test]
+fn a_read_only_file_system_is_refused_with_what_to_do_and_nothing_is_lost() {
+    let disk = SmallDisk::mount("8m");
+    let path = disk.0.path().join("flags.db");
+    let checkpointed = {
+        let engine = open(&path);
+        engine.load_json(CONFIG.as_bytes()).unwrap();
+        engine.set_override("theme", "dark").unwrap();
+        traffic(&engine, 0, 100);
+        engine.checkpoint().unwrap();
+        observe(&engine)
+    };
+    // A file system cannot turn read-only under open files; one that is read-only at
+    // start (a mistaken mount, a read-only container layer) is refused.
+    disk.writable(false);
+    let err = Engine::open(options(&path)).unwrap_err();
+    assert!(matches!(err, StateError::Io { .. }), "{err}");
+    assert!(err.to_string().contains("must be writable"), "{err}");
+    disk.writable(true);
+    compare(&checkpointed, &observe(&open(&path)));
 }

@@ -303,10 +303,6 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
   ~Engine() = default;
 
-  /// The C engine, for calling the C API directly; owned by this Engine.
-  [[nodiscard]] const ff_engine* raw() const noexcept { return ptr_.get(); }
-  [[nodiscard]] ff_engine* raw() noexcept { return ptr_.get(); }
-
   // ---- configuration -------------------------------------------------------------------
 
   /// Validates and atomically installs a config. Throws Error(Status::InvalidConfig)
