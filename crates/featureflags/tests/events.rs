@@ -97,7 +97,8 @@ fn mutating_calls_from_inside_the_listener_are_refused_not_deadlocked() {
             note("clear_override", err(engine.clear_override("beta").map(drop).map_err(|e| e.to_string())));
             note("declare_winner", err(engine.declare_winner("btn", "blue").map_err(|e| e.to_string())));
             note("rollout_status", err(engine.rollout_status("ro").map(drop).map_err(|e| e.to_string())));
-            for action in [RolloutAction::Advance, RolloutAction::Pause, RolloutAction::Resume, RolloutAction::Rollback] {
+            for action in [RolloutAction::Advance, RolloutAction::Pause, RolloutAction::Resume, RolloutAction::Rollback]
+            {
                 note("rollout_act", err(engine.rollout_act("ro", action).map(drop).map_err(|e| e.to_string())));
             }
             let health = engine.rollout_report_health("ro", 0.0, 1.0, 100);

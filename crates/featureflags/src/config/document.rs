@@ -48,11 +48,7 @@ impl Compiler {
         if flag_defs.len() > self.limits.max_flags {
             self.problem(
                 "flags",
-                format!(
-                    "{} flags; the limit is {} (engine option max_flags)",
-                    flag_defs.len(),
-                    self.limits.max_flags
-                ),
+                format!("{} flags; the limit is {} (engine option max_flags)", flag_defs.len(), self.limits.max_flags),
             );
             flag_defs = &empty;
         }

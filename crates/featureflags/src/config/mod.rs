@@ -65,7 +65,12 @@ pub struct ConfigLimits {
 
 impl Default for ConfigLimits {
     fn default() -> Self {
-        ConfigLimits { max_regex_bytes: 64 << 10, max_rules_per_flag: 1000, max_values_per_clause: 10_000, max_flags: 100_000 }
+        ConfigLimits {
+            max_regex_bytes: 64 << 10,
+            max_rules_per_flag: 1000,
+            max_values_per_clause: 10_000,
+            max_flags: 100_000,
+        }
     }
 }
 
@@ -126,8 +131,7 @@ pub fn parse(document: &[u8], max_bytes: usize) -> Result<Value, ConfigError> {
     if document.len() > max_bytes {
         return Err(fail(format!("document is {} bytes; the limit is {max_bytes}", document.len())));
     }
-    crate::json::parse_strict(document)
-        .map_err(|e| ConfigError::one(e.path, e.message))
+    crate::json::parse_strict(document).map_err(|e| ConfigError::one(e.path, e.message))
 }
 
 /// Validates and compiles an already parsed config under the default [`ConfigLimits`].

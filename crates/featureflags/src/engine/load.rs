@@ -83,8 +83,9 @@ impl Engine {
     /// Compiles and installs `document`. A config restored from the state store is not
     /// stored again, and it changes no history: the trail already describes it.
     pub(super) fn install(&self, document: &[u8], source: Source) -> Result<Loaded, LoadError> {
-        let compiled = config::parse(document, self.options.max_config_bytes)
-            .and_then(|value| config::compile_value_with(&value, self.options.limits).map(|snapshot| (value, snapshot)));
+        let compiled = config::parse(document, self.options.max_config_bytes).and_then(|value| {
+            config::compile_value_with(&value, self.options.limits).map(|snapshot| (value, snapshot))
+        });
         let (value, mut snapshot) = match compiled {
             Ok(ok) => ok,
             Err(e) => {

@@ -61,8 +61,12 @@ impl EngineOptions {
         let obj = value.as_object().ok_or("options: expected an object")?;
         for (key, v) in obj {
             match key.as_str() {
-                "max_config_bytes" | "event_capacity" | "max_regex_bytes" | "max_rules_per_flag"
-                | "max_values_per_clause" | "max_flags" => {
+                "max_config_bytes"
+                | "event_capacity"
+                | "max_regex_bytes"
+                | "max_rules_per_flag"
+                | "max_values_per_clause"
+                | "max_flags" => {
                     let n = v
                         .as_u64()
                         .filter(|n| *n > 0)

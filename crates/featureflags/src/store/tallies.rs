@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use rusqlite::params;
 
 use super::codec::{self, Reader, SavedExposure};
-use crate::experiments::ExactSum;
 use super::{StateError, Store};
+use crate::experiments::ExactSum;
 
 /// One tally as stored: a variant's (`attribute` -1) or a breakdown segment's.
 #[derive(Debug, Clone, PartialEq)]
