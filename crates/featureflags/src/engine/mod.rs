@@ -36,7 +36,7 @@ use crate::snapshot::Snapshot;
 use crate::store::{Names, Store};
 
 pub use durability::Checkpoint;
-pub use experiments::{ExperimentError, TrackError};
+pub use experiments::{ExperimentError, TrackError, MAX_TRACK_VALUE};
 pub use flags::OverrideError;
 use history::History;
 pub use history::HISTORY_PER_FLAG;
