@@ -454,6 +454,9 @@ ff_status ff_engine_load_file(const struct ff_engine *e,
  * Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock (on
  * Linux its coarse variant, which advances in kernel ticks of 1–10 ms).
  * Schedules (and rollouts) read this clock, so tests and simulations are deterministic.
+ * A time outside years 0000–9999 (unix ms -62167219200000 to 253402300799999) is
+ * `FF_STATUS_INVALID_ARGUMENT`; a call from inside the engine's listener is
+ * `FF_STATUS_INVALID_STATE`; either changes nothing.
  */
 ff_status ff_engine_set_time(const struct ff_engine *e, int64_t unix_ms);
 
@@ -478,17 +481,18 @@ ff_status ff_bucket(const char *salt,
 
 /**
  * Creates a context for `user_id` (UTF-8, borrowed). Returns NULL when `user_id` is
- * invalid (NULL with non-zero length, invalid UTF-8); `ff_context_create` says why.
+ * invalid (NULL with non-zero length, invalid UTF-8, over 1,024 bytes); `ff_context_create` says why.
  * The caller owns the context and frees it with `ff_context_free`; one thread uses it
  * at a time.
  */
-struct ff_context *ff_context_new(const char *user_id, size_t len);
+struct ff_context *ff_context_new(const char *user_id,
+                                  size_t len);
 
 /**
  * Creates a context for `user_id` (UTF-8, borrowed) and writes it to `*out` (NULL on
  * failure; always written). Returns the status: `FF_STATUS_INVALID_ARGUMENT` for a
- * NULL `user_id` with non-zero length, invalid UTF-8 (with the byte offset) or a NULL
- * `out`, with the message in `*err` when `err` is not NULL. The caller owns the
+ * NULL `user_id` with non-zero length, invalid UTF-8 (with the byte offset), a
+ * `user_id` over 1,024 bytes, or a NULL `out`, with the message in `*err` when `err` is not NULL. The caller owns the
  * context and frees it with `ff_context_free`; one thread uses it at a time.
  */
 ff_status ff_context_create(const char *user_id,
@@ -498,7 +502,8 @@ ff_status ff_context_create(const char *user_id,
 
 /**
  * Starts the context over for `user_id`, removing every attribute but keeping its
- * buffers, so rebuilding a context per request allocates nothing after warm-up.
+ * buffers, so rebuilding a context per request allocates nothing after warm-up. A
+ * `user_id` over 1,024 bytes is `FF_STATUS_INVALID_ARGUMENT` and changes nothing.
  */
 ff_status ff_context_reset(struct ff_context *c,
                            const char *user_id,
@@ -671,8 +676,10 @@ bool ff_experiment_assign_id(const struct ff_engine *e,
  * Records `value` of `metric` for `user_id` (both UTF-8, borrowed), attributed to
  * every experiment the user is exposed to that lists the metric: conversions count
  * once per user, revenue and counts sum per user. Events of users not exposed to any
- * such experiment are counted as unattributed. A non-finite `value` is
- * `FF_STATUS_INVALID_ARGUMENT`. Thread-safe.
+ * such experiment are counted as unattributed. `FF_STATUS_INVALID_ARGUMENT`, naming the
+ * argument and counting nothing: a non-finite `value`, |`value`| over 1e15, a negative
+ * `value` for a metric an experiment counts (`"type": "count"`), a `user_id` over
+ * 1,024 bytes or a `metric` over 256. Thread-safe; allowed inside the listener.
  */
 ff_status ff_track(const struct ff_engine *e,
                    const char *user_id,
@@ -919,11 +926,16 @@ ff_status ff_events_set_evaluation(const struct ff_engine *e,
  * Threading: the callback runs on the thread whose call produced the event (a load, an
  * override, an assignment, a tracked event closing a time-series interval, a rollout
  * action, or an evaluation when evaluation events are on), possibly on several threads
- * at once, so it and `user_data` must be thread-safe. It must return quickly and must
- * not call the engine's mutating functions (`ff_engine_load_*`, `ff_flag_*_override`,
- * rollout actions): some events are emitted while the engine holds its writer lock.
- * Evaluating from it is allowed; an event the callback causes on its own engine is
- * queued rather than delivered recursively. `user_data` stays owned by the caller and
+ * at once, so it and `user_data` must be thread-safe. It must return quickly. Some
+ * events are emitted while the engine holds its writer lock, so a call from the
+ * callback (on its thread) that changes its own engine — `ff_engine_load_json` /
+ * `_file`, `ff_flag_set_override` / `ff_flag_clear_override`, `ff_declare_winner`,
+ * `ff_rollout_status`, `ff_rollout_report_health`, `ff_rollout_advance` / `_pause` /
+ * `_resume` / `_rollback`, `ff_engine_checkpoint`, `ff_engine_set_time`, this
+ * function — returns `FF_STATUS_INVALID_STATE` with a message and changes nothing,
+ * instead of waiting for itself. Evaluating, assigning, tracking and reading reports
+ * from it is allowed; an event the callback causes on its own engine is queued rather
+ * than delivered recursively. `user_data` stays owned by the caller and
  * must outlive the registration.
  */
 ff_status ff_engine_set_listener(const struct ff_engine *e, ff_listener callback, void *user_data);

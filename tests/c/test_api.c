@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures = 0;
 static int checks = 0;
@@ -325,6 +326,156 @@ static void test_experiments_rollouts_events(void) {
     ff_engine_free(e);
 }
 
+/* Re-entrancy: a listener that calls a mutating function of its own engine on the
+ * listener's thread gets FF_STATUS_INVALID_STATE with a message, never a deadlock (the
+ * override_set event below is emitted while the engine's writer lock is held). Reading,
+ * evaluating, assigning and tracking work from inside. SIGALRM ends a hung test. */
+#define REENTRY_CALLS 16
+
+struct reentry {
+    ff_engine *engine;
+    int ran;
+    ff_status status[REENTRY_CALLS];
+    int says_listener[REENTRY_CALLS];
+    int allowed_ok;
+};
+
+static void note_refusal(struct reentry *r, int i, ff_status status, ff_error *err) {
+    r->status[i] = status;
+    r->says_listener[i] = err == NULL || strstr(ff_error_message(err), "listener") != NULL;
+    ff_error_free(err);
+}
+
+static void reenter(void *user_data, const char *json, size_t len) {
+    struct reentry *r = (struct reentry *)user_data;
+    if (r->ran || len == 0 || strstr(json, "\"type\":\"override_set\"") == NULL) return;
+    r->ran = 1;
+    ff_engine *e = r->engine;
+    ff_rollout_info info;
+    ff_error *err = NULL;
+    int i = 0;
+    note_refusal(r, i++, ff_engine_load_json(e, S(PROGRAM), &err), err), err = NULL;
+    note_refusal(r, i++, ff_engine_load_file(e, S("/no/such/file.json"), &err), err), err = NULL;
+    note_refusal(r, i++, ff_flag_set_override(e, S("router"), S("on"), &err), err), err = NULL;
+    note_refusal(r, i++, ff_flag_set_override(e, S("kill"), S("off"), &err), err), err = NULL; /* kill switch */
+    note_refusal(r, i++, ff_flag_clear_override(e, S("router"), &err), err), err = NULL;
+    note_refusal(r, i++, ff_declare_winner(e, S("btn"), S("blue"), &err), err), err = NULL;
+    note_refusal(r, i++, ff_rollout_status(e, S("router"), &info, &err), err), err = NULL;
+    note_refusal(r, i++, ff_rollout_report_health(e, S("router"), 0.0, 1.0, 100, &err), err), err = NULL;
+    note_refusal(r, i++, ff_rollout_advance(e, S("router"), &err), err), err = NULL;
+    note_refusal(r, i++, ff_rollout_pause(e, S("router"), &err), err), err = NULL;
+    note_refusal(r, i++, ff_rollout_resume(e, S("router"), &err), err), err = NULL;
+    note_refusal(r, i++, ff_rollout_rollback(e, S("router"), &err), err), err = NULL;
+    note_refusal(r, i++, ff_engine_checkpoint(e, &err), err), err = NULL;
+    note_refusal(r, i++, ff_engine_set_time(e, 1796000000000), NULL);
+    note_refusal(r, i++, ff_engine_set_listener(e, NULL, NULL), NULL);
+    note_refusal(r, i++, ff_engine_set_time(e, 0), NULL);
+    /* Allowed: they take no lock the emitting call holds; their events are queued. */
+    ff_context *ctx = ff_context_new(S("inside"));
+    ff_str v = {NULL, 0};
+    ff_bytes results = {NULL, 0};
+    r->allowed_ok = ff_is_enabled(e, S("router"), ctx, false) && /* overridden on */
+                    ff_experiment_assign(e, S("btn"), ctx, &v) &&
+                    ff_track(e, S("inside"), S("buy"), 1.0, NULL) == FF_OK &&
+                    ff_experiment_results_json(e, S("btn"), &results, NULL) == FF_OK;
+    ff_bytes_free(&results);
+    ff_context_free(ctx);
+}
+
+static void test_listener_reentry(void) {
+    alarm(60);
+    ff_engine *e = ff_engine_new(S("{}"), NULL);
+    static const char WITH_KILL[] =
+        "{\"schema_version\": 1,\n"
+        " \"flags\": {\"router\": {\"type\": \"boolean\", \"default\": \"off\"}, \"kill\": {\"type\": \"kill_switch\"}},\n"
+        " \"experiments\": {\"btn\": {\"status\": \"running\", \"variants\": {\"control\": 50, \"blue\": 50},\n"
+        "    \"metrics\": {\"buy\": \"conversion\"}}},\n"
+        " \"rollouts\": {\"router\": {\"flag\": \"router\", \"strategy\": \"linear\", \"start_at\": 1795000000,\n"
+        "    \"stage_duration\": \"30m\", \"require_health\": false}}}";
+    CHECK(ff_engine_set_time(e, 1795000000000 + 60000) == FF_OK);
+    CHECK(ff_engine_load_json(e, S(WITH_KILL), NULL) == FF_OK);
+    struct reentry r;
+    memset(&r, 0, sizeof r);
+    r.engine = e;
+    CHECK(ff_engine_set_listener(e, reenter, &r) == FF_OK);
+    CHECK(ff_flag_set_override(e, S("router"), S("on"), NULL) == FF_OK);
+    CHECK(ff_engine_set_listener(e, NULL, NULL) == FF_OK);
+    CHECK(r.ran);
+    for (int i = 0; i < REENTRY_CALLS; i++) {
+        if (r.status[i] != FF_STATUS_INVALID_STATE || !r.says_listener[i]) {
+            fprintf(stderr, "listener re-entry call %d: status %s\n", i, ff_status_name(r.status[i]));
+        }
+        CHECK(r.status[i] == FF_STATUS_INVALID_STATE && r.says_listener[i]);
+    }
+    CHECK(r.allowed_ok);
+
+    /* Nothing the refused calls asked for happened, and every call works afterwards. */
+    ff_context *ctx = ff_context_new(S("after"));
+    ff_evaluation d;
+    CHECK(ff_evaluate(e, S("kill"), ctx, &d) == FF_REASON_DEFAULT);
+    ff_rollout_info info;
+    CHECK(ff_rollout_status(e, S("router"), &info, NULL) == FF_OK && info.state == FF_ROLLOUT_RUNNING);
+    CHECK(ff_engine_load_json(e, S(WITH_KILL), NULL) == FF_OK);
+    CHECK(ff_flag_set_override(e, S("kill"), S("off"), NULL) == FF_OK);
+    CHECK(ff_evaluate(e, S("kill"), ctx, &d) == FF_REASON_OVERRIDE);
+    CHECK(ff_flag_clear_override(e, S("router"), NULL) == FF_OK);
+    CHECK(ff_declare_winner(e, S("btn"), S("blue"), NULL) == FF_OK);
+    CHECK(ff_rollout_report_health(e, S("router"), 0.0, 1.0, 100, NULL) == FF_OK);
+    CHECK(ff_rollout_pause(e, S("router"), NULL) == FF_OK);
+    CHECK(ff_rollout_resume(e, S("router"), NULL) == FF_OK);
+    CHECK(ff_rollout_advance(e, S("router"), NULL) == FF_OK);
+    CHECK(ff_rollout_rollback(e, S("router"), NULL) == FF_OK);
+    CHECK(ff_engine_checkpoint(e, NULL) == FF_OK);
+    CHECK(ff_engine_set_time(e, 1796000000000) == FF_OK);
+    ff_bytes events = {NULL, 0};
+    CHECK(ff_events_drain(e, 0, &events) == FF_OK);
+    CHECK(events.ptr != NULL && strstr((const char *)events.ptr, "\"type\":\"exposure\"") != NULL);
+    ff_bytes_free(&events);
+    ff_context_free(ctx);
+    ff_engine_free(e);
+    alarm(0);
+}
+
+/* Limits on arguments: times outside years 0000-9999, user ids over 1,024 bytes, and
+ * tracked values that would break a metric's analysis are refused; nothing changes. */
+static void test_argument_limits(void) {
+    ff_engine *e = ff_engine_new(S("{}"), NULL);
+    CHECK(ff_engine_set_time(e, 253402300799999) == FF_OK); /* 9999-12-31T23:59:59.999Z */
+    CHECK(ff_engine_set_time(e, 253402300800000) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(ff_engine_set_time(e, -62167219200000) == FF_OK); /* 0000-01-01T00:00:00Z */
+    CHECK(ff_engine_set_time(e, -62167219200001) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(ff_engine_set_time(e, 0) == FF_OK);
+    char id[1026];
+    memset(id, 'u', sizeof id);
+    ff_context *ctx = NULL;
+    ff_error *err = NULL;
+    CHECK(ff_context_create(id, 1024, &ctx, NULL) == FF_OK);
+    CHECK(ff_context_reset(ctx, id, 1025, &err) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(err != NULL && strstr(ff_error_message(err), "user_id") != NULL);
+    ff_error_free(err);
+    err = NULL;
+    ff_context_free(ctx);
+    CHECK(ff_context_create(id, 1025, &ctx, NULL) == FF_STATUS_INVALID_ARGUMENT && ctx == NULL);
+    CHECK(ff_engine_load_json(e, S(PROGRAM), NULL) == FF_OK);
+    ctx = ff_context_new(S("user-1"));
+    ff_str v = {NULL, 0};
+    CHECK(ff_experiment_assign(e, S("btn"), ctx, &v));
+    CHECK(ff_track(e, S("user-1"), S("spend"), 1e308, &err) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(err != NULL && strstr(ff_error_message(err), "value") != NULL);
+    ff_error_free(err);
+    err = NULL;
+    CHECK(ff_track(e, id, 1025, S("spend"), 1.0, &err) == FF_STATUS_INVALID_ARGUMENT);
+    CHECK(err != NULL && strstr(ff_error_message(err), "user_id") != NULL);
+    ff_error_free(err);
+    CHECK(ff_track(e, S("user-1"), S("spend"), 1e15, NULL) == FF_OK);
+    ff_bytes results = {NULL, 0};
+    CHECK(ff_experiment_results_json(e, S("btn"), &results, NULL) == FF_OK);
+    CHECK(results.ptr != NULL && strstr((const char *)results.ptr, "must be") == NULL);
+    ff_bytes_free(&results);
+    ff_context_free(ctx);
+    ff_engine_free(e);
+}
+
 /* ABI 2: the run-time version, names, constructors that say why, one-call detail and
  * value, and interned string ids. */
 static void test_abi_2(void) {
@@ -429,6 +580,8 @@ int main(void) {
     ff_engine_free(e);
     test_ownership();
     test_experiments_rollouts_events();
+    test_listener_reentry();
+    test_argument_limits();
     test_abi_2();
     test_durable_state();
     if (failures) {

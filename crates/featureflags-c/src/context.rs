@@ -10,7 +10,7 @@ use super::types::{ff_context, ff_error, ff_status};
 use featureflags::Context;
 
 /// Creates a context for `user_id` (UTF-8, borrowed). Returns NULL when `user_id` is
-/// invalid (NULL with non-zero length, invalid UTF-8); `ff_context_create` says why.
+/// invalid (NULL with non-zero length, invalid UTF-8, over 1,024 bytes); `ff_context_create` says why.
 /// The caller owns the context and frees it with `ff_context_free`; one thread uses it
 /// at a time.
 #[no_mangle]
@@ -23,8 +23,8 @@ pub unsafe extern "C" fn ff_context_new(user_id: *const c_char, len: usize) -> *
 
 /// Creates a context for `user_id` (UTF-8, borrowed) and writes it to `*out` (NULL on
 /// failure; always written). Returns the status: `FF_STATUS_INVALID_ARGUMENT` for a
-/// NULL `user_id` with non-zero length, invalid UTF-8 (with the byte offset) or a NULL
-/// `out`, with the message in `*err` when `err` is not NULL. The caller owns the
+/// NULL `user_id` with non-zero length, invalid UTF-8 (with the byte offset), a
+/// `user_id` over 1,024 bytes, or a NULL `out`, with the message in `*err` when `err` is not NULL. The caller owns the
 /// context and frees it with `ff_context_free`; one thread uses it at a time.
 #[no_mangle]
 pub unsafe extern "C" fn ff_context_create(
@@ -41,7 +41,8 @@ pub unsafe extern "C" fn ff_context_create(
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let context = Box::into_raw(Box::new(ff_context { inner: Context::new(id) }));
+        let inner = Context::try_new(id).map_err(|e| Failure::invalid(e.to_string()))?;
+        let context = Box::into_raw(Box::new(ff_context { inner }));
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, context) };
         Ok(())
@@ -49,7 +50,8 @@ pub unsafe extern "C" fn ff_context_create(
 }
 
 /// Starts the context over for `user_id`, removing every attribute but keeping its
-/// buffers, so rebuilding a context per request allocates nothing after warm-up.
+/// buffers, so rebuilding a context per request allocates nothing after warm-up. A
+/// `user_id` over 1,024 bytes is `FF_STATUS_INVALID_ARGUMENT` and changes nothing.
 #[no_mangle]
 pub unsafe extern "C" fn ff_context_reset(
     c: *mut ff_context,
@@ -60,7 +62,7 @@ pub unsafe extern "C" fn ff_context_reset(
     boundary!(err, {
         // SAFETY: caller contract for handles and string arguments.
         let (ctx, id) = unsafe { (context_arg(c)?, str_arg(user_id, len, "user_id")?) };
-        ctx.reset(id);
+        ctx.try_reset(id).map_err(|e| Failure::invalid(e.to_string()))?;
         Ok(())
     })
 }

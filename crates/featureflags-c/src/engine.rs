@@ -139,11 +139,14 @@ pub unsafe extern "C" fn ff_engine_load_file(
 /// Fixes the engine clock at `unix_ms` milliseconds; 0 returns to the system clock (on
 /// Linux its coarse variant, which advances in kernel ticks of 1–10 ms).
 /// Schedules (and rollouts) read this clock, so tests and simulations are deterministic.
+/// A time outside years 0000–9999 (unix ms -62167219200000 to 253402300799999) is
+/// `FF_STATUS_INVALID_ARGUMENT`; a call from inside the engine's listener is
+/// `FF_STATUS_INVALID_STATE`; either changes nothing.
 #[no_mangle]
 pub unsafe extern "C" fn ff_engine_set_time(e: *const ff_engine, unix_ms: i64) -> ff_status {
     boundary!(ptr::null_mut(), {
         // SAFETY: caller contract for handles.
-        unsafe { engine_arg(e)? }.set_time(unix_ms);
+        unsafe { engine_arg(e)? }.set_time(unix_ms)?;
         Ok(())
     })
 }

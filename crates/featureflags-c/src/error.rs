@@ -5,7 +5,9 @@ use std::ffi::c_char;
 
 use super::boundary::boundary;
 use super::types::{ff_error, ff_status};
-use featureflags::{ExperimentError, LoadError, OverrideError, RolloutError, StateError};
+use featureflags::{
+    ExperimentError, InsideListener, LoadError, OverrideError, RolloutError, StateError, TimeError, TrackError,
+};
 
 /// An error on its way to the caller: a status and a message.
 #[derive(Debug)]
@@ -29,7 +31,8 @@ impl From<LoadError> for Failure {
         let status = match e {
             LoadError::Io { .. } => ff_status::FF_STATUS_IO,
             LoadError::Invalid(_) => ff_status::FF_STATUS_INVALID_CONFIG,
-            LoadError::State(_) => ff_status::FF_STATUS_IO,
+            LoadError::State(ref s) => state_status(s),
+            LoadError::InsideListener(_) => ff_status::FF_STATUS_INVALID_STATE,
         };
         Failure::new(status, e.to_string())
     }
@@ -41,7 +44,8 @@ impl From<RolloutError> for Failure {
             RolloutError::NotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
             RolloutError::InvalidState(_) => ff_status::FF_STATUS_INVALID_STATE,
             RolloutError::InvalidArgument(_) => ff_status::FF_STATUS_INVALID_ARGUMENT,
-            RolloutError::State(_) => ff_status::FF_STATUS_IO,
+            RolloutError::State(ref s) => state_status(s),
+            RolloutError::InsideListener(_) => ff_status::FF_STATUS_INVALID_STATE,
         };
         Failure::new(status, e.to_string())
     }
@@ -52,7 +56,8 @@ impl From<ExperimentError> for Failure {
         let status = match e {
             ExperimentError::NotFound(_) | ExperimentError::FunnelNotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
             ExperimentError::UnknownVariant { .. } => ff_status::FF_STATUS_INVALID_ARGUMENT,
-            ExperimentError::State(_) => ff_status::FF_STATUS_IO,
+            ExperimentError::State(ref s) => state_status(s),
+            ExperimentError::InsideListener(_) => ff_status::FF_STATUS_INVALID_STATE,
         };
         Failure::new(status, e.to_string())
     }
@@ -63,16 +68,48 @@ impl From<OverrideError> for Failure {
         let status = match e {
             OverrideError::FlagNotFound(_) => ff_status::FF_STATUS_NOT_FOUND,
             OverrideError::UnknownVariant { .. } => ff_status::FF_STATUS_INVALID_ARGUMENT,
-            OverrideError::State(_) => ff_status::FF_STATUS_IO,
+            OverrideError::State(ref s) => state_status(s),
+            OverrideError::InsideListener(_) => ff_status::FF_STATUS_INVALID_STATE,
         };
         Failure::new(status, e.to_string())
     }
 }
 
-/// Every state-store failure is `FF_STATUS_IO`; the message names the file and what to do.
+/// Every state-store failure is `FF_STATUS_IO`; the message names the file and what to
+/// do. A call refused inside the listener is `FF_STATUS_INVALID_STATE`.
 impl From<StateError> for Failure {
     fn from(e: StateError) -> Self {
-        Failure::new(ff_status::FF_STATUS_IO, e.to_string())
+        Failure::new(state_status(&e), e.to_string())
+    }
+}
+
+fn state_status(e: &StateError) -> ff_status {
+    match e {
+        StateError::InsideListener(_) => ff_status::FF_STATUS_INVALID_STATE,
+        _ => ff_status::FF_STATUS_IO,
+    }
+}
+
+impl From<InsideListener> for Failure {
+    fn from(e: InsideListener) -> Self {
+        Failure::new(ff_status::FF_STATUS_INVALID_STATE, e.to_string())
+    }
+}
+
+impl From<TimeError> for Failure {
+    fn from(e: TimeError) -> Self {
+        let status = match e {
+            TimeError::OutOfRange(_) => ff_status::FF_STATUS_INVALID_ARGUMENT,
+            TimeError::InsideListener(_) => ff_status::FF_STATUS_INVALID_STATE,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+/// Every refused track names a bad argument.
+impl From<TrackError> for Failure {
+    fn from(e: TrackError) -> Self {
+        Failure::invalid(e.to_string())
     }
 }
 

@@ -97,11 +97,16 @@ unsafe impl Sync for ListenerTarget {}
 /// Threading: the callback runs on the thread whose call produced the event (a load, an
 /// override, an assignment, a tracked event closing a time-series interval, a rollout
 /// action, or an evaluation when evaluation events are on), possibly on several threads
-/// at once, so it and `user_data` must be thread-safe. It must return quickly and must
-/// not call the engine's mutating functions (`ff_engine_load_*`, `ff_flag_*_override`,
-/// rollout actions): some events are emitted while the engine holds its writer lock.
-/// Evaluating from it is allowed; an event the callback causes on its own engine is
-/// queued rather than delivered recursively. `user_data` stays owned by the caller and
+/// at once, so it and `user_data` must be thread-safe. It must return quickly. Some
+/// events are emitted while the engine holds its writer lock, so a call from the
+/// callback (on its thread) that changes its own engine — `ff_engine_load_json` /
+/// `_file`, `ff_flag_set_override` / `ff_flag_clear_override`, `ff_declare_winner`,
+/// `ff_rollout_status`, `ff_rollout_report_health`, `ff_rollout_advance` / `_pause` /
+/// `_resume` / `_rollback`, `ff_engine_checkpoint`, `ff_engine_set_time`, this
+/// function — returns `FF_STATUS_INVALID_STATE` with a message and changes nothing,
+/// instead of waiting for itself. Evaluating, assigning, tracking and reading reports
+/// from it is allowed; an event the callback causes on its own engine is queued rather
+/// than delivered recursively. `user_data` stays owned by the caller and
 /// must outlive the registration.
 #[no_mangle]
 pub unsafe extern "C" fn ff_engine_set_listener(

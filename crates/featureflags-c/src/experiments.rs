@@ -5,7 +5,6 @@ use std::ffi::c_char;
 
 use super::args::{engine_arg, eval_args, key_json, str_arg, str_out, string_id, write};
 use super::boundary::boundary;
-use super::error::Failure;
 use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str, ff_string_id, FF_NO_STRING};
 
 /// Enrolls `ctx`'s user in experiment `key` (UTF-8, borrowed) and writes the variant to
@@ -80,8 +79,10 @@ pub unsafe extern "C" fn ff_experiment_assign_id(
 /// Records `value` of `metric` for `user_id` (both UTF-8, borrowed), attributed to
 /// every experiment the user is exposed to that lists the metric: conversions count
 /// once per user, revenue and counts sum per user. Events of users not exposed to any
-/// such experiment are counted as unattributed. A non-finite `value` is
-/// `FF_STATUS_INVALID_ARGUMENT`. Thread-safe.
+/// such experiment are counted as unattributed. `FF_STATUS_INVALID_ARGUMENT`, naming the
+/// argument and counting nothing: a non-finite `value`, |`value`| over 1e15, a negative
+/// `value` for a metric an experiment counts (`"type": "count"`), a `user_id` over
+/// 1,024 bytes or a `metric` over 256. Thread-safe; allowed inside the listener.
 #[no_mangle]
 pub unsafe extern "C" fn ff_track(
     e: *const ff_engine,
@@ -97,7 +98,7 @@ pub unsafe extern "C" fn ff_track(
         let (engine, user, metric) = unsafe {
             (engine_arg(e)?, str_arg(user_id, user_id_len, "user_id")?, str_arg(metric, metric_len, "metric")?)
         };
-        engine.track(user, metric, value).map_err(|e| Failure::invalid(e.to_string()))?;
+        engine.track(user, metric, value)?;
         Ok(())
     })
 }

@@ -125,7 +125,7 @@ fn rollout_demo(engine: &Engine) {
     let users: Vec<Context> = (0..10_000).map(|i| Context::new(&format!("trader-{i}"))).collect();
     for step in 0..6 {
         let now = start + step * HALF_HOUR_MS + 60_000;
-        engine.set_time(now);
+        engine.set_time(now).unwrap();
         let status = engine.rollout_status("smart-order-router").expect("rollout exists");
         let inside = users.iter().filter(|u| engine.is_enabled("smart-order-router", u, false)).count();
         println!(
@@ -157,7 +157,7 @@ fn rollout_demo(engine: &Engine) {
             e["to"]["state"].as_str().unwrap_or("")
         );
     }
-    engine.set_time(0);
+    engine.set_time(0).unwrap();
 }
 
 fn experiment_demo(engine: &Engine) {
@@ -180,7 +180,7 @@ fn experiment_demo(engine: &Engine) {
         let arrivals = if h == 30 { 1_500 } else { 500 };
         for k in 0..arrivals {
             let now = start + h * hour + k * (hour / arrivals);
-            engine.set_time(now);
+            engine.set_time(now).unwrap();
             let user = format!("sim-{i}");
             i += 1;
             ctx.reset(&user);
@@ -189,10 +189,10 @@ fn experiment_demo(engine: &Engine) {
             let rate = if variant == "one_click" { 0.115 } else { 0.10 };
             engine.track(&user, "open_ticket", 1.0).expect("finite");
             if uniform() < 0.6 {
-                engine.set_time(now + 20_000);
+                engine.set_time(now + 20_000).unwrap();
                 engine.track(&user, "review_order", 1.0).expect("finite");
                 if uniform() < rate / 0.6 {
-                    engine.set_time(now + 45_000);
+                    engine.set_time(now + 45_000).unwrap();
                     engine.track(&user, "trade", 1.0).expect("finite");
                     let orders = 1 + (uniform() * 4.0) as u32;
                     for _ in 0..orders {
@@ -203,7 +203,7 @@ fn experiment_demo(engine: &Engine) {
             }
         }
     }
-    engine.set_time(start + 40 * hour);
+    engine.set_time(start + 40 * hour).unwrap();
     let results = engine.experiment_results("one-click-trade").expect("experiment exists");
     let trade = &results["metrics"]["trade"];
     println!(
@@ -304,7 +304,7 @@ fn experiment_demo(engine: &Engine) {
             a["threshold"].as_f64().unwrap_or(0.0)
         );
     }
-    engine.set_time(0);
+    engine.set_time(0).unwrap();
 }
 
 enum Attr {

@@ -42,6 +42,9 @@ pub enum ContextError {
     /// Attribute names are non-empty.
     #[error("attribute name must not be empty")]
     EmptyName,
+    /// A user id longer than [`MAX_USER_ID_BYTES`](crate::MAX_USER_ID_BYTES).
+    #[error("user_id: {0} bytes; the limit is 1024")]
+    UserIdTooLong(usize),
 }
 
 /// The user being evaluated. The attribute `user_id` always reads the user id.
@@ -52,13 +55,28 @@ pub struct Context {
     len: usize,
 }
 
+fn check_user_id(user_id: &str) -> Result<(), ContextError> {
+    if user_id.len() > crate::config::MAX_USER_ID_BYTES {
+        return Err(ContextError::UserIdTooLong(user_id.len()));
+    }
+    Ok(())
+}
+
 /// The attribute name that reads a context's user id.
 pub const USER_ID: &str = "user_id";
 
 impl Context {
-    /// A context for `user_id` with no attributes.
+    /// A context for `user_id` with no attributes. It takes any id; the engine does not
+    /// enroll or track a user id over [`MAX_USER_ID_BYTES`](crate::MAX_USER_ID_BYTES)
+    /// bytes, and [`Context::try_new`] refuses one.
     pub fn new(user_id: &str) -> Self {
         Context { user_id: user_id.to_owned(), slots: Vec::new(), len: 0 }
+    }
+
+    /// [`Context::new`], refusing a user id over 1,024 bytes.
+    pub fn try_new(user_id: &str) -> Result<Self, ContextError> {
+        check_user_id(user_id)?;
+        Ok(Context::new(user_id))
     }
 
     /// Starts over for another user, keeping allocated buffers for reuse.
@@ -68,15 +86,23 @@ impl Context {
         self.len = 0;
     }
 
+    /// [`Context::reset`], refusing a user id over 1,024 bytes (the context is unchanged).
+    pub fn try_reset(&mut self, user_id: &str) -> Result<(), ContextError> {
+        check_user_id(user_id)?;
+        self.reset(user_id);
+        Ok(())
+    }
+
     /// The user id.
     #[inline]
     pub fn user_id(&self) -> &str {
         &self.user_id
     }
 
-    /// Sets a string attribute; `user_id` replaces the user id.
+    /// Sets a string attribute; `user_id` replaces the user id (at most 1,024 bytes).
     pub fn set_string(&mut self, name: &str, value: &str) -> Result<&mut Self, ContextError> {
         if name == USER_ID {
+            check_user_id(value)?;
             self.reset_user_id(value);
             return Ok(self);
         }

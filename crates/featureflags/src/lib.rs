@@ -34,14 +34,14 @@ mod timeseries;
 mod timestamp;
 
 pub use bucketing::bucket;
-pub use config::{ConfigError, Problem};
+pub use config::{ConfigError, ConfigLimits, Problem, MAX_KEY_BYTES, MAX_PROBLEMS, MAX_USER_ID_BYTES};
 pub use context::{AttrValue, Context, ContextError};
 pub use engine::{
     Checkpoint, Engine, EngineOptions, ExperimentError, LoadError, Loaded, OverrideError, RolloutError, RolloutStatus,
-    TrackError, HISTORY_PER_FLAG,
+    TimeError, TrackError, HISTORY_PER_FLAG, MAX_TRACK_VALUE,
 };
 pub use eval::{Evaluation, Reason};
-pub use events::{Events, Listener, ListenerBusy};
+pub use events::{Events, InsideListener, Listener, ListenerBusy};
 pub use intern::Sym;
 pub use rollouts::{
     Action as RolloutAction, Health as RolloutHealth, InvalidTransition, Position as RolloutPosition,

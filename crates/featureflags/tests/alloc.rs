@@ -62,7 +62,7 @@ const CONFIG: &str = r#"{
 fn evaluation_allocates_nothing() {
     let engine = Engine::default();
     engine.load_json(CONFIG.as_bytes()).unwrap();
-    engine.set_time(1_800_000_000_000);
+    engine.set_time(1_800_000_000_000).unwrap();
     let mut contexts = Vec::new();
     for i in 0..50 {
         let mut ctx = Context::new(&format!("user-{i}"));

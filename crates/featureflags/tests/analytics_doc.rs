@@ -22,7 +22,7 @@ fn time_series_of_documented_run() -> Value {
     for hour in 0..31 {
         let users = if hour == 30 { 300 } else { 100 };
         for i in 0..users {
-            engine.set_time(start_ms + hour * 3_600_000 + i * 1_000);
+            engine.set_time(start_ms + hour * 3_600_000 + i * 1_000).unwrap();
             let id = format!("u{user}");
             user += 1;
             engine.assign("exp", &Context::new(&id)).unwrap();
@@ -32,7 +32,7 @@ fn time_series_of_documented_run() -> Value {
         }
     }
     // Intervals close, and anomalies are found, at the first report after their end.
-    engine.set_time(start_ms + 31 * 3_600_000);
+    engine.set_time(start_ms + 31 * 3_600_000).unwrap();
     engine.experiment_timeseries("exp").unwrap()
 }
 

@@ -8,7 +8,7 @@ const MIN: i64 = 60_000;
 
 fn engine() -> Engine {
     let engine = Engine::default();
-    engine.set_time(T0);
+    engine.set_time(T0).unwrap();
     engine
         .load_json(
             br#"{"schema_version": 1,
@@ -22,7 +22,7 @@ fn engine() -> Engine {
 }
 
 fn at(engine: &Engine, minutes: i64) {
-    engine.set_time(T0 + minutes * MIN);
+    engine.set_time(T0 + minutes * MIN).unwrap();
 }
 
 fn step_users(report: &Value) -> Vec<u64> {

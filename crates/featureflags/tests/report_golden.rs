@@ -30,7 +30,7 @@ fn assert_golden(name: &str, report: &Value) {
 #[test]
 fn experiment_results() {
     let engine = Engine::default();
-    engine.set_time(T0);
+    engine.set_time(T0).unwrap();
     engine
         .load_json(
             br#"{"schema_version": 1, "experiments": {
@@ -87,7 +87,7 @@ fn experiment_timeseries() {
     for hour in 0..31 {
         let users = if hour == 30 { 300 } else { 100 };
         for i in 0..users {
-            engine.set_time(start_ms + hour * 3_600_000 + i * 1_000);
+            engine.set_time(start_ms + hour * 3_600_000 + i * 1_000).unwrap();
             let id = format!("u{user}");
             user += 1;
             engine.assign("exp", &Context::new(&id)).unwrap();
@@ -97,7 +97,7 @@ fn experiment_timeseries() {
             }
         }
     }
-    engine.set_time(start_ms + 31 * 3_600_000);
+    engine.set_time(start_ms + 31 * 3_600_000).unwrap();
     assert_golden("experiment_timeseries", &engine.experiment_timeseries("exp").unwrap());
 }
 
@@ -105,7 +105,7 @@ fn experiment_timeseries() {
 #[test]
 fn funnel_report() {
     let engine = Engine::default();
-    engine.set_time(T0);
+    engine.set_time(T0).unwrap();
     engine
         .load_json(
             br#"{"schema_version": 1,
@@ -117,18 +117,18 @@ fn funnel_report() {
         .unwrap();
     for i in 0..60 {
         let user = format!("u{i}");
-        engine.set_time(T0 + i * MIN);
+        engine.set_time(T0 + i * MIN).unwrap();
         if i % 6 != 0 {
             engine.assign("onboarding-copy", &Context::new(&user)).unwrap();
         }
         engine.track(&user, "signup", 1.0).unwrap();
         engine.track(&user, "a", 1.0).unwrap();
         if i % 2 == 0 {
-            engine.set_time(T0 + i * MIN + (i % 7) * MIN);
+            engine.set_time(T0 + i * MIN + (i % 7) * MIN).unwrap();
             engine.track(&user, "kyc_passed", 1.0).unwrap();
             engine.track(&user, "b", 1.0).unwrap();
             if i % 3 == 0 {
-                engine.set_time(T0 + i * MIN + (i % 11) * 3 * MIN);
+                engine.set_time(T0 + i * MIN + (i % 11) * 3 * MIN).unwrap();
                 engine.track(&user, "first_trade", 1.0).unwrap();
             }
         }
@@ -152,15 +152,15 @@ fn flag_history() {
     };
     let matching = r#""matching-v2": {"type": "boolean", "default": "off"}"#;
     let engine = Engine::default();
-    engine.set_time(T0 - MIN);
+    engine.set_time(T0 - MIN).unwrap();
     let first = format!(
         r#"{matching}, "banner": {{"type": "boolean", "default": "off"}}, "old": {{"type": "boolean", "default": "on"}}"#
     );
     engine.load_json(config("r1", &first).as_bytes()).unwrap();
-    engine.set_time(T0);
+    engine.set_time(T0).unwrap();
     engine.set_override("banner", "on").unwrap();
     engine.rollout_act("matching", Action::Advance).unwrap();
-    engine.set_time(T0 + 31 * MIN);
+    engine.set_time(T0 + 31 * MIN).unwrap();
     let second = format!(
         r#"{matching}, "banner": {{"type": "boolean", "default": "on", "description": "now on"}}, "new": {{"type": "boolean", "default": "off"}}"#
     );

@@ -24,7 +24,7 @@ fn config(strategy: &str, extra: &str) -> String {
 
 fn engine(strategy: &str, extra: &str) -> Engine {
     let engine = Engine::default();
-    engine.set_time(T0 - MIN);
+    engine.set_time(T0 - MIN).unwrap();
     engine.load_json(config(strategy, extra).as_bytes()).unwrap();
     engine
 }
@@ -33,7 +33,7 @@ fn engine(strategy: &str, extra: &str) -> Engine {
 fn stages_seen(engine: &Engine) -> Vec<f64> {
     let mut seen = Vec::new();
     for step in 0..20 {
-        engine.set_time(T0 + step * 30 * MIN + MIN);
+        engine.set_time(T0 + step * 30 * MIN + MIN).unwrap();
         let s = engine.rollout_status("matching").unwrap();
         if seen.last() != Some(&s.position.percentage) {
             seen.push(s.position.percentage);
@@ -71,7 +71,7 @@ fn membership_is_monotone_and_follows_the_stage() {
     let users: Vec<Context> = (0..100_000).map(|i| Context::new(&format!("user-{i}"))).collect();
     let mut inside = vec![false; users.len()];
     for (step, pct) in [10.0, 25.0, 50.0, 75.0, 100.0].into_iter().enumerate() {
-        engine.set_time(T0 + step as i64 * 30 * MIN + MIN);
+        engine.set_time(T0 + step as i64 * 30 * MIN + MIN).unwrap();
         let mut count = 0;
         for (i, ctx) in users.iter().enumerate() {
             let now = engine.is_enabled("matching-v2", ctx, false);
@@ -85,7 +85,7 @@ fn membership_is_monotone_and_follows_the_stage() {
         report_healthy(&engine, 100);
     }
     // Rules still come first: staff are in before the rollout starts.
-    engine.set_time(T0 - MIN);
+    engine.set_time(T0 - MIN).unwrap();
     let mut staff = Context::new("user-1");
     staff.set_bool("staff", true).unwrap();
     assert_eq!(engine.evaluate("matching-v2", &staff).reason, Reason::RuleMatch);
@@ -102,11 +102,11 @@ fn transitions_valid_and_invalid() {
     assert_eq!(engine.rollout_act("matching", Action::Advance).unwrap().percentage, 25.0);
     assert_eq!(engine.rollout_act("matching", Action::Pause).unwrap().state, State::Paused);
     assert!(invalid(engine.rollout_act("matching", Action::Pause)));
-    engine.set_time(T0 + 10 * 60 * MIN);
+    engine.set_time(T0 + 10 * 60 * MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 25.0, "paused holds");
     assert_eq!(engine.rollout_act("matching", Action::Resume).unwrap().state, State::Running);
     report_healthy(&engine, 100);
-    engine.set_time(T0 + 10 * 60 * MIN + 31 * MIN);
+    engine.set_time(T0 + 10 * 60 * MIN + 31 * MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 50.0);
     assert_eq!(engine.rollout_act("matching", Action::Rollback).unwrap().state, State::RolledBack);
     assert!(invalid(engine.rollout_act("matching", Action::Advance)), "advance a rolled-back rollout");
@@ -116,9 +116,9 @@ fn transitions_valid_and_invalid() {
     assert!(matches!(engine.rollout_act("nope", Action::Advance), Err(RolloutError::NotFound(_))));
 
     let engine = self::engine("canary", "");
-    engine.set_time(T0 + MIN);
+    engine.set_time(T0 + MIN).unwrap();
     report_healthy(&engine, 100);
-    engine.set_time(T0 + 2 * 30 * MIN);
+    engine.set_time(T0 + 2 * 30 * MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.state, State::Completed);
     assert!(invalid(engine.rollout_act("matching", Action::Resume)), "resume a completed rollout");
     assert!(invalid(engine.rollout_act("matching", Action::Advance)));
@@ -129,7 +129,7 @@ fn health_breach_rolls_back_and_the_rollback_survives_reloads() {
     // Stages advance on time alone here, so that a restart goes all the way.
     let policy = r#", "auto_rollback": true, "require_health": false"#;
     let engine = engine("exponential", policy);
-    engine.set_time(T0 + 3 * 30 * MIN + MIN);
+    engine.set_time(T0 + 3 * 30 * MIN + MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 8.0);
     // Too few samples: recorded, not judged.
     engine.rollout_report_health("matching", 0.5, 10.0, 50).unwrap();
@@ -141,7 +141,7 @@ fn health_breach_rolls_back_and_the_rollback_survives_reloads() {
     assert_eq!(status.last_health.unwrap().samples, 500);
     assert!(!engine.is_enabled("matching-v2", &Context::new("anyone"), true));
 
-    engine.set_time(T0 + 100 * 30 * MIN);
+    engine.set_time(T0 + 100 * 30 * MIN).unwrap();
     engine.load_json(config("exponential", policy).as_bytes()).unwrap();
     assert_eq!(
         engine.rollout_status("matching").unwrap().position.state,
@@ -166,15 +166,15 @@ fn health_breach_rolls_back_and_the_rollback_survives_reloads() {
 #[test]
 fn breach_without_auto_rollback_holds_then_resumes() {
     let engine = engine("linear", "");
-    engine.set_time(T0 + MIN);
+    engine.set_time(T0 + MIN).unwrap();
     engine.rollout_report_health("matching", 0.0, 900.0, 1_000).unwrap();
     let held = engine.rollout_status("matching").unwrap();
     assert!(held.held);
     assert_eq!((held.position.state, held.position.percentage), (State::Paused, 10.0));
-    engine.set_time(T0 + 5 * 30 * MIN);
+    engine.set_time(T0 + 5 * 30 * MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 10.0, "held");
     engine.rollout_report_health("matching", 0.0, 100.0, 1_000).unwrap();
-    engine.set_time(T0 + 6 * 30 * MIN + MIN);
+    engine.set_time(T0 + 6 * 30 * MIN + MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 25.0, "resumed");
 }
 
@@ -231,7 +231,7 @@ fn flag_history_records_changes_overrides_and_transitions() {
     engine.load_json(v2.as_bytes()).unwrap();
     engine.set_override("matching-v2", "on").unwrap();
     engine.clear_override("matching-v2").unwrap();
-    engine.set_time(T0 + MIN);
+    engine.set_time(T0 + MIN).unwrap();
     engine.rollout_status("matching").unwrap();
     let history = engine.flag_history("matching-v2");
     let actions: Vec<&str> = history.iter().map(|h| h["action"].as_str().unwrap()).collect();
@@ -249,11 +249,11 @@ fn pausing_a_pending_rollout_keeps_it_off_until_resumed_and_started() {
     let users: Vec<Context> = (0..500).map(|i| Context::new(&format!("user-{i}"))).collect();
     let switched_on = |engine: &Engine| users.iter().filter(|u| engine.is_enabled("matching-v2", u, false)).count();
     let engine = engine("linear", "");
-    engine.set_time(T0 - 60 * MIN);
+    engine.set_time(T0 - 60 * MIN).unwrap();
     let paused = engine.rollout_act("matching", Action::Pause).unwrap();
     assert_eq!((paused.state, paused.stage, paused.percentage), (State::Paused, 0, 0.0));
     assert_eq!(switched_on(&engine), 0, "paused before start_at");
-    engine.set_time(T0 + 2 * 60 * MIN);
+    engine.set_time(T0 + 2 * 60 * MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 0.0, "start_at passed while paused");
     assert_eq!(switched_on(&engine), 0);
     let events = engine.drain_events(0);
@@ -269,13 +269,13 @@ fn pausing_a_pending_rollout_keeps_it_off_until_resumed_and_started() {
 
     // Resumed before start_at: pending again, starting at start_at.
     let engine = self::engine("linear", "");
-    engine.set_time(T0 - 60 * MIN);
+    engine.set_time(T0 - 60 * MIN).unwrap();
     engine.rollout_act("matching", Action::Pause).unwrap();
-    engine.set_time(T0 - 30 * MIN);
+    engine.set_time(T0 - 30 * MIN).unwrap();
     let resumed = engine.rollout_act("matching", Action::Resume).unwrap();
     assert_eq!((resumed.state, resumed.percentage, resumed.stage_started_at_ms), (State::Pending, 0.0, T0));
     assert_eq!(switched_on(&engine), 0);
-    engine.set_time(T0 + MIN);
+    engine.set_time(T0 + MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 10.0);
 
     // Advancing a paused pending rollout switches on its first stage, still paused.
@@ -296,7 +296,7 @@ fn reloading_the_same_rollout_with_keys_reordered_or_numbers_respelled_keeps_its
         start = T0 / 1000
     );
     let engine = engine("linear", "");
-    engine.set_time(T0 + 2 * 30 * MIN);
+    engine.set_time(T0 + 2 * 30 * MIN).unwrap();
     engine.rollout_act("matching", Action::Rollback).unwrap();
     engine.drain_events(0);
     engine.load_json(respelled.as_bytes()).unwrap();
@@ -313,7 +313,7 @@ fn reloading_the_same_rollout_with_keys_reordered_or_numbers_respelled_keeps_its
 #[test]
 fn with_a_health_policy_a_stage_waits_for_a_healthy_report_with_min_samples() {
     let engine = engine("linear", "");
-    engine.set_time(T0 + 5 * 30 * MIN);
+    engine.set_time(T0 + 5 * 30 * MIN).unwrap();
     let status = engine.rollout_status("matching").unwrap();
     assert_eq!((status.position.state, status.position.percentage), (State::Running, 10.0), "no report: holds");
     assert!(status.position.awaiting_health);
@@ -323,22 +323,22 @@ fn with_a_health_policy_a_stage_waits_for_a_healthy_report_with_min_samples() {
 
     // A stage whose time is up advances at the healthy report.
     let t1 = T0 + 5 * 30 * MIN + MIN;
-    engine.set_time(t1);
+    engine.set_time(t1).unwrap();
     report_healthy(&engine, 100);
     let status = engine.rollout_status("matching").unwrap();
     assert_eq!((status.position.percentage, status.position.stage_started_at_ms), (25.0, t1));
     assert!(!status.position.awaiting_health);
 
     // A report during a stage lets it end on time; the next stage needs its own.
-    engine.set_time(t1 + 10 * MIN);
+    engine.set_time(t1 + 10 * MIN).unwrap();
     report_healthy(&engine, 500);
-    engine.set_time(t1 + 30 * MIN);
+    engine.set_time(t1 + 30 * MIN).unwrap();
     let status = engine.rollout_status("matching").unwrap();
     assert_eq!((status.position.percentage, status.position.stage_started_at_ms), (50.0, t1 + 30 * MIN));
     // Reports stop: the stage holds, and says so once.
-    engine.set_time(t1 + 10 * 30 * MIN);
+    engine.set_time(t1 + 10 * 30 * MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 50.0, "the 25% report does not count");
-    engine.set_time(t1 + 20 * 30 * MIN);
+    engine.set_time(t1 + 20 * 30 * MIN).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.percentage, 50.0);
 
     let transitions: Vec<serde_json::Value> = engine
@@ -357,7 +357,7 @@ fn with_a_health_policy_a_stage_waits_for_a_healthy_report_with_min_samples() {
 #[test]
 fn require_health_false_advances_on_time_alone() {
     let engine = engine("linear", r#", "require_health": false"#);
-    engine.set_time(T0 + 5 * 30 * MIN);
+    engine.set_time(T0 + 5 * 30 * MIN).unwrap();
     let status = engine.rollout_status("matching").unwrap();
     assert_eq!((status.position.state, status.position.percentage), (State::Completed, 100.0));
 }
@@ -365,7 +365,7 @@ fn require_health_false_advances_on_time_alone() {
 #[test]
 fn a_health_breach_still_rolls_back_a_stage_waiting_for_health() {
     let engine = engine("linear", r#", "auto_rollback": true"#);
-    engine.set_time(T0 + 2 * 30 * MIN);
+    engine.set_time(T0 + 2 * 30 * MIN).unwrap();
     assert!(engine.rollout_status("matching").unwrap().position.awaiting_health);
     engine.rollout_report_health("matching", 0.5, 100.0, 100).unwrap();
     assert_eq!(engine.rollout_status("matching").unwrap().position.state, State::RolledBack);

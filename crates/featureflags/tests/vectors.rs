@@ -41,7 +41,7 @@ fn flag_vectors() {
     let mut count = 0;
     for scenario in spec["scenarios"].as_array().unwrap() {
         let sname = scenario["name"].as_str().unwrap();
-        engine.set_time(scenario["time_ms"].as_i64().unwrap_or(0));
+        engine.set_time(scenario["time_ms"].as_i64().unwrap_or(0)).unwrap();
         let overrides = scenario.get("overrides").and_then(Value::as_object).cloned().unwrap_or_default();
         for (flag, variant) in &overrides {
             engine.set_override(flag, variant.as_str().unwrap()).unwrap();

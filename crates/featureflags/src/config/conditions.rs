@@ -215,6 +215,7 @@ impl Compiler {
             self.problem(path, format!("expected an array of strings, numbers or booleans, found {}", describe(value)));
             return None;
         };
+        self.check_values(items.len(), path)?;
         let scalars: Vec<Scalar> =
             items.iter().enumerate().filter_map(|(i, v)| self.scalar(v, &format!("{path}[{i}]"))).collect();
         (scalars.len() == items.len()).then(|| ScalarSet::new(scalars))
@@ -225,6 +226,7 @@ impl Compiler {
         match value {
             Value::String(s) => Some(Box::new([s.as_str().into()])),
             Value::Array(items) if !items.is_empty() => {
+                self.check_values(items.len(), path)?;
                 let out: Vec<Box<str>> = items
                     .iter()
                     .enumerate()
@@ -239,8 +241,32 @@ impl Compiler {
         }
     }
 
+    /// `Some` when a clause's `n` values are within `max_values_per_clause`.
+    fn check_values(&mut self, n: usize, path: &str) -> Option<()> {
+        let limit = self.limits.max_values_per_clause;
+        if n > limit {
+            self.problem(path, format!("{n} values; the limit is {limit} (engine option max_values_per_clause)"));
+            return None;
+        }
+        Some(())
+    }
+
     fn regex(&mut self, value: &Value, path: &str) -> Option<Matcher> {
         let pattern = self.string(value, path)?;
+        // Checked before compiling: compiling is what the budget bounds.
+        self.regex_bytes = self.regex_bytes.saturating_add(pattern.len());
+        let limit = self.limits.max_regex_bytes;
+        if self.regex_bytes > limit {
+            self.problem(
+                path,
+                format!(
+                    "regex budget exceeded: the config's regexes reach {} bytes here; the limit is {limit} \
+                     (engine option max_regex_bytes)",
+                    self.regex_bytes
+                ),
+            );
+            return None;
+        }
         match Matcher::new(pattern) {
             Ok(m) => Some(m),
             Err(e) => {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::conditions::Scope;
 use super::prerequisites;
-use super::{Compiler, Problem, SCHEMA_VERSION};
+use super::{Compiler, Problem, MAX_KEY_BYTES, MAX_PROBLEMS, SCHEMA_VERSION};
 use crate::bucketing::has_at_most_three_decimals;
 use crate::rollouts::parse_duration_ms;
 use crate::snapshot::Snapshot;
@@ -44,7 +44,14 @@ impl Compiler {
         let empty = Map::new();
         let segment_defs = self.section(obj, "segments", &empty);
         let segments = self.segments(segment_defs);
-        let flag_defs = self.section(obj, "flags", &empty);
+        let mut flag_defs = self.section(obj, "flags", &empty);
+        if flag_defs.len() > self.limits.max_flags {
+            self.problem(
+                "flags",
+                format!("{} flags; the limit is {} (engine option max_flags)", flag_defs.len(), self.limits.max_flags),
+            );
+            flag_defs = &empty;
+        }
         let outlines = prerequisites::outlines(flag_defs);
         let mut flags: Vec<_> = flag_defs.iter().filter_map(|(key, def)| self.flag(key, def, &outlines)).collect();
         let rollout_defs = self.section(obj, "rollouts", &empty);
@@ -83,7 +90,18 @@ impl Compiler {
     }
 
     pub(super) fn problem(&mut self, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem { path: path.to_owned(), message: message.into() });
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(Problem { path: path.to_owned(), message: message.into() });
+        } else {
+            self.more_problems += 1;
+        }
+    }
+
+    /// A problem when `key` (of the item at `path`) is longer than [`MAX_KEY_BYTES`].
+    pub(super) fn check_key_length(&mut self, key: &str, path: &str, what: &str) {
+        if key.len() > MAX_KEY_BYTES {
+            self.problem(path, format!("{what} is {} bytes; the limit is {MAX_KEY_BYTES}", key.len()));
+        }
     }
 
     pub(super) fn object<'v>(&mut self, value: &'v Value, path: &str) -> Option<&'v Map<String, Value>> {
@@ -180,7 +198,10 @@ impl Compiler {
             _ => None,
         };
         if parsed.is_none() {
-            self.problem(path, format!("expected an RFC 3339 timestamp or unix seconds, found {value}"));
+            self.problem(
+                path,
+                format!("expected an RFC 3339 timestamp or unix seconds in years 0000–9999, found {value}"),
+            );
         }
         parsed
     }

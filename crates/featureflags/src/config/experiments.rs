@@ -47,6 +47,7 @@ impl Compiler {
         if key.is_empty() {
             self.problem(&path, "experiment key must not be empty");
         }
+        self.check_key_length(key, &path, "experiment key");
         let obj = self.object(def, &path)?;
         self.known_keys(obj, &path, EXPERIMENT_KEYS);
         let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
@@ -187,6 +188,7 @@ impl Compiler {
         if name.is_empty() {
             self.problem(&kpath, "metric names must not be empty");
         }
+        self.check_key_length(name, &kpath, "metric name");
         let text = self.string(kind, &kpath)?;
         let kind = MetricKind::parse(text);
         if kind.is_none() {

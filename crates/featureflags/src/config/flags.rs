@@ -56,6 +56,7 @@ impl Compiler {
         if key.is_empty() {
             self.problem(&path, "flag key must not be empty");
         }
+        self.check_key_length(key, &path, "flag key");
         let obj = self.object(def, &path)?;
         self.known_keys(obj, &path, FLAG_KEYS);
         let kind = self.flag_kind(obj, def, &path);

@@ -28,6 +28,14 @@ impl Compiler {
                 &format!("{path}.rules"),
                 "a kill switch has no rules (pull it with enabled: false or an override)",
             ),
+            Some(Value::Array(items)) if items.len() > self.limits.max_rules_per_flag => self.problem(
+                &format!("{path}.rules"),
+                format!(
+                    "{} rules; the limit is {} (engine option max_rules_per_flag)",
+                    items.len(),
+                    self.limits.max_rules_per_flag
+                ),
+            ),
             Some(Value::Array(items)) => {
                 let mut seen_ids = HashMap::new();
                 for (i, item) in items.iter().enumerate() {

@@ -60,6 +60,7 @@ impl Engine {
     /// returned `Ok`. A failed checkpoint loses nothing: the next one writes it. Does
     /// nothing for an engine without a state store.
     pub fn checkpoint(&self) -> Result<Checkpoint, StateError> {
+        self.events.refuse_inside_listener("checkpoint")?;
         let started = Instant::now();
         let Some(store) = &self.store else { return Ok(Checkpoint { users: 0, flags: 0, micros: 0 }) };
         let mut rows = CheckpointRows::default();

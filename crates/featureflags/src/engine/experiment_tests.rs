@@ -63,7 +63,7 @@ fn eligibility_status_window_and_winner() {
     assert!(engine.assign("vip-only", &ctx).is_some());
 
     let engine = self::engine("running", r#", "start_at": "2026-12-01T00:00:00Z""#);
-    engine.set_time(1_795_000_000_000);
+    engine.set_time(1_795_000_000_000).unwrap();
     assert_eq!(engine.assign("checkout", &Context::new("user-1")), None, "before start_at");
 
     let engine = self::engine("completed", r#", "winner": "blue""#);
@@ -129,8 +129,8 @@ fn two_threads_tracking_lose_nothing() {
     let clicks = exp.metrics.iter().find(|m| &*m.name == "clicks").unwrap().sym();
     let purchase = exp.metrics.iter().find(|m| &*m.name == "purchase").unwrap().sym();
     let total_users: u64 = aggregates.values().map(|a| a.users).sum();
-    let total_clicks: f64 = aggregates.values().map(|a| a.metrics[&clicks].sum).sum();
-    let total_sq: f64 = aggregates.values().map(|a| a.metrics[&clicks].sum_squares).sum();
+    let total_clicks: f64 = aggregates.values().map(|a| a.metrics[&clicks].sum.value()).sum();
+    let total_sq: f64 = aggregates.values().map(|a| a.metrics[&clicks].sum_squares.value()).sum();
     let converted: u64 = aggregates.values().map(|a| a.metrics[&purchase].users_with_events).sum();
     let n = users.len() as f64;
     assert_eq!(total_users as usize, users.len());
@@ -284,7 +284,7 @@ fn time_series_sum_to_totals_and_flag_a_spike() {
     for hour in 0..32 {
         let users = if hour == 30 { 300 } else { 100 };
         for i in 0..users {
-            engine.set_time(t0 + hour * 3_600_000 + i * 1_000);
+            engine.set_time(t0 + hour * 3_600_000 + i * 1_000).unwrap();
             let id = format!("u{user}");
             user += 1;
             engine.assign("exp", &Context::new(&id)).unwrap();

@@ -29,15 +29,44 @@ pub enum ExperimentError {
     /// The state store could not commit the change, so nothing changed.
     #[error(transparent)]
     State(#[from] crate::store::StateError),
+    /// Called from inside the engine's own event listener; nothing changed.
+    #[error(transparent)]
+    InsideListener(#[from] crate::events::InsideListener),
 }
 
-/// Why a tracked value was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Largest magnitude of a tracked value: far above any real amount, and small enough
+/// that tallies of many users stay finite and their sums exact to the cent.
+pub const MAX_TRACK_VALUE: f64 = 1e15;
+
+/// Why a tracked value was refused; nothing was counted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TrackError {
     /// NaN and infinities cannot be summed.
     #[error("value: must be finite")]
     NonFinite,
+    /// Beyond ±[`MAX_TRACK_VALUE`].
+    #[error("value: {0:e} is beyond the limit of ±1e15")]
+    OutOfRange(f64),
+    /// A negative value for a metric some experiment counts: counts are non-negative.
+    #[error("value: {value} is negative, and metric \"{metric}\" is a count (experiment \"{experiment}\")")]
+    NegativeCount {
+        /// The value.
+        value: f64,
+        /// The metric.
+        metric: String,
+        /// An experiment that counts it.
+        experiment: String,
+    },
+    /// A user id longer than [`MAX_USER_ID_BYTES`](crate::MAX_USER_ID_BYTES).
+    #[error("user_id: {0} bytes; the limit is 1024")]
+    UserIdTooLong(usize),
+    /// A metric name longer than [`MAX_KEY_BYTES`](crate::MAX_KEY_BYTES).
+    #[error("metric: {0} bytes; the limit is 256")]
+    MetricTooLong(usize),
 }
+
+// `TrackError` holds an `f64` only for its message; no NaN is ever stored in one.
+impl Eq for TrackError {}
 
 impl Engine {
     /// Enrolls `ctx`'s user in experiment `key` and returns the variant, or `None` when
@@ -58,6 +87,10 @@ impl Engine {
             Out,
         }
         let user = ctx.user_id();
+        // An id past the limit is not enrolled: the tracker would keep it.
+        if user.len() > crate::config::MAX_USER_ID_BYTES {
+            return None;
+        }
         // Read the clock only for new enrollments: already exposed users skip it.
         let mut now = 0;
         let mut experiment = Sym::UNSET;
@@ -127,11 +160,38 @@ impl Engine {
     /// is exposed to that lists the metric (conversions count once per user; revenue and
     /// counts sum per user). Returns how many experiments it was attributed to; 0 means
     /// it was counted as unattributed.
+    ///
+    /// Refused, counting nothing: a non-finite value, one beyond ±[`MAX_TRACK_VALUE`], a
+    /// negative value for a metric an experiment of the current config counts
+    /// (`"type": "count"`), a user id over 1,024 bytes or a metric name over 256. It may
+    /// be called from inside the engine's listener: it takes no lock held while an event
+    /// is delivered.
     pub fn track(&self, user_id: &str, metric: &str, value: f64) -> Result<usize, TrackError> {
         if !value.is_finite() {
             return Err(TrackError::NonFinite);
         }
-        Ok(self.with_snapshot(|snapshot| {
+        if value.abs() > MAX_TRACK_VALUE {
+            return Err(TrackError::OutOfRange(value));
+        }
+        if user_id.len() > crate::config::MAX_USER_ID_BYTES {
+            return Err(TrackError::UserIdTooLong(user_id.len()));
+        }
+        if metric.len() > crate::config::MAX_KEY_BYTES {
+            return Err(TrackError::MetricTooLong(metric.len()));
+        }
+        self.with_snapshot(|snapshot| {
+            if value < 0.0 {
+                let counted = snapshot.experiments.iter().find(|e| {
+                    e.metrics.iter().any(|m| &*m.name == metric && m.kind == crate::stats::MetricKind::Count)
+                });
+                if let Some(exp) = counted {
+                    return Err(TrackError::NegativeCount {
+                        value,
+                        metric: metric.to_owned(),
+                        experiment: exp.key.to_string(),
+                    });
+                }
+            }
             let find = |experiment: Sym| snapshot.experiments.iter().find(|e| e.sym == experiment);
             let mut now = None;
             let mut anomalies: Vec<(Sym, Vec<Anomaly>)> = Vec::new();
@@ -177,8 +237,8 @@ impl Engine {
                     });
                 }
             }
-            attributed
-        }))
+            Ok(attributed)
+        })
     }
 
     /// Runs `f` on `exp`'s time series, creating (or, when the experiment's shape
@@ -199,7 +259,8 @@ impl Engine {
         }
     }
 
-    /// The declared winners in force, by experiment key.
+    /// The declared winners in force, by experiment key. It reads under the engine's
+    /// writer lock, so a listener must not call it.
     pub fn winners(&self) -> std::collections::BTreeMap<String, String> {
         self.overlay.controls().winners().clone()
     }
@@ -208,6 +269,7 @@ impl Engine {
     /// served it and nothing more is counted. It survives reloads while the experiment
     /// and variant exist.
     pub fn declare_winner(&self, key: &str, variant: &str) -> Result<(), ExperimentError> {
+        self.events.refuse_inside_listener("declare_winner")?;
         let mut controls = self.overlay.controls();
         controls.declare_winner(&self.snapshot.load(), key, variant, self.store.as_ref())?;
         self.events.emit("winner_declared", self.now_ms(), json!({"experiment": key, "variant": variant}));

@@ -30,6 +30,9 @@ pub enum OverrideError {
     /// The state store could not commit the change, so nothing changed.
     #[error(transparent)]
     State(#[from] crate::store::StateError),
+    /// Called from inside the engine's own event listener; nothing changed.
+    #[error(transparent)]
+    InsideListener(#[from] crate::events::InsideListener),
 }
 
 impl Engine {
@@ -163,6 +166,7 @@ impl Engine {
 
     /// Forces `flag` to serve `variant` until cleared, across reloads.
     pub fn set_override(&self, flag: &str, variant: &str) -> Result<(), OverrideError> {
+        self.events.refuse_inside_listener("set_override")?;
         let mut controls = self.overlay.controls();
         let snapshot = self.snapshot.load();
         controls.set_override(&snapshot, flag, variant, self.store.as_ref())?;
@@ -174,6 +178,7 @@ impl Engine {
 
     /// Removes `flag`'s override. Returns whether there was one.
     pub fn clear_override(&self, flag: &str) -> Result<bool, OverrideError> {
+        self.events.refuse_inside_listener("clear_override")?;
         let mut controls = self.overlay.controls();
         let snapshot = self.snapshot.load();
         let had = controls.clear_override(&snapshot, flag, self.store.as_ref())?;
@@ -186,6 +191,9 @@ impl Engine {
     }
 
     /// The overrides in force, by flag key.
+    ///
+    /// It reads under the engine's writer lock, so a listener must not call it (an event
+    /// emitted while that lock is held would wait for itself).
     pub fn overrides(&self) -> BTreeMap<String, String> {
         self.overlay.controls().overrides().clone()
     }

@@ -28,6 +28,9 @@ pub enum LoadError {
     /// The state store could not commit the change, so nothing changed.
     #[error(transparent)]
     State(#[from] crate::store::StateError),
+    /// Called from inside the engine's own event listener; nothing changed.
+    #[error(transparent)]
+    InsideListener(#[from] crate::events::InsideListener),
 }
 
 /// Where a document being installed comes from.
@@ -73,14 +76,16 @@ impl Loaded {
 impl Engine {
     /// Validates, compiles and atomically installs a config. On error nothing changes.
     pub fn load_json(&self, document: &[u8]) -> Result<Loaded, LoadError> {
+        self.events.refuse_inside_listener("load_json")?;
         self.install(document, Source::Caller)
     }
 
     /// Compiles and installs `document`. A config restored from the state store is not
     /// stored again, and it changes no history: the trail already describes it.
     pub(super) fn install(&self, document: &[u8], source: Source) -> Result<Loaded, LoadError> {
-        let compiled = config::parse(document, self.options.max_config_bytes)
-            .and_then(|value| config::compile_value(&value).map(|snapshot| (value, snapshot)));
+        let compiled = config::parse(document, self.options.max_config_bytes).and_then(|value| {
+            config::compile_value_with(&value, self.options.limits).map(|snapshot| (value, snapshot))
+        });
         let (value, mut snapshot) = match compiled {
             Ok(ok) => ok,
             Err(e) => {
@@ -114,6 +119,7 @@ impl Engine {
     /// Reads and loads a config file.
     pub fn load_file(&self, path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
         use std::io::Read;
+        self.events.refuse_inside_listener("load_file")?;
         let path = path.as_ref();
         let io = |source| LoadError::Io { path: path.display().to_string(), source };
         let limit = self.options.max_config_bytes;
@@ -129,12 +135,7 @@ impl Engine {
             return Err(not_regular());
         }
         let too_large = |size: String| {
-            let error = ConfigError {
-                problems: vec![config::Problem {
-                    path: "$".into(),
-                    message: format!("document is {size} bytes; the limit is {limit}"),
-                }],
-            };
+            let error = ConfigError::one("$", format!("document is {size} bytes; the limit is {limit}"));
             self.emit_rejected(&error);
             LoadError::from(error)
         };
@@ -154,7 +155,11 @@ impl Engine {
     fn emit_rejected(&self, error: &ConfigError) {
         let problems: Vec<Value> =
             error.problems.iter().map(|p| json!({"path": p.path, "message": p.message})).collect();
-        self.events.emit("config_rejected", self.now_ms(), json!({ "problems": problems }));
+        let fields = match error.more_problems {
+            0 => json!({ "problems": problems }),
+            more => json!({ "problems": problems, "more_problems": more }),
+        };
+        self.events.emit("config_rejected", self.now_ms(), fields);
     }
 
     fn intern(&self, snapshot: &mut Snapshot) {

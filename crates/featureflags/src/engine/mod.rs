@@ -36,7 +36,7 @@ use crate::snapshot::Snapshot;
 use crate::store::{Names, Store};
 
 pub use durability::Checkpoint;
-pub use experiments::{ExperimentError, TrackError};
+pub use experiments::{ExperimentError, TrackError, MAX_TRACK_VALUE};
 pub use flags::OverrideError;
 use history::History;
 pub use history::HISTORY_PER_FLAG;
@@ -158,9 +158,16 @@ impl Engine {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Fixes the clock at `unix_ms` (0 returns to the system clock).
-    pub fn set_time(&self, unix_ms: i64) {
+    /// Fixes the clock at `unix_ms` (0 returns to the system clock). A time outside years
+    /// 0000–9999 ([`TimeError::OutOfRange`]) or a call from inside the engine's listener is
+    /// refused and changes nothing.
+    pub fn set_time(&self, unix_ms: i64) -> Result<(), TimeError> {
+        self.events.refuse_inside_listener("set_time")?;
+        if unix_ms != 0 && !crate::timestamp::in_range_ms(unix_ms) {
+            return Err(TimeError::OutOfRange(unix_ms));
+        }
         self.fixed_time_ms.store(unix_ms, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The engine clock in unix milliseconds.
@@ -210,6 +217,19 @@ impl Engine {
     pub(crate) fn tracker(&self) -> &Tracker {
         &self.tracker
     }
+}
+
+/// Why [`Engine::set_time`] refused a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// Outside years 0000–9999 (unix ms −62,167,219,200,000 to 253,402,300,799,999).
+    #[error(
+        "unix_ms: {0} is outside years 0000-9999 (-62167219200000 to 253402300799999; 0 selects the system clock)"
+    )]
+    OutOfRange(i64),
+    /// Called from inside the engine's own event listener.
+    #[error(transparent)]
+    InsideListener(#[from] crate::events::InsideListener),
 }
 
 /// Locks `mutex`, ignoring poisoning. The C boundary catches panics and the engine stays

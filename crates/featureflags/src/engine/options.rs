@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::DEFAULT_MAX_CONFIG_BYTES;
+use crate::config::{ConfigLimits, DEFAULT_MAX_CONFIG_BYTES};
 use crate::events;
 use crate::store::StateRecovery;
 
@@ -25,6 +25,9 @@ pub struct EngineOptions {
     /// write that would pass it fails like a full disk: the call reports it and nothing
     /// committed before is lost.
     pub state_max_bytes: Option<u64>,
+    /// What one config may ask the engine to compile (`max_regex_bytes`,
+    /// `max_rules_per_flag`, `max_values_per_clause`, `max_flags`).
+    pub limits: ConfigLimits,
 }
 
 impl Default for EngineOptions {
@@ -36,12 +39,13 @@ impl Default for EngineOptions {
             state_path: None,
             state_recovery: StateRecovery::Refuse,
             state_max_bytes: None,
+            limits: ConfigLimits::default(),
         }
     }
 }
 
-const OPTION_KEYS: &str =
-    "max_config_bytes, event_capacity, evaluation_events, state_path, state_recovery, state_max_bytes";
+const OPTION_KEYS: &str = "max_config_bytes, event_capacity, evaluation_events, state_path, state_recovery, \
+     state_max_bytes, max_regex_bytes, max_rules_per_flag, max_values_per_clause, max_flags";
 
 impl EngineOptions {
     /// Parses options JSON; an empty document means the defaults.
@@ -57,17 +61,26 @@ impl EngineOptions {
         let obj = value.as_object().ok_or("options: expected an object")?;
         for (key, v) in obj {
             match key.as_str() {
-                "max_config_bytes" | "event_capacity" => {
+                "max_config_bytes"
+                | "event_capacity"
+                | "max_regex_bytes"
+                | "max_rules_per_flag"
+                | "max_values_per_clause"
+                | "max_flags" => {
                     let n = v
                         .as_u64()
                         .filter(|n| *n > 0)
                         .and_then(|n| usize::try_from(n).ok())
-                        .ok_or_else(|| format!("options.{key}: expected a positive integer"))?;
-                    if key == "max_config_bytes" {
-                        options.max_config_bytes = n;
-                    } else {
-                        options.event_capacity = n;
-                    }
+                        .ok_or_else(|| format!("options.{key}: expected a positive integer, found {v}"))?;
+                    let slot = match key.as_str() {
+                        "max_config_bytes" => &mut options.max_config_bytes,
+                        "event_capacity" => &mut options.event_capacity,
+                        "max_regex_bytes" => &mut options.limits.max_regex_bytes,
+                        "max_rules_per_flag" => &mut options.limits.max_rules_per_flag,
+                        "max_values_per_clause" => &mut options.limits.max_values_per_clause,
+                        _ => &mut options.limits.max_flags,
+                    };
+                    *slot = n;
                 }
                 "state_path" => {
                     let path =

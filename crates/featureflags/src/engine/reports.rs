@@ -219,8 +219,8 @@ fn analyze_metrics(
                         name: v.key.to_string(),
                         users: agg.users,
                         conversions: if conversion { tally.users_with_events } else { 0 },
-                        sum: if conversion { 0.0 } else { tally.sum },
-                        sum_squares: if conversion { 0.0 } else { tally.sum_squares },
+                        sum: if conversion { 0.0 } else { tally.sum.value() },
+                        sum_squares: if conversion { 0.0 } else { tally.sum_squares.value() },
                         weight: v.weight,
                     }
                 })

@@ -35,6 +35,9 @@ pub enum RolloutError {
     /// The state store could not commit the change, so nothing changed.
     #[error(transparent)]
     State(#[from] crate::store::StateError),
+    /// Called from inside the engine's own event listener; nothing changed.
+    #[error(transparent)]
+    InsideListener(#[from] crate::events::InsideListener),
 }
 
 impl Engine {
@@ -59,11 +62,15 @@ impl Engine {
     }
 
     /// Runs `f` on rollout `key`'s runtime after reporting the transitions the clock made.
+    /// Refused from inside the engine's listener (`call` names the call): it takes the
+    /// writer lock, and reports transitions.
     fn with_rollout<R>(
         &self,
         key: &str,
+        call: &'static str,
         f: impl FnOnce(&mut Runtime, &Rollout, i64) -> Result<(R, Option<Transition>), RolloutError>,
     ) -> Result<R, RolloutError> {
+        self.events.refuse_inside_listener(call)?;
         let now = self.now_ms();
         let mut controls = self.overlay.controls();
         let snapshot = self.snapshot.load_full();
@@ -83,7 +90,7 @@ impl Engine {
 
     /// Where rollout `key` stands now.
     pub fn rollout_status(&self, key: &str) -> Result<RolloutStatus, RolloutError> {
-        self.with_rollout(key, |rt, rollout, now| {
+        self.with_rollout(key, "rollout_status", |rt, rollout, now| {
             let position = rollout.position(rt.mode, now);
             Ok((
                 RolloutStatus {
@@ -99,7 +106,7 @@ impl Engine {
 
     /// Applies a manual action; an action the state does not allow changes nothing.
     pub fn rollout_act(&self, key: &str, action: Action) -> Result<Position, RolloutError> {
-        self.with_rollout(key, |rt, rollout, now| {
+        self.with_rollout(key, action_name(action), |rt, rollout, now| {
             let t = rt.act(rollout, action, now).map_err(RolloutError::InvalidState)?;
             Ok((t.to, Some(t)))
         })
@@ -121,7 +128,7 @@ impl Engine {
                 "p99_latency_ms: {p99_latency_ms} must be finite and non-negative"
             )));
         }
-        self.with_rollout(key, |rt, rollout, now| {
+        self.with_rollout(key, "rollout_report_health", |rt, rollout, now| {
             let t = rt.report(rollout, Health { error_rate, p99_latency_ms, samples, at_ms: now });
             Ok((rollout.position(rt.mode, now), t))
         })
@@ -133,5 +140,15 @@ impl Engine {
             let Some((flag, gate)) = snapshot.rollout(key) else { return false };
             eval::bucketing_key(flag, ctx).is_some_and(|k| flag.salt.bucket(k) < gate.threshold(self.now_ms()))
         })
+    }
+}
+
+/// The name of a manual action's call, for errors.
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Advance => "rollout_advance",
+        Action::Pause => "rollout_pause",
+        Action::Resume => "rollout_resume",
+        Action::Rollback => "rollout_rollback",
     }
 }

@@ -10,21 +10,46 @@ use super::Events;
 /// A synchronous receiver of events (one JSON object per call, no trailing newline).
 pub type Listener = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Deliveries one thread may nest (a listener calling another engine whose listener
+/// calls a third…); an event past that depth is queued instead of delivered.
+const MAX_NESTED: usize = 8;
+
+/// The `Events` (by address) whose listeners this thread is inside, innermost last, and
+/// how many.
+type Stack = ([usize; MAX_NESTED], usize);
+
 thread_local! {
     /// The line handed to a listener, reused so delivery allocates nothing.
     static LISTENER_LINE: RefCell<String> = RefCell::new(String::with_capacity(256));
-    /// The `Events` (by address) whose listener this thread is inside, if any.
-    static DELIVERING: Cell<usize> = const { Cell::new(0) };
+    /// The deliveries in progress on this thread, outermost first.
+    static DELIVERING: Cell<Stack> = const { Cell::new(([0; MAX_NESTED], 0)) };
 }
 
-/// Restores the thread's delivery marker, also when a listener panics.
-struct Delivering(usize);
+/// Whether this thread is inside a delivery of the `Events` at `address`, at any depth.
+fn delivering(address: usize) -> bool {
+    let (stack, depth) = DELIVERING.get();
+    stack[..depth].contains(&address)
+}
+
+/// Restores the thread's delivery stack, also when a listener panics.
+struct Delivering(Stack);
 
 impl Drop for Delivering {
     fn drop(&mut self) {
         DELIVERING.set(self.0);
     }
 }
+
+/// A call that changes the engine, or waits for its writer lock, made from inside the
+/// engine's own listener on the listener's thread. Some events are emitted while that
+/// call's lock is held, so the call would wait for itself forever; it is refused instead
+/// and changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0}: not allowed from inside the engine's event listener (the call that emitted the event may hold \
+     the engine's writer lock); return from the listener and make the call afterwards"
+)]
+pub struct InsideListener(pub &'static str);
 
 /// Replacing the listener from inside a delivery of the same engine would wait for
 /// itself.
@@ -37,7 +62,7 @@ impl Events {
     /// to it instead of the queue. Returns once no delivery to the previous listener is
     /// in progress, so whatever it used may be released.
     pub fn set_listener(&self, listener: Option<Listener>) -> Result<(), ListenerBusy> {
-        if DELIVERING.get() == self.address() {
+        if self.inside_listener() {
             return Err(ListenerBusy);
         }
         let mut slot = self.listener.write().unwrap_or_else(|e| e.into_inner());
@@ -50,17 +75,39 @@ impl Events {
         self as *const Self as usize
     }
 
+    /// Whether this thread is inside a call to this listener (at any depth of nesting).
+    pub fn inside_listener(&self) -> bool {
+        delivering(self.address())
+    }
+
+    /// `Err(InsideListener(call))` when this thread is inside a call to this listener.
+    pub fn refuse_inside_listener(&self, call: &'static str) -> Result<(), InsideListener> {
+        if self.inside_listener() {
+            Err(InsideListener(call))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Hands the line `write(line, seq)` produces to the listener, if one is installed;
     /// gives `write` back when the event should be queued instead. An event emitted from
-    /// inside this engine's listener is queued rather than delivered recursively.
+    /// inside this engine's listener (at any depth) is queued rather than delivered
+    /// recursively, as is one emitted [`MAX_NESTED`] deliveries deep.
     pub(super) fn deliver<W: FnOnce(&mut String, u64)>(&self, write: W) -> Result<(), W> {
-        if !self.has_listener.load(Ordering::Acquire) || DELIVERING.get() == self.address() {
+        if !self.has_listener.load(Ordering::Acquire) {
+            return Err(write);
+        }
+        let outer = DELIVERING.get();
+        let (mut stack, depth) = outer;
+        if depth == MAX_NESTED || stack[..depth].contains(&self.address()) {
             return Err(write);
         }
         let slot = self.listener.read().unwrap_or_else(|e| e.into_inner());
         let Some(listener) = slot.as_ref() else { return Err(write) };
         let seq = self.next_sequence();
-        let _restore = Delivering(DELIVERING.replace(self.address()));
+        stack[depth] = self.address();
+        DELIVERING.set((stack, depth + 1));
+        let _restore = Delivering(outer);
         LISTENER_LINE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut line) => {
                 line.clear();

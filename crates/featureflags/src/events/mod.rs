@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::intern::Sym;
 
-pub use listener::{Listener, ListenerBusy};
+pub use listener::{InsideListener, Listener, ListenerBusy};
 use queue::{Entry, Queue};
 pub use text::push_json_string;
 use text::{write_exposure, write_header};

@@ -19,15 +19,107 @@ const MAX_UNATTRIBUTED_NAMES: usize = 1024;
 /// The segment of values beyond an attribute's `max_segment_values`.
 pub const OTHER_SEGMENT: u16 = u16::MAX;
 
+/// A running sum kept as an unevaluated pair `hi + lo` of doubles (a double-double):
+/// each addition is an error-free transformation (TwoSum), so the sum keeps about 106
+/// bits — a tally of one 1e15 value and a million 0.1s loses none of the 0.1s, where
+/// a plain `f64` would round each of them to a multiple of 0.125. Squares are added
+/// exactly too (Dekker's TwoProduct), so the sum of squares is as good.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct ExactSum {
+    hi: f64,
+    lo: f64,
+}
+
+/// `a + b` as the rounded sum and its exact rounding error (Knuth's TwoSum: any order).
+#[inline]
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let b_virtual = s - a;
+    let a_virtual = s - b_virtual;
+    (s, (a - a_virtual) + (b - b_virtual))
+}
+
+/// TwoSum for `|a| >= |b|` (Dekker's Fast2Sum), three operations instead of six.
+#[inline]
+fn fast_two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    (s, b - (s - a))
+}
+
+/// `a * b` as the rounded product and its exact rounding error (Dekker's TwoProduct
+/// with Veltkamp's split, no FMA needed). Products past about 1e300 keep no error term.
+#[inline]
+fn two_product(a: f64, b: f64) -> (f64, f64) {
+    const SPLIT: f64 = 134_217_729.0; // 2^27 + 1
+    let p = a * b;
+    let split = |x: f64| {
+        let c = SPLIT * x;
+        let high = c - (c - x);
+        (high, x - high)
+    };
+    let ((ah, al), (bh, bl)) = (split(a), split(b));
+    let e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+    if e.is_finite() && p.is_finite() {
+        (p, e)
+    } else {
+        (p, 0.0)
+    }
+}
+
+impl ExactSum {
+    /// The sum whose parts are `hi` and `lo` (as [`ExactSum::parts`] gave them).
+    pub const fn from_parts(hi: f64, lo: f64) -> Self {
+        ExactSum { hi, lo }
+    }
+
+    /// The high and low parts: the sum is exactly `hi + lo`, `|lo| <= ulp(hi) / 2`.
+    pub const fn parts(self) -> (f64, f64) {
+        (self.hi, self.lo)
+    }
+
+    /// The sum rounded to the nearest `f64`.
+    #[inline]
+    pub fn value(self) -> f64 {
+        self.hi + self.lo
+    }
+
+    /// Adds `x`.
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        let (s, e) = two_sum(self.hi, x);
+        let (hi, lo) = fast_two_sum(s, e + self.lo);
+        if hi.is_finite() && lo.is_finite() {
+            (self.hi, self.lo) = (hi, lo);
+        } else {
+            (self.hi, self.lo) = (s, 0.0);
+        }
+    }
+
+    /// Adds `a * b`, exactly (up to the sum's own precision).
+    #[inline]
+    pub fn add_product(&mut self, a: f64, b: f64) {
+        let (p, e) = two_product(a, b);
+        self.add(p);
+        self.add(e);
+    }
+
+    /// Adds another sum.
+    #[inline]
+    pub fn merge(&mut self, other: ExactSum) {
+        self.add(other.hi);
+        self.add(other.lo);
+    }
+}
+
 /// Per-variant, per-metric running sums of per-user totals.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct MetricTally {
     /// Users with at least one event (conversions, for a conversion metric).
     pub users_with_events: u64,
     /// Sum of per-user totals.
-    pub sum: f64,
+    pub sum: ExactSum,
     /// Sum of squared per-user totals.
-    pub sum_squares: f64,
+    pub sum_squares: ExactSum,
     /// Events attributed.
     pub events: u64,
 }
@@ -47,9 +139,11 @@ impl VariantTally {
             tally.users_with_events += 1;
         }
         // Running sums of per-user totals: replacing a user's total `before` by `after`
-        // keeps Σx and Σx² exact for the per-user distribution.
-        tally.sum += after - before;
-        tally.sum_squares += after * after - before * before;
+        // keeps Σx and Σx² of the per-user distribution, each term added exactly.
+        tally.sum.add(after);
+        tally.sum.add(-before);
+        tally.sum_squares.add_product(after, after);
+        tally.sum_squares.add_product(-before, before);
     }
 
     pub(super) fn merge(&mut self, other: &VariantTally) {
@@ -57,8 +151,8 @@ impl VariantTally {
         for (metric, t) in &other.metrics {
             let m = self.metrics.entry(*metric).or_default();
             m.users_with_events += t.users_with_events;
-            m.sum += t.sum;
-            m.sum_squares += t.sum_squares;
+            m.sum.merge(t.sum);
+            m.sum_squares.merge(t.sum_squares);
             m.events += t.events;
         }
     }
@@ -353,5 +447,41 @@ impl Tracker {
     #[cfg(test)]
     pub fn users(&self) -> usize {
         self.shards.iter().map(|s| s.users.len).sum()
+    }
+}
+
+#[cfg(test)]
+mod exact_sum_tests {
+    use super::ExactSum;
+
+    #[test]
+    fn small_values_survive_a_large_one() {
+        let mut sum = ExactSum::default();
+        let mut plain = 0.0f64;
+        sum.add(1e15);
+        plain += 1e15;
+        for _ in 0..1000 {
+            sum.add(0.1);
+            plain += 0.1;
+        }
+        assert_eq!(sum.value(), 1e15 + 100.0);
+        assert_ne!(plain, 1e15 + 100.0, "a plain f64 sum loses them: {plain}");
+        sum.add(-1e15);
+        assert!((sum.value() - 100.0).abs() < 1e-12, "{}", sum.value());
+    }
+
+    #[test]
+    fn squares_are_added_exactly() {
+        let mut sum = ExactSum::default();
+        // (1e8 + 1)^2 = 1e16 + 2e8 + 1 needs 54 bits: a plain product rounds off the 1.
+        sum.add_product(1e8 + 1.0, 1e8 + 1.0);
+        sum.add(-1e16);
+        sum.add(-2e8);
+        assert_eq!(sum.value(), 1.0);
+        let mut merged = ExactSum::default();
+        merged.merge(sum);
+        merged.merge(ExactSum::from_parts(1e16, 0.5));
+        // 1e16 + 1.5, with the high part rounded to the nearest f64 (spaced 2 apart there).
+        assert_eq!(merged.parts(), (1e16 + 2.0, -0.5));
     }
 }

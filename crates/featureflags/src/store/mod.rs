@@ -72,6 +72,9 @@ pub enum StateError {
         /// What was wrong.
         detail: String,
     },
+    /// Called from inside the engine's own event listener, where it could wait for itself.
+    #[error(transparent)]
+    InsideListener(#[from] crate::events::InsideListener),
     /// The file or its directory could not be read or written (missing, read-only, full).
     #[error("state {path}: {detail}")]
     Io {

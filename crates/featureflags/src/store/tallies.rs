@@ -11,6 +11,7 @@ use rusqlite::params;
 
 use super::codec::{self, Reader, SavedExposure};
 use super::{StateError, Store};
+use crate::experiments::ExactSum;
 
 /// One tally as stored: a variant's (`attribute` -1) or a breakdown segment's.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,8 +24,9 @@ pub(crate) struct SavedTally {
     pub(crate) metrics: Vec<SavedMetric>,
 }
 
-/// One metric of a tally: metric, users with events, sum, sum of squares, events.
-pub(crate) type SavedMetric = (u32, u64, f64, f64, u64);
+/// One metric of a tally: metric, users with events, sum, sum of squares, events. The
+/// sums are stored whole, both parts of each: `hi` and `lo` as 8 bytes each.
+pub(crate) type SavedMetric = (u32, u64, ExactSum, ExactSum, u64);
 
 /// What a checkpoint writes.
 #[derive(Debug, Default)]
@@ -267,8 +269,9 @@ fn encode_metrics(metrics: &[SavedMetric], out: &mut Vec<u8>) {
     for (metric, users_with_events, sum, sum_squares, events) in metrics {
         codec::put(out, (*metric).into());
         codec::put(out, *users_with_events);
-        out.extend_from_slice(&sum.to_le_bytes());
-        out.extend_from_slice(&sum_squares.to_le_bytes());
+        for part in [sum.parts(), sum_squares.parts()].into_iter().flat_map(|(hi, lo)| [hi, lo]) {
+            out.extend_from_slice(&part.to_le_bytes());
+        }
         codec::put(out, *events);
     }
 }
@@ -277,7 +280,12 @@ fn decode_metrics(bytes: &[u8]) -> Result<Vec<SavedMetric>, String> {
     let mut r = Reader::new(bytes);
     let n = r.count()?;
     let metrics = (0..n)
-        .map(|_| Ok((r.u32()?, r.varint()?, r.f64()?, r.f64()?, r.varint()?)))
+        .map(|_| {
+            let (metric, users_with_events) = (r.u32()?, r.varint()?);
+            let sum = ExactSum::from_parts(r.f64()?, r.f64()?);
+            let sum_squares = ExactSum::from_parts(r.f64()?, r.f64()?);
+            Ok((metric, users_with_events, sum, sum_squares, r.varint()?))
+        })
         .collect::<Result<Vec<_>, String>>()?;
     r.finish()?;
     Ok(metrics)
