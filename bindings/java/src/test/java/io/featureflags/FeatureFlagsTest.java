@@ -350,27 +350,38 @@ class FeatureFlagsTest {
                 ctx.set("country", "US");
             }
         }
-        long rssBefore = rssKb();
-        for (int i = 0; i < contexts; i++) {
-            try (EvaluationContext ctx = EvaluationContext.of("user-" + i)) {
-                ctx.set("country", "US");
+        // A leak grows anonymous memory in every round (without swap it cannot be paged
+        // out); JIT compilation and allocator arenas grow it in some. Pass when one round
+        // of three stays flat.
+        double bytesPerContext = Double.MAX_VALUE;
+        for (int round = 0; round < 3 && bytesPerContext >= 8; round++) {
+            long before = rssAnonKb();
+            for (int i = 0; i < contexts; i++) {
+                try (EvaluationContext ctx = EvaluationContext.of("user-" + i)) {
+                    ctx.set("country", "US");
+                }
             }
+            bytesPerContext = Math.min(bytesPerContext, (rssAnonKb() - before) * 1024.0 / contexts);
         }
         // Measured: 0 to 64 KiB of growth over 300,000 contexts, while skipping close() grows
         // RSS by about 370 bytes per context. Leaking even one allocation per context costs
         // at least glibc's smallest chunk, 32 bytes; the bound is a quarter of that.
-        double bytesPerContext = (rssKb() - rssBefore) * 1024.0 / contexts;
-        assertTrue(bytesPerContext < 8, "RSS grew by " + bytesPerContext + " bytes per context");
+        assertTrue(bytesPerContext < 8, "anonymous memory grew by " + bytesPerContext + " bytes per context in every round");
     }
 
-    static long rssKb() {
+    /**
+     * Resident anonymous memory: the kernel may page file-backed pages (the JVM's own code)
+     * out and back in at any time, which moves VmRSS by megabytes; anonymous pages stay
+     * without swap.
+     */
+    static long rssAnonKb() {
         try {
             for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                if (line.startsWith("RssAnon:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
             }
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-        return 0;
+        throw new IllegalStateException("no RssAnon in /proc/self/status");
     }
 }
