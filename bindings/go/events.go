@@ -55,3 +55,26 @@ func (e *Engine) DrainEvents(max int) ([]Event, error) {
 	}
 	return events, nil
 }
+
+// DroppedEvents is the number of events dropped so far because the queue was full.
+func (e *Engine) DroppedEvents() uint64 {
+	ptr := e.live()
+	if ptr == nil {
+		return 0
+	}
+	n := C.ff_events_dropped(ptr)
+	runtime.KeepAlive(e)
+	return uint64(n)
+}
+
+// SetEvaluationEvents turns evaluation events (one per evaluation) on or off; off by
+// default, when evaluation pays nothing for them.
+func (e *Engine) SetEvaluationEvents(enabled bool) error {
+	ptr, err := e.handle()
+	if err != nil {
+		return err
+	}
+	err = check(C.ff_events_set_evaluation(ptr, C.bool(enabled)), nil)
+	runtime.KeepAlive(e)
+	return err
+}

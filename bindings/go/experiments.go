@@ -245,3 +245,51 @@ func Power(baseline, mde, alpha, n float64) (float64, error) {
 	err := check(status, cerr)
 	return float64(out), err
 }
+
+// MDE is the smallest relative change of a conversion rate baseline that a two-sided
+// test at alpha detects with the given power when each variant has n users.
+func MDE(baseline, alpha, power, n float64) (float64, error) {
+	var out C.double
+	var cerr *C.ff_error
+	status := C.ff_mde(C.double(baseline), C.double(alpha), C.double(power), C.double(n), &out, &cerr)
+	err := check(status, cerr)
+	return float64(out), err
+}
+
+// TestDurationDays is the days needed to enroll requiredPerVariant users in each of
+// variants variants with dailyUsers eligible users a day, of whom trafficFraction (0–1]
+// enter the experiment (rounded up).
+func TestDurationDays(requiredPerVariant float64, variants uint32, dailyUsers, trafficFraction float64) (float64, error) {
+	var out C.double
+	var cerr *C.ff_error
+	status := C.ff_test_duration_days(C.double(requiredPerVariant), C.uint32_t(variants), C.double(dailyUsers),
+		C.double(trafficFraction), &out, &cerr)
+	err := check(status, cerr)
+	return float64(out), err
+}
+
+// LifetimeValue is a customer's lifetime value margin × Σ_{t<periods} rᵗ/(1+d)ᵗ with
+// retention r per period and discount rate d; periods = 0 is the infinite horizon.
+func LifetimeValue(margin, retention, discount float64, periods uint32) (float64, error) {
+	var out C.double
+	var cerr *C.ff_error
+	status := C.ff_lifetime_value(C.double(margin), C.double(retention), C.double(discount), C.uint32_t(periods), &out, &cerr)
+	err := check(status, cerr)
+	return float64(out), err
+}
+
+// ExperimentTimeSeries returns experiment key's time series (docs/analytics.md): the
+// retained intervals' counters per variant, cumulative results and anomalies, as JSON.
+func (e *Engine) ExperimentTimeSeries(key string) (json.RawMessage, error) {
+	return e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
+		return C.ff_experiment_timeseries_json(p, k, l, out, cerr)
+	})
+}
+
+// FunnelReport returns funnel key's report (docs/analytics.md): users per step, per
+// variant of its linked experiment, with conversion and median step times, as JSON.
+func (e *Engine) FunnelReport(key string) (json.RawMessage, error) {
+	return e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
+		return C.ff_funnel_report_json(p, k, l, out, cerr)
+	})
+}
