@@ -203,7 +203,7 @@ java_jar() {
     printf '#!/bin/sh\nexec python3 -m ziglang cc -target x86_64-linux-gnu.%s "$@"\n' "$glibc_baseline" >"$zigcc"
     chmod +x "$zigcc"
     (cd bindings/java &&
-        FF_JNI_CC="$zigcc" FF_JNI_STATICLIB="$root/target/x86_64-unknown-linux-gnu/release/libfeatureflags.a" \
+        FF_JNI_CC="$zigcc" FF_JNI_STRIP=1 FF_JNI_STATICLIB="$root/target/x86_64-unknown-linux-gnu/release/libfeatureflags.a" \
             mvn -B -q --no-transfer-progress -DskipTests package)
     cp "bindings/java/target/featureflags-$version.jar" "$out/featureflags-$version.jar"
     echo "dist: $out/featureflags-$version.jar"

@@ -14,7 +14,13 @@ if [ -z "${FF_JNI_STATICLIB:-}" ]; then
 fi
 [ -n "${FF_JNI_CC:-}" ] && extra=(-lunwind)  # zig cc brings its own unwinder, not libgcc_s
 mkdir -p "$out"
+# Only the JNI entry points are exported (the ff_ functions stay inside).
+map=$(mktemp)
+trap 'rm -f "$map"' EXIT
+printf '{\n  global: Java_*;\n  local: *;\n};\n' >"$map"
+# FF_JNI_STRIP=1 (scripts/dist.sh) drops the line tables from the shipped library.
+[ "${FF_JNI_STRIP:-0}" = 1 ] && extra+=(-Wl,--strip-debug)
 "$cc" -shared -fPIC -O2 -Wall -Wextra -Werror -std=c11 \
   -I"$java_home/include" -I"$java_home/include/linux" -I"$root/include" \
   "$here/featureflags_jni.c" "$staticlib" \
-  -Wl,--exclude-libs,ALL -lpthread -ldl -lm "${extra[@]}" -o "$out/libfeatureflags_jni.so"
+  -Wl,--version-script="$map" -lpthread -ldl -lm "${extra[@]}" -o "$out/libfeatureflags_jni.so"
