@@ -85,12 +85,13 @@ package() {
     case "$target" in
         *-linux-musl)
             # Rust's musl std leaves the unwinder out of a staticlib (a C program would
-            # need Rust's self-contained libunwind.a on its link line): put it in.
+            # need Rust's self-contained libunwind.a on its link line): put it in, with
+            # zig's llvm-ar (binutils' ar warns about the LLVM bitcode sections it finds).
             local unwind
             unwind="$(rustc --print sysroot)/lib/rustlib/$target/lib/self-contained/libunwind.a"
             [ -f "$unwind" ] || { echo "dist: $unwind not found" >&2; return 1; }
             printf 'create %s\naddlib %s\naddlib %s\nsave\nend\n' \
-                "$stage/lib/libfeatureflags.a" "$built/libfeatureflags.a" "$unwind" | ar -M ;;
+                "$stage/lib/libfeatureflags.a" "$built/libfeatureflags.a" "$unwind" | python3 -m ziglang ar -M ;;
         *) cp "$built/libfeatureflags.a" "$stage/lib/libfeatureflags.a" ;;
     esac
     # Line tables are for the project's own profiling; the release drops them.
