@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite: Rust (unit, integration, doc, clippy, header drift), the C
-# header test, the shared test vectors' independent Python reference, and the Go, C++
-# and Java bindings. Exits non-zero if anything fails; no suite is ever skipped.
+# header test, the shared test vectors' independent Python reference, the Go, C++
+# and Java bindings, the version check, and the release artifacts (scripts/dist.sh, then
+# consumers built from the tarballs). Exits non-zero if anything fails; no suite is ever skipped.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -97,6 +98,10 @@ step "test vectors: independent Python reference" python3 tests/vectors/referenc
 for lang in go cpp java; do
     step "$lang binding" bash "bindings/$lang/test.sh"
 done
+step "versions agree" python3 tests/versions.py
+# scripts/dist.sh makes the release (gnu with glibc 2.17, musl, the jar); the consumers
+# build from the unpacked tarballs alone.
+step "release artifacts" bash scripts/test_dist.sh
 
 echo
 if [ "$failed" -ne 0 ]; then

@@ -25,7 +25,7 @@ run() {
   local name="$1" sanitize="$2"
   local build="$here/build/$name"
   echo "== C++ binding: $name build =="
-  cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFF_SANITIZE="$sanitize" >/dev/null
+  cmake -S "$here" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFEATUREFLAGS_BUILD_TESTS=ON -DFF_SANITIZE="$sanitize" >/dev/null
   cmake --build "$build" --target featureflags_test_targets -j "$jobs"
   (cd "$build" && ctest --output-on-failure --no-tests=error -j "$jobs")
 }

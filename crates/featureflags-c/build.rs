@@ -1,4 +1,6 @@
-//! Writes `featureflags.pc` for pkg-config next to the built library.
+//! Writes `featureflags.pc` for pkg-config next to the built library, and gives the
+//! shared library its SONAME (`libfeatureflags.so.0.<minor>` while the version is 0.x,
+//! `libfeatureflags.so.<major>` from 1.0: README, "Versions and ABI").
 //!
 //! The header is not generated here: `cargo xtask header` writes it (and `--check`
 //! compares it in CI), so a build never writes into the source tree.
@@ -14,6 +16,39 @@ fn main() {
     let root = root.canonicalize().unwrap_or(root);
     let version = env::var("CARGO_PKG_VERSION").unwrap();
     write_pkg_config(&root, &version);
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        set_soname(&version);
+    }
+}
+
+/// The SONAME: what a program linked with `-lfeatureflags` records and asks the loader
+/// for. Cargo's rule for compatible versions: `0.<minor>` while 0.x (a 0.x minor release
+/// may break), `<major>` from 1.0.
+fn soname(version: &str) -> String {
+    let mut parts = version.split('.');
+    let major = parts.next().unwrap_or("0");
+    let minor = parts.next().unwrap_or("0");
+    if major == "0" {
+        format!("libfeatureflags.so.0.{minor}")
+    } else {
+        format!("libfeatureflags.so.{major}")
+    }
+}
+
+/// Links the cdylib with its SONAME and makes the SONAME a symlink to it next to the
+/// built library (target/<profile>/), so programs linked against the build tree find it
+/// through their rpath. The link may dangle until the library is linked.
+fn set_soname(version: &str) {
+    let soname = soname(version);
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let Some(profile_dir) = out.ancestors().nth(3) else { return };
+    let link = profile_dir.join(&soname);
+    if fs::read_link(&link).ok().as_deref() != Some(Path::new("libfeatureflags.so")) {
+        let _ = fs::remove_file(&link);
+        #[cfg(unix)]
+        let _ = std::os::unix::fs::symlink("libfeatureflags.so", &link);
+    }
 }
 
 /// What a static link needs besides `libfeatureflags.a`: the system libraries of Rust's

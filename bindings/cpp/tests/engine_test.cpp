@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -181,6 +182,35 @@ TEST(Abi, ALibraryOfAnotherAbiIsRefused) {
     EXPECT_EQ(err.status(), ff::Status::InvalidState);
     EXPECT_STREQ(err.what(), "featureflags: libfeatureflags has ABI version 1, featureflags.hpp was compiled for ABI version 2");
   }
+}
+
+TEST(NoExceptions, ErrorOverloadsReturnStatusInstead) {
+  ff::Error err;
+  EXPECT_FALSE(ff::Engine::create("{", err).has_value());
+  EXPECT_EQ(err.status(), ff::Status::InvalidArgument);
+  auto e = ff::Engine::create({}, err);
+  ASSERT_TRUE(e.has_value());
+  auto ctx = ff::Context::create("u1", err);
+  ASSERT_TRUE(ctx.has_value());
+  EXPECT_TRUE(ctx->set("country", "GB", err) && ctx->set("volume", 2, err) && ctx->set("vip", true, err));
+  EXPECT_FALSE(ctx->set("volume", std::nan(""), err));
+  EXPECT_EQ(err.status(), ff::Status::InvalidArgument);
+  EXPECT_FALSE(e->load_json("{", err));
+  EXPECT_EQ(err.status(), ff::Status::InvalidConfig);
+  ASSERT_TRUE(e->load_json(config("classic", "r1"), err)) << err.what();
+  EXPECT_EQ(e->revision(err).value_or("?"), "r1");
+  EXPECT_TRUE(e->is_enabled("geo", *ctx, false));
+  EXPECT_FALSE(e->set_override("nope", "on", err));
+  EXPECT_EQ(err.status(), ff::Status::NotFound);
+  EXPECT_FALSE(e->rollout_status("nope", err).has_value());
+  EXPECT_EQ(err.status(), ff::Status::NotFound);
+  EXPECT_TRUE(e->drain_events(0, err).has_value());
+  EXPECT_EQ(ff::bucket("salt", "key", err), std::optional<std::uint32_t>(ff::bucket("salt", "key")));
+  EXPECT_FALSE(ff::sample_size(-1.0, 0.1, 0.05, 0.8, err).has_value());
+  EXPECT_EQ(err.status(), ff::Status::InvalidArgument);
+  ff::Error abi;
+  EXPECT_FALSE(ff::detail::check_abi(1, 2, abi));
+  EXPECT_EQ(abi.status(), ff::Status::InvalidState);
 }
 
 TEST(Names, ComeFromTheLibrary) {

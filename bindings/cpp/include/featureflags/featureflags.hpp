@@ -10,6 +10,12 @@
 // engine's message. Those failures are caller or operator errors (a bad config, invalid
 // UTF-8, a NaN), not control flow, so exceptions cost nothing on the success path.
 //
+// Without exceptions (-fno-exceptions): every throwing call also has an overload that
+// takes `Error& err` as its last argument and throws nothing: it returns false (or
+// std::nullopt) and fills `err` on failure; Engine::create(options, err) and
+// Context::create(user_id, err) return std::optional. With exceptions disabled (or
+// FEATUREFLAGS_EXCEPTIONS defined to 0) only those overloads are declared.
+//
 // Ownership: Engine and Context are move-only owners of their C handles
 // (std::unique_ptr with a deleter). A moved-from object holds no handle: it may be
 // destroyed or assigned to; evaluating with it returns the caller's default
@@ -42,6 +48,14 @@
 #include <utility>
 
 #include "featureflags.h"
+
+#ifndef FEATUREFLAGS_EXCEPTIONS
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#define FEATUREFLAGS_EXCEPTIONS 1
+#else
+#define FEATUREFLAGS_EXCEPTIONS 0
+#endif
+#endif
 
 static_assert(FF_ABI_VERSION == 2, "featureflags.hpp wraps ABI version 2 of featureflags.h");
 
@@ -96,8 +110,11 @@ enum class Reason : std::uint32_t {
 
 /// A failed call: the Status and the engine's message (what()). An invalid config's
 /// message lists every problem, one "<json path>: <message>" per line.
+/// Thrown, or filled in by the `Error&` overloads (where a default Error, Status::Ok,
+/// says nothing failed).
 class Error : public std::runtime_error {
  public:
+  Error() : std::runtime_error(""), status_(Status::Ok) {}
   Error(Status status, const std::string& message) : std::runtime_error(message), status_(status) {}
   [[nodiscard]] Status status() const noexcept { return status_; }
 
@@ -118,24 +135,54 @@ using StringId = ff_string_id;
 
 namespace detail {
 
-/// Throws Error(Status::InvalidState) unless the library's ABI is the one this header wraps.
-inline void check_abi(std::uint32_t library, std::uint32_t header) {
-  if (library == header) return;
-  throw Error(Status::InvalidState, "featureflags: libfeatureflags has ABI version " + std::to_string(library) +
+/// False, with Error(Status::InvalidState) in `out`, unless the library's ABI is the one
+/// this header wraps.
+inline bool check_abi(std::uint32_t library, std::uint32_t header, Error& out) {
+  if (library == header) return true;
+  out = Error(Status::InvalidState, "featureflags: libfeatureflags has ABI version " + std::to_string(library) +
                                         ", featureflags.hpp was compiled for ABI version " + std::to_string(header));
+  return false;
 }
 
-inline void check_abi() { check_abi(ff_abi_version(), FF_ABI_VERSION); }
+inline bool check_abi(Error& out) { return check_abi(ff_abi_version(), FF_ABI_VERSION, out); }
 
-/// Throws Error for a failed status, taking (and freeing) the ff_error if any. `err` is
-/// read only here, after the call that fills it has returned.
-inline void check(ff_status status, ff_error*& err) {
-  if (status == FF_STATUS_OK) return;
+/// False for a failed status, with the Error in `out`, taking (and freeing) the ff_error
+/// if any. `err` is read only here, after the call that fills it has returned.
+inline bool check(ff_status status, ff_error*& err, Error& out) {
+  if (status == FF_STATUS_OK) return true;
   std::string message = err != nullptr ? ff_error_message(err) : "";
   ff_error_free(err);
   err = nullptr;
   if (message.empty()) message = "featureflags: " + std::string(to_string(static_cast<Status>(status)));
-  throw Error(static_cast<Status>(status), message);
+  out = Error(static_cast<Status>(status), message);
+  return false;
+}
+
+inline bool check(ff_status status, Error& out) {
+  ff_error* none = nullptr;
+  return check(status, none, out);
+}
+
+/// Calls `fn(args..., &err)`; false, with the Error in `out`, on failure.
+template <typename Fn, typename... Args>
+inline bool call_into(Error& out, Fn fn, Args... args) {
+  ff_error* err = nullptr;
+  return check(fn(args..., &err), err, out);
+}
+
+#if FEATUREFLAGS_EXCEPTIONS
+/// Throws Error(Status::InvalidState) unless the library's ABI is the one this header wraps.
+inline void check_abi(std::uint32_t library, std::uint32_t header) {
+  Error e;
+  if (!check_abi(library, header, e)) throw e;
+}
+
+inline void check_abi() { check_abi(ff_abi_version(), FF_ABI_VERSION); }
+
+/// Throws Error for a failed status (see check above).
+inline void check(ff_status status, ff_error*& err) {
+  Error e;
+  if (!check(status, err, e)) throw e;
 }
 
 inline void check(ff_status status) {
@@ -149,6 +196,7 @@ inline void call(Fn fn, Args... args) {
   ff_error* err = nullptr;
   check(fn(args..., &err), err);
 }
+#endif
 
 /// A borrowed ff_str as a view ({NULL, 0} is the empty view: a valid empty range).
 [[nodiscard]] inline std::string_view view(ff_str s) noexcept { return std::string_view(s.ptr, s.len); }
@@ -184,11 +232,22 @@ class Context {
  public:
   /// A context for `user_id`; throws Error(Status::InvalidArgument) with the library's
   /// message for invalid UTF-8.
+#if FEATUREFLAGS_EXCEPTIONS
   explicit Context(std::string_view user_id) {
     detail::check_abi();
     ff_context* c = nullptr;
     detail::call(ff_context_create, user_id.data(), user_id.size(), &c);
     ptr_.reset(c);
+  }
+#endif
+  /// A context for `user_id`, or nullopt with the reason in `err` (invalid UTF-8, or a
+  /// library of another ABI).
+  [[nodiscard]] static std::optional<Context> create(std::string_view user_id, Error& err) {
+    ff_context* c = nullptr;
+    if (!detail::check_abi(err) || !detail::call_into(err, ff_context_create, user_id.data(), user_id.size(), &c)) {
+      return std::nullopt;
+    }
+    return Context(c);
   }
 
   Context(Context&&) noexcept = default;
@@ -197,6 +256,7 @@ class Context {
   Context& operator=(const Context&) = delete;
   ~Context() = default;
 
+#if FEATUREFLAGS_EXCEPTIONS
   /// Starts over for another user, removing every attribute but keeping the buffers.
   Context& reset(std::string_view user_id) {
     detail::call(ff_context_reset, ptr_.get(), user_id.data(), user_id.size());
@@ -227,6 +287,31 @@ class Context {
     detail::call(ff_context_set_bool, ptr_.get(), name.data(), name.size(), value);
     return *this;
   }
+#endif
+
+  // The same without exceptions: false, with the reason in `err`, on failure.
+  bool reset(std::string_view user_id, Error& err) {
+    return detail::call_into(err, ff_context_reset, ptr_.get(), user_id.data(), user_id.size());
+  }
+  bool set(std::string_view name, std::string_view value, Error& err) {
+    return detail::call_into(err, ff_context_set_string, ptr_.get(), name.data(), name.size(), value.data(),
+                             value.size());
+  }
+  bool set(std::string_view name, const char* value, Error& err) { return set(name, std::string_view(value), err); }
+  bool set(std::string_view name, const std::string& value, Error& err) {
+    return set(name, std::string_view(value), err);
+  }
+  bool set(std::string_view name, double value, Error& err) {
+    return detail::call_into(err, ff_context_set_number, ptr_.get(), name.data(), name.size(), value);
+  }
+  template <typename T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool> &&
+                                             !std::is_same_v<T, double>, int> = 0>
+  bool set(std::string_view name, T value, Error& err) {
+    return set(name, static_cast<double>(value), err);
+  }
+  bool set(std::string_view name, bool value, Error& err) {
+    return detail::call_into(err, ff_context_set_bool, ptr_.get(), name.data(), name.size(), value);
+  }
 
   /// False once moved from.
   [[nodiscard]] explicit operator bool() const noexcept { return ptr_ != nullptr; }
@@ -235,6 +320,8 @@ class Context {
   [[nodiscard]] ff_context* raw() noexcept { return ptr_.get(); }
 
  private:
+  explicit Context(ff_context* c) noexcept : ptr_(c) {}
+
   std::unique_ptr<ff_context, detail::ContextDeleter> ptr_;
 };
 
@@ -284,10 +371,22 @@ class Engine {
 
   /// Creates an engine with no flags. `options_json` is a JSON object
   /// (`{"max_config_bytes": 16777216}`), empty for the defaults.
+#if FEATUREFLAGS_EXCEPTIONS
   [[nodiscard]] static Engine create(std::string_view options_json = {}) {
     detail::check_abi();
     ff_engine* e = nullptr;
     detail::call(ff_engine_create, options_json.data(), options_json.size(), &e);
+    return Engine(e);
+  }
+#endif
+  /// create() without exceptions: nullopt with the reason in `err` (bad options, or a
+  /// library of another ABI).
+  [[nodiscard]] static std::optional<Engine> create(std::string_view options_json, Error& err) {
+    ff_engine* e = nullptr;
+    if (!detail::check_abi(err) ||
+        !detail::call_into(err, ff_engine_create, options_json.data(), options_json.size(), &e)) {
+      return std::nullopt;
+    }
     return Engine(e);
   }
 
@@ -305,6 +404,7 @@ class Engine {
 
   // ---- configuration -------------------------------------------------------------------
 
+#if FEATUREFLAGS_EXCEPTIONS
   /// Validates and atomically installs a config. Throws Error(Status::InvalidConfig)
   /// listing every problem with its JSON path; the previous config keeps serving.
   void load_json(std::string_view json) { detail::call(ff_engine_load_json, ptr_.get(), json.data(), json.size()); }
@@ -330,6 +430,7 @@ class Engine {
     detail::call(ff_engine_revision, ptr_.get(), &out.b);
     return out.str();
   }
+#endif
 
   // ---- flags (hot path: inline, noexcept, no allocation) -------------------------------
 
@@ -393,6 +494,7 @@ class Engine {
     ff_flag_value_json(ptr_.get(), key.data(), key.size(), ctx.raw(), &out.b);
     return out.str();
   }
+#if FEATUREFLAGS_EXCEPTIONS
   /// Forces flag `key` to serve `variant` for everyone until cleared, across reloads
   /// (a kill switch is pulled with "off"). Status::NotFound for an unknown flag,
   /// Status::InvalidArgument for an unknown variant.
@@ -407,6 +509,7 @@ class Engine {
     detail::call(ff_flag_history_json, ptr_.get(), key.data(), key.size(), &out.b);
     return out.str();
   }
+#endif
 
   // ---- experiments ---------------------------------------------------------------------
 
@@ -424,6 +527,7 @@ class Engine {
     if (!ff_experiment_assign_id(ptr_.get(), key.data(), key.size(), ctx.raw(), &out, &id)) return std::nullopt;
     return Interned{detail::view(out), id};
   }
+#if FEATUREFLAGS_EXCEPTIONS
   /// Records `value` of `metric` for `user_id` (non-finite values throw).
   void track(std::string_view user_id, std::string_view metric, double value) {
     detail::call(ff_track, ptr_.get(), user_id.data(), user_id.size(), metric.data(), metric.size(), value);
@@ -442,9 +546,11 @@ class Engine {
   void declare_winner(std::string_view key, std::string_view variant) {
     detail::call(ff_declare_winner, ptr_.get(), key.data(), key.size(), variant.data(), variant.size());
   }
+#endif
 
   // ---- rollouts ------------------------------------------------------------------------
 
+#if FEATUREFLAGS_EXCEPTIONS
   /// Rollout `key`'s status (Status::NotFound when the config has no such rollout).
   [[nodiscard]] RolloutInfo rollout_status(std::string_view key) const {
     RolloutInfo info{};
@@ -459,6 +565,7 @@ class Engine {
   void pause_rollout(std::string_view key) { detail::call(ff_rollout_pause, ptr_.get(), key.data(), key.size()); }
   void resume_rollout(std::string_view key) { detail::call(ff_rollout_resume, ptr_.get(), key.data(), key.size()); }
   void rollback_rollout(std::string_view key) { detail::call(ff_rollout_rollback, ptr_.get(), key.data(), key.size()); }
+#endif
   /// Whether ctx is inside rollout `key`'s current percentage (false when missing).
   [[nodiscard]] bool in_rollout(std::string_view key, const Context& ctx) const noexcept {
     return ff_in_rollout(ptr_.get(), key.data(), key.size(), ctx.raw());
@@ -466,16 +573,19 @@ class Engine {
 
   // ---- events --------------------------------------------------------------------------
 
+#if FEATUREFLAGS_EXCEPTIONS
   /// Removes up to `max` queued events (0: all) as NDJSON; empty when none are queued.
   [[nodiscard]] std::string drain_events(std::size_t max = 0) {
     detail::Bytes out;
     detail::check(ff_events_drain(ptr_.get(), max, &out.b));
     return out.str();
   }
-  /// Events dropped so far because the queue was full.
-  [[nodiscard]] std::uint64_t events_dropped() const noexcept { return ff_events_dropped(ptr_.get()); }
   /// Turns evaluation events (one per is_enabled / variant / evaluate) on or off.
   void set_evaluation_events(bool enabled) { detail::check(ff_events_set_evaluation(ptr_.get(), enabled)); }
+#endif
+  /// Events dropped so far because the queue was full.
+  [[nodiscard]] std::uint64_t events_dropped() const noexcept { return ff_events_dropped(ptr_.get()); }
+
 
   /// Delivers every event synchronously to `listener(json)` instead of the queue (an
   /// empty function removes it and events queue again). It runs on the thread that
@@ -486,15 +596,102 @@ class Engine {
   /// The Engine owns the function while it is registered and destroys the previous one
   /// once the C API has unregistered it (ff_engine_set_listener returns after any call
   /// in flight: the C API's user_data need only outlive the registration).
+#if FEATUREFLAGS_EXCEPTIONS
   void set_listener(Listener listener) {
+    Error err;
+    if (!set_listener(std::move(listener), err)) throw err;
+  }
+#endif
+  /// set_listener() without exceptions: false, with the reason in `err`, on failure.
+  bool set_listener(Listener listener, Error& err) {
     if (!listener) {
-      detail::check(ff_engine_set_listener(ptr_.get(), nullptr, nullptr));
+      if (!detail::check(ff_engine_set_listener(ptr_.get(), nullptr, nullptr), err)) return false;
       listener_.reset();
-      return;
+      return true;
     }
     auto owned = std::make_unique<Listener>(std::move(listener));
-    detail::check(ff_engine_set_listener(ptr_.get(), &Engine::trampoline, owned.get()));
+    if (!detail::check(ff_engine_set_listener(ptr_.get(), &Engine::trampoline, owned.get()), err)) return false;
     listener_ = std::move(owned);  // frees the replaced listener
+    return true;
+  }
+
+  // ---- the throwing calls without exceptions: false (or nullopt), with the reason in
+  // `err`, on failure ----------------------------------------------------------------
+
+  bool load_json(std::string_view json, Error& err) {
+    return detail::call_into(err, ff_engine_load_json, ptr_.get(), json.data(), json.size());
+  }
+  bool load_file(std::string_view path, Error& err) {
+    return detail::call_into(err, ff_engine_load_file, ptr_.get(), path.data(), path.size());
+  }
+  bool set_time(std::int64_t unix_ms, Error& err) { return detail::check(ff_engine_set_time(ptr_.get(), unix_ms), err); }
+  bool set_time(std::chrono::system_clock::time_point t, Error& err) {
+    return set_time(
+        static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count()),
+        err);
+  }
+  bool use_system_clock(Error& err) { return set_time(std::int64_t{0}, err); }
+  [[nodiscard]] std::optional<std::string> revision(Error& err) const {
+    detail::Bytes out;
+    if (!detail::call_into(err, ff_engine_revision, ptr_.get(), &out.b)) return std::nullopt;
+    return out.str();
+  }
+  bool set_override(std::string_view key, std::string_view variant, Error& err) {
+    return detail::call_into(err, ff_flag_set_override, ptr_.get(), key.data(), key.size(), variant.data(),
+                             variant.size());
+  }
+  bool clear_override(std::string_view key, Error& err) {
+    return detail::call_into(err, ff_flag_clear_override, ptr_.get(), key.data(), key.size());
+  }
+  [[nodiscard]] std::optional<std::string> history_json(std::string_view key, Error& err) const {
+    return bytes_of(ff_flag_history_json, key, err);
+  }
+  bool track(std::string_view user_id, std::string_view metric, double value, Error& err) {
+    return detail::call_into(err, ff_track, ptr_.get(), user_id.data(), user_id.size(), metric.data(), metric.size(),
+                             value);
+  }
+  [[nodiscard]] std::optional<std::string> experiment_results_json(std::string_view key, Error& err) const {
+    return bytes_of(ff_experiment_results_json, key, err);
+  }
+  [[nodiscard]] std::optional<std::string> experiment_timeseries_json(std::string_view key, Error& err) const {
+    return bytes_of(ff_experiment_timeseries_json, key, err);
+  }
+  [[nodiscard]] std::optional<std::string> funnel_report_json(std::string_view key, Error& err) const {
+    return bytes_of(ff_funnel_report_json, key, err);
+  }
+  bool declare_winner(std::string_view key, std::string_view variant, Error& err) {
+    return detail::call_into(err, ff_declare_winner, ptr_.get(), key.data(), key.size(), variant.data(),
+                             variant.size());
+  }
+  [[nodiscard]] std::optional<RolloutInfo> rollout_status(std::string_view key, Error& err) const {
+    RolloutInfo info{};
+    if (!detail::call_into(err, ff_rollout_status, ptr_.get(), key.data(), key.size(), &info)) return std::nullopt;
+    return info;
+  }
+  bool report_health(std::string_view key, double error_rate, double p99_latency_ms, std::uint64_t samples,
+                     Error& err) {
+    return detail::call_into(err, ff_rollout_report_health, ptr_.get(), key.data(), key.size(), error_rate,
+                             p99_latency_ms, samples);
+  }
+  bool advance_rollout(std::string_view key, Error& err) {
+    return detail::call_into(err, ff_rollout_advance, ptr_.get(), key.data(), key.size());
+  }
+  bool pause_rollout(std::string_view key, Error& err) {
+    return detail::call_into(err, ff_rollout_pause, ptr_.get(), key.data(), key.size());
+  }
+  bool resume_rollout(std::string_view key, Error& err) {
+    return detail::call_into(err, ff_rollout_resume, ptr_.get(), key.data(), key.size());
+  }
+  bool rollback_rollout(std::string_view key, Error& err) {
+    return detail::call_into(err, ff_rollout_rollback, ptr_.get(), key.data(), key.size());
+  }
+  [[nodiscard]] std::optional<std::string> drain_events(std::size_t max, Error& err) {
+    detail::Bytes out;
+    if (!detail::check(ff_events_drain(ptr_.get(), max, &out.b), err)) return std::nullopt;
+    return out.str();
+  }
+  bool set_evaluation_events(bool enabled, Error& err) {
+    return detail::check(ff_events_set_evaluation(ptr_.get(), enabled), err);
   }
 
   // ---- handle --------------------------------------------------------------------------
@@ -508,10 +705,18 @@ class Engine {
  private:
   explicit Engine(ff_engine* e) noexcept : ptr_(e) {}
 
+#if FEATUREFLAGS_EXCEPTIONS
   template <typename Fn>
   std::string bytes_of(Fn fn, std::string_view key) const {
     detail::Bytes out;
     detail::call(fn, ptr_.get(), key.data(), key.size(), &out.b);
+    return out.str();
+  }
+#endif
+  template <typename Fn>
+  std::optional<std::string> bytes_of(Fn fn, std::string_view key, Error& err) const {
+    detail::Bytes out;
+    if (!detail::call_into(err, fn, ptr_.get(), key.data(), key.size(), &out.b)) return std::nullopt;
     return out.str();
   }
 
@@ -530,6 +735,7 @@ class Engine {
 // Free functions (no engine)
 // ---------------------------------------------------------------------------------------
 
+#if FEATUREFLAGS_EXCEPTIONS
 /// bucket(salt, key) of docs/design.md §4, in 0..99999.
 [[nodiscard]] inline std::uint32_t bucket(std::string_view salt, std::string_view key) {
   std::uint32_t out = 0;
@@ -577,6 +783,54 @@ class Engine {
 [[nodiscard]] inline double lifetime_value(double margin, double retention, double discount, std::uint32_t periods) {
   double out = 0;
   detail::call(ff_lifetime_value, margin, retention, discount, periods, &out);
+  return out;
+}
+
+#endif
+
+// The same without exceptions: nullopt, with the reason in `err`, on failure.
+[[nodiscard]] inline std::optional<std::uint32_t> bucket(std::string_view salt, std::string_view key, Error& err) {
+  std::uint32_t out = 0;
+  if (!detail::call_into(err, ff_bucket, salt.data(), salt.size(), key.data(), key.size(), &out)) return std::nullopt;
+  return out;
+}
+[[nodiscard]] inline std::optional<std::string> analyze_json(std::string_view input, Error& err) {
+  detail::Bytes out;
+  if (!detail::call_into(err, ff_analyze_json, input.data(), input.size(), &out.b)) return std::nullopt;
+  return out.str();
+}
+[[nodiscard]] inline std::optional<double> sample_size(double baseline, double mde, double alpha, double power,
+                                                       Error& err) {
+  double out = 0;
+  if (!detail::call_into(err, ff_sample_size, baseline, mde, alpha, power, &out)) return std::nullopt;
+  return out;
+}
+[[nodiscard]] inline std::optional<double> power(double baseline, double mde, double alpha, double n_per_variant,
+                                                 Error& err) {
+  double out = 0;
+  if (!detail::call_into(err, ff_power, baseline, mde, alpha, n_per_variant, &out)) return std::nullopt;
+  return out;
+}
+[[nodiscard]] inline std::optional<double> mde(double baseline, double alpha, double power, double n_per_variant,
+                                               Error& err) {
+  double out = 0;
+  if (!detail::call_into(err, ff_mde, baseline, alpha, power, n_per_variant, &out)) return std::nullopt;
+  return out;
+}
+[[nodiscard]] inline std::optional<double> test_duration_days(double required_per_variant, std::uint32_t variants,
+                                                              double daily_users, double traffic_fraction,
+                                                              Error& err) {
+  double out = 0;
+  if (!detail::call_into(err, ff_test_duration_days, required_per_variant, variants, daily_users, traffic_fraction,
+                         &out)) {
+    return std::nullopt;
+  }
+  return out;
+}
+[[nodiscard]] inline std::optional<double> lifetime_value(double margin, double retention, double discount,
+                                                          std::uint32_t periods, Error& err) {
+  double out = 0;
+  if (!detail::call_into(err, ff_lifetime_value, margin, retention, discount, periods, &out)) return std::nullopt;
   return out;
 }
 
