@@ -631,6 +631,7 @@ class Engine {
         err);
   }
   bool use_system_clock(Error& err) { return set_time(std::int64_t{0}, err); }
+  bool checkpoint(Error& err) const { return detail::call_into(err, ff_engine_checkpoint, ptr_.get()); }
   [[nodiscard]] std::optional<std::string> revision(Error& err) const {
     detail::Bytes out;
     if (!detail::call_into(err, ff_engine_revision, ptr_.get(), &out.b)) return std::nullopt;
