@@ -96,6 +96,7 @@ step "cargo doc (warnings denied)" docs_build_cleanly
 step "MSRV check" msrv_builds
 step "C API test" c_tests
 step "test vectors: independent Python reference" python3 tests/vectors/reference.py
+step "every binding wraps every ff_ function" python3 tests/binding_coverage.py
 for lang in go cpp java; do
     step "$lang binding" bash "bindings/$lang/test.sh"
 done

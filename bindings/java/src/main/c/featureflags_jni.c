@@ -357,6 +357,29 @@ JNI(jbyteArray, experimentResults)(JNIEnv *env, jclass cls, jlong e, jbyteArray 
 JNI(jbyteArray, history)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_flag_history_json); }
 JNI(jbyteArray, funnelReport)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_funnel_report_json); }
 
+JNI(jbyteArray, timeseries)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_experiment_timeseries_json); }
+
+JNI(jbyteArray, revision)(JNIEnv *env, jclass cls, jlong e) {
+    (void)cls;
+    if (closed(env, e)) return NULL;
+    ff_bytes out = {NULL, 0};
+    ff_error *err = NULL;
+    if (fail(env, ff_engine_revision(ENGINE(e), &out, &err), err)) return NULL;
+    return to_java(env, &out);
+}
+
+JNI(jlong, eventsDropped)(JNIEnv *env, jclass cls, jlong e) {
+    (void)cls;
+    if (closed(env, e)) return 0;
+    return (jlong)ff_events_dropped(ENGINE(e));
+}
+
+JNI(void, setEvaluationEvents)(JNIEnv *env, jclass cls, jlong e, jboolean enabled) {
+    (void)cls;
+    if (closed(env, e)) return;
+    fail(env, ff_events_set_evaluation(ENGINE(e), enabled == JNI_TRUE), NULL);
+}
+
 JNI(void, declareWinner)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyteArray variant) {
     (void)cls;
     if (closed(env, e)) return;
@@ -390,6 +413,38 @@ JNI(jdouble, sampleSize)(JNIEnv *env, jclass cls, jdouble baseline, jdouble mde,
     double out = 0;
     ff_error *err = NULL;
     fail(env, ff_sample_size(baseline, mde, alpha, power, &out, &err), err);
+    return out;
+}
+
+JNI(jdouble, power)(JNIEnv *env, jclass cls, jdouble baseline, jdouble mde, jdouble alpha, jdouble n) {
+    (void)cls;
+    double out = 0;
+    ff_error *err = NULL;
+    fail(env, ff_power(baseline, mde, alpha, n, &out, &err), err);
+    return out;
+}
+
+JNI(jdouble, mde)(JNIEnv *env, jclass cls, jdouble baseline, jdouble alpha, jdouble power, jdouble n) {
+    (void)cls;
+    double out = 0;
+    ff_error *err = NULL;
+    fail(env, ff_mde(baseline, alpha, power, n, &out, &err), err);
+    return out;
+}
+
+JNI(jdouble, testDurationDays)(JNIEnv *env, jclass cls, jdouble required, jint variants, jdouble daily, jdouble traffic) {
+    (void)cls;
+    double out = 0;
+    ff_error *err = NULL;
+    fail(env, ff_test_duration_days(required, (uint32_t)variants, daily, traffic, &out, &err), err);
+    return out;
+}
+
+JNI(jdouble, lifetimeValue)(JNIEnv *env, jclass cls, jdouble margin, jdouble retention, jdouble discount, jint periods) {
+    (void)cls;
+    double out = 0;
+    ff_error *err = NULL;
+    fail(env, ff_lifetime_value(margin, retention, discount, (uint32_t)periods, &out, &err), err);
     return out;
 }
 

@@ -357,6 +357,112 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     /**
+     * Experiment {@code key}'s time series (docs/analytics.md): per-interval counters per
+     * variant, cumulative results and anomalies.
+     *
+     * @param key the experiment
+     * @return the JSON document
+     * @throws NotFoundException when the config has no such experiment
+     */
+    public String experimentTimeSeriesJson(String key) {
+        return new String(Native.timeseries(live(), key(key)), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Funnel {@code key}'s report (docs/analytics.md): users per step, per variant of its
+     * linked experiment, with conversion and median step times.
+     *
+     * @param key the funnel
+     * @return the JSON document
+     * @throws NotFoundException when the config has no such funnel
+     */
+    public String funnelReportJson(String key) {
+        return new String(Native.funnelReport(live(), key(key)), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The loaded config's {@code revision}.
+     *
+     * @return the revision, "" when the config has none or nothing is loaded
+     */
+    public String revision() {
+        byte[] revision = Native.revision(live());
+        return revision == null ? "" : new String(revision, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Events dropped so far because the queue was full.
+     *
+     * @return the count
+     */
+    public long eventsDropped() {
+        return Native.eventsDropped(live());
+    }
+
+    /**
+     * Turns evaluation events (one per evaluation) on or off; off by default, when
+     * evaluation pays nothing for them.
+     *
+     * @param enabled on or off
+     */
+    public void setEvaluationEvents(boolean enabled) {
+        Native.setEvaluationEvents(live(), enabled);
+    }
+
+    /**
+     * The power reached with {@code n} users per variant.
+     *
+     * @param baseline the control's conversion rate
+     * @param mde the relative change to detect
+     * @param alpha the significance level
+     * @param n users per variant
+     * @return the power
+     */
+    public static double power(double baseline, double mde, double alpha, double n) {
+        return Native.power(baseline, mde, alpha, n);
+    }
+
+    /**
+     * The smallest relative change of a conversion rate that a two-sided test detects.
+     *
+     * @param baseline the control's conversion rate
+     * @param alpha the significance level
+     * @param power the target power
+     * @param n users per variant
+     * @return the relative change
+     */
+    public static double minimumDetectableEffect(double baseline, double alpha, double power, double n) {
+        return Native.mde(baseline, alpha, power, n);
+    }
+
+    /**
+     * Days needed to enroll {@code requiredPerVariant} users in each variant (rounded up).
+     *
+     * @param requiredPerVariant users needed per variant
+     * @param variants number of variants
+     * @param dailyUsers eligible users a day
+     * @param trafficFraction the share of them that enters the experiment, (0, 1]
+     * @return days
+     */
+    public static double testDurationDays(double requiredPerVariant, int variants, double dailyUsers, double trafficFraction) {
+        return Native.testDurationDays(requiredPerVariant, variants, dailyUsers, trafficFraction);
+    }
+
+    /**
+     * Customer lifetime value {@code margin × Σ_{t<periods} rᵗ/(1+d)ᵗ}; {@code periods = 0}
+     * is the infinite horizon.
+     *
+     * @param margin margin per period
+     * @param retention retention per period
+     * @param discount discount rate per period
+     * @param periods periods, 0 for the infinite horizon
+     * @return the value
+     */
+    public static double lifetimeValue(double margin, double retention, double discount, int periods) {
+        return Native.lifetimeValue(margin, retention, discount, periods);
+    }
+
+    /**
      * Users per variant to detect a relative change of a conversion rate.
      *
      * @param baseline the control's rate

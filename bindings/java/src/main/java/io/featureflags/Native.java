@@ -73,6 +73,14 @@ final class Native {
     static native byte[] experimentResults(long engine, byte[] key);
     static native byte[] history(long engine, byte[] key);
     static native byte[] funnelReport(long engine, byte[] key);
+    static native byte[] timeseries(long engine, byte[] key);
+    static native byte[] revision(long engine);
+    static native long eventsDropped(long engine);
+    static native void setEvaluationEvents(long engine, boolean enabled);
+    static native double power(double baseline, double mde, double alpha, double n);
+    static native double mde(double baseline, double alpha, double power, double n);
+    static native double testDurationDays(double requiredPerVariant, int variants, double dailyUsers, double trafficFraction);
+    static native double lifetimeValue(double margin, double retention, double discount, int periods);
     static native void declareWinner(long engine, byte[] key, byte[] variant);
     static native byte[] analyze(byte[] input);
     static native double sampleSize(double baseline, double mde, double alpha, double power);
