@@ -68,7 +68,8 @@ fn full_queue_drops_the_newest_and_counts() {
 #[test]
 fn partial_drains_across_chunks_keep_every_event_in_order() {
     let events = Events::new(100_000, false);
-    let filler = "x".repeat(700);
+    // About 94 events to a chunk (700 bytes of filler for 64 KiB chunks).
+    let filler = "x".repeat(CHUNK_BYTES / 94);
     for i in 0..1_000 {
         if i % 3 == 0 {
             events.emit_exposure(i, Sym(0), Sym(1), &format!("{i}{filler}"), names);
