@@ -64,7 +64,7 @@ fn run(engine: &Engine, flags: &[String], input: &Input) {
         let variant = engine.variant(key, &ctx).map(str::to_string);
         let (value, value_reason) = engine.value_json(key.as_bytes(), &ctx);
         assert_eq!(reason, value_reason, "{key}: evaluate and value_json agree on the reason");
-        if let Some(value) = value {
+        if let Some(value) = &value {
             assert!(serde_json::from_str::<serde_json::Value>(&value).is_ok(), "{key}: value is JSON: {value}");
         }
         assert_eq!(variant.is_some(), value.is_some(), "{key}: a served variant has a value");

@@ -1,12 +1,21 @@
 //! Sequences of engine operations (assign, track, reload, overrides, rollout actions and
-//! health, winners, reports, event draining, clock moves) as structured input: each
-//! input runs on an engine of its own, so a failure reproduces from the input alone.
-//! The engine is cheap to make; the configs' texts are parsed into name lists once.
+//! health, winners, reports, event draining, clock moves) as structured input.
+//!
+//! Speed: compiling a config costs milliseconds under the sanitizers (a fresh engine per
+//! input ran 31 inputs a second), so each config's engine is made once and reused, and
+//! made anew every `RENEW` inputs so that the users and tallies it accumulates stay
+//! bounded. Each input starts from the same clock and with no overrides (cleared after
+//! each input), on whichever config its engine holds (an input that reloads leaves the
+//! config it loaded: restoring would cost another compile).
+//! A failure that depends on earlier inputs replays with `FUZZ_FRESH_ENGINE=1`, which
+//! makes an engine per input.
 #![no_main]
+
+use std::cell::RefCell;
 
 use arbitrary::Arbitrary;
 use featureflags::{Context, Engine, EngineOptions, Reason, RolloutAction};
-use featureflags_fuzz::{fixtures, Fixture, Name};
+use featureflags_fuzz::{fixtures, operations_fixture, Fixture, Name};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
@@ -34,7 +43,6 @@ enum Op {
 #[derive(Debug, Arbitrary)]
 struct Input {
     config: u8,
-    event_capacity: u8,
     ops: Vec<Op>,
 }
 
@@ -42,7 +50,8 @@ fn user(i: u8) -> String {
     format!("user-{i}")
 }
 
-fn run(engine: &Engine, mut fixture: &'static Fixture, ops: &[Op]) {
+/// Runs `ops`; returns the fixture of the config the engine holds at the end.
+fn run(engine: &Engine, mut fixture: &'static Fixture, ops: &[Op]) -> &'static Fixture {
     let mut now: i64 = 1_795_000_000_000;
     engine.set_time(now);
     for op in ops {
@@ -60,7 +69,7 @@ fn run(engine: &Engine, mut fixture: &'static Fixture, ops: &[Op]) {
                 let _ = engine.evaluate(flag.get(&f.flags, "f"), &Context::new(&user(*u)));
             }
             Op::Reload { config } => {
-                let next = &fixtures()[usize::from(*config) % fixtures().len()];
+                let next = self::fixture(*config);
                 engine.load_json(next.config.as_bytes()).expect("the repository's configs load");
                 fixture = next;
             }
@@ -123,13 +132,61 @@ fn run(engine: &Engine, mut fixture: &'static Fixture, ops: &[Op]) {
             }
         }
     }
+    fixture
+}
+
+/// Inputs an engine serves before it is made anew.
+const RENEW: u32 = 512;
+
+/// The configs these operations are about: the example cut down to its experiment,
+/// rollout and funnel (and two flags), and the smallest fixture. Reloads dominate the
+/// cost of an input: the whole example takes ~5 ms to compile under the sanitizers, the
+/// test vectors' config ~50 ms.
+fn fixture(i: u8) -> &'static Fixture {
+    if i % 2 == 0 {
+        operations_fixture()
+    } else {
+        &fixtures()[2]
+    }
+}
+
+fn new_engine(fixture: &Fixture) -> Engine {
+    // A small queue: a full one (dropped events) is a state worth reaching.
+    let engine = Engine::new(EngineOptions { event_capacity: 64, ..Default::default() });
+    engine.load_json(fixture.config.as_bytes()).expect("the repository's configs load");
+    engine
+}
+
+thread_local! {
+    /// Two engines, each with the fixture whose config it currently holds.
+    static ENGINES: RefCell<Vec<Option<(Engine, &'static Fixture, u32)>>> = const { RefCell::new(Vec::new()) };
 }
 
 fuzz_target!(|input: Input| {
-    let fixture = &fixtures()[usize::from(input.config) % fixtures().len()];
-    // A small queue: a full one (dropped events) is a state worth reaching.
-    let options = EngineOptions { event_capacity: usize::from(input.event_capacity).max(1) * 16, ..Default::default() };
-    let engine = Engine::new(options);
-    engine.load_json(fixture.config.as_bytes()).expect("the repository's configs load");
-    run(&engine, fixture, &input.ops);
+    if std::env::var_os("FUZZ_FRESH_ENGINE").is_some() {
+        let fixture = fixture(input.config);
+        run(&new_engine(fixture), fixture, &input.ops);
+        return;
+    }
+    let slot = usize::from(input.config % 2);
+    ENGINES.with(|engines| {
+        let mut engines = engines.borrow_mut();
+        if engines.len() < 2 {
+            engines.resize_with(2, || None);
+        }
+        let entry = &mut engines[slot];
+        if entry.as_ref().is_none_or(|(_, _, served)| *served >= RENEW) {
+            let fixture = fixture(input.config);
+            *entry = Some((new_engine(fixture), fixture, 0));
+        }
+        let (engine, fixture, served) = entry.as_mut().expect("just made");
+        *served += 1;
+        // An input that reloaded leaves the engine on the config it loaded last: the next
+        // input on this engine picks its names from that one.
+        *fixture = run(engine, fixture, &input.ops);
+        for flag in engine.overrides().keys() {
+            let _ = engine.clear_override(flag);
+        }
+        let _ = engine.drain_events(0);
+    });
 });

@@ -66,6 +66,20 @@ fn fixture(config: &'static str) -> Fixture {
     }
 }
 
+/// examples/trading.json cut down to what the operations target exercises (its
+/// experiment, rollout and funnel, the rollout's flag and one multivariate flag), written
+/// compactly: a reload of it costs a fraction of the whole example's.
+pub fn operations_fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let mut doc: serde_json::Value = serde_json::from_str(CONFIGS[1]).expect("JSON");
+        let flags = doc["flags"].as_object_mut().expect("flags");
+        flags.retain(|key, _| key == "smart-order-router" || key == "order-ui");
+        doc["revision"] = "operations".into();
+        fixture(Box::leak(doc.to_string().into_boxed_str()))
+    })
+}
+
 /// The fixtures of [`CONFIGS`], parsed once.
 pub fn fixtures() -> &'static [Fixture] {
     static FIXTURES: OnceLock<Vec<Fixture>> = OnceLock::new();
