@@ -30,7 +30,9 @@ use libfuzzer_sys::fuzz_target;
 #[derive(Debug, Arbitrary)]
 enum Text {
     /// NULL with length 0 (the empty string) or with a non-zero length (an error).
-    Null { with_length: bool },
+    Null {
+        with_length: bool,
+    },
     Utf8(String),
     /// Any bytes, invalid UTF-8 included.
     Bytes(Vec<u8>),
@@ -41,8 +43,21 @@ enum Text {
 }
 
 const KNOWN: &[&str] = &[
-    "one-click-trade", "smart-order-router", "order-flow", "trade", "volume_usd", "orders", "open_ticket",
-    "control", "one_click", "on", "off", "country", "tier", "dark-mode", "new-order-ui",
+    "one-click-trade",
+    "smart-order-router",
+    "order-flow",
+    "trade",
+    "volume_usd",
+    "orders",
+    "open_ticket",
+    "control",
+    "one_click",
+    "on",
+    "off",
+    "country",
+    "tier",
+    "dark-mode",
+    "new-order-ui",
 ];
 
 impl Text {
@@ -75,44 +90,143 @@ impl Text {
 #[derive(Debug, Arbitrary)]
 enum Call {
     ContextNew(Text),
-    ContextCreate { user_id: Text, null_out: bool },
+    ContextCreate {
+        user_id: Text,
+        null_out: bool,
+    },
     ContextReset(Text),
     SetString(Text, Text),
     SetNumber(Text, f64),
     SetBool(Text, bool),
-    IsEnabled { key: Text, default: bool },
-    Variant { key: Text, null_out: bool },
-    VariantId { key: Text, null_out: bool, null_id: bool },
-    Evaluate { key: Text, null_out: bool },
-    FlagValueJson { key: Text, null_out: bool },
-    EvaluateValue { key: Text, null_out: bool, null_value: bool },
+    IsEnabled {
+        key: Text,
+        default: bool,
+    },
+    Variant {
+        key: Text,
+        null_out: bool,
+    },
+    VariantId {
+        key: Text,
+        null_out: bool,
+        null_id: bool,
+    },
+    Evaluate {
+        key: Text,
+        null_out: bool,
+    },
+    FlagValueJson {
+        key: Text,
+        null_out: bool,
+    },
+    EvaluateValue {
+        key: Text,
+        null_out: bool,
+        null_value: bool,
+    },
     SetOverride(Text, Text),
     ClearOverride(Text),
-    Assign { key: Text, null_out: bool },
-    AssignId { key: Text, null_out: bool, null_id: bool },
-    Track { user: Text, metric: Text, value: f64 },
-    Results { key: Text, null_out: bool },
+    Assign {
+        key: Text,
+        null_out: bool,
+    },
+    AssignId {
+        key: Text,
+        null_out: bool,
+        null_id: bool,
+    },
+    Track {
+        user: Text,
+        metric: Text,
+        value: f64,
+    },
+    Results {
+        key: Text,
+        null_out: bool,
+    },
     DeclareWinner(Text, Text),
-    Funnel { key: Text, null_out: bool },
-    Timeseries { key: Text, null_out: bool },
-    History { key: Text, null_out: bool },
-    Analyze { input: Text, null_out: bool },
-    SampleSize { a: f64, b: f64, c: f64, d: f64, null_out: bool },
-    Power { a: f64, b: f64, c: f64, d: f64, null_out: bool },
-    Mde { a: f64, b: f64, c: f64, d: f64, null_out: bool },
-    Duration { required: f64, variants: u32, daily: f64, fraction: f64, null_out: bool },
-    LifetimeValue { margin: f64, retention: f64, discount: f64, periods: u32, null_out: bool },
-    RolloutStatus { key: Text, null_out: bool },
-    Health { key: Text, error_rate: f64, p99: f64, samples: u64 },
-    RolloutAct { key: Text, action: u8 },
+    Funnel {
+        key: Text,
+        null_out: bool,
+    },
+    Timeseries {
+        key: Text,
+        null_out: bool,
+    },
+    History {
+        key: Text,
+        null_out: bool,
+    },
+    Analyze {
+        input: Text,
+        null_out: bool,
+    },
+    SampleSize {
+        a: f64,
+        b: f64,
+        c: f64,
+        d: f64,
+        null_out: bool,
+    },
+    Power {
+        a: f64,
+        b: f64,
+        c: f64,
+        d: f64,
+        null_out: bool,
+    },
+    Mde {
+        a: f64,
+        b: f64,
+        c: f64,
+        d: f64,
+        null_out: bool,
+    },
+    Duration {
+        required: f64,
+        variants: u32,
+        daily: f64,
+        fraction: f64,
+        null_out: bool,
+    },
+    LifetimeValue {
+        margin: f64,
+        retention: f64,
+        discount: f64,
+        periods: u32,
+        null_out: bool,
+    },
+    RolloutStatus {
+        key: Text,
+        null_out: bool,
+    },
+    Health {
+        key: Text,
+        error_rate: f64,
+        p99: f64,
+        samples: u64,
+    },
+    RolloutAct {
+        key: Text,
+        action: u8,
+    },
     InRollout(Text),
-    Drain { max: usize, null_out: bool },
+    Drain {
+        max: usize,
+        null_out: bool,
+    },
     Dropped,
     EvaluationEvents(bool),
     Listener(bool),
     EngineString(u32),
-    Revision { null_out: bool },
-    Bucket { salt: Text, key: Text, null_out: bool },
+    Revision {
+        null_out: bool,
+    },
+    Bucket {
+        salt: Text,
+        key: Text,
+        null_out: bool,
+    },
     SetTime(i64),
     LoadJson(Text),
     /// Only argument errors: a real path is never read.
@@ -177,7 +291,11 @@ fn empty() -> ff_bytes {
     ff_bytes { ptr: ptr::null_mut(), len: 0 }
 }
 
-unsafe fn bytes_call(null_out: bool, err: *mut *mut ff_error, f: impl FnOnce(*mut ff_bytes, *mut *mut ff_error) -> ff_status) {
+unsafe fn bytes_call(
+    null_out: bool,
+    err: *mut *mut ff_error,
+    f: impl FnOnce(*mut ff_bytes, *mut *mut ff_error) -> ff_status,
+) {
     let mut b = empty();
     let status = f(if null_out { ptr::null_mut() } else { &mut b }, err);
     if status == ff_status::FF_STATUS_OK {
@@ -188,7 +306,11 @@ unsafe fn bytes_call(null_out: bool, err: *mut *mut ff_error, f: impl FnOnce(*mu
     unsafe { check(status, err) };
 }
 
-unsafe fn number_call(null_out: bool, err: *mut *mut ff_error, f: impl FnOnce(*mut f64, *mut *mut ff_error) -> ff_status) {
+unsafe fn number_call(
+    null_out: bool,
+    err: *mut *mut ff_error,
+    f: impl FnOnce(*mut f64, *mut *mut ff_error) -> ff_status,
+) {
     let mut n = f64::NAN;
     let status = f(if null_out { ptr::null_mut() } else { &mut n }, err);
     if status == ff_status::FF_STATUS_OK {
@@ -235,7 +357,10 @@ fuzz_target!(|input: Input| unsafe {
             let _ = inner.clear_override(flag);
         }
         if inner.revision().as_deref() != Some("2026-11-24.1") {
-            assert_eq!(ff_engine_load_json(engine, CONFIG.as_ptr().cast(), CONFIG.len(), ptr::null_mut()), ff_status::FF_STATUS_OK);
+            assert_eq!(
+                ff_engine_load_json(engine, CONFIG.as_ptr().cast(), CONFIG.len(), ptr::null_mut()),
+                ff_status::FF_STATUS_OK
+            );
         }
         let _ = ff_events_set_evaluation(engine, false);
         let _ = inner.drain_events(0);
@@ -251,11 +376,7 @@ unsafe fn run(engine: *mut ff_engine, input: &Input) {
     let mut seen: usize = 0;
     let mut null_next = false;
     for call in &input.calls {
-        let (e, c) = if std::mem::take(&mut null_next) {
-            (ptr::null_mut(), ptr::null_mut())
-        } else {
-            (engine, ctx)
-        };
+        let (e, c) = if std::mem::take(&mut null_next) { (ptr::null_mut(), ptr::null_mut()) } else { (engine, ctx) };
         match call {
             Call::ContextNew(t) => {
                 let (p, n) = t.arg();

@@ -20,24 +20,69 @@ use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
 enum Op {
-    Assign { experiment: Name, user: u8 },
-    Track { user: u8, metric: Name, value: f64 },
-    Evaluate { flag: Name, user: u8 },
-    Reload { config: u8 },
-    SetOverride { flag: Name, variant: Name },
-    ClearOverride { flag: Name },
-    Rollout { rollout: Name, action: u8 },
-    Health { rollout: Name, error_rate: f64, p99_latency_ms: f64, samples: u64 },
-    RolloutStatus { rollout: Name },
-    InRollout { rollout: Name, user: u8 },
-    DeclareWinner { experiment: Name, variant: Name },
-    Results { experiment: Name },
-    Timeseries { experiment: Name },
-    Funnel { funnel: Name },
-    History { flag: Name },
-    Drain { max: u8 },
+    Assign {
+        experiment: Name,
+        user: u8,
+    },
+    Track {
+        user: u8,
+        metric: Name,
+        value: f64,
+    },
+    Evaluate {
+        flag: Name,
+        user: u8,
+    },
+    Reload {
+        config: u8,
+    },
+    SetOverride {
+        flag: Name,
+        variant: Name,
+    },
+    ClearOverride {
+        flag: Name,
+    },
+    Rollout {
+        rollout: Name,
+        action: u8,
+    },
+    Health {
+        rollout: Name,
+        error_rate: f64,
+        p99_latency_ms: f64,
+        samples: u64,
+    },
+    RolloutStatus {
+        rollout: Name,
+    },
+    InRollout {
+        rollout: Name,
+        user: u8,
+    },
+    DeclareWinner {
+        experiment: Name,
+        variant: Name,
+    },
+    Results {
+        experiment: Name,
+    },
+    Timeseries {
+        experiment: Name,
+    },
+    Funnel {
+        funnel: Name,
+    },
+    History {
+        flag: Name,
+    },
+    Drain {
+        max: u8,
+    },
     /// Moves the engine clock forward by up to ~49 days.
-    Advance { ms: u32 },
+    Advance {
+        ms: u32,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -96,7 +141,8 @@ fn run(engine: &Engine, mut fixture: &'static Fixture, ops: &[Op]) -> &'static F
                 let _ = engine.rollout_act(rollout.get(&f.rollouts, "r"), action);
             }
             Op::Health { rollout, error_rate, p99_latency_ms, samples } => {
-                let _ = engine.rollout_report_health(rollout.get(&f.rollouts, "r"), *error_rate, *p99_latency_ms, *samples);
+                let _ =
+                    engine.rollout_report_health(rollout.get(&f.rollouts, "r"), *error_rate, *p99_latency_ms, *samples);
             }
             Op::RolloutStatus { rollout } => {
                 let _ = engine.rollout_status(rollout.get(&f.rollouts, "r"));
