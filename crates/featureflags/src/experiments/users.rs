@@ -198,8 +198,13 @@ mod tests {
     fn records_stay_put_and_are_found_across_blocks() {
         let mut users = Users::default();
         let n = BLOCK * 2 + 7;
-        let id =
-            |i: usize| if i % 3 == 0 { format!("a-long-user-id-past-the-inline-limit-{i}") } else { format!("u{i}") };
+        let id = |i: usize| {
+            if i.is_multiple_of(3) {
+                format!("a-long-user-id-past-the-inline-limit-{i}")
+            } else {
+                format!("u{i}")
+            }
+        };
         let mut first_address = None;
         for i in 0..n {
             // Every 4 users share a hash: lookups compare the bytes.
