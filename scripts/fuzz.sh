@@ -97,7 +97,7 @@ if [ "$coverage" -eq 1 ]; then
         # The library's own sources only: not the harness, the standard library or crates.io.
         totals=$("$llvm_cov" report "target/$host/coverage/$host/release/$t" \
             -instr-profile="coverage/$t/coverage.profdata" \
-            -ignore-filename-regex='(/rustc/|\.cargo/registry|/fuzz/)' | tail -n 1)
+            -ignore-filename-regex="(/rustc/|\.cargo/registry|^$root/fuzz/)" | tail -n 1)
         # TOTAL regions missed cover% functions missed exec% lines missed cover% ...
         read -r _ _ _ region_pct _ _ func_pct _ _ line_pct _ <<<"$totals"
         summary+=("$(printf '%-12s coverage of crates/: lines %s, regions %s, functions %s' "$t" "$line_pct" "$region_pct" "$func_pct")")
