@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite: Rust (unit, integration, doc, clippy, header drift), the C
-# header test, the shared test vectors' independent Python reference, the Go, C++
-# and Java bindings, the version check, and the release artifacts (scripts/dist.sh, then
-# consumers built from the tarballs). Exits non-zero if anything fails; no suite is ever skipped.
+# header test, valgrind on the C test, Miri, bounded fuzzing, the shared test vectors'
+# independent Python reference, the binding coverage check, the Go, C++ and Java
+# bindings, the version check, and the release artifacts (scripts/dist.sh, then consumers
+# built from the tarballs). Exits non-zero if anything fails; no suite is ever skipped.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -95,6 +96,13 @@ step "demo on other configs" demo_runs_on_any_valid_config
 step "cargo doc (warnings denied)" docs_build_cleanly
 step "MSRV check" msrv_builds
 step "C API test" c_tests
+# Reliability (docs/reliability.md): the C test under valgrind's memcheck, a bounded Miri
+# run on the code with unsafe or pointer-shaped logic, and every fuzz target for
+# FUZZ_SECONDS (20 s) each under AddressSanitizer. The last two need nightly, which
+# their scripts install (components, cargo-fuzz) when missing.
+step "valgrind (C test)" scripts/valgrind.sh
+step "miri" scripts/miri.sh
+step "fuzz (bounded)" scripts/fuzz.sh
 step "test vectors: independent Python reference" python3 tests/vectors/reference.py
 step "every binding wraps every ff_ function" python3 tests/binding_coverage.py
 for lang in go cpp java; do

@@ -55,3 +55,40 @@ impl Interner {
         self.strings.count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings handed out stay valid and unchanged while other threads intern more (the
+    /// arena grows by new buckets, never moving what it holds); ids are dense and a
+    /// name interned twice has one id. Small enough for Miri, which checks the arena's
+    /// lock-free reads for data races.
+    #[test]
+    fn interned_strings_stay_valid_while_other_threads_intern() {
+        let interner = Interner::default();
+        let first = interner.intern("first");
+        let held: &str = interner.get(first);
+        std::thread::scope(|scope| {
+            for t in 0..3 {
+                let interner = &interner;
+                scope.spawn(move || {
+                    for i in 0..40 {
+                        let name = format!("t{t}-{i}");
+                        let sym = interner.intern(&name);
+                        assert_eq!(interner.get(sym), name);
+                        assert_eq!(interner.intern(&name), sym);
+                        assert_eq!(interner.by_id(sym.id()), Some(name.as_str()));
+                    }
+                });
+            }
+        });
+        assert_eq!(held, "first");
+        assert_eq!(interner.len(), 1 + 3 * 40);
+        let mut ids: Vec<u32> = (0..interner.len() as u32).filter(|&id| interner.by_id(id).is_some()).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), interner.len(), "ids are 0..len");
+        assert_eq!(interner.by_id(interner.len() as u32), None);
+        assert_eq!(interner.get(Sym::UNSET), "");
+    }
+}

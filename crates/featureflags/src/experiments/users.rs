@@ -175,3 +175,52 @@ impl Users {
         i
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, variant: u32) -> UserRecord {
+        let first = Exposure {
+            experiment: Sym(0),
+            variant: Sym(variant),
+            totals: Totals::new(),
+            segments: [0; MAX_BREAKDOWNS],
+            breakdowns: 0,
+        };
+        UserRecord { id: UserId::new(id), first, more: Vec::new() }
+    }
+
+    /// Short ids inline and long ones on the heap, across several blocks and index
+    /// rehashes, with colliding stored hashes: every user is found by its bytes, and a
+    /// record's address never changes as the arena grows. (Small enough for Miri.)
+    #[test]
+    fn records_stay_put_and_are_found_across_blocks() {
+        let mut users = Users::default();
+        let n = BLOCK * 2 + 7;
+        let id = |i: usize| {
+            if i.is_multiple_of(3) {
+                format!("a-long-user-id-past-the-inline-limit-{i}")
+            } else {
+                format!("u{i}")
+            }
+        };
+        let mut first_address = None;
+        for i in 0..n {
+            // Every 4 users share a hash: lookups compare the bytes.
+            let at = users.insert((i / 4) as u32, record(&id(i), i as u32));
+            assert_eq!(at as usize, i);
+            let address = users.record(0) as *const UserRecord;
+            assert_eq!(*first_address.get_or_insert(address), address, "records never move");
+        }
+        assert_eq!(users.len, n);
+        for i in 0..n {
+            let found = users.get((i / 4) as u32, &id(i)).expect("inserted");
+            assert_eq!(found.first.variant, Sym(i as u32));
+            assert_eq!(found.id.as_bytes(), id(i).as_bytes());
+        }
+        assert!(users.get(0, "nobody").is_none());
+        users.record_mut(5).more.push(record("x", 99).first);
+        assert_eq!(users.record(5).iter().count(), 2);
+    }
+}

@@ -19,6 +19,17 @@ fn check_plan(baseline: f64, alpha: f64) -> Result<(), String> {
     Ok(())
 }
 
+/// `value`, or an error when the inputs are so extreme (a difference that rounds to 0, a
+/// product past `f64::MAX`) that the result is not a finite number: the planning
+/// functions never return NaN or infinity.
+fn finite_result(value: f64, what: &str) -> Result<f64, String> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!("{what}: the result is not a finite number ({value}): the inputs are too extreme"))
+    }
+}
+
 fn treated_rate(baseline: f64, mde_relative: f64) -> Result<f64, String> {
     if !mde_relative.is_finite() || mde_relative == 0.0 {
         return Err("mde: must be a finite non-zero number".to_string());
@@ -43,7 +54,7 @@ pub fn sample_size(baseline: f64, mde_relative: f64, alpha: f64, power: f64) -> 
     let z = z_quantile(1.0 - alpha / 2.0) + z_quantile(power);
     let var = baseline * (1.0 - baseline) + p2 * (1.0 - p2);
     let d = p2 - baseline;
-    Ok(z * z * var / (d * d))
+    finite_result(z * z * var / (d * d), "sample size")
 }
 
 /// Power of the two-sided unpooled z-test at `alpha` with `n_per_variant` users per arm
@@ -56,7 +67,7 @@ pub fn power(baseline: f64, mde_relative: f64, alpha: f64, n_per_variant: f64) -
     }
     let p2 = treated_rate(baseline, mde_relative)?;
     let se = ((baseline * (1.0 - baseline) + p2 * (1.0 - p2)) / n_per_variant).sqrt();
-    Ok(two_sided_power((p2 - baseline).abs() / se, alpha))
+    finite_result(two_sided_power((p2 - baseline).abs() / se, alpha), "power")
 }
 
 pub(super) fn two_sided_power(d: f64, alpha: f64) -> f64 {
@@ -101,7 +112,7 @@ pub fn minimum_detectable_effect(
             break;
         }
     }
-    Ok(hi)
+    finite_result(hi, "mde")
 }
 
 /// Users per variant the analysis needs to detect its configured `mde` (relative to the
@@ -138,12 +149,14 @@ pub fn lifetime_value(margin: f64, retention: f64, discount: f64, periods: Optio
         return Err(format!("discount: {discount} must be finite and non-negative"));
     }
     let q = retention / (1.0 + discount);
-    Ok(match periods {
+    let value = match periods {
         None if q >= 1.0 => return Err("retention 1 with discount 0 has no finite infinite-horizon value".into()),
         None => margin / (1.0 - q),
         Some(t) if q == 1.0 => margin * f64::from(t),
-        Some(t) => margin * (1.0 - q.powi(t as i32)) / (1.0 - q),
-    })
+        // Past i32::MAX periods `powi` would take a negative exponent.
+        Some(t) => margin * (1.0 - i32::try_from(t).map_or_else(|_| q.powf(f64::from(t)), |t| q.powi(t))) / (1.0 - q),
+    };
+    finite_result(value, "lifetime value")
 }
 
 /// Days an experiment needs: `required users per variant × variants / (daily users ×
@@ -166,7 +179,10 @@ pub fn test_duration_days(
     if !(traffic_fraction > 0.0 && traffic_fraction <= 1.0) {
         return Err(format!("traffic_fraction: {traffic_fraction} is outside (0, 1]"));
     }
-    Ok((required_per_variant * f64::from(variants) / (daily_users * traffic_fraction)).ceil())
+    finite_result(
+        (required_per_variant * f64::from(variants) / (daily_users * traffic_fraction)).ceil(),
+        "test duration",
+    )
 }
 
 #[cfg(test)]
@@ -202,6 +218,42 @@ mod tests {
         assert_eq!(lifetime_value(10.0, 1.0, 0.0, Some(3)).unwrap(), 30.0);
         assert!(lifetime_value(10.0, 1.0, 0.0, None).is_err());
         assert!(lifetime_value(10.0, 1.5, 0.0, None).is_err());
+    }
+
+    /// Found by fuzzing the C API (`fuzz/fuzz_targets/c_api.rs`): extreme but accepted
+    /// inputs made the planning functions return infinity or NaN (a difference that
+    /// rounds to 0, products past f64::MAX), and a period count past i32::MAX a wrong,
+    /// negative lifetime value. Each is now an error or a finite, right answer.
+    #[test]
+    fn extreme_inputs_are_errors_not_nan_or_infinity() {
+        let finite_or_error = |what: &str, r: Result<f64, String>| {
+            if let Ok(v) = r {
+                assert!(v.is_finite(), "{what}: {v}");
+            }
+        };
+        // 1 + 1e-17 == 1: the treated rate equals the baseline and n would be 1/0.
+        let r = sample_size(0.1, 1e-17, 0.05, 0.8);
+        assert!(r.as_ref().is_err_and(|e| e.contains("not a finite number")), "{r:?}");
+        assert!(sample_size(1e-300, 1e-17, 1e-300, 0.999_999).is_err());
+        // A zero standard error and a zero difference: 0/0.
+        finite_or_error("power", power(5e-324, 1e-17, 0.05, 1e308));
+        finite_or_error("power", power(5e-324, 0.5, 0.05, 1e308));
+        finite_or_error("mde", minimum_detectable_effect(5e-324, 0.05, 0.8, 1e308));
+        finite_or_error("mde", minimum_detectable_effect(0.5, 1e-300, 0.999_999, 1e308));
+        let r = test_duration_days(1e308, 10, 1e-300, 1.0);
+        assert!(r.as_ref().is_err_and(|e| e.contains("not a finite number")), "{r:?}");
+        let r = lifetime_value(1e308, 0.99, 0.0, None);
+        assert!(r.as_ref().is_err_and(|e| e.contains("not a finite number")), "{r:?}");
+        assert!(lifetime_value(1e308, 1.0, 0.0, Some(10)).is_err());
+        // Past i32::MAX periods: the infinite-horizon value, not a negative one.
+        let long = lifetime_value(10.0, 0.5, 0.0, Some(u32::MAX)).unwrap();
+        assert_eq!(long, lifetime_value(10.0, 0.5, 0.0, None).unwrap());
+        assert_eq!(lifetime_value(10.0, 0.5, 0.0, Some(3_000_000_000)).unwrap(), 20.0);
+        for args in [(f64::MIN_POSITIVE, 1e300), (1.0 - f64::EPSILON, 1e-300), (5e-324, 5e-324)] {
+            finite_or_error("sample size", sample_size(args.0, args.1, 0.05, 0.8));
+            finite_or_error("power", power(args.0, args.1, 0.05, 1e308));
+            finite_or_error("mde", minimum_detectable_effect(args.0, 0.05, 0.8, args.1));
+        }
     }
 
     #[test]

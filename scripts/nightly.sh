@@ -1,0 +1,19 @@
+# Sourced by scripts/fuzz.sh and scripts/miri.sh: makes sure the nightly toolchain and
+# the pieces these steps need are installed, installing whatever is missing (rustup
+# components, cargo-fuzz from crates.io). Nothing is installed by hand.
+
+ensure_nightly() {
+    rustup toolchain list | grep -q '^nightly-' || rustup toolchain install nightly --profile minimal
+}
+
+# ensure_component NAME: a rustup component of the nightly toolchain (miri, rust-src,
+# llvm-tools-preview; rustup lists that one installed as llvm-tools-<host>).
+ensure_component() {
+    ensure_nightly
+    rustup +nightly component list --installed | grep -q "^${1%-preview}" || rustup +nightly component add "$1"
+}
+
+ensure_cargo_fuzz() {
+    ensure_nightly
+    cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+}
