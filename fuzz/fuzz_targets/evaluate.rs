@@ -45,8 +45,9 @@ thread_local! {
 }
 
 fn run(engine: &Engine, flags: &[String], input: &Input) {
-    // 0 would mean the wall clock: keep every run reproducible.
-    engine.set_time(if input.time_ms == 0 { 1 } else { input.time_ms });
+    // 0 would mean the wall clock: keep every run reproducible. A time past year 9999 is
+    // refused and the clock stays where it was.
+    let _ = engine.set_time(if input.time_ms == 0 { 1 } else { input.time_ms });
     let mut ctx = Context::new(&input.user_id);
     let names: Vec<String> = ATTRIBUTE_NAMES.iter().map(|s| s.to_string()).collect();
     for (name, value) in &input.attributes {

@@ -98,7 +98,7 @@ fn user(i: u8) -> String {
 /// Runs `ops`; returns the fixture of the config the engine holds at the end.
 fn run(engine: &Engine, mut fixture: &'static Fixture, ops: &[Op]) -> &'static Fixture {
     let mut now: i64 = 1_795_000_000_000;
-    engine.set_time(now);
+    engine.set_time(now).expect("a time in range");
     for op in ops {
         let f = fixture;
         match op {
@@ -174,7 +174,8 @@ fn run(engine: &Engine, mut fixture: &'static Fixture, ops: &[Op]) -> &'static F
             }
             Op::Advance { ms } => {
                 now += i64::from(*ms);
-                engine.set_time(now);
+                // Past year 9999 the engine refuses the time and its clock stays.
+                let _ = engine.set_time(now);
             }
         }
     }
