@@ -346,6 +346,15 @@ static void note_refusal(struct reentry *r, int i, ff_status status, ff_error *e
     ff_error_free(err);
 }
 
+/* The status first, then the error it wrote: in one argument list the two could be read
+ * in either order. */
+#define REFUSE(call)                                \
+    do {                                            \
+        ff_status status_ = (call);                 \
+        note_refusal(r, i++, status_, err);         \
+        err = NULL;                                 \
+    } while (0)
+
 static void reenter(void *user_data, const char *json, size_t len) {
     struct reentry *r = (struct reentry *)user_data;
     if (r->ran || len == 0 || strstr(json, "\"type\":\"override_set\"") == NULL) return;
@@ -354,19 +363,19 @@ static void reenter(void *user_data, const char *json, size_t len) {
     ff_rollout_info info;
     ff_error *err = NULL;
     int i = 0;
-    note_refusal(r, i++, ff_engine_load_json(e, S(PROGRAM), &err), err), err = NULL;
-    note_refusal(r, i++, ff_engine_load_file(e, S("/no/such/file.json"), &err), err), err = NULL;
-    note_refusal(r, i++, ff_flag_set_override(e, S("router"), S("on"), &err), err), err = NULL;
-    note_refusal(r, i++, ff_flag_set_override(e, S("kill"), S("off"), &err), err), err = NULL; /* kill switch */
-    note_refusal(r, i++, ff_flag_clear_override(e, S("router"), &err), err), err = NULL;
-    note_refusal(r, i++, ff_declare_winner(e, S("btn"), S("blue"), &err), err), err = NULL;
-    note_refusal(r, i++, ff_rollout_status(e, S("router"), &info, &err), err), err = NULL;
-    note_refusal(r, i++, ff_rollout_report_health(e, S("router"), 0.0, 1.0, 100, &err), err), err = NULL;
-    note_refusal(r, i++, ff_rollout_advance(e, S("router"), &err), err), err = NULL;
-    note_refusal(r, i++, ff_rollout_pause(e, S("router"), &err), err), err = NULL;
-    note_refusal(r, i++, ff_rollout_resume(e, S("router"), &err), err), err = NULL;
-    note_refusal(r, i++, ff_rollout_rollback(e, S("router"), &err), err), err = NULL;
-    note_refusal(r, i++, ff_engine_checkpoint(e, &err), err), err = NULL;
+    REFUSE(ff_engine_load_json(e, S(PROGRAM), &err));
+    REFUSE(ff_engine_load_file(e, S("/no/such/file.json"), &err));
+    REFUSE(ff_flag_set_override(e, S("router"), S("on"), &err));
+    REFUSE(ff_flag_set_override(e, S("kill"), S("off"), &err)); /* kill switch */
+    REFUSE(ff_flag_clear_override(e, S("router"), &err));
+    REFUSE(ff_declare_winner(e, S("btn"), S("blue"), &err));
+    REFUSE(ff_rollout_status(e, S("router"), &info, &err));
+    REFUSE(ff_rollout_report_health(e, S("router"), 0.0, 1.0, 100, &err));
+    REFUSE(ff_rollout_advance(e, S("router"), &err));
+    REFUSE(ff_rollout_pause(e, S("router"), &err));
+    REFUSE(ff_rollout_resume(e, S("router"), &err));
+    REFUSE(ff_rollout_rollback(e, S("router"), &err));
+    REFUSE(ff_engine_checkpoint(e, &err));
     note_refusal(r, i++, ff_engine_set_time(e, 1796000000000), NULL);
     note_refusal(r, i++, ff_engine_set_listener(e, NULL, NULL), NULL);
     note_refusal(r, i++, ff_engine_set_time(e, 0), NULL);
