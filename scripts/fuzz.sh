@@ -43,7 +43,7 @@ python3 fuzz/seed_corpus.py fuzz/corpus
 
 cd fuzz
 # One build for every target (release, debug assertions on, ASan): `run` below reuses it.
-fuzz_flags=(--debug-assertions)
+fuzz_flags=(--debug-assertions --target-dir "$build_cache/fuzz")
 cargo +nightly fuzz build "${fuzz_flags[@]}"
 
 # libFuzzer options per target: the JSON targets get their dictionary. The operations
@@ -92,10 +92,10 @@ if [ "$coverage" -eq 1 ]; then
     host=$(rustc +nightly -vV | sed -n 's/^host: //p')
     llvm_cov="$sysroot/lib/rustlib/$host/bin/llvm-cov"
     for t in "${targets[@]}"; do
-        cargo +nightly fuzz coverage "$t" "corpus/$t" >"artifacts/$t.coverage.log" 2>&1 ||
+        cargo +nightly fuzz coverage --target-dir "$build_cache/fuzz" "$t" "corpus/$t" >"artifacts/$t.coverage.log" 2>&1 ||
             { tail -n 30 "artifacts/$t.coverage.log"; exit 1; }
         # The library's own sources only: not the harness, the standard library or crates.io.
-        totals=$("$llvm_cov" report "target/$host/coverage/$host/release/$t" \
+        totals=$("$llvm_cov" report "$build_cache/fuzz/$host/coverage/$host/release/$t" \
             -instr-profile="coverage/$t/coverage.profdata" \
             -ignore-filename-regex="(/rustc/|\.cargo/registry|^$root/fuzz/)" | tail -n 1)
         # TOTAL regions missed cover% functions missed exec% lines missed cover% ...

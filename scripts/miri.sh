@@ -22,6 +22,7 @@ cargo +nightly miri setup >/dev/null
 
 # The engine reads the wall clock (CLOCK_REALTIME_COARSE) when no time is fixed:
 # isolation would refuse it.
+export CARGO_TARGET_DIR="$build_cache/miri"
 export MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-disable-isolation"
 
 cargo +nightly miri test --locked -p featureflags --lib -- \

@@ -2,6 +2,11 @@
 # the pieces these steps need are installed, installing whatever is missing (rustup
 # components, cargo-fuzz from crates.io). Nothing is installed by hand.
 
+# Their builds (sanitized or interpreted, each a full rebuild of every dependency) live
+# outside the tree, where the machine keeps caches: a fresh clone, as in CI, then only
+# recompiles the workspace's own crates. FF_CACHE_DIR moves them.
+build_cache="${FF_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/featureflags}"
+
 ensure_nightly() {
     rustup toolchain list | grep -q '^nightly-' || rustup toolchain install nightly --profile minimal
 }

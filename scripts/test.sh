@@ -73,11 +73,12 @@ step "soak (60 s)" cargo test --locked -p featureflags --test soak -- --nocaptur
 msrv_builds() {
     # The declared rust-version is a promise: compile the libraries with exactly that
     # toolchain (`check`: every error a build would find, without code generation; its own
-    # target directory, so the main build stays warm).
+    # target directory, kept where the machine keeps caches, so the main build stays warm
+    # and a fresh clone recompiles only the workspace's crates).
     local msrv
     msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
     rustup toolchain list | grep -q "^$msrv-" || rustup toolchain install "$msrv" --profile minimal
-    CARGO_TARGET_DIR=target/msrv cargo "+$msrv" check --locked -p featureflags -p featureflags-c --lib
+    CARGO_TARGET_DIR="${FF_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/featureflags}/msrv" cargo "+$msrv" check --locked -p featureflags -p featureflags-c --lib
 }
 
 docs_build_cleanly() {

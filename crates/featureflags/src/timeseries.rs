@@ -72,6 +72,14 @@ impl Counters {
     }
 }
 
+/// The heap a series of `slots` intervals holds once every interval has data: what the
+/// engine option `max_series_bytes` budgets.
+pub(crate) fn ring_bytes(slots: usize, variants: usize, metrics: usize) -> usize {
+    let counters = size_of::<Counters>().saturating_add(metrics.saturating_mul(3 * 8));
+    let slot = size_of::<Option<Slot>>().saturating_add(variants.saturating_mul(counters));
+    slots.saturating_mul(slot)
+}
+
 /// One interval of the ring.
 #[derive(Debug, Clone)]
 struct Slot {

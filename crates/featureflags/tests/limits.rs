@@ -37,6 +37,8 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(limits.max_rules_per_flag, 1000);
     assert_eq!(limits.max_values_per_clause, 10_000);
     assert_eq!(limits.max_flags, 100_000);
+    assert_eq!(limits.max_checks_per_flag, 50_000);
+    assert_eq!(limits.max_series_bytes, 64 << 20);
     assert_eq!(EngineOptions::default().limits, limits);
     assert_eq!((MAX_PROBLEMS, MAX_KEY_BYTES, MAX_USER_ID_BYTES), (100, 256, 1024));
 }
@@ -44,18 +46,28 @@ fn the_defaults_are_the_documented_ones() {
 #[test]
 fn limit_options_are_parsed_and_bad_values_name_their_path() {
     let options = EngineOptions::from_json(
-        r#"{"max_regex_bytes": 10, "max_rules_per_flag": 2, "max_values_per_clause": 3, "max_flags": 4}"#,
+        r#"{"max_regex_bytes": 10, "max_rules_per_flag": 2, "max_values_per_clause": 3, "max_flags": 4,
+            "max_checks_per_flag": 5, "max_series_bytes": 6}"#,
     )
     .unwrap();
     assert_eq!(
         options.limits,
-        ConfigLimits { max_regex_bytes: 10, max_rules_per_flag: 2, max_values_per_clause: 3, max_flags: 4 }
+        ConfigLimits {
+            max_regex_bytes: 10,
+            max_rules_per_flag: 2,
+            max_values_per_clause: 3,
+            max_flags: 4,
+            max_checks_per_flag: 5,
+            max_series_bytes: 6
+        }
     );
     for (key, bad) in [
         ("max_regex_bytes", "0"),
         ("max_rules_per_flag", "-1"),
         ("max_values_per_clause", "1.5"),
         ("max_flags", "\"many\""),
+        ("max_checks_per_flag", "0"),
+        ("max_series_bytes", "null"),
     ] {
         let error = EngineOptions::from_json(&format!("{{\"{key}\": {bad}}}")).unwrap_err();
         assert_eq!(error, format!("options.{key}: expected a positive integer, found {bad}"));
@@ -349,4 +361,97 @@ fn a_tally_of_1e15_and_many_small_values_is_exact_and_survives_a_restart() {
     restarted.track("big", "spend", -1e15).unwrap();
     let after = sum(&restarted, "spend", &v);
     assert!((after - 100.0).abs() < 1e-9, "the 0.1s were kept below 1e15: {after}");
+}
+
+#[test]
+fn checks_per_flag_at_the_default_limit_and_one_past() {
+    // Five `contains` clauses of 10,000 strings: 5 × (1 + 9,999) = 50,000 checks.
+    let needles: Vec<String> = (0..10_000).map(|i| format!("n{i}")).collect();
+    let rule = json!({"when": {"attr": "a", "op": "contains", "value": needles}, "serve": "on"});
+    let mut flag = json!({"type": "boolean", "default": "off", "rules": vec![rule; 5]});
+    let engine = Engine::default();
+    assert_eq!(load(&engine, &flags([("f".to_owned(), flag.clone())])), None);
+    flag["rules"].as_array_mut().unwrap().push(json!({"when": {"attr": "b", "op": "exists"}, "serve": "on"}));
+    let error = load(&engine, &flags([("f".to_owned(), flag)])).unwrap();
+    assert!(
+        error.contains(
+            "flags.f.rules[5].when: 50001 checks here (conditions, strings to scan, referenced segments' checks); \
+             the limit is 50000 (engine option max_checks_per_flag)"
+        ),
+        "{error}"
+    );
+    // Reported once, where the budget was crossed, not for every condition after it.
+    assert_eq!(error.matches("max_checks_per_flag").count(), 1, "{error}");
+}
+
+#[test]
+fn checks_count_conditions_scanned_strings_and_referenced_segments() {
+    let config = json!({"schema_version": 1,
+        // 1 (any) + 2 clauses + 2 more strings = 5 checks.
+        "segments": {"s": {"any": [{"attr": "a", "op": "starts_with", "value": ["x", "y", "z"]},
+                                   {"attr": "b", "op": "in", "value": [1, 2, 3, 4]}]}},
+        "flags": {"f": {"type": "boolean", "default": "off", "rules": [
+            // 1 + the segment's 5 = 6, then an `all` of two clauses: 3; 9 in all.
+            {"when": {"segment": "s"}, "serve": "on"},
+            {"when": {"all": [{"attr": "c", "op": "exists"}, {"attr": "d", "op": "not_exists"}]}, "serve": "on"}]}}});
+    assert_eq!(load(&engine_with(json!({"max_checks_per_flag": 9})), &config), None);
+    let error = load(&engine_with(json!({"max_checks_per_flag": 8})), &config).unwrap();
+    assert!(error.contains("flags.f.rules[1].when.all[1]: 9 checks here"), "{error}");
+    // The segment's own budget is checked where it is defined.
+    let error = load(&engine_with(json!({"max_checks_per_flag": 4})), &config).unwrap();
+    assert!(error.contains("segments.s.any[1]: 5 checks here"), "{error}");
+}
+
+/// An experiment with `variants` × `metrics` and a series of `slots` one-millisecond
+/// intervals.
+fn series_experiment(variants: usize, metrics: usize, slots: usize) -> Value {
+    let variants: serde_json::Map<String, Value> = (0..variants).map(|i| (format!("v{i}"), json!(1))).collect();
+    let metrics: serde_json::Map<String, Value> = (0..metrics).map(|i| (format!("m{i}"), json!("count"))).collect();
+    json!({"schema_version": 1, "experiments": {"e": {
+        "status": "running", "variants": variants, "metrics": metrics, "primary_metric": "m0",
+        "interval": "1ms", "retention": format!("{slots}ms")}}})
+}
+
+/// The bytes a rejected series asks for, from its message.
+fn series_bytes_asked(error: &str) -> usize {
+    let after = error.split(" metrics can fill ").nth(1).expect(error);
+    after.split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn series_memory_at_the_limit_and_one_past() {
+    // 10 variants × 28 metrics kept over 10,000 intervals is past the 64 MiB default.
+    let big = series_experiment(10, 28, 10_000);
+    let error = load(&Engine::default(), &big).unwrap();
+    assert!(error.contains("experiments.e.retention: the time series of 10000 intervals × 10 variants × 28 metrics"));
+    assert!(error.contains("the limit is 67108864 (engine option max_series_bytes)"), "{error}");
+    assert!(series_bytes_asked(&error) > 64 << 20);
+
+    let small = series_experiment(3, 2, 100);
+    let bytes = series_bytes_asked(&load(&engine_with(json!({"max_series_bytes": 1})), &small).unwrap());
+    assert_eq!(load(&engine_with(json!({"max_series_bytes": bytes})), &small), None);
+    let error = load(&engine_with(json!({"max_series_bytes": bytes - 1})), &small).unwrap();
+    assert!(error.contains(&format!("can fill {bytes} bytes, {bytes} with the experiments before it")), "{error}");
+}
+
+#[test]
+fn a_split_over_a_hundred_thousand_variants_validates_in_one_pass() {
+    // Finding each split entry's variant by scanning the variant list made this
+    // quadratic (a 16 MB split took 263 s); a config near the 16 MiB document limit
+    // now loads in about a second in a release build.
+    let n = 100_000;
+    let variants: serde_json::Map<String, Value> = (0..n).map(|i| (format!("v{i}"), json!(i))).collect();
+    let split: serde_json::Map<String, Value> = (0..n).map(|i| (format!("v{i}"), json!(1))).collect();
+    let mut config =
+        flags([("f".to_owned(), json!({"type": "multivariate", "variants": variants, "default": {"split": split}}))]);
+    let engine = Engine::default();
+    assert_eq!(load(&engine, &config), None);
+    let user = Context::new("u");
+    assert!(engine.evaluate("f", &user).variant.unwrap().starts_with('v'));
+    // An unknown name's message lists a few of the variants, not all of them.
+    config["flags"]["f"]["default"]["split"]["nope"] = json!(1);
+    let error = load(&engine, &config).unwrap();
+    assert!(error.contains("unknown variant \"nope\" (expected one of: v0, v1,"), "{error}");
+    assert!(error.contains("v19 and 99980 more)"), "{error}");
+    assert!(error.len() < 1000, "{} bytes", error.len());
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::Compiler;
 use crate::experiments::MAX_BREAKDOWNS;
-use crate::timeseries::MAX_SLOTS;
+use crate::timeseries::{ring_bytes, MAX_SLOTS};
 
 /// The statistical settings of an experiment.
 pub(super) struct Statistics {
@@ -141,6 +141,27 @@ impl Compiler {
     }
 
     /// The time series' interval and how many intervals cover the retention period.
+    /// `Some` while the time series compiled so far, at full retention, stay within
+    /// `max_series_bytes`.
+    pub(super) fn charge_series(&mut self, slots: usize, variants: usize, metrics: usize, path: &str) -> Option<()> {
+        let bytes = ring_bytes(slots, variants, metrics);
+        self.series_bytes = self.series_bytes.saturating_add(bytes);
+        let limit = self.limits.max_series_bytes;
+        if self.series_bytes > limit {
+            self.problem(
+                path,
+                format!(
+                    "the time series of {slots} intervals × {variants} variants × {metrics} metrics can fill {bytes} \
+                     bytes, {} with the experiments before it; the limit is {limit} (engine option \
+                     max_series_bytes)",
+                    self.series_bytes
+                ),
+            );
+            return None;
+        }
+        Some(())
+    }
+
     fn series(&mut self, obj: &Map<String, Value>, path: &str) -> Option<(i64, usize)> {
         let mut duration = |name: &str, default: i64| match obj.get(name) {
             None => Some(default),

@@ -51,6 +51,9 @@ impl Compiler {
             self.problem(path, format!("conditions nested deeper than {MAX_DEPTH}"));
             return placeholder();
         }
+        if self.charge_checks(1, path).is_none() {
+            return placeholder();
+        }
         let Some(obj) = self.object(value, path) else { return placeholder() };
         if obj.contains_key("attr") || obj.contains_key("op") {
             self.known_keys(obj, path, &["attr", "op", "value"]);
@@ -109,11 +112,13 @@ impl Compiler {
                 None
             }
             Scope::Rule { .. } => {
-                let index = self.segments.get(name).copied();
-                if index.is_none() {
+                let Some(index) = self.segments.get(name).copied() else {
                     self.problem(path, format!("unknown segment \"{name}\""));
-                }
-                index.map(Condition::Segment)
+                    return None;
+                };
+                let cost = self.segment_checks.get(index as usize).copied().unwrap_or(0);
+                self.charge_checks(cost, path)?;
+                Some(Condition::Segment(index))
             }
         }
     }
@@ -227,6 +232,8 @@ impl Compiler {
             Value::String(s) => Some(Box::new([s.as_str().into()])),
             Value::Array(items) if !items.is_empty() => {
                 self.check_values(items.len(), path)?;
+                // The condition itself was charged one.
+                self.charge_checks(items.len() - 1, path)?;
                 let out: Vec<Box<str>> = items
                     .iter()
                     .enumerate()
@@ -249,6 +256,33 @@ impl Compiler {
             return None;
         }
         Some(())
+    }
+
+    /// Starts counting the checks of a flag, experiment or segment.
+    pub(super) fn start_checks(&mut self) {
+        self.checks = 0;
+        self.checks_reported = false;
+    }
+
+    /// `Some` while the checks of the flag (or experiment, or segment) being compiled
+    /// stay within `max_checks_per_flag`; the first crossing is the one reported.
+    fn charge_checks(&mut self, n: usize, path: &str) -> Option<()> {
+        self.checks = self.checks.saturating_add(n);
+        let limit = self.limits.max_checks_per_flag;
+        if self.checks <= limit {
+            return Some(());
+        }
+        if !std::mem::replace(&mut self.checks_reported, true) {
+            self.problem(
+                path,
+                format!(
+                    "{} checks here (conditions, strings to scan, referenced segments' checks); the limit is \
+                     {limit} (engine option max_checks_per_flag)",
+                    self.checks
+                ),
+            );
+        }
+        None
     }
 
     fn regex(&mut self, value: &Value, path: &str) -> Option<Matcher> {

@@ -84,8 +84,14 @@ impl Compiler {
 
     fn segments(&mut self, defs: &Map<String, Value>) -> Vec<Condition> {
         self.segments = defs.keys().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
+        self.segment_checks.clear();
         defs.iter()
-            .map(|(name, def)| self.condition(def, &format!("segments.{name}"), 1, &Scope::Segment { name }))
+            .map(|(name, def)| {
+                self.start_checks();
+                let condition = self.condition(def, &format!("segments.{name}"), 1, &Scope::Segment { name });
+                self.segment_checks.push(self.checks);
+                condition
+            })
             .collect()
     }
 

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::conditions::Scope;
+use super::rules::VariantNames;
 use super::Compiler;
 use crate::bucketing::{has_at_most_three_decimals, percentage_threshold, split_thresholds, Salt};
 use crate::experiments::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MetricKind, NO_WINNER};
@@ -49,11 +50,12 @@ impl Compiler {
         }
         self.check_key_length(key, &path, "experiment key");
         let obj = self.object(def, &path)?;
+        self.start_checks();
         self.known_keys(obj, &path, EXPERIMENT_KEYS);
         let _ = obj.get("description").map(|v| self.string(v, &format!("{path}.description")));
         let status = self.status(obj.get("status"), &format!("{path}.status"));
         let variants = self.experiment_variants(obj.get("variants"), &format!("{path}.variants"));
-        let names: Vec<&str> = variants.iter().map(|v| &*v.key).collect();
+        let names = VariantNames::new(variants.iter().map(|v| &*v.key));
         let control = self.control(obj.get("control"), &format!("{path}.control"), &names);
         let winner = obj.get("winner").and_then(|v| self.variant_ref(v, &format!("{path}.winner"), &names));
         let traffic = obj.get("traffic").map_or(Some(100.0), |v| self.percentage(v, &format!("{path}.traffic")));
@@ -81,6 +83,7 @@ impl Compiler {
             },
         };
         let (interval_ms, interval_slots) = reporting.series?;
+        self.charge_series(interval_slots, variants.len(), metrics.len(), &format!("{path}.retention"))?;
         Some(Experiment {
             key: key.into(),
             sym: Sym::UNSET,
@@ -164,10 +167,10 @@ impl Compiler {
     }
 
     /// The control variant: the one named, else the one called `control`, else the first.
-    fn control(&mut self, value: Option<&Value>, path: &str, names: &[&str]) -> Option<u32> {
+    fn control(&mut self, value: Option<&Value>, path: &str, names: &VariantNames<'_>) -> Option<u32> {
         match value {
             Some(v) => self.variant_ref(v, path, names),
-            None => Some(names.iter().position(|n| *n == "control").map_or(0, |i| i as u32)),
+            None => Some(names.find("control").unwrap_or(0)),
         }
     }
 

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::document::describe;
 use super::prerequisites::FlagOutlines;
+use super::rules::VariantNames;
 use super::{Compiler, MAX_DEPTH};
 use crate::bucketing::{split_thresholds, Salt};
 use crate::intern::Sym;
@@ -58,6 +59,7 @@ impl Compiler {
         }
         self.check_key_length(key, &path, "flag key");
         let obj = self.object(def, &path)?;
+        self.start_checks();
         self.known_keys(obj, &path, FLAG_KEYS);
         let kind = self.flag_kind(obj, def, &path);
         let enabled = self.boolean(obj.get("enabled"), &format!("{path}.enabled"), true);
@@ -75,7 +77,7 @@ impl Compiler {
         let kind = kind?;
 
         let variants = self.flag_variants(kind, obj.get("variants"), &format!("{path}.variants"));
-        let names: Vec<&str> = variants.iter().map(|v| &*v.key).collect();
+        let names = VariantNames::new(variants.iter().map(|v| &*v.key));
         let percentage = self.flag_percentage(kind, obj.get("percentage"), &format!("{path}.percentage"));
         let default = self.flag_default(kind, obj.get("default"), &format!("{path}.default"), percentage, &names);
         let off_variant = match obj.get("off_variant") {
@@ -184,7 +186,7 @@ impl Compiler {
         value: Option<&Value>,
         path: &str,
         percentage: Option<f64>,
-        names: &[&str],
+        names: &VariantNames<'_>,
     ) -> Option<Serve> {
         match (kind, value) {
             (FlagKind::Percentage, Some(_)) => {

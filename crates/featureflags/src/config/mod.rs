@@ -61,6 +61,15 @@ pub struct ConfigLimits {
     pub max_values_per_clause: usize,
     /// Flags per config (`max_flags`, default 100,000).
     pub max_flags: usize,
+    /// Checks one evaluation of a flag (or experiment) may make
+    /// (`max_checks_per_flag`, default 50,000): every condition counts one, a
+    /// `contains`, `not_contains`, `starts_with` or `ends_with` clause one per string
+    /// it scans, and a segment reference what its segment counts. `in` counts one
+    /// whatever its size: it is a set lookup.
+    pub max_checks_per_flag: usize,
+    /// Bytes the time series of all of a config's experiments may fill when every
+    /// interval of their retention holds data (`max_series_bytes`, default 64 MiB).
+    pub max_series_bytes: usize,
 }
 
 impl Default for ConfigLimits {
@@ -70,6 +79,8 @@ impl Default for ConfigLimits {
             max_rules_per_flag: 1000,
             max_values_per_clause: 10_000,
             max_flags: 100_000,
+            max_checks_per_flag: 50_000,
+            max_series_bytes: 64 << 20,
         }
     }
 }
@@ -163,6 +174,15 @@ struct Compiler {
     limits: ConfigLimits,
     /// Regex source bytes compiled so far, against `limits.max_regex_bytes`.
     regex_bytes: usize,
+    /// Checks of the flag, experiment or segment being compiled, against
+    /// `limits.max_checks_per_flag`; reported once per owner.
+    checks: usize,
+    checks_reported: bool,
+    /// Checks of each segment, charged to every condition that references it.
+    segment_checks: Vec<usize>,
+    /// Time-series bytes of the experiments compiled so far, against
+    /// `limits.max_series_bytes`.
+    series_bytes: usize,
     /// Segment indices by name, for the `{"segment": name}` conditions of rules.
     segments: HashMap<String, u32>,
 }

@@ -8,29 +8,31 @@ use serde_json::{Map, Value};
 
 use super::document::describe;
 use super::flags::kind_of;
+use super::rules::VariantNames;
 use super::{Compiler, MAX_DEPTH};
 use crate::snapshot::{Flag, FlagKind, Prerequisite};
 
 /// What a flag must expose before any flag compiles, so that a prerequisite can name a
 /// flag that comes later in the document.
-pub(super) struct Outline {
-    variants: Vec<String>,
+pub(super) struct Outline<'a> {
+    variants: VariantNames<'a>,
 }
 
 /// Every flag's outline with its position in the document, by key.
-pub(super) type FlagOutlines<'a> = HashMap<&'a str, (u32, Outline)>;
+pub(super) type FlagOutlines<'a> = HashMap<&'a str, (u32, Outline<'a>)>;
 
 pub(super) fn outlines(flags: &Map<String, Value>) -> FlagOutlines<'_> {
     flags.iter().enumerate().map(|(i, (key, def))| (key.as_str(), (i as u32, outline(def)))).collect()
 }
 
-fn outline(def: &Value) -> Outline {
+fn outline(def: &Value) -> Outline<'_> {
     let variants = match kind_of(def) {
-        Some(FlagKind::Multivariate) => {
-            def.get("variants").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default()
-        }
-        Some(_) => vec!["on".into(), "off".into()],
-        None => Vec::new(),
+        Some(FlagKind::Multivariate) => match def.get("variants").and_then(Value::as_object) {
+            Some(map) => VariantNames::new(map.keys().map(String::as_str)),
+            None => VariantNames::new(std::iter::empty()),
+        },
+        Some(_) => VariantNames::new(["on", "off"].into_iter()),
+        None => VariantNames::new(std::iter::empty()),
     };
     Outline { variants }
 }
@@ -91,8 +93,8 @@ impl Compiler {
             Some(v) => self.string(v, &format!("{path}.variant")),
         };
         let ((index, outline), variant) = (target?, variant?);
-        match outline.variants.iter().position(|v| v == variant) {
-            Some(vi) => Some(Prerequisite { flag: *index, variant: vi as u32 }),
+        match outline.variants.find(variant) {
+            Some(vi) => Some(Prerequisite { flag: *index, variant: vi }),
             None => {
                 self.problem(
                     &format!("{path}.variant"),

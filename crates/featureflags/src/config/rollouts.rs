@@ -1,6 +1,8 @@
 //! Rollouts: the staged release of a boolean flag, with its strategy, stages and health
 //! policy, and the gate each one attaches to its flag.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::prerequisites::FlagOutlines;
@@ -31,10 +33,11 @@ impl Compiler {
         outlines: &FlagOutlines<'_>,
     ) -> Vec<(Box<str>, u32)> {
         let mut attached = Vec::new();
+        let position: HashMap<Box<str>, usize> = flags.iter().enumerate().map(|(i, f)| (f.key.clone(), i)).collect();
         for (key, def) in defs {
             let Some(rollout) = self.rollout(key, def) else { continue };
             let path = format!("rollouts.{key}.flag");
-            match flags.iter().position(|f| *f.key == *rollout.flag) {
+            match position.get(&*rollout.flag).copied() {
                 // The flag exists but was rejected; its own problems say why.
                 None if outlines.contains_key(&*rollout.flag) => {}
                 None => self.problem(&path, format!("unknown flag \"{}\"", rollout.flag)),

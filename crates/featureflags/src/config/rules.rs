@@ -12,6 +12,38 @@ use crate::bucketing::{has_at_most_three_decimals, split_thresholds};
 use crate::intern::Sym;
 use crate::snapshot::{FlagKind, Rule, Serve};
 
+/// A flag's or experiment's variant keys in order, found by name in constant time: a
+/// split or a list of references as long as the document allows must not make
+/// validation quadratic.
+pub(super) struct VariantNames<'a> {
+    names: Vec<&'a str>,
+    index: HashMap<&'a str, u32>,
+}
+
+impl<'a> VariantNames<'a> {
+    pub(super) fn new(names: impl Iterator<Item = &'a str>) -> Self {
+        let names: Vec<&str> = names.collect();
+        let index = names.iter().enumerate().map(|(i, n)| (*n, i as u32)).collect();
+        VariantNames { names, index }
+    }
+
+    pub(super) fn find(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// The names for a message, at most [`NAMES_LISTED`] of them, so that a message
+    /// stays short whatever the variant count.
+    fn listed(&self) -> String {
+        let shown = self.names[..self.names.len().min(NAMES_LISTED)].join(", ");
+        match self.names.len().checked_sub(NAMES_LISTED) {
+            Some(more) if more > 0 => format!("{shown} and {more} more"),
+            _ => shown,
+        }
+    }
+}
+
+const NAMES_LISTED: usize = 20;
+
 impl Compiler {
     pub(super) fn rules(
         &mut self,
@@ -19,7 +51,7 @@ impl Compiler {
         value: Option<&Value>,
         path: &str,
         flag_salt: &str,
-        names: &[&str],
+        names: &VariantNames<'_>,
     ) -> Vec<Rule> {
         let mut rules = Vec::new();
         match value {
@@ -57,7 +89,14 @@ impl Compiler {
     }
 
     /// Rule number `index`, whose id defaults to that number.
-    fn rule(&mut self, value: &Value, path: &str, index: usize, flag_salt: &str, names: &[&str]) -> Option<Rule> {
+    fn rule(
+        &mut self,
+        value: &Value,
+        path: &str,
+        index: usize,
+        flag_salt: &str,
+        names: &VariantNames<'_>,
+    ) -> Option<Rule> {
         let obj = self.object(value, path)?;
         self.known_keys(obj, path, &["id", "when", "serve"]);
         let id: Box<str> = match obj.get("id") {
@@ -82,17 +121,21 @@ impl Compiler {
     }
 
     /// The index of the variant `value` names, among `names`.
-    pub(super) fn variant_ref(&mut self, value: &Value, path: &str, names: &[&str]) -> Option<u32> {
+    pub(super) fn variant_ref(&mut self, value: &Value, path: &str, names: &VariantNames<'_>) -> Option<u32> {
         let name = self.string(value, path)?;
-        let index = names.iter().position(|n| *n == name).map(|i| i as u32);
+        self.variant_named(name, path, names)
+    }
+
+    fn variant_named(&mut self, name: &str, path: &str, names: &VariantNames<'_>) -> Option<u32> {
+        let index = names.find(name);
         if index.is_none() {
-            self.problem(path, format!("unknown variant \"{name}\" (expected one of: {})", names.join(", ")));
+            self.problem(path, format!("unknown variant \"{name}\" (expected one of: {})", names.listed()));
         }
         index
     }
 
     /// A variant key, or `{"split": {variant: weight, …}}`.
-    pub(super) fn serve(&mut self, value: &Value, path: &str, names: &[&str]) -> Option<Serve> {
+    pub(super) fn serve(&mut self, value: &Value, path: &str, names: &VariantNames<'_>) -> Option<Serve> {
         if value.is_string() {
             return self.variant_ref(value, path, names).map(Serve::Variant);
         }
@@ -112,7 +155,7 @@ impl Compiler {
         let mut ok = true;
         for (name, weight) in split {
             let wpath = format!("{spath}.{name}");
-            let index = self.variant_ref(&Value::String(name.clone()), &wpath, names);
+            let index = self.variant_named(name, &wpath, names);
             let w = self.number(weight, &wpath);
             match w {
                 Some(w) if w < 0.0 => {

@@ -26,7 +26,8 @@ pub struct EngineOptions {
     /// committed before is lost.
     pub state_max_bytes: Option<u64>,
     /// What one config may ask the engine to compile (`max_regex_bytes`,
-    /// `max_rules_per_flag`, `max_values_per_clause`, `max_flags`).
+    /// `max_rules_per_flag`, `max_values_per_clause`, `max_flags`, `max_checks_per_flag`,
+    /// `max_series_bytes`).
     pub limits: ConfigLimits,
 }
 
@@ -45,7 +46,8 @@ impl Default for EngineOptions {
 }
 
 const OPTION_KEYS: &str = "max_config_bytes, event_capacity, evaluation_events, state_path, state_recovery, \
-     state_max_bytes, max_regex_bytes, max_rules_per_flag, max_values_per_clause, max_flags";
+     state_max_bytes, max_regex_bytes, max_rules_per_flag, max_values_per_clause, max_flags, max_checks_per_flag, \
+     max_series_bytes";
 
 impl EngineOptions {
     /// Parses options JSON; an empty document means the defaults.
@@ -66,7 +68,9 @@ impl EngineOptions {
                 | "max_regex_bytes"
                 | "max_rules_per_flag"
                 | "max_values_per_clause"
-                | "max_flags" => {
+                | "max_flags"
+                | "max_checks_per_flag"
+                | "max_series_bytes" => {
                     let n = v
                         .as_u64()
                         .filter(|n| *n > 0)
@@ -78,6 +82,8 @@ impl EngineOptions {
                         "max_regex_bytes" => &mut options.limits.max_regex_bytes,
                         "max_rules_per_flag" => &mut options.limits.max_rules_per_flag,
                         "max_values_per_clause" => &mut options.limits.max_values_per_clause,
+                        "max_checks_per_flag" => &mut options.limits.max_checks_per_flag,
+                        "max_series_bytes" => &mut options.limits.max_series_bytes,
                         _ => &mut options.limits.max_flags,
                     };
                     *slot = n;
