@@ -7,6 +7,7 @@ use std::process::Command;
 
 use featureflags::{
     Context, Engine, EngineOptions, OverrideError, RolloutAction, RolloutState, StateError, StateRecovery,
+    RETIRED_TRAILS,
 };
 use serde_json::Value;
 
@@ -362,4 +363,52 @@ fn a_read_only_file_system_is_refused_with_what_to_do_and_nothing_is_lost() {
     assert!(err.to_string().contains("must be writable"), "{err}");
     disk.writable(true);
     compare(&checkpointed, &observe(&open(&path)));
+}
+
+/// A config of the boolean flags named.
+fn config_of(flags: impl IntoIterator<Item = String>) -> String {
+    let flags: serde_json::Map<String, Value> =
+        flags.into_iter().map(|key| (key, serde_json::json!({"type": "boolean"}))).collect();
+    serde_json::json!({"schema_version": 1, "flags": flags}).to_string()
+}
+
+#[test]
+fn trails_of_removed_flags_are_kept_for_the_latest_removals_only_across_a_restart() {
+    let dir = state_dir();
+    let path = dir.path().join("state.db");
+    let engine = open(&path);
+    let n = RETIRED_TRAILS / 2 + 10;
+    let generation = |prefix: &str| (0..n).map(move |i| format!("{prefix}-{i:05}")).collect::<Vec<_>>();
+    let actions = |engine: &Engine, flag: &str| -> Vec<String> {
+        engine.flag_history(flag).iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+    };
+    // Three generations of flags, each replacing the one before: 2n removals, 20 past
+    // the cap, which drop the 20 oldest (in key order within one load).
+    for prefix in ["a", "b", "c"] {
+        engine.load_json(config_of(generation(prefix)).as_bytes()).unwrap();
+    }
+    assert!(actions(&engine, "a-00019").is_empty());
+    assert_eq!(actions(&engine, "a-00020"), ["added", "removed"]);
+    assert_eq!(actions(&engine, "b-00000"), ["added", "removed"]);
+    // A retired flag that comes back has its trail again, and is no longer retired.
+    let last_a = format!("a-{:05}", n - 1);
+    let mut config = generation("c");
+    config.push(last_a.clone());
+    engine.load_json(config_of(config.clone()).as_bytes()).unwrap();
+    assert_eq!(actions(&engine, &last_a), ["added", "removed", "added"]);
+    engine.checkpoint().unwrap();
+    drop(engine);
+
+    let engine = open(&path);
+    assert!(actions(&engine, "a-00019").is_empty(), "the store deleted the dropped trails");
+    assert_eq!(actions(&engine, "a-00020"), ["added", "removed"]);
+    assert_eq!(actions(&engine, &last_a), ["added", "removed", "added"]);
+    // The restarted engine knows which trails are retired (cap − 1 of them): two more
+    // removals drop the oldest one.
+    config.retain(|key| key != "c-00000" && key != "c-00001");
+    engine.load_json(config_of(config).as_bytes()).unwrap();
+    assert!(actions(&engine, "a-00020").is_empty());
+    assert_eq!(actions(&engine, "a-00021"), ["added", "removed"]);
+    assert_eq!(actions(&engine, "c-00000"), ["added", "removed"]);
+    assert_eq!(actions(&engine, &last_a), ["added", "removed", "added"]);
 }

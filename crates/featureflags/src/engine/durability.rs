@@ -71,12 +71,14 @@ impl Engine {
         self.funnels.collect(&mut name, &mut rows);
         self.overlay.collect_series(&mut name, &mut rows);
         rows.history = self.history().take_unsaved();
+        rows.history_dropped = self.history().take_dropped();
         let (users, flags) = (rows.users.len(), rows.history.len());
         if let Err(e) = store.checkpoint(&self.store_names, &mut rows) {
             self.tracker.mark_changed(rows.users.iter().map(|(id, _)| id.as_str()));
             self.funnels.mark_changed(rows.funnel_users.iter().map(|(id, _)| id.as_str()));
             self.overlay.mark_series_changed(rows.series.iter().map(|(key, _)| key.as_str()));
             self.history().mark_unsaved(rows.history.into_iter().map(|(flag, _)| flag));
+            self.history().mark_dropped(rows.history_dropped);
             return Err(e);
         }
         Ok(Checkpoint { users, flags, micros: started.elapsed().as_micros() as u64 })

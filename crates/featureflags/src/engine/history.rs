@@ -11,6 +11,11 @@ use super::{lock, Engine};
 /// Entries kept per flag in its history; older ones are dropped.
 pub const HISTORY_PER_FLAG: usize = 100;
 
+/// Trails kept of flags no longer in the config: those removed most recently. Another
+/// removal past it drops the oldest such trail, from the state file too, so configs that
+/// churn through flag keys cannot grow the engine without bound.
+pub const RETIRED_TRAILS: usize = 10_000;
+
 /// The audit trail of every flag, and the installed config's flag definitions it diffs
 /// the next config against. Written under the engine's writer lock, so its entries are
 /// in the order the changes took effect; read without it.
@@ -22,6 +27,14 @@ pub(super) struct History {
     entries: HashMap<String, VecDeque<Box<str>>>,
     /// Flags with entries the next checkpoint has not written.
     unsaved: HashSet<String>,
+    /// Flags out of the config whose trail is kept → the number of their latest removal.
+    retired: HashMap<String, u64>,
+    /// Removals, oldest first; an entry whose number is no longer the flag's is stale
+    /// (the flag came back, or left again later) and is skipped.
+    removals: VecDeque<(String, u64)>,
+    removals_made: u64,
+    /// Trails dropped that the next checkpoint deletes from the store.
+    dropped: Vec<String>,
 }
 
 impl History {
@@ -52,6 +65,36 @@ impl History {
         self.unsaved.extend(flags);
     }
 
+    /// The trails dropped since the last call, for the store to delete.
+    pub(super) fn take_dropped(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Lists `flags` as dropped again (their checkpoint failed).
+    pub(super) fn mark_dropped(&mut self, flags: Vec<String>) {
+        self.dropped.extend(flags);
+    }
+
+    fn retire(&mut self, flag: &str) {
+        self.removals_made += 1;
+        self.retired.insert(flag.to_owned(), self.removals_made);
+        self.removals.push_back((flag.to_owned(), self.removals_made));
+        while self.retired.len() > RETIRED_TRAILS {
+            let Some((oldest, number)) = self.removals.pop_front() else { break };
+            if self.retired.get(&oldest) == Some(&number) {
+                self.retired.remove(&oldest);
+                self.entries.remove(&oldest);
+                self.unsaved.remove(&oldest);
+                self.dropped.push(oldest);
+            }
+        }
+        // Stale entries from flags that come and go must not pile up either.
+        if self.removals.len() > 2 * self.retired.len() + RETIRED_TRAILS {
+            let retired = &self.retired;
+            self.removals.retain(|(flag, number)| retired.get(flag) == Some(number));
+        }
+    }
+
     /// Puts back a trail read from the store.
     pub(super) fn restore(&mut self, flag: String, lines: &str) -> Result<(), String> {
         let mut log = VecDeque::new();
@@ -72,6 +115,17 @@ impl History {
         let empty = Map::new();
         let flags = document.get("flags").and_then(Value::as_object).unwrap_or(&empty);
         self.definitions = flags.iter().map(|(key, definition)| (key.clone(), FieldDigests::of(definition))).collect();
+        // The trails restored for flags out of the config, oldest last entry first.
+        let mut retired: Vec<(i64, String)> = self
+            .entries
+            .iter()
+            .filter(|(flag, _)| !self.definitions.contains_key(*flag))
+            .map(|(flag, log)| (log.back().map_or(i64::MIN, |entry| time_of(entry)), flag.clone()))
+            .collect();
+        retired.sort_unstable();
+        for (_, flag) in retired {
+            self.retire(&flag);
+        }
     }
 
     /// Records what `document`, the config being installed, changes in each flag:
@@ -90,13 +144,23 @@ impl History {
             if let Some(entry) = entry {
                 self.record(key, entry, time_ms, revision);
             }
+            self.retired.remove(key);
             next.insert(key.clone(), digests);
         }
         let previous = std::mem::replace(&mut self.definitions, next);
-        for key in previous.keys().filter(|key| !self.definitions.contains_key(*key)).cloned().collect::<Vec<_>>() {
+        // In key order, so that which trails a long run of removals retires is repeatable.
+        let mut removed: Vec<String> = previous.into_keys().filter(|key| !self.definitions.contains_key(key)).collect();
+        removed.sort_unstable();
+        for key in removed {
             self.record(&key, Change::Removed, time_ms, revision);
+            self.retire(&key);
         }
     }
+}
+
+/// The `time_ms` of an entry we wrote.
+fn time_of(entry: &str) -> i64 {
+    serde_json::from_str::<Value>(entry).ok().and_then(|v| v.get("time_ms")?.as_i64()).unwrap_or(i64::MIN)
 }
 
 /// One entry of a flag's trail: what changed, then when and under which config revision.

@@ -39,7 +39,7 @@ pub use durability::Checkpoint;
 pub use experiments::{ExperimentError, TrackError, MAX_TRACK_VALUE};
 pub use flags::OverrideError;
 use history::History;
-pub use history::HISTORY_PER_FLAG;
+pub use history::{HISTORY_PER_FLAG, RETIRED_TRAILS};
 pub use load::{LoadError, Loaded};
 pub use options::EngineOptions;
 use overlay::RuntimeOverlay;

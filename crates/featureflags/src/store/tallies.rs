@@ -39,6 +39,8 @@ pub(crate) struct CheckpointRows {
     pub(crate) unattributed: Vec<(String, u64)>,
     /// Changed flags' audit trails: flag and its entries as a JSON array.
     pub(crate) history: Vec<(String, String)>,
+    /// Flags whose trail was dropped (they left the config long ago).
+    pub(crate) history_dropped: Vec<String>,
     /// Users whose funnel progress changed: id and encoded progress.
     pub(crate) funnel_users: Vec<(String, Vec<u8>)>,
     /// Every funnel tally: funnel, variant (-1: not exposed), encoded counts.
@@ -145,6 +147,10 @@ impl Store {
                 tx.prepare_cached("INSERT OR REPLACE INTO history (flag, entries) VALUES (?1, ?2)").map_err(fail)?;
             for (flag, entries) in &rows.history {
                 put.execute(params![flag, entries]).map_err(fail)?;
+            }
+            let mut delete = tx.prepare_cached("DELETE FROM history WHERE flag = ?1").map_err(fail)?;
+            for flag in &rows.history_dropped {
+                delete.execute(params![flag]).map_err(fail)?;
             }
             let mut put = tx
                 .prepare_cached("INSERT OR REPLACE INTO funnel_users (id, progress) VALUES (?1, ?2)")
