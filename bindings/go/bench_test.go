@@ -118,3 +118,56 @@ func BenchmarkTrack(b *testing.B) {
 		e.Track("user-1234567", "spend", 12.5)
 	}
 }
+
+func BenchmarkTypedValue(b *testing.B) {
+	e, ctx := benchEngine(b)
+	if err := e.LoadJSON([]byte(valuesConfig)); err != nil {
+		b.Fatal(err)
+	}
+	for name, f := range map[string]func(){
+		"Bool":   func() { e.BoolValue("on", ctx, false) },
+		"Float":  func() { e.FloatValue("num", ctx, 0) },
+		"Int":    func() { e.IntValue("int", ctx, 0) },
+		"String": func() { e.StringValue("str", ctx, "") },
+		"Object": func() { e.ObjectValue("obj", ctx, nil) },
+	} {
+		b.Run(name, func(b *testing.B) {
+			f()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				f()
+			}
+		})
+	}
+}
+
+// BenchmarkEvaluationEvent is IsEnabled(A) with evaluation events on, each delivered to
+// an OnEvent callback or queued and drained by DrainEvents (100 at a time): minus
+// IsEnabled's own cost and the engine formatting the event, the cost of delivering one.
+func BenchmarkEvaluationEvent(b *testing.B) {
+	b.Run("OnEvent", func(b *testing.B) {
+		e, ctx := benchEngine(b)
+		n := 0
+		e.OnEvent(func(ev Event) { n += int(ev.Seq & 1) })
+		e.SetEvaluationEvents(true)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			e.IsEnabled("on", ctx, false)
+		}
+	})
+	b.Run("DrainEvents", func(b *testing.B) {
+		e, ctx := benchEngine(b)
+		e.DrainEvents(0)
+		e.SetEvaluationEvents(true)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			e.IsEnabled("on", ctx, false)
+			if i%100 == 99 {
+				e.DrainEvents(0)
+			}
+		}
+	})
+}

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"time"
-	"unsafe"
 )
 
 // Checkpoint writes what a durable engine (Options.StatePath) counted since its last
@@ -22,9 +21,7 @@ func (e *Engine) Checkpoint() error {
 		return err
 	}
 	var cerr *C.ff_error
-	debugBeforeCall()
 	status := C.ff_engine_checkpoint(ptr, &cerr)
-	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(status, cerr)
 	runtime.KeepAlive(e)
 	return err

@@ -50,15 +50,17 @@ import (
 // Evaluating with a nil or closed *Context serves the caller's default (reason
 // ReasonError); for an anonymous user, use NewContext("").
 type Context struct {
-	ptr *C.ff_context
+	// The C context, nil once closed. Read only by ptr, where the ffdebug lifetime
+	// checks are, and Close.
+	p *C.ff_context
 }
 
 // NewContext creates a context for userID; an invalid UTF-8 id is ErrInvalidArgument
 // with the library's message (which says where), and a library built for another ABI
 // ErrIncompatibleLibrary.
 func NewContext(userID string) (*Context, error) {
-	if abiErr != nil {
-		return nil, abiErr
+	if err := loaded(); err != nil {
+		return nil, err
 	}
 	p, l := str(userID)
 	r := C.ff_go_context_create(p, l)
@@ -67,7 +69,7 @@ func NewContext(userID string) (*Context, error) {
 		return nil, err
 	}
 	debugCreated(unsafe.Pointer(r.context))
-	c := &Context{ptr: r.context}
+	c := &Context{p: r.context}
 	runtime.SetFinalizer(c, (*Context).Close)
 	return c, nil
 }
@@ -75,25 +77,23 @@ func NewContext(userID string) (*Context, error) {
 // Close frees the context; it is idempotent. Afterwards the setters return ErrClosed
 // and evaluations with this context return the caller's default.
 func (c *Context) Close() {
-	if c.ptr != nil {
+	if c.p != nil {
 		runtime.SetFinalizer(c, nil)
-		debugFreed(unsafe.Pointer(c.ptr))
-		C.ff_context_free(c.ptr)
-		c.ptr = nil
+		debugFreed(unsafe.Pointer(c.p))
+		C.ff_context_free(c.p)
+		c.p = nil
 	}
 }
 
 // Reset starts over for another user: the id is replaced and every attribute removed,
 // keeping the buffers. On error the context is unchanged.
 func (c *Context) Reset(userID string) error {
-	if c.ptr == nil {
+	ptr := c.ptr()
+	if ptr == nil {
 		return ErrClosed
 	}
 	p, l := str(userID)
-	ptr := c.ptr
-	debugBeforeCall()
 	r := C.ff_go_reset(ptr, p, l)
-	debugAfterCall(unsafe.Pointer(ptr))
 	err := check(r.status, r.err)
 	runtime.KeepAlive(userID)
 	runtime.KeepAlive(c)
@@ -103,15 +103,13 @@ func (c *Context) Reset(userID string) error {
 // SetString sets a string attribute, replacing any value of that name ("user_id"
 // replaces the id). Invalid UTF-8 is ErrInvalidArgument.
 func (c *Context) SetString(name, value string) error {
-	if c.ptr == nil {
+	ptr := c.ptr()
+	if ptr == nil {
 		return ErrClosed
 	}
 	np, nl := str(name)
 	vp, vl := str(value)
-	ptr := c.ptr
-	debugBeforeCall()
 	r := C.ff_go_set_string(ptr, np, nl, vp, vl)
-	debugAfterCall(unsafe.Pointer(ptr))
 	err := check(r.status, r.err)
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(value)
@@ -121,11 +119,12 @@ func (c *Context) SetString(name, value string) error {
 
 // SetNumber sets a number attribute; NaN and infinities are ErrInvalidArgument.
 func (c *Context) SetNumber(name string, value float64) error {
-	if c.ptr == nil {
+	ptr := c.ptr()
+	if ptr == nil {
 		return ErrClosed
 	}
 	np, nl := str(name)
-	r := C.ff_go_set_number(c.ptr, np, nl, C.double(value))
+	r := C.ff_go_set_number(ptr, np, nl, C.double(value))
 	err := check(r.status, r.err)
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(c)
@@ -134,11 +133,12 @@ func (c *Context) SetNumber(name string, value float64) error {
 
 // SetBool sets a boolean attribute.
 func (c *Context) SetBool(name string, value bool) error {
-	if c.ptr == nil {
+	ptr := c.ptr()
+	if ptr == nil {
 		return ErrClosed
 	}
 	np, nl := str(name)
-	r := C.ff_go_set_bool(c.ptr, np, nl, C.bool(value))
+	r := C.ff_go_set_bool(ptr, np, nl, C.bool(value))
 	err := check(r.status, r.err)
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(c)
@@ -151,5 +151,14 @@ func cptr(c *Context) *C.ff_context {
 	if c == nil {
 		return nil
 	}
-	return c.ptr
+	return c.ptr()
+}
+
+// ptr returns the C context, nil once closed. Every C call on the context takes the
+// pointer from here, so that the ffdebug lifetime check (debugCheck) covers each one;
+// the caller keeps c alive with runtime.KeepAlive until C is done with the pointer.
+func (c *Context) ptr() *C.ff_context {
+	p := c.p
+	debugCheck(unsafe.Pointer(p))
+	return p
 }

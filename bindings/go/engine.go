@@ -22,7 +22,6 @@ import "C"
 
 import (
 	"encoding/json"
-	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -32,24 +31,24 @@ import (
 // ABIVersion is the C ABI version this package was compiled against (FF_ABI_VERSION).
 const ABIVersion = C.FF_ABI_VERSION
 
-// Version is the version of the loaded library (ff_version).
-func Version() string { return C.GoString(C.ff_version()) }
-
-// LibraryABIVersion is the C ABI version of the loaded library (ff_abi_version). New
-// and NewContext fail with ErrIncompatibleLibrary unless it is ABIVersion.
-func LibraryABIVersion() uint32 { return uint32(C.ff_abi_version()) }
-
-// abiErr is checkABI's verdict on the library this process loaded.
-var abiErr = checkABI(LibraryABIVersion(), ABIVersion)
-
-// checkABI refuses a library built for another ABI than the one this package wraps: its
-// functions and types may differ from those this package calls.
-func checkABI(library, wrapped uint32) error {
-	if library == wrapped {
-		return nil
+// Version is the version of the loaded library (ff_version), "" when no library can be
+// loaded (Load says why).
+func Version() string {
+	if loaded() != nil {
+		return ""
 	}
-	return fmt.Errorf("%w: libfeatureflags has ABI version %d, this package needs %d",
-		ErrIncompatibleLibrary, library, wrapped)
+	return C.GoString(C.ff_version())
+}
+
+// LibraryABIVersion is the C ABI version of the loaded library (ff_abi_version), 0 when
+// no library can be loaded. Load refuses a library unless it is ABIVersion.
+func LibraryABIVersion() uint32 {
+	if loaded() != nil {
+		return 0
+	}
+	library.mu.Lock()
+	defer library.mu.Unlock()
+	return library.abi
 }
 
 // Options configure an engine; the zero value means the defaults. New marshals them to
@@ -78,20 +77,24 @@ type Options struct {
 // for concurrent use; see the package documentation for Close.
 type Engine struct {
 	// The C engine (*C.ff_engine), nil once closed: one atomic load per call checks
-	// for closure. Accessed only through live and Close.
-	ptr unsafe.Pointer
+	// for closure. Read only by ptr, where the ffdebug lifetime checks are, and Close.
+	p unsafe.Pointer
 	// Go copies of the engine's interned strings (variant keys, rule ids).
 	names internCache
 	// The background checkpointer, if StartCheckpointing started one.
 	checkpointer atomic.Pointer[Checkpointer]
+	// The OnEvent callback.
+	listener eventListener
+	// Go copies of the string values StringValue served.
+	values valueCache
 }
 
 // New creates an engine with no config: every flag is missing (evaluations serve the
 // caller's default) until LoadJSON or LoadFile succeeds. A library built for another
 // ABI is ErrIncompatibleLibrary.
 func New(opts Options) (*Engine, error) {
-	if abiErr != nil {
-		return nil, abiErr
+	if err := loaded(); err != nil {
+		return nil, err
 	}
 	js, err := json.Marshal(opts)
 	if err != nil {
@@ -107,7 +110,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	debugCreated(unsafe.Pointer(r.engine))
-	e := &Engine{ptr: unsafe.Pointer(r.engine)}
+	e := &Engine{p: unsafe.Pointer(r.engine)}
 	runtime.SetFinalizer(e, (*Engine).Close)
 	return e, nil
 }
@@ -121,22 +124,27 @@ func (e *Engine) Close() error {
 	if c := e.checkpointer.Swap(nil); c != nil {
 		err = c.Stop()
 	}
-	if p := atomic.SwapPointer(&e.ptr, nil); p != nil {
+	if p := atomic.SwapPointer(&e.p, nil); p != nil {
 		runtime.SetFinalizer(e, nil)
 		debugFreed(p)
 		C.ff_engine_free((*C.ff_engine)(p))
+		e.listener.release()
 	}
 	return err
 }
 
-// live returns the C engine, nil once closed.
-func (e *Engine) live() *C.ff_engine {
-	return (*C.ff_engine)(atomic.LoadPointer(&e.ptr))
+// ptr returns the C engine, nil once closed. Every C call on the engine takes the
+// pointer from here, so that the ffdebug lifetime check (debugCheck) covers each one;
+// the caller keeps e alive with runtime.KeepAlive until C is done with the pointer.
+func (e *Engine) ptr() *C.ff_engine {
+	p := atomic.LoadPointer(&e.p)
+	debugCheck(p)
+	return (*C.ff_engine)(p)
 }
 
 // handle returns the C engine, or ErrClosed.
 func (e *Engine) handle() (*C.ff_engine, error) {
-	if p := e.live(); p != nil {
+	if p := e.ptr(); p != nil {
 		return p, nil
 	}
 	return nil, ErrClosed
@@ -153,9 +161,7 @@ func (e *Engine) LoadJSON(config []byte) error {
 	}
 	p, l := bytesPtr(config)
 	var cerr *C.ff_error
-	debugBeforeCall()
 	status := C.ff_engine_load_json(ptr, p, l, &cerr)
-	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(status, cerr)
 	runtime.KeepAlive(config)
 	runtime.KeepAlive(e)
@@ -188,9 +194,7 @@ func (e *Engine) Revision() (string, error) {
 	}
 	var out C.ff_bytes
 	var cerr *C.ff_error
-	debugBeforeCall()
 	status := C.ff_engine_revision(ptr, &out, &cerr)
-	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(status, cerr)
 	runtime.KeepAlive(e)
 	if err != nil {
@@ -223,6 +227,9 @@ func (e *Engine) SetTimeMillis(ms int64) error {
 // Bucket is bucket(salt, key) of docs/design.md §4 (0..99999): the hash behind splits and
 // percentages, computed by the engine so every binding agrees.
 func Bucket(salt, key string) (uint32, error) {
+	if err := loaded(); err != nil {
+		return 0, err
+	}
 	sp, sl := str(salt)
 	kp, kl := str(key)
 	var out C.uint32_t
@@ -260,6 +267,13 @@ func takeBytes(b C.ff_bytes) []byte {
 	return out
 }
 
+// freeBytes frees an owned ff_bytes.
+func freeBytes(b C.ff_bytes) {
+	if b.ptr != nil {
+		C.ff_go_bytes_free(b)
+	}
+}
+
 // keyJSON calls one of the C functions that take a key and return an owned JSON
 // document.
 func (e *Engine) keyJSON(key string, call func(*C.ff_engine, *C.char, C.size_t, *C.ff_bytes, **C.ff_error) C.ff_status) ([]byte, error) {
@@ -270,9 +284,7 @@ func (e *Engine) keyJSON(key string, call func(*C.ff_engine, *C.char, C.size_t, 
 	kp, kl := str(key)
 	var out C.ff_bytes
 	var cerr *C.ff_error
-	debugBeforeCall()
 	status := call(ptr, kp, kl, &out, &cerr)
-	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(status, cerr)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)

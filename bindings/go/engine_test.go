@@ -66,11 +66,11 @@ func TestALibraryOfAnotherABIIsRefused(t *testing.T) {
 	if LibraryABIVersion() != ABIVersion || ABIVersion != 2 {
 		t.Fatalf("library ABI %d, package ABI %d", LibraryABIVersion(), ABIVersion)
 	}
-	if err := checkABI(ABIVersion, ABIVersion); err != nil {
+	if err := checkABI("/lib/x.so", ABIVersion, ABIVersion); err != nil {
 		t.Fatal(err)
 	}
-	err := checkABI(1, 2)
-	if !errors.Is(err, ErrIncompatibleLibrary) || err.Error() != "featureflags: incompatible library: libfeatureflags has ABI version 1, this package needs 2" {
+	err := checkABI("/lib/x.so", 1, 2)
+	if !errors.Is(err, ErrIncompatibleLibrary) || err.Error() != "featureflags: incompatible library: /lib/x.so has ABI version 1, this package needs 2" {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"errors"
+	"strconv"
 	"unsafe"
 )
 
@@ -31,10 +32,13 @@ var (
 	// ErrClosed: the engine or context was closed. It is returned directly, not wrapped
 	// in *Error.
 	ErrClosed = errors.New("featureflags: use of a closed engine or context")
-	// ErrIncompatibleLibrary: the loaded libfeatureflags was built for another C ABI
-	// than this package (LibraryABIVersion differs from ABIVersion). New and NewContext
-	// return it wrapped, with both versions in the message.
+	// ErrIncompatibleLibrary: the library was built for another C ABI than this package
+	// (its ff_abi_version is not ABIVersion). Load, Open, New and NewContext return it
+	// wrapped, with the path and both versions in the message.
 	ErrIncompatibleLibrary = errors.New("featureflags: incompatible library")
+	// ErrLoad: the library could not be loaded (no such file, not a library, a missing
+	// symbol); the message has the loader's text (dlerror), which names the path.
+	ErrLoad = errors.New("featureflags: cannot load libfeatureflags")
 )
 
 // Status is a C ff_status value.
@@ -53,11 +57,18 @@ const (
 
 // String returns the status's name without the FF_STATUS_ prefix (INVALID_CONFIG, …;
 // UNKNOWN for a number that is no status), from ff_status_name.
-func (s Status) String() string { return staticString(C.ff_status_name(C.uint32_t(s))) }
+func (s Status) String() string {
+	return staticName("Status", uint32(s), func(n C.uint32_t) *C.char { return C.ff_status_name(n) })
+}
 
-// staticString views a static NUL-terminated C string (one the library never frees) as
-// a Go string without copying it.
-func staticString(p *C.char) string {
+// staticName views the static NUL-terminated C string (one the library never frees)
+// that name returns for n as a Go string without copying it; when no library can be
+// loaded, it is kind(n).
+func staticName(kind string, n uint32, name func(C.uint32_t) *C.char) string {
+	if loaded() != nil {
+		return kind + "(" + strconv.FormatUint(uint64(n), 10) + ")"
+	}
+	p := name(C.uint32_t(n))
 	return unsafe.String((*byte)(unsafe.Pointer(p)), int(C.strlen(p)))
 }
 

@@ -25,22 +25,18 @@ import "C"
 import (
 	"encoding/json"
 	"runtime"
-	"unsafe"
 )
 
 // Assign enrolls ctx's user in experiment key; enrolled is false when the experiment
 // is not running, the user is not eligible or outside its traffic (serve your default).
 func (e *Engine) Assign(key string, ctx *Context) (variant string, enrolled bool) {
-	ptr := e.live()
+	ptr := e.ptr()
 	if ptr == nil {
 		return "", false
 	}
 	kp, kl := str(key)
 	cp := cptr(ctx)
-	debugBeforeCall()
 	a := C.ff_go_assign(ptr, kp, kl, cp)
-	debugAfterCall(unsafe.Pointer(ptr))
-	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	variant, _ = e.names.get(ptr, a.variant)
@@ -57,9 +53,7 @@ func (e *Engine) Track(userID, metric string, value float64) error {
 	}
 	up, ul := str(userID)
 	mp, ml := str(metric)
-	debugBeforeCall()
 	r := C.ff_go_track(ptr, up, ul, mp, ml, C.double(value))
-	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(r.status, r.err)
 	runtime.KeepAlive(userID)
 	runtime.KeepAlive(metric)
@@ -172,7 +166,13 @@ type Results struct {
 	Decision string `json:"decision"`
 	// Metrics is the analysis of each metric, by name.
 	Metrics map[string]Analysis `json:"metrics"`
-	// Raw is the whole document, including breakdowns and time series.
+	// Breakdowns is, for each breakdown attribute of the experiment, the analysis of
+	// each of its segments by value (docs/analytics.md).
+	Breakdowns map[string]map[string]Segment `json:"breakdowns"`
+	// LifetimeValue is the projected lifetime value per revenue metric and variant,
+	// nil unless the experiment has a retention_rate.
+	LifetimeValue *LifetimeValues `json:"lifetime_value"`
+	// Raw is the whole document.
 	Raw json.RawMessage `json:"-"`
 }
 
@@ -211,6 +211,9 @@ func (e *Engine) DeclareWinner(key, variant string) error {
 
 // Analyze runs the analysis on aggregates computed elsewhere (docs/design.md §5 input JSON).
 func Analyze(input []byte) (*Analysis, error) {
+	if err := loaded(); err != nil {
+		return nil, err
+	}
 	p, l := bytesPtr(input)
 	var out C.ff_bytes
 	var cerr *C.ff_error
@@ -230,6 +233,9 @@ func Analyze(input []byte) (*Analysis, error) {
 // SampleSize is the users per variant needed to detect a relative change mde of a
 // conversion rate baseline at alpha with the given power.
 func SampleSize(baseline, mde, alpha, power float64) (float64, error) {
+	if err := loaded(); err != nil {
+		return 0, err
+	}
 	var out C.double
 	var cerr *C.ff_error
 	status := C.ff_sample_size(C.double(baseline), C.double(mde), C.double(alpha), C.double(power), &out, &cerr)
@@ -239,6 +245,9 @@ func SampleSize(baseline, mde, alpha, power float64) (float64, error) {
 
 // Power is the power reached with n users per variant.
 func Power(baseline, mde, alpha, n float64) (float64, error) {
+	if err := loaded(); err != nil {
+		return 0, err
+	}
 	var out C.double
 	var cerr *C.ff_error
 	status := C.ff_power(C.double(baseline), C.double(mde), C.double(alpha), C.double(n), &out, &cerr)
@@ -249,6 +258,9 @@ func Power(baseline, mde, alpha, n float64) (float64, error) {
 // MDE is the smallest relative change of a conversion rate baseline that a two-sided
 // test at alpha detects with the given power when each variant has n users.
 func MDE(baseline, alpha, power, n float64) (float64, error) {
+	if err := loaded(); err != nil {
+		return 0, err
+	}
 	var out C.double
 	var cerr *C.ff_error
 	status := C.ff_mde(C.double(baseline), C.double(alpha), C.double(power), C.double(n), &out, &cerr)
@@ -260,6 +272,9 @@ func MDE(baseline, alpha, power, n float64) (float64, error) {
 // variants variants with dailyUsers eligible users a day, of whom trafficFraction (0–1]
 // enter the experiment (rounded up).
 func TestDurationDays(requiredPerVariant float64, variants uint32, dailyUsers, trafficFraction float64) (float64, error) {
+	if err := loaded(); err != nil {
+		return 0, err
+	}
 	var out C.double
 	var cerr *C.ff_error
 	status := C.ff_test_duration_days(C.double(requiredPerVariant), C.uint32_t(variants), C.double(dailyUsers),
@@ -271,6 +286,9 @@ func TestDurationDays(requiredPerVariant float64, variants uint32, dailyUsers, t
 // LifetimeValue is a customer's lifetime value margin × Σ_{t<periods} rᵗ/(1+d)ᵗ with
 // retention r per period and discount rate d; periods = 0 is the infinite horizon.
 func LifetimeValue(margin, retention, discount float64, periods uint32) (float64, error) {
+	if err := loaded(); err != nil {
+		return 0, err
+	}
 	var out C.double
 	var cerr *C.ff_error
 	status := C.ff_lifetime_value(C.double(margin), C.double(retention), C.double(discount), C.uint32_t(periods), &out, &cerr)
@@ -279,17 +297,27 @@ func LifetimeValue(margin, retention, discount float64, periods uint32) (float64
 }
 
 // ExperimentTimeSeries returns experiment key's time series (docs/analytics.md): the
-// retained intervals' counters per variant, cumulative results and anomalies, as JSON.
-func (e *Engine) ExperimentTimeSeries(key string) (json.RawMessage, error) {
-	return e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
+// retained intervals' counters per variant, cumulative results and anomalies.
+func (e *Engine) ExperimentTimeSeries(key string) (*TimeSeries, error) {
+	raw, err := e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
 		return C.ff_experiment_timeseries_json(p, k, l, out, cerr)
 	})
+	if err != nil {
+		return nil, err
+	}
+	ts := &TimeSeries{Raw: raw}
+	return ts, json.Unmarshal(raw, ts)
 }
 
 // FunnelReport returns funnel key's report (docs/analytics.md): users per step, per
-// variant of its linked experiment, with conversion and median step times, as JSON.
-func (e *Engine) FunnelReport(key string) (json.RawMessage, error) {
-	return e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
+// variant of its linked experiment, with conversion and median step times.
+func (e *Engine) FunnelReport(key string) (*FunnelReport, error) {
+	raw, err := e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
 		return C.ff_funnel_report_json(p, k, l, out, cerr)
 	})
+	if err != nil {
+		return nil, err
+	}
+	f := &FunnelReport{Raw: raw}
+	return f, json.Unmarshal(raw, f)
 }

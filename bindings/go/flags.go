@@ -39,7 +39,6 @@ import (
 	"encoding/json"
 	"math"
 	"runtime"
-	"unsafe"
 )
 
 // Reason says why an evaluation served what it served (C ff_reason).
@@ -74,23 +73,22 @@ const (
 // String returns the reason's C name without the FF_REASON_ prefix (RULE_MATCH, …;
 // UNKNOWN for a number that is no reason), as in the shared test vectors, from
 // ff_reason_name.
-func (r Reason) String() string { return staticString(C.ff_reason_name(C.uint32_t(r))) }
+func (r Reason) String() string {
+	return staticName("Reason", uint32(r), func(n C.uint32_t) *C.char { return C.ff_reason_name(n) })
+}
 
 // IsEnabled reports whether the boolean, percentage or kill-switch flag key serves "on"
 // for ctx. It returns def when the flag is missing, multivariate or serves nothing,
 // when key is not UTF-8, when ctx is nil or closed, and when the engine is closed. It
 // allocates nothing.
 func (e *Engine) IsEnabled(key string, ctx *Context, def bool) bool {
-	ptr := e.live()
+	ptr := e.ptr()
 	if ptr == nil {
 		return def
 	}
 	kp, kl := str(key)
 	cp := cptr(ctx)
-	debugBeforeCall()
 	on := C.ff_is_enabled(ptr, kp, kl, cp, C.bool(def))
-	debugAfterCall(unsafe.Pointer(ptr))
-	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	runtime.KeepAlive(e)
@@ -101,16 +99,13 @@ func (e *Engine) IsEnabled(key string, ctx *Context, def bool) bool {
 // is served (missing flag, invalid arguments, closed engine). After the first call
 // for each variant it allocates nothing.
 func (e *Engine) Variant(key string, ctx *Context, def string) string {
-	ptr := e.live()
+	ptr := e.ptr()
 	if ptr == nil {
 		return def
 	}
 	kp, kl := str(key)
 	cp := cptr(ctx)
-	debugBeforeCall()
 	id := C.ff_go_variant(ptr, kp, kl, cp)
-	debugAfterCall(unsafe.Pointer(ptr))
-	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	v, ok := e.names.get(ptr, id)
@@ -143,16 +138,23 @@ type Detail struct {
 // another's value. It allocates the Value; Variant and RuleID are cached like
 // Variant's result.
 func (e *Engine) Evaluate(key string, ctx *Context) Detail {
-	ptr := e.live()
+	d, value := e.evaluate(key, ctx)
+	if raw := takeBytes(value); raw != nil {
+		d.Value = raw
+	}
+	return d
+}
+
+// evaluate is Evaluate with the value left in C: the caller frees it (takeBytes or
+// freeBytes).
+func (e *Engine) evaluate(key string, ctx *Context) (Detail, C.ff_bytes) {
+	ptr := e.ptr()
 	if ptr == nil {
-		return Detail{Reason: ReasonError, RuleIndex: -1}
+		return Detail{Reason: ReasonError, RuleIndex: -1}, C.ff_bytes{}
 	}
 	kp, kl := str(key)
 	cp := cptr(ctx)
-	debugBeforeCall()
 	out := C.ff_go_evaluate(ptr, kp, kl, cp)
-	debugAfterCall(unsafe.Pointer(ptr))
-	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	d := Detail{Reason: Reason(out.ev.reason), RuleIndex: -1}
@@ -162,10 +164,7 @@ func (e *Engine) Evaluate(key string, ctx *Context) Detail {
 	if out.ev.rule_index != math.MaxUint32 {
 		d.RuleIndex = int(out.ev.rule_index)
 	}
-	if raw := takeBytes(out.value); raw != nil {
-		d.Value = raw
-	}
-	return d
+	return d, out.value
 }
 
 // SetOverride forces flag key to serve variant for everyone until ClearOverride,
@@ -178,9 +177,7 @@ func (e *Engine) SetOverride(key, variant string) error {
 	}
 	kp, kl := str(key)
 	vp, vl := str(variant)
-	debugBeforeCall()
 	r := C.ff_go_set_override(ptr, kp, kl, vp, vl)
-	debugAfterCall(unsafe.Pointer(ptr))
 	err = check(r.status, r.err)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(variant)

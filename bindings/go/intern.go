@@ -64,9 +64,7 @@ func (c *internCache) miss(e *C.ff_engine, id C.ff_string_id) (string, bool) {
 			return *s, true
 		}
 	}
-	debugBeforeCall()
 	resolved := C.ff_engine_string(e, id)
-	debugAfterCall(unsafe.Pointer(e))
 	if resolved.ptr == nil {
 		return "", false
 	}

@@ -8,7 +8,6 @@ import "C"
 import (
 	"runtime"
 	"time"
-	"unsafe"
 )
 
 // RolloutState is a rollout's state.
@@ -32,7 +31,7 @@ const (
 // completed, rolled_back; unknown for a number that is no state), from
 // ff_rollout_state_name.
 func (s RolloutState) String() string {
-	return staticString(C.ff_rollout_state_name(C.uint32_t(s)))
+	return staticName("RolloutState", uint32(s), func(n C.uint32_t) *C.char { return C.ff_rollout_state_name(n) })
 }
 
 // RolloutStatus is where a rollout stands.
@@ -160,16 +159,13 @@ func (e *Engine) ReportHealth(key string, errorRate, p99LatencyMs float64, sampl
 
 // InRollout reports whether ctx is inside rollout key's current percentage.
 func (e *Engine) InRollout(key string, ctx *Context) bool {
-	ptr := e.live()
+	ptr := e.ptr()
 	if ptr == nil {
 		return false
 	}
 	kp, kl := str(key)
 	cp := cptr(ctx)
-	debugBeforeCall()
 	in := C.ff_in_rollout(ptr, kp, kl, cp)
-	debugAfterCall(unsafe.Pointer(ptr))
-	debugAfterCall(unsafe.Pointer(cp))
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
 	runtime.KeepAlive(e)
