@@ -39,6 +39,8 @@ echo "--- go test -tags ffexternal (flags from CGO_CFLAGS / CGO_LDFLAGS)"
 CGO_CFLAGS="-I$root/include" \
 CGO_LDFLAGS="-L$root/target/release -lfeatureflags -Wl,-rpath,$root/target/release" \
   go test -tags ffexternal -count=1 -run 'Vectors|Example' ./...
+echo "--- purego (CGO_ENABLED=0) call path: internal/puregobench"
+(cd internal/puregobench && gofmt -l . | (! grep .) && CGO_ENABLED=0 go vet . && CGO_ENABLED=0 go test -count=1 .)
 echo "--- outside the repository"
 bash "$here/test_outside.sh"
 echo "Go binding: all tests passed"
