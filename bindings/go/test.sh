@@ -41,6 +41,8 @@ CGO_LDFLAGS="-L$root/target/release -lfeatureflags -Wl,-rpath,$root/target/relea
   go test -tags ffexternal -count=1 -run 'Vectors|Example' ./...
 echo "--- purego (CGO_ENABLED=0) call path: internal/puregobench"
 (cd internal/puregobench && gofmt -l . | (! grep .) && CGO_ENABLED=0 go vet . && CGO_ENABLED=0 go test -count=1 .)
+echo "--- OpenFeature provider (module openfeature, through the go-sdk client)"
+(cd openfeature && gofmt -l . | (! grep .) && go vet . && go test -race -count=1 .)
 echo "--- outside the repository"
 bash "$here/test_outside.sh"
 echo "Go binding: all tests passed"
