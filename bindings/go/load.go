@@ -25,7 +25,8 @@ var library struct {
 }
 
 // Load loads libfeatureflags from path, or, when path is "", from $FEATUREFLAGS_LIB, or
-// else wherever the dynamic loader finds libfeatureflags.so. It checks the library's
+// else wherever the dynamic loader finds libfeatureflags.so (a link-time build has its
+// library linked already: it ignores FEATUREFLAGS_LIB, and refuses a path). It checks the library's
 // ff_abi_version against ABIVersion and fails with ErrLoad (with the path and the
 // loader's message) or ErrIncompatibleLibrary, leaving nothing loaded: a later Load may
 // try another path. Once a library is loaded, Load("") and Load of the same file do
@@ -38,7 +39,10 @@ func Load(path string) error {
 		if library.loaded.Load() {
 			return nil
 		}
-		path = os.Getenv(LibraryEnv)
+		// A link-time build has its library already; the variable is for run-time loading.
+		if LoadMode == "dlopen" {
+			path = os.Getenv(LibraryEnv)
+		}
 	}
 	if library.loaded.Load() {
 		if sameFile(path, library.path) {
