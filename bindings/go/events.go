@@ -182,7 +182,8 @@ func init() {
 // common fields first ({"type":"…","seq":…,"time_ms":…,…}), which are read without a
 // JSON decoder; anything else goes through encoding/json.
 func parseEvent(line []byte) Event {
-	ev := Event{Raw: append(json.RawMessage(nil), line...)}
+	ev := Event{Raw: make(json.RawMessage, len(line))}
+	copy(ev.Raw, line)
 	rest, ok := cutPrefix(line, `{"type":"`)
 	if ok {
 		end := 0

@@ -18,7 +18,12 @@ import (
 //
 //export ffGoListener
 func ffGoListener(userData unsafe.Pointer, json *C.char, n C.size_t) {
-	l := cgo.Handle(uintptr(userData)).Value().(*eventListener)
+	deliver(cgo.Handle(uintptr(userData)), unsafe.Slice((*byte)(unsafe.Pointer(json)), int(n)))
+}
+
+// deliver hands the event line (borrowed for the call) to the function registered under h.
+func deliver(h cgo.Handle, line []byte) {
+	l := h.Value().(*eventListener)
 	fn := l.fn.Load()
 	if fn == nil {
 		return
@@ -32,5 +37,5 @@ func ffGoListener(userData unsafe.Pointer, json *C.char, n C.size_t) {
 			go panic(fmt.Sprintf("featureflags: panic in an OnEvent callback: %v\n\n%s", r, stack))
 		}
 	}()
-	(*fn)(parseEvent(unsafe.Slice((*byte)(unsafe.Pointer(json)), int(n))))
+	(*fn)(parseEvent(line))
 }
