@@ -157,14 +157,21 @@ func (e *Engine) evaluate(key string, ctx *Context) (Detail, C.ff_bytes) {
 	out := C.ff_go_evaluate(ptr, kp, kl, cp)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(ctx)
-	d := Detail{Reason: Reason(out.ev.reason), RuleIndex: -1}
-	d.Variant, d.HasVariant = e.names.get(ptr, out.ev.variant_string_id)
-	d.RuleID, _ = e.names.get(ptr, out.ev.rule_id_string_id)
+	d := e.detail(ptr, &out.ev)
 	runtime.KeepAlive(e)
-	if out.ev.rule_index != math.MaxUint32 {
-		d.RuleIndex = int(out.ev.rule_index)
-	}
 	return d, out.value
+}
+
+// detail converts an evaluation's ff_detail, with the Go strings of its ids (which may
+// ask ptr, so the caller keeps e alive).
+func (e *Engine) detail(ptr *C.ff_engine, ev *C.ff_detail) Detail {
+	d := Detail{Reason: Reason(ev.reason), RuleIndex: -1}
+	d.Variant, d.HasVariant = e.names.get(ptr, ev.variant_string_id)
+	d.RuleID, _ = e.names.get(ptr, ev.rule_id_string_id)
+	if ev.rule_index != math.MaxUint32 {
+		d.RuleIndex = int(ev.rule_index)
+	}
+	return d
 }
 
 // SetOverride forces flag key to serve variant for everyone until ClearOverride,

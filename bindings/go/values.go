@@ -1,30 +1,53 @@
 package featureflags
 
-// #include "featureflags.h"
+/*
+#include <string.h>
+#include "featureflags.h"
+
+enum { FF_GO_SMALL = 48 };
+
+// The detail and the value of one evaluation, the value copied here and freed in C when
+// it is short (a scalar's JSON): then a typed getter crosses into C once, not twice.
+typedef struct { ff_detail ev; ff_bytes value; size_t small_len; char small[FF_GO_SMALL]; } ff_go_scalar;
+
+static inline ff_go_scalar ff_go_evaluate_scalar(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
+    ff_go_scalar r;
+    ff_evaluate_value(e, key, len, ctx, &r.ev, &r.value);
+    r.small_len = 0;
+    if (r.value.ptr != NULL && r.value.len <= FF_GO_SMALL) {
+        memcpy(r.small, r.value.ptr, r.value.len);
+        r.small_len = r.value.len;
+        ff_bytes_free(&r.value);
+    }
+    return r;
+}
+*/
 import "C"
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"math"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
 )
 
-// The typed getters evaluate a flag whose variants carry values ("variants": {"v1":
-// {"value": …}}; boolean-like flags serve true or false) and return the served value as
-// a Go type, or the caller's default with the reason in the Detail: the evaluation's
+// The typed getters evaluate a flag whose variants carry values (a multivariate flag's
+// "variants": {"key": any JSON value}; boolean-like flags serve true or false) and return
+// the served value as a Go type, or the caller's default with the reason in the Detail: the evaluation's
 // reason when nothing is served (FLAG_NOT_FOUND, ERROR), and TYPE_MISMATCH, with the
 // Variant that was served, when its value has another type. The Detail's Value is nil:
 // the value is the first result.
 
 // BoolValue returns the served value when it is a JSON boolean. It allocates nothing.
 func (e *Engine) BoolValue(key string, ctx *Context, def bool) (bool, Detail) {
-	d, value := e.evaluate(key, ctx)
-	defer freeBytes(value)
-	switch string(view(value)) {
+	d, s := e.scalar(key, ctx)
+	defer freeBytes(s.value)
+	switch string(scalarJSON(&s)) {
 	case "true":
 		return true, d
 	case "false":
@@ -35,9 +58,9 @@ func (e *Engine) BoolValue(key string, ctx *Context, def bool) (bool, Detail) {
 
 // FloatValue returns the served value when it is a JSON number. It allocates nothing.
 func (e *Engine) FloatValue(key string, ctx *Context, def float64) (float64, Detail) {
-	d, value := e.evaluate(key, ctx)
-	defer freeBytes(value)
-	if v, ok := number(view(value)); ok {
+	d, s := e.scalar(key, ctx)
+	defer freeBytes(s.value)
+	if v, ok := number(scalarJSON(&s)); ok {
 		return v, d
 	}
 	return def, mismatch(d)
@@ -47,9 +70,9 @@ func (e *Engine) FloatValue(key string, ctx *Context, def float64) (float64, Det
 // that fits in an int64 (1.5 is TYPE_MISMATCH; 2.0 and 2e3 are integers). It allocates
 // nothing.
 func (e *Engine) IntValue(key string, ctx *Context, def int64) (int64, Detail) {
-	d, value := e.evaluate(key, ctx)
-	defer freeBytes(value)
-	raw := view(value)
+	d, s := e.scalar(key, ctx)
+	defer freeBytes(s.value)
+	raw := scalarJSON(&s)
 	if !isNumber(raw) {
 		return def, mismatch(d)
 	}
@@ -66,21 +89,23 @@ func (e *Engine) IntValue(key string, ctx *Context, def int64) (int64, Detail) {
 // Go copies of the strings it served (up to 1,024 distinct ones), so after the first
 // call for each value it allocates nothing.
 func (e *Engine) StringValue(key string, ctx *Context, def string) (string, Detail) {
-	d, value := e.evaluate(key, ctx)
-	defer freeBytes(value)
-	raw := view(value)
+	d, s := e.scalar(key, ctx)
+	defer freeBytes(s.value)
+	raw := scalarJSON(&s)
 	if len(raw) < 2 || raw[0] != '"' {
 		return def, mismatch(d)
 	}
-	if s, ok := e.values.get(raw); ok {
-		return s, d
+	if v, ok := e.values.get(raw); ok {
+		return v, d
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	// A copy: handing raw itself to encoding/json would move s to the heap on every call.
+	text := bytes.Clone(raw)
+	var v string
+	if err := json.Unmarshal(text, &v); err != nil {
 		return def, mismatch(d)
 	}
-	e.values.put(raw, s)
-	return s, d
+	e.values.put(text, v)
+	return v, d
 }
 
 // ObjectValue returns the served value when it is a JSON object (map[string]any) or
@@ -97,6 +122,31 @@ func (e *Engine) ObjectValue(key string, ctx *Context, def any) (any, Detail) {
 		return def, mismatch(d)
 	}
 	return v, d
+}
+
+// scalar evaluates key for ctx once: the detail, and the value in s (scalarJSON); the
+// caller frees s.value, which holds a value too long to be copied.
+func (e *Engine) scalar(key string, ctx *Context) (Detail, C.ff_go_scalar) {
+	ptr := e.ptr()
+	if ptr == nil {
+		return Detail{Reason: ReasonError, RuleIndex: -1}, C.ff_go_scalar{}
+	}
+	kp, kl := str(key)
+	cp := cptr(ctx)
+	s := C.ff_go_evaluate_scalar(ptr, kp, kl, cp)
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(ctx)
+	d := e.detail(ptr, &s.ev)
+	runtime.KeepAlive(e)
+	return d, s
+}
+
+// scalarJSON is the value's JSON text: in s, or in the C memory of s.value.
+func scalarJSON(s *C.ff_go_scalar) []byte {
+	if s.value.ptr != nil {
+		return view(s.value)
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s.small[0])), int(s.small_len))
 }
 
 // mismatch turns the detail of a served value of the wrong type into TYPE_MISMATCH;

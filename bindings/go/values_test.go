@@ -11,7 +11,8 @@ const valuesConfig = `{"schema_version": 1, "flags": {
   "num": {"type": "multivariate", "variants": {"pi": 3.25}, "default": "pi"},
   "int": {"type": "multivariate", "variants": {"big": 9007199254740993, "exp": 2e3}, "default": "big",
           "rules": [{"when": {"attr": "exp", "op": "equals", "value": true}, "serve": "exp"}]},
-  "obj": {"type": "multivariate", "variants": {"o": {"a": {"b": [1, "x"]}}}, "default": "o"}}}`
+  "obj": {"type": "multivariate", "variants": {"o": {"a": {"b": [1, "x"]}}}, "default": "o"},
+  "long": {"type": "multivariate", "variants": {"l": "a value longer than the 48 bytes copied inline by the C helper"}, "default": "l"}}}`
 
 func TestTypedValues(t *testing.T) {
 	e := newEngine(t)
@@ -24,6 +25,10 @@ func TestTypedValues(t *testing.T) {
 	}
 	if v, d := e.StringValue("str", ctx, "def"); v != `hé "there"` || d.Variant != "greeting" || d.Value != nil {
 		t.Fatalf("StringValue: %q %+v", v, d)
+	}
+	// Longer than the inline copy: read from the library's buffer, then freed.
+	if v, d := e.StringValue("long", ctx, ""); v != "a value longer than the 48 bytes copied inline by the C helper" || d.Variant != "l" {
+		t.Fatalf("StringValue of a long value: %q %+v", v, d)
 	}
 	if v, _ := e.FloatValue("num", ctx, 0); v != 3.25 {
 		t.Fatalf("FloatValue: %v", v)
