@@ -39,6 +39,12 @@ echo "--- go test -tags ffexternal (flags from CGO_CFLAGS / CGO_LDFLAGS)"
 CGO_CFLAGS="-I$root/include" \
 CGO_LDFLAGS="-L$root/target/release -lfeatureflags -Wl,-rpath,$root/target/release" \
   go test -tags ffexternal -count=1 -run 'Vectors|Example' ./...
+echo "--- CGO_ENABLED=0: the build stops with the reason"
+if CGO_ENABLED=0 go build . 2>"${TMPDIR:-/tmp}/ff-nocgo.err"; then
+  echo "error: a CGO_ENABLED=0 build succeeded" >&2; exit 1
+fi
+grep -q "featureflags_needs_cgo/build_with_CGO_ENABLED_1_and_a_C_compiler" "${TMPDIR:-/tmp}/ff-nocgo.err" ||
+  { cat "${TMPDIR:-/tmp}/ff-nocgo.err" >&2; exit 1; }
 echo "--- purego (CGO_ENABLED=0) call path: internal/puregobench"
 (cd internal/puregobench && gofmt -l . | (! grep .) && CGO_ENABLED=0 go vet . && CGO_ENABLED=0 go test -count=1 .)
 echo "--- OpenFeature provider (module openfeature, through the go-sdk client)"
