@@ -173,7 +173,7 @@ func BenchmarkEvaluationEvent(b *testing.B) {
 }
 
 // BenchmarkEventDeliveryGoSide is the Go half of delivering one event to OnEvent:
-// what ffGoListener does (handle lookup, parsing, the Raw copy, the callback), without
+// what ffGoListener does (listener lookup, parsing, the Raw copy, the callback), without
 // the C-to-Go transition and the engine's formatting of the line.
 func BenchmarkEventDeliveryGoSide(b *testing.B) {
 	e, _ := benchEngine(b)
@@ -182,6 +182,6 @@ func BenchmarkEventDeliveryGoSide(b *testing.B) {
 	line := []byte(`{"type":"evaluation","seq":12345,"time_ms":1795478460000,"flag":"on","user_id":"user-1234567","variant":"on","reason":"DEFAULT"}`)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		deliver(e.listener.handle, line)
+		deliver(e.listener.slot, line)
 	}
 }

@@ -17,8 +17,8 @@ static void ff_go_listener(void *user_data, const char *json, size_t len) {
 
 static inline int ff_go_in_listener(void) { return ff_go_listening; }
 
-static inline ff_status ff_go_set_listener(const ff_engine *e, uintptr_t handle) {
-    return ff_engine_set_listener(e, handle ? ff_go_listener : NULL, (void *)handle);
+static inline ff_status ff_go_set_listener(const ff_engine *e, uintptr_t slot) {
+    return ff_engine_set_listener(e, slot ? ff_go_listener : NULL, (void *)slot);
 }
 */
 import "C"
@@ -27,7 +27,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"runtime/cgo"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -101,13 +101,46 @@ func (e *Engine) SetEvaluationEvents(enabled bool) error {
 	return err
 }
 
-// eventListener is an engine's OnEvent state. Its cgo.Handle is the listener's
-// user_data in C; it lives as long as the engine, so an event that races with OnEvent(nil)
-// finds it (and no function) rather than a deleted handle.
+// eventListener is an engine's OnEvent state. Its slot in listeners is the listener's
+// user_data in C; it is kept as long as the engine, so an event that races with
+// OnEvent(nil) finds it (and no function) rather than an empty slot.
 type eventListener struct {
-	mu     sync.Mutex
-	handle cgo.Handle
-	fn     atomic.Pointer[func(Event)]
+	mu   sync.Mutex
+	slot uintptr // 1 + its index in listeners; 0 before the first OnEvent
+	fn   atomic.Pointer[func(Event)]
+}
+
+// listeners holds the eventListener of each engine that has had one, by slot - 1, in
+// an immutable slice replaced on each change (rare): a delivery finds its listener with
+// one atomic load and an index, where a cgo.Handle would search a hash map.
+var listeners struct {
+	mu   sync.Mutex
+	all  atomic.Pointer[[]*eventListener]
+	free []uintptr
+}
+
+// listenerAt is the listener of a slot.
+func listenerAt(slot uintptr) *eventListener {
+	return (*listeners.all.Load())[slot-1]
+}
+
+// register gives l a slot.
+func (l *eventListener) register() {
+	listeners.mu.Lock()
+	defer listeners.mu.Unlock()
+	var all []*eventListener
+	if p := listeners.all.Load(); p != nil {
+		all = slices.Clone(*p)
+	}
+	if n := len(listeners.free); n > 0 {
+		l.slot = listeners.free[n-1]
+		listeners.free = listeners.free[:n-1]
+	} else {
+		all = append(all, nil)
+		l.slot = uintptr(len(all))
+	}
+	all[l.slot-1] = l
+	listeners.all.Store(&all)
 }
 
 // OnEvent delivers every event of the engine to fn instead of the DrainEvents queue, as
@@ -146,12 +179,12 @@ func (e *Engine) OnEvent(fn func(Event)) error {
 		runtime.KeepAlive(e)
 		return err
 	}
-	if l.handle == 0 {
-		l.handle = cgo.NewHandle(l)
+	if l.slot == 0 {
+		l.register()
 	}
 	// Stored first: the engine delivers to the listener as soon as it is set.
 	previous := l.fn.Swap(&fn)
-	err = check(C.ff_go_set_listener(ptr, C.uintptr_t(l.handle)), nil)
+	err = check(C.ff_go_set_listener(ptr, C.uintptr_t(l.slot)), nil)
 	if err != nil {
 		l.fn.Store(previous)
 	}
@@ -159,12 +192,18 @@ func (e *Engine) OnEvent(fn func(Event)) error {
 	return err
 }
 
-// release frees the handle of an engine that was just freed, hence delivers no more.
+// release frees the slot of an engine that was just freed, hence delivers no more.
 func (l *eventListener) release() {
-	if l.handle != 0 {
-		l.handle.Delete()
-		l.handle = 0
+	if l.slot == 0 {
+		return
 	}
+	listeners.mu.Lock()
+	defer listeners.mu.Unlock()
+	all := slices.Clone(*listeners.all.Load())
+	all[l.slot-1] = nil
+	listeners.all.Store(&all)
+	listeners.free = append(listeners.free, l.slot)
+	l.slot = 0
 }
 
 // eventTypes holds the event types of docs/events.md, so that parsing one allocates no

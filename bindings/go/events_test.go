@@ -135,3 +135,27 @@ func TestADeliveredEventCostsOneAllocation(t *testing.T) {
 		t.Fatalf("%d events, %v allocations per event", n, allocs)
 	}
 }
+
+func TestEachEngineHasItsOwnListener(t *testing.T) {
+	count := func(e *Engine, n *atomic.Int32) {
+		if err := e.OnEvent(func(Event) { n.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var a, b, c atomic.Int32
+	ea, eb := newEngine(t), newEngine(t)
+	count(ea, &a)
+	count(eb, &b)
+	ea.SetOverride("on", "off")
+	eb.SetOverride("on", "off")
+	eb.ClearOverride("on")
+	ea.Close() // its slot is free for the next engine
+	ec := newEngine(t)
+	count(ec, &c)
+	for i := 0; i < 3; i++ {
+		ec.SetOverride("on", "off")
+	}
+	if a.Load() != 1 || b.Load() != 2 || c.Load() != 3 {
+		t.Fatalf("delivered %d, %d, %d; want 1, 2, 3", a.Load(), b.Load(), c.Load())
+	}
+}

@@ -8,23 +8,22 @@ import "C"
 
 import (
 	"fmt"
-	"runtime/cgo"
 	"runtime/debug"
 	"unsafe"
 )
 
 // ffGoListener receives each event of an engine with a listener (OnEvent), on the
-// thread that produced it. userData is the cgo.Handle of the engine's *eventListener.
+// thread that produced it. userData is the slot of the engine's eventListener.
 //
 //export ffGoListener
 func ffGoListener(userData unsafe.Pointer, json *C.char, n C.size_t) {
-	deliver(cgo.Handle(uintptr(userData)), unsafe.Slice((*byte)(unsafe.Pointer(json)), int(n)))
+	deliver(uintptr(userData), unsafe.Slice((*byte)(unsafe.Pointer(json)), int(n)))
 }
 
-// deliver hands the event line (borrowed for the call) to the function registered under h.
-func deliver(h cgo.Handle, line []byte) {
-	l := h.Value().(*eventListener)
-	fn := l.fn.Load()
+// deliver hands the event line (borrowed for the call) to the function of the listener
+// in slot.
+func deliver(slot uintptr, line []byte) {
+	fn := listenerAt(slot).fn.Load()
 	if fn == nil {
 		return
 	}
