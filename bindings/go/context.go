@@ -56,8 +56,8 @@ type Context struct {
 }
 
 // NewContext creates a context for userID; an invalid UTF-8 id is ErrInvalidArgument
-// with the library's message (which says where), and a library built for another ABI
-// ErrIncompatibleLibrary.
+// with the library's message (which says where). Like New, it loads the default library
+// when none is loaded yet (ErrLoad, ErrIncompatibleLibrary).
 func NewContext(userID string) (*Context, error) {
 	if err := loaded(); err != nil {
 		return nil, err

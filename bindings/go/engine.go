@@ -90,8 +90,9 @@ type Engine struct {
 }
 
 // New creates an engine with no config: every flag is missing (evaluations serve the
-// caller's default) until LoadJSON or LoadFile succeeds. A library built for another
-// ABI is ErrIncompatibleLibrary.
+// caller's default) until LoadJSON or LoadFile succeeds. When no library is loaded yet
+// it loads the default one (Load("")): a missing one is ErrLoad, one built for another
+// ABI ErrIncompatibleLibrary.
 func New(opts Options) (*Engine, error) {
 	if err := loaded(); err != nil {
 		return nil, err
