@@ -32,7 +32,7 @@ import (
 const Name = "featureflags"
 
 // Provider evaluates OpenFeature flags with a featureflags engine. It implements
-// FeatureProvider, StateHandler and EventHandler; it is safe for concurrent use.
+// FeatureProvider, StateHandler, EventHandler and Tracker; it is safe for concurrent use.
 type Provider struct {
 	engine *featureflags.Engine
 	// closing is held for reading by each evaluation and for writing by Shutdown: the
@@ -151,6 +151,17 @@ func sameJSON(a, b json.RawMessage) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// Track records details.Value() (0 unless set) of metric name for the evaluation
+// context's targeting key (featureflags.Engine.Track): attributed to the experiments the
+// user is exposed to that list the metric (a conversion counts once, whatever the
+// value). The SDK's Track returns nothing, so an error of the engine (a non-finite value,
+// a closed engine) is dropped.
+func (p *Provider) Track(_ context.Context, name string, evalCtx of.EvaluationContext, details of.TrackingEventDetails) {
+	p.closing.RLock()
+	defer p.closing.RUnlock()
+	_ = p.engine.Track(evalCtx.TargetingKey(), name, details.Value())
 }
 
 // BooleanEvaluation evaluates a boolean flag (featureflags.Engine.BoolValue).

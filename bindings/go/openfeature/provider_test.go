@@ -190,3 +190,34 @@ func TestReloadEventsAndShutdown(t *testing.T) {
 		t.Fatalf("after Shutdown: %v", err)
 	}
 }
+
+func TestTrackThroughTheClient(t *testing.T) {
+	p, client, _, _ := setup(t)
+	if err := p.LoadJSON([]byte(`{"schema_version": 1, "flags": {},
+	  "experiments": {"btn": {"status": "running", "variants": {"control": 50, "blue": 50},
+	                  "metrics": {"buy": "conversion", "spend": "revenue"}}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, user := range []string{"a", "b", "c"} {
+		u, _ := featureflags.NewContext(user)
+		p.Engine().Assign("btn", u)
+		u.Close()
+		client.Track(ctx, "buy", of.NewEvaluationContext(user, nil), of.TrackingEventDetails{})
+		client.Track(ctx, "spend", of.NewEvaluationContext(user, nil), of.NewTrackingEventDetails(2.5))
+	}
+	r, err := p.Engine().ExperimentResults("btn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conversions, spent := uint64(0), 0.0
+	for _, v := range r.Metrics["buy"].Variants {
+		conversions += *v.Conversions
+	}
+	for _, v := range r.Metrics["spend"].Variants {
+		spent += *v.Sum
+	}
+	if conversions != 3 || spent != 7.5 {
+		t.Fatalf("%d conversions, %v spent", conversions, spent)
+	}
+}
