@@ -14,7 +14,7 @@ go version
 # The package carries its copy of the header, so that it builds from the module cache
 # and when vendored.
 cmp "$root/include/featureflags.h" featureflags.h ||
-  { echo "bindings/go/featureflags.h differs from include/featureflags.h: copy it" >&2; exit 1; }
+  { echo "bindings/go/featureflags.h differs from include/featureflags.h: run cargo xtask header" >&2; exit 1; }
 unformatted="$(gofmt -l .)"
 [ -z "$unformatted" ] || { echo "gofmt needed: $unformatted" >&2; exit 1; }
 go vet ./...
