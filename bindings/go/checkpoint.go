@@ -1,8 +1,5 @@
 package featureflags
 
-// #include "featureflags.h"
-import "C"
-
 import (
 	"runtime"
 	"sync"
@@ -20,9 +17,7 @@ func (e *Engine) Checkpoint() error {
 	if err != nil {
 		return err
 	}
-	var cerr *C.ff_error
-	status := C.ff_engine_checkpoint(ptr, &cerr)
-	err = check(status, cerr)
+	err = check(cEngineCheckpoint(ptr))
 	runtime.KeepAlive(e)
 	return err
 }

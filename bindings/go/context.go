@@ -1,43 +1,5 @@
 package featureflags
 
-/*
-#include "featureflags.h"
-
-typedef struct { ff_status status; ff_error *err; } ff_go_result;
-
-typedef struct { ff_status status; ff_context *context; ff_error *err; } ff_go_created_context;
-
-static inline ff_go_created_context ff_go_context_create(const char *id, size_t len) {
-    ff_go_created_context r = {FF_STATUS_OK, NULL, NULL};
-    r.status = ff_context_create(id, len, &r.context, &r.err);
-    return r;
-}
-
-// The ff_error out-parameter lives in C, so no Go pointer escapes to the heap and the
-// setters allocate nothing.
-static inline ff_go_result ff_go_reset(ff_context *c, const char *id, size_t len) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_reset(c, id, len, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_string(ff_context *c, const char *n, size_t nl, const char *v, size_t vl) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_string(c, n, nl, v, vl, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_number(ff_context *c, const char *n, size_t nl, double v) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_number(c, n, nl, v, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_bool(ff_context *c, const char *n, size_t nl, bool v) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_bool(c, n, nl, v, &r.err);
-    return r;
-}
-*/
-import "C"
-
 import (
 	"runtime"
 	"unsafe"
@@ -52,7 +14,7 @@ import (
 type Context struct {
 	// The C context, nil once closed. Read only by ptr, where the ffdebug lifetime
 	// checks are, and Close.
-	p *C.ff_context
+	p unsafe.Pointer
 }
 
 // NewContext creates a context for userID; an invalid UTF-8 id is ErrInvalidArgument
@@ -62,14 +24,12 @@ func NewContext(userID string) (*Context, error) {
 	if err := loaded(); err != nil {
 		return nil, err
 	}
-	p, l := str(userID)
-	r := C.ff_go_context_create(p, l)
-	runtime.KeepAlive(userID)
-	if err := check(r.status, r.err); err != nil {
+	status, ptr, cerr := cContextCreate(userID)
+	if err := check(status, cerr); err != nil {
 		return nil, err
 	}
-	debugCreated(unsafe.Pointer(r.context))
-	c := &Context{p: r.context}
+	debugCreated(ptr)
+	c := &Context{p: ptr}
 	runtime.SetFinalizer(c, (*Context).Close)
 	return c, nil
 }
@@ -79,8 +39,8 @@ func NewContext(userID string) (*Context, error) {
 func (c *Context) Close() {
 	if c.p != nil {
 		runtime.SetFinalizer(c, nil)
-		debugFreed(unsafe.Pointer(c.p))
-		C.ff_context_free(c.p)
+		debugFreed(c.p)
+		cContextFree(c.p)
 		c.p = nil
 	}
 }
@@ -92,10 +52,7 @@ func (c *Context) Reset(userID string) error {
 	if ptr == nil {
 		return ErrClosed
 	}
-	p, l := str(userID)
-	r := C.ff_go_reset(ptr, p, l)
-	err := check(r.status, r.err)
-	runtime.KeepAlive(userID)
+	err := check(cContextReset(ptr, userID))
 	runtime.KeepAlive(c)
 	return err
 }
@@ -107,12 +64,7 @@ func (c *Context) SetString(name, value string) error {
 	if ptr == nil {
 		return ErrClosed
 	}
-	np, nl := str(name)
-	vp, vl := str(value)
-	r := C.ff_go_set_string(ptr, np, nl, vp, vl)
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(value)
+	err := check(cContextSetString(ptr, name, value))
 	runtime.KeepAlive(c)
 	return err
 }
@@ -123,10 +75,7 @@ func (c *Context) SetNumber(name string, value float64) error {
 	if ptr == nil {
 		return ErrClosed
 	}
-	np, nl := str(name)
-	r := C.ff_go_set_number(ptr, np, nl, C.double(value))
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
+	err := check(cContextSetNumber(ptr, name, value))
 	runtime.KeepAlive(c)
 	return err
 }
@@ -137,17 +86,14 @@ func (c *Context) SetBool(name string, value bool) error {
 	if ptr == nil {
 		return ErrClosed
 	}
-	np, nl := str(name)
-	r := C.ff_go_set_bool(ptr, np, nl, C.bool(value))
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
+	err := check(cContextSetBool(ptr, name, value))
 	runtime.KeepAlive(c)
 	return err
 }
 
 // cptr returns the C context to evaluate with: NULL for a nil or closed *Context, which
 // the C evaluation functions answer with the caller's default and FF_REASON_ERROR.
-func cptr(c *Context) *C.ff_context {
+func cptr(c *Context) unsafe.Pointer {
 	if c == nil {
 		return nil
 	}
@@ -157,8 +103,8 @@ func cptr(c *Context) *C.ff_context {
 // ptr returns the C context, nil once closed. Every C call on the context takes the
 // pointer from here, so that the ffdebug lifetime check (debugCheck) covers each one;
 // the caller keeps c alive with runtime.KeepAlive until C is done with the pointer.
-func (c *Context) ptr() *C.ff_context {
+func (c *Context) ptr() unsafe.Pointer {
 	p := c.p
-	debugCheck(unsafe.Pointer(p))
+	debugCheck(p)
 	return p
 }

@@ -1,4 +1,4 @@
-//go:build !fflink && !ffpkgconfig && !ffexternal
+//go:build cgo && !fflink && !ffpkgconfig && !ffexternal
 
 package featureflags
 

@@ -1,14 +1,9 @@
 package featureflags
 
-/*
-#include <string.h>
-#include "featureflags.h"
-*/
-import "C"
-
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -46,30 +41,29 @@ type Status uint32
 
 // Statuses, numbered as in the C ABI (never renumbered).
 const (
-	StatusOK              Status = C.FF_STATUS_OK
-	StatusInvalidArgument Status = C.FF_STATUS_INVALID_ARGUMENT
-	StatusInvalidConfig   Status = C.FF_STATUS_INVALID_CONFIG
-	StatusNotFound        Status = C.FF_STATUS_NOT_FOUND
-	StatusInvalidState    Status = C.FF_STATUS_INVALID_STATE
-	StatusIO              Status = C.FF_STATUS_IO
-	StatusPanic           Status = C.FF_STATUS_PANIC
+	StatusOK              Status = 0
+	StatusInvalidArgument Status = 1
+	StatusInvalidConfig   Status = 2
+	StatusNotFound        Status = 3
+	StatusInvalidState    Status = 4
+	StatusIO              Status = 5
+	StatusPanic           Status = 6
 )
 
 // String returns the status's name without the FF_STATUS_ prefix (INVALID_CONFIG, …;
 // UNKNOWN for a number that is no status), from ff_status_name.
 func (s Status) String() string {
-	return staticName("Status", uint32(s), func(n C.uint32_t) *C.char { return C.ff_status_name(n) })
+	return staticName("Status", uint32(s), cStatusName)
 }
 
 // staticName views the static NUL-terminated C string (one the library never frees)
 // that name returns for n as a Go string without copying it; when no library can be
 // loaded, it is kind(n).
-func staticName(kind string, n uint32, name func(C.uint32_t) *C.char) string {
+func staticName(kind string, n uint32, name func(uint32) *byte) string {
 	if loaded() != nil {
 		return kind + "(" + strconv.FormatUint(uint64(n), 10) + ")"
 	}
-	p := name(C.uint32_t(n))
-	return unsafe.String((*byte)(unsafe.Pointer(p)), int(C.strlen(p)))
+	return goStringView(name(n))
 }
 
 // sentinel returns the sentinel error of a failure status.
@@ -113,17 +107,17 @@ func (e *Error) Unwrap() error { return e.Status.sentinel() }
 
 // check turns a status and its ff_error into a Go error, freeing the ff_error. Call it
 // after the C call that fills cerr has returned.
-func check(status C.ff_status, cerr *C.ff_error) error {
-	if status == C.FF_STATUS_OK {
+func check(status uint32, cerr unsafe.Pointer) error {
+	if status == statusOK {
 		if cerr != nil {
-			C.ff_error_free(cerr)
+			cErrorFree(cerr)
 		}
 		return nil
 	}
 	msg := ""
 	if cerr != nil {
-		msg = C.GoString(C.ff_error_message(cerr))
-		C.ff_error_free(cerr)
+		msg = strings.Clone(goStringView(cErrorMessage(cerr)))
+		cErrorFree(cerr)
 	}
 	return &Error{Status: Status(status), Message: msg}
 }

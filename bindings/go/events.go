@@ -1,28 +1,5 @@
 package featureflags
 
-/*
-#include "featureflags.h"
-
-extern void ffGoListener(void *user_data, char *json, size_t len);
-
-// Non-zero while this thread runs a Go listener: OnEvent is refused there (as
-// ff_engine_set_listener is), before it could wait for a lock its own caller holds.
-static __thread int ff_go_listening;
-
-static void ff_go_listener(void *user_data, const char *json, size_t len) {
-    ff_go_listening++;
-    ffGoListener(user_data, (char *)json, len);
-    ff_go_listening--;
-}
-
-static inline int ff_go_in_listener(void) { return ff_go_listening; }
-
-static inline ff_status ff_go_set_listener(const ff_engine *e, uintptr_t slot) {
-    return ff_engine_set_listener(e, slot ? ff_go_listener : NULL, (void *)slot);
-}
-*/
-import "C"
-
 import (
 	"encoding/json"
 	"fmt"
@@ -52,8 +29,8 @@ func (e *Engine) DrainEvents(max int) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out C.ff_bytes
-	err = check(C.ff_events_drain(ptr, C.size_t(max), &out), nil)
+	status, out := cEventsDrain(ptr, max)
+	err = check(status, nil)
 	runtime.KeepAlive(e)
 	if err != nil {
 		return nil, err
@@ -84,9 +61,9 @@ func (e *Engine) DroppedEvents() uint64 {
 	if ptr == nil {
 		return 0
 	}
-	n := C.ff_events_dropped(ptr)
+	n := cEventsDropped(ptr)
 	runtime.KeepAlive(e)
-	return uint64(n)
+	return n
 }
 
 // SetEvaluationEvents turns evaluation events (one per evaluation) on or off; off by
@@ -96,7 +73,7 @@ func (e *Engine) SetEvaluationEvents(enabled bool) error {
 	if err != nil {
 		return err
 	}
-	err = check(C.ff_events_set_evaluation(ptr, C.bool(enabled)), nil)
+	err = check(cEventsSetEvaluation(ptr, enabled), nil)
 	runtime.KeepAlive(e)
 	return err
 }
@@ -161,7 +138,7 @@ func (l *eventListener) register() {
 //
 // Each delivered event costs one allocation (its Raw copy).
 func (e *Engine) OnEvent(fn func(Event)) error {
-	if C.ff_go_in_listener() != 0 {
+	if cInListener() {
 		return &Error{Status: StatusInvalidState, Message: "OnEvent: not allowed from inside an event listener"}
 	}
 	ptr, err := e.handle()
@@ -172,7 +149,7 @@ func (e *Engine) OnEvent(fn func(Event)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if fn == nil {
-		err = check(C.ff_go_set_listener(ptr, 0), nil)
+		err = check(cSetListener(ptr, 0), nil)
 		if err == nil {
 			l.fn.Store(nil)
 		}
@@ -184,7 +161,7 @@ func (e *Engine) OnEvent(fn func(Event)) error {
 	}
 	// Stored first: the engine delivers to the listener as soon as it is set.
 	previous := l.fn.Swap(&fn)
-	err = check(C.ff_go_set_listener(ptr, C.uintptr_t(l.slot)), nil)
+	err = check(cSetListener(ptr, l.slot), nil)
 	if err != nil {
 		l.fn.Store(previous)
 	}

@@ -1,24 +1,9 @@
 package featureflags
 
-// The preamble of a file with //export may only declare: the C side of the listener
-// (the trampoline that calls ffGoListener) is in events.go.
-
-// #include <stddef.h>
-import "C"
-
 import (
 	"fmt"
 	"runtime/debug"
-	"unsafe"
 )
-
-// ffGoListener receives each event of an engine with a listener (OnEvent), on the
-// thread that produced it. userData is the slot of the engine's eventListener.
-//
-//export ffGoListener
-func ffGoListener(userData unsafe.Pointer, json *C.char, n C.size_t) {
-	deliver(uintptr(userData), unsafe.Slice((*byte)(unsafe.Pointer(json)), int(n)))
-}
 
 // deliver hands the event line (borrowed for the call) to the function of the listener
 // in slot.

@@ -40,7 +40,7 @@ func Load(path string) error {
 			return nil
 		}
 		// A link-time build has its library already; the variable is for run-time loading.
-		if LoadMode == "dlopen" {
+		if LoadMode != "link" {
 			path = os.Getenv(LibraryEnv)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 // The tests load the library that `cargo build --release` built in this repository,
 // unless FEATUREFLAGS_LIB names another.
 func TestMain(m *testing.M) {
-	if LoadMode == "dlopen" && os.Getenv(LibraryEnv) == "" {
+	if LoadMode != "link" && os.Getenv(LibraryEnv) == "" {
 		lib, err := filepath.Abs("../../target/release/libfeatureflags.so")
 		if err != nil {
 			panic(err)

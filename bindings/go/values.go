@@ -1,29 +1,5 @@
 package featureflags
 
-/*
-#include <string.h>
-#include "featureflags.h"
-
-enum { FF_GO_SMALL = 48 };
-
-// The detail and the value of one evaluation, the value copied here and freed in C when
-// it is short (a scalar's JSON): then a typed getter crosses into C once, not twice.
-typedef struct { ff_detail ev; ff_bytes value; size_t small_len; char small[FF_GO_SMALL]; } ff_go_scalar;
-
-static inline ff_go_scalar ff_go_evaluate_scalar(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
-    ff_go_scalar r;
-    ff_evaluate_value(e, key, len, ctx, &r.ev, &r.value);
-    r.small_len = 0;
-    if (r.value.ptr != NULL && r.value.len <= FF_GO_SMALL) {
-        memcpy(r.small, r.value.ptr, r.value.len);
-        r.small_len = r.value.len;
-        ff_bytes_free(&r.value);
-    }
-    return r;
-}
-*/
-import "C"
-
 import (
 	"bytes"
 	"encoding/json"
@@ -126,15 +102,12 @@ func (e *Engine) ObjectValue(key string, ctx *Context, def any) (any, Detail) {
 
 // scalar evaluates key for ctx once: the detail, and the value in s (scalarJSON); the
 // caller frees s.value, which holds a value too long to be copied.
-func (e *Engine) scalar(key string, ctx *Context) (Detail, C.ff_go_scalar) {
+func (e *Engine) scalar(key string, ctx *Context) (Detail, scalarValue) {
 	ptr := e.ptr()
 	if ptr == nil {
-		return Detail{Reason: ReasonError, RuleIndex: -1}, C.ff_go_scalar{}
+		return Detail{Reason: ReasonError, RuleIndex: -1}, scalarValue{}
 	}
-	kp, kl := str(key)
-	cp := cptr(ctx)
-	s := C.ff_go_evaluate_scalar(ptr, kp, kl, cp)
-	runtime.KeepAlive(key)
+	s := cEvaluateScalar(ptr, cptr(ctx), key)
 	runtime.KeepAlive(ctx)
 	d := e.detail(ptr, &s.ev)
 	runtime.KeepAlive(e)
@@ -142,11 +115,11 @@ func (e *Engine) scalar(key string, ctx *Context) (Detail, C.ff_go_scalar) {
 }
 
 // scalarJSON is the value's JSON text: in s, or in the C memory of s.value.
-func scalarJSON(s *C.ff_go_scalar) []byte {
+func scalarJSON(s *scalarValue) []byte {
 	if s.value.ptr != nil {
 		return view(s.value)
 	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&s.small[0])), int(s.small_len))
+	return s.small[:s.smallLen]
 }
 
 // mismatch turns the detail of a served value of the wrong type into TYPE_MISMATCH;
@@ -159,11 +132,11 @@ func mismatch(d Detail) Detail {
 }
 
 // view is the bytes of an owned ff_bytes, valid until it is freed.
-func view(b C.ff_bytes) []byte {
+func view(b cBytes) []byte {
 	if b.ptr == nil {
 		return nil
 	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(b.ptr)), int(b.len))
+	return unsafe.Slice(b.ptr, b.len)
 }
 
 func isNumber(raw []byte) bool {
