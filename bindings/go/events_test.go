@@ -131,7 +131,8 @@ func TestADeliveredEventCostsOneAllocation(t *testing.T) {
 	e.OnEvent(func(ev Event) { n++ })
 	e.SetEvaluationEvents(true)
 	allocs := testing.AllocsPerRun(200, func() { e.IsEnabled("on", ctx, false) })
-	if n < 200 || allocs > 1 {
+	// purego's callbacks reach Go through reflection: one allocation more.
+	if n < 200 || allocs != allowedAllocs(1, 2) {
 		t.Fatalf("%d events, %v allocations per event", n, allocs)
 	}
 }
