@@ -4,7 +4,8 @@
 # C sources travel with the package), and builds with the default run-time loading. The
 # binary and a copy of libfeatureflags.so then move to a directory of their own, and the
 # binary runs from there with the library's path given at startup (argument, then
-# FEATUREFLAGS_LIB); without a library it starts and reports the loader's error.
+# FEATUREFLAGS_LIB); without a library it starts and reports the loader's error. The
+# same consumer built with CGO_ENABLED=0 (purego) runs too.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -17,7 +18,7 @@ mkdir -p "$tmp/consumer" "$tmp/app"
 cat >"$tmp/consumer/go.mod" <<EOM
 module example.com/consumer
 
-go 1.21
+go 1.25.0
 
 require github.com/featureflags/featureflags/bindings/go v0.0.0
 replace github.com/featureflags/featureflags/bindings/go => $here
@@ -59,7 +60,7 @@ func main() {
 		featureflags.LibraryPath(), engine.IsEnabled("beta", ctx, false), events)
 }
 EOM
-(cd "$tmp/consumer" && GOFLAGS=-mod=mod go mod vendor && CGO_ENABLED=1 go build -mod=vendor -trimpath -o "$tmp/app/consumer" .)
+(cd "$tmp/consumer" && go mod tidy && go mod vendor && CGO_ENABLED=1 go build -mod=vendor -trimpath -o "$tmp/app/consumer" .)
 [ -f "$tmp/consumer/vendor/github.com/featureflags/featureflags/bindings/go/featureflags.h" ] || fail "the header was not vendored"
 cp "$root/target/release/libfeatureflags.so" "$tmp/app/libfeatureflags.so"
 if readelf -d "$tmp/app/consumer" | grep -E "libfeatureflags|RPATH|RUNPATH"; then
@@ -79,4 +80,8 @@ rc=0
 err="$(env -u FEATUREFLAGS_LIB -u LD_LIBRARY_PATH ./consumer 2>&1)" || rc=$?
 [ "$rc" = 2 ] && [[ "$err" == *"libfeatureflags.so: cannot open shared object file"* ]] ||
   fail "with no path: exit $rc: $err"
+# The same consumer without cgo: the package loads the library through purego.
+(cd "$tmp/consumer" && CGO_ENABLED=0 go build -mod=vendor -trimpath -o "$tmp/app/consumer-purego" .)
+out="$(./consumer-purego "$tmp/app/libfeatureflags.so")"
+[ "$out" = "$want $tmp/app/libfeatureflags.so: beta = true, 1 event" ] || fail "CGO_ENABLED=0: $out"
 echo "outside the repository: $out"

@@ -7,6 +7,9 @@ require (
 	github.com/open-feature/go-sdk v1.20.0
 )
 
-require go.uber.org/mock v0.6.0 // indirect
+require (
+	github.com/ebitengine/purego v0.11.3 // indirect
+	go.uber.org/mock v0.6.0 // indirect
+)
 
 replace github.com/featureflags/featureflags/bindings/go => ../

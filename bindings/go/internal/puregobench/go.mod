@@ -1,5 +1,0 @@
-module github.com/featureflags/featureflags/bindings/go/internal/puregobench
-
-go 1.25.0
-
-require github.com/ebitengine/purego v0.11.3
