@@ -1,5 +1,6 @@
-// Package featureflags is the Go binding of the featureflags engine: a thin cgo layer
-// over the C ABI in include/featureflags.h (libfeatureflags.so).
+// Package featureflags is the Go binding of the featureflags engine: a thin layer over
+// the C ABI in include/featureflags.h (libfeatureflags.so), through cgo, or through
+// purego when built with CGO_ENABLED=0 (same API; some calls allocate more, README.md).
 //
 // # Loading the library
 //
@@ -9,7 +10,7 @@
 // when nothing is loaded yet. A program therefore builds and starts without the library,
 // and a missing or incompatible one is an error ([ErrLoad], [ErrIncompatibleLibrary]),
 // never a crash. The build tags fflink, ffpkgconfig and ffexternal link the library at
-// build time instead ([LoadMode]).
+// build time instead ([LoadMode]); they need cgo.
 //
 // An [Engine] holds a loaded config, its runtime overrides, experiments and rollouts; it
 // is safe for concurrent use by any number of goroutines. A [Context] is the user being
