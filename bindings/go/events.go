@@ -136,7 +136,8 @@ func (l *eventListener) register() {
 // ErrInvalidState and change nothing. A panic in fn ends the process, as a panic on any
 // goroutine does, without unwinding through the engine.
 //
-// Each delivered event costs one allocation (its Raw copy).
+// Each delivered event costs one allocation (its Raw copy), two in a CGO_ENABLED=0
+// build, where purego's callback reaches Go through reflection.
 func (e *Engine) OnEvent(fn func(Event)) error {
 	if cInListener() {
 		return &Error{Status: StatusInvalidState, Message: "OnEvent: not allowed from inside an event listener"}
