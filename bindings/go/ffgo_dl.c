@@ -1,4 +1,4 @@
-//go:build !fflink && !ffpkgconfig && !ffexternal
+//go:build cgo && !fflink && !ffpkgconfig && !ffexternal
 
 // Run-time loading (dl.go): the library's functions are reached through a table of
 // pointers filled by dlsym, and this file defines each ff_* function the binding calls as

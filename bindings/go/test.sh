@@ -40,10 +40,11 @@ echo "--- go test -tags ffexternal (flags from CGO_CFLAGS / CGO_LDFLAGS)"
 CGO_CFLAGS="-I$root/include" \
 CGO_LDFLAGS="-L$root/target/release -lfeatureflags -Wl,-rpath,$root/target/release" \
   go test -tags ffexternal -count=1 -run 'Vectors|Example' ./...
-echo "--- CGO_ENABLED=0 (purego): the same suite, without -race (which needs cgo)"
+echo "--- CGO_ENABLED=0 (purego): the same suite and the ffdebug build, without -race (which needs cgo)"
 CGO_ENABLED=0 go vet ./...
 CGO_ENABLED=0 go vet -tags ffdebug ./...
 CGO_ENABLED=0 go test -count=1 ./...
+CGO_ENABLED=0 go test -tags ffdebug -count=1 ./...
 echo "--- CGO_ENABLED=0 with a link-time tag: the build stops with the reason"
 if CGO_ENABLED=0 go build -tags fflink . 2>"${TMPDIR:-/tmp}/ff-nocgo.err"; then
   echo "error: a CGO_ENABLED=0 fflink build succeeded" >&2; exit 1
@@ -51,7 +52,7 @@ fi
 grep -q "featureflags_link_tags_need_cgo" "${TMPDIR:-/tmp}/ff-nocgo.err" ||
   { cat "${TMPDIR:-/tmp}/ff-nocgo.err" >&2; exit 1; }
 echo "--- OpenFeature provider (module openfeature, through the go-sdk client)"
-(cd openfeature && gofmt -l . | (! grep .) && go vet . && go test -race -count=1 .)
+(cd openfeature && gofmt -l . | (! grep .) && go vet . && go test -race -count=1 . && CGO_ENABLED=0 go test -count=1 .)
 echo "--- outside the repository"
 bash "$here/test_outside.sh"
 echo "Go binding: all tests passed"
