@@ -43,13 +43,19 @@ CGO_LDFLAGS="-L$root/target/release -lfeatureflags -Wl,-rpath,$root/target/relea
 echo "--- CGO_ENABLED=0 (purego): the same suite and the ffdebug build, without -race (which needs cgo)"
 CGO_ENABLED=0 go vet ./...
 CGO_ENABLED=0 go vet -tags ffdebug ./...
+CGO_ENABLED=0 GOARCH=arm64 go vet . # compiled for arm64, not run
 CGO_ENABLED=0 go test -count=1 ./...
 CGO_ENABLED=0 go test -tags ffdebug -count=1 ./...
-echo "--- CGO_ENABLED=0 with a link-time tag: the build stops with the reason"
+echo "--- CGO_ENABLED=0 with a link-time tag, or not on 64-bit Linux: the build stops with the reason"
 if CGO_ENABLED=0 go build -tags fflink . 2>"${TMPDIR:-/tmp}/ff-nocgo.err"; then
   echo "error: a CGO_ENABLED=0 fflink build succeeded" >&2; exit 1
 fi
-grep -q "featureflags_link_tags_need_cgo" "${TMPDIR:-/tmp}/ff-nocgo.err" ||
+grep -q "featureflags_without_cgo_needs_linux_amd64_or_arm64_and_no_link_tags" "${TMPDIR:-/tmp}/ff-nocgo.err" ||
+  { cat "${TMPDIR:-/tmp}/ff-nocgo.err" >&2; exit 1; }
+if CGO_ENABLED=0 GOOS=darwin go build . 2>"${TMPDIR:-/tmp}/ff-nocgo.err"; then
+  echo "error: a CGO_ENABLED=0 darwin build succeeded" >&2; exit 1
+fi
+grep -q "featureflags_without_cgo_needs_linux_amd64_or_arm64_and_no_link_tags" "${TMPDIR:-/tmp}/ff-nocgo.err" ||
   { cat "${TMPDIR:-/tmp}/ff-nocgo.err" >&2; exit 1; }
 echo "--- OpenFeature provider (module openfeature, through the go-sdk client)"
 (cd openfeature && gofmt -l . | (! grep .) && go vet . && go test -race -count=1 . && CGO_ENABLED=0 go test -count=1 .)
