@@ -47,16 +47,16 @@ CGO_ENABLED=0 GOARCH=arm64 go vet . # compiled for arm64, not run
 CGO_ENABLED=0 go test -count=1 ./...
 CGO_ENABLED=0 go test -tags ffdebug -count=1 ./...
 echo "--- CGO_ENABLED=0 with a link-time tag, or not on 64-bit Linux: the build stops with the reason"
-if CGO_ENABLED=0 go build -tags fflink . 2>"${TMPDIR:-/tmp}/ff-nocgo.err"; then
-  echo "error: a CGO_ENABLED=0 fflink build succeeded" >&2; exit 1
-fi
-grep -q "featureflags_without_cgo_needs_linux_amd64_or_arm64_and_no_link_tags" "${TMPDIR:-/tmp}/ff-nocgo.err" ||
-  { cat "${TMPDIR:-/tmp}/ff-nocgo.err" >&2; exit 1; }
-if CGO_ENABLED=0 GOOS=darwin go build . 2>"${TMPDIR:-/tmp}/ff-nocgo.err"; then
-  echo "error: a CGO_ENABLED=0 darwin build succeeded" >&2; exit 1
-fi
-grep -q "featureflags_without_cgo_needs_linux_amd64_or_arm64_and_no_link_tags" "${TMPDIR:-/tmp}/ff-nocgo.err" ||
-  { cat "${TMPDIR:-/tmp}/ff-nocgo.err" >&2; exit 1; }
+stops_with_reason() {
+  local err="${TMPDIR:-/tmp}/ff-nocgo.err"
+  if env CGO_ENABLED=0 "$@" go build . 2>"$err"; then
+    echo "error: CGO_ENABLED=0 $* go build succeeded" >&2; exit 1
+  fi
+  grep -q "featureflags_without_cgo_needs_linux_amd64_or_arm64_and_no_link_tags" "$err" ||
+    { cat "$err" >&2; exit 1; }
+}
+stops_with_reason GOFLAGS=-tags=fflink
+stops_with_reason GOOS=darwin
 echo "--- OpenFeature provider (module openfeature, through the go-sdk client)"
 (cd openfeature && gofmt -l . | (! grep .) && go vet . && go test -race -count=1 . && CGO_ENABLED=0 go test -count=1 .)
 echo "--- outside the repository"
