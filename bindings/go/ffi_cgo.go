@@ -15,7 +15,9 @@ typedef struct { ff_status status; void *out; ff_error *err; } ff_go_result;
 
 static inline ff_go_result ff_go_engine_create(const char *o, size_t l) {
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
-    r.status = ff_engine_create(o, l, (ff_engine **)&r.out, &r.err);
+    ff_engine *e = NULL;
+    r.status = ff_engine_create(o, l, &e, &r.err);
+    r.out = e;
     return r;
 }
 static inline ff_go_result ff_go_checkpoint(const ff_engine *e) {
@@ -35,7 +37,9 @@ static inline ff_go_result ff_go_load_file(const ff_engine *e, const char *p, si
 }
 static inline ff_go_result ff_go_context_create(const char *id, size_t l) {
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
-    r.status = ff_context_create(id, l, (ff_context **)&r.out, &r.err);
+    ff_context *c = NULL;
+    r.status = ff_context_create(id, l, &c, &r.err);
+    r.out = c;
     return r;
 }
 static inline ff_go_result ff_go_reset(ff_context *c, const char *id, size_t l) {
