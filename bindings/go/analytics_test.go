@@ -1,8 +1,10 @@
 package featureflags
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -51,34 +53,32 @@ func TestTimeSeriesFunnelAndEventControls(t *testing.T) {
 		e.Track(user, "buy", 1)
 		e.Track(user, "pay", 2.5)
 	}
-	raw, err := e.ExperimentTimeSeries("btn")
+	series, err := e.ExperimentTimeSeries("btn")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var series struct {
-		Intervals []struct {
-			Variants map[string]struct{ Exposures uint64 } `json:"variants"`
-		} `json:"intervals"`
-	}
-	if err := json.Unmarshal(raw, &series); err != nil || len(series.Intervals) != 1 {
-		t.Fatalf("%s %v", raw, err)
+	strict(t, series.Raw, &TimeSeries{})
+	if len(series.Intervals) != 1 || series.Experiment != "btn" || series.Metric != "buy" || series.IntervalMs != 3600000 {
+		t.Fatalf("%s", series.Raw)
 	}
 	exposures := uint64(0)
 	for _, v := range series.Intervals[0].Variants {
 		exposures += v.Exposures
+		if v.Events["buy"] != v.Exposures || v.FirstEvents["pay"] != v.Exposures || v.Sums["pay"] != 2.5*float64(v.Exposures) {
+			t.Fatalf("%+v in %s", v, series.Raw)
+		}
 	}
-	if exposures != 4 {
-		t.Fatalf("%d exposures in %s", exposures, raw)
+	if exposures != 4 || series.Intervals[0].Cumulative["control"].RelativeUplift != nil {
+		t.Fatalf("%d exposures in %s", exposures, series.Raw)
 	}
-	raw, err = e.FunnelReport("buy-then-pay")
+	funnel, err := e.FunnelReport("buy-then-pay")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var funnel struct {
-		Overall []struct{ Users uint64 } `json:"overall"`
-	}
-	if err := json.Unmarshal(raw, &funnel); err != nil || len(funnel.Overall) != 2 || funnel.Overall[1].Users != 4 {
-		t.Fatalf("%s %v", raw, err)
+	strict(t, funnel.Raw, &FunnelReport{})
+	if len(funnel.Overall) != 2 || funnel.Overall[1].Users != 4 || *funnel.Overall[1].ConversionFromStart != 1 ||
+		funnel.Overall[0].MedianMsFromPrevious != nil || *funnel.Experiment != "btn" || len(funnel.Variants) == 0 {
+		t.Fatalf("%s", funnel.Raw)
 	}
 	if _, err := e.FunnelReport("nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
@@ -111,5 +111,48 @@ func TestTimeSeriesFunnelAndEventControls(t *testing.T) {
 	e.Close()
 	if e.DroppedEvents() != 0 || !errors.Is(e.SetEvaluationEvents(true), ErrClosed) {
 		t.Fatal("a closed engine")
+	}
+}
+
+// strict decodes a report again refusing unknown fields: the typed structs have every
+// field the engine writes.
+func strict(t *testing.T, raw json.RawMessage, into any) {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(into); err != nil {
+		t.Fatalf("%v in %s", err, raw)
+	}
+}
+
+func TestBreakdownsAndLifetimeValueAreTyped(t *testing.T) {
+	e := newEngine(t)
+	config := `{"schema_version": 1, "flags": {},
+	 "experiments": {"btn": {"status": "running", "variants": {"control": 50, "blue": 50},
+	                 "metrics": {"pay": "revenue"}, "breakdowns": ["country"], "retention_rate": 0.5}}}`
+	if err := e.LoadJSON([]byte(config)); err != nil {
+		t.Fatal(err)
+	}
+	for i, country := range []string{"US", "US", "CA", "GB"} {
+		user := fmt.Sprint("u", i)
+		e.Assign("btn", newContext(t, user, "country", country))
+		e.Track(user, "pay", 10)
+	}
+	r, err := e.ExperimentResults("btn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	us := r.Breakdowns["country"]["US"]
+	if us.Users != 2 || len(us.Metrics["pay"].Variants) != 2 {
+		t.Fatalf("%s", r.Raw)
+	}
+	lv := r.LifetimeValue
+	if lv == nil || lv.RetentionRate != 0.5 || lv.Periods != nil || len(lv.PerMetric["pay"]) != 2 {
+		t.Fatalf("%s", r.Raw)
+	}
+	for v, value := range lv.PerMetric["pay"] {
+		if want, _ := LifetimeValue(10, 0.5, 0, 0); value != want {
+			t.Errorf("%s: %v, want %v", v, value, want)
+		}
 	}
 }

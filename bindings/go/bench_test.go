@@ -16,8 +16,12 @@ func benchEngine(b *testing.B) (*Engine, *Context) {
 	return e, ctx
 }
 
-// BenchmarkNoopCgoCall is the cost of crossing into C and back, the floor of every call.
+// BenchmarkNoopCgoCall is the cost of crossing into C and back, the floor of every call:
+// a static C function with cgo, ff_abi_version (which returns a constant) with purego.
 func BenchmarkNoopCgoCall(b *testing.B) {
+	if err := loaded(); err != nil { // purego calls into the library itself
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		noop()
@@ -116,5 +120,72 @@ func BenchmarkTrack(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		e.Track("user-1234567", "spend", 12.5)
+	}
+}
+
+func BenchmarkTypedValue(b *testing.B) {
+	e, ctx := benchEngine(b)
+	if err := e.LoadJSON([]byte(valuesConfig)); err != nil {
+		b.Fatal(err)
+	}
+	for name, f := range map[string]func(){
+		"Bool":   func() { e.BoolValue("on", ctx, false) },
+		"Float":  func() { e.FloatValue("num", ctx, 0) },
+		"Int":    func() { e.IntValue("int", ctx, 0) },
+		"String": func() { e.StringValue("str", ctx, "") },
+		"Object": func() { e.ObjectValue("obj", ctx, nil) },
+	} {
+		b.Run(name, func(b *testing.B) {
+			f()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				f()
+			}
+		})
+	}
+}
+
+// BenchmarkEvaluationEvent is IsEnabled(A) with evaluation events on, each delivered to
+// an OnEvent callback or queued and drained by DrainEvents (100 at a time): minus
+// IsEnabled's own cost and the engine formatting the event, the cost of delivering one.
+func BenchmarkEvaluationEvent(b *testing.B) {
+	b.Run("OnEvent", func(b *testing.B) {
+		e, ctx := benchEngine(b)
+		n := 0
+		e.OnEvent(func(ev Event) { n += int(ev.Seq & 1) })
+		e.SetEvaluationEvents(true)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			e.IsEnabled("on", ctx, false)
+		}
+	})
+	b.Run("DrainEvents", func(b *testing.B) {
+		e, ctx := benchEngine(b)
+		e.DrainEvents(0)
+		e.SetEvaluationEvents(true)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			e.IsEnabled("on", ctx, false)
+			if i%100 == 99 {
+				e.DrainEvents(0)
+			}
+		}
+	})
+}
+
+// BenchmarkEventDeliveryGoSide is the Go half of delivering one event to OnEvent:
+// what ffGoListener does (listener lookup, parsing, the Raw copy, the callback), without
+// the C-to-Go transition and the engine's formatting of the line.
+func BenchmarkEventDeliveryGoSide(b *testing.B) {
+	e, _ := benchEngine(b)
+	n := 0
+	e.OnEvent(func(ev Event) { n += int(ev.Seq & 1) })
+	line := []byte(`{"type":"evaluation","seq":12345,"time_ms":1795478460000,"flag":"on","user_id":"user-1234567","variant":"on","reason":"DEFAULT"}`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		deliver(e.listener.slot, line)
 	}
 }

@@ -1,13 +1,9 @@
 package featureflags
 
-// #include "featureflags.h"
-import "C"
-
 import (
 	"runtime"
 	"sync"
 	"time"
-	"unsafe"
 )
 
 // Checkpoint writes what a durable engine (Options.StatePath) counted since its last
@@ -21,11 +17,7 @@ func (e *Engine) Checkpoint() error {
 	if err != nil {
 		return err
 	}
-	var cerr *C.ff_error
-	debugBeforeCall()
-	status := C.ff_engine_checkpoint(ptr, &cerr)
-	debugAfterCall(unsafe.Pointer(ptr))
-	err = check(status, cerr)
+	err = check(cEngineCheckpoint(ptr))
 	runtime.KeepAlive(e)
 	return err
 }

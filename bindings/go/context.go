@@ -1,43 +1,5 @@
 package featureflags
 
-/*
-#include "featureflags.h"
-
-typedef struct { ff_status status; ff_error *err; } ff_go_result;
-
-typedef struct { ff_status status; ff_context *context; ff_error *err; } ff_go_created_context;
-
-static inline ff_go_created_context ff_go_context_create(const char *id, size_t len) {
-    ff_go_created_context r = {FF_STATUS_OK, NULL, NULL};
-    r.status = ff_context_create(id, len, &r.context, &r.err);
-    return r;
-}
-
-// The ff_error out-parameter lives in C, so no Go pointer escapes to the heap and the
-// setters allocate nothing.
-static inline ff_go_result ff_go_reset(ff_context *c, const char *id, size_t len) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_reset(c, id, len, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_string(ff_context *c, const char *n, size_t nl, const char *v, size_t vl) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_string(c, n, nl, v, vl, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_number(ff_context *c, const char *n, size_t nl, double v) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_number(c, n, nl, v, &r.err);
-    return r;
-}
-static inline ff_go_result ff_go_set_bool(ff_context *c, const char *n, size_t nl, bool v) {
-    ff_go_result r = {FF_STATUS_OK, NULL};
-    r.status = ff_context_set_bool(c, n, nl, v, &r.err);
-    return r;
-}
-*/
-import "C"
-
 import (
 	"runtime"
 	"unsafe"
@@ -50,24 +12,24 @@ import (
 // Evaluating with a nil or closed *Context serves the caller's default (reason
 // ReasonError); for an anonymous user, use NewContext("").
 type Context struct {
-	ptr *C.ff_context
+	// The C context, nil once closed. Read only by ptr, where the ffdebug lifetime
+	// checks are, and Close.
+	p unsafe.Pointer
 }
 
 // NewContext creates a context for userID; an invalid UTF-8 id is ErrInvalidArgument
-// with the library's message (which says where), and a library built for another ABI
-// ErrIncompatibleLibrary.
+// with the library's message (which says where). Like New, it loads the default library
+// when none is loaded yet (ErrLoad, ErrIncompatibleLibrary).
 func NewContext(userID string) (*Context, error) {
-	if abiErr != nil {
-		return nil, abiErr
-	}
-	p, l := str(userID)
-	r := C.ff_go_context_create(p, l)
-	runtime.KeepAlive(userID)
-	if err := check(r.status, r.err); err != nil {
+	if err := loaded(); err != nil {
 		return nil, err
 	}
-	debugCreated(unsafe.Pointer(r.context))
-	c := &Context{ptr: r.context}
+	status, ptr, cerr := cContextCreate(userID)
+	if err := check(status, cerr); err != nil {
+		return nil, err
+	}
+	debugCreated(ptr)
+	c := &Context{p: ptr}
 	runtime.SetFinalizer(c, (*Context).Close)
 	return c, nil
 }
@@ -75,27 +37,22 @@ func NewContext(userID string) (*Context, error) {
 // Close frees the context; it is idempotent. Afterwards the setters return ErrClosed
 // and evaluations with this context return the caller's default.
 func (c *Context) Close() {
-	if c.ptr != nil {
+	if c.p != nil {
 		runtime.SetFinalizer(c, nil)
-		debugFreed(unsafe.Pointer(c.ptr))
-		C.ff_context_free(c.ptr)
-		c.ptr = nil
+		debugFreed(c.p)
+		cContextFree(c.p)
+		c.p = nil
 	}
 }
 
 // Reset starts over for another user: the id is replaced and every attribute removed,
 // keeping the buffers. On error the context is unchanged.
 func (c *Context) Reset(userID string) error {
-	if c.ptr == nil {
+	ptr := c.ptr()
+	if ptr == nil {
 		return ErrClosed
 	}
-	p, l := str(userID)
-	ptr := c.ptr
-	debugBeforeCall()
-	r := C.ff_go_reset(ptr, p, l)
-	debugAfterCall(unsafe.Pointer(ptr))
-	err := check(r.status, r.err)
-	runtime.KeepAlive(userID)
+	err := check(cContextReset(ptr, userID))
 	runtime.KeepAlive(c)
 	return err
 }
@@ -103,53 +60,51 @@ func (c *Context) Reset(userID string) error {
 // SetString sets a string attribute, replacing any value of that name ("user_id"
 // replaces the id). Invalid UTF-8 is ErrInvalidArgument.
 func (c *Context) SetString(name, value string) error {
-	if c.ptr == nil {
+	ptr := c.ptr()
+	if ptr == nil {
 		return ErrClosed
 	}
-	np, nl := str(name)
-	vp, vl := str(value)
-	ptr := c.ptr
-	debugBeforeCall()
-	r := C.ff_go_set_string(ptr, np, nl, vp, vl)
-	debugAfterCall(unsafe.Pointer(ptr))
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(value)
+	err := check(cContextSetString(ptr, name, value))
 	runtime.KeepAlive(c)
 	return err
 }
 
 // SetNumber sets a number attribute; NaN and infinities are ErrInvalidArgument.
 func (c *Context) SetNumber(name string, value float64) error {
-	if c.ptr == nil {
+	ptr := c.ptr()
+	if ptr == nil {
 		return ErrClosed
 	}
-	np, nl := str(name)
-	r := C.ff_go_set_number(c.ptr, np, nl, C.double(value))
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
+	err := check(cContextSetNumber(ptr, name, value))
 	runtime.KeepAlive(c)
 	return err
 }
 
 // SetBool sets a boolean attribute.
 func (c *Context) SetBool(name string, value bool) error {
-	if c.ptr == nil {
+	ptr := c.ptr()
+	if ptr == nil {
 		return ErrClosed
 	}
-	np, nl := str(name)
-	r := C.ff_go_set_bool(c.ptr, np, nl, C.bool(value))
-	err := check(r.status, r.err)
-	runtime.KeepAlive(name)
+	err := check(cContextSetBool(ptr, name, value))
 	runtime.KeepAlive(c)
 	return err
 }
 
 // cptr returns the C context to evaluate with: NULL for a nil or closed *Context, which
 // the C evaluation functions answer with the caller's default and FF_REASON_ERROR.
-func cptr(c *Context) *C.ff_context {
+func cptr(c *Context) unsafe.Pointer {
 	if c == nil {
 		return nil
 	}
-	return c.ptr
+	return c.ptr()
+}
+
+// ptr returns the C context, nil once closed. Every C call on the context takes the
+// pointer from here, so that the ffdebug lifetime check (debugCheck) covers each one;
+// the caller keeps c alive with runtime.KeepAlive until C is done with the pointer.
+func (c *Context) ptr() unsafe.Pointer {
+	p := c.p
+	debugCheck(p)
+	return p
 }

@@ -6,7 +6,6 @@ import "unsafe"
 
 // Without the ffdebug build tag, the lifetime checks of debug_on.go compile to nothing.
 
-func debugBeforeCall()                {}
-func debugAfterCall(p unsafe.Pointer) {}
-func debugCreated(p unsafe.Pointer)   {}
-func debugFreed(p unsafe.Pointer)     {}
+func debugCheck(p unsafe.Pointer)   {}
+func debugCreated(p unsafe.Pointer) {}
+func debugFreed(p unsafe.Pointer)   {}

@@ -10,11 +10,12 @@ import (
 	"unsafe"
 )
 
-// With -tags ffdebug, the tests can turn on lifetime checks (gcStress): before each C
-// call the binding forces garbage collections and waits for the finalizers they
-// queue, and after it checks that the C object it used was not freed meanwhile. A
-// wrapper that becomes unreachable during its own call (a missing runtime.KeepAlive)
-// is then finalized, which frees its C object, and the check panics.
+// With -tags ffdebug, the tests can turn on lifetime checks (gcStress): each time a
+// wrapper hands out its C pointer (Engine.ptr, Context.ptr), the binding forces garbage
+// collections, waits for the finalizers they queue, and checks that the C object was not
+// freed meanwhile. A wrapper that is unreachable once its pointer is taken (a missing
+// runtime.KeepAlive after the C call) is then finalized, which frees its C object, and
+// the check panics.
 
 // gcStress turns the checks on.
 var gcStress atomic.Bool
@@ -24,9 +25,13 @@ var (
 	freed   = map[unsafe.Pointer]bool{}
 )
 
-// debugBeforeCall collects garbage and runs the finalizers queued by it.
-func debugBeforeCall() {
-	if !gcStress.Load() {
+// debugCheck is called by each wrapper's pointer accessor, after it read the pointer p
+// and before the C call: it collects garbage, waits for the finalizers that queues, and
+// panics when p was freed meanwhile. When the accessor's caller does not keep the
+// wrapper alive past the C call (a missing runtime.KeepAlive), the wrapper is
+// unreachable here, so its finalizer frees p and the check fails on every such call.
+func debugCheck(p unsafe.Pointer) {
+	if !gcStress.Load() || p == nil {
 		return
 	}
 	// Finalizers run in batches on one goroutine: the sentinel of the second
@@ -41,13 +46,6 @@ func debugBeforeCall() {
 		case <-done:
 		case <-time.After(2 * time.Second):
 		}
-	}
-}
-
-// debugAfterCall panics when p was freed since it was created.
-func debugAfterCall(p unsafe.Pointer) {
-	if !gcStress.Load() {
-		return
 	}
 	freedMu.Lock()
 	gone := freed[p]

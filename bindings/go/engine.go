@@ -1,55 +1,32 @@
 package featureflags
 
-/*
-#include <stdlib.h>
-#include "featureflags.h"
-
-static ff_status ff_go_noop(void) { return FF_STATUS_OK; }
-
-typedef struct { ff_status status; ff_engine *engine; ff_error *err; } ff_go_created_engine;
-
-// The out-parameters live in C, so no Go pointer is passed.
-static inline ff_go_created_engine ff_go_engine_create(const char *options, size_t len) {
-    ff_go_created_engine r = {FF_STATUS_OK, NULL, NULL};
-    r.status = ff_engine_create(options, len, &r.engine, &r.err);
-    return r;
-}
-
-// Takes the bytes by value, so freeing them needs no Go pointer.
-static inline void ff_go_bytes_free(ff_bytes b) { ff_bytes_free(&b); }
-*/
-import "C"
-
 import (
 	"encoding/json"
-	"fmt"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
 )
 
-// ABIVersion is the C ABI version this package was compiled against (FF_ABI_VERSION).
-const ABIVersion = C.FF_ABI_VERSION
-
-// Version is the version of the loaded library (ff_version).
-func Version() string { return C.GoString(C.ff_version()) }
-
-// LibraryABIVersion is the C ABI version of the loaded library (ff_abi_version). New
-// and NewContext fail with ErrIncompatibleLibrary unless it is ABIVersion.
-func LibraryABIVersion() uint32 { return uint32(C.ff_abi_version()) }
-
-// abiErr is checkABI's verdict on the library this process loaded.
-var abiErr = checkABI(LibraryABIVersion(), ABIVersion)
-
-// checkABI refuses a library built for another ABI than the one this package wraps: its
-// functions and types may differ from those this package calls.
-func checkABI(library, wrapped uint32) error {
-	if library == wrapped {
-		return nil
+// Version is the version of the loaded library (ff_version), "" when no library can be
+// loaded (Load says why).
+func Version() string {
+	if loaded() != nil {
+		return ""
 	}
-	return fmt.Errorf("%w: libfeatureflags has ABI version %d, this package needs %d",
-		ErrIncompatibleLibrary, library, wrapped)
+	return strings.Clone(goStringView(cVersion()))
+}
+
+// LibraryABIVersion is the C ABI version of the loaded library (ff_abi_version), 0 when
+// no library can be loaded. Load refuses a library unless it is ABIVersion.
+func LibraryABIVersion() uint32 {
+	if loaded() != nil {
+		return 0
+	}
+	library.mu.Lock()
+	defer library.mu.Unlock()
+	return library.abi
 }
 
 // Options configure an engine; the zero value means the defaults. New marshals them to
@@ -78,20 +55,25 @@ type Options struct {
 // for concurrent use; see the package documentation for Close.
 type Engine struct {
 	// The C engine (*C.ff_engine), nil once closed: one atomic load per call checks
-	// for closure. Accessed only through live and Close.
-	ptr unsafe.Pointer
+	// for closure. Read only by ptr, where the ffdebug lifetime checks are, and Close.
+	p unsafe.Pointer
 	// Go copies of the engine's interned strings (variant keys, rule ids).
 	names internCache
 	// The background checkpointer, if StartCheckpointing started one.
 	checkpointer atomic.Pointer[Checkpointer]
+	// The OnEvent callback.
+	listener eventListener
+	// Go copies of the string values StringValue served.
+	values valueCache
 }
 
 // New creates an engine with no config: every flag is missing (evaluations serve the
-// caller's default) until LoadJSON or LoadFile succeeds. A library built for another
-// ABI is ErrIncompatibleLibrary.
+// caller's default) until LoadJSON or LoadFile succeeds. When no library is loaded yet
+// it loads the default one (Load("")): a missing one is ErrLoad, one built for another
+// ABI ErrIncompatibleLibrary.
 func New(opts Options) (*Engine, error) {
-	if abiErr != nil {
-		return nil, abiErr
+	if err := loaded(); err != nil {
+		return nil, err
 	}
 	js, err := json.Marshal(opts)
 	if err != nil {
@@ -100,14 +82,12 @@ func New(opts Options) (*Engine, error) {
 	if string(js) == "{}" {
 		js = nil // the defaults
 	}
-	p, l := bytesPtr(js)
-	r := C.ff_go_engine_create(p, l)
-	runtime.KeepAlive(js)
-	if err := check(r.status, r.err); err != nil {
+	status, ptr, cerr := cEngineCreate(js)
+	if err := check(status, cerr); err != nil {
 		return nil, err
 	}
-	debugCreated(unsafe.Pointer(r.engine))
-	e := &Engine{ptr: unsafe.Pointer(r.engine)}
+	debugCreated(ptr)
+	e := &Engine{p: ptr}
 	runtime.SetFinalizer(e, (*Engine).Close)
 	return e, nil
 }
@@ -121,22 +101,27 @@ func (e *Engine) Close() error {
 	if c := e.checkpointer.Swap(nil); c != nil {
 		err = c.Stop()
 	}
-	if p := atomic.SwapPointer(&e.ptr, nil); p != nil {
+	if p := atomic.SwapPointer(&e.p, nil); p != nil {
 		runtime.SetFinalizer(e, nil)
 		debugFreed(p)
-		C.ff_engine_free((*C.ff_engine)(p))
+		cEngineFree(p)
+		e.listener.release()
 	}
 	return err
 }
 
-// live returns the C engine, nil once closed.
-func (e *Engine) live() *C.ff_engine {
-	return (*C.ff_engine)(atomic.LoadPointer(&e.ptr))
+// ptr returns the C engine, nil once closed. Every C call on the engine takes the
+// pointer from here, so that the ffdebug lifetime check (debugCheck) covers each one;
+// the caller keeps e alive with runtime.KeepAlive until C is done with the pointer.
+func (e *Engine) ptr() unsafe.Pointer {
+	p := atomic.LoadPointer(&e.p)
+	debugCheck(p)
+	return p
 }
 
 // handle returns the C engine, or ErrClosed.
-func (e *Engine) handle() (*C.ff_engine, error) {
-	if p := e.live(); p != nil {
+func (e *Engine) handle() (unsafe.Pointer, error) {
+	if p := e.ptr(); p != nil {
 		return p, nil
 	}
 	return nil, ErrClosed
@@ -151,13 +136,7 @@ func (e *Engine) LoadJSON(config []byte) error {
 	if err != nil {
 		return err
 	}
-	p, l := bytesPtr(config)
-	var cerr *C.ff_error
-	debugBeforeCall()
-	status := C.ff_engine_load_json(ptr, p, l, &cerr)
-	debugAfterCall(unsafe.Pointer(ptr))
-	err = check(status, cerr)
-	runtime.KeepAlive(config)
+	err = check(cEngineLoadJSON(ptr, config))
 	runtime.KeepAlive(e)
 	return err
 }
@@ -170,11 +149,7 @@ func (e *Engine) LoadFile(path string) error {
 	if err != nil {
 		return err
 	}
-	p, l := str(path)
-	var cerr *C.ff_error
-	status := C.ff_engine_load_file(ptr, p, l, &cerr)
-	err = check(status, cerr)
-	runtime.KeepAlive(path)
+	err = check(cEngineLoadFile(ptr, path))
 	runtime.KeepAlive(e)
 	return err
 }
@@ -186,11 +161,7 @@ func (e *Engine) Revision() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var out C.ff_bytes
-	var cerr *C.ff_error
-	debugBeforeCall()
-	status := C.ff_engine_revision(ptr, &out, &cerr)
-	debugAfterCall(unsafe.Pointer(ptr))
+	status, out, cerr := cEngineRevision(ptr)
 	err = check(status, cerr)
 	runtime.KeepAlive(e)
 	if err != nil {
@@ -215,7 +186,7 @@ func (e *Engine) SetTimeMillis(ms int64) error {
 	if err != nil {
 		return err
 	}
-	err = check(C.ff_engine_set_time(ptr, C.int64_t(ms)), nil)
+	err = check(cEngineSetTime(ptr, ms), nil)
 	runtime.KeepAlive(e)
 	return err
 }
@@ -223,58 +194,40 @@ func (e *Engine) SetTimeMillis(ms int64) error {
 // Bucket is bucket(salt, key) of docs/design.md §4 (0..99999): the hash behind splits and
 // percentages, computed by the engine so every binding agrees.
 func Bucket(salt, key string) (uint32, error) {
-	sp, sl := str(salt)
-	kp, kl := str(key)
-	var out C.uint32_t
-	var cerr *C.ff_error
-	status := C.ff_bucket(sp, sl, kp, kl, &out, &cerr)
-	err := check(status, cerr)
-	runtime.KeepAlive(salt)
-	runtime.KeepAlive(key)
-	return uint32(out), err
-}
-
-// str passes a Go string to C as pointer and length without copying. C borrows it for
-// the call only, and string bytes hold no Go pointers, so the cgo pointer rules allow
-// it; callers keep s alive across the call with runtime.KeepAlive.
-func str(s string) (*C.char, C.size_t) {
-	return (*C.char)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s))
-}
-
-// bytesPtr is str for a byte slice; an empty slice is (NULL, 0).
-func bytesPtr(b []byte) (*C.char, C.size_t) {
-	if len(b) == 0 {
-		return nil, 0
+	if err := loaded(); err != nil {
+		return 0, err
 	}
-	return (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(b))
+	status, out, cerr := cBucket(salt, key)
+	return out, check(status, cerr)
 }
 
 // takeBytes copies an owned ff_bytes into Go memory and frees it; nil for {NULL, 0}.
-func takeBytes(b C.ff_bytes) []byte {
+func takeBytes(b cBytes) []byte {
 	if b.ptr == nil {
 		return nil
 	}
 	out := make([]byte, b.len)
-	copy(out, unsafe.Slice((*byte)(unsafe.Pointer(b.ptr)), b.len))
-	C.ff_go_bytes_free(b)
+	copy(out, unsafe.Slice(b.ptr, b.len))
+	cBytesFree(b)
 	return out
 }
 
+// freeBytes frees an owned ff_bytes.
+func freeBytes(b cBytes) {
+	if b.ptr != nil {
+		cBytesFree(b)
+	}
+}
+
 // keyJSON calls one of the C functions that take a key and return an owned JSON
-// document.
-func (e *Engine) keyJSON(key string, call func(*C.ff_engine, *C.char, C.size_t, *C.ff_bytes, **C.ff_error) C.ff_status) ([]byte, error) {
+// document (jsonResults, …).
+func (e *Engine) keyJSON(key string, kind int) ([]byte, error) {
 	ptr, err := e.handle()
 	if err != nil {
 		return nil, err
 	}
-	kp, kl := str(key)
-	var out C.ff_bytes
-	var cerr *C.ff_error
-	debugBeforeCall()
-	status := call(ptr, kp, kl, &out, &cerr)
-	debugAfterCall(unsafe.Pointer(ptr))
+	status, out, cerr := cKeyJSON(kind, ptr, key)
 	err = check(status, cerr)
-	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	if err != nil {
 		return nil, err
@@ -282,5 +235,6 @@ func (e *Engine) keyJSON(key string, call func(*C.ff_engine, *C.char, C.size_t, 
 	return takeBytes(out), nil
 }
 
-// noop is a cgo call that does nothing, to measure the cost of crossing into C.
-func noop() { C.ff_go_noop() }
+// noop is a call into the library that does nothing, to measure the cost of crossing
+// into C.
+func noop() { cNoop() }

@@ -1,13 +1,9 @@
 package featureflags
 
-/*
-#include <string.h>
-#include "featureflags.h"
-*/
-import "C"
-
 import (
 	"errors"
+	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -31,10 +27,13 @@ var (
 	// ErrClosed: the engine or context was closed. It is returned directly, not wrapped
 	// in *Error.
 	ErrClosed = errors.New("featureflags: use of a closed engine or context")
-	// ErrIncompatibleLibrary: the loaded libfeatureflags was built for another C ABI
-	// than this package (LibraryABIVersion differs from ABIVersion). New and NewContext
-	// return it wrapped, with both versions in the message.
+	// ErrIncompatibleLibrary: the library was built for another C ABI than this package
+	// (its ff_abi_version is not ABIVersion). Load, Open, New and NewContext return it
+	// wrapped, with the path and both versions in the message.
 	ErrIncompatibleLibrary = errors.New("featureflags: incompatible library")
+	// ErrLoad: the library could not be loaded (no such file, not a library, a missing
+	// symbol); the message has the loader's text (dlerror), which names the path.
+	ErrLoad = errors.New("featureflags: cannot load libfeatureflags")
 )
 
 // Status is a C ff_status value.
@@ -42,23 +41,29 @@ type Status uint32
 
 // Statuses, numbered as in the C ABI (never renumbered).
 const (
-	StatusOK              Status = C.FF_STATUS_OK
-	StatusInvalidArgument Status = C.FF_STATUS_INVALID_ARGUMENT
-	StatusInvalidConfig   Status = C.FF_STATUS_INVALID_CONFIG
-	StatusNotFound        Status = C.FF_STATUS_NOT_FOUND
-	StatusInvalidState    Status = C.FF_STATUS_INVALID_STATE
-	StatusIO              Status = C.FF_STATUS_IO
-	StatusPanic           Status = C.FF_STATUS_PANIC
+	StatusOK              Status = 0
+	StatusInvalidArgument Status = 1
+	StatusInvalidConfig   Status = 2
+	StatusNotFound        Status = 3
+	StatusInvalidState    Status = 4
+	StatusIO              Status = 5
+	StatusPanic           Status = 6
 )
 
 // String returns the status's name without the FF_STATUS_ prefix (INVALID_CONFIG, …;
 // UNKNOWN for a number that is no status), from ff_status_name.
-func (s Status) String() string { return staticString(C.ff_status_name(C.uint32_t(s))) }
+func (s Status) String() string {
+	return staticName("Status", uint32(s), cStatusName)
+}
 
-// staticString views a static NUL-terminated C string (one the library never frees) as
-// a Go string without copying it.
-func staticString(p *C.char) string {
-	return unsafe.String((*byte)(unsafe.Pointer(p)), int(C.strlen(p)))
+// staticName views the static NUL-terminated C string (one the library never frees)
+// that name returns for n as a Go string without copying it; when no library can be
+// loaded, it is kind(n).
+func staticName(kind string, n uint32, name func(uint32) *byte) string {
+	if loaded() != nil {
+		return kind + "(" + strconv.FormatUint(uint64(n), 10) + ")"
+	}
+	return goStringView(name(n))
 }
 
 // sentinel returns the sentinel error of a failure status.
@@ -102,17 +107,17 @@ func (e *Error) Unwrap() error { return e.Status.sentinel() }
 
 // check turns a status and its ff_error into a Go error, freeing the ff_error. Call it
 // after the C call that fills cerr has returned.
-func check(status C.ff_status, cerr *C.ff_error) error {
-	if status == C.FF_STATUS_OK {
+func check(status uint32, cerr unsafe.Pointer) error {
+	if status == statusOK {
 		if cerr != nil {
-			C.ff_error_free(cerr)
+			cErrorFree(cerr)
 		}
 		return nil
 	}
 	msg := ""
 	if cerr != nil {
-		msg = C.GoString(C.ff_error_message(cerr))
-		C.ff_error_free(cerr)
+		msg = strings.Clone(goStringView(cErrorMessage(cerr)))
+		cErrorFree(cerr)
 	}
 	return &Error{Status: Status(status), Message: msg}
 }

@@ -192,3 +192,36 @@ func ExampleEngine_DrainEvents() {
 	// 2 override_set
 	// 2 override_set
 }
+
+func ExampleEngine_OnEvent() {
+	engine, _ := featureflags.New(featureflags.Options{})
+	defer engine.Close()
+	// Called on the goroutine of the call that produced each event, in place of the queue.
+	engine.OnEvent(func(ev featureflags.Event) {
+		fmt.Println(ev.Seq, ev.Type)
+	})
+	engine.LoadJSON([]byte(exampleConfig))
+	ctx, _ := featureflags.NewContext("user-42")
+	defer ctx.Close()
+	engine.Assign("checkout", ctx)
+	// Output:
+	// 1 config_loaded
+	// 2 exposure
+}
+
+func ExampleEngine_IntValue() {
+	engine, _ := featureflags.New(featureflags.Options{})
+	defer engine.Close()
+	engine.LoadJSON([]byte(`{"schema_version": 1, "flags": {
+	  "order-limit": {"type": "multivariate", "variants": {"standard": 100, "pro": 5000}, "default": "standard"},
+	  "theme": {"type": "multivariate", "variants": {"dark": "#000"}, "default": "dark"}}}`))
+	ctx, _ := featureflags.NewContext("user-42")
+	defer ctx.Close()
+	limit, d := engine.IntValue("order-limit", ctx, 10)
+	fmt.Println(limit, d.Variant, d.Reason)
+	limit, d = engine.IntValue("theme", ctx, 10) // a string value: the default
+	fmt.Println(limit, d.Variant, d.Reason)
+	// Output:
+	// 100 standard DEFAULT
+	// 10 dark TYPE_MISMATCH
+}

@@ -1,51 +1,22 @@
 package featureflags
 
-/*
-#include "featureflags.h"
-
-typedef struct { ff_string_id variant; bool enrolled; } ff_go_assignment;
-
-typedef struct { ff_status status; ff_error *err; } ff_go_status;
-
-static inline ff_go_status ff_go_track(const ff_engine *e, const char *u, size_t ul, const char *m, size_t ml, double v) {
-    ff_go_status r = {FF_STATUS_OK, NULL};
-    r.status = ff_track(e, u, ul, m, ml, v, &r.err);
-    return r;
-}
-
-// The out-parameter lives in C so that no Go pointer escapes to the heap per call.
-static inline ff_go_assignment ff_go_assign(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
-    ff_go_assignment a;
-    a.enrolled = ff_experiment_assign_id(e, key, len, ctx, NULL, &a.variant);
-    return a;
-}
-*/
-import "C"
-
 import (
 	"encoding/json"
 	"runtime"
-	"unsafe"
 )
 
 // Assign enrolls ctx's user in experiment key; enrolled is false when the experiment
 // is not running, the user is not eligible or outside its traffic (serve your default).
 func (e *Engine) Assign(key string, ctx *Context) (variant string, enrolled bool) {
-	ptr := e.live()
+	ptr := e.ptr()
 	if ptr == nil {
 		return "", false
 	}
-	kp, kl := str(key)
-	cp := cptr(ctx)
-	debugBeforeCall()
-	a := C.ff_go_assign(ptr, kp, kl, cp)
-	debugAfterCall(unsafe.Pointer(ptr))
-	debugAfterCall(unsafe.Pointer(cp))
-	runtime.KeepAlive(key)
+	id, enrolled := cAssign(ptr, cptr(ctx), key)
 	runtime.KeepAlive(ctx)
-	variant, _ = e.names.get(ptr, a.variant)
+	variant, _ = e.names.get(ptr, id)
 	runtime.KeepAlive(e)
-	return variant, bool(a.enrolled)
+	return variant, enrolled
 }
 
 // Track records value of metric for userID, attributed to every experiment the user is
@@ -55,14 +26,7 @@ func (e *Engine) Track(userID, metric string, value float64) error {
 	if err != nil {
 		return err
 	}
-	up, ul := str(userID)
-	mp, ml := str(metric)
-	debugBeforeCall()
-	r := C.ff_go_track(ptr, up, ul, mp, ml, C.double(value))
-	debugAfterCall(unsafe.Pointer(ptr))
-	err = check(r.status, r.err)
-	runtime.KeepAlive(userID)
-	runtime.KeepAlive(metric)
+	err = check(cTrack(ptr, userID, metric, value))
 	runtime.KeepAlive(e)
 	return err
 }
@@ -172,15 +136,19 @@ type Results struct {
 	Decision string `json:"decision"`
 	// Metrics is the analysis of each metric, by name.
 	Metrics map[string]Analysis `json:"metrics"`
-	// Raw is the whole document, including breakdowns and time series.
+	// Breakdowns is, for each breakdown attribute of the experiment, the analysis of
+	// each of its segments by value (docs/analytics.md).
+	Breakdowns map[string]map[string]Segment `json:"breakdowns"`
+	// LifetimeValue is the projected lifetime value per revenue metric and variant,
+	// nil unless the experiment has a retention_rate.
+	LifetimeValue *LifetimeValues `json:"lifetime_value"`
+	// Raw is the whole document.
 	Raw json.RawMessage `json:"-"`
 }
 
 // ExperimentResults returns experiment key's results.
 func (e *Engine) ExperimentResults(key string) (*Results, error) {
-	raw, err := e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
-		return C.ff_experiment_results_json(p, k, l, out, cerr)
-	})
+	raw, err := e.keyJSON(key, jsonResults)
 	if err != nil {
 		return nil, err
 	}
@@ -198,26 +166,18 @@ func (e *Engine) DeclareWinner(key, variant string) error {
 	if err != nil {
 		return err
 	}
-	kp, kl := str(key)
-	vp, vl := str(variant)
-	var cerr *C.ff_error
-	status := C.ff_declare_winner(ptr, kp, kl, vp, vl, &cerr)
-	err = check(status, cerr)
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(variant)
+	err = check(cDeclareWinner(ptr, key, variant))
 	runtime.KeepAlive(e)
 	return err
 }
 
 // Analyze runs the analysis on aggregates computed elsewhere (docs/design.md §5 input JSON).
 func Analyze(input []byte) (*Analysis, error) {
-	p, l := bytesPtr(input)
-	var out C.ff_bytes
-	var cerr *C.ff_error
-	status := C.ff_analyze_json(p, l, &out, &cerr)
-	err := check(status, cerr)
-	runtime.KeepAlive(input)
-	if err != nil {
+	if err := loaded(); err != nil {
+		return nil, err
+	}
+	status, out, cerr := cAnalyze(input)
+	if err := check(status, cerr); err != nil {
 		return nil, err
 	}
 	var a Analysis
@@ -230,66 +190,71 @@ func Analyze(input []byte) (*Analysis, error) {
 // SampleSize is the users per variant needed to detect a relative change mde of a
 // conversion rate baseline at alpha with the given power.
 func SampleSize(baseline, mde, alpha, power float64) (float64, error) {
-	var out C.double
-	var cerr *C.ff_error
-	status := C.ff_sample_size(C.double(baseline), C.double(mde), C.double(alpha), C.double(power), &out, &cerr)
-	err := check(status, cerr)
-	return float64(out), err
+	if err := loaded(); err != nil {
+		return 0, err
+	}
+	status, out, cerr := cPlan(planSampleSize, baseline, mde, alpha, power)
+	return out, check(status, cerr)
 }
 
 // Power is the power reached with n users per variant.
 func Power(baseline, mde, alpha, n float64) (float64, error) {
-	var out C.double
-	var cerr *C.ff_error
-	status := C.ff_power(C.double(baseline), C.double(mde), C.double(alpha), C.double(n), &out, &cerr)
-	err := check(status, cerr)
-	return float64(out), err
+	if err := loaded(); err != nil {
+		return 0, err
+	}
+	status, out, cerr := cPlan(planPower, baseline, mde, alpha, n)
+	return out, check(status, cerr)
 }
 
 // MDE is the smallest relative change of a conversion rate baseline that a two-sided
 // test at alpha detects with the given power when each variant has n users.
 func MDE(baseline, alpha, power, n float64) (float64, error) {
-	var out C.double
-	var cerr *C.ff_error
-	status := C.ff_mde(C.double(baseline), C.double(alpha), C.double(power), C.double(n), &out, &cerr)
-	err := check(status, cerr)
-	return float64(out), err
+	if err := loaded(); err != nil {
+		return 0, err
+	}
+	status, out, cerr := cPlan(planMDE, baseline, alpha, power, n)
+	return out, check(status, cerr)
 }
 
 // TestDurationDays is the days needed to enroll requiredPerVariant users in each of
 // variants variants with dailyUsers eligible users a day, of whom trafficFraction (0–1]
 // enter the experiment (rounded up).
 func TestDurationDays(requiredPerVariant float64, variants uint32, dailyUsers, trafficFraction float64) (float64, error) {
-	var out C.double
-	var cerr *C.ff_error
-	status := C.ff_test_duration_days(C.double(requiredPerVariant), C.uint32_t(variants), C.double(dailyUsers),
-		C.double(trafficFraction), &out, &cerr)
-	err := check(status, cerr)
-	return float64(out), err
+	if err := loaded(); err != nil {
+		return 0, err
+	}
+	status, out, cerr := cTestDurationDays(requiredPerVariant, variants, dailyUsers, trafficFraction)
+	return out, check(status, cerr)
 }
 
 // LifetimeValue is a customer's lifetime value margin × Σ_{t<periods} rᵗ/(1+d)ᵗ with
 // retention r per period and discount rate d; periods = 0 is the infinite horizon.
 func LifetimeValue(margin, retention, discount float64, periods uint32) (float64, error) {
-	var out C.double
-	var cerr *C.ff_error
-	status := C.ff_lifetime_value(C.double(margin), C.double(retention), C.double(discount), C.uint32_t(periods), &out, &cerr)
-	err := check(status, cerr)
-	return float64(out), err
+	if err := loaded(); err != nil {
+		return 0, err
+	}
+	status, out, cerr := cLifetimeValue(margin, retention, discount, periods)
+	return out, check(status, cerr)
 }
 
 // ExperimentTimeSeries returns experiment key's time series (docs/analytics.md): the
-// retained intervals' counters per variant, cumulative results and anomalies, as JSON.
-func (e *Engine) ExperimentTimeSeries(key string) (json.RawMessage, error) {
-	return e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
-		return C.ff_experiment_timeseries_json(p, k, l, out, cerr)
-	})
+// retained intervals' counters per variant, cumulative results and anomalies.
+func (e *Engine) ExperimentTimeSeries(key string) (*TimeSeries, error) {
+	raw, err := e.keyJSON(key, jsonTimeSeries)
+	if err != nil {
+		return nil, err
+	}
+	ts := &TimeSeries{Raw: raw}
+	return ts, json.Unmarshal(raw, ts)
 }
 
 // FunnelReport returns funnel key's report (docs/analytics.md): users per step, per
-// variant of its linked experiment, with conversion and median step times, as JSON.
-func (e *Engine) FunnelReport(key string) (json.RawMessage, error) {
-	return e.keyJSON(key, func(p *C.ff_engine, k *C.char, l C.size_t, out *C.ff_bytes, cerr **C.ff_error) C.ff_status {
-		return C.ff_funnel_report_json(p, k, l, out, cerr)
-	})
+// variant of its linked experiment, with conversion and median step times.
+func (e *Engine) FunnelReport(key string) (*FunnelReport, error) {
+	raw, err := e.keyJSON(key, jsonFunnel)
+	if err != nil {
+		return nil, err
+	}
+	f := &FunnelReport{Raw: raw}
+	return f, json.Unmarshal(raw, f)
 }

@@ -80,6 +80,62 @@ func TestLastUseIsTheCall(t *testing.T) {
 	}
 }
 
+// Every method that reaches C, each as the last use of its engine or context: the
+// accessor's check (debugCheck) panics when a runtime.KeepAlive is missing.
+func TestEveryCallIsTheLastUse(t *testing.T) {
+	stress(t)
+	engineCalls := map[string]func(*Engine){
+		"LoadFile":             func(e *Engine) { e.LoadFile("testdata/flags.json") },
+		"Revision":             func(e *Engine) { e.Revision() },
+		"SetTimeMillis":        func(e *Engine) { e.SetTimeMillis(1795000000000) },
+		"ClearOverride":        func(e *Engine) { e.ClearOverride("on") },
+		"DeclareWinner":        func(e *Engine) { e.DeclareWinner("btn", "blue") },
+		"ExperimentResults":    func(e *Engine) { e.ExperimentResults("btn") },
+		"ExperimentTimeSeries": func(e *Engine) { e.ExperimentTimeSeries("btn") },
+		"FunnelReport":         func(e *Engine) { e.FunnelReport("nope") },
+		"RolloutStatus":        func(e *Engine) { e.RolloutStatus("router") },
+		"AdvanceRollout":       func(e *Engine) { e.AdvanceRollout("router") },
+		"PauseRollout":         func(e *Engine) { e.PauseRollout("router") },
+		"ResumeRollout":        func(e *Engine) { e.ResumeRollout("router") },
+		"RollbackRollout":      func(e *Engine) { e.RollbackRollout("router") },
+		"ReportHealth":         func(e *Engine) { e.ReportHealth("router", 0, 1, 1) },
+		"DrainEvents":          func(e *Engine) { e.DrainEvents(0) },
+		"DroppedEvents":        func(e *Engine) { e.DroppedEvents() },
+		"SetEvaluationEvents":  func(e *Engine) { e.SetEvaluationEvents(true) },
+		"OnEvent":              func(e *Engine) { e.OnEvent(func(Event) {}) },
+		"Checkpoint":           func(e *Engine) { e.Checkpoint() },
+	}
+	ctxCalls := map[string]func(*Engine, *Context){
+		"SetNumber":   func(_ *Engine, c *Context) { c.SetNumber("n", 1) },
+		"SetBool":     func(_ *Engine, c *Context) { c.SetBool("b", true) },
+		"BoolValue":   func(e *Engine, c *Context) { e.BoolValue("geo", c, false) },
+		"FloatValue":  func(e *Engine, c *Context) { e.FloatValue("layout", c, 0) },
+		"IntValue":    func(e *Engine, c *Context) { e.IntValue("layout", c, 0) },
+		"StringValue": func(e *Engine, c *Context) { e.StringValue("layout", c, "") },
+		"ObjectValue": func(e *Engine, c *Context) { e.ObjectValue("layout", c, nil) },
+	}
+	fresh := func() (*Engine, *Context) {
+		e, err := New(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.LoadJSON([]byte(testConfig))
+		c, _ := NewContext("user-1")
+		return e, c
+	}
+	for name, call := range engineCalls {
+		t.Run(name, func(t *testing.T) {
+			e, _ := fresh()
+			call(e)
+		})
+	}
+	for name, call := range ctxCalls {
+		t.Run(name, func(t *testing.T) {
+			call(fresh())
+		})
+	}
+}
+
 func TestCallsSurviveGarbageCollection(t *testing.T) {
 	stress(t)
 	for round := 0; round < 40; round++ {

@@ -1,10 +1,5 @@
 package featureflags
 
-/*
-#include "featureflags.h"
-*/
-import "C"
-
 import (
 	"strings"
 	"sync"
@@ -37,8 +32,8 @@ type internCache struct {
 
 // get returns the string of id, and false for FF_NO_STRING (nothing) or an id the
 // engine never handed out. e must be the engine that handed id out.
-func (c *internCache) get(e *C.ff_engine, id C.ff_string_id) (string, bool) {
-	if id == C.FF_NO_STRING {
+func (c *internCache) get(e unsafe.Pointer, id uint32) (string, bool) {
+	if id == noString {
 		return "", false
 	}
 	if chunks := c.chunks.Load(); chunks != nil {
@@ -51,7 +46,7 @@ func (c *internCache) get(e *C.ff_engine, id C.ff_string_id) (string, bool) {
 	return c.miss(e, id)
 }
 
-func (c *internCache) miss(e *C.ff_engine, id C.ff_string_id) (string, bool) {
+func (c *internCache) miss(e unsafe.Pointer, id uint32) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var chunks []*internChunk
@@ -64,13 +59,11 @@ func (c *internCache) miss(e *C.ff_engine, id C.ff_string_id) (string, bool) {
 			return *s, true
 		}
 	}
-	debugBeforeCall()
-	resolved := C.ff_engine_string(e, id)
-	debugAfterCall(unsafe.Pointer(e))
+	resolved := cEngineString(e, id)
 	if resolved.ptr == nil {
 		return "", false
 	}
-	s := strings.Clone(unsafe.String((*byte)(unsafe.Pointer(resolved.ptr)), int(resolved.len)))
+	s := strings.Clone(unsafe.String(resolved.ptr, int(resolved.len)))
 	if i < len(chunks) && chunks[i] != nil {
 		chunks[i][slot].Store(&s)
 		return s, true

@@ -47,7 +47,7 @@ func TestInternCacheResolvesIdsToTheEnginesStrings(t *testing.T) {
 	if err := e.LoadJSON([]byte(`{"schema_version": 1}`)); err != nil {
 		t.Fatal(err)
 	}
-	ptr := e.live()
+	ptr := e.ptr()
 	if chunks := e.names.chunks.Load(); chunks == nil || len(*chunks) < 2 {
 		t.Fatalf("ids of %d strings fill more than one chunk", n)
 	}

@@ -1,14 +1,8 @@
 package featureflags
 
-/*
-#include "featureflags.h"
-*/
-import "C"
-
 import (
 	"runtime"
 	"time"
-	"unsafe"
 )
 
 // RolloutState is a rollout's state.
@@ -17,22 +11,22 @@ type RolloutState uint32
 // Rollout states, numbered as in the C ABI.
 const (
 	// RolloutPending: before start_at.
-	RolloutPending RolloutState = C.FF_ROLLOUT_PENDING
+	RolloutPending RolloutState = 0
 	// RolloutRunning: progressing through its stages.
-	RolloutRunning RolloutState = C.FF_ROLLOUT_RUNNING
+	RolloutRunning RolloutState = 1
 	// RolloutPaused: held at its stage by PauseRollout.
-	RolloutPaused RolloutState = C.FF_ROLLOUT_PAUSED
+	RolloutPaused RolloutState = 2
 	// RolloutCompleted: at 100%.
-	RolloutCompleted RolloutState = C.FF_ROLLOUT_COMPLETED
+	RolloutCompleted RolloutState = 3
 	// RolloutRolledBack: back at 0%, by RollbackRollout or a health breach.
-	RolloutRolledBack RolloutState = C.FF_ROLLOUT_ROLLED_BACK
+	RolloutRolledBack RolloutState = 4
 )
 
 // String returns the state's name as in events and history (pending, running, paused,
 // completed, rolled_back; unknown for a number that is no state), from
 // ff_rollout_state_name.
 func (s RolloutState) String() string {
-	return staticString(C.ff_rollout_state_name(C.uint32_t(s)))
+	return staticName("RolloutState", uint32(s), cRolloutStateName)
 }
 
 // RolloutStatus is where a rollout stands.
@@ -75,72 +69,57 @@ func (e *Engine) RolloutStatus(key string) (*RolloutStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	kp, kl := str(key)
-	var info C.ff_rollout_info
-	var cerr *C.ff_error
-	status := C.ff_rollout_status(ptr, kp, kl, &info, &cerr)
+	status, info, cerr := cRolloutStatus(ptr, key)
 	err = check(status, cerr)
-	runtime.KeepAlive(key)
 	runtime.KeepAlive(e)
 	if err != nil {
 		return nil, err
 	}
 	s := &RolloutStatus{
 		State:          RolloutState(info.state),
-		Stage:          int(info.stage_index),
-		Stages:         int(info.stage_count),
-		Percentage:     float64(info.percentage),
-		StageStartedAt: time.UnixMilli(int64(info.stage_started_at_ms)),
-		Held:           bool(info.held),
+		Stage:          int(info.stageIndex),
+		Stages:         int(info.stageCount),
+		Percentage:     info.percentage,
+		StageStartedAt: time.UnixMilli(info.stageStartedAtMs),
+		Held:           info.held,
 	}
-	if info.next_stage_at_ms >= 0 {
-		s.NextStageAt = time.UnixMilli(int64(info.next_stage_at_ms))
+	if info.nextStageAtMs >= 0 {
+		s.NextStageAt = time.UnixMilli(info.nextStageAtMs)
 	}
-	if info.has_health {
-		s.LastHealth = &Health{float64(info.last_error_rate), float64(info.last_p99_latency_ms), uint64(info.last_samples), time.UnixMilli(int64(info.last_health_at_ms))}
+	if info.hasHealth {
+		s.LastHealth = &Health{info.lastErrorRate, info.lastP99Ms, info.lastSamples, time.UnixMilli(info.lastHealthAtMs)}
 	}
 	return s, nil
 }
 
-func (e *Engine) rolloutAction(key string, f func(*C.ff_engine, *C.char, C.size_t, **C.ff_error) C.ff_status) error {
+func (e *Engine) rolloutAction(key string, action int) error {
 	ptr, err := e.handle()
 	if err != nil {
 		return err
 	}
-	kp, kl := str(key)
-	var cerr *C.ff_error
-	err = check(f(ptr, kp, kl, &cerr), cerr)
-	runtime.KeepAlive(key)
+	err = check(cRolloutAction(action, ptr, key))
 	runtime.KeepAlive(e)
 	return err
 }
 
 // AdvanceRollout moves rollout key to its next stage now.
 func (e *Engine) AdvanceRollout(key string) error {
-	return e.rolloutAction(key, func(p *C.ff_engine, k *C.char, l C.size_t, err **C.ff_error) C.ff_status {
-		return C.ff_rollout_advance(p, k, l, err)
-	})
+	return e.rolloutAction(key, rolloutAdvance)
 }
 
 // PauseRollout holds rollout key at its stage.
 func (e *Engine) PauseRollout(key string) error {
-	return e.rolloutAction(key, func(p *C.ff_engine, k *C.char, l C.size_t, err **C.ff_error) C.ff_status {
-		return C.ff_rollout_pause(p, k, l, err)
-	})
+	return e.rolloutAction(key, rolloutPause)
 }
 
 // ResumeRollout continues a paused rollout.
 func (e *Engine) ResumeRollout(key string) error {
-	return e.rolloutAction(key, func(p *C.ff_engine, k *C.char, l C.size_t, err **C.ff_error) C.ff_status {
-		return C.ff_rollout_resume(p, k, l, err)
-	})
+	return e.rolloutAction(key, rolloutResume)
 }
 
 // RollbackRollout rolls rollout key back to 0%.
 func (e *Engine) RollbackRollout(key string) error {
-	return e.rolloutAction(key, func(p *C.ff_engine, k *C.char, l C.size_t, err **C.ff_error) C.ff_status {
-		return C.ff_rollout_rollback(p, k, l, err)
-	})
+	return e.rolloutAction(key, rolloutRollback)
 }
 
 // ReportHealth reports rollout key's health; a breach may roll it back or hold it.
@@ -149,29 +128,19 @@ func (e *Engine) ReportHealth(key string, errorRate, p99LatencyMs float64, sampl
 	if err != nil {
 		return err
 	}
-	kp, kl := str(key)
-	var cerr *C.ff_error
-	status := C.ff_rollout_report_health(ptr, kp, kl, C.double(errorRate), C.double(p99LatencyMs), C.uint64_t(samples), &cerr)
-	err = check(status, cerr)
-	runtime.KeepAlive(key)
+	err = check(cReportHealth(ptr, key, errorRate, p99LatencyMs, samples))
 	runtime.KeepAlive(e)
 	return err
 }
 
 // InRollout reports whether ctx is inside rollout key's current percentage.
 func (e *Engine) InRollout(key string, ctx *Context) bool {
-	ptr := e.live()
+	ptr := e.ptr()
 	if ptr == nil {
 		return false
 	}
-	kp, kl := str(key)
-	cp := cptr(ctx)
-	debugBeforeCall()
-	in := C.ff_in_rollout(ptr, kp, kl, cp)
-	debugAfterCall(unsafe.Pointer(ptr))
-	debugAfterCall(unsafe.Pointer(cp))
-	runtime.KeepAlive(key)
+	in := cInRollout(ptr, cptr(ctx), key)
 	runtime.KeepAlive(ctx)
 	runtime.KeepAlive(e)
-	return bool(in)
+	return in
 }

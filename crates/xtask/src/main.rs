@@ -4,6 +4,10 @@
 //! `header --check` fails when the committed header differs, which is how CI catches a
 //! C API change whose header was not regenerated. Generating it by command rather than in
 //! a build script keeps builds from writing into the source tree.
+//!
+//! The header is also written to each binding that carries a copy of it (`COPIES`): the Go
+//! module is built from the module cache and vendored, where `include/` is out of reach, so
+//! the copy is committed and `--check` covers it like the original.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,6 +24,9 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// The header's committed copies, relative to the repository.
+const COPIES: &[&str] = &["bindings/go/featureflags.h"];
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository")
@@ -46,19 +53,23 @@ fn header(check: bool) -> ExitCode {
         .expect("cbindgen could not generate the header")
         .write(&mut generated);
 
-    let path = root.join("include/featureflags.h");
-    let current = std::fs::read(&path).unwrap_or_default();
-    if current == generated {
-        println!("include/featureflags.h is up to date");
-        return ExitCode::SUCCESS;
+    let mut stale = false;
+    for name in std::iter::once("include/featureflags.h").chain(COPIES.iter().copied()) {
+        let path = root.join(name);
+        let current = std::fs::read(&path).unwrap_or_default();
+        if current == generated {
+            println!("{name} is up to date");
+        } else if check {
+            eprintln!("{name} differs from crates/featureflags-c/src: run `cargo xtask header` and commit it");
+            stale = true;
+        } else {
+            std::fs::write(&path, &generated).unwrap_or_else(|e| panic!("write {name}: {e}"));
+            println!("wrote {name}");
+        }
     }
-    if check {
-        eprintln!(
-            "include/featureflags.h differs from crates/featureflags-c/src: run `cargo xtask header` and commit it"
-        );
-        return ExitCode::FAILURE;
+    if stale {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
-    std::fs::write(&path, &generated).expect("write include/featureflags.h");
-    println!("wrote include/featureflags.h");
-    ExitCode::SUCCESS
 }
