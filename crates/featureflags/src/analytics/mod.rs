@@ -269,6 +269,7 @@ impl FunnelTracker {
                 let comparison = (sym != &variants[0]).then(|| {
                     let input = crate::stats::AnalysisInput {
                         metric: crate::stats::MetricKind::Conversion,
+                        higher_is_better: true,
                         control: "control".into(),
                         alpha: 0.05,
                         power: 0.8,

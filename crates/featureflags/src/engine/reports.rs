@@ -114,6 +114,7 @@ impl Engine {
                 .collect();
             let input = stats::AnalysisInput {
                 metric: MetricKind::Conversion,
+                higher_is_better: true,
                 control: exp.variants[control].key.to_string(),
                 alpha: exp.alpha,
                 power: exp.power,
@@ -227,6 +228,7 @@ fn analyze_metrics(
                 .collect();
             let input = stats::AnalysisInput {
                 metric: metric.kind,
+                higher_is_better: true,
                 control: control.to_string(),
                 alpha: exp.alpha,
                 power: exp.power,

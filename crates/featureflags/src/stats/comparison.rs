@@ -46,13 +46,17 @@ pub(super) fn compare(
     let alpha = input.alpha;
     let mut out = empty_comparison(metric);
 
-    // Bayesian quantities.
+    // Bayesian quantities. When lower is better, "beating" the control means being below
+    // it, which is the control beating the variant with the roles swapped.
+    let ((cc, cn, ca), (tc, tn, ta)) = ((cv.conversions, cv.users, c), (tv.conversions, tv.users, t));
+    let ((cc, cn, ca), (tc, tn, ta)) =
+        if input.higher_is_better { ((cc, cn, ca), (tc, tn, ta)) } else { ((tc, tn, ta), (cc, cn, ca)) };
     match metric {
         MetricKind::Conversion => {
-            out.chance_to_beat = beta_chance_to_beat(cv.conversions, cv.users, tv.conversions, tv.users);
-            out.expected_loss = beta_expected_loss(cv.conversions, cv.users, tv.conversions, tv.users);
+            out.chance_to_beat = beta_chance_to_beat(cc, cn, tc, tn);
+            out.expected_loss = beta_expected_loss(cc, cn, tc, tn);
         }
-        _ => (out.chance_to_beat, out.expected_loss) = normal_chance_and_loss(c, t),
+        _ => (out.chance_to_beat, out.expected_loss) = normal_chance_and_loss(ca, ta),
     }
 
     let (mc, mt) = match (c.mean, t.mean) {

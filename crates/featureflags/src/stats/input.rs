@@ -73,6 +73,9 @@ pub struct VariantAggregate {
 pub struct AnalysisInput {
     /// Kind of metric.
     pub metric: MetricKind,
+    /// Whether an increase of the metric is an improvement (false for e.g. order rejections
+    /// or latency); the decision, the chance to beat and the expected loss follow it.
+    pub higher_is_better: bool,
     /// Name of the control variant.
     pub control: String,
     /// Significance level (two-sided), in (0, 1).
@@ -91,8 +94,18 @@ pub struct AnalysisInput {
     pub variants: Vec<VariantAggregate>,
 }
 
-const TOP_KEYS: [&str; 9] =
-    ["metric", "control", "alpha", "power", "mde", "weights", "sequential", "sequential_tuning", "variants"];
+const TOP_KEYS: [&str; 10] = [
+    "metric",
+    "higher_is_better",
+    "control",
+    "alpha",
+    "power",
+    "mde",
+    "weights",
+    "sequential",
+    "sequential_tuning",
+    "variants",
+];
 
 const SEQUENTIAL_TUNING_MSG: &str = "sequential_tuning: must be a positive finite number";
 
@@ -183,6 +196,14 @@ impl AnalysisInput {
                 false
             }
         };
+        let higher_is_better = match obj.get("higher_is_better") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                errs.push("higher_is_better: must be a boolean".to_string());
+                true
+            }
+        };
         let sequential_tuning = match obj.get("sequential_tuning") {
             None | Some(Value::Null) => None,
             Some(x) => match json_finite(x) {
@@ -249,7 +270,17 @@ impl AnalysisInput {
             Some(_) => errs.push("weights: must be an object of variant name to weight".to_string()),
         }
 
-        let input = AnalysisInput { metric, control, alpha, power, mde, sequential, sequential_tuning, variants };
+        let input = AnalysisInput {
+            metric,
+            higher_is_better,
+            control,
+            alpha,
+            power,
+            mde,
+            sequential,
+            sequential_tuning,
+            variants,
+        };
         // Structural checks (variant count, control, consistency) on what parsed.
         if let Err(more) = input.validate() {
             for e in more {

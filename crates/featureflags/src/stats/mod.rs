@@ -107,6 +107,7 @@ fn arm_of(metric: MetricKind, v: &VariantAggregate) -> Arm {
 pub fn analyze(input: &AnalysisInput) -> Analysis {
     let mut out = Analysis {
         metric: input.metric,
+        higher_is_better: input.higher_is_better,
         control: input.control.clone(),
         alpha: input.alpha,
         power: input.power,
@@ -242,25 +243,25 @@ fn decide(a: &Analysis) -> String {
     if a.srm {
         return "stop: sample ratio mismatch".to_string();
     }
-    let cmps: Vec<(&str, &Comparison)> =
-        a.variants.iter().filter_map(|r| r.vs_control.as_ref().map(|c| (r.name.as_str(), c))).collect();
-    let winner =
-        cmps.iter().filter(|(_, c)| c.significant && c.absolute_uplift.is_some_and(|u| u > 0.0)).max_by(|x, y| {
-            let ux = x.1.absolute_uplift.unwrap_or(0.0);
-            let uy = y.1.absolute_uplift.unwrap_or(0.0);
-            ux.total_cmp(&uy)
-        });
-    if let Some((name, _)) = winner {
+    // Uplifts in the metric's direction: positive is an improvement.
+    let sign = if a.higher_is_better { 1.0 } else { -1.0 };
+    let cmps: Vec<(&str, &Comparison, f64)> = a
+        .variants
+        .iter()
+        .filter_map(|r| r.vs_control.as_ref().map(|c| (r.name.as_str(), c, sign * c.absolute_uplift.unwrap_or(0.0))))
+        .collect();
+    let winner = cmps.iter().filter(|(_, c, gain)| c.significant && *gain > 0.0).max_by(|x, y| x.2.total_cmp(&y.2));
+    if let Some((name, _, _)) = winner {
         return format!("ship {name}");
     }
     if cmps.is_empty() {
         // Only the control: nothing to decide yet.
         return "continue".to_string();
     }
-    if cmps.iter().all(|(_, c)| c.significant && c.absolute_uplift.is_some_and(|u| u < 0.0)) {
+    if cmps.iter().all(|(_, c, gain)| c.significant && *gain < 0.0) {
         return format!("ship {}", a.control);
     }
-    if a.required_sample_reached && cmps.iter().all(|(_, c)| !c.significant) {
+    if a.required_sample_reached && cmps.iter().all(|(_, c, _)| !c.significant) {
         return "stop: no effect".to_string();
     }
     "continue".to_string()

@@ -80,9 +80,11 @@ pub struct Comparison {
     /// (unpooled interval) disagree about significance at alpha; says which way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
-    /// Posterior probability that the variant's rate/mean exceeds the control's.
+    /// Posterior probability that the variant is better than the control: that its
+    /// rate/mean exceeds the control's (below it when lower is better).
     pub chance_to_beat: Option<f64>,
-    /// Posterior expected loss E[max(control − variant, 0)] of choosing the variant.
+    /// Posterior expected loss of choosing the variant, E[max(control − variant, 0)]
+    /// (E[max(variant − control, 0)] when lower is better).
     pub expected_loss: Option<f64>,
     /// Power of the two-sided test at alpha for the observed effect and sample sizes.
     pub power_reached: Option<f64>,
@@ -125,6 +127,8 @@ pub struct VariantResult {
 pub struct Analysis {
     /// Metric kind.
     pub metric: MetricKind,
+    /// Whether an increase is an improvement (input `higher_is_better`, default true).
+    pub higher_is_better: bool,
     /// Control variant name.
     pub control: String,
     /// Significance level used.

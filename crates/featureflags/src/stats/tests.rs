@@ -34,6 +34,7 @@ impl SplitMix64 {
 fn conv_input(arms: &[(&str, u64, u64)], sequential: bool, mde: Option<f64>) -> AnalysisInput {
     AnalysisInput {
         metric: MetricKind::Conversion,
+        higher_is_better: true,
         control: arms[0].0.to_string(),
         alpha: 0.05,
         power: 0.8,
@@ -299,6 +300,7 @@ fn edge_cases_are_defined() {
     for (n, s, ss) in [(0u64, 0.0, 0.0), (1, 5.0, 25.0), (3, 3.0, 3.0), (2, 0.0, 0.0)] {
         let inp = AnalysisInput {
             metric: MetricKind::Revenue,
+            higher_is_better: true,
             control: "a".into(),
             alpha: 0.05,
             power: 0.8,
@@ -340,6 +342,29 @@ fn no_effect_decision_and_multi_variant_holm() {
     let c = a.variants[2].vs_control.as_ref().unwrap();
     assert!(c.p_adjusted.unwrap() >= c.p_value.unwrap());
     assert_eq!(a.decision, "ship c");
+}
+
+#[test]
+fn lower_is_better_reverses_decision_and_bayesian_quantities() {
+    // 50% more order rejections: an improvement only if higher is better.
+    let up = conv_input(&[("a", 10000, 1000), ("b", 10000, 1500)], false, None);
+    let a = analyze(&up);
+    assert_eq!(a.decision, "ship b");
+    let down = AnalysisInput { higher_is_better: false, ..up.clone() };
+    let d = analyze(&down);
+    assert_eq!(d.decision, "ship a");
+    let (cu, cd) = (a.variants[1].vs_control.as_ref().unwrap(), d.variants[1].vs_control.as_ref().unwrap());
+    assert!(close(cu.chance_to_beat.unwrap() + cd.chance_to_beat.unwrap(), 1.0, 1e-12));
+    assert!(cd.chance_to_beat.unwrap() < 1e-6);
+    // Choosing b when lower is better loses about the 5-point difference.
+    assert!(close(cd.expected_loss.unwrap(), 0.05, 0.01));
+    assert!(cu.expected_loss.unwrap() < 1e-9);
+    assert_eq!(cu.p_value, cd.p_value);
+    let mut j = json!({"higher_is_better": false,
+        "variants": {"a": {"users": 10000, "conversions": 1000}, "b": {"users": 10000, "conversions": 1500}}});
+    assert!(!AnalysisInput::from_json(&j).unwrap().higher_is_better);
+    j["higher_is_better"] = json!("no");
+    assert_eq!(AnalysisInput::from_json(&j).unwrap_err(), vec!["higher_is_better: must be a boolean".to_string()]);
 }
 
 /// Binomial tolerance 3·sqrt(α(1−α)/sims) of a simulated rejection rate.
@@ -419,6 +444,7 @@ fn simulation_aa_revenue_welch() {
         let t = arm(&mut rng, "t");
         let inp = AnalysisInput {
             metric: MetricKind::Revenue,
+            higher_is_better: true,
             control: "c".into(),
             alpha,
             power: 0.8,
