@@ -20,7 +20,7 @@ impl Engine {
         let empty = VariantAggregate::default();
         let per_variant = |sym| aggregates.get(&sym).unwrap_or(&empty);
         let control = &exp.variants[exp.control as usize].key;
-        let (metrics, primary) = analyze_metrics(exp, &aggregates);
+        let analysis = analyze_metrics(exp, &aggregates);
         let breakdowns = exp
             .breakdowns
             .iter()
@@ -32,7 +32,7 @@ impl Engine {
                     .into_iter()
                     .map(|(name, aggregates)| {
                         let users: u64 = aggregates.values().map(|a| a.users).sum();
-                        let (metrics, _) = analyze_metrics(exp, &aggregates);
+                        let metrics = analyze_metrics(exp, &aggregates).metrics;
                         (name, Segment { users, metrics })
                     })
                     .collect();
@@ -41,12 +41,13 @@ impl Engine {
             .collect();
         let users: Vec<u64> = exp.variants.iter().map(|v| per_variant(v.sym()).users).collect();
         let winner = exp.winner().map(|w| exp.variants[w as usize].key.to_string());
-        let primary = &metrics[primary];
+        let primary = &analysis.metrics[analysis.primary_metric.as_str()];
+        let srm = primary.srm;
         let decision = match &winner {
             Some(w) => format!("ship {w}"),
-            None if primary.srm => primary.decision.clone(),
+            None if srm => primary.decision.clone(),
             None if users.iter().any(|n| *n < exp.min_sample) => "continue".to_owned(),
-            None => primary.decision.clone(),
+            None => analysis.decision.clone(),
         };
         let unattributed = self
             .tracker
@@ -70,10 +71,13 @@ impl Engine {
             min_sample: exp.min_sample,
             exposures: users.iter().sum(),
             variants,
-            srm: primary.srm,
+            srm,
             decision,
-            lifetime_value: lifetime_value(exp, &metrics),
-            metrics,
+            decision_notes: analysis.decision_notes,
+            guardrails: analysis.guardrails,
+            fdr: analysis.fdr,
+            lifetime_value: lifetime_value(exp, &analysis.metrics),
+            metrics: analysis.metrics,
             breakdowns,
             unattributed_events: unattributed,
             tracking_cap: exp.max_tracked_users.map(|max| TrackingCap {
@@ -197,18 +201,19 @@ fn lifetime_value(exp: &Experiment, metrics: &IndexMap<String, stats::Analysis>)
     })
 }
 
-/// Analyses every metric of `exp` over per-variant `aggregates`: the analyses by metric
-/// name, and the index of the primary metric's.
+/// Analyses every metric of `exp` over per-variant `aggregates` together (guardrails,
+/// q-values across metrics, the experiment's decision).
 fn analyze_metrics(
     exp: &Experiment,
     aggregates: &rustc_hash::FxHashMap<Sym, VariantAggregate>,
-) -> (IndexMap<String, stats::Analysis>, usize) {
+) -> stats::ExperimentAnalysis {
     let empty = VariantAggregate::default();
     let control = &exp.variants[exp.control as usize].key;
-    let metrics = exp
+    let metrics: Vec<stats::MetricInput> = exp
         .metrics
         .iter()
-        .map(|metric| {
+        .enumerate()
+        .map(|(i, metric)| {
             let conversion = metric.kind == MetricKind::Conversion;
             let variants = exp
                 .variants
@@ -226,9 +231,16 @@ fn analyze_metrics(
                     }
                 })
                 .collect();
+            let role = if i == exp.primary_metric as usize {
+                stats::MetricRole::Primary
+            } else if metric.guardrail {
+                stats::MetricRole::Guardrail
+            } else {
+                stats::MetricRole::Secondary
+            };
             let input = stats::AnalysisInput {
                 metric: metric.kind,
-                higher_is_better: true,
+                higher_is_better: metric.higher_is_better,
                 control: control.to_string(),
                 alpha: exp.alpha,
                 power: exp.power,
@@ -237,10 +249,10 @@ fn analyze_metrics(
                 sequential_tuning: exp.sequential_tuning,
                 variants,
             };
-            (metric.name.to_string(), stats::analyze(&input))
+            stats::MetricInput { name: metric.name.to_string(), role, input }
         })
         .collect();
-    (metrics, exp.primary_metric as usize)
+    stats::analyze_experiment(&metrics)
 }
 
 /// The results of one experiment (schema in `docs/experiments.md`).
@@ -268,6 +280,13 @@ pub(crate) struct ExperimentResults {
     pub srm: bool,
     /// `continue`, `ship <variant>` or a stop (see docs/experiments.md).
     pub decision: String,
+    /// Secondary metrics significant after Benjamini–Hochberg, guardrails that blocked a
+    /// variant other than the one named in the decision.
+    pub decision_notes: Vec<String>,
+    /// The guardrail metrics (config `guardrails`).
+    pub guardrails: Vec<String>,
+    /// The family the metrics' `q_value`s are adjusted over.
+    pub fdr: stats::FdrFamily,
     /// The analysis of each metric, by name.
     pub metrics: IndexMap<String, stats::Analysis>,
     /// Breakdown attribute → segment value → that segment's results.

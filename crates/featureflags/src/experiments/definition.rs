@@ -64,6 +64,10 @@ pub struct Metric {
     pub(crate) sym: Sym,
     /// Kind.
     pub kind: MetricKind,
+    /// Whether an increase is an improvement (config `higher_is_better`, default true).
+    pub higher_is_better: bool,
+    /// A guardrail: its significant regression blocks shipping (config `guardrails`).
+    pub guardrail: bool,
 }
 
 impl Metric {

@@ -28,6 +28,8 @@ fn empty_comparison(metric: MetricKind) -> Comparison {
         expected_loss: None,
         power_reached: None,
         sequential: None,
+        q_value: None,
+        regression_p_value: None,
     }
 }
 

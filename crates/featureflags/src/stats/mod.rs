@@ -49,6 +49,7 @@
 mod bayes;
 mod comparison;
 mod distributions;
+mod experiment;
 mod frequentist;
 mod input;
 mod planning;
@@ -58,7 +59,11 @@ mod sequential;
 mod tests;
 
 pub use bayes::{beta_chance_to_beat, beta_expected_loss, prob_beta_greater, MAX_EXACT_TERMS};
-pub use frequentist::{chi_square_srm, holm, wilson_interval, SRM_THRESHOLD};
+pub use experiment::{
+    analyze_document, analyze_experiment, parse_experiment, ExperimentAnalysis, FdrFamily, MetricInput, MetricRole,
+    Report,
+};
+pub use frequentist::{benjamini_hochberg, chi_square_srm, holm, wilson_interval, SRM_THRESHOLD};
 pub use input::{AnalysisInput, MetricKind, VariantAggregate, DEFAULT_ALPHA, DEFAULT_POWER};
 pub use planning::{lifetime_value, minimum_detectable_effect, power, sample_size, test_duration_days};
 pub use report::{Analysis, Comparison, Interval, SequentialResult, VariantResult};

@@ -90,6 +90,14 @@ pub struct Comparison {
     pub power_reached: Option<f64>,
     /// Sequential inference, present when the analysis is sequential.
     pub sequential: Option<SequentialResult>,
+    /// Benjamini–Hochberg q-value over the experiment's family of comparisons (every
+    /// metric × non-control variant); present only in a multi-metric analysis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q_value: Option<f64>,
+    /// One-sided p-value of a regression (a change against the metric's direction);
+    /// present only for guardrail metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regression_p_value: Option<f64>,
 }
 
 /// Summary of one variant.
