@@ -284,6 +284,8 @@ impl FunnelTracker {
                                 sum: 0.0,
                                 sum_squares: 0.0,
                                 weight: 1.0,
+                                denominator: None,
+                                covariate: None,
                             },
                             crate::stats::VariantAggregate {
                                 name: "variant".into(),
@@ -292,6 +294,8 @@ impl FunnelTracker {
                                 sum: 0.0,
                                 sum_squares: 0.0,
                                 weight: 1.0,
+                                denominator: None,
+                                covariate: None,
                             },
                         ],
                     };

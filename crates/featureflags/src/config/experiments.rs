@@ -208,6 +208,12 @@ impl Compiler {
         };
         let text = self.string(kind, &kind_path)?;
         let kind = MetricKind::parse(text);
+        if kind == Some(MetricKind::Ratio) {
+            // Tracking keeps one total per user and metric, not the numerator–denominator
+            // cross-product a ratio needs; ratio metrics are analysed by ff_analyze_json.
+            self.problem(&kind_path, "ratio metrics are not tracked yet; analyse them with ff_analyze_json");
+            return None;
+        }
         if kind.is_none() {
             self.problem(&kind_path, format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)"));
         }

@@ -114,6 +114,8 @@ impl Engine {
                     sum: 0.0,
                     sum_squares: 0.0,
                     weight: v.weight,
+                    denominator: None,
+                    covariate: None,
                 })
                 .collect();
             let input = stats::AnalysisInput {
@@ -228,6 +230,8 @@ fn analyze_metrics(
                         sum: if conversion { 0.0 } else { tally.sum.value() },
                         sum_squares: if conversion { 0.0 } else { tally.sum_squares.value() },
                         weight: v.weight,
+                        denominator: None,
+                        covariate: None,
                     }
                 })
                 .collect();

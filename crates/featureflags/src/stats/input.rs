@@ -9,6 +9,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::moments::{self, Moments, COVARIATE_KEYS, DENOMINATOR_KEYS};
+
 /// Default significance level when the input does not set `alpha`.
 pub const DEFAULT_ALPHA: f64 = 0.05;
 /// Default target power when the input does not set `power`.
@@ -28,6 +30,9 @@ pub enum MetricKind {
     Revenue,
     /// Per-user summed non-negative count.
     Count,
+    /// Ratio of two per-user sums, e.g. revenue per order: Σ numerator / Σ denominator,
+    /// analysed by the delta method.
+    Ratio,
 }
 
 impl MetricKind {
@@ -37,15 +42,17 @@ impl MetricKind {
             MetricKind::Conversion => "conversion",
             MetricKind::Revenue => "revenue",
             MetricKind::Count => "count",
+            MetricKind::Ratio => "ratio",
         }
     }
 
-    /// Parses a JSON name (`conversion`, `revenue`, `count`).
+    /// Parses a JSON name (`conversion`, `revenue`, `count`, `ratio`).
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "conversion" => Some(MetricKind::Conversion),
             "revenue" => Some(MetricKind::Revenue),
             "count" => Some(MetricKind::Count),
+            "ratio" => Some(MetricKind::Ratio),
             _ => None,
         }
     }
@@ -66,6 +73,10 @@ pub struct VariantAggregate {
     pub sum_squares: f64,
     /// Configured traffic weight (any positive scale; only ratios matter).
     pub weight: f64,
+    /// Ratio metrics: the denominator's sums (`sum` and `sum_squares` are the numerator's).
+    pub denominator: Option<Moments>,
+    /// CUPED (revenue/count): the pre-exposure covariate's sums.
+    pub covariate: Option<Moments>,
 }
 
 /// Everything [`analyze`](super::analyze) needs.
@@ -155,12 +166,12 @@ impl AnalysisInput {
             Some(Value::String(s)) => match MetricKind::parse(s) {
                 Some(m) => m,
                 None => {
-                    errs.push("metric: must be one of conversion, revenue, count".to_string());
+                    errs.push("metric: must be one of conversion, revenue, count, ratio".to_string());
                     MetricKind::Conversion
                 }
             },
             Some(_) => {
-                errs.push("metric: must be one of conversion, revenue, count".to_string());
+                errs.push("metric: must be one of conversion, revenue, count, ratio".to_string());
                 MetricKind::Conversion
             }
         };
@@ -330,6 +341,12 @@ impl AnalysisInput {
                 errs.push(format!("weights.{}: must be a positive finite number", v.name));
             }
         }
+        // CUPED needs the covariate of every arm: an adjusted arm against an unadjusted one
+        // would compare different estimands.
+        let with_covariate = self.variants.iter().filter(|v| v.covariate.is_some()).count();
+        if with_covariate != 0 && with_covariate != self.variants.len() {
+            errs.push("variants: sum_x, sum_x2, sum_xy must be given for every variant or for none".to_string());
+        }
         if !self.variants.is_empty() && !self.variants.iter().any(|v| v.name == self.control) {
             errs.push(format!("control: no variant named '{}'", self.control));
         }
@@ -351,7 +368,10 @@ fn parse_variant(metric: MetricKind, name: &str, v: &Value, errs: &mut Vec<Strin
     };
     let allowed: &[&str] = match metric {
         MetricKind::Conversion => &["users", "conversions"],
-        _ => &["users", "sum", "sum_squares"],
+        MetricKind::Revenue | MetricKind::Count => &["users", "sum", "sum_squares", "sum_x", "sum_x2", "sum_xy"],
+        MetricKind::Ratio => {
+            &["users", "sum", "sum_squares", "denominator_sum", "denominator_sum_squares", "sum_products"]
+        }
     };
     for k in obj.keys() {
         if !allowed.contains(&k.as_str()) {
@@ -406,10 +426,33 @@ fn parse_variant(metric: MetricKind, name: &str, v: &Value, errs: &mut Vec<Strin
             (0, s, ss)
         }
     };
-    if !ok {
+    let path = format!("variants.{name}");
+    let denominator = match metric {
+        MetricKind::Ratio => {
+            let d = moments::parse(obj, DENOMINATOR_KEYS, &path, errs);
+            ok &= d.is_some();
+            d
+        }
+        _ => None,
+    };
+    let len = errs.len();
+    let covariate = match metric {
+        MetricKind::Revenue | MetricKind::Count => moments::parse(obj, COVARIATE_KEYS, &path, errs),
+        _ => None,
+    };
+    if !ok || errs.len() > len {
         return None;
     }
-    Some(VariantAggregate { name: name.to_string(), users, conversions, sum, sum_squares, weight: 1.0 })
+    Some(VariantAggregate {
+        name: name.to_string(),
+        users,
+        conversions,
+        sum,
+        sum_squares,
+        weight: 1.0,
+        denominator,
+        covariate,
+    })
 }
 
 fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<String>) {
@@ -423,7 +466,16 @@ fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<Stri
                 errs.push(format!("variants.{name}.conversions: must not exceed users"));
             }
         }
-        MetricKind::Revenue | MetricKind::Count => {
+        MetricKind::Revenue | MetricKind::Count | MetricKind::Ratio => {
+            let path = format!("variants.{name}");
+            if let Some(x) = &v.covariate {
+                moments::check(x, v.users, v.sum, v.sum_squares, COVARIATE_KEYS, &path, errs);
+            }
+            match (&v.denominator, metric) {
+                (Some(d), _) => moments::check(d, v.users, v.sum, v.sum_squares, DENOMINATOR_KEYS, &path, errs),
+                (None, MetricKind::Ratio) => errs.push(format!("{path}.denominator_sum: required for a ratio metric")),
+                (None, _) => {}
+            }
             if !v.sum.is_finite() {
                 errs.push(format!("variants.{name}.sum: must be a finite number"));
                 return;

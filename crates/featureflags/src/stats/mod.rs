@@ -52,6 +52,7 @@ mod distributions;
 mod experiment;
 mod frequentist;
 mod input;
+mod moments;
 mod planning;
 mod report;
 mod sequential;
@@ -65,8 +66,9 @@ pub use experiment::{
 };
 pub use frequentist::{benjamini_hochberg, chi_square_srm, holm, wilson_interval, SRM_THRESHOLD};
 pub use input::{AnalysisInput, MetricKind, VariantAggregate, DEFAULT_ALPHA, DEFAULT_POWER};
+pub use moments::Moments;
 pub use planning::{lifetime_value, minimum_detectable_effect, power, sample_size, test_duration_days};
-pub use report::{Analysis, Comparison, Interval, SequentialResult, VariantResult};
+pub use report::{Analysis, Comparison, Cuped, Interval, SequentialResult, VariantResult};
 pub use sequential::{sequential_halfwidth, sequential_p_value, sequential_rho, DEFAULT_SEQUENTIAL_TUNING};
 
 use comparison::compare;
@@ -89,11 +91,12 @@ fn arm_of(metric: MetricKind, v: &VariantAggregate) -> Arm {
     if v.users == 0 {
         return Arm { n, mean: None, var: None };
     }
-    match metric {
-        MetricKind::Conversion => {
+    match (metric, &v.denominator) {
+        (MetricKind::Conversion, _) => {
             let p = v.conversions as f64 / n;
             Arm { n, mean: Some(p), var: Some(p * (1.0 - p)) }
         }
+        (MetricKind::Ratio, Some(d)) => moments::ratio_arm(v.users, v.sum, v.sum_squares, d),
         _ => {
             let mean = v.sum / n;
             let var = if v.users >= 2 {

@@ -52,6 +52,15 @@ pub struct SequentialResult {
     pub tuning_n: f64,
 }
 
+/// The CUPED regression adjustment of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cuped {
+    /// θ = cov(metric, covariate) / var(covariate) over control and variant pooled.
+    pub theta: f64,
+    /// Variance of the adjusted difference over that of the unadjusted one (≈ 1 − ρ²).
+    pub variance_ratio: Option<f64>,
+}
+
 /// Comparison of one variant with the control.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
@@ -90,6 +99,9 @@ pub struct Comparison {
     pub power_reached: Option<f64>,
     /// Sequential inference, present when the analysis is sequential.
     pub sequential: Option<SequentialResult>,
+    /// CUPED: present when the variants carry a covariate and the adjustment applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cuped: Option<Cuped>,
     /// Benjamini–Hochberg q-value over the experiment's family of comparisons (every
     /// metric × non-control variant); present only in a multi-metric analysis.
     #[serde(skip_serializing_if = "Option::is_none")]

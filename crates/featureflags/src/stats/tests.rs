@@ -15,9 +15,9 @@ pub(super) fn close(a: f64, b: f64, rel: f64) -> bool {
 }
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny deterministic PRNG.
-struct SplitMix64(u64);
+pub(super) struct SplitMix64(pub(super) u64);
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -28,6 +28,15 @@ impl SplitMix64 {
     fn binomial(&mut self, n: u64, p: f64) -> u64 {
         let threshold = (p * (u64::MAX as f64)) as u64;
         (0..n).filter(|_| self.next_u64() < threshold).count() as u64
+    }
+    /// Uniform in [0, 1).
+    pub(super) fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Standard normal (Box–Muller, one of the pair).
+    pub(super) fn normal(&mut self) -> f64 {
+        let (u, v) = (1.0 - self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
 }
 
@@ -50,6 +59,8 @@ fn conv_input(arms: &[(&str, u64, u64)], sequential: bool, mde: Option<f64>) -> 
                 sum: 0.0,
                 sum_squares: 0.0,
                 weight: 1.0,
+                denominator: None,
+                covariate: None,
             })
             .collect(),
     }
@@ -308,7 +319,16 @@ fn edge_cases_are_defined() {
             sequential: true,
             sequential_tuning: None,
             variants: vec![
-                VariantAggregate { name: "a".into(), users: n, conversions: 0, sum: s, sum_squares: ss, weight: 1.0 },
+                VariantAggregate {
+                    name: "a".into(),
+                    users: n,
+                    conversions: 0,
+                    sum: s,
+                    sum_squares: ss,
+                    weight: 1.0,
+                    denominator: None,
+                    covariate: None,
+                },
                 VariantAggregate {
                     name: "b".into(),
                     users: 3,
@@ -316,6 +336,8 @@ fn edge_cases_are_defined() {
                     sum: 3.0,
                     sum_squares: 3.0,
                     weight: 1.0,
+                    denominator: None,
+                    covariate: None,
                 },
             ],
         };
@@ -368,7 +390,7 @@ fn lower_is_better_reverses_decision_and_bayesian_quantities() {
 }
 
 /// Binomial tolerance 3·sqrt(α(1−α)/sims) of a simulated rejection rate.
-fn binomial_tolerance(alpha: f64, sims: u32) -> f64 {
+pub(super) fn binomial_tolerance(alpha: f64, sims: u32) -> f64 {
     3.0 * (alpha * (1.0 - alpha) / sims as f64).sqrt()
 }
 
@@ -436,7 +458,16 @@ fn simulation_aa_revenue_welch() {
             s += x;
             ss += x * x;
         }
-        VariantAggregate { name: name.to_string(), users, conversions: 0, sum: s, sum_squares: ss, weight: 1.0 }
+        VariantAggregate {
+            name: name.to_string(),
+            users,
+            conversions: 0,
+            sum: s,
+            sum_squares: ss,
+            weight: 1.0,
+            denominator: None,
+            covariate: None,
+        }
     };
     let mut hits = 0u32;
     for _ in 0..sims {
