@@ -276,6 +276,7 @@ impl FunnelTracker {
                         mde: None,
                         sequential: false,
                         sequential_tuning: None,
+                        allocations: Vec::new(),
                         variants: vec![
                             crate::stats::VariantAggregate {
                                 name: "control".into(),

@@ -127,6 +127,7 @@ impl Engine {
                 mde: None,
                 sequential: exp.sequential,
                 sequential_tuning: exp.sequential_tuning,
+                allocations: Vec::new(),
                 variants,
             };
             stats::analyze(&input)
@@ -251,6 +252,7 @@ fn analyze_metrics(
                 mde: exp.mde,
                 sequential: exp.sequential,
                 sequential_tuning: exp.sequential_tuning,
+                allocations: Vec::new(),
                 variants,
             };
             stats::MetricInput { name: metric.name.to_string(), role, input }

@@ -34,16 +34,16 @@ fn empty_comparison(metric: MetricKind) -> Comparison {
     }
 }
 
-/// Compares variant `tv` (arm `t`) with the control `cv` (arm `c`); `rho` and `tuning_n`
-/// are the sequential boundary's, used only when the input asks for sequential inference.
+/// Compares variant `tv` (arm `t`) with the control `cv` (arm `c`); `tuning` is the
+/// sequential boundary's rho, N* and where N* came from, used only when the input asks
+/// for sequential inference.
 pub(super) fn compare(
     input: &AnalysisInput,
     cv: &VariantAggregate,
     tv: &VariantAggregate,
     c: &Arm,
     t: &Arm,
-    rho: f64,
-    tuning_n: f64,
+    tuning: (f64, f64, &'static str),
 ) -> Comparison {
     let metric = input.metric;
     let alpha = input.alpha;
@@ -137,7 +137,7 @@ pub(super) fn compare(
     };
 
     if input.sequential {
-        out.sequential = Some(sequential::inference(diff, vc + vt, c.n + t.n, alpha, rho, tuning_n));
+        out.sequential = Some(sequential::inference(diff, vc + vt, c.n + t.n, alpha, tuning));
     }
     if let (Some(a), Some(vc0), Some(vt0)) = (&adjusted, c_raw.var, t_raw.var) {
         let unadjusted = vc0 / c.n + vt0 / t.n;

@@ -226,7 +226,8 @@ fn decide(
 }
 
 /// Keys of a multi-metric input shared by every metric.
-const SHARED_KEYS: [&str; 7] = ["control", "alpha", "power", "mde", "weights", "sequential", "sequential_tuning"];
+const SHARED_KEYS: [&str; 8] =
+    ["control", "alpha", "power", "mde", "weights", "sequential", "sequential_tuning", "allocations"];
 
 /// Parses the multi-metric form of the `ff_analyze_json` input (`{"metrics": {name:
 /// {"role", "metric", "higher_is_better", "variants"}}, ...shared settings}`): each

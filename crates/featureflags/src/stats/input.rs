@@ -9,6 +9,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::allocation::{self, Allocation};
 use super::moments::{self, Moments, COVARIATE_KEYS, DENOMINATOR_KEYS};
 
 /// Default significance level when the input does not set `alpha`.
@@ -103,9 +104,12 @@ pub struct AnalysisInput {
     pub sequential_tuning: Option<f64>,
     /// Variants in document order.
     pub variants: Vec<VariantAggregate>,
+    /// Allocation periods when the weights changed (empty: one allocation, `weights`).
+    pub allocations: Vec<Allocation>,
 }
 
-const TOP_KEYS: [&str; 10] = [
+const TOP_KEYS: [&str; 11] = [
+    "allocations",
     "metric",
     "higher_is_better",
     "control",
@@ -281,7 +285,7 @@ impl AnalysisInput {
             Some(_) => errs.push("weights: must be an object of variant name to weight".to_string()),
         }
 
-        let input = AnalysisInput {
+        let mut input = AnalysisInput {
             metric,
             higher_is_better,
             control,
@@ -291,7 +295,14 @@ impl AnalysisInput {
             sequential,
             sequential_tuning,
             variants,
+            allocations: Vec::new(),
         };
+        if let Some(a) = obj.get("allocations").filter(|a| !a.is_null()) {
+            let names: Vec<&str> = input.variants.iter().map(|v| v.name.as_str()).collect();
+            let totals: Vec<u64> = input.variants.iter().map(|v| v.users).collect();
+            let periods = allocation::parse(a, &names, &totals, &mut errs);
+            input.allocations = periods;
+        }
         // Structural checks (variant count, control, consistency) on what parsed.
         if let Err(more) = input.validate() {
             for e in more {
@@ -340,6 +351,13 @@ impl AnalysisInput {
             if !(v.weight.is_finite() && v.weight > 0.0) {
                 errs.push(format!("weights.{}: must be a positive finite number", v.name));
             }
+        }
+        if self
+            .allocations
+            .iter()
+            .any(|a| a.weights.len() != self.variants.len() || a.users.len() != self.variants.len())
+        {
+            errs.push("allocations: every period must give weights and users for every variant".to_string());
         }
         // CUPED needs the covariate of every arm: an adjusted arm against an unadjusted one
         // would compare different estimands.

@@ -46,6 +46,7 @@
 //!
 //! Tests of one file's internals sit in that file; tests of the whole analysis in `tests`.
 
+mod allocation;
 mod bayes;
 mod comparison;
 mod distributions;
@@ -57,8 +58,11 @@ mod planning;
 mod report;
 mod sequential;
 #[cfg(test)]
+mod simulations;
+#[cfg(test)]
 mod tests;
 
+pub use allocation::{Allocation, PeriodSrm};
 pub use bayes::{beta_chance_to_beat, beta_expected_loss, prob_beta_greater, MAX_EXACT_TERMS};
 pub use experiment::{
     analyze_document, analyze_experiment, parse_experiment, ExperimentAnalysis, FdrFamily, MetricInput, MetricRole,
@@ -127,6 +131,7 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
         srm_chi_square: None,
         srm_df: input.variants.len().saturating_sub(1) as u64,
         srm_p_value: None,
+        srm_periods: Vec::new(),
         required_sample_size_per_variant: None,
         required_sample_reached: false,
         decision: "continue".to_string(),
@@ -154,8 +159,16 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     }
     out.required_sample_reached =
         out.required_sample_size_per_variant.is_some_and(|r| input.variants.iter().all(|v| v.users >= r));
-    // N* is fixed in advance (input or default), never derived from the data.
-    let tuning_n = input.sequential_tuning.unwrap_or(DEFAULT_SEQUENTIAL_TUNING);
+    // N*: the input's; else, with an MDE, the planned total of a comparison (both arms at
+    // the required sample), where the boundary is tightest when the plan says to stop;
+    // else the fixed default. The planned total rests on the control's observed baseline,
+    // so it moves a little between looks; docs/stats.md has the simulations showing the
+    // false-positive rate stays below alpha.
+    let (tuning_n, tuning_source) = match (input.sequential_tuning, out.required_sample_size_per_variant) {
+        (Some(n), _) => (n, "input"),
+        (None, Some(r)) if r > 0 => (2.0 * r as f64, "planned"),
+        _ => (DEFAULT_SEQUENTIAL_TUNING, "default"),
+    };
     let rho = sequential_rho(alpha, tuning_n);
     if input.variants.len() == 1 {
         out.notes
@@ -176,7 +189,8 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
         } else if metric != MetricKind::Conversion && v.users < 2 {
             out.notes.push(format!("variants.{}: fewer than 2 users; sd and intervals are null", v.name));
         }
-        let vs_control = if i == ci_idx { None } else { Some(compare(input, ctrl, v, &c, &a, rho, tuning_n)) };
+        let vs_control =
+            if i == ci_idx { None } else { Some(compare(input, ctrl, v, &c, &a, (rho, tuning_n, tuning_source))) };
         out.variants.push(VariantResult {
             name: v.name.clone(),
             is_control: i == ci_idx,
@@ -220,7 +234,15 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     // Sample ratio mismatch.
     let users: Vec<u64> = input.variants.iter().map(|v| v.users).collect();
     let weights: Vec<f64> = input.variants.iter().map(|v| v.weight).collect();
-    if let Some((stat, df, p)) = chi_square_srm(&users, &weights) {
+    let srm = if input.allocations.is_empty() {
+        chi_square_srm(&users, &weights)
+    } else {
+        allocation::srm_over_periods(&input.allocations).map(|(total, periods)| {
+            out.srm_periods = periods;
+            total
+        })
+    };
+    if let Some((stat, df, p)) = srm {
         out.srm_chi_square = finite(stat);
         out.srm_df = df;
         out.srm_p_value = finite(p);

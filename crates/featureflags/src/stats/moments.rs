@@ -220,6 +220,7 @@ mod tests {
                 mde: None,
                 sequential: false,
                 sequential_tuning: None,
+                allocations: Vec::new(),
                 variants: vec![arm(&mut rng, "c"), arm(&mut rng, "t")],
             };
             let a = analyze(&input);

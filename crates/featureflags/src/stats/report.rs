@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::MetricKind;
+use super::{MetricKind, PeriodSrm};
 
 /// A two-sided interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -50,6 +50,9 @@ pub struct SequentialResult {
     pub rho: f64,
     /// Total sample size N* (both arms) that rho is tuned for.
     pub tuning_n: f64,
+    /// Where N* came from: `input` (`sequential_tuning`), `planned` (twice the required
+    /// sample per variant, from `mde` and `power`) or `default` (10,000).
+    pub tuning_source: &'static str,
 }
 
 /// The CUPED regression adjustment of a comparison.
@@ -171,6 +174,10 @@ pub struct Analysis {
     pub srm_df: u64,
     /// p-value of the SRM test.
     pub srm_p_value: Option<f64>,
+    /// With allocation periods: each period's users tested against its weights (the
+    /// statistic, df and p-value above are then their sums over the periods).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub srm_periods: Vec<PeriodSrm>,
     /// Required users per variant for the configured MDE at alpha and power.
     pub required_sample_size_per_variant: Option<u64>,
     /// Whether every variant has at least the required number of users.

@@ -25,7 +25,7 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
     /// Number of successes in `n` Bernoulli(p) draws.
-    fn binomial(&mut self, n: u64, p: f64) -> u64 {
+    pub(super) fn binomial(&mut self, n: u64, p: f64) -> u64 {
         let threshold = (p * (u64::MAX as f64)) as u64;
         (0..n).filter(|_| self.next_u64() < threshold).count() as u64
     }
@@ -50,6 +50,7 @@ fn conv_input(arms: &[(&str, u64, u64)], sequential: bool, mde: Option<f64>) -> 
         mde,
         sequential,
         sequential_tuning: None,
+        allocations: Vec::new(),
         variants: arms
             .iter()
             .map(|&(name, users, conversions)| VariantAggregate {
@@ -197,12 +198,18 @@ fn sequential_tuning_is_parsed_validated_and_fixed() {
     let s = analyze(&inp).variants[1].vs_control.clone().unwrap().sequential.unwrap();
     assert_eq!(s.tuning_n, 2500.0);
     assert!(close(s.rho, sequential_rho(0.05, 2500.0), 1e-15));
-    // Default, and independent of the (data-dependent) required sample size.
-    for mde in [None, Some(0.05), Some(0.5)] {
-        let a = analyze(&conv_input(&[("a", 1000, 100), ("b", 1000, 120)], true, mde));
+    assert_eq!(s.tuning_source, "input");
+    // Without an MDE, the default; with one, the planned total of both arms.
+    let a = analyze(&conv_input(&[("a", 1000, 100), ("b", 1000, 120)], true, None));
+    let s = a.variants[1].vs_control.clone().unwrap().sequential.unwrap();
+    assert_eq!((s.tuning_n, s.tuning_source), (DEFAULT_SEQUENTIAL_TUNING, "default"));
+    assert_eq!(s.tuning_n, 10_000.0);
+    for mde in [0.05, 0.5] {
+        let a = analyze(&conv_input(&[("a", 1000, 100), ("b", 1000, 120)], true, Some(mde)));
         let s = a.variants[1].vs_control.clone().unwrap().sequential.unwrap();
-        assert_eq!(s.tuning_n, DEFAULT_SEQUENTIAL_TUNING);
-        assert_eq!(s.tuning_n, 10_000.0);
+        assert_eq!(s.tuning_n, 2.0 * a.required_sample_size_per_variant.unwrap() as f64);
+        assert_eq!(s.tuning_source, "planned");
+        assert!(close(s.rho, sequential_rho(0.05, s.tuning_n), 1e-15));
     }
     let mut inp = conv_input(&[("a", 10, 1), ("b", 10, 2)], true, None);
     inp.sequential_tuning = Some(f64::NAN);
@@ -318,6 +325,7 @@ fn edge_cases_are_defined() {
             mde: Some(0.1),
             sequential: true,
             sequential_tuning: None,
+            allocations: Vec::new(),
             variants: vec![
                 VariantAggregate {
                     name: "a".into(),
@@ -482,6 +490,7 @@ fn simulation_aa_revenue_welch() {
             mde: None,
             sequential: false,
             sequential_tuning: None,
+            allocations: Vec::new(),
             variants: vec![c, t],
         };
         let a = analyze(&inp);
