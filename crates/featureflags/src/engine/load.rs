@@ -98,6 +98,7 @@ impl Engine {
         // old snapshot and an overlay this one was already built from.
         let mut controls = self.overlay.controls();
         self.intern(&mut snapshot);
+        self.record_allocations(&snapshot, now);
         let to_store = matches!(source, Source::Caller).then_some(document);
         let transitions = controls.apply(&snapshot, now, self.store.as_ref(), to_store)?;
         let revision = snapshot.revision.as_deref().map(str::to_owned);

@@ -20,7 +20,7 @@ impl Engine {
         let empty = VariantAggregate::default();
         let per_variant = |sym| aggregates.get(&sym).unwrap_or(&empty);
         let control = &exp.variants[exp.control as usize].key;
-        let analysis = analyze_metrics(exp, &aggregates);
+        let analysis = analyze_metrics(exp, &aggregates, &self.allocation_periods(exp, &aggregates));
         let breakdowns = exp
             .breakdowns
             .iter()
@@ -32,7 +32,9 @@ impl Engine {
                     .into_iter()
                     .map(|(name, aggregates)| {
                         let users: u64 = aggregates.values().map(|a| a.users).sum();
-                        let metrics = analyze_metrics(exp, &aggregates).metrics;
+                        // Segments pool their periods: enrolments per period are counted
+                        // for the experiment as a whole only.
+                        let metrics = analyze_metrics(exp, &aggregates, &[]).metrics;
                         (name, Segment { users, metrics })
                     })
                     .collect();
@@ -205,10 +207,12 @@ fn lifetime_value(exp: &Experiment, metrics: &IndexMap<String, stats::Analysis>)
 }
 
 /// Analyses every metric of `exp` over per-variant `aggregates` together (guardrails,
-/// q-values across metrics, the experiment's decision).
+/// q-values across metrics, the experiment's decision), with the SRM test over the
+/// `allocations` periods when there were several.
 fn analyze_metrics(
     exp: &Experiment,
     aggregates: &rustc_hash::FxHashMap<Sym, VariantAggregate>,
+    allocations: &[stats::Allocation],
 ) -> stats::ExperimentAnalysis {
     let empty = VariantAggregate::default();
     let control = &exp.variants[exp.control as usize].key;
@@ -252,7 +256,7 @@ fn analyze_metrics(
                 mde: exp.mde,
                 sequential: exp.sequential,
                 sequential_tuning: exp.sequential_tuning,
-                allocations: Vec::new(),
+                allocations: allocations.to_vec(),
                 variants,
             };
             stats::MetricInput { name: metric.name.to_string(), role, input }
