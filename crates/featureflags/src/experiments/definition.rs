@@ -120,7 +120,8 @@ pub struct Experiment {
     pub mde: Option<f64>,
     /// Always-valid (sequential) inference.
     pub sequential: bool,
-    /// N*, the total sample size the sequential boundary is tuned for (default 10,000).
+    /// N*, the total sample size the sequential boundary is tuned for (default: twice the
+    /// required sample per variant with an `mde`, else 10,000).
     pub sequential_tuning: Option<f64>,
     /// Users per variant before a decision is made.
     pub min_sample: u64,

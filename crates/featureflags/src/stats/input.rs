@@ -99,7 +99,8 @@ pub struct AnalysisInput {
     /// Use always-valid sequential inference for significance.
     pub sequential: bool,
     /// Total sample size N* (control + variant) the sequential boundary is tuned for; it
-    /// must be fixed before the experiment starts. `None` means
+    /// should be fixed before the experiment starts. `None` means twice the required sample
+    /// per variant when `mde` is set, else
     /// [`DEFAULT_SEQUENTIAL_TUNING`](super::DEFAULT_SEQUENTIAL_TUNING).
     pub sequential_tuning: Option<f64>,
     /// Variants in document order.

@@ -27,6 +27,8 @@
 //! * sample ratio mismatch: Pearson chi-square against the configured weights,
 //!   flagged at p < 0.001;
 //! * Holm step-down adjustment when there is more than one comparison;
+//! * ratio metrics by the delta method and CUPED regression adjustment (as gbstats);
+//! * per-metric direction, guardrails and Benjamini–Hochberg across an experiment's metrics;
 //! * sequential: the asymptotic confidence sequence of Waudby-Smith et al. (2023)
 //!   (the normal-mixture boundary used by GrowthBook and Eppo) and its always-valid
 //!   p-value.
@@ -40,11 +42,17 @@
 //! * `bayes`: chance to beat and expected loss;
 //! * `sequential`: the always-valid confidence sequence and p-value;
 //! * `planning`: sample size, power, MDE, test duration and lifetime value;
+//! * `moments`: a second per-user quantity (a ratio's denominator, CUPED's covariate): the
+//!   delta-method ratio arm and the regression adjustment;
+//! * `allocation`: allocation periods and the SRM test over them;
 //! * `comparison`: one variant against the control, assembled from the above;
+//! * `experiment`: several metrics together: Benjamini–Hochberg q-values, guardrails, the
+//!   experiment's decision, and the multi-metric `ff_analyze_json` input;
 //! * this file: [`analyze`], which summarises each variant, runs the comparisons, adjusts
 //!   their p-values, checks the sample ratio and decides.
 //!
-//! Tests of one file's internals sit in that file; tests of the whole analysis in `tests`.
+//! Tests of one file's internals sit in that file; tests of the whole analysis in `tests`;
+//! long simulations quoted in docs/stats.md, ignored by default, in `simulations`.
 
 mod allocation;
 mod bayes;
