@@ -344,6 +344,12 @@ mod tests {
         assert_eq!(e.decision, "ship b");
         let g = e.metrics["rejections"].variants[1].vs_control.as_ref().unwrap();
         assert!(g.regression_p_value.unwrap() > 0.05 && g.regression_p_value.unwrap() < 0.5);
+        // On the harmful side the one-sided p-value is half the two-sided one.
+        assert!((g.regression_p_value.unwrap() - g.p_value.unwrap() / 2.0).abs() < 1e-15);
+        // Fewer rejections are no regression: the one-sided p-value is above 1/2.
+        let e = run(&experiment(190, "guardrail"));
+        let g = e.metrics["rejections"].variants[1].vs_control.as_ref().unwrap();
+        assert!((g.regression_p_value.unwrap() - (1.0 - g.p_value.unwrap() / 2.0)).abs() < 1e-12);
         assert_eq!(e.guardrails, vec!["rejections".to_string()]);
     }
 

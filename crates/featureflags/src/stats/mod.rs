@@ -36,6 +36,7 @@
 //! The files, one concept each:
 //!
 //! * `input`: the input types and the parsing and validation of the JSON input;
+//! * `aggregate`: one variant's aggregates, their parsing and consistency checks;
 //! * `report`: the output types ([`Analysis`] and its parts), which serialize as the report;
 //! * `distributions`: the normal and Student-t functions everything else uses;
 //! * `frequentist`: Wilson and t intervals, the Holm adjustment, the SRM chi-square test;
@@ -54,6 +55,7 @@
 //! Tests of one file's internals sit in that file; tests of the whole analysis in `tests`;
 //! long simulations quoted in docs/stats.md, ignored by default, in `simulations`.
 
+mod aggregate;
 mod allocation;
 mod bayes;
 mod comparison;
@@ -70,6 +72,7 @@ mod simulations;
 #[cfg(test)]
 mod tests;
 
+pub use aggregate::VariantAggregate;
 pub use allocation::{Allocation, PeriodSrm};
 pub use bayes::{beta_chance_to_beat, beta_expected_loss, prob_beta_greater, MAX_EXACT_TERMS};
 pub use experiment::{
@@ -77,7 +80,7 @@ pub use experiment::{
     Report,
 };
 pub use frequentist::{benjamini_hochberg, chi_square_srm, holm, wilson_interval, SRM_THRESHOLD};
-pub use input::{AnalysisInput, MetricKind, VariantAggregate, DEFAULT_ALPHA, DEFAULT_POWER};
+pub use input::{AnalysisInput, MetricKind, DEFAULT_ALPHA, DEFAULT_POWER};
 pub use moments::Moments;
 pub use planning::{lifetime_value, minimum_detectable_effect, power, sample_size, test_duration_days};
 pub use report::{Analysis, Comparison, Cuped, Interval, SequentialResult, VariantResult};
