@@ -4,16 +4,21 @@
 //! from 50/50 to 10/90 is not a sample ratio mismatch; docs/stats.md, "Allocation periods").
 //!
 //! Kept in the engine's runtime overlay, beside the time series, because it must outlive
-//! reloads. It is in memory only: after a restart the history begins again at the first
-//! load, and the users restored from the state file count as enrolled under the weights
-//! of that load.
+//! reloads. A durable engine writes the periods at each checkpoint, with the tallies and
+//! not with the config that changed the weights: a period's `users_at_start` are counts,
+//! and only counts of the same checkpoint are sure to be at least as large. A crash
+//! between a reload and the next checkpoint therefore loses the period with the users
+//! enrolled under it, and restoring the stored config starts it again at the restored
+//! counts, all of which were enrolled under the earlier weights.
 
 use rustc_hash::FxHashMap;
+use serde_json::{json, Value};
 
 use crate::experiments::{Experiment, VariantAggregate};
 use crate::intern::Sym;
 use crate::snapshot::Snapshot;
 use crate::stats;
+use crate::store::CheckpointRows;
 
 use super::Engine;
 
@@ -33,6 +38,41 @@ pub(super) type Periods = FxHashMap<Box<str>, Vec<PeriodStart>>;
 
 fn weights_of(exp: &Experiment) -> Vec<(Box<str>, f64)> {
     exp.variants.iter().map(|v| (v.key.clone(), v.weight)).collect()
+}
+
+/// The stored form of an experiment's periods: a JSON array, because the store only moves
+/// it and a person reading the file can read it.
+fn encode(history: &[PeriodStart]) -> String {
+    let periods: Vec<Value> = history
+        .iter()
+        .map(|p| {
+            let weights: Vec<Value> = p.weights.iter().map(|(k, w)| json!([k, w])).collect();
+            json!({"from_ms": p.from_ms, "weights": weights, "users_at_start": p.users_at_start})
+        })
+        .collect();
+    Value::Array(periods).to_string()
+}
+
+fn decode(text: &str) -> Result<Vec<PeriodStart>, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let bad = || format!("not a list of allocation periods: {text}");
+    let mut out = Vec::new();
+    for p in value.as_array().ok_or_else(bad)? {
+        let from_ms = p["from_ms"].as_i64().ok_or_else(bad)?;
+        let weights = p["weights"].as_array().ok_or_else(bad)?;
+        let weights = weights
+            .iter()
+            .map(|w| Some((Box::from(w[0].as_str()?), w[1].as_f64()?)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(bad)?;
+        let users = p["users_at_start"].as_array().ok_or_else(bad)?;
+        let users_at_start = users.iter().map(Value::as_u64).collect::<Option<Vec<_>>>().ok_or_else(bad)?;
+        if users_at_start.len() != weights.len() {
+            return Err(bad());
+        }
+        out.push(PeriodStart { from_ms, weights, users_at_start });
+    }
+    Ok(out)
 }
 
 fn users_of(exp: &Experiment, aggregates: &FxHashMap<Sym, VariantAggregate>) -> Vec<u64> {
@@ -68,6 +108,23 @@ impl Engine {
             };
             history.push(PeriodStart { from_ms: now_ms, weights, users_at_start });
         }
+    }
+
+    /// Adds every experiment's periods to `rows`, whole, as the tallies are.
+    pub(super) fn collect_allocations(&self, rows: &mut CheckpointRows) {
+        let periods = super::lock(self.overlay.allocations());
+        rows.allocations.extend(periods.iter().map(|(key, history)| (key.to_string(), encode(history))));
+    }
+
+    /// Puts back the periods read from the store, before the stored config is installed:
+    /// installing it then finds its weights already in the history and starts no period.
+    pub(super) fn restore_allocations(&self, stored: &[(String, String)]) -> Result<(), String> {
+        let mut periods = super::lock(self.overlay.allocations());
+        for (key, text) in stored {
+            let history = decode(text).map_err(|e| format!("allocation periods of {key}: {e}"))?;
+            periods.insert(key.as_str().into(), history);
+        }
+        Ok(())
     }
 
     /// `exp`'s allocation periods with the users enrolled in each, for the analysis; empty
