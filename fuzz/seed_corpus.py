@@ -5,7 +5,8 @@
     python3 fuzz/seed_corpus.py --dicts    rewrites fuzz/dicts/*.dict (committed)
 
 load_config: every config of tests/vectors/ (config.json and each case of invalid.json),
-examples/ and tests/fixtures/. analyze: every statistics fixture's input. The structured
+examples/ and tests/fixtures/. analyze: every statistics fixture's input, ten of each gbstats
+fixture set (ratio, CUPED) and one multi-metric input. The structured
 targets (evaluate, operations, c_api) read their input through `arbitrary`: their seeds
 are byte strings that decode to useful calls (the repository's configs and names as
 text), and the fuzzer finds its way from there. Nothing here is committed: the corpora
@@ -38,6 +39,23 @@ def analysis_inputs():
             doc = json.load(f)
         if isinstance(doc, dict) and "input" in doc:
             yield json.dumps(doc["input"]).encode()
+    for path in sorted(glob.glob(os.path.join(ROOT, "crates/featureflags/tests/fixtures/gbstats/*.json"))):
+        with open(path, "rb") as f:
+            cases = json.load(f)
+        for case in cases[:10]:  # ratio and CUPED inputs; ten of each cover their keys
+            yield json.dumps(case["input"]).encode()
+    # The multi-metric form, with a guardrail and allocation periods.
+    yield json.dumps({"control": "a", "allocations": [
+        {"from": 0, "weights": {"a": 1, "b": 1}, "users": {"a": 500, "b": 500}},
+        {"from": 1, "weights": {"a": 1, "b": 9}, "users": {"a": 100, "b": 900}}],
+        "metrics": {"buy": {"role": "primary", "variants": {"a": {"users": 600, "conversions": 60},
+                                                             "b": {"users": 1400, "conversions": 170}}},
+                    "rejections": {"role": "guardrail", "metric": "count", "higher_is_better": False,
+                                   "variants": {"a": {"users": 600, "sum": 12, "sum_squares": 12},
+                                                "b": {"users": 1400, "sum": 40, "sum_squares": 44}}},
+                    "spend": {"role": "secondary", "metric": "revenue",
+                              "variants": {"a": {"users": 600, "sum": 3000, "sum_squares": 90000},
+                                           "b": {"users": 1400, "sum": 7500, "sum_squares": 240000}}}}}).encode()
 
 
 def names():

@@ -3,8 +3,8 @@
 
 Usage:  pip install scipy statsmodels numpy && python3 tools/gen_stats_fixtures.py
 
-Writes tests/fixtures/stats/<case>.json (one analysis input + expected output each) and
-tests/fixtures/stats/planning.json (sample_size / power / minimum_detectable_effect).
+Writes crates/featureflags/tests/fixtures/stats/<case>.json (one analysis input + expected output each) and
+crates/featureflags/tests/fixtures/stats/planning.json (sample_size / power / minimum_detectable_effect).
 The generated files are committed, so `cargo test` does not need Python.
 
 Independent implementations are used wherever a library provides one:
@@ -17,7 +17,8 @@ Independent implementations are used wherever a library provides one:
   Holm                 statsmodels multipletests(method="holm")
   chance to beat       scipy.integrate.quad of f_T(x) F_C(x)
   expected loss        scipy.integrate.quad of f_C(x) E[(x - p_T)+]
-Sequential N* is the input `sequential_tuning` (default 10,000), never data-dependent.
+Sequential N* is the input `sequential_tuning`; without it, twice the required sample per
+variant when an MDE is given, else 10,000.
   power / sample size  statsmodels NormalIndPower (checked against the closed formula)
 The relative-uplift delta-method CI and the sequential confidence sequence have no
 library implementation; they are written out from the published formulas here.
@@ -33,7 +34,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import (confint_proportions_2indep,
                                           proportion_confint, proportions_ztest)
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "stats")
+OUT = os.path.join(os.path.dirname(__file__), "..", "crates", "featureflags", "tests", "fixtures", "stats")
 
 
 def beta_params(conv, users):
@@ -146,7 +147,8 @@ def analyze(case):
         else:
             delta = c["mean"] * mde
             req = (zc + stats.norm.ppf(power)) ** 2 * 2 * c["var"] / delta ** 2
-    n_star = inp.get("sequential_tuning", 10000.0)  # fixed in advance, never data-dependent
+    # N*: the input's; with an MDE, the planned total (both arms at the required sample); else 10,000.
+    n_star = inp.get("sequential_tuning", 2.0 * math.ceil(req) if req else 10000.0)
     rho = seq_rho(alpha, n_star)
 
     comps = {}

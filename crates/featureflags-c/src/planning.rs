@@ -25,11 +25,11 @@ pub unsafe extern "C" fn ff_analyze_json(
         if out.is_null() {
             return Err(Failure::invalid("out: NULL pointer"));
         }
-        let parsed = featureflags::stats::AnalysisInput::from_slice(text.as_bytes())
+        let report = featureflags::stats::analyze_document(text.as_bytes())
             .map_err(|problems| Failure::invalid(problems.join("\n")))?;
-        let analysis = featureflags::stats::analyze(&parsed);
+        let json = serde_json::to_vec(&report).expect("reports have string keys and no failing serializers");
         // SAFETY: checked non-NULL; caller contract for out-pointers.
-        unsafe { write(out, bytes_out(analysis.to_json().to_string().into_bytes())) };
+        unsafe { write(out, bytes_out(json)) };
         Ok(())
     })
 }

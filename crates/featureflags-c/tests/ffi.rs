@@ -269,6 +269,26 @@ fn duplicate_variants_in_analysis_input_are_rejected() {
     }
 }
 
+#[test]
+fn analysis_input_with_metrics_gets_the_experiment_report() {
+    let input = r#"{"control": "a", "metrics": {
+        "buy": {"variants": {"a": {"users": 10000, "conversions": 1000}, "b": {"users": 10000, "conversions": 1150}}},
+        "rejections": {"role": "guardrail", "higher_is_better": false,
+            "variants": {"a": {"users": 10000, "conversions": 200}, "b": {"users": 10000, "conversions": 300}}}}}"#;
+    unsafe {
+        let mut err: *mut ff_error = ptr::null_mut();
+        let mut out = ff_bytes { ptr: ptr::null_mut(), len: 0 };
+        let (p, n) = s(input);
+        assert_eq!(ff_analyze_json(p, n, &mut out, &mut err), ff_status::FF_STATUS_OK);
+        let report: serde_json::Value =
+            serde_json::from_slice(std::slice::from_raw_parts(out.ptr.cast::<u8>(), out.len)).unwrap();
+        ff_bytes_free(&mut out);
+        assert_eq!(report["decision"], "stop: guardrail rejections regressed in b");
+        assert_eq!(report["metrics"]["buy"]["decision"], "ship b");
+        assert_eq!(report["fdr"]["comparisons"], 2);
+    }
+}
+
 unsafe fn text<'a>(s: ff_str) -> &'a str {
     assert!(!s.ptr.is_null());
     unsafe { std::str::from_utf8(std::slice::from_raw_parts(s.ptr.cast::<u8>(), s.len)).unwrap() }

@@ -198,6 +198,10 @@ fn experiment_demo(engine: &Engine) {
                     for _ in 0..orders {
                         engine.track(&user, "orders", 1.0).expect("finite");
                         engine.track(&user, "volume_usd", (500.0 + uniform() * 4_500.0).round()).expect("finite");
+                        // One-click skips the review step: twice the orders are rejected.
+                        if uniform() < if variant == "one_click" { 0.08 } else { 0.04 } {
+                            engine.track(&user, "rejected_orders", 1.0).expect("finite");
+                        }
                     }
                 }
             }
@@ -237,9 +241,19 @@ fn experiment_demo(engine: &Engine) {
             num(&cmp["chance_to_beat"], 3),
         );
     }
+    let guard = &results["metrics"]["rejected_orders"];
+    for row in guard["variants"].as_array().into_iter().flatten().filter(|r| !r["vs_control"].is_null()) {
+        println!(
+            "  guardrail rejected_orders (lower is better): {} per user {:.4} vs {:.4} control, one-sided p {}",
+            row["name"].as_str().unwrap_or(""),
+            row["mean"].as_f64().unwrap_or(f64::NAN),
+            guard["variants"][0]["mean"].as_f64().unwrap_or(f64::NAN),
+            row["vs_control"]["regression_p_value"].as_f64().map_or("-".into(), |p| format!("{p:.1e}")),
+        );
+    }
     println!(
-        "  sample ratio mismatch: {}  required users per variant (mde 10%): {}  decision: {}",
-        results["srm"], trade["required_sample_size_per_variant"], results["decision"]
+        "  sample ratio mismatch: {}  required users per variant (mde 10%): {}  trade alone: {}  decision: {}",
+        results["srm"], trade["required_sample_size_per_variant"], trade["decision"], results["decision"]
     );
 
     println!("\n  breakdown by country (trade conversion)");

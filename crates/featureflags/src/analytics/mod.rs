@@ -269,12 +269,14 @@ impl FunnelTracker {
                 let comparison = (sym != &variants[0]).then(|| {
                     let input = crate::stats::AnalysisInput {
                         metric: crate::stats::MetricKind::Conversion,
+                        higher_is_better: true,
                         control: "control".into(),
                         alpha: 0.05,
                         power: 0.8,
                         mde: None,
                         sequential: false,
                         sequential_tuning: None,
+                        allocations: Vec::new(),
                         variants: vec![
                             crate::stats::VariantAggregate {
                                 name: "control".into(),
@@ -283,6 +285,8 @@ impl FunnelTracker {
                                 sum: 0.0,
                                 sum_squares: 0.0,
                                 weight: 1.0,
+                                denominator: None,
+                                covariate: None,
                             },
                             crate::stats::VariantAggregate {
                                 name: "variant".into(),
@@ -291,6 +295,8 @@ impl FunnelTracker {
                                 sum: 0.0,
                                 sum_squares: 0.0,
                                 weight: 1.0,
+                                denominator: None,
+                                covariate: None,
                             },
                         ],
                     };

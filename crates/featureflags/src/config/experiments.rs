@@ -23,6 +23,7 @@ const EXPERIMENT_KEYS: &[&str] = &[
     "when",
     "metrics",
     "primary_metric",
+    "guardrails",
     "alpha",
     "power",
     "mde",
@@ -62,9 +63,12 @@ impl Compiler {
         let when = obj
             .get("when")
             .map(|v| self.condition(v, &format!("{path}.when"), 1, &Scope::Rule { flag_salt: key, rule_id: "when" }));
-        let metrics = self.metrics(obj.get("metrics"), &format!("{path}.metrics"));
+        let mut metrics = self.metrics(obj.get("metrics"), &format!("{path}.metrics"));
         let primary_metric =
             self.primary_metric(obj.get("primary_metric"), &format!("{path}.primary_metric"), &metrics);
+        if let (Some(g), Some(p)) = (obj.get("guardrails"), primary_metric) {
+            self.guardrails(g, &format!("{path}.guardrails"), &mut metrics, p);
+        }
         let statistics = self.statistics(obj, &path);
         let (start_at, end_at) = self.instant_range(obj, &path, ["start_at", "end_at"]);
         let reporting = self.reporting(obj, &path);
@@ -192,12 +196,50 @@ impl Compiler {
             self.problem(&kpath, "metric names must not be empty");
         }
         self.check_key_length(name, &kpath, "metric name");
-        let text = self.string(kind, &kpath)?;
+        // A kind, or {"kind", "higher_is_better"} for a metric where lower is better.
+        let (kind, kind_path, higher_is_better) = match kind.as_object() {
+            Some(obj) => {
+                self.known_keys(obj, &kpath, &["kind", "higher_is_better"]);
+                let better = self.boolean(obj.get("higher_is_better"), &format!("{kpath}.higher_is_better"), true);
+                let Some(kind) = obj.get("kind") else {
+                    self.problem(&format!("{kpath}.kind"), "required");
+                    return None;
+                };
+                (kind, format!("{kpath}.kind"), better)
+            }
+            None => (kind, kpath, true),
+        };
+        let text = self.string(kind, &kind_path)?;
         let kind = MetricKind::parse(text);
-        if kind.is_none() {
-            self.problem(&kpath, format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)"));
+        if kind == Some(MetricKind::Ratio) {
+            // Tracking keeps one total per user and metric, not the numerator–denominator
+            // cross-product a ratio needs; ratio metrics are analysed by ff_analyze_json.
+            self.problem(&kind_path, "ratio metrics are not tracked yet; analyse them with ff_analyze_json");
+            return None;
         }
-        Some(Metric { name: name.into(), sym: Sym::UNSET, kind: kind? })
+        if kind.is_none() {
+            self.problem(&kind_path, format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)"));
+        }
+        Some(Metric { name: name.into(), sym: Sym::UNSET, kind: kind?, higher_is_better, guardrail: false })
+    }
+
+    /// Marks the metrics named in `guardrails` (a list of metric names, not the primary).
+    fn guardrails(&mut self, value: &Value, path: &str, metrics: &mut [Metric], primary: u32) {
+        let Some(list) = value.as_array() else {
+            self.problem(path, "expected a list of metric names");
+            return;
+        };
+        for (i, name) in list.iter().enumerate() {
+            let ipath = format!("{path}[{i}]");
+            let Some(name) = self.string(name, &ipath) else { continue };
+            match metrics.iter().position(|m| &*m.name == name) {
+                Some(j) if j as u32 == primary => {
+                    self.problem(&ipath, format!("\"{name}\" is the primary metric; it cannot be a guardrail"))
+                }
+                Some(j) => metrics[j].guardrail = true,
+                None => self.problem(&ipath, format!("unknown metric \"{name}\"")),
+            }
+        }
     }
 
     /// The metric decisions are made on: the one named, else the first.

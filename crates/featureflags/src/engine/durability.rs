@@ -55,9 +55,9 @@ impl Engine {
     }
 
     /// Writes the counts changed since the last checkpoint (users' exposures and totals,
-    /// tallies, breakdown segments, unattributed events, funnels, time series) and the
-    /// audit trail, in one transaction. A crash loses at most what was counted after the last checkpoint that
-    /// returned `Ok`. A failed checkpoint loses nothing: the next one writes it. Does
+    /// tallies, breakdown segments, unattributed events, funnels, time series, allocation
+    /// periods) and the audit trail, in one transaction. A crash loses at most what was
+    /// counted after the last checkpoint that returned `Ok`. A failed checkpoint loses nothing: the next one writes it. Does
     /// nothing for an engine without a state store.
     pub fn checkpoint(&self) -> Result<Checkpoint, StateError> {
         self.events.refuse_inside_listener("checkpoint")?;
@@ -67,6 +67,9 @@ impl Engine {
         let mut numbers: FxHashMap<Sym, u32> = FxHashMap::default();
         let mut name =
             |sym: Sym| *numbers.entry(sym).or_insert_with(|| store.name_id(&self.store_names, self.interner.get(sym)));
+        // Before the tallies: a period recorded meanwhile must not reach the file with
+        // more users at its start than the tallies written beside it.
+        self.collect_allocations(&mut rows);
         self.tracker.collect(&mut name, &mut rows);
         self.funnels.collect(&mut name, &mut rows);
         self.overlay.collect_series(&mut name, &mut rows);
@@ -139,6 +142,7 @@ impl Engine {
                 .map_err(|m| corrupt(format!("time series of {experiment}: {m}")))?;
             self.overlay.restore_series(experiment, series);
         }
+        self.restore_allocations(&counts.allocations).map_err(corrupt)?;
         {
             let mut history = self.history();
             for (flag, lines) in counts.history {

@@ -100,6 +100,9 @@ impl Engine {
         self.intern(&mut snapshot);
         let to_store = matches!(source, Source::Caller).then_some(document);
         let transitions = controls.apply(&snapshot, now, self.store.as_ref(), to_store)?;
+        // Only once the config is committed: a refused reload must leave the periods as
+        // they were, or the users enrolled until a retry would count under weights never served.
+        self.record_allocations(&snapshot, now);
         let revision = snapshot.revision.as_deref().map(str::to_owned);
         match source {
             Source::Caller => self.history().record_config(&value, now, revision.as_deref()),

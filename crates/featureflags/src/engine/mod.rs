@@ -7,6 +7,7 @@
 //! (loads, overrides, winners, rollout actions) serialize on one mutex, the overlay's,
 //! that readers never touch.
 
+mod allocations;
 mod durability;
 #[cfg(test)]
 mod experiment_tests;

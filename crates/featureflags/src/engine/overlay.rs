@@ -31,6 +31,7 @@ use crate::snapshot::{Flag, Snapshot, NO_OVERRIDE};
 use crate::store::{CheckpointRows, SavedControls, StateError, Store};
 use crate::timeseries::ExperimentSeries;
 
+use super::allocations::Periods;
 use super::{lock, ExperimentError, OverrideError};
 
 /// Runtime state that outlives reloads: the control-plane decisions and the experiments'
@@ -42,6 +43,8 @@ pub(crate) struct RuntimeOverlay {
     /// first use ([`RuntimeOverlay::series`]) rather than at reload, so experiments nobody
     /// enrolls in cost no ring buffers.
     series: Mutex<FxHashMap<Box<str>, Arc<Mutex<ExperimentSeries>>>>,
+    /// Allocation periods by experiment key (`allocations.rs`).
+    allocations: Mutex<Periods>,
 }
 
 /// What operators and health reports decided at run time, by the keys the config uses.
@@ -60,6 +63,11 @@ pub(crate) struct Controls {
 }
 
 impl RuntimeOverlay {
+    /// The experiments' allocation periods.
+    pub(super) fn allocations(&self) -> &Mutex<Periods> {
+        &self.allocations
+    }
+
     /// The control-plane state, which is also the engine's writer lock.
     pub(super) fn controls(&self) -> MutexGuard<'_, Controls> {
         lock(&self.controls)

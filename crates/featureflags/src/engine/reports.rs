@@ -20,7 +20,7 @@ impl Engine {
         let empty = VariantAggregate::default();
         let per_variant = |sym| aggregates.get(&sym).unwrap_or(&empty);
         let control = &exp.variants[exp.control as usize].key;
-        let (metrics, primary) = analyze_metrics(exp, &aggregates);
+        let analysis = analyze_metrics(exp, &aggregates, &self.allocation_periods(exp, &aggregates));
         let breakdowns = exp
             .breakdowns
             .iter()
@@ -32,7 +32,9 @@ impl Engine {
                     .into_iter()
                     .map(|(name, aggregates)| {
                         let users: u64 = aggregates.values().map(|a| a.users).sum();
-                        let (metrics, _) = analyze_metrics(exp, &aggregates);
+                        // Segments pool their periods: enrolments per period are counted
+                        // for the experiment as a whole only.
+                        let metrics = analyze_metrics(exp, &aggregates, &[]).metrics;
                         (name, Segment { users, metrics })
                     })
                     .collect();
@@ -41,12 +43,13 @@ impl Engine {
             .collect();
         let users: Vec<u64> = exp.variants.iter().map(|v| per_variant(v.sym()).users).collect();
         let winner = exp.winner().map(|w| exp.variants[w as usize].key.to_string());
-        let primary = &metrics[primary];
+        let primary = &analysis.metrics[analysis.primary_metric.as_str()];
+        let srm = primary.srm;
         let decision = match &winner {
             Some(w) => format!("ship {w}"),
-            None if primary.srm => primary.decision.clone(),
+            None if srm => primary.decision.clone(),
             None if users.iter().any(|n| *n < exp.min_sample) => "continue".to_owned(),
-            None => primary.decision.clone(),
+            None => analysis.decision.clone(),
         };
         let unattributed = self
             .tracker
@@ -70,10 +73,13 @@ impl Engine {
             min_sample: exp.min_sample,
             exposures: users.iter().sum(),
             variants,
-            srm: primary.srm,
+            srm,
             decision,
-            lifetime_value: lifetime_value(exp, &metrics),
-            metrics,
+            decision_notes: analysis.decision_notes,
+            guardrails: analysis.guardrails,
+            fdr: analysis.fdr,
+            lifetime_value: lifetime_value(exp, &analysis.metrics),
+            metrics: analysis.metrics,
             breakdowns,
             unattributed_events: unattributed,
             tracking_cap: exp.max_tracked_users.map(|max| TrackingCap {
@@ -110,16 +116,20 @@ impl Engine {
                     sum: 0.0,
                     sum_squares: 0.0,
                     weight: v.weight,
+                    denominator: None,
+                    covariate: None,
                 })
                 .collect();
             let input = stats::AnalysisInput {
                 metric: MetricKind::Conversion,
+                higher_is_better: true,
                 control: exp.variants[control].key.to_string(),
                 alpha: exp.alpha,
                 power: exp.power,
                 mde: None,
                 sequential: exp.sequential,
                 sequential_tuning: exp.sequential_tuning,
+                allocations: Vec::new(),
                 variants,
             };
             stats::analyze(&input)
@@ -196,18 +206,21 @@ fn lifetime_value(exp: &Experiment, metrics: &IndexMap<String, stats::Analysis>)
     })
 }
 
-/// Analyses every metric of `exp` over per-variant `aggregates`: the analyses by metric
-/// name, and the index of the primary metric's.
+/// Analyses every metric of `exp` over per-variant `aggregates` together (guardrails,
+/// q-values across metrics, the experiment's decision), with the SRM test over the
+/// `allocations` periods when there were several.
 fn analyze_metrics(
     exp: &Experiment,
     aggregates: &rustc_hash::FxHashMap<Sym, VariantAggregate>,
-) -> (IndexMap<String, stats::Analysis>, usize) {
+    allocations: &[stats::Allocation],
+) -> stats::ExperimentAnalysis {
     let empty = VariantAggregate::default();
     let control = &exp.variants[exp.control as usize].key;
-    let metrics = exp
+    let metrics: Vec<stats::MetricInput> = exp
         .metrics
         .iter()
-        .map(|metric| {
+        .enumerate()
+        .map(|(i, metric)| {
             let conversion = metric.kind == MetricKind::Conversion;
             let variants = exp
                 .variants
@@ -222,23 +235,34 @@ fn analyze_metrics(
                         sum: if conversion { 0.0 } else { tally.sum.value() },
                         sum_squares: if conversion { 0.0 } else { tally.sum_squares.value() },
                         weight: v.weight,
+                        denominator: None,
+                        covariate: None,
                     }
                 })
                 .collect();
+            let role = if i == exp.primary_metric as usize {
+                stats::MetricRole::Primary
+            } else if metric.guardrail {
+                stats::MetricRole::Guardrail
+            } else {
+                stats::MetricRole::Secondary
+            };
             let input = stats::AnalysisInput {
                 metric: metric.kind,
+                higher_is_better: metric.higher_is_better,
                 control: control.to_string(),
                 alpha: exp.alpha,
                 power: exp.power,
                 mde: exp.mde,
                 sequential: exp.sequential,
                 sequential_tuning: exp.sequential_tuning,
+                allocations: allocations.to_vec(),
                 variants,
             };
-            (metric.name.to_string(), stats::analyze(&input))
+            stats::MetricInput { name: metric.name.to_string(), role, input }
         })
         .collect();
-    (metrics, exp.primary_metric as usize)
+    stats::analyze_experiment(&metrics)
 }
 
 /// The results of one experiment (schema in `docs/experiments.md`).
@@ -266,6 +290,13 @@ pub(crate) struct ExperimentResults {
     pub srm: bool,
     /// `continue`, `ship <variant>` or a stop (see docs/experiments.md).
     pub decision: String,
+    /// Secondary metrics significant after Benjamini–Hochberg, guardrails that blocked a
+    /// variant other than the one named in the decision.
+    pub decision_notes: Vec<String>,
+    /// The guardrail metrics (config `guardrails`).
+    pub guardrails: Vec<String>,
+    /// The family the metrics' `q_value`s are adjusted over.
+    pub fdr: stats::FdrFamily,
     /// The analysis of each metric, by name.
     pub metrics: IndexMap<String, stats::Analysis>,
     /// Breakdown attribute → segment value → that segment's results.

@@ -64,6 +64,10 @@ pub struct Metric {
     pub(crate) sym: Sym,
     /// Kind.
     pub kind: MetricKind,
+    /// Whether an increase is an improvement (config `higher_is_better`, default true).
+    pub higher_is_better: bool,
+    /// A guardrail: its significant regression blocks shipping (config `guardrails`).
+    pub guardrail: bool,
 }
 
 impl Metric {
@@ -116,7 +120,8 @@ pub struct Experiment {
     pub mde: Option<f64>,
     /// Always-valid (sequential) inference.
     pub sequential: bool,
-    /// N*, the total sample size the sequential boundary is tuned for (default 10,000).
+    /// N*, the total sample size the sequential boundary is tuned for (default: twice the
+    /// required sample per variant with an `mde`, else 10,000).
     pub sequential_tuning: Option<f64>,
     /// Users per variant before a decision is made.
     pub min_sample: u64,

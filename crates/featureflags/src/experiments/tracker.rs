@@ -332,7 +332,8 @@ impl Tracker {
                     let before = *total;
                     let after = match kind {
                         MetricKind::Conversion => 1.0,
-                        MetricKind::Revenue | MetricKind::Count => before + value,
+                        // The config compiler refuses ratio metrics, so none is tracked.
+                        MetricKind::Revenue | MetricKind::Count | MetricKind::Ratio => before + value,
                     };
                     *total = after;
                     let (experiment, variant) = (exposure.experiment, exposure.variant);

@@ -9,7 +9,7 @@
 use super::bayes::{beta_chance_to_beat, beta_expected_loss, normal_chance_and_loss};
 use super::distributions::{finite, phi_sf, t_quantile, t_sf, z_quantile};
 use super::planning::two_sided_power;
-use super::{sequential, AnalysisInput, Arm, Comparison, Interval, MetricKind, VariantAggregate};
+use super::{moments, sequential, AnalysisInput, Arm, Comparison, Cuped, Interval, MetricKind, VariantAggregate};
 
 fn empty_comparison(metric: MetricKind) -> Comparison {
     Comparison {
@@ -28,38 +28,57 @@ fn empty_comparison(metric: MetricKind) -> Comparison {
         expected_loss: None,
         power_reached: None,
         sequential: None,
+        cuped: None,
+        q_value: None,
+        regression_p_value: None,
     }
 }
 
-/// Compares variant `tv` (arm `t`) with the control `cv` (arm `c`); `rho` and `tuning_n`
-/// are the sequential boundary's, used only when the input asks for sequential inference.
+/// Compares variant `tv` (arm `t`) with the control `cv` (arm `c`); `tuning` is the
+/// sequential boundary's rho, N* and where N* came from, used only when the input asks
+/// for sequential inference.
 pub(super) fn compare(
     input: &AnalysisInput,
     cv: &VariantAggregate,
     tv: &VariantAggregate,
     c: &Arm,
     t: &Arm,
-    rho: f64,
-    tuning_n: f64,
+    tuning: (f64, f64, &'static str),
 ) -> Comparison {
     let metric = input.metric;
     let alpha = input.alpha;
     let mut out = empty_comparison(metric);
+    // CUPED replaces each arm by its regression-adjusted mean and variance; the relative
+    // uplift stays relative to the control's unadjusted mean, as in gbstats.
+    let adjusted = match (&cv.covariate, &tv.covariate) {
+        (Some(xc), Some(xt)) => {
+            moments::cuped((cv.users, cv.sum, cv.sum_squares, xc), (tv.users, tv.sum, tv.sum_squares, xt))
+        }
+        _ => None,
+    };
+    let (c_raw, t_raw) = (c, t);
+    let (c, t) = match &adjusted {
+        Some(a) => (&a.control, &a.variant),
+        None => (c, t),
+    };
 
-    // Bayesian quantities.
+    // Bayesian quantities. When lower is better, "beating" the control means being below
+    // it, which is the control beating the variant with the roles swapped.
+    let ((cc, cn, ca), (tc, tn, ta)) = ((cv.conversions, cv.users, c), (tv.conversions, tv.users, t));
+    let ((cc, cn, ca), (tc, tn, ta)) =
+        if input.higher_is_better { ((cc, cn, ca), (tc, tn, ta)) } else { ((tc, tn, ta), (cc, cn, ca)) };
     match metric {
         MetricKind::Conversion => {
-            out.chance_to_beat = beta_chance_to_beat(cv.conversions, cv.users, tv.conversions, tv.users);
-            out.expected_loss = beta_expected_loss(cv.conversions, cv.users, tv.conversions, tv.users);
+            out.chance_to_beat = beta_chance_to_beat(cc, cn, tc, tn);
+            out.expected_loss = beta_expected_loss(cc, cn, tc, tn);
         }
-        _ => (out.chance_to_beat, out.expected_loss) = normal_chance_and_loss(c, t),
+        _ => (out.chance_to_beat, out.expected_loss) = normal_chance_and_loss(ca, ta),
     }
 
-    let (mc, mt) = match (c.mean, t.mean) {
-        (Some(a), Some(b)) => (a, b),
+    let (mc, mt, diff) = match (c_raw.mean, t_raw.mean, c.mean, t.mean) {
+        (Some(a), Some(b), Some(ac), Some(at)) => (a, b, at - ac),
         _ => return out,
     };
-    let diff = mt - mc;
     out.absolute_uplift = finite(diff);
     if mc != 0.0 {
         out.relative_uplift = finite(diff / mc);
@@ -118,7 +137,14 @@ pub(super) fn compare(
     };
 
     if input.sequential {
-        out.sequential = Some(sequential::inference(diff, vc + vt, c.n + t.n, alpha, rho, tuning_n));
+        out.sequential = Some(sequential::inference(diff, vc + vt, c.n + t.n, alpha, tuning));
+    }
+    if let (Some(a), Some(vc0), Some(vt0)) = (&adjusted, c_raw.var, t_raw.var) {
+        let unadjusted = vc0 / c.n + vt0 / t.n;
+        out.cuped = Some(Cuped {
+            theta: a.theta,
+            variance_ratio: if unadjusted > 0.0 { finite((vc + vt) / unadjusted) } else { None },
+        });
     }
     out
 }

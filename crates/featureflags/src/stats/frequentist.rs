@@ -48,6 +48,24 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
     out
 }
 
+/// Benjamini–Hochberg step-up adjusted p-values (q-values), in the input order
+/// (Benjamini & Hochberg 1995; identical to statsmodels `multipletests(method="fdr_bh")`):
+/// `q_(i) = min_{k ≥ i} min(1, m·p_(k)/k)` over the ascending order. Rejecting every
+/// `q < α` controls the false discovery rate at α for independent or positively
+/// dependent tests, which is why it suits a family of metrics that move together.
+pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut idx: Vec<usize> = (0..m).collect();
+    idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut out = vec![0.0; m];
+    let mut running: f64 = 1.0;
+    for (rank, &i) in idx.iter().enumerate().rev() {
+        running = running.min((m as f64 * p[i] / (rank + 1) as f64).min(1.0));
+        out[i] = running;
+    }
+    out
+}
+
 /// Pearson chi-square goodness-of-fit test of observed counts against expected
 /// proportions given by `weights`. Returns `(statistic, df, p_value)`; with no
 /// observations, or a single category (df = 0), the statistic is 0 and the p-value 1.
@@ -101,5 +119,16 @@ mod tests {
         assert!(close(adj[2], 0.06, 1e-12));
         assert!(close(adj[1], 0.06, 1e-12));
         assert_eq!(holm(&[0.2]), vec![0.2]);
+    }
+
+    #[test]
+    fn benjamini_hochberg_matches_hand_computation() {
+        // m = 4: 0.01·4/1 = 0.04; 0.04·4/3 ≈ 0.0533 caps 0.03·4/2 = 0.06; 0.2·4/4 = 0.2.
+        let q = benjamini_hochberg(&[0.04, 0.01, 0.2, 0.03]);
+        for (a, e) in q.iter().zip([0.04 * 4.0 / 3.0, 0.04, 0.2, 0.04 * 4.0 / 3.0]) {
+            assert!(close(*a, e, 1e-12), "{q:?}");
+        }
+        assert_eq!(benjamini_hochberg(&[0.3]), vec![0.3]);
+        assert!(benjamini_hochberg(&[]).is_empty());
     }
 }

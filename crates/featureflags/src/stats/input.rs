@@ -2,21 +2,21 @@
 //! (alpha, power, MDE, sequential), parsed from docs/design.md §5's `ff_analyze_json` input and
 //! validated.
 //!
-//! Kept apart from the statistics because it is the only code that knows the JSON input
-//! format and the `path: message` errors a caller sees; everything downstream relies on
+//! Kept apart from the statistics because it (with `aggregate`, each variant's part, and
+//! `allocation`'s periods) is the only code that knows the JSON input format and the
+//! `path: message` errors a caller sees; everything downstream relies on
 //! [`AnalysisInput::validate`] having passed and never checks its input again.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::aggregate::{check_aggregate, json_finite, parse_variant, VariantAggregate};
+use super::allocation::{self, Allocation};
+
 /// Default significance level when the input does not set `alpha`.
 pub const DEFAULT_ALPHA: f64 = 0.05;
 /// Default target power when the input does not set `power`.
 pub const DEFAULT_POWER: f64 = 0.8;
-/// Largest number of users per variant the analysis accepts: 2^53. Up to it every count,
-/// and every Beta parameter built from one, is an integer that an `f64` holds exactly and
-/// that `u64` arithmetic cannot overflow; validation rejects larger counts.
-const MAX_USERS: u64 = 1 << 53;
 
 /// The kind of metric being analysed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,6 +28,9 @@ pub enum MetricKind {
     Revenue,
     /// Per-user summed non-negative count.
     Count,
+    /// Ratio of two per-user sums, e.g. revenue per order: Σ numerator / Σ denominator,
+    /// analysed by the delta method.
+    Ratio,
 }
 
 impl MetricKind {
@@ -37,35 +40,20 @@ impl MetricKind {
             MetricKind::Conversion => "conversion",
             MetricKind::Revenue => "revenue",
             MetricKind::Count => "count",
+            MetricKind::Ratio => "ratio",
         }
     }
 
-    /// Parses a JSON name (`conversion`, `revenue`, `count`).
+    /// Parses a JSON name (`conversion`, `revenue`, `count`, `ratio`).
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "conversion" => Some(MetricKind::Conversion),
             "revenue" => Some(MetricKind::Revenue),
             "count" => Some(MetricKind::Count),
+            "ratio" => Some(MetricKind::Ratio),
             _ => None,
         }
     }
-}
-
-/// Aggregated data of one variant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VariantAggregate {
-    /// Variant name.
-    pub name: String,
-    /// Number of exposed users.
-    pub users: u64,
-    /// Number of converted users (conversion metrics; 0 otherwise).
-    pub conversions: u64,
-    /// Sum over users of the per-user totals (revenue/count metrics; 0 for conversion).
-    pub sum: f64,
-    /// Sum over users of the squared per-user totals (revenue/count; 0 for conversion).
-    pub sum_squares: f64,
-    /// Configured traffic weight (any positive scale; only ratios matter).
-    pub weight: f64,
 }
 
 /// Everything [`analyze`](super::analyze) needs.
@@ -73,6 +61,9 @@ pub struct VariantAggregate {
 pub struct AnalysisInput {
     /// Kind of metric.
     pub metric: MetricKind,
+    /// Whether an increase of the metric is an improvement (false for e.g. order rejections
+    /// or latency); the decision, the chance to beat and the expected loss follow it.
+    pub higher_is_better: bool,
     /// Name of the control variant.
     pub control: String,
     /// Significance level (two-sided), in (0, 1).
@@ -84,31 +75,31 @@ pub struct AnalysisInput {
     /// Use always-valid sequential inference for significance.
     pub sequential: bool,
     /// Total sample size N* (control + variant) the sequential boundary is tuned for; it
-    /// must be fixed before the experiment starts. `None` means
+    /// should be fixed before the experiment starts. `None` means twice the required sample
+    /// per variant when `mde` is set, else
     /// [`DEFAULT_SEQUENTIAL_TUNING`](super::DEFAULT_SEQUENTIAL_TUNING).
     pub sequential_tuning: Option<f64>,
     /// Variants in document order.
     pub variants: Vec<VariantAggregate>,
+    /// Allocation periods when the weights changed (empty: one allocation, `weights`).
+    pub allocations: Vec<Allocation>,
 }
 
-const TOP_KEYS: [&str; 9] =
-    ["metric", "control", "alpha", "power", "mde", "weights", "sequential", "sequential_tuning", "variants"];
+const TOP_KEYS: [&str; 11] = [
+    "allocations",
+    "metric",
+    "higher_is_better",
+    "control",
+    "alpha",
+    "power",
+    "mde",
+    "weights",
+    "sequential",
+    "sequential_tuning",
+    "variants",
+];
 
 const SEQUENTIAL_TUNING_MSG: &str = "sequential_tuning: must be a positive finite number";
-
-fn json_u64(v: &Value) -> Option<u64> {
-    if let Some(u) = v.as_u64() {
-        return Some(u);
-    }
-    match v.as_f64() {
-        Some(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0 => Some(f as u64),
-        _ => None,
-    }
-}
-
-fn json_finite(v: &Value) -> Option<f64> {
-    v.as_f64().filter(|f| f.is_finite())
-}
 
 impl AnalysisInput {
     /// Parses and validates docs/design.md §5's `ff_analyze_json` input.
@@ -142,12 +133,12 @@ impl AnalysisInput {
             Some(Value::String(s)) => match MetricKind::parse(s) {
                 Some(m) => m,
                 None => {
-                    errs.push("metric: must be one of conversion, revenue, count".to_string());
+                    errs.push("metric: must be one of conversion, revenue, count, ratio".to_string());
                     MetricKind::Conversion
                 }
             },
             Some(_) => {
-                errs.push("metric: must be one of conversion, revenue, count".to_string());
+                errs.push("metric: must be one of conversion, revenue, count, ratio".to_string());
                 MetricKind::Conversion
             }
         };
@@ -181,6 +172,14 @@ impl AnalysisInput {
             Some(_) => {
                 errs.push("sequential: must be a boolean".to_string());
                 false
+            }
+        };
+        let higher_is_better = match obj.get("higher_is_better") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                errs.push("higher_is_better: must be a boolean".to_string());
+                true
             }
         };
         let sequential_tuning = match obj.get("sequential_tuning") {
@@ -249,7 +248,24 @@ impl AnalysisInput {
             Some(_) => errs.push("weights: must be an object of variant name to weight".to_string()),
         }
 
-        let input = AnalysisInput { metric, control, alpha, power, mde, sequential, sequential_tuning, variants };
+        let mut input = AnalysisInput {
+            metric,
+            higher_is_better,
+            control,
+            alpha,
+            power,
+            mde,
+            sequential,
+            sequential_tuning,
+            variants,
+            allocations: Vec::new(),
+        };
+        if let Some(a) = obj.get("allocations").filter(|a| !a.is_null()) {
+            let names: Vec<&str> = input.variants.iter().map(|v| v.name.as_str()).collect();
+            let totals: Vec<u64> = input.variants.iter().map(|v| v.users).collect();
+            let periods = allocation::parse(a, &names, &totals, &mut errs);
+            input.allocations = periods;
+        }
         // Structural checks (variant count, control, consistency) on what parsed.
         if let Err(more) = input.validate() {
             for e in more {
@@ -299,6 +315,19 @@ impl AnalysisInput {
                 errs.push(format!("weights.{}: must be a positive finite number", v.name));
             }
         }
+        if self
+            .allocations
+            .iter()
+            .any(|a| a.weights.len() != self.variants.len() || a.users.len() != self.variants.len())
+        {
+            errs.push("allocations: every period must give weights and users for every variant".to_string());
+        }
+        // CUPED needs the covariate of every arm: an adjusted arm against an unadjusted one
+        // would compare different estimands.
+        let with_covariate = self.variants.iter().filter(|v| v.covariate.is_some()).count();
+        if with_covariate != 0 && with_covariate != self.variants.len() {
+            errs.push("variants: sum_x, sum_x2, sum_xy must be given for every variant or for none".to_string());
+        }
         if !self.variants.is_empty() && !self.variants.iter().any(|v| v.name == self.control) {
             errs.push(format!("control: no variant named '{}'", self.control));
         }
@@ -306,128 +335,6 @@ impl AnalysisInput {
             Ok(())
         } else {
             Err(errs)
-        }
-    }
-}
-
-fn parse_variant(metric: MetricKind, name: &str, v: &Value, errs: &mut Vec<String>) -> Option<VariantAggregate> {
-    let obj = match v.as_object() {
-        Some(o) => o,
-        None => {
-            errs.push(format!("variants.{name}: must be an object"));
-            return None;
-        }
-    };
-    let allowed: &[&str] = match metric {
-        MetricKind::Conversion => &["users", "conversions"],
-        _ => &["users", "sum", "sum_squares"],
-    };
-    for k in obj.keys() {
-        if !allowed.contains(&k.as_str()) {
-            errs.push(format!(
-                "variants.{name}.{k}: unknown key for metric {} (allowed: {})",
-                metric.as_str(),
-                allowed.join(", ")
-            ));
-        }
-    }
-    let mut ok = true;
-    let mut count = |key: &str, errs: &mut Vec<String>| -> u64 {
-        match obj.get(key) {
-            None => {
-                errs.push(format!("variants.{name}.{key}: required"));
-                ok = false;
-                0
-            }
-            Some(x) => match json_u64(x) {
-                Some(u) => u,
-                None => {
-                    errs.push(format!("variants.{name}.{key}: must be a non-negative integer"));
-                    ok = false;
-                    0
-                }
-            },
-        }
-    };
-    let users = count("users", errs);
-    let (conversions, sum, sum_squares) = match metric {
-        MetricKind::Conversion => (count("conversions", errs), 0.0, 0.0),
-        _ => {
-            let mut num = |key: &str, errs: &mut Vec<String>| -> f64 {
-                match obj.get(key) {
-                    None => {
-                        errs.push(format!("variants.{name}.{key}: required"));
-                        ok = false;
-                        0.0
-                    }
-                    Some(x) => match json_finite(x) {
-                        Some(f) => f,
-                        None => {
-                            errs.push(format!("variants.{name}.{key}: must be a finite number"));
-                            ok = false;
-                            0.0
-                        }
-                    },
-                }
-            };
-            let s = num("sum", errs);
-            let ss = num("sum_squares", errs);
-            (0, s, ss)
-        }
-    };
-    if !ok {
-        return None;
-    }
-    Some(VariantAggregate { name: name.to_string(), users, conversions, sum, sum_squares, weight: 1.0 })
-}
-
-fn check_aggregate(metric: MetricKind, v: &VariantAggregate, errs: &mut Vec<String>) {
-    let name = &v.name;
-    if v.users > MAX_USERS {
-        errs.push(format!("variants.{name}.users: must be at most 2^53 = {MAX_USERS}"));
-    }
-    match metric {
-        MetricKind::Conversion => {
-            if v.conversions > v.users {
-                errs.push(format!("variants.{name}.conversions: must not exceed users"));
-            }
-        }
-        MetricKind::Revenue | MetricKind::Count => {
-            if !v.sum.is_finite() {
-                errs.push(format!("variants.{name}.sum: must be a finite number"));
-                return;
-            }
-            if !v.sum_squares.is_finite() {
-                errs.push(format!("variants.{name}.sum_squares: must be a finite number"));
-                return;
-            }
-            if v.sum_squares < 0.0 {
-                errs.push(format!("variants.{name}.sum_squares: must be non-negative"));
-                return;
-            }
-            if metric == MetricKind::Count && v.sum < 0.0 {
-                errs.push(format!("variants.{name}.sum: must be non-negative for a count metric"));
-                return;
-            }
-            if v.users == 0 {
-                if v.sum != 0.0 || v.sum_squares != 0.0 {
-                    errs.push(format!("variants.{name}.sum: must be 0 when users is 0"));
-                }
-                return;
-            }
-            // Cauchy–Schwarz: sum_squares >= sum^2 / users.
-            let min_ss = v.sum * v.sum / v.users as f64;
-            if v.sum_squares < min_ss * (1.0 - 1e-9) - 1e-12 {
-                errs.push(format!(
-                    "variants.{name}.sum_squares: inconsistent with sum and users (must be at least sum^2/users = {min_ss})"
-                ));
-            }
-            // Non-negative per-user values: sum_squares <= sum^2.
-            if metric == MetricKind::Count && v.sum_squares > v.sum * v.sum * (1.0 + 1e-9) + 1e-12 {
-                errs.push(format!(
-                    "variants.{name}.sum_squares: inconsistent with sum for non-negative counts (must be at most sum^2)"
-                ));
-            }
         }
     }
 }

@@ -27,6 +27,8 @@
 //! * sample ratio mismatch: Pearson chi-square against the configured weights,
 //!   flagged at p < 0.001;
 //! * Holm step-down adjustment when there is more than one comparison;
+//! * ratio metrics by the delta method and CUPED regression adjustment (as gbstats);
+//! * per-metric direction, guardrails and Benjamini–Hochberg across an experiment's metrics;
 //! * sequential: the asymptotic confidence sequence of Waudby-Smith et al. (2023)
 //!   (the normal-mixture boundary used by GrowthBook and Eppo) and its always-valid
 //!   p-value.
@@ -34,34 +36,54 @@
 //! The files, one concept each:
 //!
 //! * `input`: the input types and the parsing and validation of the JSON input;
+//! * `aggregate`: one variant's aggregates, their parsing and consistency checks;
 //! * `report`: the output types ([`Analysis`] and its parts), which serialize as the report;
 //! * `distributions`: the normal and Student-t functions everything else uses;
 //! * `frequentist`: Wilson and t intervals, the Holm adjustment, the SRM chi-square test;
 //! * `bayes`: chance to beat and expected loss;
 //! * `sequential`: the always-valid confidence sequence and p-value;
 //! * `planning`: sample size, power, MDE, test duration and lifetime value;
+//! * `moments`: a second per-user quantity (a ratio's denominator, CUPED's covariate): the
+//!   delta-method ratio arm and the regression adjustment;
+//! * `allocation`: allocation periods and the SRM test over them;
 //! * `comparison`: one variant against the control, assembled from the above;
+//! * `experiment`: several metrics together: Benjamini–Hochberg q-values, guardrails, the
+//!   experiment's decision, and the multi-metric `ff_analyze_json` input;
 //! * this file: [`analyze`], which summarises each variant, runs the comparisons, adjusts
 //!   their p-values, checks the sample ratio and decides.
 //!
-//! Tests of one file's internals sit in that file; tests of the whole analysis in `tests`.
+//! Tests of one file's internals sit in that file; tests of the whole analysis in `tests`;
+//! long simulations quoted in docs/stats.md, ignored by default, in `simulations`.
 
+mod aggregate;
+mod allocation;
 mod bayes;
 mod comparison;
 mod distributions;
+mod experiment;
 mod frequentist;
 mod input;
+mod moments;
 mod planning;
 mod report;
 mod sequential;
 #[cfg(test)]
+mod simulations;
+#[cfg(test)]
 mod tests;
 
+pub use aggregate::VariantAggregate;
+pub use allocation::{Allocation, PeriodSrm};
 pub use bayes::{beta_chance_to_beat, beta_expected_loss, prob_beta_greater, MAX_EXACT_TERMS};
-pub use frequentist::{chi_square_srm, holm, wilson_interval, SRM_THRESHOLD};
-pub use input::{AnalysisInput, MetricKind, VariantAggregate, DEFAULT_ALPHA, DEFAULT_POWER};
+pub use experiment::{
+    analyze_document, analyze_experiment, parse_experiment, ExperimentAnalysis, FdrFamily, MetricInput, MetricRole,
+    Report,
+};
+pub use frequentist::{benjamini_hochberg, chi_square_srm, holm, wilson_interval, SRM_THRESHOLD};
+pub use input::{AnalysisInput, MetricKind, DEFAULT_ALPHA, DEFAULT_POWER};
+pub use moments::Moments;
 pub use planning::{lifetime_value, minimum_detectable_effect, power, sample_size, test_duration_days};
-pub use report::{Analysis, Comparison, Interval, SequentialResult, VariantResult};
+pub use report::{Analysis, Comparison, Cuped, Interval, SequentialResult, VariantResult};
 pub use sequential::{sequential_halfwidth, sequential_p_value, sequential_rho, DEFAULT_SEQUENTIAL_TUNING};
 
 use comparison::compare;
@@ -84,11 +106,12 @@ fn arm_of(metric: MetricKind, v: &VariantAggregate) -> Arm {
     if v.users == 0 {
         return Arm { n, mean: None, var: None };
     }
-    match metric {
-        MetricKind::Conversion => {
+    match (metric, &v.denominator) {
+        (MetricKind::Conversion, _) => {
             let p = v.conversions as f64 / n;
             Arm { n, mean: Some(p), var: Some(p * (1.0 - p)) }
         }
+        (MetricKind::Ratio, Some(d)) => moments::ratio_arm(v.users, v.sum, v.sum_squares, d),
         _ => {
             let mean = v.sum / n;
             let var = if v.users >= 2 {
@@ -107,6 +130,7 @@ fn arm_of(metric: MetricKind, v: &VariantAggregate) -> Arm {
 pub fn analyze(input: &AnalysisInput) -> Analysis {
     let mut out = Analysis {
         metric: input.metric,
+        higher_is_better: input.higher_is_better,
         control: input.control.clone(),
         alpha: input.alpha,
         power: input.power,
@@ -118,6 +142,7 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
         srm_chi_square: None,
         srm_df: input.variants.len().saturating_sub(1) as u64,
         srm_p_value: None,
+        srm_periods: Vec::new(),
         required_sample_size_per_variant: None,
         required_sample_reached: false,
         decision: "continue".to_string(),
@@ -145,8 +170,16 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     }
     out.required_sample_reached =
         out.required_sample_size_per_variant.is_some_and(|r| input.variants.iter().all(|v| v.users >= r));
-    // N* is fixed in advance (input or default), never derived from the data.
-    let tuning_n = input.sequential_tuning.unwrap_or(DEFAULT_SEQUENTIAL_TUNING);
+    // N*: the input's; else, with an MDE, the planned total of a comparison (both arms at
+    // the required sample), where the boundary is tightest when the plan says to stop;
+    // else the fixed default. The planned total rests on the control's observed baseline,
+    // so it moves a little between looks; docs/stats.md has the simulations showing the
+    // false-positive rate stays below alpha.
+    let (tuning_n, tuning_source) = match (input.sequential_tuning, out.required_sample_size_per_variant) {
+        (Some(n), _) => (n, "input"),
+        (None, Some(r)) if r > 0 => (2.0 * r as f64, "planned"),
+        _ => (DEFAULT_SEQUENTIAL_TUNING, "default"),
+    };
     let rho = sequential_rho(alpha, tuning_n);
     if input.variants.len() == 1 {
         out.notes
@@ -167,7 +200,8 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
         } else if metric != MetricKind::Conversion && v.users < 2 {
             out.notes.push(format!("variants.{}: fewer than 2 users; sd and intervals are null", v.name));
         }
-        let vs_control = if i == ci_idx { None } else { Some(compare(input, ctrl, v, &c, &a, rho, tuning_n)) };
+        let vs_control =
+            if i == ci_idx { None } else { Some(compare(input, ctrl, v, &c, &a, (rho, tuning_n, tuning_source))) };
         out.variants.push(VariantResult {
             name: v.name.clone(),
             is_control: i == ci_idx,
@@ -211,7 +245,15 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     // Sample ratio mismatch.
     let users: Vec<u64> = input.variants.iter().map(|v| v.users).collect();
     let weights: Vec<f64> = input.variants.iter().map(|v| v.weight).collect();
-    if let Some((stat, df, p)) = chi_square_srm(&users, &weights) {
+    let srm = if input.allocations.is_empty() {
+        chi_square_srm(&users, &weights)
+    } else {
+        allocation::srm_over_periods(&input.allocations).map(|(total, periods)| {
+            out.srm_periods = periods;
+            total
+        })
+    };
+    if let Some((stat, df, p)) = srm {
         out.srm_chi_square = finite(stat);
         out.srm_df = df;
         out.srm_p_value = finite(p);
@@ -242,25 +284,25 @@ fn decide(a: &Analysis) -> String {
     if a.srm {
         return "stop: sample ratio mismatch".to_string();
     }
-    let cmps: Vec<(&str, &Comparison)> =
-        a.variants.iter().filter_map(|r| r.vs_control.as_ref().map(|c| (r.name.as_str(), c))).collect();
-    let winner =
-        cmps.iter().filter(|(_, c)| c.significant && c.absolute_uplift.is_some_and(|u| u > 0.0)).max_by(|x, y| {
-            let ux = x.1.absolute_uplift.unwrap_or(0.0);
-            let uy = y.1.absolute_uplift.unwrap_or(0.0);
-            ux.total_cmp(&uy)
-        });
-    if let Some((name, _)) = winner {
+    // Uplifts in the metric's direction: positive is an improvement.
+    let sign = if a.higher_is_better { 1.0 } else { -1.0 };
+    let cmps: Vec<(&str, &Comparison, f64)> = a
+        .variants
+        .iter()
+        .filter_map(|r| r.vs_control.as_ref().map(|c| (r.name.as_str(), c, sign * c.absolute_uplift.unwrap_or(0.0))))
+        .collect();
+    let winner = cmps.iter().filter(|(_, c, gain)| c.significant && *gain > 0.0).max_by(|x, y| x.2.total_cmp(&y.2));
+    if let Some((name, _, _)) = winner {
         return format!("ship {name}");
     }
     if cmps.is_empty() {
         // Only the control: nothing to decide yet.
         return "continue".to_string();
     }
-    if cmps.iter().all(|(_, c)| c.significant && c.absolute_uplift.is_some_and(|u| u < 0.0)) {
+    if cmps.iter().all(|(_, c, gain)| c.significant && *gain < 0.0) {
         return format!("ship {}", a.control);
     }
-    if a.required_sample_reached && cmps.iter().all(|(_, c)| !c.significant) {
+    if a.required_sample_reached && cmps.iter().all(|(_, c, _)| !c.significant) {
         return "stop: no effect".to_string();
     }
     "continue".to_string()

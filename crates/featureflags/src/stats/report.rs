@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::MetricKind;
+use super::{MetricKind, PeriodSrm};
 
 /// A two-sided interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -50,6 +50,18 @@ pub struct SequentialResult {
     pub rho: f64,
     /// Total sample size N* (both arms) that rho is tuned for.
     pub tuning_n: f64,
+    /// Where N* came from: `input` (`sequential_tuning`), `planned` (twice the required
+    /// sample per variant, from `mde` and `power`) or `default` (10,000).
+    pub tuning_source: &'static str,
+}
+
+/// The CUPED regression adjustment of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cuped {
+    /// θ = cov(metric, covariate) / var(covariate) over control and variant pooled.
+    pub theta: f64,
+    /// Variance of the adjusted difference over that of the unadjusted one (≈ 1 − ρ²).
+    pub variance_ratio: Option<f64>,
 }
 
 /// Comparison of one variant with the control.
@@ -80,14 +92,27 @@ pub struct Comparison {
     /// (unpooled interval) disagree about significance at alpha; says which way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<&'static str>,
-    /// Posterior probability that the variant's rate/mean exceeds the control's.
+    /// Posterior probability that the variant is better than the control: that its
+    /// rate/mean exceeds the control's (below it when lower is better).
     pub chance_to_beat: Option<f64>,
-    /// Posterior expected loss E[max(control − variant, 0)] of choosing the variant.
+    /// Posterior expected loss of choosing the variant, E[max(control − variant, 0)]
+    /// (E[max(variant − control, 0)] when lower is better).
     pub expected_loss: Option<f64>,
     /// Power of the two-sided test at alpha for the observed effect and sample sizes.
     pub power_reached: Option<f64>,
     /// Sequential inference, present when the analysis is sequential.
     pub sequential: Option<SequentialResult>,
+    /// CUPED: present when the variants carry a covariate and the adjustment applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cuped: Option<Cuped>,
+    /// Benjamini–Hochberg q-value over the experiment's family of comparisons (every
+    /// metric × non-control variant); present only in a multi-metric analysis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q_value: Option<f64>,
+    /// One-sided p-value of a regression (a change against the metric's direction);
+    /// present only for guardrail metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regression_p_value: Option<f64>,
 }
 
 /// Summary of one variant.
@@ -125,6 +150,8 @@ pub struct VariantResult {
 pub struct Analysis {
     /// Metric kind.
     pub metric: MetricKind,
+    /// Whether an increase is an improvement (input `higher_is_better`, default true).
+    pub higher_is_better: bool,
     /// Control variant name.
     pub control: String,
     /// Significance level used.
@@ -147,6 +174,10 @@ pub struct Analysis {
     pub srm_df: u64,
     /// p-value of the SRM test.
     pub srm_p_value: Option<f64>,
+    /// With allocation periods: each period's users tested against its weights (the
+    /// statistic, df and p-value above are then their sums over the periods).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub srm_periods: Vec<PeriodSrm>,
     /// Required users per variant for the configured MDE at alpha and power.
     pub required_sample_size_per_variant: Option<u64>,
     /// Whether every variant has at least the required number of users.

@@ -9,7 +9,8 @@ use super::distributions::finite;
 use super::{Interval, SequentialResult};
 
 /// Tuning sample size N* (total users over control and variant) of the sequential
-/// boundary when the input does not set `sequential_tuning`.
+/// boundary when the input sets neither `sequential_tuning` nor an `mde` (with an MDE,
+/// N* is the planned total, twice the required sample per variant).
 pub const DEFAULT_SEQUENTIAL_TUNING: f64 = 10_000.0;
 
 /// Mixture parameter rho of the asymptotic confidence sequence tuned to be tightest
@@ -44,9 +45,17 @@ pub fn sequential_p_value(diff: f64, var_est: f64, n: f64, rho: f64) -> f64 {
 }
 
 /// Sequential inference for a difference `diff` of two means whose estimate has variance
-/// `var_est`, from `n` users in both arms, with the boundary's `rho` tuned for `tuning_n`.
-/// Its `p_adjusted` is left for the Holm adjustment across comparisons.
-pub(super) fn inference(diff: f64, var_est: f64, n: f64, alpha: f64, rho: f64, tuning_n: f64) -> SequentialResult {
+/// `var_est`, from `n` users in both arms, with the boundary's `rho` tuned for N* (`tuning`
+/// is rho, N* and N*'s source). Its `p_adjusted` is left for the Holm adjustment across
+/// comparisons.
+pub(super) fn inference(
+    diff: f64,
+    var_est: f64,
+    n: f64,
+    alpha: f64,
+    tuning: (f64, f64, &'static str),
+) -> SequentialResult {
+    let (rho, tuning_n, tuning_source) = tuning;
     let half = sequential_halfwidth(var_est, n, alpha, rho);
     SequentialResult {
         ci: Interval::around(diff, half),
@@ -54,5 +63,6 @@ pub(super) fn inference(diff: f64, var_est: f64, n: f64, alpha: f64, rho: f64, t
         p_adjusted: None,
         rho,
         tuning_n,
+        tuning_source,
     }
 }

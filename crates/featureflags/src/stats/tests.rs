@@ -15,9 +15,9 @@ pub(super) fn close(a: f64, b: f64, rel: f64) -> bool {
 }
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny deterministic PRNG.
-struct SplitMix64(u64);
+pub(super) struct SplitMix64(pub(super) u64);
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -25,21 +25,32 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
     /// Number of successes in `n` Bernoulli(p) draws.
-    fn binomial(&mut self, n: u64, p: f64) -> u64 {
+    pub(super) fn binomial(&mut self, n: u64, p: f64) -> u64 {
         let threshold = (p * (u64::MAX as f64)) as u64;
         (0..n).filter(|_| self.next_u64() < threshold).count() as u64
+    }
+    /// Uniform in [0, 1).
+    pub(super) fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Standard normal (Box–Muller, one of the pair).
+    pub(super) fn normal(&mut self) -> f64 {
+        let (u, v) = (1.0 - self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
 }
 
 fn conv_input(arms: &[(&str, u64, u64)], sequential: bool, mde: Option<f64>) -> AnalysisInput {
     AnalysisInput {
         metric: MetricKind::Conversion,
+        higher_is_better: true,
         control: arms[0].0.to_string(),
         alpha: 0.05,
         power: 0.8,
         mde,
         sequential,
         sequential_tuning: None,
+        allocations: Vec::new(),
         variants: arms
             .iter()
             .map(|&(name, users, conversions)| VariantAggregate {
@@ -49,6 +60,8 @@ fn conv_input(arms: &[(&str, u64, u64)], sequential: bool, mde: Option<f64>) -> 
                 sum: 0.0,
                 sum_squares: 0.0,
                 weight: 1.0,
+                denominator: None,
+                covariate: None,
             })
             .collect(),
     }
@@ -185,12 +198,18 @@ fn sequential_tuning_is_parsed_validated_and_fixed() {
     let s = analyze(&inp).variants[1].vs_control.clone().unwrap().sequential.unwrap();
     assert_eq!(s.tuning_n, 2500.0);
     assert!(close(s.rho, sequential_rho(0.05, 2500.0), 1e-15));
-    // Default, and independent of the (data-dependent) required sample size.
-    for mde in [None, Some(0.05), Some(0.5)] {
-        let a = analyze(&conv_input(&[("a", 1000, 100), ("b", 1000, 120)], true, mde));
+    assert_eq!(s.tuning_source, "input");
+    // Without an MDE, the default; with one, the planned total of both arms.
+    let a = analyze(&conv_input(&[("a", 1000, 100), ("b", 1000, 120)], true, None));
+    let s = a.variants[1].vs_control.clone().unwrap().sequential.unwrap();
+    assert_eq!((s.tuning_n, s.tuning_source), (DEFAULT_SEQUENTIAL_TUNING, "default"));
+    assert_eq!(s.tuning_n, 10_000.0);
+    for mde in [0.05, 0.5] {
+        let a = analyze(&conv_input(&[("a", 1000, 100), ("b", 1000, 120)], true, Some(mde)));
         let s = a.variants[1].vs_control.clone().unwrap().sequential.unwrap();
-        assert_eq!(s.tuning_n, DEFAULT_SEQUENTIAL_TUNING);
-        assert_eq!(s.tuning_n, 10_000.0);
+        assert_eq!(s.tuning_n, 2.0 * a.required_sample_size_per_variant.unwrap() as f64);
+        assert_eq!(s.tuning_source, "planned");
+        assert!(close(s.rho, sequential_rho(0.05, s.tuning_n), 1e-15));
     }
     let mut inp = conv_input(&[("a", 10, 1), ("b", 10, 2)], true, None);
     inp.sequential_tuning = Some(f64::NAN);
@@ -299,14 +318,25 @@ fn edge_cases_are_defined() {
     for (n, s, ss) in [(0u64, 0.0, 0.0), (1, 5.0, 25.0), (3, 3.0, 3.0), (2, 0.0, 0.0)] {
         let inp = AnalysisInput {
             metric: MetricKind::Revenue,
+            higher_is_better: true,
             control: "a".into(),
             alpha: 0.05,
             power: 0.8,
             mde: Some(0.1),
             sequential: true,
             sequential_tuning: None,
+            allocations: Vec::new(),
             variants: vec![
-                VariantAggregate { name: "a".into(), users: n, conversions: 0, sum: s, sum_squares: ss, weight: 1.0 },
+                VariantAggregate {
+                    name: "a".into(),
+                    users: n,
+                    conversions: 0,
+                    sum: s,
+                    sum_squares: ss,
+                    weight: 1.0,
+                    denominator: None,
+                    covariate: None,
+                },
                 VariantAggregate {
                     name: "b".into(),
                     users: 3,
@@ -314,6 +344,8 @@ fn edge_cases_are_defined() {
                     sum: 3.0,
                     sum_squares: 3.0,
                     weight: 1.0,
+                    denominator: None,
+                    covariate: None,
                 },
             ],
         };
@@ -342,8 +374,31 @@ fn no_effect_decision_and_multi_variant_holm() {
     assert_eq!(a.decision, "ship c");
 }
 
+#[test]
+fn lower_is_better_reverses_decision_and_bayesian_quantities() {
+    // 50% more order rejections: an improvement only if higher is better.
+    let up = conv_input(&[("a", 10000, 1000), ("b", 10000, 1500)], false, None);
+    let a = analyze(&up);
+    assert_eq!(a.decision, "ship b");
+    let down = AnalysisInput { higher_is_better: false, ..up.clone() };
+    let d = analyze(&down);
+    assert_eq!(d.decision, "ship a");
+    let (cu, cd) = (a.variants[1].vs_control.as_ref().unwrap(), d.variants[1].vs_control.as_ref().unwrap());
+    assert!(close(cu.chance_to_beat.unwrap() + cd.chance_to_beat.unwrap(), 1.0, 1e-12));
+    assert!(cd.chance_to_beat.unwrap() < 1e-6);
+    // Choosing b when lower is better loses about the 5-point difference.
+    assert!(close(cd.expected_loss.unwrap(), 0.05, 0.01));
+    assert!(cu.expected_loss.unwrap() < 1e-9);
+    assert_eq!(cu.p_value, cd.p_value);
+    let mut j = json!({"higher_is_better": false,
+        "variants": {"a": {"users": 10000, "conversions": 1000}, "b": {"users": 10000, "conversions": 1500}}});
+    assert!(!AnalysisInput::from_json(&j).unwrap().higher_is_better);
+    j["higher_is_better"] = json!("no");
+    assert_eq!(AnalysisInput::from_json(&j).unwrap_err(), vec!["higher_is_better: must be a boolean".to_string()]);
+}
+
 /// Binomial tolerance 3·sqrt(α(1−α)/sims) of a simulated rejection rate.
-fn binomial_tolerance(alpha: f64, sims: u32) -> f64 {
+pub(super) fn binomial_tolerance(alpha: f64, sims: u32) -> f64 {
     3.0 * (alpha * (1.0 - alpha) / sims as f64).sqrt()
 }
 
@@ -411,7 +466,16 @@ fn simulation_aa_revenue_welch() {
             s += x;
             ss += x * x;
         }
-        VariantAggregate { name: name.to_string(), users, conversions: 0, sum: s, sum_squares: ss, weight: 1.0 }
+        VariantAggregate {
+            name: name.to_string(),
+            users,
+            conversions: 0,
+            sum: s,
+            sum_squares: ss,
+            weight: 1.0,
+            denominator: None,
+            covariate: None,
+        }
     };
     let mut hits = 0u32;
     for _ in 0..sims {
@@ -419,12 +483,14 @@ fn simulation_aa_revenue_welch() {
         let t = arm(&mut rng, "t");
         let inp = AnalysisInput {
             metric: MetricKind::Revenue,
+            higher_is_better: true,
             control: "c".into(),
             alpha,
             power: 0.8,
             mde: None,
             sequential: false,
             sequential_tuning: None,
+            allocations: Vec::new(),
             variants: vec![c, t],
         };
         let a = analyze(&inp);

@@ -251,6 +251,7 @@ CREATE TABLE funnel_users (id TEXT PRIMARY KEY, progress BLOB NOT NULL) WITHOUT 
 CREATE TABLE funnel_tallies (funnel INTEGER NOT NULL, variant INTEGER NOT NULL, tally BLOB NOT NULL,
     PRIMARY KEY (funnel, variant)) WITHOUT ROWID;
 CREATE TABLE series (experiment TEXT PRIMARY KEY, series BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE allocations (experiment TEXT PRIMARY KEY, periods TEXT NOT NULL) WITHOUT ROWID;
 PRAGMA user_version = 1;
 COMMIT;
 ";

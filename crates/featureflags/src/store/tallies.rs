@@ -47,6 +47,8 @@ pub(crate) struct CheckpointRows {
     pub(crate) funnel_tallies: Vec<(u32, i64, Vec<u8>)>,
     /// Changed time series: experiment key and encoded series.
     pub(crate) series: Vec<(String, Vec<u8>)>,
+    /// Every experiment's allocation periods: experiment key and the periods as JSON.
+    pub(crate) allocations: Vec<(String, String)>,
 }
 
 /// What a restore reads besides experiment users.
@@ -59,6 +61,7 @@ pub(crate) struct RestoredCounts {
     pub(crate) funnel_users: Vec<(String, Vec<u8>)>,
     pub(crate) funnel_tallies: Vec<(u32, i64, Vec<u8>)>,
     pub(crate) series: Vec<(String, Vec<u8>)>,
+    pub(crate) allocations: Vec<(String, String)>,
 }
 
 /// Names by number, as the counting rows refer to them.
@@ -115,7 +118,7 @@ impl Store {
             }
             tx.execute_batch(
                 "DELETE FROM tallies; DELETE FROM segment_values; DELETE FROM unattributed; \
-                 DELETE FROM funnel_tallies;",
+                 DELETE FROM funnel_tallies; DELETE FROM allocations;",
             )
             .map_err(fail)?;
             let mut put = tx
@@ -169,6 +172,11 @@ impl Store {
                 .map_err(fail)?;
             for (experiment, series) in &rows.series {
                 put.execute(params![experiment, series]).map_err(fail)?;
+            }
+            let mut put =
+                tx.prepare_cached("INSERT INTO allocations (experiment, periods) VALUES (?1, ?2)").map_err(fail)?;
+            for (experiment, periods) in &rows.allocations {
+                put.execute(params![experiment, periods]).map_err(fail)?;
             }
         }
         tx.commit().map_err(fail)?;
@@ -262,6 +270,9 @@ impl Store {
         out.history = rows.collect::<Result<_, _>>().map_err(fail)?;
         out.funnel_users = pairs("SELECT id, progress FROM funnel_users")?;
         out.series = pairs("SELECT experiment, series FROM series")?;
+        let mut stmt = conn.prepare("SELECT experiment, periods FROM allocations").map_err(fail)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(fail)?;
+        out.allocations = rows.collect::<Result<_, _>>().map_err(fail)?;
         let mut stmt = conn.prepare("SELECT funnel, variant, tally FROM funnel_tallies").map_err(fail)?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(fail)?;
         out.funnel_tallies = rows.collect::<Result<_, _>>().map_err(fail)?;
