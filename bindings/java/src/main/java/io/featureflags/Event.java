@@ -1,18 +1,21 @@
 package io.featureflags;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
  * One engine event as delivered to a listener ({@link FeatureFlags#addListener}) or
  * drained: a JSON object whose {@code type}, {@code seq} and {@code time_ms} are always
- * present, with the fields of its type (docs/events.md). Parsed only when a field is read.
+ * present, with the fields of its type (docs/events.md). Decoded only when read: a
+ * listener that counts or forwards events pays for neither the string nor the parse.
  */
 public final class Event {
-    private final String json;
+    private final byte[] utf8;
+    private String json;
     private Map<String, Object> fields;
 
-    Event(String json) {
-        this.json = json;
+    Event(byte[] utf8) {
+        this.utf8 = utf8;
     }
 
     /**
@@ -20,7 +23,10 @@ public final class Event {
      *
      * @return one JSON object
      */
-    public String json() {
+    public synchronized String json() {
+        if (json == null) {
+            json = new String(utf8, StandardCharsets.UTF_8);
+        }
         return json;
     }
 
@@ -33,7 +39,7 @@ public final class Event {
     @SuppressWarnings("unchecked")
     public synchronized Map<String, Object> fields() {
         if (fields == null) {
-            fields = (Map<String, Object>) Json.parse(json);
+            fields = (Map<String, Object>) Json.parse(json());
         }
         return fields;
     }
@@ -58,6 +64,6 @@ public final class Event {
 
     @Override
     public String toString() {
-        return json;
+        return json();
     }
 }

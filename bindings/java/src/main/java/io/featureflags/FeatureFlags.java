@@ -801,7 +801,7 @@ public final class FeatureFlags implements AutoCloseable {
 
         /** Called by the JNI glue on the producing thread. */
         void deliver(byte[] json) {
-            Event event = new Event(new String(json, StandardCharsets.UTF_8));
+            Event event = new Event(json);
             int[] depth = DEPTH.get();
             depth[0]++;
             try {
