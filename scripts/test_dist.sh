@@ -17,7 +17,8 @@
 #   - a Go program with -tags ffpkgconfig and PKG_CONFIG_PATH into the prefix;
 #   - the jar: a stripped JNI library for glibc (2.17 at most) and one for musl (checked
 #     with readelf, not run: no musl JVM here), Enable-Native-Access in its manifest; a
-#     Java program with the jar alone on its class path, also with a noexec tmpdir (root).
+#     Java program with the jar alone on its class path, also with a noexec tmpdir (root),
+#     and as an application jar run with `java -jar` on JDK 17 and, when installed, 25.
 # Each program prints one evaluation.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -187,6 +188,19 @@ java_consumer() {
     grep -q '^Enable-Native-Access: ALL-UNNAMED' "$tmp/natives/META-INF/MANIFEST.MF" || fail "no Enable-Native-Access in the jar's manifest"
     javac -d "$tmp/java" -cp "$jar" "$src/Main.java"
     java -cp "$jar:$tmp/java" Main
+    # An application jar started with `java -jar`, the library jar beside it; on JDK 24+
+    # its Enable-Native-Access entry keeps System.load from printing a warning.
+    mkdir -p "$tmp/app"
+    cp "$jar" "$tmp/app/"
+    printf 'Class-Path: %s\nEnable-Native-Access: ALL-UNNAMED\n' "$(basename "$jar")" >"$tmp/app.mf"
+    jar --create --file "$tmp/app/app.jar" --main-class Main --manifest "$tmp/app.mf" -C "$tmp/java" .
+    local jdk
+    for jdk in "$(command -v java)" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java; do
+        [ -x "$jdk" ] || continue
+        "$jdk" -jar "$tmp/app/app.jar" 2>"$tmp/app.err" || { cat "$tmp/app.err"; fail "java -jar with $jdk"; }
+        grep -q "WARNING" "$tmp/app.err" && { cat "$tmp/app.err"; fail "$jdk warned"; }
+        echo "Java: java -jar on $("$jdk" -version 2>&1 | head -n1), no native-access warning"
+    done
     # As root, also from a tmpdir mounted noexec (the library goes to the cache directory).
     if [ "$(id -u)" = 0 ]; then
         mkdir -p "$tmp/noexec" "$tmp/cache"

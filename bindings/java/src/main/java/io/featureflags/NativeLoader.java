@@ -239,9 +239,12 @@ final class NativeLoader {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException("not a directory");
         }
-        String owner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName();
-        if (!owner.equals(System.getProperty("user.name"))) {
-            throw new IOException("owned by " + owner + ", not by " + System.getProperty("user.name"));
+        // /proc/self belongs to the process's user: uids compare where user names may not
+        // resolve (a container's uid without a passwd entry).
+        Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        Object owner = Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        if (!owner.equals(uid)) {
+            throw new IOException("owned by uid " + owner + ", not by this process's uid " + uid);
         }
         Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
         if (permissions.contains(PosixFilePermission.GROUP_WRITE) || permissions.contains(PosixFilePermission.OTHERS_WRITE)) {

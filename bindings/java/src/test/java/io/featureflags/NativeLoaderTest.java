@@ -118,6 +118,25 @@ class NativeLoaderTest {
     }
 
     @Test
+    void aTmpdirDirectoryOthersControlIsPassedOver() throws Exception {
+        assumeTrue(System.getProperty("user.name").equals("root"), "giving a directory away needs root");
+        Path dir = Files.createDirectory(tmp.resolve("featureflags-" + System.getProperty("user.name")));
+        Path cache = tmp.resolve("cache");
+        // Someone else's directory: they could swap the library between writing and loading.
+        Files.setAttribute(dir, "unix:uid", 12345);
+        Run foreign = run(tmp, cache, List.of(), "");
+        assertEquals(0, foreign.exit, foreign.err);
+        assertEquals(cache.resolve("featureflags/jni").toString(), Path.of(foreign.loaded().get(0)).getParent().toString());
+        assertEquals(List.of(), libraries(dir));
+        // Ours, but writable by the group.
+        Files.setAttribute(dir, "unix:uid", 0);
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwx---"));
+        Run shared = run(tmp, cache, List.of(), "");
+        assertEquals(cache.resolve("featureflags/jni").toString(), Path.of(shared.loaded().get(0)).getParent().toString());
+        assertEquals(List.of(), libraries(dir));
+    }
+
+    @Test
     void eachClassLoaderLoadsItsOwnCopyAndNoCopyStays() throws Exception {
         Path dir = tmp.resolve("featureflags-" + System.getProperty("user.name"));
         Run jar = run(tmp, tmp.resolve("cache"), List.of(), "two-loaders");
