@@ -68,8 +68,11 @@ public final class FeatureFlags implements AutoCloseable {
      */
     private static final class NativeState implements Runnable {
         private final long engine;
-        /** The dispatcher's native registration, 0 when no listener is set; guarded by listenerLock. */
-        long listenerRegistration;
+        /**
+         * The dispatcher's native registration, 0 when no listener is set; written under
+         * listenerLock, read by the cleaner's thread too.
+         */
+        volatile long listenerRegistration;
 
         NativeState(long engine) {
             this.engine = engine;
