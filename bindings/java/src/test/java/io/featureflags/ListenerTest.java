@@ -5,9 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.Field;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -15,6 +19,32 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 class ListenerTest {
+    /** See src/test/c/native_thread.c: an override set on a new native thread, joined. */
+    static native int setOverrideOnNativeThread(long engine);
+
+    @Test
+    void anEventFromANativeThreadAttachesItAsADaemonAndDetachesItAtExit() throws Exception {
+        System.load(Path.of("target/test-classes/libffnativethread.so").toAbsolutePath().toString());
+        try (FeatureFlags ff = FeatureFlagsTest.engine()) {
+            List<String> seen = Collections.synchronizedList(new ArrayList<>());
+            ff.addListener(event -> {
+                Thread t = Thread.currentThread();
+                seen.add(event.type() + " daemon=" + t.isDaemon());
+            });
+            Field handle = FeatureFlags.class.getDeclaredField("handle");
+            handle.setAccessible(true);
+            Set<Thread> before = Thread.getAllStackTraces().keySet();
+            for (int i = 0; i < 20; i++) {
+                assertEquals(0, setOverrideOnNativeThread(handle.getLong(ff)));
+            }
+            assertEquals(20, seen.size(), seen.toString());
+            assertEquals("override_set daemon=true", seen.get(0));
+            // Detached at thread exit: no Java thread is left behind by the 20 native ones.
+            Set<Thread> after = new HashSet<>(Thread.getAllStackTraces().keySet());
+            after.removeAll(before);
+            assertEquals(Set.of(), after);
+        }
+    }
     @Test
     void eventsGoToListenersInsteadOfTheQueueUntilTheLastIsRemoved() {
         try (FeatureFlags ff = FeatureFlags.create()) {
