@@ -186,6 +186,8 @@ java_consumer() {
     python3 scripts/check_symbols.py --max "2.17" "$tmp/natives/native/linux-x86_64-gnu/libfeatureflags_jni.so" >/dev/null ||
         fail "the gnu JNI library needs a glibc newer than 2.17"
     grep -q '^Enable-Native-Access: ALL-UNNAMED' "$tmp/natives/META-INF/MANIFEST.MF" || fail "no Enable-Native-Access in the jar's manifest"
+    # Gson is packed relocated: nothing in the jar may sit in an application's packages.
+    unzip -Z1 "$jar" | grep -v -E '^(META-INF/|native/|io/$|io/featureflags/)' && fail "the jar holds classes outside io.featureflags"
     javac -d "$tmp/java" -cp "$jar" "$src/Main.java"
     java -cp "$jar:$tmp/java" Main
     # An application jar started with `java -jar`, the library jar beside it; on JDK 24+
