@@ -2,7 +2,7 @@
 # Makes the release artifacts in dist/ (README, "Releasing"):
 #   featureflags-<version>-<target>.tar.gz  for x86_64-unknown-linux-gnu (glibc 2.17 and
 #                                           newer) and x86_64-unknown-linux-musl
-#   featureflags-<version>.jar              the Java binding, its JNI library inside
+#   featureflags-<version>.jar              the Java binding, with a JNI library per target
 #   SHA256SUMS                              of the files above
 # Each tarball holds lib/libfeatureflags.so.<version> (SONAME libfeatureflags.so.0.<minor>
 # while 0.x) with its two symlinks, lib/libfeatureflags.a, include/featureflags.h and
@@ -192,19 +192,30 @@ endif()
 EOF
 }
 
-# The Java jar: Maven builds the JNI library into it (bindings/java/src/main/c/build.sh).
-# Linked here with zig against the gnu target's static library, it needs glibc 2.17 too.
+# The Java jar carries a JNI library per target, native/linux-x86_64-gnu/ and
+# native/linux-x86_64-musl/ (NativeLoader picks by the running JVM's libc). Both are
+# linked with zig against the targets' static libraries, so the gnu one needs glibc 2.17
+# only. Maven builds the gnu one (bindings/java/src/main/c/build.sh); the musl one is
+# built first into the classes directory that Maven packs.
 java_jar() {
     need mvn "install Maven 3.6+ and a JDK 11+"
     if [ -z "${JAVA_HOME:-}" ] && command -v javac >/dev/null; then
         JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"
         export JAVA_HOME
     fi
-    local zigcc="$work/zigcc"
-    printf '#!/bin/sh\nexec python3 -m ziglang cc -target x86_64-linux-gnu.%s "$@"\n' "$glibc_baseline" >"$zigcc"
-    chmod +x "$zigcc"
+    local gnu_cc="$work/zigcc-gnu" musl_cc="$work/zigcc-musl"
+    printf '#!/bin/sh\nexec python3 -m ziglang cc -target x86_64-linux-gnu.%s "$@"\n' "$glibc_baseline" >"$gnu_cc"
+    printf '#!/bin/sh\nexec python3 -m ziglang cc -target x86_64-linux-musl "$@"\n' >"$musl_cc"
+    chmod +x "$gnu_cc" "$musl_cc"
+    (cd bindings/java && mvn -B -q --no-transfer-progress clean)
+    if printf '%s\n' "${targets[@]}" | grep -qx x86_64-unknown-linux-musl; then
+        FF_JNI_CC="$musl_cc" FF_JNI_PLATFORM=linux-x86_64-musl \
+            FF_JNI_STATICLIB="$root/target/x86_64-unknown-linux-musl/release/libfeatureflags.a" \
+            bash bindings/java/src/main/c/build.sh "$JAVA_HOME" "$root" bindings/java/target/classes/native
+    fi
     (cd bindings/java &&
-        FF_JNI_CC="$zigcc" FF_JNI_STRIP=1 FF_JNI_STATICLIB="$root/target/x86_64-unknown-linux-gnu/release/libfeatureflags.a" \
+        FF_JNI_CC="$gnu_cc" FF_JNI_PLATFORM=linux-x86_64-gnu \
+            FF_JNI_STATICLIB="$root/target/x86_64-unknown-linux-gnu/release/libfeatureflags.a" \
             mvn -B -q --no-transfer-progress -DskipTests package)
     cp "bindings/java/target/featureflags-$version.jar" "$out/featureflags-$version.jar"
     echo "dist: $out/featureflags-$version.jar"

@@ -15,7 +15,10 @@
 #     an ldconfig cache built for the prefix's lib/;
 #   - musl: a static C program (zig cc -target x86_64-linux-musl) runs;
 #   - a Go program with -tags ffpkgconfig and PKG_CONFIG_PATH into the prefix;
-#   - a Java program with the jar alone on its class path.
+#   - the jar: a stripped JNI library for glibc (2.17 at most) and one for musl (checked
+#     with readelf, not run: no musl JVM here), Enable-Native-Access in its manifest; a
+#     Java program with the jar alone on its class path, also with a noexec tmpdir (root),
+#     and as an application jar run with `java -jar` on JDK 17 and, when installed, 25.
 # Each program prints one evaluation.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -168,9 +171,49 @@ EOF
 java_consumer() {
     local jar="$dist/featureflags-$version.jar"
     [ -f "$jar" ] || fail "no $jar"
-    mkdir -p "$tmp/java"
+    mkdir -p "$tmp/java" "$tmp/natives"
+    (cd "$tmp/natives" && unzip -q "$jar" 'native/*' META-INF/MANIFEST.MF)
+    local platform lib
+    for platform in linux-x86_64-gnu linux-x86_64-musl; do
+        lib="$tmp/natives/native/$platform/libfeatureflags_jni.so"
+        [ -f "$lib" ] || fail "the jar has no native/$platform/"
+        readelf -S "$lib" | grep -q '\.debug_' && fail "$platform: the JNI library keeps debug sections"
+        echo "jar: native/$platform/libfeatureflags_jni.so, $(du -k "$lib" | cut -f1) KiB, needs $(readelf -d "$lib" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')"
+    done
+    # The musl library is checked, not run: there is no musl JVM here.
+    readelf -d "$tmp/natives/native/linux-x86_64-musl/libfeatureflags_jni.so" | grep -q 'Shared library: \[libc.so\]' ||
+        fail "the musl JNI library does not link musl's libc.so"
+    python3 scripts/check_symbols.py --max "2.17" "$tmp/natives/native/linux-x86_64-gnu/libfeatureflags_jni.so" >/dev/null ||
+        fail "the gnu JNI library needs a glibc newer than 2.17"
+    grep -q '^Enable-Native-Access: ALL-UNNAMED' "$tmp/natives/META-INF/MANIFEST.MF" || fail "no Enable-Native-Access in the jar's manifest"
+    # Gson is packed relocated: nothing in the jar may sit in an application's packages.
+    unzip -Z1 "$jar" | grep -v -E '^(META-INF/|native/|io/$|io/featureflags/)' && fail "the jar holds classes outside io.featureflags"
     javac -d "$tmp/java" -cp "$jar" "$src/Main.java"
     java -cp "$jar:$tmp/java" Main
+    # An application jar started with `java -jar`, the library jar beside it; on JDK 24+
+    # its Enable-Native-Access entry keeps System.load from printing a warning.
+    mkdir -p "$tmp/app"
+    cp "$jar" "$tmp/app/"
+    printf 'Class-Path: %s\nEnable-Native-Access: ALL-UNNAMED\n' "$(basename "$jar")" >"$tmp/app.mf"
+    jar --create --file "$tmp/app/app.jar" --main-class Main --manifest "$tmp/app.mf" -C "$tmp/java" .
+    local jdk
+    for jdk in "$(command -v java)" /usr/lib/jvm/temurin-25-jdk-amd64/bin/java; do
+        [ -x "$jdk" ] || continue
+        "$jdk" -jar "$tmp/app/app.jar" 2>"$tmp/app.err" || { cat "$tmp/app.err"; fail "java -jar with $jdk"; }
+        grep -q "WARNING" "$tmp/app.err" && { cat "$tmp/app.err"; fail "$jdk warned"; }
+        echo "Java: java -jar on $("$jdk" -version 2>&1 | head -n1), no native-access warning"
+    done
+    # As root, also from a tmpdir mounted noexec (the library goes to the cache directory).
+    if [ "$(id -u)" = 0 ]; then
+        mkdir -p "$tmp/noexec" "$tmp/cache"
+        mount -t tmpfs -o noexec,size=64m tmpfs "$tmp/noexec"
+        local rc=0
+        XDG_CACHE_HOME="$tmp/cache" java -Djava.io.tmpdir="$tmp/noexec" -cp "$jar:$tmp/java" Main || rc=$?
+        umount "$tmp/noexec"
+        [ "$rc" = 0 ] || fail "Java with a noexec tmpdir"
+        ls "$tmp/cache/featureflags/jni/"libfeatureflags_jni-*.so >/dev/null || fail "no library in the cache directory"
+        echo "Java: loaded with java.io.tmpdir on a noexec tmpfs"
+    fi
 }
 
 for target in x86_64-unknown-linux-gnu x86_64-unknown-linux-musl; do

@@ -28,7 +28,7 @@ NOT_NEEDED = {"ff_error_status"}
 KNOWN_GAPS = {
     "go": {},
     "cpp": {},
-    "java": {"ff_engine_set_listener": "issue 18: addListener(Consumer<Event>)"},
+    "java": {},
 }
 SOURCES = {
     "go": [f for f in glob.glob(f"{ROOT}/bindings/go/*.go") if not f.endswith("_test.go")],

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Builds the Rust library (static) and links it with the JNI glue into one shared
-# library, placed where the jar packs it: native/<os>-<arch>/libfeatureflags_jni.so.
+# library, placed where the jar packs it and NativeLoader looks for it:
+# <native dir>/<os>-<arch>-<libc>/libfeatureflags_jni.so (e.g. linux-x86_64-gnu).
 set -euo pipefail
-java_home="$1" root="$2" out="$3"
+java_home="$1" root="$2" native_dir="$3"
 here="$(cd "$(dirname "$0")" && pwd)"
-# scripts/dist.sh sets FF_JNI_CC (zig cc for glibc 2.17) and FF_JNI_STATICLIB (the library
-# built for that baseline), so the jar it ships loads on old systems too.
+# scripts/dist.sh sets FF_JNI_CC (zig cc for glibc 2.17, or for musl), FF_JNI_STATICLIB
+# (the library built for that target) and FF_JNI_PLATFORM, so the jar it ships carries
+# a library per target.
 cc="${FF_JNI_CC:-cc}"
 staticlib="${FF_JNI_STATICLIB:-$root/target/release/libfeatureflags.a}"
+if [ -z "${FF_JNI_PLATFORM:-}" ]; then
+  libc=gnu
+  ldd --version 2>&1 | grep -qi musl && libc=musl
+  FF_JNI_PLATFORM="linux-$(uname -m)-$libc"
+fi
+out="$native_dir/$FF_JNI_PLATFORM"
 extra=()
 if [ -z "${FF_JNI_STATICLIB:-}" ]; then
   (cd "$root" && cargo build --release --quiet)
@@ -18,9 +26,9 @@ mkdir -p "$out"
 map=$(mktemp)
 trap 'rm -f "$map"' EXIT
 printf '{\n  global: Java_*;\n  local: *;\n};\n' >"$map"
-# FF_JNI_STRIP=1 (scripts/dist.sh) drops the line tables from the shipped library.
-[ "${FF_JNI_STRIP:-0}" = 1 ] && extra+=(-Wl,--strip-debug)
+# The Rust library's line tables make up most of its size (they serve profiling of the
+# Rust code, not of a JVM): the packed library goes without them.
 "$cc" -shared -fPIC -O2 -Wall -Wextra -Werror -std=c11 \
   -I"$java_home/include" -I"$java_home/include/linux" -I"$root/include" \
   "$here/featureflags_jni.c" "$staticlib" \
-  -Wl,--version-script="$map" -lpthread -ldl -lm "${extra[@]}" -o "$out/libfeatureflags_jni.so"
+  -Wl,--version-script="$map" -Wl,--strip-debug -lpthread -ldl -lm "${extra[@]}" -o "$out/libfeatureflags_jni.so"

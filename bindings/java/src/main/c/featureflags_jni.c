@@ -1,11 +1,12 @@
 /* JNI glue for io.featureflags.Native: static natives on long handles.
  *
- * Strings arrive as UTF-8 byte arrays (not JNI's modified UTF-8), read while pinned
- * for the call only. Every function checks for a zero handle, and failures become
- * FeatureFlagsException subclasses carrying the engine's message. Interned variant keys
- * and rule ids go back as their ff_string_id (-1 for none), which the Java side resolves
- * once with engineString and caches in an array indexed by id. */
+ * Strings arrive as UTF-8 byte arrays (not JNI's modified UTF-8), copied for the call.
+ * Every function checks for a zero handle, and failures become FeatureFlagsException
+ * subclasses carrying the engine's message. Interned variant keys and rule ids go back
+ * as their ff_string_id (-1 for none), which the Java side resolves once with
+ * engineString and caches in an array indexed by id. */
 #include <jni.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,29 +47,38 @@ static int closed(JNIEnv *env, jlong handle) {
     return 1;
 }
 
-/* A pinned byte array: pointer and length for the duration of a call. */
+/* A Java byte array's contents, copied for the duration of a call. Not pinned with
+ * GetPrimitiveArrayCritical: a call may deliver events to a Java listener, and no JNI
+ * call may run inside a critical region. Keys and attribute names fit the inline buffer,
+ * so the common call copies a few bytes on the stack; larger inputs (configs) are
+ * malloc'ed. */
 typedef struct {
-    jbyteArray array;
-    jbyte *ptr;
-    jsize len;
+    char *ptr; /* NULL for a null or empty array */
+    size_t len;
+    char inline_buf[256];
 } bytes_t;
 
-static int pin(JNIEnv *env, jbyteArray array, bytes_t *b) {
-    b->array = array;
+static int read_bytes(JNIEnv *env, jbyteArray array, bytes_t *b) {
     b->ptr = NULL;
     b->len = 0;
     if (array == NULL) return 1;
-    b->len = (*env)->GetArrayLength(env, array);
-    if (b->len == 0) return 1;
-    b->ptr = (*env)->GetPrimitiveArrayCritical(env, array, NULL);
-    return b->ptr != NULL;
+    jsize len = (*env)->GetArrayLength(env, array);
+    if (len == 0) return 1;
+    b->ptr = (size_t)len <= sizeof b->inline_buf ? b->inline_buf : malloc((size_t)len);
+    if (b->ptr == NULL) {
+        throw_class(env, "java/lang/OutOfMemoryError", "featureflags: copying a byte array");
+        return 0;
+    }
+    (*env)->GetByteArrayRegion(env, array, 0, len, (jbyte *)b->ptr);
+    b->len = (size_t)len;
+    return 1;
 }
 
-static void unpin(JNIEnv *env, bytes_t *b) {
-    if (b->ptr != NULL) (*env)->ReleasePrimitiveArrayCritical(env, b->array, b->ptr, JNI_ABORT);
+static void free_bytes(bytes_t *b) {
+    if (b->ptr != b->inline_buf) free(b->ptr);
 }
 
-#define CHARS(b) ((const char *)(b).ptr), ((size_t)(b).len)
+#define CHARS(b) ((const char *)(b).ptr), ((b).len)
 
 static jlong string_id(ff_string_id id) { return id == FF_NO_STRING ? -1 : (jlong)id; }
 
@@ -114,11 +124,11 @@ JNI(jstring, engineString)(JNIEnv *env, jclass cls, jlong e, jlong id) {
 JNI(jlong, engineNew)(JNIEnv *env, jclass cls, jbyteArray options) {
     (void)cls;
     bytes_t o;
-    if (!pin(env, options, &o)) return 0;
+    if (!read_bytes(env, options, &o)) return 0;
     ff_engine *e = NULL;
     ff_error *err = NULL;
     ff_status st = ff_engine_create(CHARS(o), &e, &err);
-    unpin(env, &o);
+    free_bytes(&o);
     fail(env, st, err);
     return (jlong)(intptr_t)e;
 }
@@ -129,10 +139,10 @@ JNI(void, loadJson)(JNIEnv *env, jclass cls, jlong e, jbyteArray json) {
     (void)cls;
     if (closed(env, e)) return;
     bytes_t j;
-    if (!pin(env, json, &j)) return;
+    if (!read_bytes(env, json, &j)) return;
     ff_error *err = NULL;
     ff_status st = ff_engine_load_json(ENGINE(e), CHARS(j), &err);
-    unpin(env, &j);
+    free_bytes(&j);
     fail(env, st, err);
 }
 
@@ -140,10 +150,10 @@ JNI(void, loadFile)(JNIEnv *env, jclass cls, jlong e, jbyteArray path) {
     (void)cls;
     if (closed(env, e)) return;
     bytes_t p;
-    if (!pin(env, path, &p)) return;
+    if (!read_bytes(env, path, &p)) return;
     ff_error *err = NULL;
     ff_status st = ff_engine_load_file(ENGINE(e), CHARS(p), &err);
-    unpin(env, &p);
+    free_bytes(&p);
     fail(env, st, err);
 }
 
@@ -163,11 +173,11 @@ JNI(void, checkpoint)(JNIEnv *env, jclass cls, jlong e) {
 JNI(jlong, contextNew)(JNIEnv *env, jclass cls, jbyteArray user) {
     (void)cls;
     bytes_t u;
-    if (!pin(env, user, &u)) return 0;
+    if (!read_bytes(env, user, &u)) return 0;
     ff_context *c = NULL;
     ff_error *err = NULL;
     ff_status st = ff_context_create(CHARS(u), &c, &err);
-    unpin(env, &u);
+    free_bytes(&u);
     fail(env, st, err);
     return (jlong)(intptr_t)c;
 }
@@ -178,10 +188,10 @@ JNI(void, contextReset)(JNIEnv *env, jclass cls, jlong c, jbyteArray user) {
     (void)cls;
     if (closed(env, c)) return;
     bytes_t u;
-    if (!pin(env, user, &u)) return;
+    if (!read_bytes(env, user, &u)) return;
     ff_error *err = NULL;
     ff_status st = ff_context_reset(CONTEXT(c), CHARS(u), &err);
-    unpin(env, &u);
+    free_bytes(&u);
     fail(env, st, err);
 }
 
@@ -189,15 +199,15 @@ JNI(void, setString)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jbyteArr
     (void)cls;
     if (closed(env, c)) return;
     bytes_t n, v;
-    if (!pin(env, name, &n)) return;
-    if (!pin(env, value, &v)) {
-        unpin(env, &n);
+    if (!read_bytes(env, name, &n)) return;
+    if (!read_bytes(env, value, &v)) {
+        free_bytes(&n);
         return;
     }
     ff_error *err = NULL;
     ff_status st = ff_context_set_string(CONTEXT(c), CHARS(n), CHARS(v), &err);
-    unpin(env, &v);
-    unpin(env, &n);
+    free_bytes(&v);
+    free_bytes(&n);
     fail(env, st, err);
 }
 
@@ -205,10 +215,10 @@ JNI(void, setNumber)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jdouble 
     (void)cls;
     if (closed(env, c)) return;
     bytes_t n;
-    if (!pin(env, name, &n)) return;
+    if (!read_bytes(env, name, &n)) return;
     ff_error *err = NULL;
     ff_status st = ff_context_set_number(CONTEXT(c), CHARS(n), value, &err);
-    unpin(env, &n);
+    free_bytes(&n);
     fail(env, st, err);
 }
 
@@ -216,10 +226,10 @@ JNI(void, setBool)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jboolean v
     (void)cls;
     if (closed(env, c)) return;
     bytes_t n;
-    if (!pin(env, name, &n)) return;
+    if (!read_bytes(env, name, &n)) return;
     ff_error *err = NULL;
     ff_status st = ff_context_set_bool(CONTEXT(c), CHARS(n), value == JNI_TRUE, &err);
-    unpin(env, &n);
+    free_bytes(&n);
     fail(env, st, err);
 }
 
@@ -227,9 +237,9 @@ JNI(jboolean, isEnabled)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong
     (void)cls;
     if (e == 0) return def;
     bytes_t k;
-    if (!pin(env, key, &k)) return def;
+    if (!read_bytes(env, key, &k)) return def;
     bool on = ff_is_enabled(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), def == JNI_TRUE);
-    unpin(env, &k);
+    free_bytes(&k);
     return on ? JNI_TRUE : JNI_FALSE;
 }
 
@@ -238,10 +248,10 @@ JNI(jlong, variant)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
     (void)cls;
     if (e == 0) return -1;
     bytes_t k;
-    if (!pin(env, key, &k)) return -1;
+    if (!read_bytes(env, key, &k)) return -1;
     ff_string_id id;
     ff_variant_id(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), NULL, &id);
-    unpin(env, &k);
+    free_bytes(&k);
     return string_id(id);
 }
 
@@ -253,10 +263,10 @@ JNI(jbyteArray, evaluate)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlon
     ff_bytes value = {NULL, 0};
     if (e != 0) {
         bytes_t k;
-        if (!pin(env, key, &k)) return NULL;
+        if (!read_bytes(env, key, &k)) return NULL;
         ff_detail d;
         ff_evaluate_value(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), &d, &value);
-        unpin(env, &k);
+        free_bytes(&k);
         result[0] = string_id(d.variant_string_id);
         result[1] = d.reason;
         result[2] = d.rule_index == UINT32_MAX ? -1 : (jlong)d.rule_index;
@@ -270,15 +280,15 @@ JNI(void, setOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyteAr
     (void)cls;
     if (closed(env, e)) return;
     bytes_t k, v;
-    if (!pin(env, key, &k)) return;
-    if (!pin(env, variant, &v)) {
-        unpin(env, &k);
+    if (!read_bytes(env, key, &k)) return;
+    if (!read_bytes(env, variant, &v)) {
+        free_bytes(&k);
         return;
     }
     ff_error *err = NULL;
     ff_status st = ff_flag_set_override(ENGINE(e), CHARS(k), CHARS(v), &err);
-    unpin(env, &v);
-    unpin(env, &k);
+    free_bytes(&v);
+    free_bytes(&k);
     fail(env, st, err);
 }
 
@@ -286,26 +296,26 @@ JNI(void, clearOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) {
     (void)cls;
     if (closed(env, e)) return;
     bytes_t k;
-    if (!pin(env, key, &k)) return;
+    if (!read_bytes(env, key, &k)) return;
     ff_error *err = NULL;
     ff_status st = ff_flag_clear_override(ENGINE(e), CHARS(k), &err);
-    unpin(env, &k);
+    free_bytes(&k);
     fail(env, st, err);
 }
 
 JNI(jint, bucket)(JNIEnv *env, jclass cls, jbyteArray salt, jbyteArray key) {
     (void)cls;
     bytes_t s, k;
-    if (!pin(env, salt, &s)) return -1;
-    if (!pin(env, key, &k)) {
-        unpin(env, &s);
+    if (!read_bytes(env, salt, &s)) return -1;
+    if (!read_bytes(env, key, &k)) {
+        free_bytes(&s);
         return -1;
     }
     uint32_t out = 0;
     ff_error *err = NULL;
     ff_status st = ff_bucket(CHARS(s), CHARS(k), &out, &err);
-    unpin(env, &k);
-    unpin(env, &s);
+    free_bytes(&k);
+    free_bytes(&s);
     fail(env, st, err);
     return (jint)out;
 }
@@ -315,10 +325,10 @@ JNI(jlong, assign)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
     (void)cls;
     if (e == 0) return -1;
     bytes_t k;
-    if (!pin(env, key, &k)) return -1;
+    if (!read_bytes(env, key, &k)) return -1;
     ff_string_id id;
     bool enrolled = ff_experiment_assign_id(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), NULL, &id);
-    unpin(env, &k);
+    free_bytes(&k);
     return enrolled ? string_id(id) : -1;
 }
 
@@ -326,15 +336,15 @@ JNI(void, track)(JNIEnv *env, jclass cls, jlong e, jbyteArray user, jbyteArray m
     (void)cls;
     if (closed(env, e)) return;
     bytes_t u, m;
-    if (!pin(env, user, &u)) return;
-    if (!pin(env, metric, &m)) {
-        unpin(env, &u);
+    if (!read_bytes(env, user, &u)) return;
+    if (!read_bytes(env, metric, &m)) {
+        free_bytes(&u);
         return;
     }
     ff_error *err = NULL;
     ff_status st = ff_track(ENGINE(e), CHARS(u), CHARS(m), value, &err);
-    unpin(env, &m);
-    unpin(env, &u);
+    free_bytes(&m);
+    free_bytes(&u);
     fail(env, st, err);
 }
 
@@ -344,11 +354,11 @@ typedef ff_status (*json_fn)(const ff_engine *, const char *, size_t, ff_bytes *
 static jbyteArray key_json(JNIEnv *env, jlong e, jbyteArray key, json_fn fn) {
     if (closed(env, e)) return NULL;
     bytes_t k;
-    if (!pin(env, key, &k)) return NULL;
+    if (!read_bytes(env, key, &k)) return NULL;
     ff_bytes out = {NULL, 0};
     ff_error *err = NULL;
     ff_status st = fn(ENGINE(e), CHARS(k), &out, &err);
-    unpin(env, &k);
+    free_bytes(&k);
     if (fail(env, st, err)) return NULL;
     return to_java(env, &out);
 }
@@ -384,26 +394,26 @@ JNI(void, declareWinner)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyte
     (void)cls;
     if (closed(env, e)) return;
     bytes_t k, v;
-    if (!pin(env, key, &k)) return;
-    if (!pin(env, variant, &v)) {
-        unpin(env, &k);
+    if (!read_bytes(env, key, &k)) return;
+    if (!read_bytes(env, variant, &v)) {
+        free_bytes(&k);
         return;
     }
     ff_error *err = NULL;
     ff_status st = ff_declare_winner(ENGINE(e), CHARS(k), CHARS(v), &err);
-    unpin(env, &v);
-    unpin(env, &k);
+    free_bytes(&v);
+    free_bytes(&k);
     fail(env, st, err);
 }
 
 JNI(jbyteArray, analyze)(JNIEnv *env, jclass cls, jbyteArray input) {
     (void)cls;
     bytes_t in;
-    if (!pin(env, input, &in)) return NULL;
+    if (!read_bytes(env, input, &in)) return NULL;
     ff_bytes out = {NULL, 0};
     ff_error *err = NULL;
     ff_status st = ff_analyze_json(CHARS(in), &out, &err);
-    unpin(env, &in);
+    free_bytes(&in);
     if (fail(env, st, err)) return NULL;
     return to_java(env, &out);
 }
@@ -454,11 +464,11 @@ JNI(void, rolloutStatus)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jdoub
     (void)cls;
     if (closed(env, e)) return;
     bytes_t k;
-    if (!pin(env, key, &k)) return;
+    if (!read_bytes(env, key, &k)) return;
     ff_rollout_info info;
     ff_error *err = NULL;
     ff_status st = ff_rollout_status(ENGINE(e), CHARS(k), &info, &err);
-    unpin(env, &k);
+    free_bytes(&k);
     if (fail(env, st, err)) return;
     jdouble v[12] = {info.state, info.stage_index, info.stage_count, info.percentage,
                      (jdouble)info.stage_started_at_ms, (jdouble)info.next_stage_at_ms, info.held, info.has_health,
@@ -471,10 +481,10 @@ JNI(void, reportHealth)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jdoubl
     (void)cls;
     if (closed(env, e)) return;
     bytes_t k;
-    if (!pin(env, key, &k)) return;
+    if (!read_bytes(env, key, &k)) return;
     ff_error *err = NULL;
     ff_status st = ff_rollout_report_health(ENGINE(e), CHARS(k), error_rate, p99, (uint64_t)samples, &err);
-    unpin(env, &k);
+    free_bytes(&k);
     fail(env, st, err);
 }
 
@@ -483,7 +493,7 @@ JNI(void, rolloutAction)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jint 
     (void)cls;
     if (closed(env, e)) return;
     bytes_t k;
-    if (!pin(env, key, &k)) return;
+    if (!read_bytes(env, key, &k)) return;
     ff_error *err = NULL;
     ff_status st;
     switch (action) {
@@ -492,7 +502,7 @@ JNI(void, rolloutAction)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jint 
         case 2: st = ff_rollout_resume(ENGINE(e), CHARS(k), &err); break;
         default: st = ff_rollout_rollback(ENGINE(e), CHARS(k), &err); break;
     }
-    unpin(env, &k);
+    free_bytes(&k);
     fail(env, st, err);
 }
 
@@ -500,9 +510,9 @@ JNI(jboolean, inRollout)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong
     (void)cls;
     if (e == 0) return JNI_FALSE;
     bytes_t k;
-    if (!pin(env, key, &k)) return JNI_FALSE;
+    if (!read_bytes(env, key, &k)) return JNI_FALSE;
     bool in = ff_in_rollout(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c));
-    unpin(env, &k);
+    free_bytes(&k);
     return in ? JNI_TRUE : JNI_FALSE;
 }
 
@@ -512,4 +522,90 @@ JNI(jbyteArray, drainEvents)(JNIEnv *env, jclass cls, jlong e, jlong max) {
     ff_bytes out = {NULL, 0};
     if (fail(env, ff_events_drain(ENGINE(e), (size_t)max, &out), NULL)) return NULL;
     return to_java(env, &out);
+}
+
+/* --- Listener ------------------------------------------------------------------------
+ * The engine calls `deliver` on the thread whose call produced the event. That is a Java
+ * thread inside one of the natives above in practice, already attached. A thread the JVM
+ * did not start is attached on its first event as a daemon (it must not keep the JVM
+ * alive) and stays attached until it exits, when a thread-specific destructor detaches
+ * it: attaching per event would cost microseconds each. */
+typedef struct {
+    JavaVM *vm;
+    jobject dispatcher; /* global reference to the FeatureFlags.Dispatcher */
+    jmethodID deliver;  /* void deliver(byte[] json) */
+} listener_t;
+
+static pthread_key_t detach_key;
+static pthread_once_t detach_key_once = PTHREAD_ONCE_INIT;
+
+static void detach_at_thread_exit(void *vm) { (*(JavaVM *)vm)->DetachCurrentThread((JavaVM *)vm); }
+static void make_detach_key(void) { pthread_key_create(&detach_key, detach_at_thread_exit); }
+
+static void deliver(void *user_data, const char *json, size_t len) {
+    const listener_t *l = user_data;
+    JNIEnv *env = NULL;
+    jint got = (*l->vm)->GetEnv(l->vm, (void **)&env, JNI_VERSION_1_8);
+    if (got == JNI_EDETACHED) {
+        if ((*l->vm)->AttachCurrentThreadAsDaemon(l->vm, (void **)&env, NULL) != JNI_OK) return;
+        pthread_once(&detach_key_once, make_detach_key);
+        pthread_setspecific(detach_key, l->vm);
+    } else if (got != JNI_OK) {
+        return;
+    }
+    /* Java code must not run with an exception pending; the producing call reports it. */
+    if ((*env)->ExceptionCheck(env)) return;
+    jbyteArray bytes = (*env)->NewByteArray(env, (jsize)len);
+    if (bytes == NULL) {
+        (*env)->ExceptionClear(env);
+        return;
+    }
+    (*env)->SetByteArrayRegion(env, bytes, 0, (jsize)len, (const jbyte *)json);
+    (*env)->CallVoidMethod(env, l->dispatcher, l->deliver, bytes);
+    /* The dispatcher hands listeners' exceptions to the thread's uncaught-exception
+     * handler; what still escapes (an Error) cannot unwind through the engine's frames. */
+    if ((*env)->ExceptionCheck(env)) (*env)->ExceptionClear(env);
+    /* An attached native thread has no native frame to release local references. */
+    (*env)->DeleteLocalRef(env, bytes);
+}
+
+static void free_listener(JNIEnv *env, listener_t *l) {
+    if (l == NULL) return;
+    (*env)->DeleteGlobalRef(env, l->dispatcher);
+    free(l);
+}
+
+/* Makes dispatcher.deliver(byte[]) the engine's listener (a null dispatcher removes it),
+ * then frees the registration `previous`: ff_engine_set_listener returns once no call to
+ * it is in progress. Returns the new registration (0 for none); on failure it throws and
+ * `previous` stays registered. */
+JNI(jlong, setListener)(JNIEnv *env, jclass cls, jlong e, jobject dispatcher, jlong previous) {
+    (void)cls;
+    if (closed(env, e)) return previous;
+    listener_t *l = NULL;
+    if (dispatcher != NULL) {
+        l = malloc(sizeof *l);
+        if (l == NULL) {
+            throw_class(env, "java/lang/OutOfMemoryError", "featureflags: a listener registration");
+            return previous;
+        }
+        jclass c = (*env)->GetObjectClass(env, dispatcher);
+        l->deliver = (*env)->GetMethodID(env, c, "deliver", "([B)V");
+        (*env)->DeleteLocalRef(env, c);
+        if (l->deliver == NULL || (*env)->GetJavaVM(env, &l->vm) != JNI_OK) {
+            free(l);
+            return previous;
+        }
+        l->dispatcher = (*env)->NewGlobalRef(env, dispatcher);
+    }
+    ff_status st = ff_engine_set_listener(ENGINE(e), l != NULL ? deliver : NULL, l);
+    if (st != FF_STATUS_OK) {
+        free_listener(env, l);
+        throw_class(env, exception_class(st), st == FF_STATUS_INVALID_STATE
+            ? "featureflags: listeners cannot be added or removed from inside a listener"
+            : ff_status_name(st));
+        return previous;
+    }
+    free_listener(env, (listener_t *)(intptr_t)previous);
+    return (jlong)(intptr_t)l;
 }

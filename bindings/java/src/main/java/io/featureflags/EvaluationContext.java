@@ -1,5 +1,6 @@
 package io.featureflags;
 
+import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -7,13 +8,30 @@ import java.nio.charset.StandardCharsets;
  * warm-up, rebuilding a context allocates nothing in the engine. Not thread-safe: use one
  * per thread (or confine it), and close it when done. Evaluating with a closed context
  * returns the caller's default (reason {@link Reason#ERROR}); its setters and
- * {@link #reset} throw {@link IllegalStateException}.
+ * {@link #reset} throw {@link IllegalStateException}. A context garbage-collected without
+ * {@link #close} is freed by a {@link Cleaner} (later than close would: close it).
  */
 public final class EvaluationContext implements AutoCloseable {
     private long handle;
+    private final Cleaner.Cleanable free;
 
     private EvaluationContext(long handle) {
         this.handle = handle;
+        this.free = Native.CLEANER.register(this, new Free(handle));
+    }
+
+    /** Frees the native context once: on close, or after the context became unreachable. */
+    private static final class Free implements Runnable {
+        private final long handle;
+
+        Free(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            Native.contextFree(handle);
+        }
     }
 
     /**
@@ -96,10 +114,7 @@ public final class EvaluationContext implements AutoCloseable {
     /** Frees the context; idempotent. */
     @Override
     public void close() {
-        long h = handle;
         handle = 0;
-        if (h != 0) {
-            Native.contextFree(h);
-        }
+        free.clean();
     }
 }

@@ -1,12 +1,17 @@
 package io.featureflags;
 
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * A feature-flag engine: configs, flag evaluation, experiments, rollouts and events.
@@ -14,7 +19,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * default, also for a closed {@link EvaluationContext} (reason {@link Reason#ERROR}).
  * Close it when done (idempotent); a closed engine returns defaults from
  * evaluations and throws {@link IllegalStateException} elsewhere. Close must not race
- * with calls still running on the engine.
+ * with calls still running on the engine. An engine garbage-collected without close() is
+ * freed by a {@link Cleaner}.
  */
 public final class FeatureFlags implements AutoCloseable {
     private static final int MAX_CACHED_KEYS = 10_000;
@@ -37,8 +43,48 @@ public final class FeatureFlags implements AutoCloseable {
      */
     private volatile String[] strings = new String[16];
 
+    /** Listeners in registration order; the dispatcher reads them without a lock. */
+    private final List<Consumer<Event>> listeners = new CopyOnWriteArrayList<>();
+    /**
+     * Serializes listener registration, apart from the engine's monitor: registering
+     * waits for running deliveries, whose listeners may take the engine's monitor (a
+     * string-cache miss in {@link #variant}).
+     */
+    private final Object listenerLock = new Object();
+    /** What close() frees, or the cleaner when the engine was garbage-collected unclosed. */
+    private final NativeState state;
+    private final Cleaner.Cleanable free;
+
     private FeatureFlags(long handle) {
         this.handle = handle;
+        this.state = new NativeState(handle);
+        this.free = Native.CLEANER.register(this, state);
+    }
+
+    /**
+     * The engine and its listener registration. It must not reach the FeatureFlags: the
+     * cleaner runs it once that is unreachable. (A listener that captures its engine keeps
+     * it reachable through the registration until close().)
+     */
+    private static final class NativeState implements Runnable {
+        private final long engine;
+        /**
+         * The dispatcher's native registration, 0 when no listener is set; written under
+         * listenerLock, read by the cleaner's thread too.
+         */
+        volatile long listenerRegistration;
+
+        NativeState(long engine) {
+            this.engine = engine;
+        }
+
+        @Override
+        public void run() {
+            if (listenerRegistration != 0) {
+                Native.setListener(engine, null, listenerRegistration);
+            }
+            Native.engineFree(engine);
+        }
     }
 
     /**
@@ -147,7 +193,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @throws InvalidConfigException listing every problem with its JSON path
      */
     public void loadJson(byte[] json) {
-        Native.loadJson(live(), json);
+        try {
+            Native.loadJson(live(), json);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -157,7 +207,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @throws FeatureFlagsIOException when it cannot be read
      */
     public void loadFile(Path path) {
-        Native.loadFile(live(), path.toString().getBytes(StandardCharsets.UTF_8));
+        try {
+            Native.loadFile(live(), path.toString().getBytes(StandardCharsets.UTF_8));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -166,7 +220,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param unixMs unix milliseconds
      */
     public void setTime(long unixMs) {
-        Native.setTime(live(), unixMs);
+        try {
+            Native.setTime(live(), unixMs);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -179,7 +237,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @throws FeatureFlagsIOException when the state file cannot be written (a full disk)
      */
     public void checkpoint() {
-        Native.checkpoint(live());
+        try {
+            Native.checkpoint(live());
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -222,8 +284,13 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the decision
      */
     public boolean isEnabled(String key, EvaluationContext ctx, boolean defaultValue) {
-        long c = ctx.evaluationHandle();
-        return c == 0 ? defaultValue : Native.isEnabled(handle, key(key), c, defaultValue);
+        try {
+            long c = ctx.evaluationHandle();
+            return c == 0 ? defaultValue : Native.isEnabled(handle, key(key), c, defaultValue);
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -235,9 +302,14 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the variant
      */
     public String variant(String key, EvaluationContext ctx, String defaultValue) {
-        long c = ctx.evaluationHandle();
-        String v = c == 0 ? null : interned(Native.variant(handle, key(key), c));
-        return v == null ? defaultValue : v;
+        try {
+            long c = ctx.evaluationHandle();
+            String v = c == 0 ? null : interned(Native.variant(handle, key(key), c));
+            return v == null ? defaultValue : v;
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -249,15 +321,20 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the evaluation
      */
     public Evaluation evaluate(String key, EvaluationContext ctx) {
-        long e = handle;
-        long c = ctx.evaluationHandle();
-        if (e == 0 || c == 0) {
-            return NOT_EVALUATED;
+        try {
+            long e = handle;
+            long c = ctx.evaluationHandle();
+            if (e == 0 || c == 0) {
+                return NOT_EVALUATED;
+            }
+            long[] out = new long[4];
+            byte[] value = Native.evaluate(e, key(key), c, out);
+            return new Evaluation(interned(out[0]), value == null ? null : new String(value, StandardCharsets.UTF_8),
+                    Reason.of(out[1]), (int) out[2], interned(out[3]));
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
         }
-        long[] out = new long[4];
-        byte[] value = Native.evaluate(e, key(key), c, out);
-        return new Evaluation(interned(out[0]), value == null ? null : new String(value, StandardCharsets.UTF_8),
-                Reason.of(out[1]), (int) out[2], interned(out[3]));
     }
 
     /**
@@ -269,7 +346,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @throws InvalidArgumentException for an unknown variant
      */
     public void setOverride(String key, String variant) {
-        Native.setOverride(live(), key(key), variant.getBytes(StandardCharsets.UTF_8));
+        try {
+            Native.setOverride(live(), key(key), variant.getBytes(StandardCharsets.UTF_8));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -278,7 +359,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param key the flag
      */
     public void clearOverride(String key) {
-        Native.clearOverride(live(), key(key));
+        try {
+            Native.clearOverride(live(), key(key));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -300,8 +385,13 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the variant, or null when not enrolled
      */
     public String assign(String key, EvaluationContext ctx) {
-        long c = ctx.evaluationHandle();
-        return c == 0 ? null : interned(Native.assign(handle, key(key), c));
+        try {
+            long c = ctx.evaluationHandle();
+            return c == 0 ? null : interned(Native.assign(handle, key(key), c));
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -312,7 +402,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param value a finite value
      */
     public void track(String userId, String metric, double value) {
-        Native.track(live(), EvaluationContext.utf8(userId), key(metric), value);
+        try {
+            Native.track(live(), EvaluationContext.utf8(userId), key(metric), value);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -322,7 +416,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the JSON document
      */
     public String experimentResultsJson(String key) {
-        return new String(Native.experimentResults(live(), key(key)), StandardCharsets.UTF_8);
+        try {
+            return new String(Native.experimentResults(live(), key(key)), StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -343,7 +441,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param variant the winner
      */
     public void declareWinner(String key, String variant) {
-        Native.declareWinner(live(), key(key), variant.getBytes(StandardCharsets.UTF_8));
+        try {
+            Native.declareWinner(live(), key(key), variant.getBytes(StandardCharsets.UTF_8));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -365,7 +467,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @throws NotFoundException when the config has no such experiment
      */
     public String experimentTimeSeriesJson(String key) {
-        return new String(Native.timeseries(live(), key(key)), StandardCharsets.UTF_8);
+        try {
+            return new String(Native.timeseries(live(), key(key)), StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -377,7 +483,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @throws NotFoundException when the config has no such funnel
      */
     public String funnelReportJson(String key) {
-        return new String(Native.funnelReport(live(), key(key)), StandardCharsets.UTF_8);
+        try {
+            return new String(Native.funnelReport(live(), key(key)), StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -386,8 +496,12 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the revision, "" when the config has none or nothing is loaded
      */
     public String revision() {
-        byte[] revision = Native.revision(live());
-        return revision == null ? "" : new String(revision, StandardCharsets.UTF_8);
+        try {
+            byte[] revision = Native.revision(live());
+            return revision == null ? "" : new String(revision, StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -396,7 +510,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the count
      */
     public long eventsDropped() {
-        return Native.eventsDropped(live());
+        try {
+            return Native.eventsDropped(live());
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -406,7 +524,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param enabled on or off
      */
     public void setEvaluationEvents(boolean enabled) {
-        Native.setEvaluationEvents(live(), enabled);
+        try {
+            Native.setEvaluationEvents(live(), enabled);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -482,9 +604,13 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the status
      */
     public RolloutStatus rolloutStatus(String key) {
-        double[] out = new double[12];
-        Native.rolloutStatus(live(), key(key), out);
-        return new RolloutStatus(out);
+        try {
+            double[] out = new double[12];
+            Native.rolloutStatus(live(), key(key), out);
+            return new RolloutStatus(out);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -496,7 +622,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param samples the requests the figures cover
      */
     public void reportHealth(String key, double errorRate, double p99LatencyMs, long samples) {
-        Native.reportHealth(live(), key(key), errorRate, p99LatencyMs, samples);
+        try {
+            Native.reportHealth(live(), key(key), errorRate, p99LatencyMs, samples);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -506,7 +636,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @throws InvalidStateException when completed or rolled back
      */
     public void advanceRollout(String key) {
-        Native.rolloutAction(live(), key(key), 0);
+        try {
+            Native.rolloutAction(live(), key(key), 0);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -515,7 +649,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param key the rollout
      */
     public void pauseRollout(String key) {
-        Native.rolloutAction(live(), key(key), 1);
+        try {
+            Native.rolloutAction(live(), key(key), 1);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -524,7 +662,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param key the rollout
      */
     public void resumeRollout(String key) {
-        Native.rolloutAction(live(), key(key), 2);
+        try {
+            Native.rolloutAction(live(), key(key), 2);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -533,7 +675,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @param key the rollout
      */
     public void rollbackRollout(String key) {
-        Native.rolloutAction(live(), key(key), 3);
+        try {
+            Native.rolloutAction(live(), key(key), 3);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -544,8 +690,13 @@ public final class FeatureFlags implements AutoCloseable {
      * @return true when inside
      */
     public boolean inRollout(String key, EvaluationContext ctx) {
-        long c = ctx.evaluationHandle();
-        return c != 0 && Native.inRollout(handle, key(key), c);
+        try {
+            long c = ctx.evaluationHandle();
+            return c != 0 && Native.inRollout(handle, key(key), c);
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -555,16 +706,120 @@ public final class FeatureFlags implements AutoCloseable {
      * @return one JSON document per event (docs/events.md)
      */
     public List<String> drainEvents(long max) {
-        byte[] ndjson = Native.drainEvents(live(), max);
-        List<String> events = new ArrayList<>();
-        if (ndjson != null) {
-            for (String line : new String(ndjson, StandardCharsets.UTF_8).split("\n")) {
-                if (!line.isEmpty()) {
-                    events.add(line);
+        try {
+            byte[] ndjson = Native.drainEvents(live(), max);
+            List<String> events = new ArrayList<>();
+            if (ndjson != null) {
+                for (String line : new String(ndjson, StandardCharsets.UTF_8).split("\n")) {
+                    if (!line.isEmpty()) {
+                        events.add(line);
+                    }
                 }
             }
+            return events;
+        } finally {
+            Reference.reachabilityFence(this);
         }
-        return events;
+    }
+
+    /**
+     * Delivers every event to {@code listener} instead of the queue that
+     * {@link #drainEvents} reads, from the moment this returns.
+     *
+     * <p>The listener runs synchronously on the thread whose call produced the event (a
+     * load, an override, an assignment, a tracked event closing a time-series interval, a
+     * rollout action or status query, or an evaluation when evaluation events are on),
+     * possibly on several threads at once, so it must be thread-safe and return quickly.
+     * Inside it, evaluating, assigning, tracking and reading reports are allowed (events
+     * they cause are queued, not delivered recursively); calls that change the engine
+     * ({@code load*}, overrides, {@code declareWinner}, rollout status and actions,
+     * {@code checkpoint}, {@code setTime}) and adding or removing listeners throw
+     * {@link InvalidStateException} and change nothing. An exception the listener throws
+     * goes to the thread's uncaught-exception handler; the other listeners still get the
+     * event.
+     *
+     * @param listener receives each event
+     * @throws InvalidStateException when called from inside a listener
+     */
+    public void addListener(Consumer<Event> listener) {
+        Objects.requireNonNull(listener, "listener");
+        Dispatcher.refuseInsideListener();
+        synchronized (listenerLock) {
+            long h = live();
+            if (state.listenerRegistration == 0) {
+                state.listenerRegistration = Native.setListener(h, new Dispatcher(listeners), 0);
+            }
+            listeners.add(listener);
+        }
+    }
+
+    /**
+     * Stops delivering events to {@code listener}; once the last listener is removed,
+     * events queue again. When this returns no delivery to the last listener is running.
+     *
+     * @param listener a listener given to {@link #addListener}
+     * @return false when it was not registered
+     * @throws InvalidStateException when called from inside a listener
+     */
+    public boolean removeListener(Consumer<Event> listener) {
+        Dispatcher.refuseInsideListener();
+        synchronized (listenerLock) {
+            if (!listeners.remove(listener)) {
+                return false;
+            }
+            if (listeners.isEmpty()) {
+                unregisterListeners(live());
+            }
+            return true;
+        }
+    }
+
+    /** Removes the native registration; guarded by listenerLock. */
+    private void unregisterListeners(long h) {
+        if (state.listenerRegistration != 0) {
+            state.listenerRegistration = Native.setListener(h, null, state.listenerRegistration);
+        }
+    }
+
+    /** What the JNI glue calls per event; it fans the event out to the listeners. */
+    static final class Dispatcher {
+        /** How deep the current thread is inside deliveries (engines may nest). */
+        private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
+
+        private final List<Consumer<Event>> listeners;
+
+        Dispatcher(List<Consumer<Event>> listeners) {
+            this.listeners = listeners;
+        }
+
+        /**
+         * Registering waits for running deliveries: from inside one it would wait for
+         * itself (the C API refuses it too), so it is refused before any lock is taken.
+         */
+        static void refuseInsideListener() {
+            if (DEPTH.get()[0] > 0) {
+                throw new InvalidStateException("featureflags: listeners cannot be added or removed from inside a listener");
+            }
+        }
+
+        /** Called by the JNI glue on the producing thread. */
+        void deliver(byte[] json) {
+            Event event = new Event(json);
+            int[] depth = DEPTH.get();
+            depth[0]++;
+            try {
+                for (Consumer<Event> listener : listeners) {
+                    try {
+                        listener.accept(event);
+                    } catch (RuntimeException e) {
+                        Thread t = Thread.currentThread();
+                        t.getUncaughtExceptionHandler().uncaughtException(t, e);
+                    }
+                }
+            } finally {
+                depth[0]--;
+            }
+        }
     }
 
     /**
@@ -574,7 +829,11 @@ public final class FeatureFlags implements AutoCloseable {
      * @return the JSON document
      */
     public String historyJson(String key) {
-        return new String(Native.history(live(), key(key)), StandardCharsets.UTF_8);
+        try {
+            return new String(Native.history(live(), key(key)), StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
     }
 
     /**
@@ -597,13 +856,12 @@ public final class FeatureFlags implements AutoCloseable {
                 failed = e;
             }
         }
-        long h;
-        synchronized (this) {
-            h = handle;
-            handle = 0;
-        }
-        if (h != 0) {
-            Native.engineFree(h);
+        synchronized (listenerLock) {
+            synchronized (this) {
+                handle = 0;
+            }
+            listeners.clear();
+            free.clean();
         }
         if (failed != null) {
             throw failed;

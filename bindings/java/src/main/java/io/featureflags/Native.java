@@ -1,11 +1,18 @@
 package io.featureflags;
 
+import java.lang.ref.Cleaner;
 import java.util.Locale;
 
 /** The JNI entry points: static natives on {@code long} handles (0 means closed). */
 final class Native {
     /** The C ABI ({@code FF_ABI_VERSION}) these declarations and the JNI glue wrap. */
     static final int ABI_VERSION = 2;
+
+    /**
+     * Frees engines and contexts that were garbage-collected without close(); one daemon
+     * thread for the library.
+     */
+    static final Cleaner CLEANER = Cleaner.create();
 
     static {
         NativeLoader.load();
@@ -89,4 +96,5 @@ final class Native {
     static native void rolloutAction(long engine, byte[] key, int action);
     static native boolean inRollout(long engine, byte[] key, long context);
     static native byte[] drainEvents(long engine, long max);
+    static native long setListener(long engine, FeatureFlags.Dispatcher dispatcher, long previous);
 }

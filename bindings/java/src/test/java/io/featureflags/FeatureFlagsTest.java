@@ -369,6 +369,62 @@ class FeatureFlagsTest {
         assertTrue(bytesPerContext < 8, "anonymous memory grew by " + bytesPerContext + " bytes per context in every round");
     }
 
+    @Test
+    void unclosedContextsAreFreedByTheCleaner() throws InterruptedException {
+        Runtime rt = Runtime.getRuntime();
+        assertEquals(rt.maxMemory(), rt.totalMemory(), "heap fully committed (-Xms = -Xmx)");
+        for (int i = 0; i < 100_000; i++) {
+            EvaluationContext.of("warm-" + i).set("country", "US");
+        }
+        collectUnreachable();
+        // Without the cleaner every round of 100,000 unclosed contexts adds about 37 MB
+        // (370 bytes each); with it, a round reuses what the previous one freed.
+        int contexts = 100_000;
+        double bytesPerContext = Double.MAX_VALUE;
+        for (int round = 0; round < 3 && bytesPerContext >= 8; round++) {
+            long before = rssAnonKb();
+            for (int i = 0; i < contexts; i++) {
+                EvaluationContext.of("user-" + i).set("country", "US");
+            }
+            collectUnreachable();
+            bytesPerContext = Math.min(bytesPerContext, (rssAnonKb() - before) * 1024.0 / contexts);
+        }
+        System.out.println("unclosedContextsAreFreedByTheCleaner: " + bytesPerContext + " bytes per context");
+        assertTrue(bytesPerContext < 8, "anonymous memory grew by " + bytesPerContext + " bytes per unclosed context in every round");
+    }
+
+    @Test
+    void unclosedEnginesAndTheirListenersAreFreedByTheCleaner() throws InterruptedException {
+        Runtime rt = Runtime.getRuntime();
+        assertEquals(rt.maxMemory(), rt.totalMemory(), "heap fully committed (-Xms = -Xmx)");
+        int engines = 2_000;
+        double bytesPerEngine = Double.MAX_VALUE;
+        for (int round = 0; round < 8 && bytesPerEngine >= 4096; round++) {
+            long before = rssAnonKb();
+            for (int i = 0; i < engines; i++) {
+                FeatureFlags ff = engine();
+                ff.addListener(event -> { });
+            }
+            collectUnreachable();
+            // The first rounds size the allocator's arenas; later ones reuse them.
+            if (round > 0) {
+                bytesPerEngine = Math.min(bytesPerEngine, (rssAnonKb() - before) * 1024.0 / engines);
+            }
+        }
+        System.out.println("unclosedEnginesAndTheirListenersAreFreedByTheCleaner: " + bytesPerEngine + " bytes per engine");
+        // Measured: 1.3 to 2.4 KB per engine of allocator growth with the cleaner, 34 KB
+        // when the cleaner frees nothing; the bound is an eighth of a leak.
+        assertTrue(bytesPerEngine < 4096, "anonymous memory grew by " + bytesPerEngine + " bytes per unclosed engine in every round");
+    }
+
+    /** Collects garbage and gives the cleaner thread time to free what it found. */
+    static void collectUnreachable() throws InterruptedException {
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            Thread.sleep(100);
+        }
+    }
+
     /**
      * Resident anonymous memory: the kernel may page file-backed pages (the JVM's own code)
      * out and back in at any time, which moves VmRSS by megabytes; anonymous pages stay

@@ -1,0 +1,233 @@
+package io.featureflags;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+
+/**
+ * JMH benchmarks of the binding (./bench.sh; figures in docs/performance.md). The no-op
+ * JNI call is the floor every call pays; A, B and C are the flags of the cross-language
+ * table (on for everyone, {@code country in [US, CA, GB]}, a 50% split).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public class EvaluationBenchmark {
+    static final String CONFIG = "{\"schema_version\": 1, \"flags\": {\"on\": {\"type\": \"boolean\"},"
+            + " \"geo\": {\"type\": \"boolean\", \"default\": \"off\", \"rules\": [{\"when\": {\"attr\": \"country\", \"op\": \"in\", \"value\": [\"US\", \"CA\", \"GB\"]}, \"serve\": \"on\"}]},"
+            + " \"half\": {\"type\": \"percentage\", \"percentage\": 50},"
+            + " \"layout\": {\"type\": \"multivariate\", \"variants\": {\"classic\": 1, \"pro\": 2}, \"default\": \"classic\"}},"
+            + " \"experiments\": {\"btn\": {\"status\": \"running\", \"variants\": {\"control\": 50, \"blue\": 50}, \"metrics\": {\"spend\": \"revenue\"}}}}";
+
+    /** One engine shared by every thread, as an application holds it. */
+    @State(Scope.Benchmark)
+    public static class Engine {
+        FeatureFlags ff;
+
+        /** Creates and loads the engine. */
+        @Setup(Level.Trial)
+        public void create() {
+            ff = FeatureFlags.create();
+            ff.loadJson(CONFIG);
+        }
+
+        /** Frees it. */
+        @TearDown(Level.Trial)
+        public void close() {
+            ff.close();
+        }
+    }
+
+    /** An engine whose evaluation events go to a listener that counts them. */
+    @State(Scope.Benchmark)
+    public static class ListenedEngine {
+        FeatureFlags ff;
+        final LongAdder delivered = new LongAdder();
+
+        /** Creates the engine, turns evaluation events on and adds the listener. */
+        @Setup(Level.Trial)
+        public void create() {
+            ff = FeatureFlags.create();
+            ff.loadJson(CONFIG);
+            ff.addListener(event -> delivered.increment());
+            ff.setEvaluationEvents(true);
+        }
+
+        /** Frees it. */
+        @TearDown(Level.Trial)
+        public void close() {
+            ff.close();
+        }
+    }
+
+    /** A context per thread: contexts are not thread-safe. */
+    @State(Scope.Thread)
+    public static class User {
+        EvaluationContext ctx;
+        final String[] ids = new String[1024];
+        int next;
+
+        /**
+         * A user in the US, already exposed to the experiment.
+         *
+         * @param engine the shared engine
+         */
+        @Setup(Level.Trial)
+        public void create(Engine engine) {
+            ctx = EvaluationContext.of("user-1234567").set("country", "US");
+            engine.ff.assign("btn", ctx);
+            for (int i = 0; i < ids.length; i++) ids[i] = "user-" + i;
+        }
+
+        /** Frees it. */
+        @TearDown(Level.Trial)
+        public void close() {
+            ctx.close();
+        }
+    }
+
+    /** The floor: a static native method that does nothing. */
+    @Benchmark
+    public void noopJniCall() {
+        FeatureFlags.noop();
+    }
+
+    /**
+     * A: on for everyone.
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    public boolean isEnabledA(Engine e, User u) {
+        return e.ff.isEnabled("on", u.ctx, false);
+    }
+
+    /**
+     * B: a rule on one attribute.
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    public boolean isEnabledB(Engine e, User u) {
+        return e.ff.isEnabled("geo", u.ctx, false);
+    }
+
+    /**
+     * C: a 50% split by user id (one SHA-256).
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    public boolean isEnabledC(Engine e, User u) {
+        return e.ff.isEnabled("half", u.ctx, false);
+    }
+
+    /**
+     * A multivariate flag's variant key, from the per-engine string cache.
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    public String variant(Engine e, User u) {
+        return e.ff.variant("layout", u.ctx, "none");
+    }
+
+    /**
+     * The typed detail: variant, reason, rule and the value's JSON.
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    public Evaluation evaluate(Engine e, User u) {
+        return e.ff.evaluate("layout", u.ctx);
+    }
+
+    /**
+     * A request's context rebuilt for another user (reset + 3 setters), then B.
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    public boolean contextRebuildAndIsEnabledB(Engine e, User u) {
+        String id = u.ids[u.next++ & (u.ids.length - 1)];
+        u.ctx.reset(id).set("country", "US").set("volume", 2.5e6).set("beta", true);
+        return e.ff.isEnabled("geo", u.ctx, false);
+    }
+
+    /**
+     * An experiment assignment of a user already exposed.
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    public String assign(Engine e, User u) {
+        return e.ff.assign("btn", u.ctx);
+    }
+
+    /**
+     * A revenue metric value.
+     *
+     * @param e the shared engine
+     */
+    @Benchmark
+    public void track(Engine e) {
+        e.ff.track("user-1234567", "spend", 12.5);
+    }
+
+    /**
+     * A from two threads on one engine (ns per call per thread).
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    @Threads(2)
+    public boolean isEnabledATwoThreads(Engine e, User u) {
+        return e.ff.isEnabled("on", u.ctx, false);
+    }
+
+    /**
+     * B from two threads on one engine.
+     *
+     * @param e the shared engine
+     * @param u this thread's user
+     * @return the result, consumed by JMH
+     */
+    @Benchmark
+    @Threads(2)
+    public boolean isEnabledBTwoThreads(Engine e, User u) {
+        return e.ff.isEnabled("geo", u.ctx, false);
+    }
+
+    /**
+     * A with an evaluation event delivered to a Java listener per call: minus
+     * {@link #isEnabledA}, the cost of one delivered event (formatting it included).
+     */
+    @Benchmark
+    public boolean isEnabledAWithListener(ListenedEngine e, User u) {
+        return e.ff.isEnabled("on", u.ctx, false);
+    }
+}
