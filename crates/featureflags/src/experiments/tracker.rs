@@ -367,7 +367,8 @@ impl Tracker {
 
     /// Attributes `value` of `metric` to every experiment `user_id` is exposed to that
     /// lists the metric; `kind_of(experiment)` looks the metric up in the current config,
-    /// with the attribute its covariate is kept under ([`Sym::UNSET`]: none). Returns how many experiments it was attributed to (0: unattributed).
+    /// with the attribute its covariate is kept under ([`Sym::UNSET`]: none). Returns how
+    /// many experiments it was attributed to (0: unattributed).
     /// `on_attributed(experiment, variant, metric, first_event, delta)` runs for each
     /// attribution (inside the user's shard lock).
     pub fn track(
