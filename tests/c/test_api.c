@@ -578,6 +578,36 @@ static void test_durable_state(void) {
     CHECK(ff_engine_checkpoint(NULL, NULL) == FF_STATUS_INVALID_ARGUMENT);
 }
 
+/* CUPED through tracking: the covariate is a context attribute, read at exposure; the
+ * results carry the adjusted comparison with no call beyond the usual ones. */
+static void test_covariate_through_context(void) {
+    static const char CONFIG[] =
+        "{\"schema_version\": 1, \"experiments\": {\"cup\": {\"status\": \"running\","
+        " \"variants\": {\"control\": 50, \"blue\": 50},"
+        " \"metrics\": {\"spend\": {\"kind\": \"revenue\", \"covariate\": \"spend_before\"}}}}}";
+    ff_engine *e = ff_engine_new(S("{}"), NULL);
+    CHECK(ff_engine_load_json(e, S(CONFIG), NULL) == FF_OK);
+    int tracked = 1;
+    for (int i = 0; i < 400; i++) {
+        char user[32];
+        int len = snprintf(user, sizeof user, "user-%d", i);
+        double x = (double)(i * 37 % 101);
+        ff_context *ctx = ff_context_new(user, (size_t)len);
+        tracked &= ff_context_set_number(ctx, S("spend_before"), x, NULL) == FF_STATUS_OK;
+        ff_str variant = {NULL, 0};
+        tracked &= ff_experiment_assign(e, S("cup"), ctx, &variant);
+        double y = 0.8 * x + (double)(i * 53 % 17) + (str_eq(variant, "blue") ? 3.0 : 0.0);
+        tracked &= ff_track(e, user, (size_t)len, S("spend"), y, NULL) == FF_OK;
+        ff_context_free(ctx);
+    }
+    CHECK(tracked);
+    ff_bytes results = {NULL, 0};
+    CHECK(ff_experiment_results_json(e, S("cup"), &results, NULL) == FF_OK);
+    CHECK(results.ptr != NULL && strstr((const char *)results.ptr, "\"cuped\":{\"theta\":") != NULL);
+    ff_bytes_free(&results);
+    ff_engine_free(e);
+}
+
 int main(void) {
     ff_engine *e = ff_engine_new(S("{}"), NULL);
     if (e == NULL) {
@@ -593,6 +623,7 @@ int main(void) {
     test_argument_limits();
     test_abi_2();
     test_durable_state();
+    test_covariate_through_context();
     if (failures) {
         fprintf(stderr, "C API test: %d of %d checks failed\n", failures, checks);
         return 1;

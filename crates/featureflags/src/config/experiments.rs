@@ -187,7 +187,18 @@ impl Compiler {
         if map.is_empty() {
             self.problem(path, "an experiment needs at least one metric");
         }
-        map.iter().filter_map(|(name, kind)| self.metric(name, kind, path)).collect()
+        let metrics: Vec<Metric> = map.iter().filter_map(|(name, kind)| self.metric(name, kind, path)).collect();
+        // An exposure keeps its covariate among the user's metric totals, under the
+        // attribute's name, so the name must not be one of those metrics.
+        for m in &metrics {
+            if let Some(c) = m.covariate.as_deref().filter(|c| metrics.iter().any(|o| &*o.name == *c)) {
+                self.problem(
+                    &format!("{path}.{}.covariate", m.name),
+                    format!("\"{c}\" is a metric of this experiment"),
+                );
+            }
+        }
+        metrics
     }
 
     fn metric(&mut self, name: &str, kind: &Value, path: &str) -> Option<Metric> {
@@ -196,18 +207,26 @@ impl Compiler {
             self.problem(&kpath, "metric names must not be empty");
         }
         self.check_key_length(name, &kpath, "metric name");
-        // A kind, or {"kind", "higher_is_better"} for a metric where lower is better.
-        let (kind, kind_path, higher_is_better) = match kind.as_object() {
+        // A kind, or {"kind", "higher_is_better", "covariate"}.
+        let (kind, kind_path, higher_is_better, covariate) = match kind.as_object() {
             Some(obj) => {
-                self.known_keys(obj, &kpath, &["kind", "higher_is_better"]);
+                self.known_keys(obj, &kpath, &["kind", "higher_is_better", "covariate"]);
                 let better = self.boolean(obj.get("higher_is_better"), &format!("{kpath}.higher_is_better"), true);
+                let cpath = format!("{kpath}.covariate");
+                let covariate = obj.get("covariate").and_then(|c| self.string(c, &cpath)).map(Box::<str>::from);
+                if covariate.as_deref() == Some("") {
+                    self.problem(&cpath, "must name a context attribute");
+                }
+                if let Some(c) = &covariate {
+                    self.check_key_length(c, &cpath, "covariate attribute");
+                }
                 let Some(kind) = obj.get("kind") else {
                     self.problem(&format!("{kpath}.kind"), "required");
                     return None;
                 };
-                (kind, format!("{kpath}.kind"), better)
+                (kind, format!("{kpath}.kind"), better, covariate)
             }
-            None => (kind, kpath, true),
+            None => (kind, kpath.clone(), true, None),
         };
         let text = self.string(kind, &kind_path)?;
         let kind = MetricKind::parse(text);
@@ -220,7 +239,19 @@ impl Compiler {
         if kind.is_none() {
             self.problem(&kind_path, format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)"));
         }
-        Some(Metric { name: name.into(), sym: Sym::UNSET, kind: kind?, higher_is_better, guardrail: false })
+        if covariate.is_some() && kind == Some(MetricKind::Conversion) {
+            // CUPED adjusts a mean of per-user totals; a conversion has no sums to adjust.
+            self.problem(&format!("{kpath}.covariate"), "only revenue and count metrics take a covariate");
+        }
+        Some(Metric {
+            name: name.into(),
+            sym: Sym::UNSET,
+            kind: kind?,
+            higher_is_better,
+            guardrail: false,
+            covariate,
+            covariate_sym: Sym::UNSET,
+        })
     }
 
     /// Marks the metrics named in `guardrails` (a list of metric names, not the primary).

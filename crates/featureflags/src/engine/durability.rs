@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
-use crate::experiments::{MetricTally, RestoredExposure};
+use crate::experiments::RestoredExposure;
 use crate::intern::Sym;
 use crate::store::{CheckpointRows, StateError, StateRecovery, Store};
 use crate::timeseries::ExperimentSeries;
@@ -113,13 +113,7 @@ impl Engine {
                 -1 => None,
                 attr => Some((u8::try_from(attr).map_err(|_| corrupt(format!("tally attribute {attr}")))?, t.segment)),
             };
-            let metrics = t
-                .metrics
-                .into_iter()
-                .map(|(m, users_with_events, sum, sum_squares, events)| {
-                    (sym(&names, m), MetricTally { users_with_events, sum, sum_squares, events })
-                })
-                .collect();
+            let metrics = t.metrics.into_iter().map(|(m, tally)| (sym(&names, m), tally)).collect();
             self.tracker.restore_tally(sym(&names, t.experiment), sym(&names, t.variant), segment, t.users, metrics);
         }
         let segment_values = counts.segment_values.into_iter().map(|(e, a, s, v)| (sym(&names, e), a, s, v)).collect();

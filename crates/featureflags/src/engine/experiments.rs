@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::context::{AttrValue, Context};
-use crate::experiments::{Experiment, ExperimentStatus, Exposed, MAX_BREAKDOWNS};
+use crate::experiments::{Covariate, Enrolment, Experiment, ExperimentStatus, Exposed, MAX_BREAKDOWNS};
 use crate::intern::Sym;
 use crate::timeseries::{Anomaly, ExperimentSeries};
 
@@ -133,7 +133,22 @@ impl Engine {
                     };
                     segments[i] = self.tracker.segment(exp.sym(), i as u8, value, exp.max_segment_values);
                 }
-                Some((variant, segments, exp.breakdowns.len()))
+                // Read once, at exposure, so the treatment cannot move it. A missing,
+                // non-numeric or out-of-range value counts as 0: users without history
+                // are common, and dropping them would bias the comparison.
+                let covariates = exp
+                    .metrics
+                    .iter()
+                    .filter(|m| m.covariate.is_some())
+                    .map(|m| {
+                        let x = match m.covariate.as_deref().and_then(|c| ctx.get(c)) {
+                            Some(AttrValue::Num(n)) if n.is_finite() && n.abs() <= MAX_TRACK_VALUE => n,
+                            _ => 0.0,
+                        };
+                        Covariate { metric: m.sym, attribute: m.covariate_sym, x }
+                    })
+                    .collect();
+                Some(Enrolment { variant, segments, breakdowns: exp.breakdowns.len(), covariates })
             });
             let Some(exposed) = exposed else { return Outcome::Out };
             if let Exposed::Now(sym) = exposed {
@@ -201,7 +216,7 @@ impl Engine {
                 value,
                 |experiment| {
                     let exp = find(experiment)?;
-                    exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind))
+                    exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind, m.covariate_sym))
                 },
                 |experiment, variant, metric, first, delta| {
                     let Some(exp) = find(experiment) else { return };

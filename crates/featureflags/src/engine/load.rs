@@ -185,6 +185,9 @@ impl Engine {
             }
             for metric in experiment.metrics.iter_mut() {
                 metric.sym = self.interner.intern(&metric.name);
+                if let Some(c) = &metric.covariate {
+                    metric.covariate_sym = self.interner.intern(c);
+                }
             }
         }
         snapshot.experiments = experiments.into();

@@ -236,7 +236,11 @@ fn analyze_metrics(
                         sum_squares: if conversion { 0.0 } else { tally.sum_squares.value() },
                         weight: v.weight,
                         denominator: None,
-                        covariate: None,
+                        covariate: metric.covariate.as_ref().map(|_| stats::Moments {
+                            sum: tally.sum_x.value(),
+                            sum_squares: tally.sum_x2.value(),
+                            sum_products: tally.sum_xy.value(),
+                        }),
                     }
                 })
                 .collect();

@@ -53,11 +53,7 @@ impl Tracker {
             }
         }
         for ((experiment, variant, attribute, segment), t) in tallies {
-            let mut metrics: Vec<_> = t
-                .metrics
-                .iter()
-                .map(|(m, x)| (name(*m), x.users_with_events, x.sum, x.sum_squares, x.events))
-                .collect();
+            let mut metrics: Vec<_> = t.metrics.iter().map(|(m, x)| (name(*m), *x)).collect();
             metrics.sort_by_key(|m| m.0);
             rows.tallies.push(SavedTally {
                 experiment: name(experiment),

@@ -68,6 +68,10 @@ pub struct Metric {
     pub higher_is_better: bool,
     /// A guardrail: its significant regression blocks shipping (config `guardrails`).
     pub guardrail: bool,
+    /// The context attribute holding each user's pre-exposure covariate for CUPED
+    /// (config `covariate`), read once at exposure.
+    pub covariate: Option<Box<str>>,
+    pub(crate) covariate_sym: Sym,
 }
 
 impl Metric {

@@ -20,6 +20,6 @@ mod users;
 pub(crate) use checkpoint::RestoredExposure;
 pub(crate) use definition::NO_WINNER;
 pub use definition::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MAX_BREAKDOWNS};
-pub use tracker::{ExactSum, Exposed, MetricTally, Tracker, VariantAggregate};
+pub use tracker::{Covariate, Enrolment, ExactSum, Exposed, MetricTally, Tracker, VariantAggregate};
 
 pub use crate::stats::MetricKind;

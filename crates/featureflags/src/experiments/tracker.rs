@@ -122,6 +122,37 @@ pub struct MetricTally {
     pub sum_squares: ExactSum,
     /// Events attributed.
     pub events: u64,
+    /// CUPED: Σx of the users' pre-exposure covariates (metrics with a `covariate`).
+    pub sum_x: ExactSum,
+    /// Σx².
+    pub sum_x2: ExactSum,
+    /// Σxy, y the user's total.
+    pub sum_xy: ExactSum,
+}
+
+/// A covariate read at exposure: the metric it adjusts, the attribute it is kept under
+/// among the user's totals, and its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Covariate {
+    /// The metric.
+    pub metric: Sym,
+    /// The context attribute it came from.
+    pub attribute: Sym,
+    /// The value (0 when the context lacked it).
+    pub x: f64,
+}
+
+/// What assignment chose for a user entering an experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enrolment {
+    /// The variant.
+    pub variant: Sym,
+    /// The segment of each breakdown attribute.
+    pub segments: [u16; MAX_BREAKDOWNS],
+    /// How many breakdown attributes there are.
+    pub breakdowns: usize,
+    /// The covariates of the experiment's metrics that have one.
+    pub covariates: Vec<Covariate>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -131,8 +162,16 @@ pub(super) struct VariantTally {
 }
 
 impl VariantTally {
-    /// Replaces one user's total of `metric` by `after` (it was `before`).
-    fn apply(&mut self, metric: Sym, first_event: bool, before: f64, after: f64) {
+    /// Adds an exposed user's covariate `x` of `metric`.
+    fn expose(&mut self, metric: Sym, x: f64) {
+        let tally = self.metrics.entry(metric).or_default();
+        tally.sum_x.add(x);
+        tally.sum_x2.add_product(x, x);
+    }
+
+    /// Replaces one user's total of `metric` by `after` (it was `before`); `x` is the
+    /// user's covariate (0 without one).
+    fn apply(&mut self, metric: Sym, first_event: bool, before: f64, after: f64, x: f64) {
         let tally = self.metrics.entry(metric).or_default();
         tally.events += 1;
         if first_event {
@@ -144,6 +183,11 @@ impl VariantTally {
         tally.sum.add(-before);
         tally.sum_squares.add_product(after, after);
         tally.sum_squares.add_product(-before, before);
+        // Σxy follows the total the same way: x·after − x·before, each product exact.
+        if x != 0.0 {
+            tally.sum_xy.add_product(x, after);
+            tally.sum_xy.add_product(-x, before);
+        }
     }
 
     pub(super) fn merge(&mut self, other: &VariantTally) {
@@ -154,6 +198,9 @@ impl VariantTally {
             m.sum.merge(t.sum);
             m.sum_squares.merge(t.sum_squares);
             m.events += t.events;
+            m.sum_x.merge(t.sum_x);
+            m.sum_x2.merge(t.sum_x2);
+            m.sum_xy.merge(t.sum_xy);
         }
     }
 }
@@ -259,13 +306,13 @@ impl Tracker {
     /// Enrolls `user_id` in `experiment` unless they were exposed before, in which case
     /// their earlier variant stands and `choose` is not called. Otherwise `choose`
     /// decides, under the user's shard lock (so two threads cannot both enroll one
-    /// user), whether they enter and with which variant and breakdown segments.
+    /// user), whether they enter and with which variant, breakdown segments and covariates.
     pub fn enroll(
         &self,
         experiment: Sym,
         user_id: &str,
         cap: Option<u64>,
-        choose: impl FnOnce() -> Option<(Sym, [u16; MAX_BREAKDOWNS], usize)>,
+        choose: impl FnOnce() -> Option<Enrolment>,
     ) -> Option<Exposed> {
         let (mut guard, hash) = self.shards.lock(user_id);
         let shard = &mut *guard;
@@ -275,7 +322,7 @@ impl Tracker {
                 return Some(Exposed::Before(e.variant));
             }
         }
-        let (variant, segments, breakdowns) = choose()?;
+        let Enrolment { variant, segments, breakdowns, covariates } = choose()?;
         if let Some(cap) = cap {
             let count = self.cap_count(experiment);
             let admitted =
@@ -286,9 +333,17 @@ impl Tracker {
             }
         }
         let n = breakdowns.min(MAX_BREAKDOWNS);
-        let exposure = Exposure { experiment, variant, totals: Totals::new(), segments, breakdowns: n as u8 };
+        let mut totals = Totals::new();
+        for c in &covariates {
+            *totals.slot(c.attribute).0 = c.x;
+        }
+        let exposure = Exposure { experiment, variant, totals, segments, breakdowns: n as u8 };
         for (attr, segment) in segments[..n].iter().enumerate() {
-            shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default().users += 1;
+            let tally = shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default();
+            tally.users += 1;
+            for c in &covariates {
+                tally.expose(c.metric, c.x);
+            }
         }
         let record = match found {
             Some(i) => {
@@ -302,13 +357,18 @@ impl Tracker {
         if self.durable {
             shard.mark_dirty(record);
         }
-        shard.tallies.entry((experiment, variant)).or_default().users += 1;
+        let tally = shard.tallies.entry((experiment, variant)).or_default();
+        tally.users += 1;
+        for c in &covariates {
+            tally.expose(c.metric, c.x);
+        }
         Some(Exposed::Now(variant))
     }
 
     /// Attributes `value` of `metric` to every experiment `user_id` is exposed to that
-    /// lists the metric; `kind_of(experiment, metric)` looks the metric up in the current
-    /// config. Returns how many experiments it was attributed to (0: unattributed).
+    /// lists the metric; `kind_of(experiment)` looks the metric up in the current config,
+    /// with the attribute its covariate is kept under ([`Sym::UNSET`]: none). Returns how
+    /// many experiments it was attributed to (0: unattributed).
     /// `on_attributed(experiment, variant, metric, first_event, delta)` runs for each
     /// attribution (inside the user's shard lock).
     pub fn track(
@@ -316,7 +376,7 @@ impl Tracker {
         user_id: &str,
         metric: &str,
         value: f64,
-        kind_of: impl Fn(Sym) -> Option<(Sym, MetricKind)>,
+        kind_of: impl Fn(Sym) -> Option<(Sym, MetricKind, Sym)>,
         mut on_attributed: impl FnMut(Sym, Sym, Sym, bool, f64),
     ) -> usize {
         let mut attributed = 0;
@@ -326,8 +386,10 @@ impl Tracker {
             if let Some(record) = shard.users.find(hash, user_id) {
                 let exposures = shard.users.record_mut(record);
                 for exposure in exposures.iter_mut() {
-                    let Some((metric_sym, kind)) = kind_of(exposure.experiment) else { continue };
+                    let Some((metric_sym, kind, covariate)) = kind_of(exposure.experiment) else { continue };
                     attributed += 1;
+                    // A user exposed before the metric had a covariate has none: x = 0.
+                    let x = if covariate == Sym::UNSET { 0.0 } else { exposure.totals.get(covariate).unwrap_or(0.0) };
                     let (total, first_event) = exposure.totals.slot(metric_sym);
                     let before = *total;
                     let after = match kind {
@@ -342,6 +404,7 @@ impl Tracker {
                         first_event,
                         before,
                         after,
+                        x,
                     );
                     on_attributed(experiment, variant, metric_sym, first_event, after - before);
                     for (attr, segment) in exposure.segments[..usize::from(exposure.breakdowns)].iter().enumerate() {
@@ -350,6 +413,7 @@ impl Tracker {
                             first_event,
                             before,
                             after,
+                            x,
                         );
                     }
                 }

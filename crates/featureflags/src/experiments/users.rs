@@ -33,6 +33,11 @@ impl Totals {
         inline.chain(self.spill.iter().flat_map(|s| s.iter().copied()))
     }
 
+    /// The total of `metric`, if it has one.
+    pub(super) fn get(&self, metric: Sym) -> Option<f64> {
+        self.iter().find(|(m, _)| *m == metric).map(|(_, v)| v)
+    }
+
     /// The total of `metric`, and whether this is its first event.
     pub(super) fn slot(&mut self, metric: Sym) -> (&mut f64, bool) {
         let len = usize::from(self.len);

@@ -11,7 +11,7 @@ use rusqlite::params;
 
 use super::codec::{self, Reader, SavedExposure};
 use super::{StateError, Store};
-use crate::experiments::ExactSum;
+use crate::experiments::{ExactSum, MetricTally};
 
 /// One tally as stored: a variant's (`attribute` -1) or a breakdown segment's.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,9 +24,10 @@ pub(crate) struct SavedTally {
     pub(crate) metrics: Vec<SavedMetric>,
 }
 
-/// One metric of a tally: metric, users with events, sum, sum of squares, events. The
-/// sums are stored whole, both parts of each: `hi` and `lo` as 8 bytes each.
-pub(crate) type SavedMetric = (u32, u64, ExactSum, ExactSum, u64);
+/// One metric of a tally, by its number. The sums (of totals, squares and the CUPED
+/// covariate's Σx, Σx², Σxy) are stored whole, both parts of each: `hi` and `lo` as 8
+/// bytes each.
+pub(crate) type SavedMetric = (u32, MetricTally);
 
 /// What a checkpoint writes.
 #[derive(Debug, Default)]
@@ -283,13 +284,14 @@ impl Store {
 fn encode_metrics(metrics: &[SavedMetric], out: &mut Vec<u8>) {
     out.clear();
     codec::put(out, metrics.len() as u64);
-    for (metric, users_with_events, sum, sum_squares, events) in metrics {
+    for (metric, t) in metrics {
         codec::put(out, (*metric).into());
-        codec::put(out, *users_with_events);
-        for part in [sum.parts(), sum_squares.parts()].into_iter().flat_map(|(hi, lo)| [hi, lo]) {
+        codec::put(out, t.users_with_events);
+        let sums = [t.sum, t.sum_squares, t.sum_x, t.sum_x2, t.sum_xy];
+        for part in sums.into_iter().flat_map(|s| <[f64; 2]>::from(s.parts())) {
             out.extend_from_slice(&part.to_le_bytes());
         }
-        codec::put(out, *events);
+        codec::put(out, t.events);
     }
 }
 
@@ -299,9 +301,13 @@ fn decode_metrics(bytes: &[u8]) -> Result<Vec<SavedMetric>, String> {
     let metrics = (0..n)
         .map(|_| {
             let (metric, users_with_events) = (r.u32()?, r.varint()?);
-            let sum = ExactSum::from_parts(r.f64()?, r.f64()?);
-            let sum_squares = ExactSum::from_parts(r.f64()?, r.f64()?);
-            Ok((metric, users_with_events, sum, sum_squares, r.varint()?))
+            let mut sums = [ExactSum::default(); 5];
+            for s in &mut sums {
+                *s = ExactSum::from_parts(r.f64()?, r.f64()?);
+            }
+            let [sum, sum_squares, sum_x, sum_x2, sum_xy] = sums;
+            let events = r.varint()?;
+            Ok((metric, MetricTally { users_with_events, sum, sum_squares, events, sum_x, sum_x2, sum_xy }))
         })
         .collect::<Result<Vec<_>, String>>()?;
     r.finish()?;
