@@ -35,9 +35,16 @@ pub(super) struct History {
     removals_made: u64,
     /// Trails dropped that the next checkpoint deletes from the store.
     dropped: Vec<String>,
+    /// Whether a store takes `unsaved` and `dropped` at checkpoints: without one,
+    /// nothing would ever empty them.
+    durable: bool,
 }
 
 impl History {
+    pub(super) fn new(durable: bool) -> Self {
+        History { durable, ..History::default() }
+    }
+
     /// Appends `change` to `flag`'s trail, stamped with `time_ms` and the config `revision`.
     pub(super) fn record(&mut self, flag: &str, change: Change<'_>, time_ms: i64, revision: Option<&str>) {
         let entry = Entry { change, time_ms, revision };
@@ -47,7 +54,7 @@ impl History {
             log.pop_front();
         }
         log.push_back(text.into());
-        if !self.unsaved.contains(flag) {
+        if self.durable && !self.unsaved.contains(flag) {
             self.unsaved.insert(flag.to_owned());
         }
     }
@@ -84,8 +91,10 @@ impl History {
             if self.retired.get(&oldest) == Some(&number) {
                 self.retired.remove(&oldest);
                 self.entries.remove(&oldest);
-                self.unsaved.remove(&oldest);
-                self.dropped.push(oldest);
+                if self.durable {
+                    self.unsaved.remove(&oldest);
+                    self.dropped.push(oldest);
+                }
             }
         }
         // Stale entries from flags that come and go must not pile up either.
@@ -261,5 +270,33 @@ impl FieldDigests {
         fields.sort();
         fields.dedup();
         fields
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(prefix: &str, n: usize) -> Value {
+        let flags: Map<String, Value> = (0..n).map(|i| (format!("{prefix}-{i}"), serde_json::json!({}))).collect();
+        serde_json::json!({ "flags": flags })
+    }
+
+    #[test]
+    fn without_a_store_nothing_waits_for_a_checkpoint_that_never_comes() {
+        for durable in [false, true] {
+            let mut history = History::new(durable);
+            for generation in 0..3 {
+                history.record_config(&config(&generation.to_string(), RETIRED_TRAILS), 0, None);
+            }
+            assert_eq!(history.retired.len(), RETIRED_TRAILS);
+            assert_eq!(history.entries.len(), 2 * RETIRED_TRAILS);
+            let (unsaved, dropped) = (history.unsaved.len(), history.dropped.len());
+            if durable {
+                assert_eq!((unsaved, dropped), (2 * RETIRED_TRAILS, RETIRED_TRAILS));
+            } else {
+                assert_eq!((unsaved, dropped), (0, 0));
+            }
+        }
     }
 }

@@ -116,7 +116,7 @@ impl Engine {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             interner: Interner::default(),
             overlay: RuntimeOverlay::default(),
-            history: Mutex::default(),
+            history: Mutex::new(History::new(store.is_some())),
             fixed_time_ms: AtomicI64::new(0),
             events: Events::new(options.event_capacity, options.evaluation_events),
             tracker: Tracker::new(store.is_some()),
