@@ -4,8 +4,9 @@
 # C sources travel with the package), and builds with the default run-time loading. The
 # binary and a copy of libfeatureflags.so then move to a directory of their own, and the
 # binary runs from there with the library's path given at startup (argument, then
-# FEATUREFLAGS_LIB); without a library it starts and reports the loader's error. The
-# same consumer built with CGO_ENABLED=0 (purego) runs too.
+# FEATUREFLAGS_LIB, and with the clone's target/ hidden); without a library it starts
+# and reports the loader's error. The same consumer built with CGO_ENABLED=0 (purego)
+# runs too.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -72,6 +73,11 @@ out="$(./consumer "$tmp/app/libfeatureflags.so")"
 [ "$out" = "$want $tmp/app/libfeatureflags.so: beta = true, 1 event" ] || fail "with the path: $out"
 out="$(FEATUREFLAGS_LIB="$tmp/app/libfeatureflags.so" ./consumer)"
 [ "$out" = "$want $tmp/app/libfeatureflags.so: beta = true, 1 event" ] || fail "with FEATUREFLAGS_LIB: $out"
+# As if the clone's build were gone: its target/ hidden under an empty tmpfs, in a mount
+# namespace of this one run (deleting it would take the library from the steps after this).
+out="$(unshare -m sh -c 'mount -t tmpfs none "$1" && [ -z "$(ls -A "$1")" ] && exec ./consumer "$2"' \
+  sh "$root/target" "$tmp/app/libfeatureflags.so")"
+[ "$out" = "$want $tmp/app/libfeatureflags.so: beta = true, 1 event" ] || fail "with the clone's target/ hidden: $out"
 rc=0
 err="$(./consumer "$tmp/app/missing.so" 2>&1)" || rc=$?
 [ "$rc" = 2 ] && [[ "$err" == *"cannot load libfeatureflags: $tmp/app/missing.so: cannot open shared object file"* ]] ||
