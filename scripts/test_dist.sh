@@ -114,10 +114,17 @@ cmake_consumers() {
         "$build/$exe" || fail "$target: CMake consumer $exe"
     done
     # Another ABI is refused when the C++ binding loads the library.
-    local rc=0
-    LD_PRELOAD="$tmp/abi_shim.so" "$build/cpp_noexcept" 2>"$tmp/abi.err" || rc=$?
-    [ "$rc" = 3 ] && grep -q "ABI version 99" "$tmp/abi.err" || { cat "$tmp/abi.err"; fail "$target: C++ accepted ABI 99"; }
-    echo "C++: $(cat "$tmp/abi.err")"
+    refuses_abi_99 "$target: C++" "$build/cpp_noexcept"
+}
+
+# refuses_abi_99 LABEL PROGRAM…: run with a library whose ff_abi_version says 99, the
+# program exits 3 with a message naming that version.
+refuses_abi_99() {
+    local label="$1" rc=0
+    shift
+    LD_PRELOAD="$tmp/abi_shim.so" "$@" 2>"$tmp/abi.err" || rc=$?
+    [ "$rc" = 3 ] && grep -q "ABI version 99" "$tmp/abi.err" || { cat "$tmp/abi.err"; fail "$label accepted ABI 99"; }
+    echo "$label: $(cat "$tmp/abi.err")"
 }
 
 # No rpath: the program fails alone, and runs when the loader is told where to look:
@@ -162,10 +169,7 @@ EOF
     (cd "$mod" && CGO_ENABLED=1 GOTOOLCHAIN=local GOFLAGS=-mod=mod PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
         CGO_LDFLAGS="-Wl,-rpath,$prefix/lib" go build -tags ffpkgconfig -o "$tmp/go_consumer" .)
     "$tmp/go_consumer"
-    local rc=0
-    LD_PRELOAD="$tmp/abi_shim.so" "$tmp/go_consumer" 2>"$tmp/abi.err" || rc=$?
-    [ "$rc" = 3 ] && grep -q "ABI version 99" "$tmp/abi.err" || { cat "$tmp/abi.err"; fail "Go accepted ABI 99"; }
-    echo "Go: $(cat "$tmp/abi.err")"
+    refuses_abi_99 Go "$tmp/go_consumer"
 }
 
 java_consumer() {

@@ -264,6 +264,17 @@ impl FunnelTracker {
             let last = funnel.steps.len() - 1;
             let mut by_variant = IndexMap::new();
             let control = find(variants[0]);
+            // Users who started the funnel, and those of them who finished it.
+            let aggregate = |name: &str, tally: &FunnelTally| crate::stats::VariantAggregate {
+                name: name.into(),
+                users: tally.reached[0],
+                conversions: tally.reached[last],
+                sum: 0.0,
+                sum_squares: 0.0,
+                weight: 1.0,
+                denominator: None,
+                covariate: None,
+            };
             for sym in variants {
                 let t = find(*sym);
                 let comparison = (sym != &variants[0]).then(|| {
@@ -277,28 +288,7 @@ impl FunnelTracker {
                         sequential: false,
                         sequential_tuning: None,
                         allocations: Vec::new(),
-                        variants: vec![
-                            crate::stats::VariantAggregate {
-                                name: "control".into(),
-                                users: control.reached[0],
-                                conversions: control.reached[last],
-                                sum: 0.0,
-                                sum_squares: 0.0,
-                                weight: 1.0,
-                                denominator: None,
-                                covariate: None,
-                            },
-                            crate::stats::VariantAggregate {
-                                name: "variant".into(),
-                                users: t.reached[0],
-                                conversions: t.reached[last],
-                                sum: 0.0,
-                                sum_squares: 0.0,
-                                weight: 1.0,
-                                denominator: None,
-                                covariate: None,
-                            },
-                        ],
+                        variants: vec![aggregate("control", control), aggregate("variant", t)],
                     };
                     let analysis = crate::stats::analyze(&input);
                     // An analysis that rejects its input has no variant rows: every field is null.
