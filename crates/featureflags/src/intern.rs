@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 use rustc_hash::FxHashMap;
 
+use crate::sync::lock;
+
 /// Index of an interned string (a variant key, rule id, experiment key or metric name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Sym(pub(crate) u32);
@@ -31,7 +33,7 @@ pub(crate) struct Interner {
 
 impl Interner {
     pub(crate) fn intern(&self, text: &str) -> Sym {
-        let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        let mut index = lock(&self.index);
         if let Some(sym) = index.get(text) {
             return *sym;
         }

@@ -29,6 +29,7 @@ mod sharded;
 mod snapshot;
 pub mod stats;
 mod store;
+mod sync;
 mod targeting;
 mod timeseries;
 mod timestamp;

@@ -7,6 +7,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use rustc_hash::FxBuildHasher;
 
+use crate::sync::lock;
+
 /// Shards per [`Sharded`].
 const SHARDS: usize = 64;
 
@@ -20,11 +22,6 @@ impl<T: Default> Default for Sharded<T> {
     fn default() -> Self {
         Sharded { shards: (0..SHARDS).map(|_| Mutex::default()).collect() }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Each critical section leaves the shard consistent, so a poisoned lock is usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<T> Sharded<T> {

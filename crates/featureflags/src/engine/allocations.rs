@@ -86,7 +86,7 @@ impl Engine {
     /// earlier periods' weights no longer describe these variants. Experiments the config
     /// dropped are forgotten.
     pub(super) fn record_allocations(&self, snapshot: &Snapshot, now_ms: i64) {
-        let mut periods = super::lock(self.overlay.allocations());
+        let mut periods = crate::sync::lock(self.overlay.allocations());
         periods.retain(|key, _| snapshot.experiment(key).is_some());
         for exp in snapshot.experiments.iter() {
             let weights = weights_of(exp);
@@ -112,14 +112,14 @@ impl Engine {
 
     /// Adds every experiment's periods to `rows`, whole, as the tallies are.
     pub(super) fn collect_allocations(&self, rows: &mut CheckpointRows) {
-        let periods = super::lock(self.overlay.allocations());
+        let periods = crate::sync::lock(self.overlay.allocations());
         rows.allocations.extend(periods.iter().map(|(key, history)| (key.to_string(), encode(history))));
     }
 
     /// Puts back the periods read from the store, before the stored config is installed:
     /// installing it then finds its weights already in the history and starts no period.
     pub(super) fn restore_allocations(&self, stored: &[(String, String)]) -> Result<(), String> {
-        let mut periods = super::lock(self.overlay.allocations());
+        let mut periods = crate::sync::lock(self.overlay.allocations());
         for (key, text) in stored {
             let history = decode(text).map_err(|e| format!("allocation periods of {key}: {e}"))?;
             periods.insert(key.as_str().into(), history);
@@ -135,7 +135,7 @@ impl Engine {
         exp: &Experiment,
         aggregates: &FxHashMap<Sym, VariantAggregate>,
     ) -> Vec<stats::Allocation> {
-        let periods = super::lock(self.overlay.allocations());
+        let periods = crate::sync::lock(self.overlay.allocations());
         let Some(history) = periods.get(&exp.key).filter(|h| h.len() > 1) else { return Vec::new() };
         let now = users_of(exp, aggregates);
         let mut out = Vec::with_capacity(history.len());

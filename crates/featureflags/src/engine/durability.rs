@@ -10,11 +10,12 @@ use rustc_hash::FxHashMap;
 use crate::experiments::RestoredExposure;
 use crate::intern::Sym;
 use crate::store::{CheckpointRows, StateError, StateRecovery, Store};
+use crate::sync::lock;
 use crate::timeseries::ExperimentSeries;
 
 use super::load::Source;
 use super::overlay::Controls;
-use super::{lock, Engine, EngineOptions, LoadError};
+use super::{Engine, EngineOptions, LoadError};
 
 /// What a checkpoint wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,9 +5,10 @@ use serde_json::json;
 use crate::context::{AttrValue, Context};
 use crate::experiments::{Covariate, Enrolment, Experiment, ExperimentStatus, Exposed, MAX_BREAKDOWNS};
 use crate::intern::Sym;
+use crate::sync::lock;
 use crate::timeseries::{Anomaly, ExperimentSeries};
 
-use super::{lock, Engine};
+use super::Engine;
 
 /// Why an experiment call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,9 @@ use std::sync::MutexGuard;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{lock, Engine};
+use super::Engine;
+
+use crate::sync::lock;
 
 /// Entries kept per flag in its history; older ones are dropped.
 pub const HISTORY_PER_FLAG: usize = 100;

@@ -25,7 +25,7 @@ mod stress_tests;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
@@ -231,13 +231,4 @@ pub enum TimeError {
     /// Called from inside the engine's own event listener.
     #[error(transparent)]
     InsideListener(#[from] crate::events::InsideListener),
-}
-
-/// Locks `mutex`, ignoring poisoning. The C boundary catches panics and the engine stays
-/// in use, so poisoning would turn one failed call into the failure of every later one.
-/// A panic can leave only the change in progress partly made: a reload builds the next
-/// rollout map aside and replaces the old one in one assignment, and every other write
-/// touches one entry (an override, a winner, a rollout, a flag's history, a series).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -29,10 +29,11 @@ use crate::intern::Sym;
 use crate::rollouts::{Cause, Gate, Rollout, Runtime, Transition};
 use crate::snapshot::{Flag, Snapshot, NO_OVERRIDE};
 use crate::store::{CheckpointRows, SavedControls, StateError, Store};
+use crate::sync::lock;
 use crate::timeseries::ExperimentSeries;
 
 use super::allocations::Periods;
-use super::{lock, ExperimentError, OverrideError};
+use super::{ExperimentError, OverrideError};
 
 /// Runtime state that outlives reloads: the control-plane decisions and the experiments'
 /// time series.

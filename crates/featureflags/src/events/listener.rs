@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use super::Events;
 
+use crate::sync::{read, write};
+
 /// A synchronous receiver of events (one JSON object per call, no trailing newline).
 pub type Listener = Arc<dyn Fn(&str) + Send + Sync>;
 
@@ -65,7 +67,7 @@ impl Events {
         if self.inside_listener() {
             return Err(ListenerBusy);
         }
-        let mut slot = self.listener.write().unwrap_or_else(|e| e.into_inner());
+        let mut slot = write(&self.listener);
         self.has_listener.store(listener.is_some(), Ordering::Release);
         *slot = listener;
         Ok(())
@@ -102,7 +104,7 @@ impl Events {
         if depth == MAX_NESTED || stack[..depth].contains(&self.address()) {
             return Err(write);
         }
-        let slot = self.listener.read().unwrap_or_else(|e| e.into_inner());
+        let slot = read(&self.listener);
         let Some(listener) = slot.as_ref() else { return Err(write) };
         let seq = self.next_sequence();
         stack[depth] = self.address();

@@ -22,6 +22,7 @@ use std::sync::{Mutex, RwLock};
 use serde_json::Value;
 
 use crate::intern::Sym;
+use crate::sync::lock;
 
 pub use listener::{InsideListener, Listener, ListenerBusy};
 use queue::{Entry, Queue};
@@ -47,11 +48,6 @@ impl std::fmt::Debug for Events {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Events").field("capacity", &self.capacity).field("dropped", &self.dropped()).finish()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every critical section leaves its data consistent, so a poisoned lock is usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Events {

@@ -5,8 +5,9 @@ use rustc_hash::FxHashMap;
 
 use crate::intern::Sym;
 use crate::store::{encode_record, CheckpointRows, SavedExposure, SavedTally};
+use crate::sync::lock;
 
-use super::tracker::{lock, MetricTally, Tracker, VariantTally};
+use super::tracker::{MetricTally, Tracker, VariantTally};
 use super::users::{Exposure, Totals, UserId, UserRecord};
 use super::MAX_BREAKDOWNS;
 

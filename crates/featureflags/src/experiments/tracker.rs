@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 use crate::intern::Sym;
 use crate::sharded::Sharded;
 use crate::stats::MetricKind;
+use crate::sync::{lock, read, write};
 
 use super::users::{Exposure, Totals, UserId, UserRecord, Users};
 use super::MAX_BREAKDOWNS;
@@ -285,11 +286,6 @@ pub struct Tracker {
     caps: RwLock<FxHashMap<Sym, Arc<CapCount>>>,
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Each critical section leaves its map consistent, so a poisoned lock is usable.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Tracker {
     /// A tracker that lists changed users for checkpoints when `durable`.
     pub(crate) fn new(durable: bool) -> Self {
@@ -495,10 +491,10 @@ impl Tracker {
 
     /// `experiment`'s cap counts.
     pub(crate) fn cap_count(&self, experiment: Sym) -> Arc<CapCount> {
-        if let Some(count) = self.caps.read().unwrap_or_else(|e| e.into_inner()).get(&experiment) {
+        if let Some(count) = read(&self.caps).get(&experiment) {
             return count.clone();
         }
-        self.caps.write().unwrap_or_else(|e| e.into_inner()).entry(experiment).or_default().clone()
+        write(&self.caps).entry(experiment).or_default().clone()
     }
 
     /// Events counted as unattributed, by metric name.

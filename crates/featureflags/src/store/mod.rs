@@ -18,6 +18,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use crate::sync::lock;
+
 pub(crate) use codec::{encode_record, SavedExposure};
 pub(crate) use control::SavedControls;
 pub(crate) use tallies::{CheckpointRows, Names, SavedTally};
@@ -115,7 +117,7 @@ impl Store {
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.conn)
     }
 
     /// The error for a failed statement or commit on this file.

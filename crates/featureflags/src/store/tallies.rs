@@ -12,6 +12,7 @@ use rusqlite::params;
 use super::codec::{self, Reader, SavedExposure};
 use super::{StateError, Store};
 use crate::experiments::{ExactSum, MetricTally};
+use crate::sync::lock;
 
 /// One tally as stored: a variant's (`attribute` -1) or a breakdown segment's.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,14 +97,14 @@ impl Store {
     /// The number of `name` in the counting rows (new names are written by the next
     /// checkpoint).
     pub(crate) fn name_id(&self, names: &Mutex<Names>, name: &str) -> u32 {
-        names.lock().unwrap_or_else(|e| e.into_inner()).id(name)
+        lock(names).id(name)
     }
 
     /// Writes `rows` in one transaction, with the names they use.
     pub(crate) fn checkpoint(&self, names: &Mutex<Names>, rows: &mut CheckpointRows) -> Result<(), StateError> {
         // In key order, the users' B-tree is written page after page rather than all over.
         rows.users.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
+        let mut names = lock(names);
         let mut conn = self.conn();
         let fail = |e| self.fail(e);
         let tx = conn.transaction().map_err(fail)?;
@@ -195,7 +196,7 @@ impl Store {
         let conn = self.conn();
         let fail = |e| self.fail(e);
         let corrupt = |detail: String| StateError::Corrupt { path: self.path.display().to_string(), detail };
-        let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
+        let mut names = lock(names);
         {
             let mut stmt = conn.prepare("SELECT id, name FROM names ORDER BY id").map_err(fail)?;
             let mut rows = stmt.query([]).map_err(fail)?;
