@@ -166,73 +166,50 @@ func (p *Provider) Track(_ context.Context, name string, evalCtx of.EvaluationCo
 
 // BooleanEvaluation evaluates a boolean flag (featureflags.Engine.BoolValue).
 func (p *Provider) BooleanEvaluation(_ context.Context, flag string, def bool, flat of.FlattenedContext) of.BoolResolutionDetail {
-	p.closing.RLock()
-	defer p.closing.RUnlock()
-	c, res := p.context(flat)
-	if c == nil {
-		return of.BoolResolutionDetail{Value: def, ProviderResolutionDetail: res}
-	}
-	defer p.contexts.Put(c)
-	v, d := p.engine.BoolValue(flag, c, def)
-	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: resolution(flag, d)}
+	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).BoolValue)
+	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // StringEvaluation evaluates a flag whose variants are strings.
 func (p *Provider) StringEvaluation(_ context.Context, flag string, def string, flat of.FlattenedContext) of.StringResolutionDetail {
-	p.closing.RLock()
-	defer p.closing.RUnlock()
-	c, res := p.context(flat)
-	if c == nil {
-		return of.StringResolutionDetail{Value: def, ProviderResolutionDetail: res}
-	}
-	defer p.contexts.Put(c)
-	v, d := p.engine.StringValue(flag, c, def)
-	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: resolution(flag, d)}
+	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).StringValue)
+	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // FloatEvaluation evaluates a flag whose variants are numbers.
 func (p *Provider) FloatEvaluation(_ context.Context, flag string, def float64, flat of.FlattenedContext) of.FloatResolutionDetail {
-	p.closing.RLock()
-	defer p.closing.RUnlock()
-	c, res := p.context(flat)
-	if c == nil {
-		return of.FloatResolutionDetail{Value: def, ProviderResolutionDetail: res}
-	}
-	defer p.contexts.Put(c)
-	v, d := p.engine.FloatValue(flag, c, def)
-	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: resolution(flag, d)}
+	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).FloatValue)
+	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // IntEvaluation evaluates a flag whose variants are integers (1.5 is TYPE_MISMATCH).
 func (p *Provider) IntEvaluation(_ context.Context, flag string, def int64, flat of.FlattenedContext) of.IntResolutionDetail {
-	p.closing.RLock()
-	defer p.closing.RUnlock()
-	c, res := p.context(flat)
-	if c == nil {
-		return of.IntResolutionDetail{Value: def, ProviderResolutionDetail: res}
-	}
-	defer p.contexts.Put(c)
-	v, d := p.engine.IntValue(flag, c, def)
-	return of.IntResolutionDetail{Value: v, ProviderResolutionDetail: resolution(flag, d)}
+	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).IntValue)
+	return of.IntResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // ObjectEvaluation evaluates a flag whose variants are JSON objects or arrays
 // (map[string]any, []any).
 func (p *Provider) ObjectEvaluation(_ context.Context, flag string, def any, flat of.FlattenedContext) of.InterfaceResolutionDetail {
+	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).ObjectValue)
+	return of.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: r}
+}
+
+// evaluate is the five typed evaluations: the caller's default and the context's error
+// when the context cannot be built, else the typed getter's value and detail.
+func evaluate[T any](p *Provider, flag string, def T, flat of.FlattenedContext,
+	get func(*featureflags.Engine, string, *featureflags.Context, T) (T, featureflags.Detail)) (T, of.ProviderResolutionDetail) {
 	p.closing.RLock()
 	defer p.closing.RUnlock()
 	c, res := p.context(flat)
 	if c == nil {
-		return of.InterfaceResolutionDetail{Value: def, ProviderResolutionDetail: res}
+		return def, res
 	}
 	defer p.contexts.Put(c)
-	v, d := p.engine.ObjectValue(flag, c, def)
-	return of.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: resolution(flag, d)}
+	v, d := get(p.engine, flag, c, def)
+	return v, resolution(flag, d)
 }
 
-// resolution maps an evaluation's detail to OpenFeature's: the reason, the error code
-// when the caller's default was served, and the rule in the flag metadata (ruleIndex,
-// ruleId) with the engine's own reason (featureflagsReason).
 func resolution(flag string, d featureflags.Detail) of.ProviderResolutionDetail {
 	r := of.ProviderResolutionDetail{
 		Variant:      d.Variant,
