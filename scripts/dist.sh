@@ -15,7 +15,11 @@
 # links the gnu library against glibc 2.17's symbol versions and the musl one against
 # musl; zig and cargo-zigbuild are pinned Python packages that this script installs when
 # missing, as it adds the musl Rust target. FF_DIST_TARGETS narrows the targets,
-# FF_DIST_DIR moves the output (default dist/), FF_DIST_JAR=0 skips the jar.
+# FF_DIST_DIR moves the output (default dist/), FF_DIST_JAR=0 skips the jar,
+# FF_DIST_TARGET_DIR moves the builds (default target/; CI keeps them in the machine's
+# cache, so a fresh clone rebuilds only the workspace's crates), and `--build-only` stops
+# after the builds (scripts/test.sh starts that in the background, at the lowest priority,
+# so the builds use what the tests leave idle).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -25,6 +29,9 @@ zigbuild_pkg="cargo-zigbuild==0.24.1"
 glibc_baseline="2.17"
 targets=(${FF_DIST_TARGETS:-x86_64-unknown-linux-gnu x86_64-unknown-linux-musl})
 out="${FF_DIST_DIR:-$root/dist}"
+target_dir="${FF_DIST_TARGET_DIR:-$root/target}"
+build_only=0
+[ "${1:-}" = --build-only ] && build_only=1
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 IFS=. read -r major minor patch <<<"$version"
@@ -54,12 +61,12 @@ build() {
     case "$target" in
         *-linux-gnu)
             # glibc symbol versions of the baseline, whatever the build machine has.
-            cargo zigbuild --release --locked -p featureflags-c --lib --target "$target.$glibc_baseline" ;;
+            CARGO_TARGET_DIR="$target_dir" cargo zigbuild --release --locked -p featureflags-c --lib --target "$target.$glibc_baseline" ;;
         *-linux-musl)
             # -crt-static: a .so that loads musl's libc.so dynamically (with crt-static, the
             # default, rustc makes no cdylib for musl). The .a is the same code either way.
             env "CARGO_TARGET_$(echo "$target" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-C target-feature=-crt-static" \
-                cargo zigbuild --release --locked -p featureflags-c --lib --target "$target" ;;
+                CARGO_TARGET_DIR="$target_dir" cargo zigbuild --release --locked -p featureflags-c --lib --target "$target" ;;
         *) echo "dist: no recipe for target $target" >&2; return 1 ;;
     esac
 }
@@ -74,7 +81,7 @@ static_libs() {
 
 package() {
     local target="$1"
-    local built="$root/target/$target/release"
+    local built="$target_dir/$target/release"
     local name="featureflags-$version-$target"
     local stage="$work/$name"
     mkdir -p "$stage/lib/pkgconfig" "$stage/lib/cmake/featureflags" "$stage/include/featureflags"
@@ -210,16 +217,21 @@ java_jar() {
     (cd bindings/java && mvn -B -q --no-transfer-progress clean)
     if printf '%s\n' "${targets[@]}" | grep -qx x86_64-unknown-linux-musl; then
         FF_JNI_CC="$musl_cc" FF_JNI_PLATFORM=linux-x86_64-musl \
-            FF_JNI_STATICLIB="$root/target/x86_64-unknown-linux-musl/release/libfeatureflags.a" \
+            FF_JNI_STATICLIB="$target_dir/x86_64-unknown-linux-musl/release/libfeatureflags.a" \
             bash bindings/java/src/main/c/build.sh "$JAVA_HOME" "$root" bindings/java/target/classes/native
     fi
     (cd bindings/java &&
         FF_JNI_CC="$gnu_cc" FF_JNI_PLATFORM=linux-x86_64-gnu \
-            FF_JNI_STATICLIB="$root/target/x86_64-unknown-linux-gnu/release/libfeatureflags.a" \
+            FF_JNI_STATICLIB="$target_dir/x86_64-unknown-linux-gnu/release/libfeatureflags.a" \
             mvn -B -q --no-transfer-progress -DskipTests package)
     cp "bindings/java/target/featureflags-$version.jar" "$out/featureflags-$version.jar"
     echo "dist: $out/featureflags-$version.jar"
 }
+
+if [ "$build_only" = 1 ]; then
+    for t in "${targets[@]}"; do build "$t"; done
+    exit 0
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -3,6 +3,7 @@
 # time, and prints each target's executions (and, with --coverage, its line coverage).
 #
 #   scripts/fuzz.sh                  every target for 20 s (FUZZ_SECONDS): the CI step
+#                                    (FUZZ_JOBS targets at once, default: one per core)
 #   scripts/fuzz.sh --long           every target for 10 minutes: the long run
 #   scripts/fuzz.sh --seconds 3600 c_api operations
 #                                    chosen targets, chosen time
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
         --long) seconds=600 ;;
         --seconds) seconds="$2"; shift ;;
         --coverage) coverage=1 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         -*) echo "unknown option: $1" >&2; exit 2 ;;
         *) targets+=("$1") ;;
     esac
@@ -59,31 +60,51 @@ options_for() {
     esac
 }
 
-summary=()
-status=0
-mkdir -p artifacts
-for t in "${targets[@]}"; do
-    log="artifacts/$t.log"
+# fuzz_one TARGET: runs it, then writes its summary line to artifacts/TARGET.summary and
+# fails if it found a crash.
+fuzz_one() {
+    local t="$1" log="artifacts/$1.log" result=ok status=0
     mkdir -p "corpus/$t" "artifacts/$t"
-    echo "--- $t: $seconds s"
     # shellcheck disable=SC2046
-    if cargo +nightly fuzz run "${fuzz_flags[@]}" "$t" "corpus/$t" -- \
+    if ! cargo +nightly fuzz run "${fuzz_flags[@]}" "$t" "corpus/$t" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         $(options_for "$t") >"$log" 2>&1; then
-        result=ok
-    else
         result=FAILED
         status=1
         tail -n 60 "$log"
         echo "$t: crash input(s) in fuzz/artifacts/$t/ (replay: cargo +nightly fuzz run $t FILE)"
     fi
+    local runs rate cov corpus
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
     corpus=$(find "corpus/$t" -type f | wc -l)
-    line=$(printf '%-12s %-6s %12s execs %8s/s  edges %6s  corpus %6s' "$t" "$result" "${runs:-?}" "${rate:-?}" "${cov:-?}" "$corpus")
-    echo "$line"
-    summary+=("$line")
+    printf '%-12s %-6s %12s execs %8s/s  edges %6s  corpus %6s\n' "$t" "$result" "${runs:-?}" "${rate:-?}" "${cov:-?}" "$corpus" >"artifacts/$t.summary"
+    return "$status"
+}
+
+# A libFuzzer process uses one core: run as many targets at once as there are cores, each
+# for its full time.
+summary=()
+status=0
+mkdir -p artifacts
+parallel="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+for ((i = 0; i < ${#targets[@]}; i += parallel)); do
+    batch=("${targets[@]:i:parallel}")
+    echo "--- ${batch[*]}: $seconds s each"
+    pids=()
+    for t in "${batch[@]}"; do
+        fuzz_one "$t" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || status=1
+    done
+    for t in "${batch[@]}"; do
+        line=$(cat "artifacts/$t.summary")
+        echo "$line"
+        summary+=("$line")
+    done
 done
 
 if [ "$coverage" -eq 1 ]; then
