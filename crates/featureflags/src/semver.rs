@@ -1,6 +1,12 @@
 //! Semantic versions (semver 2.0 precedence) parsed without allocation, so attribute
 //! values can be compared on the evaluation path. A leading `v` and a missing minor or
 //! patch are accepted (`v5.2` = `5.2.0`); build metadata is ignored.
+//!
+//! The `semver` crate is the oracle this parser is tested against (below), not its
+//! replacement: its `Version` stores pre-release and build identifiers longer than 8
+//! bytes on the heap (one allocation to parse `2.14.3-alpha.build.77`), and evaluation
+//! allocates nothing. Measured with callgrind, this parser takes fewer instructions than
+//! the crate's (docs/design.md, "Crates").
 
 use std::cmp::Ordering;
 
@@ -18,33 +24,44 @@ pub struct Version<'a> {
 }
 
 impl<'a> Version<'a> {
-    /// Parses `text`, or `None` when it is not a version.
+    /// Parses `text`, or `None` when it is not a version. One pass over the bytes: this
+    /// runs for every evaluation of a version clause.
     pub fn parse(text: &'a str) -> Option<Self> {
-        let text = text.strip_prefix(['v', 'V']).unwrap_or(text);
-        let text = match text.find('+') {
-            Some(i) => {
-                let build = &text[i + 1..];
-                if !identifiers_valid(build) {
-                    return None;
-                }
-                &text[..i]
+        let bytes = text.as_bytes();
+        let mut at = usize::from(matches!(bytes.first(), Some(b'v' | b'V')));
+        let mut numbers = [0u64; 3];
+        let mut count = 0;
+        loop {
+            let start = at;
+            let mut n: u64 = 0;
+            while let Some(&b) = bytes.get(at).filter(|b| b.is_ascii_digit()) {
+                n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+                at += 1;
             }
-            None => text,
+            if at == start || count == numbers.len() {
+                return None;
+            }
+            numbers[count] = n;
+            count += 1;
+            if bytes.get(at) != Some(&b'.') {
+                break;
+            }
+            at += 1;
+        }
+        let rest = &text[at..];
+        let (pre, build) = match rest.as_bytes().first() {
+            None => ("", None),
+            Some(b'-') => match rest.find('+') {
+                Some(plus) => (&rest[1..plus], Some(&rest[plus + 1..])),
+                None => (&rest[1..], None),
+            },
+            Some(b'+') => ("", Some(&rest[1..])),
+            Some(_) => return None,
         };
-        let (core, pre) = match text.find('-') {
-            Some(i) => (&text[..i], &text[i + 1..]),
-            None => (text, ""),
-        };
-        if text.len() > core.len() && (!identifiers_valid(pre)) {
+        if rest.starts_with('-') && !identifiers_valid(pre) || build.is_some_and(|b| !identifiers_valid(b)) {
             return None;
         }
-        let mut numbers = core.split('.');
-        let major = number(numbers.next()?)?;
-        let minor = numbers.next().map_or(Some(0), number)?;
-        let patch = numbers.next().map_or(Some(0), number)?;
-        if numbers.next().is_some() {
-            return None;
-        }
+        let [major, minor, patch] = numbers;
         Some(Version { major, minor, patch, pre })
     }
 
@@ -56,15 +73,22 @@ impl<'a> Version<'a> {
     }
 }
 
-fn number(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
+/// Non-empty dot-separated identifiers of ASCII letters, digits and hyphens.
 fn identifiers_valid(s: &str) -> bool {
-    !s.is_empty() && s.split('.').all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    let mut after_dot = true;
+    for &b in s.as_bytes() {
+        if b == b'.' {
+            if after_dot {
+                return false;
+            }
+            after_dot = true;
+        } else if b.is_ascii_alphanumeric() || b == b'-' {
+            after_dot = false;
+        } else {
+            return false;
+        }
+    }
+    !after_dot
 }
 
 /// A release ranks above its pre-releases; identifiers compare numerically when both
@@ -152,6 +176,84 @@ mod tests {
         ];
         for pair in chain.windows(2) {
             assert_eq!(cmp(pair[0], pair[1]), Ordering::Less, "{} < {}", pair[0], pair[1]);
+        }
+    }
+
+    /// A small deterministic generator of version-like strings: strict semver, lenient
+    /// forms, and near misses.
+    fn candidates() -> Vec<String> {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let numbers = ["0", "1", "2", "10", "01", "99999999999999999999", "18446744073709551615", ""];
+        let ids = ["alpha", "beta", "1", "11", "2", "0", "01", "rc-1", "x.y", "", "-", "a_b", "é"];
+        let mut out = Vec::new();
+        for _ in 0..50_000 {
+            let mut s = String::new();
+            if next(8) == 0 {
+                s.push('v');
+            }
+            let parts = 1 + next(4) as usize;
+            for i in 0..parts {
+                if i > 0 {
+                    s.push('.');
+                }
+                s.push_str(numbers[next(numbers.len() as u64) as usize]);
+            }
+            for sep in ['-', '+'] {
+                if next(2) == 0 {
+                    s.push(sep);
+                    for i in 0..1 + next(3) {
+                        if i > 0 {
+                            s.push('.');
+                        }
+                        s.push_str(ids[next(ids.len() as u64) as usize]);
+                    }
+                }
+            }
+            out.push(s);
+        }
+        out
+    }
+
+    /// Every string the `semver` crate accepts, this parser accepts with the same numbers
+    /// and pre-release, and orders the same (`cmp_precedence`); what it accepts beyond
+    /// that is only the lenient forms (a `v`, missing minor or patch, leading zeros).
+    #[test]
+    fn agrees_with_the_semver_crate() {
+        let all = candidates();
+        let mut strict = Vec::new();
+        for text in &all {
+            match (::semver::Version::parse(text), Version::parse(text)) {
+                (Ok(theirs), Some(ours)) => {
+                    assert_eq!(
+                        (theirs.major, theirs.minor, theirs.patch),
+                        (ours.major, ours.minor, ours.patch),
+                        "{text}"
+                    );
+                    assert_eq!(theirs.pre.as_str(), ours.pre, "{text}");
+                    strict.push((theirs, ours));
+                }
+                (Ok(_), None) => panic!("{text:?}: the crate accepts it, this parser does not"),
+                (Err(_), Some(_)) => {
+                    let lenient = text.starts_with('v')
+                        || text.split(['-', '+']).next().unwrap().split('.').count() < 3
+                        || text
+                            .split(['.', '-', '+'])
+                            .any(|id| id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit()));
+                    assert!(lenient, "{text:?}: accepted here, refused by the crate, and not a lenient form");
+                }
+                (Err(_), None) => {}
+            }
+        }
+        assert!(strict.len() > 1_000, "only {} strict versions generated", strict.len());
+        for pair in strict.windows(2) {
+            let ((a, ours_a), (b, ours_b)) = (&pair[0], &pair[1]);
+            assert_eq!(ours_a.precedence(ours_b), a.cmp_precedence(b), "{a} vs {b}");
         }
     }
 
