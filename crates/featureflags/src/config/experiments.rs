@@ -188,6 +188,7 @@ impl Compiler {
             self.problem(path, "an experiment needs at least one metric");
         }
         let metrics: Vec<Metric> = map.iter().filter_map(|(name, kind)| self.metric(name, kind, path)).collect();
+        self.check_ratio_parts(&metrics, path);
         // An exposure keeps its covariate among the user's metric totals, under the
         // attribute's name, so the name must not be one of those metrics.
         for m in &metrics {
@@ -207,10 +208,12 @@ impl Compiler {
             self.problem(&kpath, "metric names must not be empty");
         }
         self.check_key_length(name, &kpath, "metric name");
-        // A kind, or {"kind", "higher_is_better", "covariate"}.
+        // A kind, or {"kind", "higher_is_better", "covariate"} (+ "numerator",
+        // "denominator" for a ratio).
+        let mut parts: [Option<Box<str>>; 2] = [None, None];
         let (kind, kind_path, higher_is_better, covariate) = match kind.as_object() {
             Some(obj) => {
-                self.known_keys(obj, &kpath, &["kind", "higher_is_better", "covariate"]);
+                self.known_keys(obj, &kpath, &["kind", "higher_is_better", "covariate", "numerator", "denominator"]);
                 let better = self.boolean(obj.get("higher_is_better"), &format!("{kpath}.higher_is_better"), true);
                 let cpath = format!("{kpath}.covariate");
                 let covariate = obj.get("covariate").and_then(|c| self.string(c, &cpath)).map(Box::<str>::from);
@@ -219,6 +222,10 @@ impl Compiler {
                 }
                 if let Some(c) = &covariate {
                     self.check_key_length(c, &cpath, "covariate attribute");
+                }
+                for (part, key) in parts.iter_mut().zip(["numerator", "denominator"]) {
+                    let ppath = format!("{kpath}.{key}");
+                    *part = obj.get(key).and_then(|v| self.string(v, &ppath)).map(Box::<str>::from);
                 }
                 let Some(kind) = obj.get("kind") else {
                     self.problem(&format!("{kpath}.kind"), "required");
@@ -230,19 +237,36 @@ impl Compiler {
         };
         let text = self.string(kind, &kind_path)?;
         let kind = MetricKind::parse(text);
-        if kind == Some(MetricKind::Ratio) {
-            // Tracking keeps one total per user and metric, not the numerator–denominator
-            // cross-product a ratio needs; ratio metrics are analysed by ff_analyze_json.
-            self.problem(&kind_path, "ratio metrics are not tracked yet; analyse them with ff_analyze_json");
-            return None;
-        }
         if kind.is_none() {
-            self.problem(&kind_path, format!("unknown metric kind \"{text}\" (expected conversion, revenue or count)"));
+            self.problem(
+                &kind_path,
+                format!("unknown metric kind \"{text}\" (expected conversion, revenue, count or ratio)"),
+            );
         }
-        if covariate.is_some() && kind == Some(MetricKind::Conversion) {
-            // CUPED adjusts a mean of per-user totals; a conversion has no sums to adjust.
+        if covariate.is_some() && matches!(kind, Some(MetricKind::Conversion | MetricKind::Ratio)) {
+            // CUPED adjusts a mean of per-user totals; a conversion has no sums to adjust,
+            // and a ratio's delta-method variance has no covariate term.
             self.problem(&format!("{kpath}.covariate"), "only revenue and count metrics take a covariate");
         }
+        let ratio = match (kind, parts) {
+            (Some(MetricKind::Ratio), [Some(n), Some(d)]) => Some([n, d]),
+            (Some(MetricKind::Ratio), parts) => {
+                for (part, key) in parts.iter().zip(["numerator", "denominator"]) {
+                    if part.is_none() {
+                        self.problem(&format!("{kpath}.{key}"), "required for a ratio metric");
+                    }
+                }
+                return None;
+            }
+            (_, parts) => {
+                for (part, key) in parts.iter().zip(["numerator", "denominator"]) {
+                    if part.is_some() {
+                        self.problem(&format!("{kpath}.{key}"), "only ratio metrics have a numerator and denominator");
+                    }
+                }
+                None
+            }
+        };
         Some(Metric {
             name: name.into(),
             sym: Sym::UNSET,
@@ -251,7 +275,32 @@ impl Compiler {
             guardrail: false,
             covariate,
             covariate_sym: Sym::UNSET,
+            ratio,
+            ratio_roles: Box::default(),
         })
+    }
+
+    /// A ratio's numerator and denominator must be distinct revenue or count metrics of
+    /// the same experiment: the tracker keeps their per-user totals, which the ratio's
+    /// sums and cross-product follow.
+    fn check_ratio_parts(&mut self, metrics: &[Metric], path: &str) {
+        for m in metrics {
+            let Some(parts) = &m.ratio else { continue };
+            for (part, key) in parts.iter().zip(["numerator", "denominator"]) {
+                let ppath = format!("{path}.{}.{key}", m.name);
+                match metrics.iter().find(|o| o.name == *part) {
+                    None => self.problem(&ppath, format!("\"{part}\" is not a metric of this experiment")),
+                    Some(o) if !matches!(o.kind, MetricKind::Revenue | MetricKind::Count) => self.problem(
+                        &ppath,
+                        format!("\"{part}\" is a {} metric; a ratio divides revenue or count metrics", o.kind.as_str()),
+                    ),
+                    Some(_) => {}
+                }
+            }
+            if parts[0] == parts[1] {
+                self.problem(&format!("{path}.{}.denominator", m.name), "must differ from the numerator");
+            }
+        }
     }
 
     /// Marks the metrics named in `guardrails` (a list of metric names, not the primary).

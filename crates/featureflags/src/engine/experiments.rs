@@ -3,8 +3,9 @@
 use serde_json::json;
 
 use crate::context::{AttrValue, Context};
-use crate::experiments::{Covariate, Enrolment, Experiment, ExperimentStatus, Exposed, MAX_BREAKDOWNS};
+use crate::experiments::{Covariate, Enrolment, Experiment, ExperimentStatus, Exposed, MetricRoute, MAX_BREAKDOWNS};
 use crate::intern::Sym;
+use crate::stats::MetricKind;
 use crate::sync::lock;
 use crate::timeseries::{Anomaly, ExperimentSeries};
 
@@ -217,7 +218,14 @@ impl Engine {
                 value,
                 |experiment| {
                     let exp = find(experiment)?;
-                    exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind, m.covariate_sym))
+                    // A ratio metric is not tracked by its own name: its parts are.
+                    let m = exp.metrics.iter().find(|m| &*m.name == metric && m.kind != MetricKind::Ratio)?;
+                    Some(MetricRoute {
+                        metric: m.sym,
+                        kind: m.kind,
+                        covariate: m.covariate_sym,
+                        ratios: &m.ratio_roles,
+                    })
                 },
                 |experiment, variant, metric, first, delta| {
                     let Some(exp) = find(experiment) else { return };

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::config::{self, ConfigError};
+use crate::experiments::RatioRole;
 use crate::snapshot::Snapshot;
 
 use super::Engine;
@@ -188,6 +189,26 @@ impl Engine {
                 if let Some(c) = &metric.covariate {
                     metric.covariate_sym = self.interner.intern(c);
                 }
+            }
+            // Each tracked metric lists the ratios it is a part of, so tracking finds them
+            // without a search.
+            let roles: Vec<(usize, RatioRole)> = experiment
+                .metrics
+                .iter()
+                .filter_map(|m| Some((m, m.ratio.as_ref()?)))
+                .flat_map(|(m, [numerator, denominator])| {
+                    let sym_of = |name: &str| experiment.metrics.iter().position(|o| &*o.name == name);
+                    let (n, d) = (sym_of(numerator), sym_of(denominator));
+                    let [n, d] = [n, d].map(|i| i.expect("the compiler checked the ratio's parts"));
+                    let (n_sym, d_sym) = (experiment.metrics[n].sym, experiment.metrics[d].sym);
+                    [
+                        (n, RatioRole { ratio: m.sym, numerator: true, other: d_sym }),
+                        (d, RatioRole { ratio: m.sym, numerator: false, other: n_sym }),
+                    ]
+                })
+                .collect();
+            for (i, metric) in experiment.metrics.iter_mut().enumerate() {
+                metric.ratio_roles = roles.iter().filter(|(j, _)| *j == i).map(|(_, r)| *r).collect();
             }
         }
         snapshot.experiments = experiments.into();

@@ -222,6 +222,7 @@ fn analyze_metrics(
         .enumerate()
         .map(|(i, metric)| {
             let conversion = metric.kind == MetricKind::Conversion;
+            let ratio = metric.kind == MetricKind::Ratio;
             let variants = exp
                 .variants
                 .iter()
@@ -235,7 +236,13 @@ fn analyze_metrics(
                         sum: if conversion { 0.0 } else { tally.sum.value() },
                         sum_squares: if conversion { 0.0 } else { tally.sum_squares.value() },
                         weight: v.weight,
-                        denominator: None,
+                        // A ratio's tally keeps the denominator's sums where a
+                        // covariate's would be (tracker::VariantTally::apply_ratio).
+                        denominator: ratio.then(|| stats::Moments {
+                            sum: tally.sum_x.value(),
+                            sum_squares: tally.sum_x2.value(),
+                            sum_products: tally.sum_xy.value(),
+                        }),
                         covariate: metric.covariate.as_ref().map(|_| stats::Moments {
                             sum: tally.sum_x.value(),
                             sum_squares: tally.sum_x2.value(),

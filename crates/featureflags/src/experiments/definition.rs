@@ -72,6 +72,12 @@ pub struct Metric {
     /// (config `covariate`), read once at exposure.
     pub covariate: Option<Box<str>>,
     pub(crate) covariate_sym: Sym,
+    /// For a ratio metric, the revenue or count metrics of the same experiment whose
+    /// per-user totals are its numerator and denominator (config `numerator`,
+    /// `denominator`).
+    pub ratio: Option<[Box<str>; 2]>,
+    /// The ratio metrics this metric is the numerator or denominator of.
+    pub(crate) ratio_roles: Box<[RatioRole]>,
 }
 
 impl Metric {
@@ -79,6 +85,18 @@ impl Metric {
     pub fn sym(&self) -> Sym {
         self.sym
     }
+}
+
+/// A tracked metric's part in a ratio metric: a change of the tracked total moves the
+/// ratio's sums, and its cross-product with the `other` part's total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RatioRole {
+    /// The ratio metric.
+    pub(crate) ratio: Sym,
+    /// Whether the tracked metric is the numerator (else the denominator).
+    pub(crate) numerator: bool,
+    /// The other part.
+    pub(crate) other: Sym,
 }
 
 impl ExperimentVariant {

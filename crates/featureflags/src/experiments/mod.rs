@@ -18,8 +18,8 @@ mod tracker;
 mod users;
 
 pub(crate) use checkpoint::RestoredExposure;
-pub(crate) use definition::NO_WINNER;
 pub use definition::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MAX_BREAKDOWNS};
-pub use tracker::{Covariate, Enrolment, ExactSum, Exposed, MetricTally, Tracker, VariantAggregate};
+pub(crate) use definition::{RatioRole, NO_WINNER};
+pub use tracker::{Covariate, Enrolment, ExactSum, Exposed, MetricRoute, MetricTally, Tracker, VariantAggregate};
 
 pub use crate::stats::MetricKind;

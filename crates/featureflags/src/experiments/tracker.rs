@@ -11,6 +11,7 @@ use crate::sharded::Sharded;
 use crate::stats::MetricKind;
 use crate::sync::{lock, read, write};
 
+use super::definition::RatioRole;
 use super::users::{Exposure, Totals, UserId, UserRecord, Users};
 use super::MAX_BREAKDOWNS;
 
@@ -143,6 +144,20 @@ pub struct Covariate {
     pub x: f64,
 }
 
+/// How a tracked metric counts in one experiment, as [`Tracker::track`] asks the config.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricRoute<'a> {
+    /// The metric.
+    pub metric: Sym,
+    /// Its kind (never [`MetricKind::Ratio`]: ratios follow their parts).
+    pub kind: MetricKind,
+    /// The attribute its covariate is kept under among the user's totals
+    /// ([`Sym::UNSET`]: none).
+    pub covariate: Sym,
+    /// The ratio metrics it is a part of.
+    pub(crate) ratios: &'a [RatioRole],
+}
+
 /// What assignment chose for a user entering an experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Enrolment {
@@ -188,6 +203,25 @@ impl VariantTally {
         if x != 0.0 {
             tally.sum_xy.add_product(x, after);
             tally.sum_xy.add_product(-x, before);
+        }
+    }
+
+    /// A part of ratio metric `ratio` changed from `before` to `after` for one user
+    /// whose other part's total is `other`. The ratio's tally keeps the numerator's
+    /// sums in `sum` and `sum_squares`, the denominator's in `sum_x` and `sum_x2`, and
+    /// the cross-product Σyz in `sum_xy`: the columns a checkpoint already stores.
+    fn apply_ratio(&mut self, ratio: Sym, numerator: bool, before: f64, after: f64, other: f64) {
+        let tally = self.metrics.entry(ratio).or_default();
+        tally.events += 1;
+        let (sum, squares) =
+            if numerator { (&mut tally.sum, &mut tally.sum_squares) } else { (&mut tally.sum_x, &mut tally.sum_x2) };
+        sum.add(after);
+        sum.add(-before);
+        squares.add_product(after, after);
+        squares.add_product(-before, before);
+        if other != 0.0 {
+            tally.sum_xy.add_product(other, after);
+            tally.sum_xy.add_product(-other, before);
         }
     }
 
@@ -362,17 +396,17 @@ impl Tracker {
     }
 
     /// Attributes `value` of `metric` to every experiment `user_id` is exposed to that
-    /// lists the metric; `kind_of(experiment)` looks the metric up in the current config,
-    /// with the attribute its covariate is kept under ([`Sym::UNSET`]: none). Returns how
-    /// many experiments it was attributed to (0: unattributed).
+    /// lists the metric; `kind_of(experiment)` looks the metric up in the current config
+    /// ([`MetricRoute`]). Returns how many experiments it was attributed to (0:
+    /// unattributed).
     /// `on_attributed(experiment, variant, metric, first_event, delta)` runs for each
     /// attribution (inside the user's shard lock).
-    pub fn track(
+    pub fn track<'a>(
         &self,
         user_id: &str,
         metric: &str,
         value: f64,
-        kind_of: impl Fn(Sym) -> Option<(Sym, MetricKind, Sym)>,
+        kind_of: impl Fn(Sym) -> Option<MetricRoute<'a>>,
         mut on_attributed: impl FnMut(Sym, Sym, Sym, bool, f64),
     ) -> usize {
         let mut attributed = 0;
@@ -382,7 +416,11 @@ impl Tracker {
             if let Some(record) = shard.users.find(hash, user_id) {
                 let exposures = shard.users.record_mut(record);
                 for exposure in exposures.iter_mut() {
-                    let Some((metric_sym, kind, covariate)) = kind_of(exposure.experiment) else { continue };
+                    let Some(MetricRoute { metric: metric_sym, kind, covariate, ratios }) =
+                        kind_of(exposure.experiment)
+                    else {
+                        continue;
+                    };
                     attributed += 1;
                     // A user exposed before the metric had a covariate has none: x = 0.
                     let x = if covariate == Sym::UNSET { 0.0 } else { exposure.totals.get(covariate).unwrap_or(0.0) };
@@ -390,27 +428,27 @@ impl Tracker {
                     let before = *total;
                     let after = match kind {
                         MetricKind::Conversion => 1.0,
-                        // The config compiler refuses ratio metrics, so none is tracked.
+                        // Ratio metrics are not tracked by name (MetricRoute), only
+                        // through their parts below.
                         MetricKind::Revenue | MetricKind::Count | MetricKind::Ratio => before + value,
                     };
                     *total = after;
                     let (experiment, variant) = (exposure.experiment, exposure.variant);
-                    shard.tallies.entry((experiment, variant)).or_default().apply(
-                        metric_sym,
-                        first_event,
-                        before,
-                        after,
-                        x,
-                    );
+                    let tally = shard.tallies.entry((experiment, variant)).or_default();
+                    tally.apply(metric_sym, first_event, before, after, x);
+                    for role in ratios {
+                        let other = exposure.totals.get(role.other).unwrap_or(0.0);
+                        tally.apply_ratio(role.ratio, role.numerator, before, after, other);
+                    }
                     on_attributed(experiment, variant, metric_sym, first_event, after - before);
                     for (attr, segment) in exposure.segments[..usize::from(exposure.breakdowns)].iter().enumerate() {
-                        shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default().apply(
-                            metric_sym,
-                            first_event,
-                            before,
-                            after,
-                            x,
-                        );
+                        let tally =
+                            shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default();
+                        tally.apply(metric_sym, first_event, before, after, x);
+                        for role in ratios {
+                            let other = exposure.totals.get(role.other).unwrap_or(0.0);
+                            tally.apply_ratio(role.ratio, role.numerator, before, after, other);
+                        }
                     }
                 }
                 if self.durable && attributed > 0 {
