@@ -150,6 +150,7 @@ impl Engine {
                 from_ms: Some(p.from_ms),
                 weights: p.weights.iter().map(|w| w.1).collect(),
                 users,
+                variants: None,
             });
         }
         out

@@ -4,13 +4,17 @@
 //!
 //! Kept apart from the single-allocation SRM test (`frequentist::chi_square_srm`), which
 //! each period reuses: the periods' statistics add up because the periods enrol disjoint
-//! users independently.
+//! users independently. With each period's metric sums, the comparisons are stratified by
+//! period too ([`stratified`]).
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::distributions::finite;
+use super::aggregate::{parse_variant, VariantAggregate};
+use super::distributions::{finite, phi_sf, t_quantile, t_sf, z_quantile};
 use super::frequentist::chi_square_srm;
+use super::input::MetricKind;
+use super::report::Interval;
 
 /// The users enrolled while one set of weights applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +25,106 @@ pub struct Allocation {
     pub weights: Vec<f64>,
     /// Users enrolled in each variant during the period, in variant order.
     pub users: Vec<u64>,
+    /// The period's own aggregates of each variant, in variant order, when known: the
+    /// comparisons are then stratified by period.
+    pub variants: Option<Vec<VariantAggregate>>,
+}
+
+/// A comparison stratified by allocation period (docs/stats.md, "Allocation periods").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stratified {
+    /// `Σ_p w_p·Δ_p`, `w_p` the period's share of the users in the periods used.
+    pub absolute_uplift: Option<f64>,
+    /// Its (1 − alpha) interval.
+    pub absolute_ci: Option<Interval>,
+    /// Its standard error, `sqrt(Σ_p w_p²·Var(Δ_p))`.
+    pub standard_error: Option<f64>,
+    /// `absolute_uplift / standard_error` (z for conversion, t otherwise).
+    pub statistic: Option<f64>,
+    /// Welch–Satterthwaite degrees of freedom over every arm of every period used;
+    /// `null` for conversion (normal).
+    pub df: Option<f64>,
+    /// Two-sided p-value.
+    pub p_value: Option<f64>,
+    /// Periods that contributed: those where both arms have users (two, for a mean).
+    pub periods_used: usize,
+}
+
+/// One arm of one period: users, mean and the variance of that mean.
+fn period_arm(metric: MetricKind, v: &VariantAggregate) -> Option<(f64, f64, f64)> {
+    let n = v.users as f64;
+    match metric {
+        MetricKind::Conversion if v.users >= 1 => {
+            let p = v.conversions as f64 / n;
+            Some((n, p, p * (1.0 - p) / n))
+        }
+        MetricKind::Revenue | MetricKind::Count if v.users >= 2 => {
+            let mean = v.sum / n;
+            let var = ((v.sum_squares - v.sum * mean) / (n - 1.0)).max(0.0);
+            Some((n, mean, var / n))
+        }
+        _ => None,
+    }
+}
+
+/// The comparison of variant `t` with control `c` stratified by period: each period's
+/// difference `Δ_p` (unpooled variance), weighted by the period's share of users. Under
+/// drift between periods this is unbiased where the pooled difference is not (a variant
+/// enrolled mostly in one period would inherit that period's level).
+pub(super) fn stratified(metric: MetricKind, periods: &[Allocation], c: usize, t: usize, alpha: f64) -> Stratified {
+    let mut used = Vec::new();
+    for p in periods {
+        let Some(variants) = &p.variants else { continue };
+        let (Some(arm_c), Some(arm_t)) = (period_arm(metric, &variants[c]), period_arm(metric, &variants[t])) else {
+            continue;
+        };
+        let n: u64 = p.users.iter().sum();
+        used.push((n as f64, arm_c, arm_t));
+    }
+    let total: f64 = used.iter().map(|(n, _, _)| n).sum();
+    let mut out = Stratified {
+        absolute_uplift: None,
+        absolute_ci: None,
+        standard_error: None,
+        statistic: None,
+        df: None,
+        p_value: None,
+        periods_used: used.len(),
+    };
+    if used.is_empty() || total <= 0.0 {
+        return out;
+    }
+    let (mut delta, mut var, mut df_denominator) = (0.0, 0.0, 0.0);
+    for (n, (nc, mc, vc), (nt, mt, vt)) in &used {
+        let w = n / total;
+        delta += w * (mt - mc);
+        var += w * w * (vc + vt);
+        // Satterthwaite: each arm's term w²·s²/n with its n − 1 degrees of freedom.
+        df_denominator += (w * w * vc).powi(2) / (nc - 1.0).max(1.0) + (w * w * vt).powi(2) / (nt - 1.0).max(1.0);
+    }
+    let se = var.sqrt();
+    out.absolute_uplift = finite(delta);
+    out.standard_error = finite(se);
+    let conversion = metric == MetricKind::Conversion;
+    let df = (!conversion && df_denominator > 0.0).then(|| var * var / df_denominator);
+    out.df = df.and_then(finite);
+    let quantile = match df {
+        Some(df) => t_quantile(1.0 - alpha / 2.0, df),
+        None => z_quantile(1.0 - alpha / 2.0),
+    };
+    out.absolute_ci = if se > 0.0 { Interval::around(delta, quantile * se) } else { Interval::new(delta, delta) };
+    if se > 0.0 {
+        let stat = delta / se;
+        out.statistic = finite(stat);
+        let tail = match df {
+            Some(df) => t_sf(stat.abs(), df),
+            None => phi_sf(stat.abs()),
+        };
+        out.p_value = finite((2.0 * tail).min(1.0));
+    } else {
+        out.p_value = Some(1.0);
+    }
+    out
 }
 
 /// The SRM test of one allocation period.
@@ -61,7 +165,13 @@ pub(super) fn srm_over_periods(periods: &[Allocation]) -> Option<((f64, u64, f64
 /// Parses `allocations`: `[{"from": unix ms (optional), "weights": {variant: w}, "users":
 /// {variant: n}}]`, each covering every variant; the users of a variant must add up to
 /// its `users`. `names` and `totals` are the variants' names and users in order.
-pub(super) fn parse(v: &Value, names: &[&str], totals: &[u64], errs: &mut Vec<String>) -> Vec<Allocation> {
+pub(super) fn parse(
+    v: &Value,
+    metric: MetricKind,
+    names: &[&str],
+    totals: &[&VariantAggregate],
+    errs: &mut Vec<String>,
+) -> Vec<Allocation> {
     let Some(list) = v.as_array().filter(|l| !l.is_empty()) else {
         errs.push("allocations: must be a non-empty array of {from, weights, users}".to_string());
         return Vec::new();
@@ -74,7 +184,7 @@ pub(super) fn parse(v: &Value, names: &[&str], totals: &[u64], errs: &mut Vec<St
             continue;
         };
         for k in obj.keys() {
-            if !matches!(k.as_str(), "from" | "weights" | "users") {
+            if !matches!(k.as_str(), "from" | "weights" | "users" | "variants") {
                 errs.push(format!("{path}.{k}: unknown key"));
             }
         }
@@ -116,7 +226,9 @@ pub(super) fn parse(v: &Value, names: &[&str], totals: &[u64], errs: &mut Vec<St
             errs.push(format!("{path}.users: must be non-negative integers"));
             continue;
         }
-        out.push(Allocation { from_ms, weights, users: users.iter().map(|u| *u as u64).collect() });
+        let users: Vec<u64> = users.iter().map(|u| *u as u64).collect();
+        let variants = obj.get("variants").and_then(|map| period_variants(map, metric, names, &users, &path, errs));
+        out.push(Allocation { from_ms, weights, users, variants });
     }
     if out.windows(2).any(|w| matches!((w[0].from_ms, w[1].from_ms), (Some(a), Some(b)) if b <= a)) {
         errs.push("allocations: 'from' must increase from one period to the next".to_string());
@@ -124,14 +236,94 @@ pub(super) fn parse(v: &Value, names: &[&str], totals: &[u64], errs: &mut Vec<St
     if out.len() == list.len() {
         for (j, (name, total)) in names.iter().zip(totals).enumerate() {
             let sum: u64 = out.iter().map(|p| p.users[j]).sum();
-            if sum != *total {
+            if sum != total.users {
                 errs.push(format!(
-                    "allocations: users of '{name}' add up to {sum}, not variants.{name}.users = {total}"
+                    "allocations: users of '{name}' add up to {sum}, not variants.{name}.users = {}",
+                    total.users
+                ));
+            }
+        }
+        let with_sums = out.iter().filter(|p| p.variants.is_some()).count();
+        if with_sums != 0 && with_sums != out.len() {
+            errs.push("allocations: give variants (per-period sums) in every period or in none".to_string());
+        } else if with_sums != 0 {
+            check_period_sums(&out, names, totals, errs);
+        }
+    }
+    out
+}
+
+/// A period's `variants`: one aggregate per variant, of the analysis' metric (conversion,
+/// revenue or count), whose users match the period's `users`.
+fn period_variants(
+    map: &Value,
+    metric: MetricKind,
+    names: &[&str],
+    users: &[u64],
+    path: &str,
+    errs: &mut Vec<String>,
+) -> Option<Vec<VariantAggregate>> {
+    if metric == MetricKind::Ratio {
+        errs.push(format!("{path}.variants: per-period sums are analysed for conversion, revenue and count metrics"));
+        return None;
+    }
+    let Some(map) = map.as_object() else {
+        errs.push(format!("{path}.variants: must be an object of variant name to aggregate"));
+        return None;
+    };
+    for k in map.keys() {
+        if !names.contains(&k.as_str()) {
+            errs.push(format!("{path}.variants.{k}: no such variant"));
+        }
+    }
+    let mut out = Vec::with_capacity(names.len());
+    for (name, n) in names.iter().zip(users) {
+        let Some(row) = map.get(*name) else {
+            errs.push(format!("{path}.variants.{name}: required"));
+            return None;
+        };
+        let mut inner = Vec::new();
+        let parsed = parse_variant(metric, name, row, &mut inner);
+        errs.extend(inner.into_iter().map(|e| format!("{path}.{e}")));
+        let parsed = parsed?;
+        if parsed.covariate.is_some() {
+            errs.push(format!(
+                "{path}.variants.{name}: per-period sums are not CUPED-adjusted; omit sum_x, sum_x2, sum_xy"
+            ));
+            return None;
+        }
+        if parsed.users != *n {
+            errs.push(format!("{path}.variants.{name}.users: {} but {path}.users.{name} is {n}", parsed.users));
+            return None;
+        }
+        out.push(parsed);
+    }
+    Some(out)
+}
+
+/// The periods' sums must add up to the variants' (conversions exactly, sums to a
+/// relative 1e-9): the stratified and pooled analyses then describe the same users.
+fn check_period_sums(periods: &[Allocation], names: &[&str], totals: &[&VariantAggregate], errs: &mut Vec<String>) {
+    for (j, (name, total)) in names.iter().zip(totals).enumerate() {
+        let rows = || periods.iter().filter_map(|p| p.variants.as_ref()).map(move |v| &v[j]);
+        let conversions: u64 = rows().map(|r| r.conversions).sum();
+        if conversions != total.conversions {
+            errs.push(format!(
+                "allocations: conversions of '{name}' add up to {conversions}, not variants.{name}.conversions = {}",
+                total.conversions
+            ));
+        }
+        for (key, sum, want) in [
+            ("sum", rows().map(|r| r.sum).sum::<f64>(), total.sum),
+            ("sum_squares", rows().map(|r| r.sum_squares).sum::<f64>(), total.sum_squares),
+        ] {
+            if (sum - want).abs() > 1e-9 * want.abs().max(1.0) {
+                errs.push(format!(
+                    "allocations: {key} of '{name}' adds up to {sum}, not variants.{name}.{key} = {want}"
                 ));
             }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ fn empty_comparison(metric: MetricKind) -> Comparison {
         cuped: None,
         q_value: None,
         regression_p_value: None,
+        stratified: None,
     }
 }
 

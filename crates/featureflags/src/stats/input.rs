@@ -262,8 +262,8 @@ impl AnalysisInput {
         };
         if let Some(a) = obj.get("allocations").filter(|a| !a.is_null()) {
             let names: Vec<&str> = input.variants.iter().map(|v| v.name.as_str()).collect();
-            let totals: Vec<u64> = input.variants.iter().map(|v| v.users).collect();
-            let periods = allocation::parse(a, &names, &totals, &mut errs);
+            let totals: Vec<&VariantAggregate> = input.variants.iter().collect();
+            let periods = allocation::parse(a, input.metric, &names, &totals, &mut errs);
             input.allocations = periods;
         }
         // Structural checks (variant count, control, consistency) on what parsed.
@@ -321,6 +321,16 @@ impl AnalysisInput {
             .any(|a| a.weights.len() != self.variants.len() || a.users.len() != self.variants.len())
         {
             errs.push("allocations: every period must give weights and users for every variant".to_string());
+        }
+        if self.sequential && self.allocations.iter().any(|p| p.variants.is_some()) {
+            errs.push(
+                "allocations: per-period sums give a fixed-horizon stratified analysis; not with sequential"
+                    .to_string(),
+            );
+        }
+        if self.variants.iter().any(|v| v.covariate.is_some()) && self.allocations.iter().any(|p| p.variants.is_some())
+        {
+            errs.push("allocations: per-period sums are not CUPED-adjusted; omit sum_x, sum_x2, sum_xy".to_string());
         }
         // CUPED needs the covariate of every arm: an adjusted arm against an unadjusted one
         // would compare different estimands.

@@ -73,7 +73,7 @@ mod simulations;
 mod tests;
 
 pub use aggregate::VariantAggregate;
-pub use allocation::{Allocation, PeriodSrm};
+pub use allocation::{Allocation, PeriodSrm, Stratified};
 pub use bayes::{beta_chance_to_beat, beta_expected_loss, prob_beta_greater, MAX_EXACT_TERMS};
 pub use experiment::{
     analyze_document, analyze_experiment, parse_experiment, ExperimentAnalysis, FdrFamily, MetricInput, MetricRole,
@@ -200,8 +200,16 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
         } else if metric != MetricKind::Conversion && v.users < 2 {
             out.notes.push(format!("variants.{}: fewer than 2 users; sd and intervals are null", v.name));
         }
-        let vs_control =
-            if i == ci_idx { None } else { Some(compare(input, ctrl, v, &c, &a, (rho, tuning_n, tuning_source))) };
+        let stratify = input.allocations.iter().all(|p| p.variants.is_some()) && !input.allocations.is_empty();
+        let vs_control = if i == ci_idx {
+            None
+        } else {
+            let mut cmp = compare(input, ctrl, v, &c, &a, (rho, tuning_n, tuning_source));
+            if stratify {
+                cmp.stratified = Some(allocation::stratified(metric, &input.allocations, ci_idx, i, alpha));
+            }
+            Some(cmp)
+        };
         out.variants.push(VariantResult {
             name: v.name.clone(),
             is_control: i == ci_idx,
@@ -223,7 +231,9 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     if m > 1 {
         out.correction = "holm";
     }
-    adjust(&mut out.variants, |cmp| cmp.p_value, |cmp, p| cmp.p_adjusted = Some(p));
+    // With per-period sums, the stratified p-value is the one tested (the pooled one is
+    // biased when the metric drifts between periods of different weights).
+    adjust(&mut out.variants, tested_p_value, |cmp, p| cmp.p_adjusted = Some(p));
     if input.sequential {
         adjust(
             &mut out.variants,
@@ -264,6 +274,21 @@ pub fn analyze(input: &AnalysisInput) -> Analysis {
     out
 }
 
+fn tested_p_value(cmp: &Comparison) -> Option<f64> {
+    match &cmp.stratified {
+        Some(s) => s.p_value,
+        None => cmp.p_value,
+    }
+}
+
+/// The uplift the decision weighs: the stratified one when there is one.
+fn decided_uplift(cmp: &Comparison) -> Option<f64> {
+    match &cmp.stratified {
+        Some(s) => s.absolute_uplift,
+        None => cmp.absolute_uplift,
+    }
+}
+
 fn adjust(
     variants: &mut [VariantResult],
     get: impl Fn(&Comparison) -> Option<f64>,
@@ -289,7 +314,7 @@ fn decide(a: &Analysis) -> String {
     let cmps: Vec<(&str, &Comparison, f64)> = a
         .variants
         .iter()
-        .filter_map(|r| r.vs_control.as_ref().map(|c| (r.name.as_str(), c, sign * c.absolute_uplift.unwrap_or(0.0))))
+        .filter_map(|r| r.vs_control.as_ref().map(|c| (r.name.as_str(), c, sign * decided_uplift(c).unwrap_or(0.0))))
         .collect();
     let winner = cmps.iter().filter(|(_, c, gain)| c.significant && *gain > 0.0).max_by(|x, y| x.2.total_cmp(&y.2));
     if let Some((name, _, _)) = winner {

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{MetricKind, PeriodSrm};
+use super::{MetricKind, PeriodSrm, Stratified};
 
 /// A two-sided interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -113,6 +113,10 @@ pub struct Comparison {
     /// present only for guardrail metrics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regression_p_value: Option<f64>,
+    /// The comparison stratified by allocation period; present when the periods carry
+    /// their own sums, and then what significance and the decision rest on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stratified: Option<Stratified>,
 }
 
 /// Summary of one variant.
