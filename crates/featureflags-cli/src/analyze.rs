@@ -87,8 +87,9 @@ pub fn run(args: Args) -> CliResult {
         InputFormat::Csv => Source::Csv(path),
     };
     let document = source.document(&args)?;
-    let report = stats::analyze_document(&document)
-        .map_err(|problems| CliError::finding(problems.iter().map(|p| format!("{path}: {p}")).collect::<Vec<_>>().join("\n")))?;
+    let report = stats::analyze_document(&document).map_err(|problems| {
+        CliError::finding(problems.iter().map(|p| format!("{path}: {p}")).collect::<Vec<_>>().join("\n"))
+    })?;
     let report = serde_json::to_value(&report).expect("reports serialize");
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
@@ -129,7 +130,11 @@ fn csv_document(path: &str, bytes: &[u8], args: &Args) -> CliResult<Vec<u8>> {
     }
     let Some(first) = first else { return Err(bad("empty CSV: no variant rows".into())) };
     let metric = args.metric.clone().unwrap_or_else(|| {
-        if headers.iter().any(|h| h == "conversions") { "conversion".into() } else { "revenue".into() }
+        if headers.iter().any(|h| h == "conversions") {
+            "conversion".into()
+        } else {
+            "revenue".into()
+        }
     });
     let mut doc = json!({"metric": metric, "control": args.control.clone().unwrap_or(first), "variants": variants});
     if let Some(a) = args.alpha {
@@ -162,12 +167,20 @@ fn plan(args: &Args, baseline: f64) -> CliResult {
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
         OutputFormat::Text => {
-            println!("baseline {baseline} -> {:.6} ({:+}% relative), alpha {alpha}, power {power}", baseline * (1.0 + mde), mde * 100.0);
+            println!(
+                "baseline {baseline} -> {:.6} ({:+}% relative), alpha {alpha}, power {power}",
+                baseline * (1.0 + mde),
+                mde * 100.0
+            );
             println!("sample size per variant  {per_variant:.0}");
             println!("total ({} variants)      {:.0}", args.variants, per_variant * f64::from(args.variants));
             println!("power at that size       {achieved:.4}");
             match days {
-                Some(d) => println!("duration                 {d:.0} days at {} users/day x {}", args.daily_users.unwrap_or(0.0), args.traffic),
+                Some(d) => println!(
+                    "duration                 {d:.0} days at {} users/day x {}",
+                    args.daily_users.unwrap_or(0.0),
+                    args.traffic
+                ),
                 None => println!("duration                 (give --daily-users)"),
             }
         }
@@ -220,7 +233,11 @@ fn print_analysis(a: &Value) {
                 (Some(l), Some(u)) => format!("[{:+.1}%, {:+.1}%]", l * 100.0, u * 100.0),
                 _ => "-".into(),
             },
-            cmp["p_value"].as_f64().map_or("-".into(), |p| if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }),
+            cmp["p_value"].as_f64().map_or("-".into(), |p| if p < 1e-4 {
+                format!("{p:.1e}")
+            } else {
+                format!("{p:.4}")
+            }),
             num(&cmp["chance_to_beat"], 3),
         );
     }

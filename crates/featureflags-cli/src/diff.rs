@@ -54,10 +54,8 @@ pub fn run(args: Args) -> CliResult {
         // NEW's load appended at most one config entry; rollout transitions the clock
         // made meanwhile are not config changes.
         let seen = before.get(key).copied().unwrap_or(0);
-        let Some(entry) = trail
-            .iter()
-            .skip(seen)
-            .find(|e| matches!(e["action"].as_str(), Some("added" | "changed" | "removed")))
+        let Some(entry) =
+            trail.iter().skip(seen).find(|e| matches!(e["action"].as_str(), Some("added" | "changed" | "removed")))
         else {
             continue;
         };
@@ -88,7 +86,9 @@ pub fn run(args: Args) -> CliResult {
             {"field": "revision", "old": old.get("revision"), "new": new.get("revision")}]}));
     }
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&Value::Array(changes.clone())).unwrap_or_default()),
+        OutputFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&Value::Array(changes.clone())).unwrap_or_default())
+        }
         OutputFormat::Text => {
             for c in &changes {
                 let sign = match c["action"].as_str() {
@@ -96,7 +96,12 @@ pub fn run(args: Args) -> CliResult {
                     Some("removed") => '-',
                     _ => '~',
                 };
-                println!("{sign} {} {} ({})", c["kind"].as_str().unwrap_or(""), c["key"].as_str().unwrap_or(""), c["action"].as_str().unwrap_or(""));
+                println!(
+                    "{sign} {} {} ({})",
+                    c["kind"].as_str().unwrap_or(""),
+                    c["key"].as_str().unwrap_or(""),
+                    c["action"].as_str().unwrap_or("")
+                );
                 for f in c["fields"].as_array().into_iter().flatten() {
                     println!("    {}: {} -> {}", f["field"].as_str().unwrap_or(""), show(&f["old"]), show(&f["new"]));
                 }

@@ -236,7 +236,8 @@ impl<W: Write> Output<W> {
             let (ev, value) = engine.evaluate_value(flag.as_bytes(), ctx);
             let written = match self {
                 Output::Ndjson(w) => {
-                    let value: Value = value.as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or(Value::Null);
+                    let value: Value =
+                        value.as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or(Value::Null);
                     let line = json!({"user_id": ctx.user_id(), "flag": flag, "variant": ev.variant,
                         "reason": ev.reason.as_str(), "rule_id": ev.rule_id, "value": value});
                     writeln!(w, "{line}")

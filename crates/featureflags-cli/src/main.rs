@@ -17,7 +17,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-
 /// Validate, explain, evaluate, simulate, diff and analyze feature-flag configs and experiments.
 #[derive(Parser)]
 #[command(name = "featureflags", version, about, propagate_version = true)]

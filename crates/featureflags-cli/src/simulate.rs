@@ -69,7 +69,8 @@ pub fn run(args: Args) -> CliResult {
         let variant = ev.variant.map_or_else(|| format!("<none: {}>", ev.reason.as_str()), str::to_owned);
         *observed.entry(ev.rule_index).or_default().entry(variant).or_default() += 1;
     }
-    let rollout_pct = rollout.as_ref().and_then(|(key, _)| engine.rollout_status(key).ok()).map(|s| s.position.percentage);
+    let rollout_pct =
+        rollout.as_ref().and_then(|(key, _)| engine.rollout_status(key).ok()).map(|s| s.position.percentage);
     let mut groups = Vec::new();
     for (rule, counts) in &observed {
         let serve = match rule {
@@ -78,11 +79,17 @@ pub fn run(args: Args) -> CliResult {
         };
         let weights = match (rule, rollout_pct) {
             (None, Some(p)) => Some(boolean_weights(p)),
-            (None, None) if definition["type"] == "percentage" => definition["percentage"].as_f64().map(boolean_weights),
+            (None, None) if definition["type"] == "percentage" => {
+                definition["percentage"].as_f64().map(boolean_weights)
+            }
             (None, None) if serve.is_null() => Some(vec![("on".to_owned(), 1.0)]),
             _ => weights_of(serve),
         };
-        groups.push(group(rule.map(|i| definition["rules"][i as usize]["id"].as_str().map_or(i.to_string(), str::to_owned)), counts, weights));
+        groups.push(group(
+            rule.map(|i| definition["rules"][i as usize]["id"].as_str().map_or(i.to_string(), str::to_owned)),
+            counts,
+            weights,
+        ));
     }
     let schedule = match &rollout {
         Some((key, def)) => {
@@ -108,7 +115,9 @@ fn boolean_weights(p: f64) -> Vec<(String, f64)> {
 fn weights_of(serve: &Value) -> Option<Vec<(String, f64)>> {
     match serve {
         Value::String(v) => Some(vec![(v.clone(), 1.0)]),
-        Value::Object(o) => o.get("split")?.as_object().map(|s| s.iter().map(|(k, w)| (k.clone(), w.as_f64().unwrap_or(0.0))).collect()),
+        Value::Object(o) => {
+            o.get("split")?.as_object().map(|s| s.iter().map(|(k, w)| (k.clone(), w.as_f64().unwrap_or(0.0))).collect())
+        }
         _ => None,
     }
 }
@@ -116,7 +125,8 @@ fn weights_of(serve: &Value) -> Option<Vec<(String, f64)>> {
 fn group(rule: Option<String>, counts: &BTreeMap<String, u64>, weights: Option<Vec<(String, f64)>>) -> Value {
     let n: u64 = counts.values().sum();
     let Some(weights) = weights else {
-        let rows: Vec<Value> = counts.iter().map(|(v, c)| json!({"variant": v, "users": c, "observed": *c as f64 / n as f64})).collect();
+        let rows: Vec<Value> =
+            counts.iter().map(|(v, c)| json!({"variant": v, "users": c, "observed": *c as f64 / n as f64})).collect();
         return json!({"rule": rule, "users": n, "variants": rows, "chi_square": null, "df": null, "p_value": null});
     };
     let total: f64 = weights.iter().map(|(_, w)| w).sum();
@@ -185,7 +195,13 @@ fn print_text(r: &Value) {
         println!("  {:<20} {:>9} {:>9} {:>9}", "variant", "users", "observed", "expected");
         for v in g["variants"].as_array().into_iter().flatten() {
             let pct = |x: &Value| x.as_f64().map_or("-".into(), |x| format!("{:.2}%", x * 100.0));
-            println!("  {:<20} {:>9} {:>9} {:>9}", v["variant"].as_str().unwrap_or(""), v["users"].to_string(), pct(&v["observed"]), pct(&v["expected"]));
+            println!(
+                "  {:<20} {:>9} {:>9} {:>9}",
+                v["variant"].as_str().unwrap_or(""),
+                v["users"].to_string(),
+                pct(&v["observed"]),
+                pct(&v["expected"])
+            );
         }
         match (g["chi_square"].as_f64(), g["p_value"].as_f64()) {
             (Some(c), Some(p)) => println!("  chi-square {c:.3}, df {}, p = {p:.4}", g["df"]),

@@ -60,7 +60,8 @@ pub fn engine_with(path: &str, format: ConfigFormat, at: Option<i64>) -> CliResu
 
 /// `file:path: message`, one per problem, then the count of problems not listed.
 pub fn problem_lines(file: &str, e: &ConfigError) -> Vec<String> {
-    let mut lines: Vec<String> = e.problems.iter().map(|Problem { path, message }| format!("{file}:{path}: {message}")).collect();
+    let mut lines: Vec<String> =
+        e.problems.iter().map(|Problem { path, message }| format!("{file}:{path}: {message}")).collect();
     if e.more_problems > 0 {
         lines.push(format!("{file}: and {} more problems", e.more_problems));
     }

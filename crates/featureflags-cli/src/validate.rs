@@ -67,11 +67,7 @@ pub fn run(args: Args) -> CliResult {
             if let Some(error) = report["error"].as_str() {
                 eprintln!("featureflags: {error}");
             } else if args.verbose && report["valid"] == true {
-                println!(
-                    "{file}: valid, {} flags in {:.1} ms",
-                    report["flags"],
-                    start.elapsed().as_secs_f64() * 1e3
-                );
+                println!("{file}: valid, {} flags in {:.1} ms", report["flags"], start.elapsed().as_secs_f64() * 1e3);
             }
         }
         reports.push(report);
