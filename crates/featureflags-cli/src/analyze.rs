@@ -87,6 +87,16 @@ pub fn run(args: Args) -> CliResult {
         InputFormat::Csv => Source::Csv(path),
     };
     let document = source.document(&args)?;
+    // An experiment's results as the engine reports them are already analysed: shown as is.
+    if let Ok(results) = serde_json::from_slice::<Value>(&document) {
+        if results.get("experiment").is_some() && results["metrics"].is_object() {
+            match args.format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default()),
+                OutputFormat::Text => print_report(&results),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let report = stats::analyze_document(&document).map_err(|problems| {
         CliError::finding(problems.iter().map(|p| format!("{path}: {p}")).collect::<Vec<_>>().join("\n"))
     })?;
@@ -197,7 +207,7 @@ pub fn print_report(report: &Value) {
             print_analysis(analysis);
             println!();
         }
-        for key in ["decision", "guardrails", "notes"] {
+        for key in ["decision", "srm", "guardrails", "decision_notes", "notes"] {
             if let Some(v) = report.get(key).filter(|v| !v.is_null()) {
                 println!("{key}: {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned));
             }

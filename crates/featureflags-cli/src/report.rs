@@ -95,13 +95,19 @@ svg { display: block; max-width: 100%; height: auto; } svg text { font-size: 11p
 "#;
 
 /// The page.
-pub fn render(results: &Value, series: Option<&Value>, funnel: Option<&Value>, rollout: Option<&(String, Vec<Value>)>) -> String {
+pub fn render(
+    results: &Value,
+    series: Option<&Value>,
+    funnel: Option<&Value>,
+    rollout: Option<&(String, Vec<Value>)>,
+) -> String {
     let name = results["experiment"].as_str().unwrap_or("experiment");
     let primary = results["primary_metric"].as_str().unwrap_or("");
     let mut h = String::new();
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
          <title>Experiment {n}</title><style>{STYLE}</style></head><body><main>\
          <h1>Experiment {n}</h1><p class=\"muted\">status {st} · control {c} · primary metric {p} · {e} exposures</p>",
         n = esc(name),
@@ -183,7 +189,11 @@ fn uplift_chart(h: &mut String, s: &Value) {
             }
         }
     }
-    let _ = write!(h, "<section id=\"uplift\"><h2>Cumulative relative uplift of {} (95% CI)</h2>", esc(s["metric"].as_str().unwrap_or("")));
+    let _ = write!(
+        h,
+        "<section id=\"uplift\"><h2>Cumulative relative uplift of {} (95% CI)</h2>",
+        esc(s["metric"].as_str().unwrap_or(""))
+    );
     if intervals.is_empty() || variants.is_empty() {
         h.push_str("<p class=\"muted\">No intervals with a comparison yet.</p></section>");
         return;
@@ -197,13 +207,20 @@ fn uplift_chart(h: &mut String, s: &Value) {
     let _ = write!(h, "<line class=\"zero\" x1=\"{l}\" y1=\"{y0:.1}\" x2=\"{}\" y2=\"{y0:.1}\"/>", w - r, y0 = y(0.0));
     for k in 0..=4 {
         let v = lo + (hi - lo) * f64::from(k) / 4.0;
-        let _ = write!(h, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{:+.0}%</text>", l - 6.0, y(v) + 4.0, v * 100.0);
+        let _ =
+            write!(h, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{:+.0}%</text>", l - 6.0, y(v) + 4.0, v * 100.0);
     }
     let ticks = intervals.len().min(8).max(1);
     for k in 0..=ticks {
         let tm = t0 + (t1 - t0) * k as f64 / ticks as f64;
         let label = format_time(tm as i64);
-        let _ = write!(h, "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>", x(tm), ht - b + 18.0, esc(&label[5..16].replace('T', " ")));
+        let _ = write!(
+            h,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            x(tm),
+            ht - b + 18.0,
+            esc(&label[5..16].replace('T', " "))
+        );
     }
     for v in &variants {
         let pts: Vec<(f64, &Value)> = intervals
@@ -211,10 +228,20 @@ fn uplift_chart(h: &mut String, s: &Value) {
             .filter(|iv| !iv["cumulative"][v]["relative_uplift"].is_null())
             .map(|iv| (iv["start_ms"].as_f64().unwrap_or(0.0) + interval_ms, &iv["cumulative"][v]))
             .collect();
-        let upper: Vec<String> = pts.iter().filter_map(|(t, c)| c["relative_ci"]["upper"].as_f64().map(|u| format!("{:.1},{:.1}", x(*t), y(u)))).collect();
-        let lower: Vec<String> = pts.iter().rev().filter_map(|(t, c)| c["relative_ci"]["lower"].as_f64().map(|u| format!("{:.1},{:.1}", x(*t), y(u)))).collect();
+        let upper: Vec<String> = pts
+            .iter()
+            .filter_map(|(t, c)| c["relative_ci"]["upper"].as_f64().map(|u| format!("{:.1},{:.1}", x(*t), y(u))))
+            .collect();
+        let lower: Vec<String> = pts
+            .iter()
+            .rev()
+            .filter_map(|(t, c)| c["relative_ci"]["lower"].as_f64().map(|u| format!("{:.1},{:.1}", x(*t), y(u))))
+            .collect();
         let _ = write!(h, "<polygon class=\"band\" points=\"{} {}\"/>", upper.join(" "), lower.join(" "));
-        let line: Vec<String> = pts.iter().filter_map(|(t, c)| c["relative_uplift"].as_f64().map(|u| format!("{:.1},{:.1}", x(*t), y(u)))).collect();
+        let line: Vec<String> = pts
+            .iter()
+            .filter_map(|(t, c)| c["relative_uplift"].as_f64().map(|u| format!("{:.1},{:.1}", x(*t), y(u))))
+            .collect();
         let _ = write!(h, "<polyline class=\"line\" points=\"{}\"/>", line.join(" "));
         for (t, c) in &pts {
             let u = c["relative_uplift"].as_f64().unwrap_or(0.0);
@@ -260,22 +287,34 @@ fn interval_rows(h: &mut String, id: &str, rows: &[(String, Value)], value_key: 
     if lo > hi {
         return;
     }
+    let relative = value_key == "uplift";
+    if relative {
+        // Uplifts are read against zero, which the axis must show.
+        lo = lo.min(0.0);
+        hi = hi.max(0.0);
+    }
     let pad = ((hi - lo) * 0.1).max(1e-9);
     let x = scale(lo - pad, hi + pad, l, w - r);
     let _ = write!(h, "<svg id=\"{id}\" viewBox=\"0 0 {w} {ht}\">");
+    if relative {
+        let _ =
+            write!(h, "<line class=\"zero\" x1=\"{x0:.1}\" x2=\"{x0:.1}\" y1=\"2\" y2=\"{}\"/>", ht - 8.0, x0 = x(0.0));
+    }
+    let label_of = |m: f64| if relative { format!("{:+.1}%", m * 100.0) } else { format!("{m:.4}") };
     for (i, (label, v)) in rows.iter().enumerate() {
         let cy = 14.0 + row_h * i as f64;
         let _ = write!(h, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", l - 10.0, cy + 4.0, esc(label));
         if let (Some(a), Some(b)) = (v["ci95"]["lower"].as_f64(), v["ci95"]["upper"].as_f64()) {
-            let _ = write!(h, "<line class=\"ci\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{cy:.1}\" y2=\"{cy:.1}\"/>", x(a), x(b));
+            let _ =
+                write!(h, "<line class=\"ci\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{cy:.1}\" y2=\"{cy:.1}\"/>", x(a), x(b));
         }
         if let Some(m) = v[value_key].as_f64() {
             let control = v["is_control"].as_bool().unwrap_or(false);
             let _ = write!(
                 h,
-                "<circle class=\"pt rate-point\" r=\"5\" cx=\"{:.1}\" cy=\"{cy:.1}\" data-variant=\"{}\" data-value=\"{}\" data-lower=\"{}\" data-upper=\"{}\" data-control=\"{control}\"><title>{}: {:.4}</title></circle>\
-                 <text x=\"{}\" y=\"{:.1}\">{:.4}</text>",
-                x(m), esc(v["name"].as_str().unwrap_or(label)), exact(&v[value_key]), exact(&v["ci95"]["lower"]), exact(&v["ci95"]["upper"]), esc(label), m, w - r + 8.0, cy + 4.0, m
+                "<circle class=\"pt rate-point\" r=\"5\" cx=\"{:.1}\" cy=\"{cy:.1}\" data-variant=\"{}\" data-value=\"{}\" data-lower=\"{}\" data-upper=\"{}\" data-control=\"{control}\"><title>{}: {}</title></circle>\
+                 <text x=\"{}\" y=\"{:.1}\">{}</text>",
+                x(m), esc(v["name"].as_str().unwrap_or(label)), exact(&v[value_key]), exact(&v["ci95"]["lower"]), exact(&v["ci95"]["upper"]), esc(label), label_of(m), w - r + 8.0, cy + 4.0, label_of(m)
             );
         }
     }
@@ -285,7 +324,12 @@ fn interval_rows(h: &mut String, id: &str, rows: &[(String, Value)], value_key: 
 fn conversion_chart(h: &mut String, r: &Value, primary: &str) {
     let m = &r["metrics"][primary];
     let key = if m["metric"] == "conversion" { "rate" } else { "mean" };
-    let rows: Vec<(String, Value)> = m["variants"].as_array().into_iter().flatten().map(|v| (v["name"].as_str().unwrap_or("").to_owned(), v.clone())).collect();
+    let rows: Vec<(String, Value)> = m["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| (v["name"].as_str().unwrap_or("").to_owned(), v.clone()))
+        .collect();
     let _ = write!(h, "<section id=\"conversion\"><h2>{} {key} per variant (95% CI)</h2>", esc(primary));
     interval_rows(h, "conversion-chart", &rows, key);
     h.push_str("</section>");
@@ -321,13 +365,18 @@ fn breakdowns(h: &mut String, r: &Value, primary: &str) {
             .into_iter()
             .flatten()
             .flat_map(|(value, seg)| {
-                seg["metrics"][primary]["variants"].as_array().into_iter().flatten().filter(|v| !v["vs_control"].is_null()).map(move |v| {
-                    let c = &v["vs_control"];
-                    // Shaped like a variant row, so the interval chart draws it.
-                    let row = serde_json::json!({"name": format!("{value} · {}", v["name"].as_str().unwrap_or("")),
+                seg["metrics"][primary]["variants"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|v| !v["vs_control"].is_null())
+                    .map(move |v| {
+                        let c = &v["vs_control"];
+                        // Shaped like a variant row, so the interval chart draws it.
+                        let row = serde_json::json!({"name": format!("{value} · {}", v["name"].as_str().unwrap_or("")),
                         "uplift": c["relative_uplift"], "ci95": c["relative_ci"], "is_control": false});
-                    (format!("{value} ({} users)", seg["users"]), row)
-                })
+                        (format!("{value} ({} users)", seg["users"]), row)
+                    })
             })
             .collect();
         interval_rows(h, &format!("breakdown-{}", esc(dim)), &rows, "uplift");
@@ -346,7 +395,7 @@ fn funnel_chart(h: &mut String, f: &Value) {
     let (w, l, bar_h, gap) = (960.0, 160.0, 18.0, 6.0);
     let per_step = groups.len() as f64 * (bar_h + gap) + 14.0;
     let ht = per_step * steps.len() as f64 + 10.0;
-    let x = scale(0.0, max, 0.0, w - l - 160.0);
+    let x = scale(0.0, max, 0.0, w - l - 230.0);
     let _ = write!(h, "<svg viewBox=\"0 0 {w} {ht}\">");
     for (si, step) in steps.iter().enumerate() {
         let y0 = 10.0 + per_step * si as f64;

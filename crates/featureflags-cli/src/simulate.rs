@@ -190,7 +190,10 @@ fn walk(engine: &Engine, key: &str, def: &Value, until: Option<i64>, users: u64)
 /// Rollout `key`'s stage schedule from the config at `config`, with health holding.
 pub fn rollout_schedule(config: &str, format: ConfigFormat, key: &str, users: u64) -> CliResult<Vec<Value>> {
     let document: Value = serde_json::from_slice(&read_input(config)?).unwrap_or(Value::Null);
-    let def = document["rollouts"].get(key).cloned().ok_or_else(|| CliError::usage(format!("unknown rollout {key:?}: not in {config}")))?;
+    let def = document["rollouts"]
+        .get(key)
+        .cloned()
+        .ok_or_else(|| CliError::usage(format!("unknown rollout {key:?}: not in {config}")))?;
     let (engine, _) = engine_with(config, format, None)?;
     walk(&engine, key, &def, None, users)
 }

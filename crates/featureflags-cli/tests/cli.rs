@@ -400,3 +400,60 @@ fn analyze_planning_mode() {
     assert_eq!(code(&run(&["analyze", "--baseline", "0.1"])), 2);
     assert_eq!(code(&run(&["analyze", "--baseline", "1.5", "--mde", "0.05"])), 2);
 }
+
+// ---- report (the browser check is scripts/report_browser_test.sh)
+
+#[test]
+fn report_is_self_contained_and_carries_the_input_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.html").display().to_string();
+    let exp = |name: &str| data(&format!("experiment/{name}"));
+    let o = run(&[
+        "report",
+        "--results",
+        &exp("results.json"),
+        "--timeseries",
+        &exp("timeseries.json"),
+        "--funnel",
+        &exp("funnel.json"),
+        "--config",
+        &trading(),
+        "--rollout",
+        "smart-order-router",
+        "-o",
+        &out,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("default-src 'none'"));
+    for remote in ["http://", "https://", "<script", "<link", "src="] {
+        assert!(!html.contains(remote), "the page references {remote}");
+    }
+    let results: Value = serde_json::from_slice(&std::fs::read(exp("results.json")).unwrap()).unwrap();
+    let uplift = results["metrics"]["trade"]["variants"][1]["vs_control"]["relative_uplift"].as_f64().unwrap();
+    // Written exactly (the browser test compares each point with its interval).
+    assert!(html.contains(&format!("data-uplift=\"{uplift}\"")), "the results' uplift {uplift} is not in the page");
+}
+
+#[test]
+fn report_bad_inputs() {
+    let o = run(&["report", "--results", "/nonexistent.json", "-o", "-"]);
+    assert_eq!(code(&o), 2);
+    let (_d, p) = temp_file("r.json", "{\"metrics\": \n}");
+    let o = run(&["report", "--results", &p, "-o", "-"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("line 2 column 1"), "{}", stderr(&o));
+    let (_d2, p) = temp_file("r.json", "{\"decision\": \"x\"}");
+    let o = run(&["report", "--results", &p, "-o", "-"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("not an experiment's results"), "{}", stderr(&o));
+}
+
+#[test]
+fn analyze_shows_engine_results_as_they_are() {
+    let o = run(&["analyze", &data("experiment/results.json")]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("metric trade"), "{out}");
+    assert!(out.contains("decision: stop: guardrail rejected_orders regressed in one_click"), "{out}");
+}
