@@ -43,6 +43,15 @@ impl ConfigFormat {
     }
 }
 
+impl ConfigFormat {
+    /// Validates and compiles `bytes` without installing them (what `validate` needs).
+    pub fn check(self, engine: &Engine, bytes: &[u8]) -> Result<Loaded, Rejection> {
+        match self.detect(bytes) {
+            ConfigFormat::Auto | ConfigFormat::Native => engine.check_json(bytes).map_err(Rejection::Invalid),
+        }
+    }
+}
+
 /// An engine with the config at `path` (`-` for stdin) loaded, its clock fixed at `at`
 /// (Unix ms) when given.
 pub fn engine_with(path: &str, format: ConfigFormat, at: Option<i64>) -> CliResult<(Engine, Loaded)> {

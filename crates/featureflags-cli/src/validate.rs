@@ -38,7 +38,7 @@ pub fn run(args: Args) -> CliResult {
             Ok(bytes) => {
                 // A fresh engine per file: one file's config must not shape the next's check.
                 let engine = Engine::new(EngineOptions::default());
-                match args.input_format.load(&engine, &bytes) {
+                match args.input_format.check(&engine, &bytes) {
                     Ok(loaded) => json!({
                         "file": file, "valid": true, "revision": loaded.revision,
                         "flags": loaded.flags.len(), "experiments": loaded.experiments.len(),
