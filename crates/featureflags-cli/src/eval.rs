@@ -216,7 +216,7 @@ fn fill(ctx: &mut Context, columns: &[Column], user: usize, record: &csv::String
 
 enum Output<W: Write> {
     Ndjson(W),
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> Output<W> {
@@ -226,7 +226,7 @@ impl<W: Write> Output<W> {
             RecordFormat::Csv => {
                 let mut csv = csv::Writer::from_writer(w);
                 let _ = csv.write_record(["user_id", "flag", "variant", "reason", "rule_id", "value"]);
-                Output::Csv(csv)
+                Output::Csv(Box::new(csv))
             }
         }
     }

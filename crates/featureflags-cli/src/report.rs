@@ -210,7 +210,7 @@ fn uplift_chart(h: &mut String, s: &Value) {
         let _ =
             write!(h, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{:+.0}%</text>", l - 6.0, y(v) + 4.0, v * 100.0);
     }
-    let ticks = intervals.len().min(8).max(1);
+    let ticks = intervals.len().clamp(1, 8);
     for k in 0..=ticks {
         let tm = t0 + (t1 - t0) * k as f64 / ticks as f64;
         let label = format_time(tm as i64);

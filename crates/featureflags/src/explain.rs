@@ -232,7 +232,7 @@ fn explain(snapshot: &Snapshot, index: u32, ctx: &Context, now_ms: i64) -> Expla
     let key = bucketing_key(flag, ctx);
     let names = &snapshot.segment_names;
     for (i, rule) in flag.rules.iter().enumerate() {
-        let failure = check(&rule.when, ctx, snapshot, names, key).err();
+        let failure = check(&rule.when, ctx, snapshot, names, key);
         let matched = failure.is_none();
         out.rules.push(RuleCheck { index: i as u32, id: rule.id.to_string(), matched, failure });
         if matched {
@@ -281,53 +281,42 @@ fn split(flag: &Flag, serve: &Serve, key: Option<&str>, record: &mut Option<Spli
     }
 }
 
-/// `Ok` when `condition` holds (as `Condition::matches` decides), else its first failure.
+/// `None` when `condition` holds (as `Condition::matches` decides), else its first failure.
 fn check(
     condition: &Condition,
     ctx: &Context,
     snapshot: &Snapshot,
     names: &[Box<str>],
     key: Option<&str>,
-) -> Result<(), Failure> {
+) -> Option<Failure> {
     match condition {
-        Condition::Clause(clause) => {
-            if clause.matches(ctx) {
-                Ok(())
-            } else {
-                Err(clause_failure(clause, ctx))
-            }
-        }
-        Condition::All(parts) => parts.iter().try_for_each(|c| check(c, ctx, snapshot, names, key)),
+        Condition::Clause(clause) => (!clause.matches(ctx)).then(|| clause_failure(clause, ctx)),
+        Condition::All(parts) => parts.iter().find_map(|c| check(c, ctx, snapshot, names, key)),
         Condition::Any(parts) => {
             let mut failures = Vec::new();
             for c in parts.iter() {
-                match check(c, ctx, snapshot, names, key) {
-                    Ok(()) => return Ok(()),
-                    Err(f) => failures.push(f),
-                }
+                failures.push(check(c, ctx, snapshot, names, key)?);
             }
-            Err(Failure::Any { failures })
+            Some(Failure::Any { failures })
         }
         Condition::Not(inner) => match check(inner, ctx, snapshot, names, key) {
-            Ok(()) => Err(Failure::Not),
-            Err(_) => Ok(()),
+            None => Some(Failure::Not),
+            Some(_) => None,
         },
         Condition::Segment(index) => {
             let segment = names.get(*index as usize).map_or_else(|| format!("#{index}"), |n| n.to_string());
             match snapshot.segments.get(*index as usize) {
-                None => Err(Failure::Segment { segment, failure: Box::new(Failure::Any { failures: Vec::new() }) }),
+                None => Some(Failure::Segment { segment, failure: Box::new(Failure::Any { failures: Vec::new() }) }),
                 Some(s) => check(s, ctx, snapshot, names, Some(ctx.user_id()))
-                    .map_err(|f| Failure::Segment { segment, failure: Box::new(f) }),
+                    .map(|f| Failure::Segment { segment, failure: Box::new(f) }),
             }
         }
         Condition::Percentage(gate) => {
             let k = if gate.by_user_id { Some(ctx.user_id()) } else { key };
             let bucket = k.map(|k| gate.salt.bucket(k));
-            if bucket.is_some_and(|b| b < gate.threshold) {
-                Ok(())
-            } else {
-                Err(Failure::Percentage { bucket, threshold: gate.threshold })
-            }
+            bucket
+                .is_none_or(|b| b >= gate.threshold)
+                .then_some(Failure::Percentage { bucket, threshold: gate.threshold })
         }
     }
 }
