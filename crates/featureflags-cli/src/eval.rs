@@ -267,5 +267,9 @@ impl<W: Write> Output<W> {
 }
 
 fn broken_pipe(e: io::Error) -> CliError {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        // The reader stopped (`| head`): stop quietly, as other Unix tools do.
+        std::process::exit(141);
+    }
     CliError::usage(format!("writing output: {e}"))
 }

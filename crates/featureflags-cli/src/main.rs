@@ -44,6 +44,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(a) => validate::run(a),
@@ -61,4 +62,23 @@ fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// `featureflags eval … | head` closes our stdout early; like other Unix tools we then
+/// stop quietly (status 141, as if killed by SIGPIPE, which Rust ignores) instead of
+/// printing `println!`'s panic.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
