@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use featureflags::{Explanation, Failure};
+use featureflags::{Explanation, Failure, Reason};
 use serde_json::{json, Value};
 
 use crate::common::{context_from_json, format_time, parse_attr, parse_time, CliError, CliResult, OutputFormat};
@@ -135,6 +135,12 @@ fn print_text(ex: &Explanation, value: &Value, user: &str) {
             })
             .collect();
         println!("  split: bucket {} of 100000 -> {} (ranges: {})", s.bucket, s.picked, ranges.join(", "));
+    }
+    if ex.reason == Reason::Error && ex.split.is_none() {
+        match (&ex.bucket_by, &ex.bucketing_key) {
+            (Some(attr), None) => println!("  error: the split buckets by {attr}, which the context lacks (or is not a string)"),
+            _ => println!("  error: the split has no bucketing key"),
+        }
     }
     if let Some(r) = &ex.rollout {
         match r.bucket {

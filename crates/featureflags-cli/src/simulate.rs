@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use crate::common::{format_time, parse_attr, parse_time, read_input, set_attr, CliError, CliResult, OutputFormat};
-use crate::source::{engine_with, ConfigFormat};
+use crate::source::{engine_fresh, engine_with, ConfigFormat};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,7 +38,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
-    let (engine, loaded) = engine_with(&args.config, args.input_format, None)?;
+    let (engine, loaded) = engine_with(&args.config, args.input_format, args.at)?;
     if !loaded.flags.contains(&args.flag) {
         return Err(CliError::usage(format!("unknown flag {:?}: not in {}", args.flag, args.config)));
     }
@@ -51,11 +51,6 @@ pub fn run(args: Args) -> CliResult {
         .as_object()
         .and_then(|r| r.iter().find(|(_, def)| def["flag"] == args.flag.as_str()))
         .map(|(key, def)| (key.clone(), def.clone()));
-    let at = args.at.unwrap_or_else(|| engine.now_ms());
-    if let Some((key, def)) = &rollout {
-        walk(&engine, key, def, Some(at), args.users)?;
-    }
-    engine.set_time(at).map_err(|e| CliError::usage(format!("--at: {e}")))?;
 
     // Observed counts per source (the rule that served, or the default) and variant.
     let mut observed: BTreeMap<Option<u32>, BTreeMap<String, u64>> = BTreeMap::new();
@@ -93,7 +88,7 @@ pub fn run(args: Args) -> CliResult {
     }
     let schedule = match &rollout {
         Some((key, def)) => {
-            let (fresh, _) = engine_with(&args.config, args.input_format, None)?;
+            let fresh = engine_fresh(&args.config, args.input_format)?;
             Some(walk(&fresh, key, def, None, args.users)?)
         }
         None => None,
@@ -187,6 +182,17 @@ fn walk(engine: &Engine, key: &str, def: &Value, until: Option<i64>, users: u64)
     Ok(rows)
 }
 
+/// Moves every rollout of `engine`'s config (`document`) to where it stands at `at`
+/// when health holds, then fixes the clock at `at`: a config file alone does not say
+/// which health reports a live engine got, and stages that wait for a healthy report
+/// would otherwise never advance.
+pub fn advance_rollouts(engine: &Engine, document: &Value, at: i64) -> CliResult<()> {
+    for (key, def) in document["rollouts"].as_object().into_iter().flatten() {
+        walk(engine, key, def, Some(at), 0)?;
+    }
+    engine.set_time(at).map_err(|e| CliError::usage(format!("--at: {e}")))
+}
+
 /// Rollout `key`'s stage schedule from the config at `config`, with health holding.
 pub fn rollout_schedule(config: &str, format: ConfigFormat, key: &str, users: u64) -> CliResult<Vec<Value>> {
     let document: Value = serde_json::from_slice(&read_input(config)?).unwrap_or(Value::Null);
@@ -194,7 +200,7 @@ pub fn rollout_schedule(config: &str, format: ConfigFormat, key: &str, users: u6
         .get(key)
         .cloned()
         .ok_or_else(|| CliError::usage(format!("unknown rollout {key:?}: not in {config}")))?;
-    let (engine, _) = engine_with(config, format, None)?;
+    let engine = engine_fresh(config, format)?;
     walk(&engine, key, &def, None, users)
 }
 

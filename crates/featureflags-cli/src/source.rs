@@ -53,15 +53,33 @@ impl ConfigFormat {
 }
 
 /// An engine with the config at `path` (`-` for stdin) loaded, its clock fixed at `at`
-/// (Unix ms) when given.
+/// (Unix ms; now when `None`), and its rollouts where they stand then with health
+/// holding (see [`crate::simulate::advance_rollouts`]).
 pub fn engine_with(path: &str, format: ConfigFormat, at: Option<i64>) -> CliResult<(Engine, Loaded)> {
     let bytes = read_input(path)?;
     let engine = Engine::new(EngineOptions::default());
-    if let Some(ms) = at {
-        engine.set_time(ms).map_err(|e| CliError::usage(format!("--at: {e}")))?;
+    let loaded = match format.load(&engine, &bytes) {
+        Ok(loaded) => loaded,
+        Err(Rejection::Io(m)) => return Err(CliError::usage(format!("{path}: {m}"))),
+        Err(Rejection::Invalid(e)) => return Err(CliError::finding(problem_lines(path, &e).join("\n"))),
+    };
+    let at = at.unwrap_or_else(|| engine.now_ms());
+    if loaded.rollouts.is_empty() {
+        engine.set_time(at).map_err(|e| CliError::usage(format!("--at: {e}")))?;
+    } else {
+        let document = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        crate::simulate::advance_rollouts(&engine, &document, at)?;
     }
+    Ok((engine, loaded))
+}
+
+/// An engine with the config at `path` loaded and nothing else done: its clock is the
+/// system's and its rollouts where a fresh engine has them.
+pub fn engine_fresh(path: &str, format: ConfigFormat) -> CliResult<Engine> {
+    let bytes = read_input(path)?;
+    let engine = Engine::new(EngineOptions::default());
     match format.load(&engine, &bytes) {
-        Ok(loaded) => Ok((engine, loaded)),
+        Ok(_) => Ok(engine),
         Err(Rejection::Io(m)) => Err(CliError::usage(format!("{path}: {m}"))),
         Err(Rejection::Invalid(e)) => Err(CliError::finding(problem_lines(path, &e).join("\n"))),
     }
