@@ -138,7 +138,9 @@ fn print_text(ex: &Explanation, value: &Value, user: &str) {
     }
     if ex.reason == Reason::Error && ex.split.is_none() {
         match (&ex.bucket_by, &ex.bucketing_key) {
-            (Some(attr), None) => println!("  error: the split buckets by {attr}, which the context lacks (or is not a string)"),
+            (Some(attr), None) => {
+                println!("  error: the split buckets by {attr}, which the context lacks (or is not a string)")
+            }
             _ => println!("  error: the split has no bucketing key"),
         }
     }

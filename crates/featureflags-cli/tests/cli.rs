@@ -457,3 +457,38 @@ fn analyze_shows_engine_results_as_they_are() {
     assert!(out.contains("metric trade"), "{out}");
     assert!(out.contains("decision: stop: guardrail rejected_orders regressed in one_click"), "{out}");
 }
+
+#[test]
+fn explain_schedule_and_rollout_at_a_time() {
+    let o = run(&["explain", &trading(), "--flag", "year-end-banner", "--user", "u", "--at", "2026-11-30T00:00:00Z"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("reason SCHEDULED_OFF"), "{out}");
+    assert!(
+        out.contains("schedule [2026-12-24T00:00:00Z, 2027-01-02T00:00:00Z) at 2026-11-30T00:00:00Z: outside"),
+        "{out}"
+    );
+    let o = run(&[
+        "explain",
+        &trading(),
+        "--flag",
+        "smart-order-router",
+        "--user",
+        "trader-5",
+        "--at",
+        "2026-11-24T02:10:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["rollout"], json!({"bucket": 56521, "threshold": 16000, "percentage": 16.0}));
+    assert_eq!(v["variant"], "off");
+}
+
+#[test]
+fn eval_off_a_terminal_writes_no_progress() {
+    let o = run(&["eval", &trading(), "--contexts", &data("contexts.ndjson")]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(stderr(&o), "", "a pipeline's stderr stays clean");
+}
