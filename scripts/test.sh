@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite: Rust (unit, integration, doc, clippy, header drift), the C
+# Runs every test suite: Rust (unit, integration, doc, clippy, header drift), the CLI's
+# HTML report in headless Chromium, the C
 # header test, valgrind on the C test, Miri, bounded fuzzing, the shared test vectors'
 # independent Python reference, the binding coverage check, the Go, C++ and Java
 # bindings, the version check, and the release artifacts (scripts/dist.sh, then consumers
@@ -118,6 +119,10 @@ demo_runs_on_any_valid_config() {
 }
 
 step "demo on other configs" demo_runs_on_any_valid_config
+# The CLI's own tests run in `cargo test` (crates/featureflags-cli/tests/cli.rs); this
+# opens its HTML report in headless Chromium (installed with apt-get when absent) and
+# checks the plotted figures against the input and the console for errors.
+step "CLI report in headless Chromium" bash scripts/report_browser_test.sh
 step "cargo doc (warnings denied)" docs_build_cleanly
 step "MSRV check" msrv_builds
 step "C API test" c_tests

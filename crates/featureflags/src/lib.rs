@@ -20,6 +20,7 @@ mod engine;
 mod eval;
 mod events;
 mod experiments;
+mod explain;
 mod intern;
 mod json;
 mod keyindex;
@@ -43,6 +44,7 @@ pub use engine::{
 };
 pub use eval::{Evaluation, Reason};
 pub use events::{Events, InsideListener, Listener, ListenerBusy};
+pub use explain::{Explanation, Failure, PrerequisiteCheck, RolloutCheck, RuleCheck, ScheduleCheck, SplitCheck};
 pub use intern::Sym;
 pub use rollouts::{
     Action as RolloutAction, Health as RolloutHealth, InvalidTransition, Position as RolloutPosition,

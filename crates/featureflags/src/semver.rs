@@ -145,6 +145,16 @@ impl OwnedVersion {
         Some(OwnedVersion { major: v.major, minor: v.minor, patch: v.patch, pre: v.pre.into() })
     }
 
+    /// The version as text (for explanations).
+    pub(crate) fn text(&self) -> String {
+        let core = format!("{}.{}.{}", self.major, self.minor, self.patch);
+        if self.pre.is_empty() {
+            core
+        } else {
+            format!("{core}-{}", self.pre)
+        }
+    }
+
     /// Borrows it as a [`Version`].
     pub fn as_version(&self) -> Version<'_> {
         Version { major: self.major, minor: self.minor, patch: self.patch, pre: &self.pre }

@@ -159,6 +159,8 @@ pub struct Snapshot {
     pub rollouts: Box<[(Box<str>, u32)]>,
     /// Funnels in document order.
     pub funnels: Box<[Funnel]>,
+    /// Segment names, indexed like `segments`; read only to explain a decision.
+    pub(crate) segment_names: Box<[Box<str>]>,
     /// `(funnel, step)` pairs by event name, so tracking finds its funnels in one lookup.
     funnel_steps: FxHashMap<Box<str>, Box<[(u32, u32)]>>,
     index: KeyIndex,
@@ -190,6 +192,7 @@ impl Snapshot {
             experiments: experiments.into(),
             rollouts: rollouts.into(),
             funnels: funnels.into(),
+            segment_names: Box::default(),
             funnel_steps,
             index,
             experiment_index,

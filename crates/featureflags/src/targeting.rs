@@ -167,6 +167,11 @@ impl Matcher {
         Ok(Matcher { dfa, fallback })
     }
 
+    /// The pattern's source (for explanations).
+    pub(crate) fn pattern(&self) -> &str {
+        self.fallback.as_str()
+    }
+
     /// True when `haystack` contains a match.
     #[inline]
     pub fn is_match(&self, haystack: &str) -> bool {
@@ -179,7 +184,27 @@ impl Matcher {
     }
 }
 
+impl Scalar {
+    /// The operand as JSON (for explanations).
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        match self {
+            Scalar::Str(s) => serde_json::json!(s),
+            Scalar::Num(n) => serde_json::json!(n),
+            Scalar::Bool(b) => serde_json::json!(b),
+        }
+    }
+}
+
 impl ScalarSet {
+    /// The set's elements as a JSON array (for explanations).
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let mut items: Vec<serde_json::Value> = self.strings.iter().map(|s| serde_json::json!(s)).collect();
+        items.extend(self.numbers.iter().map(|n| serde_json::json!(n)));
+        items.extend(self.has_true.then_some(serde_json::json!(true)));
+        items.extend(self.has_false.then_some(serde_json::json!(false)));
+        serde_json::Value::Array(items)
+    }
+
     /// Builds a set from scalars.
     pub fn new(items: Vec<Scalar>) -> Self {
         let mut set = ScalarSet::default();

@@ -65,7 +65,9 @@ impl Compiler {
         let experiments = experiment_defs.iter().filter_map(|(key, def)| self.experiment(key, def)).collect();
         let funnel_defs = self.section(obj, "funnels", &empty);
         let funnels = funnel_defs.iter().filter_map(|(key, def)| self.funnel(key, def, experiment_defs)).collect();
-        Snapshot::new(revision, flags, segments, experiments, rollouts, funnels)
+        let mut snapshot = Snapshot::new(revision, flags, segments, experiments, rollouts, funnels);
+        snapshot.segment_names = segment_defs.keys().map(|k| k.as_str().into()).collect();
+        snapshot
     }
 
     /// The object under top-level `key`; one that is missing or not an object compiles as
