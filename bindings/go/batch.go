@@ -2,6 +2,7 @@ package featureflags
 
 import (
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -31,8 +32,19 @@ func (b *Batch) Keys() []string { return b.keys }
 // Len is the number of keys.
 func (b *Batch) Len() int { return len(b.keys) }
 
-// batchScratch is the C results of a batch of up to 16 flags, on the stack.
+// batchScratch is how many C results a pooled scratch holds: memory handed to C
+// escapes, so it is pooled rather than on the stack. It is words, not cDetails, so
+// that cgo's pointer check (which scans memory of a type with pointers, on every call)
+// and the garbage collector skip it: the results point into C memory only.
 const batchScratch = 16
+
+const detailWords = int(unsafe.Sizeof(cDetail{}) / 8)
+
+var scratches = sync.Pool{New: func() any { return new([batchScratch * detailWords]uint64) }}
+
+func detailsOf(words []uint64, n int) []cDetail {
+	return unsafe.Slice((*cDetail)(unsafe.Pointer(&words[0])), n)
+}
 
 // EvaluateMany evaluates every key of b for ctx, all from the same config, into
 // out[i] (out must hold b.Len() results; a shorter out panics) as Evaluate would,
@@ -49,14 +61,16 @@ func (e *Engine) EvaluateMany(b *Batch, ctx *Context, out []Detail) {
 		}
 		return
 	}
-	var small [batchScratch]cDetail
-	details := small[:0]
+	var words []uint64
 	if n <= batchScratch {
-		details = small[:n]
+		small := scratches.Get().(*[batchScratch * detailWords]uint64)
+		defer scratches.Put(small)
+		words = small[:n*detailWords]
 	} else {
-		details = make([]cDetail, n)
+		words = make([]uint64, n*detailWords)
 	}
-	if status := cEvaluateMany(ptr, cptr(ctx), b.buf, b.lens, details); status != statusOK {
+	details := detailsOf(words, n)
+	if status := cEvaluateMany(ptr, cptr(ctx), b.buf, b.lens, words); status != statusOK {
 		for i := range out[:n] {
 			out[i] = Detail{Reason: ReasonError, RuleIndex: -1}
 		}

@@ -29,12 +29,12 @@ func TestTypedFlagReads(t *testing.T) {
 	if v, r := e.StringFlag("obj", ctx, "def"); v != "def" || r != ReasonTypeMismatch {
 		t.Fatalf("StringFlag of an object: %q %v", v, r)
 	}
-	n := testing.AllocsPerRun(100, func() {
-		e.BoolFlag("on", ctx, false)
-		e.NumberFlag("num", ctx, 0)
-	})
-	if n != 0 {
-		t.Fatalf("BoolFlag and NumberFlag allocate %v times", n)
+	if n := testing.AllocsPerRun(100, func() { e.BoolFlag("on", ctx, false) }); n != 0 {
+		t.Fatalf("BoolFlag allocates %v times", n)
+	}
+	// A double argument goes through purego's reflection (README.md, "Without cgo").
+	if n := testing.AllocsPerRun(100, func() { e.NumberFlag("num", ctx, 0) }); n > allowedAllocs(0, 8) {
+		t.Fatalf("NumberFlag allocates %v times", n)
 	}
 }
 

@@ -179,8 +179,11 @@ static inline ff_go_assignment ff_go_assign(const ff_engine *e, const char *key,
 
 // A batch's keys travel as one buffer and their lengths (no Go pointers inside, as cgo
 // requires); the key pointers are rebuilt here on the C stack, 64 at a time.
+// out is untyped so that cgo's pointer check does not scan the results for Go pointers
+// on every call (they hold C pointers only).
 static inline ff_status ff_go_evaluate_many(const ff_engine *e, const char *buf, const size_t *lens, size_t n,
-                                            const ff_context *ctx, ff_detail *out) {
+                                            const ff_context *ctx, void *results) {
+    ff_detail *out = (ff_detail *)results;
     const char *keys[64];
     size_t done = 0;
     while (done < n) {
@@ -639,14 +642,15 @@ func cFlagString(e, c unsafe.Pointer, key string) (cStr, uint32) {
 	return *(*cStr)(unsafe.Pointer(&r.value)), uint32(r.reason)
 }
 
-// cEvaluateMany evaluates the keys laid end to end in buf (lens[i] bytes each) into out.
-func cEvaluateMany(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []cDetail) uint32 {
+// cEvaluateMany evaluates the keys laid end to end in buf (lens[i] bytes each) into
+// out, len(lens) ff_details laid out as words (see batchScratch).
+func cEvaluateMany(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []uint64) uint32 {
 	if len(lens) == 0 {
 		return statusOK
 	}
 	bp, _ := cbytes(buf)
 	r := C.ff_go_evaluate_many(eng(e), bp, (*C.size_t)(unsafe.Pointer(&lens[0])), C.size_t(len(lens)), ctxp(c),
-		(*C.ff_detail)(unsafe.Pointer(&out[0])))
+		unsafe.Pointer(&out[0]))
 	runtime.KeepAlive(buf)
 	runtime.KeepAlive(lens)
 	runtime.KeepAlive(out)

@@ -684,11 +684,23 @@ func manyKeys(buf []byte, lens []uintptr, ptrs []uintptr) {
 	}
 }
 
-func cEvaluateMany(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []cDetail) uint32 {
+// keyPointers are pooled arrays of a batch's key pointers.
+var keyPointers = sync.Pool{New: func() any { return new([64]uintptr) }}
+
+// cEvaluateMany evaluates the keys laid end to end in buf (lens[i] bytes each) into
+// out, len(lens) ff_details laid out as words (see batchScratch).
+func cEvaluateMany(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []uint64) uint32 {
 	if len(lens) == 0 {
 		return statusOK
 	}
-	ptrs := make([]uintptr, len(lens))
+	var ptrs []uintptr
+	if len(lens) <= 64 {
+		pooled := keyPointers.Get().(*[64]uintptr)
+		defer keyPointers.Put(pooled)
+		ptrs = pooled[:len(lens)]
+	} else {
+		ptrs = make([]uintptr, len(lens))
+	}
 	manyKeys(buf, lens, ptrs)
 	k := getCall()
 	k.args[0], k.args[1], k.args[2] = uintptr(e), uintptr(unsafe.Pointer(&ptrs[0])), uintptr(unsafe.Pointer(&lens[0]))

@@ -39,6 +39,22 @@ static void run(const char *c, struct ff_engine *e, struct ff_engine *e2, struct
             ff_context_set_string(u, S("tier"), S("vip"), NULL);
             sink += ff_is_enabled(e, S("a-on"), u, false);
         }
+    else if (!strcmp(c, "many-10")) {
+        static const char *keys[10] = {"a-on", "b-country", "c-split", "a-on", "b-country", "c-split", "a-on", "b-country", "c-split", "a-on"};
+        static size_t lens[10];
+        struct ff_evaluation out[10];
+        for (int k = 0; k < 10; k++) lens[k] = strlen(keys[k]);
+        for (long i = 0; i < n; i++) sink += ff_evaluate_many(e, keys, lens, 10, u, out);
+    } else if (!strcmp(c, "single-10")) {
+        static const char *keys[10] = {"a-on", "b-country", "c-split", "a-on", "b-country", "c-split", "a-on", "b-country", "c-split", "a-on"};
+        static size_t lens[10];
+        for (int k = 0; k < 10; k++) lens[k] = strlen(keys[k]);
+        for (long i = 0; i < n; i++)
+            for (int k = 0; k < 10; k++) sink += ff_is_enabled(e, keys[k], lens[k], u, false);
+    } else if (!strcmp(c, "flag-bool")) {
+        bool b;
+        for (long i = 0; i < n; i++) sink += ff_flag_bool(e, S("a-on"), u, false, &b);
+    }
     else if (!strcmp(c, "assign")) for (long i = 0; i < n; i++) sink += ff_experiment_assign(e, S("exp"), u, &v);
     else if (!strcmp(c, "track"))
         for (long i = 0; i < n; i++) sink += ff_track(e, S("user-1234567"), S("revenue"), 1.5, NULL);
