@@ -116,7 +116,9 @@ TEST(Engine, TypedValuesBatchesAndAllFlags) {
   ASSERT_TRUE(e.evaluate_many(keys, n, ctx, again, ids));
   for (std::size_t i = 0; i < n; i++) {
     EXPECT_EQ(again[i].variant, out[i].variant);
-    if (out[i].has_variant) EXPECT_EQ(e.string(ids[i]), out[i].variant);
+    if (out[i].has_variant) {
+      EXPECT_EQ(e.string(ids[i]), out[i].variant);
+    }
   }
   EXPECT_EQ(ids[3], FF_NO_STRING);
   auto all = e.all_flags_json(ctx);

@@ -54,7 +54,8 @@ struct Ff {
     set_string: unsafe extern "C" fn(Ctx, *const c_char, usize, *const c_char, usize, *mut *mut c_void) -> u32,
     is_enabled: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, bool) -> bool,
     variant: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, *mut FfStr) -> u32,
-    evaluate_many: unsafe extern "C" fn(Engine, *const *const c_char, *const usize, usize, Ctx, *mut FfEvaluation) -> u32,
+    evaluate_many:
+        unsafe extern "C" fn(Engine, *const *const c_char, *const usize, usize, Ctx, *mut FfEvaluation) -> u32,
     assign: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, *mut FfStr) -> bool,
     track: unsafe extern "C" fn(Engine, *const c_char, usize, *const c_char, usize, f64, *mut *mut c_void) -> u32,
 }
@@ -134,18 +135,28 @@ fn ld_flags() -> std::collections::HashMap<String, ld::Flag> {
         v.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
         (key.to_owned(), serde_json::from_value::<ld::Flag>(v).unwrap_or_else(|e| panic!("{key}: {e}")))
     };
-    let country = serde_json::json!({"attribute": "country", "op": "in", "values": ["US", "CA", "GB"], "negate": false});
+    let country =
+        serde_json::json!({"attribute": "country", "op": "in", "values": ["US", "CA", "GB"], "negate": false});
     [
         flag("a-on", serde_json::json!({})),
-        flag("b-country", serde_json::json!({"fallthrough": {"variation": 1},
-            "rules": [{"id": "r", "clauses": [country], "variation": 0, "trackEvents": false}]})),
-        flag("c-split", serde_json::json!({"fallthrough": {"rollout": {"variations": [
-            {"variation": 0, "weight": 50000}, {"variation": 1, "weight": 50000}]}}})),
-        flag("d-rule-split", serde_json::json!({"variations": [1, 2, 3], "offVariation": 0,
+        flag(
+            "b-country",
+            serde_json::json!({"fallthrough": {"variation": 1},
+            "rules": [{"id": "r", "clauses": [country], "variation": 0, "trackEvents": false}]}),
+        ),
+        flag(
+            "c-split",
+            serde_json::json!({"fallthrough": {"rollout": {"variations": [
+            {"variation": 0, "weight": 50000}, {"variation": 1, "weight": 50000}]}}}),
+        ),
+        flag(
+            "d-rule-split",
+            serde_json::json!({"variations": [1, 2, 3], "offVariation": 0,
             "rules": [{"id": "r", "trackEvents": false, "clauses": [country,
                 {"attribute": "tier", "op": "in", "values": ["vip"], "negate": false}],
               "rollout": {"variations": [{"variation": 0, "weight": 34000}, {"variation": 1, "weight": 33000},
-                                         {"variation": 2, "weight": 33000}]}}]})),
+                                         {"variation": 2, "weight": 33000}]}}]}),
+        ),
     ]
     .into_iter()
     .collect()
@@ -225,7 +236,7 @@ fn agree(ff: &Ff, e: Engine, ygg_engine: &ygg::EngineState, store: &LdStore) {
             let pick = |name: &str| ["x", "y", "z"].iter().position(|v| *v == name).unwrap();
             d_counts[0][pick(ours)] += 1;
             d_counts[1][pick(&theirs.name)] += 1;
-            d_counts[2][ld_detail.variation_index.unwrap()] += 1;
+            d_counts[2][ld_detail.variation_index.unwrap() as usize] += 1;
         }
         unsafe { ffree_context(ff, ctx) };
     }
@@ -256,7 +267,7 @@ fn hosts(c: &mut Criterion) {
     let ygg_engine = ygg::EngineState::default();
     let features: ygg::ClientFeatures = serde_json::from_str(YGG_FEATURES).unwrap();
     let warnings = ygg_engine.take_state(ygg::UpdateMessage::FullResponse(features));
-    assert!(warnings.is_none_or(|w| w.is_empty()), "Yggdrasil: {warnings:?}");
+    assert!(warnings.as_ref().is_none_or(|w| w.is_empty()), "Yggdrasil: {warnings:?}");
     let store = LdStore(ld_flags());
     agree(&ff, e, &ygg_engine, &store);
 
@@ -315,12 +326,25 @@ fn hosts(c: &mut Criterion) {
             b.iter(|| ygg_engine.is_enabled(black_box(key), &ygg_context(user, "US", "vip"), &None))
         });
         g.bench_function(format!("rebuild + {name} launchdarkly"), |b| {
-            b.iter(|| ld::evaluate(&store, &store.0[black_box(key)], &ld_context(user, "US", "vip"), None).value.is_some())
+            b.iter(|| {
+                ld::evaluate(&store, &store.0[black_box(key)], &ld_context(user, "US", "vip"), None).value.is_some()
+            })
         });
     }
 
     // Ten flags: one ff_evaluate_many against ten ff_is_enabled.
-    let ten = ["a-on", "b-country", "c-split", "d-rule-split", "a-on", "b-country", "c-split", "d-rule-split", "a-on", "b-country"];
+    let ten = [
+        "a-on",
+        "b-country",
+        "c-split",
+        "d-rule-split",
+        "a-on",
+        "b-country",
+        "c-split",
+        "d-rule-split",
+        "a-on",
+        "b-country",
+    ];
     let ptrs: Vec<*const c_char> = ten.iter().map(|k| k.as_ptr().cast()).collect();
     let lens: Vec<usize> = ten.iter().map(|k| k.len()).collect();
     let mut out = [BLANK; 10];

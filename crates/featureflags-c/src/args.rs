@@ -8,10 +8,10 @@ use std::ptr;
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str, ff_string_id, FF_NO_STRING};
-use featureflags::{Context, SnapshotCache};
 use featureflags::Engine;
 use featureflags::Reason;
 use featureflags::Sym;
+use featureflags::{Context, SnapshotCache};
 
 /// Borrows `len` bytes at `ptr` for the call. NULL with length 0 is empty.
 #[inline(always)]

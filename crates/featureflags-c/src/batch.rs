@@ -101,7 +101,11 @@ unsafe fn many<T>(
     }
     // SAFETY: the caller passes `n` readable keys and lengths and `n` writable results.
     let (keys, lens, out) = unsafe {
-        (std::slice::from_raw_parts(keys, n), std::slice::from_raw_parts(lens, n), std::slice::from_raw_parts_mut(out, n))
+        (
+            std::slice::from_raw_parts(keys, n),
+            std::slice::from_raw_parts(lens, n),
+            std::slice::from_raw_parts_mut(out, n),
+        )
     };
     // SAFETY: caller contract for handles.
     let (engine, (ctx, cache)) = match unsafe { (engine_arg(e), context_and_cache(ctx)) } {
@@ -115,12 +119,18 @@ unsafe fn many<T>(
     // then reported as an error in its slot; the others still evaluate.
     // SAFETY: caller contract for string arguments.
     let key = |i: usize| unsafe { bytes_arg(keys[i], lens[i], "key") };
-    engine.evaluate_many(Some(cache), n, |i| key(i).unwrap_or(&[]), ctx, |i, ev| {
-        out[i] = match key(i) {
-            Err(_) => nothing(Reason::Error),
-            Ok(k) => result(&ev, if ev.reason == Reason::FlagNotFound { missing(k) } else { ev.reason }),
-        };
-    });
+    engine.evaluate_many(
+        Some(cache),
+        n,
+        |i| key(i).unwrap_or(&[]),
+        ctx,
+        |i, ev| {
+            out[i] = match key(i) {
+                Err(_) => nothing(Reason::Error),
+                Ok(k) => result(&ev, if ev.reason == Reason::FlagNotFound { missing(k) } else { ev.reason }),
+            };
+        },
+    );
     ff_status::FF_STATUS_OK
 }
 

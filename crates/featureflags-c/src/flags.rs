@@ -274,7 +274,9 @@ pub unsafe extern "C" fn ff_flag_bool(
     out: *mut bool,
 ) -> ff_reason {
     // SAFETY: forwarded caller contract.
-    unsafe { typed(e, key, len, ctx, out, default_value, |engine, key, ctx, cache| engine.flag_bool(Some(cache), key, ctx)) }
+    unsafe {
+        typed(e, key, len, ctx, out, default_value, |engine, key, ctx, cache| engine.flag_bool(Some(cache), key, ctx))
+    }
 }
 
 /// `ff_flag_bool` for a JSON number, as a double.

@@ -4,10 +4,10 @@ use std::ffi::{c_char, CStr, CString};
 
 use super::boundary::boundary;
 
-use featureflags::{Context, SnapshotCache};
 use featureflags::Engine;
 use featureflags::Reason;
 use featureflags::RolloutState as State;
+use featureflags::{Context, SnapshotCache};
 
 /// Converts a core enum into its C twin, and proves when the crate compiles that the two
 /// number every variant alike.

@@ -586,9 +586,17 @@ fn a_batch_writes_what_single_evaluations_write() {
         let mut lens: Vec<usize> = keys.iter().map(|k| k.len()).collect();
         ptrs[4] = ptr::null();
         lens[4] = 3; // NULL with a length: that slot only is an error
-        let blank = ff_evaluation { variant: ff_str { ptr: ptr::null(), len: 0 }, reason: ff_reason::FF_REASON_DEFAULT, rule_index: 0, rule_id: ff_str { ptr: ptr::null(), len: 0 } };
+        let blank = ff_evaluation {
+            variant: ff_str { ptr: ptr::null(), len: 0 },
+            reason: ff_reason::FF_REASON_DEFAULT,
+            rule_index: 0,
+            rule_id: ff_str { ptr: ptr::null(), len: 0 },
+        };
         let mut out = vec![blank; keys.len()];
-        assert_eq!(ff_evaluate_many(t.e, ptrs.as_ptr(), lens.as_ptr(), keys.len(), t.ctx, out.as_mut_ptr()), ff_status::FF_STATUS_OK);
+        assert_eq!(
+            ff_evaluate_many(t.e, ptrs.as_ptr(), lens.as_ptr(), keys.len(), t.ctx, out.as_mut_ptr()),
+            ff_status::FF_STATUS_OK
+        );
         for (i, key) in keys.iter().enumerate().take(4) {
             let mut one = blank;
             let r = ff_evaluate(t.e, key.as_ptr().cast(), key.len(), t.ctx, &mut one);
@@ -609,16 +617,23 @@ fn a_batch_writes_what_single_evaluations_write() {
             rule_id_string_id: 0,
         };
         let mut details = vec![blank_detail; keys.len()];
-        let status = ff_evaluate_many_detail(t.e, ptrs.as_ptr(), lens.as_ptr(), keys.len(), t.ctx, details.as_mut_ptr());
+        let status =
+            ff_evaluate_many_detail(t.e, ptrs.as_ptr(), lens.as_ptr(), keys.len(), t.ctx, details.as_mut_ptr());
         assert_eq!(status, ff_status::FF_STATUS_OK);
         for (d, o) in details.iter().zip(&out) {
             assert_eq!((d.reason, d.rule_index, opt_text(d.variant)), (o.reason, o.rule_index, opt_text(o.variant)));
             assert_eq!(opt_text(ff_engine_string(t.e, d.variant_string_id)), opt_text(o.variant));
             assert_eq!(opt_text(ff_engine_string(t.e, d.rule_id_string_id)), opt_text(o.rule_id));
         }
-        assert_eq!(ff_evaluate_many(t.e, ptr::null(), lens.as_ptr(), 1, t.ctx, out.as_mut_ptr()), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert_eq!(
+            ff_evaluate_many(t.e, ptr::null(), lens.as_ptr(), 1, t.ctx, out.as_mut_ptr()),
+            ff_status::FF_STATUS_INVALID_ARGUMENT
+        );
         assert_eq!(ff_evaluate_many(t.e, ptr::null(), ptr::null(), 0, t.ctx, ptr::null_mut()), ff_status::FF_STATUS_OK);
-        assert_eq!(ff_evaluate_many(t.e, ptrs.as_ptr(), lens.as_ptr(), 2, ptr::null(), out.as_mut_ptr()), ff_status::FF_STATUS_OK);
+        assert_eq!(
+            ff_evaluate_many(t.e, ptrs.as_ptr(), lens.as_ptr(), 2, ptr::null(), out.as_mut_ptr()),
+            ff_status::FF_STATUS_OK
+        );
         assert_eq!(out[0].reason, ff_reason::FF_REASON_ERROR);
 
         let mut doc = ff_bytes { ptr: ptr::null_mut(), len: 0 };

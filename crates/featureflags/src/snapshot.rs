@@ -84,7 +84,9 @@ impl TypedValue {
             _ if value_json == "false" => TypedValue::Bool(false),
             Some(b'"') => serde_json::from_str::<String>(value_json)
                 .map_or(TypedValue::Other, |s| TypedValue::Str(s.into(), Sym::UNSET)),
-            Some(b'-' | b'0'..=b'9') => serde_json::from_str::<f64>(value_json).map_or(TypedValue::Other, TypedValue::Number),
+            Some(b'-' | b'0'..=b'9') => {
+                serde_json::from_str::<f64>(value_json).map_or(TypedValue::Other, TypedValue::Number)
+            }
             _ => TypedValue::Other,
         }
     }

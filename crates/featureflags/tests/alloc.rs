@@ -134,9 +134,15 @@ fn caller_cached_typed_and_batch_reads_allocate_nothing() {
                 served += engine.flag_number(Some(&cache), flag, &ctx).0.map_or(0, |n| n as usize);
                 served += engine.flag_string(None, flag, &ctx).0.map_or(0, str::len);
             }
-            engine.evaluate_many(Some(&cache), flags.len(), |i| flags[i], &ctx, |_, ev| {
-                served += ev.variant.map_or(0, str::len);
-            });
+            engine.evaluate_many(
+                Some(&cache),
+                flags.len(),
+                |i| flags[i],
+                &ctx,
+                |_, ev| {
+                    served += ev.variant.map_or(0, str::len);
+                },
+            );
         }
     };
     run();

@@ -50,11 +50,17 @@ fn a_batch_equals_single_evaluations() {
     for user in ["u1", "u2", "u3", "u4"] {
         let ctx = Context::new(user);
         let mut seen = 0;
-        engine.evaluate_many(Some(&cache), keys.len(), |i| keys[i], &ctx, |i, ev| {
-            assert_eq!(ev, engine.evaluate_bytes(keys[i], &ctx), "{user} {i}");
-            assert_eq!(i, seen);
-            seen += 1;
-        });
+        engine.evaluate_many(
+            Some(&cache),
+            keys.len(),
+            |i| keys[i],
+            &ctx,
+            |i, ev| {
+                assert_eq!(ev, engine.evaluate_bytes(keys[i], &ctx), "{user} {i}");
+                assert_eq!(i, seen);
+                seen += 1;
+            },
+        );
         assert_eq!(seen, keys.len());
     }
 }
@@ -86,7 +92,10 @@ fn all_flags_is_the_bootstrap_document() {
     assert_eq!(doc["theme"], "dark \"blue\"");
     assert_eq!(doc["shape"], serde_json::json!({"x": [1, 2]}));
     assert_eq!(doc["$valid"], true);
-    assert_eq!(doc["$flagsState"]["theme"], serde_json::json!({"variant": "dark", "reason": "RULE_MATCH", "rule_id": "us"}));
+    assert_eq!(
+        doc["$flagsState"]["theme"],
+        serde_json::json!({"variant": "dark", "reason": "RULE_MATCH", "rule_id": "us"})
+    );
     assert_eq!(doc["$flagsState"]["off"], serde_json::json!({"variant": "off", "reason": "DISABLED"}));
     let half = engine.evaluate("half", &ctx);
     assert_eq!(doc["$flagsState"]["half"]["variant"], half.variant.unwrap());

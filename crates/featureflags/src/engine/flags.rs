@@ -322,9 +322,8 @@ impl Engine {
     /// snapshot. Emits no evaluation events (the client reports its own reads).
     pub fn all_flags_json(&self, cache: Option<&SnapshotCache>, ctx: &Context) -> String {
         let body = |snapshot: &Snapshot| {
-            let decisions: Vec<Decision> = (0..snapshot.flags.len() as u32)
-                .map(|i| eval::evaluate(snapshot, i, ctx, &|| self.now_ms()))
-                .collect();
+            let decisions: Vec<Decision> =
+                (0..snapshot.flags.len() as u32).map(|i| eval::evaluate(snapshot, i, ctx, &|| self.now_ms())).collect();
             let mut out = String::with_capacity(64 + snapshot.flags.len() * 64);
             out.push('{');
             for (flag, d) in snapshot.flags.iter().zip(&decisions) {

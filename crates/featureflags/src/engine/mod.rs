@@ -210,9 +210,7 @@ impl Engine {
         let generation = self.generation.load(Ordering::Acquire);
         match cache.slots.try_borrow_mut() {
             Ok(mut slots) => {
-                let fresh = |slot: &Option<CachedSnapshot>| {
-                    matches!(slot, Some(c) if c.engine == self.id && c.generation == generation)
-                };
+                let fresh = |slot: &Option<CachedSnapshot>| matches!(slot, Some(c) if c.engine == self.id && c.generation == generation);
                 if !fresh(&slots[0]) {
                     // The other slot keeps the engine used before, so a caller that
                     // alternates between two engines keeps finding both.
