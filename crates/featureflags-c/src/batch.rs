@@ -81,8 +81,9 @@ pub unsafe extern "C" fn ff_evaluate_many_detail(
     })
 }
 
-/// The body of both batch calls.
+/// The body of both batch calls: the C arguments, then how to write an error and a result.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn many<T>(
     e: *const ff_engine,
     keys: *const *const c_char,
