@@ -84,9 +84,10 @@ class FeatureFlagsTest {
             }
             String all = ff.allFlagsJson(ctx);
             assertTrue(all.contains("\"geo\":true") && all.contains("\"$valid\":true"), all);
-            ctx.close();
-            assertEquals(Reason.ERROR, ff.evaluateMany(keys, ctx)[1].reason(), "closed context");
-            assertTrue(ff.boolValue("on", ctx, true));
+            EvaluationContext closed = EvaluationContext.of("u2");
+            closed.close();
+            assertEquals(Reason.ERROR, ff.evaluateMany(keys, closed)[1].reason(), "closed context");
+            assertTrue(ff.boolValue("on", closed, true));
         }
     }
 
