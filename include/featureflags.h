@@ -622,6 +622,44 @@ ff_reason ff_evaluate_value(const struct ff_engine *e,
                             struct ff_bytes *value_out);
 
 /**
+ * The served variant's value of flag `key` for `ctx` when it is a JSON boolean, in
+ * `*out` (always written when `out` is not NULL); otherwise `default_value` there.
+ * Returns the reason: `FF_REASON_TYPE_MISMATCH` when the value is not a boolean,
+ * `FF_REASON_FLAG_NOT_FOUND`, `FF_REASON_ERROR` for an invalid argument. Parses no JSON
+ * and allocates nothing.
+ */
+ff_reason ff_flag_bool(const struct ff_engine *e,
+                       const char *key,
+                       size_t len,
+                       const struct ff_context *ctx,
+                       bool default_value,
+                       bool *out);
+
+/**
+ * `ff_flag_bool` for a JSON number, as a double.
+ */
+ff_reason ff_flag_number(const struct ff_engine *e,
+                         const char *key,
+                         size_t len,
+                         const struct ff_context *ctx,
+                         double default_value,
+                         double *out);
+
+/**
+ * `ff_flag_bool` for a JSON string: `*out` is the decoded string, borrowed from the
+ * engine (valid until `ff_engine_free`, not NUL-terminated), or `default_value` /
+ * `default_len` as given (the caller's own pointer, not checked) when the flag serves
+ * no string.
+ */
+ff_reason ff_flag_string(const struct ff_engine *e,
+                         const char *key,
+                         size_t len,
+                         const struct ff_context *ctx,
+                         const char *default_value,
+                         size_t default_len,
+                         struct ff_str *out);
+
+/**
  * Forces flag `key` to serve `variant` (both UTF-8, borrowed) for everyone, ahead of
  * every other step, until `ff_flag_clear_override`. The override is kept across
  * reloads: it applies whenever the loaded config has the flag and the variant, so a
@@ -645,6 +683,50 @@ ff_status ff_flag_clear_override(const struct ff_engine *e,
                                  const char *key,
                                  size_t len,
                                  struct ff_error **err);
+
+/**
+ * Evaluates the `n` flags `keys[i]` (`lens[i]` bytes each, borrowed) for `ctx` in one
+ * call and one snapshot (every result comes from the same config), writing each result
+ * to `out[i]` as `ff_evaluate` would (strings borrowed from the engine, valid until
+ * `ff_engine_free`). For a host whose every foreign call costs tens of nanoseconds (Go,
+ * Java) this is where a page's flags get cheap. Returns `FF_STATUS_INVALID_ARGUMENT`
+ * when `keys`, `lens` or `out` is NULL with `n` > 0 (nothing written); otherwise
+ * `FF_STATUS_OK` with every `out[i]` written, `FF_REASON_ERROR` in those whose key is
+ * NULL with a non-zero length, and in all of them for a NULL engine or context.
+ * Allocates nothing.
+ */
+ff_status ff_evaluate_many(const struct ff_engine *e,
+                           const char *const *keys,
+                           const size_t *lens,
+                           size_t n,
+                           const struct ff_context *ctx,
+                           struct ff_evaluation *out);
+
+/**
+ * `ff_evaluate_many` writing `ff_detail`s: each result with the string ids of its
+ * variant and rule id, so a binding can resolve them from its cache of the engine's
+ * strings (`ff_engine_string`) instead of copying each. Same arguments and statuses.
+ */
+ff_status ff_evaluate_many_detail(const struct ff_engine *e,
+                                  const char *const *keys,
+                                  const size_t *lens,
+                                  size_t n,
+                                  const struct ff_context *ctx,
+                                  struct ff_detail *out);
+
+/**
+ * Every flag evaluated for `ctx`, as the JSON document a server hands to a client SDK
+ * at bootstrap (LaunchDarkly's `allFlagsState` shape), in `*out` (owned by the caller:
+ * free with `ff_bytes_free`; written on success only):
+ * `{"<flag>": <value or null>, …, "$flagsState": {"<flag>": {"variant": "on", "reason":
+ * "DEFAULT", "rule_id": …}, …}, "$valid": true}`, flags in config order, all from one
+ * config. Emits no evaluation events. `FF_STATUS_INVALID_ARGUMENT` for a NULL engine,
+ * context or `out`.
+ */
+ff_status ff_all_flags_json(const struct ff_engine *e,
+                            const struct ff_context *ctx,
+                            struct ff_bytes *out,
+                            struct ff_error **err);
 
 /**
  * Enrolls `ctx`'s user in experiment `key` (UTF-8, borrowed) and writes the variant to

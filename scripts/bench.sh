@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark: Rust (criterion, through the C ABI too), multi-threaded scaling,
-# durable state, and the Go, C++ and Java bindings. About 8 minutes on 2 cores. Figures: docs/performance.md.
+# durable state, the shared library through dlopen beside two peer engines, and the Go, C++
+# and Java bindings. About 8 minutes on 2 cores. Figures: docs/performance.md.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -8,6 +9,9 @@ cargo build --release --locked
 echo "=== Rust and C ABI (criterion)"
 cargo bench --locked -p featureflags --bench evaluation 2>&1 | grep -B1 "time:" | grep -v "^--" || true
 cargo bench --locked -p featureflags-c --bench c_abi 2>&1 | grep -B1 "time:" | grep -v "^--" || true
+echo "=== Where hosts call it: libfeatureflags.so through dlopen, beside Yggdrasil and LaunchDarkly (one run)"
+cargo bench --locked --manifest-path crates/bench-peers/Cargo.toml --bench hosts -- --warm-up-time 1 --measurement-time 3 2>&1 |
+  grep -B1 "time:" | grep -v "^--" || true
 echo "=== Rust, two threads"
 cargo bench --locked -p featureflags --bench concurrency
 echo "=== Durable state (commit latency, checkpoint, restore)"

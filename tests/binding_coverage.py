@@ -22,6 +22,9 @@ SUPERSEDED = {
     "ff_evaluate": "ff_evaluate_value",
     "ff_flag_value_json": "ff_evaluate_value",
     "ff_experiment_assign": "ff_experiment_assign_id",
+    # Not ABI 1, but the same call with string ids for a binding that caches the engine's
+    # strings by id (Java); Go and C++ wrap both.
+    "ff_evaluate_many": "ff_evaluate_many_detail",
 }
 # Needs no wrapper of its own: every fallible call returns the status its error carries.
 NOT_NEEDED = {"ff_error_status"}

@@ -63,6 +63,26 @@
       (const ff_engine *e, const char *k, size_t l, const ff_context *c, ff_detail *out,      \
        ff_bytes *v),                                                                          \
       (e, k, l, c, out, v))                                                                   \
+    X(ff_reason, ff_flag_bool,                                                                \
+      (const ff_engine *e, const char *k, size_t l, const ff_context *c, bool d, bool *out),  \
+      (e, k, l, c, d, out))                                                                   \
+    X(ff_reason, ff_flag_number,                                                              \
+      (const ff_engine *e, const char *k, size_t l, const ff_context *c, double d, double *out), \
+      (e, k, l, c, d, out))                                                                   \
+    X(ff_reason, ff_flag_string,                                                              \
+      (const ff_engine *e, const char *k, size_t l, const ff_context *c, const char *d,       \
+       size_t dl, ff_str *out),                                                               \
+      (e, k, l, c, d, dl, out))                                                               \
+    X(ff_status, ff_evaluate_many,                                                            \
+      (const ff_engine *e, const char *const *k, const size_t *l, size_t n, const ff_context *c, \
+       ff_evaluation *out),                                                                   \
+      (e, k, l, n, c, out))                                                                   \
+    X(ff_status, ff_evaluate_many_detail,                                                     \
+      (const ff_engine *e, const char *const *k, const size_t *l, size_t n, const ff_context *c, \
+       ff_detail *out),                                                                       \
+      (e, k, l, n, c, out))                                                                   \
+    X(ff_status, ff_all_flags_json,                                                           \
+      (const ff_engine *e, const ff_context *c, ff_bytes *out, ff_error **err), (e, c, out, err)) \
     X(ff_status, ff_flag_set_override,                                                        \
       (const ff_engine *e, const char *k, size_t kl, const char *v, size_t vl, ff_error **err), \
       (e, k, kl, v, vl, err))                                                                 \

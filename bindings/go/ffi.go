@@ -42,6 +42,14 @@ type cDetail struct {
 	ruleIDID  uint32
 }
 
+// cEvaluation mirrors ff_evaluation.
+type cEvaluation struct {
+	variant   cStr
+	reason    uint32
+	ruleIndex uint32
+	ruleID    cStr
+}
+
 // cRolloutInfo mirrors ff_rollout_info.
 type cRolloutInfo struct {
 	state            uint32

@@ -177,6 +177,66 @@ static inline ff_go_assignment ff_go_assign(const ff_engine *e, const char *key,
     return a;
 }
 
+// A batch's keys travel as one buffer and their lengths (no Go pointers inside, as cgo
+// requires); the key pointers are rebuilt here on the C stack, 64 at a time.
+// out is untyped so that cgo's pointer check does not scan the results for Go pointers
+// on every call (they hold C pointers only).
+static inline ff_status ff_go_evaluate_many(const ff_engine *e, const char *buf, const size_t *lens, size_t n,
+                                            const ff_context *ctx, void *results) {
+    ff_detail *out = (ff_detail *)results;
+    const char *keys[64];
+    size_t done = 0;
+    while (done < n) {
+        size_t m = n - done < 64 ? n - done : 64;
+        for (size_t i = 0; i < m; i++) {
+            keys[i] = buf;
+            buf += lens[done + i];
+        }
+        ff_status s = ff_evaluate_many_detail(e, keys, lens + done, m, ctx, out + done);
+        if (s != FF_STATUS_OK) return s;
+        done += m;
+    }
+    return FF_STATUS_OK;
+}
+
+// ff_evaluate_many with ff_evaluation results: the same walk, for completeness (Go uses
+// the detail form, whose string ids its cache resolves).
+static inline ff_status ff_go_evaluate_many_plain(const ff_engine *e, const char *buf, const size_t *lens, size_t n,
+                                                  const ff_context *ctx, ff_evaluation *out) {
+    const char *keys[64];
+    if (n > 64) return FF_STATUS_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = buf;
+        buf += lens[i];
+    }
+    return ff_evaluate_many(e, keys, lens, n, ctx, out);
+}
+
+typedef struct { ff_reason reason; bool value; } ff_go_bool;
+typedef struct { ff_reason reason; double value; } ff_go_double;
+typedef struct { ff_reason reason; ff_str value; } ff_go_string;
+
+static inline ff_go_bool ff_go_flag_bool(const ff_engine *e, const char *k, size_t l, const ff_context *c, bool d) {
+    ff_go_bool r;
+    r.reason = ff_flag_bool(e, k, l, c, d, &r.value);
+    return r;
+}
+static inline ff_go_double ff_go_flag_number(const ff_engine *e, const char *k, size_t l, const ff_context *c, double d) {
+    ff_go_double r;
+    r.reason = ff_flag_number(e, k, l, c, d, &r.value);
+    return r;
+}
+static inline ff_go_string ff_go_flag_string(const ff_engine *e, const char *k, size_t l, const ff_context *c) {
+    ff_go_string r;
+    r.reason = ff_flag_string(e, k, l, c, NULL, 0, &r.value);
+    return r;
+}
+static inline ff_go_json ff_go_all_flags(const ff_engine *e, const ff_context *c) {
+    ff_go_json r = {FF_STATUS_OK, {NULL, 0}, NULL};
+    r.status = ff_all_flags_json(e, c, &r.out, &r.err);
+    return r;
+}
+
 typedef struct { ff_detail ev; ff_bytes value; } ff_go_detail;
 
 // The detail and the value of one evaluation in one crossing into C.
@@ -244,6 +304,8 @@ var (
 	_ = [1]struct{}{}[unsafe.Sizeof(cDetail{})-C.sizeof_ff_detail]
 	_ = [1]struct{}{}[unsafe.Offsetof(cDetail{}.ruleID)-unsafe.Offsetof(C.ff_detail{}.rule_id)]
 	_ = [1]struct{}{}[unsafe.Offsetof(cDetail{}.ruleIDID)-unsafe.Offsetof(C.ff_detail{}.rule_id_string_id)]
+	_ = [1]struct{}{}[unsafe.Sizeof(cEvaluation{})-C.sizeof_ff_evaluation]
+	_ = [1]struct{}{}[unsafe.Offsetof(cEvaluation{}.ruleID)-unsafe.Offsetof(C.ff_evaluation{}.rule_id)]
 	_ = [1]struct{}{}[unsafe.Sizeof(cRolloutInfo{})-C.sizeof_ff_rollout_info]
 	_ = [1]struct{}{}[unsafe.Offsetof(cRolloutInfo{}.percentage)-unsafe.Offsetof(C.ff_rollout_info{}.percentage)]
 	_ = [1]struct{}{}[unsafe.Offsetof(cRolloutInfo{}.held)-unsafe.Offsetof(C.ff_rollout_info{}.held)]
@@ -555,4 +617,61 @@ func cInListener() bool { return C.ff_go_in_listener() != 0 }
 // with slot, or removes it when slot is 0.
 func cSetListener(e unsafe.Pointer, slot uintptr) uint32 {
 	return uint32(C.ff_go_set_listener(eng(e), C.uintptr_t(slot)))
+}
+
+func cFlagBool(e, c unsafe.Pointer, key string, def bool) (bool, uint32) {
+	kp, kl := cstr(key)
+	r := C.ff_go_flag_bool(eng(e), kp, kl, ctxp(c), C.bool(def))
+	runtime.KeepAlive(key)
+	return bool(r.value), uint32(r.reason)
+}
+
+func cFlagNumber(e, c unsafe.Pointer, key string, def float64) (float64, uint32) {
+	kp, kl := cstr(key)
+	r := C.ff_go_flag_number(eng(e), kp, kl, ctxp(c), C.double(def))
+	runtime.KeepAlive(key)
+	return float64(r.value), uint32(r.reason)
+}
+
+// cFlagString returns the served string borrowed from the engine ({nil, 0} for the
+// default).
+func cFlagString(e, c unsafe.Pointer, key string) (cStr, uint32) {
+	kp, kl := cstr(key)
+	r := C.ff_go_flag_string(eng(e), kp, kl, ctxp(c))
+	runtime.KeepAlive(key)
+	return *(*cStr)(unsafe.Pointer(&r.value)), uint32(r.reason)
+}
+
+// cEvaluateMany evaluates the keys laid end to end in buf (lens[i] bytes each) into
+// out, len(lens) ff_details laid out as words (see batchScratch).
+func cEvaluateMany(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []uint64) uint32 {
+	if len(lens) == 0 {
+		return statusOK
+	}
+	bp, _ := cbytes(buf)
+	r := C.ff_go_evaluate_many(eng(e), bp, (*C.size_t)(unsafe.Pointer(&lens[0])), C.size_t(len(lens)), ctxp(c),
+		unsafe.Pointer(&out[0]))
+	runtime.KeepAlive(buf)
+	runtime.KeepAlive(lens)
+	runtime.KeepAlive(out)
+	return uint32(r)
+}
+
+// cEvaluateManyPlain is cEvaluateMany through ff_evaluate_many (at most 64 keys): the
+// variants as borrowed C strings, without ids.
+func cEvaluateManyPlain(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []cEvaluation) uint32 {
+	if len(lens) == 0 {
+		return statusOK
+	}
+	bp, _ := cbytes(buf)
+	r := C.ff_go_evaluate_many_plain(eng(e), bp, (*C.size_t)(unsafe.Pointer(&lens[0])), C.size_t(len(lens)), ctxp(c),
+		(*C.ff_evaluation)(unsafe.Pointer(&out[0])))
+	runtime.KeepAlive(buf)
+	runtime.KeepAlive(lens)
+	runtime.KeepAlive(out)
+	return uint32(r)
+}
+
+func cAllFlagsJSON(e, c unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {
+	return jsonResult(C.ff_go_all_flags(eng(e), ctxp(c)))
 }

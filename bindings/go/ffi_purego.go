@@ -41,6 +41,7 @@ var fns struct {
 	resultsJSON, timeSeriesJSON, funnelJSON, historyJSON                                     uintptr
 	rolloutStatus, rolloutAdvance, rolloutPause, rolloutResume, rolloutRollback              uintptr
 	eventsDrain, eventsDropped, eventsSetEvaluation, setListener                             uintptr
+	flagBool, flagString, evaluateMany, evaluateManyDetail, allFlagsJSON                     uintptr
 
 	track            func(e uintptr, u *byte, ul uintptr, m *byte, ml uintptr, v float64, err *uintptr) uint32
 	contextSetNumber func(c uintptr, n *byte, nl uintptr, v float64, err *uintptr) uint32
@@ -50,6 +51,7 @@ var fns struct {
 	testDurationDays func(required float64, variants uint32, daily, traffic float64, out *float64, err *uintptr) uint32
 	lifetimeValue    func(margin, retention, discount float64, periods uint32, out *float64, err *uintptr) uint32
 	reportHealth     func(e uintptr, k *byte, kl uintptr, errorRate, p99 float64, samples uint64, err *uintptr) uint32
+	flagNumber       func(e uintptr, k *byte, kl uintptr, c uintptr, def float64, out *float64) uint32
 	noop             uintptr
 }
 
@@ -109,13 +111,16 @@ func openLibrary(path string) (uint32, error) {
 		{&t.rolloutPause, "ff_rollout_pause"}, {&t.rolloutResume, "ff_rollout_resume"},
 		{&t.rolloutRollback, "ff_rollout_rollback"}, {&t.eventsDrain, "ff_events_drain"},
 		{&t.eventsDropped, "ff_events_dropped"}, {&t.eventsSetEvaluation, "ff_events_set_evaluation"},
-		{&t.setListener, "ff_engine_set_listener"},
+		{&t.setListener, "ff_engine_set_listener"}, {&t.flagBool, "ff_flag_bool"},
+		{&t.flagString, "ff_flag_string"}, {&t.evaluateMany, "ff_evaluate_many"},
+		{&t.evaluateManyDetail, "ff_evaluate_many_detail"}, {&t.allFlagsJSON, "ff_all_flags_json"},
 	} {
 		*s.p = sym(s.name)
 	}
 	track, setNumber := sym("ff_track"), sym("ff_context_set_number")
 	sampleSize, power, mde := sym("ff_sample_size"), sym("ff_power"), sym("ff_mde")
 	duration, ltv, health := sym("ff_test_duration_days"), sym("ff_lifetime_value"), sym("ff_rollout_report_health")
+	flagNumber := sym("ff_flag_number")
 	if err != nil {
 		purego.Dlclose(h)
 		return 0, fmt.Errorf("%w: %s", ErrLoad, err)
@@ -128,6 +133,7 @@ func openLibrary(path string) (uint32, error) {
 	purego.RegisterFunc(&t.testDurationDays, duration)
 	purego.RegisterFunc(&t.lifetimeValue, ltv)
 	purego.RegisterFunc(&t.reportHealth, health)
+	purego.RegisterFunc(&t.flagNumber, flagNumber)
 	fns = t
 	return ABIVersion, nil
 }
@@ -637,4 +643,100 @@ func cSetListener(e unsafe.Pointer, slot uintptr) uint32 {
 	r, _ := k.do(fns.setListener, 3)
 	calls.Put(k)
 	return uint32(r)
+}
+
+func cFlagBool(e, c unsafe.Pointer, key string, def bool) (bool, uint32) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2], k.args[3] = uintptr(e), sp(key), uintptr(len(key)), uintptr(c)
+	k.args[4], k.args[5] = b2u(def), k.outPtr()
+	k.out = 0
+	r, _ := k.do(fns.flagBool, 6)
+	runtime.KeepAlive(key)
+	value := byte(k.out) != 0
+	calls.Put(k)
+	return value, uint32(r)
+}
+
+func cFlagNumber(e, c unsafe.Pointer, key string, def float64) (float64, uint32) {
+	var out float64
+	r := fns.flagNumber(uintptr(e), strData(key), uintptr(len(key)), uintptr(c), def, &out)
+	return out, r
+}
+
+func cFlagString(e, c unsafe.Pointer, key string) (cStr, uint32) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2], k.args[3] = uintptr(e), sp(key), uintptr(len(key)), uintptr(c)
+	k.args[4], k.args[5], k.args[6] = 0, 0, uintptr(unsafe.Pointer(&k.detail.variant))
+	r, _ := k.do(fns.flagString, 7)
+	runtime.KeepAlive(key)
+	value := k.detail.variant
+	calls.Put(k)
+	return value, uint32(r)
+}
+
+// manyKeys lays out a batch's key pointers for C: purego passes integers, so the
+// pointers into buf (kept alive by the caller) can sit in a Go slice.
+func manyKeys(buf []byte, lens []uintptr, ptrs []uintptr) {
+	at := bp(buf)
+	for i, l := range lens {
+		ptrs[i] = at
+		at += l
+	}
+}
+
+// keyPointers are pooled arrays of a batch's key pointers.
+var keyPointers = sync.Pool{New: func() any { return new([64]uintptr) }}
+
+// cEvaluateMany evaluates the keys laid end to end in buf (lens[i] bytes each) into
+// out, len(lens) ff_details laid out as words (see batchScratch).
+func cEvaluateMany(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []uint64) uint32 {
+	if len(lens) == 0 {
+		return statusOK
+	}
+	var ptrs []uintptr
+	if len(lens) <= 64 {
+		pooled := keyPointers.Get().(*[64]uintptr)
+		defer keyPointers.Put(pooled)
+		ptrs = pooled[:len(lens)]
+	} else {
+		ptrs = make([]uintptr, len(lens))
+	}
+	manyKeys(buf, lens, ptrs)
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(e), uintptr(unsafe.Pointer(&ptrs[0])), uintptr(unsafe.Pointer(&lens[0]))
+	k.args[3], k.args[4], k.args[5] = uintptr(len(lens)), uintptr(c), uintptr(unsafe.Pointer(&out[0]))
+	r, _ := k.do(fns.evaluateManyDetail, 6)
+	calls.Put(k)
+	runtime.KeepAlive(buf)
+	runtime.KeepAlive(ptrs)
+	runtime.KeepAlive(lens)
+	runtime.KeepAlive(out)
+	return uint32(r)
+}
+
+func cEvaluateManyPlain(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []cEvaluation) uint32 {
+	if len(lens) == 0 {
+		return statusOK
+	}
+	ptrs := make([]uintptr, len(lens))
+	manyKeys(buf, lens, ptrs)
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(e), uintptr(unsafe.Pointer(&ptrs[0])), uintptr(unsafe.Pointer(&lens[0]))
+	k.args[3], k.args[4], k.args[5] = uintptr(len(lens)), uintptr(c), uintptr(unsafe.Pointer(&out[0]))
+	r, _ := k.do(fns.evaluateMany, 6)
+	calls.Put(k)
+	runtime.KeepAlive(buf)
+	runtime.KeepAlive(ptrs)
+	runtime.KeepAlive(lens)
+	runtime.KeepAlive(out)
+	return uint32(r)
+}
+
+func cAllFlagsJSON(e, c unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2], k.args[3] = uintptr(e), uintptr(c), k.bytesPtr(), k.errPtr()
+	r, _ := k.do(fns.allFlagsJSON, 4)
+	status, out, err := uint32(r), k.bytes, ptrOf(k.err)
+	calls.Put(k)
+	return status, out, err
 }

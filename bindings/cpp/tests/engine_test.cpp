@@ -84,6 +84,50 @@ TEST(Engine, EvaluatesWithDetail) {
   EXPECT_EQ(ff::version(), FF_VERSION);
 }
 
+TEST(Engine, TypedValuesBatchesAndAllFlags) {
+  auto e = engine();
+  ff::Context ctx("user-1");
+  ctx.set("country", "CA");
+  auto on = e.bool_value("geo", ctx, false);
+  EXPECT_TRUE(on.value);
+  EXPECT_EQ(on.reason, ff::Reason::RuleMatch);
+  auto level = e.number_value("layout", ctx, 7.5);
+  EXPECT_EQ(level.value, 1.0);
+  EXPECT_EQ(level.reason, ff::Reason::Default);
+  auto wrong = e.string_value("layout", ctx, "fallback");
+  EXPECT_EQ(wrong.value, "fallback");
+  EXPECT_EQ(wrong.reason, ff::Reason::TypeMismatch);
+  EXPECT_EQ(e.bool_value("missing", ctx, true).reason, ff::Reason::FlagNotFound);
+  EXPECT_TRUE(e.bool_value("missing", ctx, true).value);
+
+  const std::string_view keys[] = {"on", "geo", "layout", "missing", "big"};
+  constexpr std::size_t n = sizeof keys / sizeof keys[0];
+  ff::Evaluation out[n];
+  ff::StringId ids[n];
+  ASSERT_TRUE(e.evaluate_many(keys, n, ctx, out));
+  for (std::size_t i = 0; i < n; i++) {
+    auto one = e.evaluate(keys[i], ctx);
+    EXPECT_EQ(out[i].variant, one.variant) << keys[i];
+    EXPECT_EQ(out[i].reason, one.reason) << keys[i];
+    EXPECT_EQ(out[i].rule_index, one.rule_index) << keys[i];
+    EXPECT_EQ(out[i].rule_id, one.rule_id) << keys[i];
+  }
+  ff::Evaluation again[n];
+  ASSERT_TRUE(e.evaluate_many(keys, n, ctx, again, ids));
+  for (std::size_t i = 0; i < n; i++) {
+    EXPECT_EQ(again[i].variant, out[i].variant);
+    if (out[i].has_variant) {
+      EXPECT_EQ(e.string(ids[i]), out[i].variant);
+    }
+  }
+  EXPECT_EQ(ids[3], FF_NO_STRING);
+  auto all = e.all_flags_json(ctx);
+  EXPECT_NE(all.find(R"("geo":true)"), std::string::npos) << all;
+  EXPECT_NE(all.find(R"("$valid":true)"), std::string::npos) << all;
+  ff::Error err;
+  EXPECT_TRUE(e.all_flags_json(ctx, err).has_value());
+}
+
 TEST(Engine, SettersTakeEveryArithmeticTypeAndStrings) {
   auto e = engine();
   ff::Context ctx("u");

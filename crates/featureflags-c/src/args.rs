@@ -8,10 +8,10 @@ use std::ptr;
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_bytes, ff_context, ff_engine, ff_error, ff_status, ff_str, ff_string_id, FF_NO_STRING};
-use featureflags::Context;
 use featureflags::Engine;
 use featureflags::Reason;
 use featureflags::Sym;
+use featureflags::{Context, SnapshotCache};
 
 /// Borrows `len` bytes at `ptr` for the call. NULL with length 0 is empty.
 #[inline(always)]
@@ -62,6 +62,30 @@ pub(super) unsafe fn engine_arg<'a>(e: *const ff_engine) -> Result<&'a Engine, F
 pub(super) unsafe fn context_arg<'a>(c: *mut ff_context) -> Result<&'a mut Context, Failure> {
     // SAFETY: the caller passes NULL or a live context it owns exclusively for the call.
     unsafe { c.as_mut() }.map(|c| &mut c.inner).ok_or_else(|| Failure::invalid("context: NULL handle"))
+}
+
+/// Borrows a context and its snapshot cache for the call; `None` for NULL.
+#[inline(always)]
+pub(super) unsafe fn context_and_cache<'a>(ctx: *const ff_context) -> Option<(&'a Context, &'a SnapshotCache)> {
+    // SAFETY: NULL or a live context used by this thread only (caller contract).
+    unsafe { ctx.as_ref() }.map(|c| (&c.inner, &c.cache))
+}
+
+/// [`eval_args`] with the context's snapshot cache.
+#[inline(always)]
+pub(super) unsafe fn eval_args_in<'a>(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+) -> Result<(&'a Engine, &'a [u8], &'a Context, &'a SnapshotCache), Reason> {
+    // SAFETY: caller contract for handles and string arguments.
+    let engine = unsafe { e.as_ref() }.map(|e| &e.inner).ok_or(Reason::Error)?;
+    // SAFETY: as above.
+    let key = unsafe { bytes_arg(key, len, "key") }.map_err(|_| Reason::Error)?;
+    // SAFETY: NULL or a live context used by this thread only.
+    let ctx = unsafe { ctx.as_ref() }.ok_or(Reason::Error)?;
+    Ok((engine, key, &ctx.inner, &ctx.cache))
 }
 
 /// Resolves the arguments every evaluation shares; `Err` carries the reason to report.

@@ -7,7 +7,7 @@ use super::args::{context_arg, str_arg, write};
 use super::boundary::boundary;
 use super::error::Failure;
 use super::types::{ff_context, ff_error, ff_status};
-use featureflags::Context;
+use featureflags::{Context, SnapshotCache};
 
 /// Creates a context for `user_id` (UTF-8, borrowed). Returns NULL when `user_id` is
 /// invalid (NULL with non-zero length, invalid UTF-8, over 1,024 bytes); `ff_context_create` says why.
@@ -42,7 +42,7 @@ pub unsafe extern "C" fn ff_context_create(
             return Err(Failure::invalid("out: NULL pointer"));
         }
         let inner = Context::try_new(id).map_err(|e| Failure::invalid(e.to_string()))?;
-        let context = Box::into_raw(Box::new(ff_context { inner }));
+        let context = Box::into_raw(Box::new(ff_context { inner, cache: SnapshotCache::default() }));
         // SAFETY: checked non-NULL; caller contract for out-pointers.
         unsafe { write(out, context) };
         Ok(())

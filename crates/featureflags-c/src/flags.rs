@@ -3,16 +3,16 @@
 use std::ffi::c_char;
 use std::ptr;
 
-use super::args::{bytes_out, engine_arg, eval_args, str_arg, str_out, string_id, write};
+use super::args::{bytes_out, engine_arg, eval_args_in, str_arg, str_out, string_id, write};
 use super::boundary::boundary;
 use super::types::{
     ff_bytes, ff_context, ff_detail, ff_engine, ff_error, ff_evaluation, ff_reason, ff_status, ff_str, ff_string_id,
     FF_NO_STRING,
 };
-use featureflags::Reason;
+use featureflags::{Context, Engine, Reason, SnapshotCache};
 
 /// A key that matched no flag is reported as not found, unless it is not even UTF-8.
-fn missing(key: &[u8]) -> Reason {
+pub(super) fn missing(key: &[u8]) -> Reason {
     if std::str::from_utf8(key).is_ok() {
         Reason::FlagNotFound
     } else {
@@ -34,8 +34,8 @@ pub unsafe extern "C" fn ff_is_enabled(
 ) -> bool {
     boundary!(fallback = default_value, {
         // SAFETY: forwarded caller contract.
-        match unsafe { eval_args(e, key, len, ctx) } {
-            Ok((engine, key, ctx)) => engine.is_enabled_bytes(key, ctx, default_value).0,
+        match unsafe { eval_args_in(e, key, len, ctx) } {
+            Ok((engine, key, ctx, cache)) => engine.is_enabled_in(cache, key, ctx, default_value).0,
             Err(_) => default_value,
         }
     })
@@ -60,9 +60,9 @@ pub unsafe extern "C" fn ff_variant(
         },
         {
             // SAFETY: forwarded caller contract.
-            let (variant, r) = match unsafe { eval_args(e, key, len, ctx) } {
-                Ok((engine, key, ctx)) => {
-                    let ev = engine.evaluate_bytes(key, ctx);
+            let (variant, r) = match unsafe { eval_args_in(e, key, len, ctx) } {
+                Ok((engine, key, ctx, cache)) => {
+                    let ev = engine.evaluate_in(cache, key, ctx);
                     let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
                     (ev.variant, r)
                 }
@@ -95,9 +95,9 @@ pub unsafe extern "C" fn ff_variant_id(
         },
         {
             // SAFETY: forwarded caller contract.
-            let (variant, sym, r) = match unsafe { eval_args(e, key, len, ctx) } {
-                Ok((engine, key, ctx)) => {
-                    let ev = engine.evaluate_bytes(key, ctx);
+            let (variant, sym, r) = match unsafe { eval_args_in(e, key, len, ctx) } {
+                Ok((engine, key, ctx, cache)) => {
+                    let ev = engine.evaluate_in(cache, key, ctx);
                     let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
                     (ev.variant, ev.variant_sym, r)
                 }
@@ -138,9 +138,9 @@ pub unsafe extern "C" fn ff_evaluate(
         },
         {
             // SAFETY: forwarded caller contract.
-            let value = match unsafe { eval_args(e, key, len, ctx) } {
-                Ok((engine, key, ctx)) => {
-                    let ev = engine.evaluate_bytes(key, ctx);
+            let value = match unsafe { eval_args_in(e, key, len, ctx) } {
+                Ok((engine, key, ctx, cache)) => {
+                    let ev = engine.evaluate_in(cache, key, ctx);
                     let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
                     ff_evaluation {
                         variant: str_out(ev.variant),
@@ -178,8 +178,8 @@ pub unsafe extern "C" fn ff_flag_value_json(
         },
         {
             // SAFETY: forwarded caller contract.
-            let (value, r) = match unsafe { eval_args(e, key, len, ctx) } {
-                Ok((engine, key, ctx)) => {
+            let (value, r) = match unsafe { eval_args_in(e, key, len, ctx) } {
+                Ok((engine, key, ctx, _)) => {
                     let (value, r) = engine.value_json(key, ctx);
                     (value, if r == Reason::FlagNotFound { missing(key) } else { r })
                 }
@@ -228,12 +228,12 @@ pub unsafe extern "C" fn ff_evaluate_value(
         },
         {
             // SAFETY: forwarded caller contract.
-            let (detail, value) = match unsafe { eval_args(e, key, len, ctx) } {
-                Ok((engine, key, ctx)) => {
+            let (detail, value) = match unsafe { eval_args_in(e, key, len, ctx) } {
+                Ok((engine, key, ctx, cache)) => {
                     let (ev, value) = if value_out.is_null() {
-                        (engine.evaluate_bytes(key, ctx), None)
+                        (engine.evaluate_in(cache, key, ctx), None)
                     } else {
-                        engine.evaluate_value(key, ctx)
+                        engine.evaluate_value_in(cache, key, ctx)
                     };
                     let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
                     let detail = ff_detail {
@@ -255,6 +255,98 @@ pub unsafe extern "C" fn ff_evaluate_value(
                 write(value_out, value.map_or_else(empty, |v| bytes_out(v.into_bytes())));
             }
             r
+        }
+    )
+}
+
+/// The served variant's value of flag `key` for `ctx` when it is a JSON boolean, in
+/// `*out` (always written when `out` is not NULL); otherwise `default_value` there.
+/// Returns the reason: `FF_REASON_TYPE_MISMATCH` when the value is not a boolean,
+/// `FF_REASON_FLAG_NOT_FOUND`, `FF_REASON_ERROR` for an invalid argument. Parses no JSON
+/// and allocates nothing.
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_bool(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    default_value: bool,
+    out: *mut bool,
+) -> ff_reason {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        typed(e, key, len, ctx, out, default_value, |engine, key, ctx, cache| engine.flag_bool(Some(cache), key, ctx))
+    }
+}
+
+/// `ff_flag_bool` for a JSON number, as a double.
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_number(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    default_value: f64,
+    out: *mut f64,
+) -> ff_reason {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        typed(e, key, len, ctx, out, default_value, |engine, key, ctx, cache| engine.flag_number(Some(cache), key, ctx))
+    }
+}
+
+/// `ff_flag_bool` for a JSON string: `*out` is the decoded string, borrowed from the
+/// engine (valid until `ff_engine_free`, not NUL-terminated), or `default_value` /
+/// `default_len` as given (the caller's own pointer, not checked) when the flag serves
+/// no string.
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_string(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    default_value: *const c_char,
+    default_len: usize,
+    out: *mut ff_str,
+) -> ff_reason {
+    let default = ff_str { ptr: default_value, len: default_len };
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        typed(e, key, len, ctx, out, default, |engine, key, ctx, cache| {
+            let (value, r) = engine.flag_string(Some(cache), key, ctx);
+            (value.map(|v| str_out(Some(v))), r)
+        })
+    }
+}
+
+/// The shared body of the typed reads.
+#[inline(always)]
+unsafe fn typed<T: Copy>(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    ctx: *const ff_context,
+    out: *mut T,
+    default: T,
+    read: impl FnOnce(&Engine, &[u8], &Context, &SnapshotCache) -> (Option<T>, Reason),
+) -> ff_reason {
+    boundary!(
+        fallback = {
+            unsafe { write(out, default) };
+            ff_reason::FF_REASON_ERROR
+        },
+        {
+            // SAFETY: forwarded caller contract.
+            let (value, r) = match unsafe { eval_args_in(e, key, len, ctx) } {
+                Ok((engine, key, ctx, cache)) => {
+                    let (value, r) = read(engine, key, ctx, cache);
+                    (value, if r == Reason::FlagNotFound { missing(key) } else { r })
+                }
+                Err(r) => (None, r),
+            };
+            // SAFETY: caller contract for out-pointers.
+            unsafe { write(out, value.unwrap_or(default)) };
+            r.into()
         }
     )
 }

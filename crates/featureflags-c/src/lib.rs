@@ -24,6 +24,8 @@ mod engine;
 mod context;
 // Flag evaluation and runtime overrides.
 mod flags;
+// Many flags in one call: a list of keys, or all flags for a context.
+mod batch;
 // Assignment, tracking, results, winners; funnel and time-series reports.
 mod experiments;
 // Statistics that need no engine: `ff_analyze_json` and experiment planning.
@@ -36,6 +38,7 @@ mod events;
 mod types;
 
 pub use args::ff_bytes_free;
+pub use batch::*;
 pub use context::*;
 pub use engine::*;
 pub use error::{ff_error_free, ff_error_message, ff_error_status};

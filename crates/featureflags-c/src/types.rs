@@ -4,10 +4,10 @@ use std::ffi::{c_char, CStr, CString};
 
 use super::boundary::boundary;
 
-use featureflags::Context;
 use featureflags::Engine;
 use featureflags::Reason;
 use featureflags::RolloutState as State;
+use featureflags::{Context, SnapshotCache};
 
 /// Converts a core enum into its C twin, and proves when the crate compiles that the two
 /// number every variant alike.
@@ -250,6 +250,10 @@ pub struct ff_engine {
 /// with `ff_context_new`, free with `ff_context_free`.
 pub struct ff_context {
     pub(crate) inner: Context,
+    /// The snapshots the context was last evaluated with: a context is used by one
+    /// thread at a time, so evaluation through it needs no thread-local storage (a
+    /// `__tls_get_addr` call from a shared library).
+    pub(crate) cache: SnapshotCache,
 }
 
 /// An error: a status and a message. Created by fallible calls when their `err`

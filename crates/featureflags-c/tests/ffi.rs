@@ -545,3 +545,115 @@ fn one_evaluation_never_pairs_one_configs_variant_with_anothers_value() {
         assert!(!seen.is_empty());
     });
 }
+
+#[test]
+fn typed_reads_serve_the_value_or_the_default_with_the_reason() {
+    let t = Loaded::new();
+    unsafe {
+        let (on, onn) = s("on");
+        let (mv, mvn) = s("mv");
+        let (no, non) = s("nope");
+        let mut b = false;
+        assert_eq!(ff_flag_bool(t.e, on, onn, t.ctx, false, &mut b), ff_reason::FF_REASON_DEFAULT);
+        assert!(b);
+        assert_eq!(ff_flag_bool(t.e, mv, mvn, t.ctx, true, &mut b), ff_reason::FF_REASON_TYPE_MISMATCH);
+        assert!(b, "the default");
+        assert_eq!(ff_flag_bool(t.e, no, non, t.ctx, true, &mut b), ff_reason::FF_REASON_FLAG_NOT_FOUND);
+        assert_eq!(ff_flag_bool(ptr::null(), on, onn, t.ctx, true, &mut b), ff_reason::FF_REASON_ERROR);
+        assert_eq!(ff_flag_bool(t.e, on, onn, ptr::null(), true, ptr::null_mut()), ff_reason::FF_REASON_ERROR);
+        let mut x = 0.0;
+        assert_eq!(ff_flag_number(t.e, mv, mvn, t.ctx, 7.5, &mut x), ff_reason::FF_REASON_TYPE_MISMATCH);
+        assert_eq!(x, 7.5);
+        let (d, dn) = s("fallback");
+        let mut out = ff_str { ptr: ptr::null(), len: 0 };
+        assert_eq!(ff_flag_string(t.e, mv, mvn, t.ctx, d, dn, &mut out), ff_reason::FF_REASON_DEFAULT);
+        assert_eq!(text(out), "two");
+        assert_eq!(ff_flag_string(t.e, on, onn, t.ctx, d, dn, &mut out), ff_reason::FF_REASON_TYPE_MISMATCH);
+        assert_eq!(out.ptr, d.cast());
+        assert_eq!(text(out), "fallback");
+    }
+}
+
+#[test]
+fn a_batch_writes_what_single_evaluations_write() {
+    let t = Loaded::new();
+    unsafe {
+        let (p, n) = s("country");
+        let (v, vn) = s("US");
+        assert_eq!(ff_context_set_string(t.ctx, p, n, v, vn, ptr::null_mut()), ff_status::FF_STATUS_OK);
+        let keys = ["on", "geo", "mv", "nope", ""];
+        let mut ptrs: Vec<*const std::ffi::c_char> = keys.iter().map(|k| k.as_ptr().cast()).collect();
+        let mut lens: Vec<usize> = keys.iter().map(|k| k.len()).collect();
+        ptrs[4] = ptr::null();
+        lens[4] = 3; // NULL with a length: that slot only is an error
+        let blank = ff_evaluation {
+            variant: ff_str { ptr: ptr::null(), len: 0 },
+            reason: ff_reason::FF_REASON_DEFAULT,
+            rule_index: 0,
+            rule_id: ff_str { ptr: ptr::null(), len: 0 },
+        };
+        let mut out = vec![blank; keys.len()];
+        assert_eq!(
+            ff_evaluate_many(t.e, ptrs.as_ptr(), lens.as_ptr(), keys.len(), t.ctx, out.as_mut_ptr()),
+            ff_status::FF_STATUS_OK
+        );
+        for (i, key) in keys.iter().enumerate().take(4) {
+            let mut one = blank;
+            let r = ff_evaluate(t.e, key.as_ptr().cast(), key.len(), t.ctx, &mut one);
+            assert_eq!(out[i].reason, r, "{key}");
+            assert_eq!(opt_text(out[i].variant), opt_text(one.variant), "{key}");
+            assert_eq!(out[i].rule_index, one.rule_index, "{key}");
+            assert_eq!(opt_text(out[i].rule_id), opt_text(one.rule_id), "{key}");
+        }
+        assert_eq!(opt_text(out[1].rule_id), "na");
+        assert_eq!(out[3].reason, ff_reason::FF_REASON_FLAG_NOT_FOUND);
+        assert_eq!(out[4].reason, ff_reason::FF_REASON_ERROR);
+        let blank_detail = ff_detail {
+            variant: blank.variant,
+            reason: blank.reason,
+            rule_index: 0,
+            rule_id: blank.rule_id,
+            variant_string_id: 0,
+            rule_id_string_id: 0,
+        };
+        let mut details = vec![blank_detail; keys.len()];
+        let status =
+            ff_evaluate_many_detail(t.e, ptrs.as_ptr(), lens.as_ptr(), keys.len(), t.ctx, details.as_mut_ptr());
+        assert_eq!(status, ff_status::FF_STATUS_OK);
+        for (d, o) in details.iter().zip(&out) {
+            assert_eq!((d.reason, d.rule_index, opt_text(d.variant)), (o.reason, o.rule_index, opt_text(o.variant)));
+            assert_eq!(opt_text(ff_engine_string(t.e, d.variant_string_id)), opt_text(o.variant));
+            assert_eq!(opt_text(ff_engine_string(t.e, d.rule_id_string_id)), opt_text(o.rule_id));
+        }
+        assert_eq!(
+            ff_evaluate_many(t.e, ptr::null(), lens.as_ptr(), 1, t.ctx, out.as_mut_ptr()),
+            ff_status::FF_STATUS_INVALID_ARGUMENT
+        );
+        assert_eq!(ff_evaluate_many(t.e, ptr::null(), ptr::null(), 0, t.ctx, ptr::null_mut()), ff_status::FF_STATUS_OK);
+        assert_eq!(
+            ff_evaluate_many(t.e, ptrs.as_ptr(), lens.as_ptr(), 2, ptr::null(), out.as_mut_ptr()),
+            ff_status::FF_STATUS_OK
+        );
+        assert_eq!(out[0].reason, ff_reason::FF_REASON_ERROR);
+
+        let mut doc = ff_bytes { ptr: ptr::null_mut(), len: 0 };
+        assert_eq!(ff_all_flags_json(t.e, t.ctx, &mut doc, ptr::null_mut()), ff_status::FF_STATUS_OK);
+        let json: serde_json::Value = serde_json::from_slice(std::slice::from_raw_parts(doc.ptr, doc.len)).unwrap();
+        ff_bytes_free(&mut doc);
+        assert_eq!(json["geo"], true);
+        assert_eq!(json["mv"], "two");
+        assert_eq!(json["$flagsState"]["geo"]["rule_id"], "na");
+        assert_eq!(json["$valid"], true);
+        let mut err: *mut ff_error = ptr::null_mut();
+        assert_eq!(ff_all_flags_json(t.e, ptr::null(), &mut doc, &mut err), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        assert!(message(err).contains("context"));
+        ff_error_free(err);
+    }
+}
+
+unsafe fn opt_text<'a>(s: ff_str) -> &'a str {
+    if s.ptr.is_null() {
+        return "";
+    }
+    unsafe { text(s) }
+}

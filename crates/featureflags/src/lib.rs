@@ -40,7 +40,7 @@ pub use config::{ConfigError, ConfigLimits, Problem, MAX_KEY_BYTES, MAX_PROBLEMS
 pub use context::{AttrValue, Context, ContextError};
 pub use engine::{
     Checkpoint, Engine, EngineOptions, ExperimentError, LoadError, Loaded, OverrideError, RolloutError, RolloutStatus,
-    TimeError, TrackError, HISTORY_PER_FLAG, MAX_TRACK_VALUE, RETIRED_TRAILS,
+    SnapshotCache, TimeError, TrackError, HISTORY_PER_FLAG, MAX_TRACK_VALUE, RETIRED_TRAILS,
 };
 pub use eval::{Evaluation, Reason};
 pub use events::{Events, InsideListener, Listener, ListenerBusy};

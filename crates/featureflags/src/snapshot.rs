@@ -59,6 +59,37 @@ pub struct Variant {
     pub(crate) sym: Sym,
     /// The value, serialized as JSON.
     pub value_json: Box<str>,
+    /// The value as the typed reads serve it, decoded once at load.
+    pub(crate) typed: TypedValue,
+}
+
+/// A variant's value for the typed reads (`Engine::flag_bool` and its siblings), so they
+/// parse no JSON per call.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TypedValue {
+    Bool(bool),
+    Number(f64),
+    /// The decoded string, and its symbol in the engine's interner (set at install), so a
+    /// C caller can borrow it until the engine is freed.
+    Str(Box<str>, Sym),
+    /// An object, an array or null: JSON only.
+    Other,
+}
+
+impl TypedValue {
+    /// Decodes a JSON scalar; anything else is `Other`.
+    pub(crate) fn of(value_json: &str) -> Self {
+        match value_json.as_bytes().first() {
+            _ if value_json == "true" => TypedValue::Bool(true),
+            _ if value_json == "false" => TypedValue::Bool(false),
+            Some(b'"') => serde_json::from_str::<String>(value_json)
+                .map_or(TypedValue::Other, |s| TypedValue::Str(s.into(), Sym::UNSET)),
+            Some(b'-' | b'0'..=b'9') => {
+                serde_json::from_str::<f64>(value_json).map_or(TypedValue::Other, TypedValue::Number)
+            }
+            _ => TypedValue::Other,
+        }
+    }
 }
 
 /// What a rule or default serves.

@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use featureflags::{Context, Engine, EngineOptions};
+use featureflags::{Context, Engine, EngineOptions, Reason, SnapshotCache};
 
 struct Counting;
 
@@ -109,6 +109,50 @@ fn evaluation_allocates_nothing() {
     }
     assert_eq!(allocations() - before, 0);
     assert!(served > 0);
+}
+
+#[test]
+fn caller_cached_typed_and_batch_reads_allocate_nothing() {
+    let engine = Engine::default();
+    engine.load_json(CONFIG.as_bytes()).unwrap();
+    engine.set_time(1_800_000_000_000).unwrap();
+    let other = Engine::default();
+    other.load_json(CONFIG.as_bytes()).unwrap();
+    let mut ctx = Context::new("user-1");
+    ctx.set_string("country", "US").unwrap();
+    let cache = SnapshotCache::default();
+    let flags: [&[u8]; 6] = [b"base", b"mid", b"checkout", b"half", b"when", b"missing"];
+    let mut served = 0usize;
+    let mut run = || {
+        // Two engines alternating on one cache stay on the fast path (no `load_full`,
+        // which would not allocate either, but would take the slow path's atomics).
+        for engine in [&engine, &other] {
+            for flag in flags {
+                served += usize::from(engine.is_enabled_in(&cache, flag, &ctx, false).0);
+                served += engine.evaluate_in(&cache, flag, &ctx).variant.map_or(0, str::len);
+                served += usize::from(engine.flag_bool(Some(&cache), flag, &ctx).0.unwrap_or(false));
+                served += engine.flag_number(Some(&cache), flag, &ctx).0.map_or(0, |n| n as usize);
+                served += engine.flag_string(None, flag, &ctx).0.map_or(0, str::len);
+            }
+            engine.evaluate_many(
+                Some(&cache),
+                flags.len(),
+                |i| flags[i],
+                &ctx,
+                |_, ev| {
+                    served += ev.variant.map_or(0, str::len);
+                },
+            );
+        }
+    };
+    run();
+    let before = allocations();
+    for _ in 0..100 {
+        run();
+    }
+    assert_eq!(allocations() - before, 0);
+    assert!(served > 0);
+    assert_eq!(engine.flag_bool(Some(&cache), b"checkout", &ctx), (None, Reason::TypeMismatch));
 }
 
 #[test]

@@ -354,6 +354,14 @@ struct ValueEvaluation {
   std::string value_json;
 };
 
+/// A typed value read (Engine::bool_value and siblings): the served value, or the
+/// caller's default with the reason why (Reason::TypeMismatch for a value of another type).
+template <typename T>
+struct Typed {
+  T value;
+  Reason reason = Reason::Error;
+};
+
 /// An interned string and the id that names it (FF_NO_STRING and an empty view: none).
 struct Interned {
   std::string_view text;
@@ -494,6 +502,68 @@ class Engine {
     ff_flag_value_json(ptr_.get(), key.data(), key.size(), ctx.raw(), &out.b);
     return out.str();
   }
+  /// The served variant's value when it is a JSON boolean, else `def`, with the reason.
+  /// Parses no JSON and allocates nothing.
+  [[nodiscard]] Typed<bool> bool_value(std::string_view key, const Context& ctx, bool def) const noexcept {
+    Typed<bool> r{def, Reason::Error};
+    r.reason = static_cast<Reason>(ff_flag_bool(ptr_.get(), key.data(), key.size(), ctx.raw(), def, &r.value));
+    return r;
+  }
+  /// The served variant's value when it is a JSON number, else `def`, as bool_value().
+  [[nodiscard]] Typed<double> number_value(std::string_view key, const Context& ctx, double def) const noexcept {
+    Typed<double> r{def, Reason::Error};
+    r.reason = static_cast<Reason>(ff_flag_number(ptr_.get(), key.data(), key.size(), ctx.raw(), def, &r.value));
+    return r;
+  }
+  /// The served variant's value when it is a JSON string (decoded; interned: valid until
+  /// the Engine is destroyed), else `def`, as bool_value().
+  [[nodiscard]] Typed<std::string_view> string_value(std::string_view key, const Context& ctx,
+                                                     std::string_view def) const noexcept {
+    ff_str out{def.data(), def.size()};
+    auto reason = ff_flag_string(ptr_.get(), key.data(), key.size(), ctx.raw(), def.data(), def.size(), &out);
+    return Typed<std::string_view>{std::string_view(out.ptr, out.len), static_cast<Reason>(reason)};
+  }
+  /// Evaluates the `n` flags `keys[i]` for `ctx` in one call into the library and one
+  /// config, writing `out[i]` as evaluate() would. When `variant_ids` is not null it
+  /// also gets each variant's id (see string()). Allocates nothing. False when the
+  /// library refused the arguments (a null array with n > 0).
+  bool evaluate_many(const std::string_view* keys, std::size_t n, const Context& ctx, Evaluation* out,
+                     StringId* variant_ids = nullptr) const noexcept {
+    constexpr std::size_t chunk = 32;
+    const char* ptrs[chunk];
+    std::size_t lens[chunk];
+    for (std::size_t done = 0; done < n;) {
+      std::size_t m = n - done < chunk ? n - done : chunk;
+      for (std::size_t i = 0; i < m; i++) {
+        ptrs[i] = keys[done + i].data();
+        lens[i] = keys[done + i].size();
+      }
+      if (variant_ids != nullptr) {
+        ff_detail results[chunk];
+        if (ff_evaluate_many_detail(ptr_.get(), ptrs, lens, m, ctx.raw(), results) != FF_STATUS_OK) return false;
+        for (std::size_t i = 0; i < m; i++) {
+          out[done + i] = from(results[i].variant, results[i].reason, results[i].rule_index, results[i].rule_id);
+          variant_ids[done + i] = results[i].variant_string_id;
+        }
+      } else {
+        ff_evaluation results[chunk];
+        if (ff_evaluate_many(ptr_.get(), ptrs, lens, m, ctx.raw(), results) != FF_STATUS_OK) return false;
+        for (std::size_t i = 0; i < m; i++) {
+          out[done + i] = from(results[i].variant, results[i].reason, results[i].rule_index, results[i].rule_id);
+        }
+      }
+      done += m;
+    }
+    return true;
+  }
+  /// Every flag evaluated for `ctx` as the JSON document a server hands to a client SDK
+  /// at bootstrap (LaunchDarkly's allFlagsState shape: each key with its value, then
+  /// "$flagsState" with variant, reason and rule id per flag, and "$valid": true).
+  [[nodiscard]] std::optional<std::string> all_flags_json(const Context& ctx, Error& err) const {
+    detail::Bytes out;
+    if (!detail::call_into(err, ff_all_flags_json, ptr_.get(), ctx.raw(), &out.b)) return std::nullopt;
+    return out.str();
+  }
 #if FEATUREFLAGS_EXCEPTIONS
   /// Forces flag `key` to serve `variant` for everyone until cleared, across reloads
   /// (a kill switch is pulled with "off"). Status::NotFound for an unknown flag,
@@ -503,6 +573,12 @@ class Engine {
   }
   /// Removes flag `key`'s override (succeeds when there is none).
   void clear_override(std::string_view key) { detail::call(ff_flag_clear_override, ptr_.get(), key.data(), key.size()); }
+  /// all_flags_json(ctx, err) that throws Error instead.
+  [[nodiscard]] std::string all_flags_json(const Context& ctx) const {
+    detail::Bytes out;
+    detail::call(ff_all_flags_json, ptr_.get(), ctx.raw(), &out.b);
+    return out.str();
+  }
   /// Flag `key`'s audit trail as a JSON array, oldest first ("[]" for a flag never seen).
   [[nodiscard]] std::string history_json(std::string_view key) const {
     detail::Bytes out;
@@ -705,6 +781,12 @@ class Engine {
 
  private:
   explicit Engine(ff_engine* e) noexcept : ptr_(e) {}
+
+  static Evaluation from(ff_str variant, ff_reason reason, std::uint32_t rule_index, ff_str rule_id) noexcept {
+    return Evaluation{detail::view(variant), variant.ptr != nullptr, static_cast<Reason>(reason),
+                      rule_index != UINT32_MAX ? std::optional<std::uint32_t>(rule_index) : std::nullopt,
+                      detail::view(rule_id)};
+  }
 
 #if FEATUREFLAGS_EXCEPTIONS
   template <typename Fn>

@@ -10,7 +10,7 @@ use super::rules::VariantNames;
 use super::{Compiler, MAX_DEPTH};
 use crate::bucketing::{split_thresholds, Salt};
 use crate::intern::Sym;
-use crate::snapshot::{Flag, FlagKind, Serve, Variant, NO_OVERRIDE};
+use crate::snapshot::{Flag, FlagKind, Serve, TypedValue, Variant, NO_OVERRIDE};
 
 const FLAG_KEYS: &[&str] = &[
     "type",
@@ -40,7 +40,7 @@ pub(super) fn kind_of(def: &Value) -> Option<FlagKind> {
 }
 
 fn variant(key: &str, value_json: &str) -> Variant {
-    Variant { key: key.into(), sym: Sym::UNSET, value_json: value_json.into() }
+    Variant { key: key.into(), sym: Sym::UNSET, value_json: value_json.into(), typed: TypedValue::of(value_json) }
 }
 
 fn json_depth(value: &Value) -> usize {

@@ -8,10 +8,10 @@ use crate::context::Context;
 use crate::eval::{self, Decision, Evaluation, Reason};
 use crate::events;
 use crate::intern::Sym;
-use crate::snapshot::{FlagKind, Snapshot, Variant};
+use crate::snapshot::{FlagKind, Snapshot, TypedValue, Variant};
 
 use super::history::Change;
-use super::Engine;
+use super::{Engine, SnapshotCache};
 
 /// Why an override was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,11 +38,21 @@ pub enum OverrideError {
 impl Engine {
     /// Evaluates `key` and returns the decision by indices.
     #[inline(always)]
-    fn decide<R>(&self, key: &[u8], ctx: &Context, then: impl FnOnce(&Snapshot, Option<(u32, Decision)>) -> R) -> R {
-        self.with_snapshot(|snapshot| {
+    fn decide<R>(
+        &self,
+        cache: Option<&SnapshotCache>,
+        key: &[u8],
+        ctx: &Context,
+        then: impl FnOnce(&Snapshot, Option<(u32, Decision)>) -> R,
+    ) -> R {
+        let body = |snapshot: &Snapshot| {
             let decision = snapshot.flag_index(key).map(|i| (i, eval::evaluate(snapshot, i, ctx, &|| self.now_ms())));
             then(snapshot, decision)
-        })
+        };
+        match cache {
+            Some(cache) => self.with_snapshot_in(cache, body),
+            None => self.with_snapshot(body),
+        }
     }
 
     /// Evaluates `key` for `ctx` in detail. Strings borrow from the engine.
@@ -53,20 +63,38 @@ impl Engine {
     /// [`Engine::evaluate`] on a key given as bytes.
     #[inline]
     pub fn evaluate_bytes(&self, key: &[u8], ctx: &Context) -> Evaluation<'_> {
-        self.evaluate_with(key, ctx, |_| ()).0
+        self.evaluate_with(None, key, ctx, |_| ()).0
+    }
+
+    /// [`Engine::evaluate_bytes`] with the caller's snapshot cache instead of the
+    /// thread's (see [`SnapshotCache`]).
+    #[inline]
+    pub fn evaluate_in(&self, cache: &SnapshotCache, key: &[u8], ctx: &Context) -> Evaluation<'_> {
+        self.evaluate_with(Some(cache), key, ctx, |_| ()).0
     }
 
     /// [`Engine::evaluate_bytes`] with the served variant's JSON value (`None` when
     /// nothing is served), both from one snapshot: a reload in between cannot pair one
     /// config's variant with another's value.
     pub fn evaluate_value(&self, key: &[u8], ctx: &Context) -> (Evaluation<'_>, Option<String>) {
-        self.evaluate_with(key, ctx, |variant| variant.value_json.to_string())
+        self.evaluate_with(None, key, ctx, |variant| variant.value_json.to_string())
+    }
+
+    /// [`Engine::evaluate_value`] with the caller's snapshot cache.
+    pub fn evaluate_value_in(
+        &self,
+        cache: &SnapshotCache,
+        key: &[u8],
+        ctx: &Context,
+    ) -> (Evaluation<'_>, Option<String>) {
+        self.evaluate_with(Some(cache), key, ctx, |variant| variant.value_json.to_string())
     }
 
     /// Evaluates `key` and reads `value` off the served variant in the same snapshot.
     #[inline(always)]
     fn evaluate_with<V>(
         &self,
+        cache: Option<&SnapshotCache>,
         key: &[u8],
         ctx: &Context,
         value: impl FnOnce(&Variant) -> V,
@@ -74,7 +102,7 @@ impl Engine {
         // The closure returns interned symbols (and `value`'s result) only: a small value
         // keeps the copy out of the thread-local scope cheap; strings are resolved after.
         let (variant, rule_id, rule_index, reason, value) =
-            self.decide(key, ctx, |snapshot, decision| match decision {
+            self.decide(cache, key, ctx, |snapshot, decision| match decision {
                 None => (Sym::UNSET, Sym::UNSET, u32::MAX, Reason::FlagNotFound, None),
                 Some((i, d)) => {
                     let flag = &snapshot.flags[i as usize];
@@ -131,7 +159,24 @@ impl Engine {
     /// [`Engine::is_enabled`] on a key given as bytes, with the reason.
     #[inline]
     pub fn is_enabled_bytes(&self, key: &[u8], ctx: &Context, default: bool) -> (bool, Reason) {
-        let (enabled, reason) = self.decide(key, ctx, |snapshot, decision| match decision {
+        self.is_enabled_with(None, key, ctx, default)
+    }
+
+    /// [`Engine::is_enabled_bytes`] with the caller's snapshot cache.
+    #[inline]
+    pub fn is_enabled_in(&self, cache: &SnapshotCache, key: &[u8], ctx: &Context, default: bool) -> (bool, Reason) {
+        self.is_enabled_with(Some(cache), key, ctx, default)
+    }
+
+    #[inline(always)]
+    fn is_enabled_with(
+        &self,
+        cache: Option<&SnapshotCache>,
+        key: &[u8],
+        ctx: &Context,
+        default: bool,
+    ) -> (bool, Reason) {
+        let (enabled, reason) = self.decide(cache, key, ctx, |snapshot, decision| match decision {
             None => (default, Reason::FlagNotFound),
             Some((i, d)) => {
                 if snapshot.flags[i as usize].kind == FlagKind::Multivariate {
@@ -155,13 +200,167 @@ impl Engine {
 
     /// The served variant's JSON value and the reason.
     pub fn value_json(&self, key: &[u8], ctx: &Context) -> (Option<String>, Reason) {
-        self.decide(key, ctx, |snapshot, decision| match decision {
+        self.decide(None, key, ctx, |snapshot, decision| match decision {
             None => (None, Reason::FlagNotFound),
             Some((i, d)) => {
                 let flag = &snapshot.flags[i as usize];
                 (d.variant.map(|v| flag.variants[v as usize].value_json.to_string()), d.reason)
             }
         })
+    }
+
+    /// The served variant's value when it is a JSON boolean. `None` with the reason when
+    /// nothing is served or the flag is missing, `None` with [`Reason::TypeMismatch`]
+    /// when the value is of another type. Parses no JSON and allocates nothing.
+    pub fn flag_bool(&self, cache: Option<&SnapshotCache>, key: &[u8], ctx: &Context) -> (Option<bool>, Reason) {
+        self.typed_read(cache, key, ctx, |v| match v {
+            TypedValue::Bool(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    /// The served variant's value when it is a JSON number, as [`Engine::flag_bool`].
+    pub fn flag_number(&self, cache: Option<&SnapshotCache>, key: &[u8], ctx: &Context) -> (Option<f64>, Reason) {
+        self.typed_read(cache, key, ctx, |v| match v {
+            TypedValue::Number(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// The served variant's value when it is a JSON string, decoded, borrowed from the
+    /// engine (its interner: valid for the engine's lifetime), as [`Engine::flag_bool`].
+    pub fn flag_string(&self, cache: Option<&SnapshotCache>, key: &[u8], ctx: &Context) -> (Option<&str>, Reason) {
+        let (sym, reason) = self.typed_read(cache, key, ctx, |v| match v {
+            TypedValue::Str(_, sym) => Some(*sym),
+            _ => None,
+        });
+        (sym.map(|sym| self.interner.get(sym)), reason)
+    }
+
+    #[inline(always)]
+    fn typed_read<T>(
+        &self,
+        cache: Option<&SnapshotCache>,
+        key: &[u8],
+        ctx: &Context,
+        pick: impl FnOnce(&TypedValue) -> Option<T>,
+    ) -> (Option<T>, Reason) {
+        let (value, variant, reason) = self.decide(cache, key, ctx, |snapshot, decision| match decision {
+            None => (None, Sym::UNSET, Reason::FlagNotFound),
+            Some((i, d)) => match d.variant {
+                None => (None, Sym::UNSET, d.reason),
+                Some(v) => {
+                    let variant = &snapshot.flags[i as usize].variants[v as usize];
+                    match pick(&variant.typed) {
+                        Some(value) => (Some(value), variant.sym, d.reason),
+                        None => (None, variant.sym, Reason::TypeMismatch),
+                    }
+                }
+            },
+        });
+        if self.events.evaluation_events() {
+            let variant = (variant != Sym::UNSET).then(|| self.interner.get(variant));
+            self.emit_evaluation(key, ctx, variant, reason);
+        }
+        (value, reason)
+    }
+
+    /// Evaluates `count` flags (`key(i)` for `i` in `0..count`) for `ctx` in one
+    /// snapshot, so every result comes from the same config, and calls `out(i, result)`
+    /// for each in order. Allocates nothing (evaluation events aside).
+    pub fn evaluate_many<'k>(
+        &self,
+        cache: Option<&SnapshotCache>,
+        count: usize,
+        key: impl Fn(usize) -> &'k [u8],
+        ctx: &Context,
+        mut out: impl FnMut(usize, Evaluation<'_>),
+    ) {
+        let body = |snapshot: &Snapshot| {
+            for i in 0..count {
+                let key = key(i);
+                let evaluation = match snapshot.flag_index(key) {
+                    None => Evaluation {
+                        variant: None,
+                        reason: Reason::FlagNotFound,
+                        rule_index: None,
+                        rule_id: None,
+                        variant_sym: None,
+                        rule_id_sym: None,
+                    },
+                    Some(index) => {
+                        let d = eval::evaluate(snapshot, index, ctx, &|| self.now_ms());
+                        let flag = &snapshot.flags[index as usize];
+                        let variant_sym = d.variant.map(|v| flag.variants[v as usize].sym);
+                        let rule_id_sym = d.rule.map(|r| flag.rules[r as usize].id_sym);
+                        Evaluation {
+                            variant: variant_sym.map(|sym| self.interner.get(sym)),
+                            reason: d.reason,
+                            rule_index: d.rule,
+                            rule_id: rule_id_sym.map(|sym| self.interner.get(sym)),
+                            variant_sym,
+                            rule_id_sym,
+                        }
+                    }
+                };
+                if self.events.evaluation_events() {
+                    self.emit_evaluation(key, ctx, evaluation.variant, evaluation.reason);
+                }
+                out(i, evaluation);
+            }
+        };
+        match cache {
+            Some(cache) => self.with_snapshot_in(cache, body),
+            None => self.with_snapshot(body),
+        }
+    }
+
+    /// Every flag evaluated for `ctx`, as the JSON document a server hands to a client
+    /// at bootstrap (the shape of LaunchDarkly's `allFlagsState`): each flag's key with
+    /// its served value (`null` when nothing is served), then `"$flagsState"` with each
+    /// flag's variant and reason, and `"$valid": true`. Flags in config order; one
+    /// snapshot. Emits no evaluation events (the client reports its own reads).
+    pub fn all_flags_json(&self, cache: Option<&SnapshotCache>, ctx: &Context) -> String {
+        let body = |snapshot: &Snapshot| {
+            let decisions: Vec<Decision> =
+                (0..snapshot.flags.len() as u32).map(|i| eval::evaluate(snapshot, i, ctx, &|| self.now_ms())).collect();
+            let mut out = String::with_capacity(64 + snapshot.flags.len() * 64);
+            out.push('{');
+            for (flag, d) in snapshot.flags.iter().zip(&decisions) {
+                events::push_json_string(&mut out, &flag.key);
+                out.push(':');
+                match d.variant {
+                    Some(v) => out.push_str(&flag.variants[v as usize].value_json),
+                    None => out.push_str("null"),
+                }
+                out.push(',');
+            }
+            out.push_str("\"$flagsState\":{");
+            for (i, (flag, d)) in snapshot.flags.iter().zip(&decisions).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                events::push_json_string(&mut out, &flag.key);
+                out.push_str(":{\"variant\":");
+                match d.variant {
+                    Some(v) => events::push_json_string(&mut out, &flag.variants[v as usize].key),
+                    None => out.push_str("null"),
+                }
+                out.push_str(",\"reason\":");
+                events::push_json_string(&mut out, d.reason.as_str());
+                if let Some(rule) = d.rule {
+                    out.push_str(",\"rule_id\":");
+                    events::push_json_string(&mut out, &flag.rules[rule as usize].id);
+                }
+                out.push('}');
+            }
+            out.push_str("},\"$valid\":true}");
+            out
+        };
+        match cache {
+            Some(cache) => self.with_snapshot_in(cache, body),
+            None => self.with_snapshot(body),
+        }
     }
 
     /// Forces `flag` to serve `variant` until cleared, across reloads.

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::config::{self, ConfigError};
 use crate::experiments::RatioRole;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, TypedValue};
 
 use super::Engine;
 
@@ -182,6 +182,9 @@ impl Engine {
         for flag in &mut flags {
             for variant in flag.variants.iter_mut() {
                 variant.sym = self.interner.intern(&variant.key);
+                if let TypedValue::Str(value, sym) = &mut variant.typed {
+                    *sym = self.interner.intern(value);
+                }
             }
             for rule in flag.rules.iter_mut() {
                 rule.id_sym = self.interner.intern(&rule.id);

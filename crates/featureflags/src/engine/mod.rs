@@ -63,6 +63,23 @@ thread_local! {
     static SNAPSHOT_CACHE: RefCell<Option<CachedSnapshot>> = const { RefCell::new(None) };
 }
 
+/// A snapshot cache the caller keeps, for the `*_in` evaluation methods: what the
+/// engine otherwise keeps per thread, kept beside the caller's per-request state (the C
+/// API keeps one in each `ff_context`). It remembers the last two engines it was used
+/// with, so alternating between two engines stays on the fast path. Not `Sync`: one
+/// thread uses it at a time. It keeps up to two superseded snapshots alive until its
+/// next use or its drop.
+#[derive(Default)]
+pub struct SnapshotCache {
+    slots: RefCell<[Option<CachedSnapshot>; 2]>,
+}
+
+impl fmt::Debug for SnapshotCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnapshotCache").finish_non_exhaustive()
+    }
+}
+
 /// A feature-flag engine. Share it freely between threads.
 pub struct Engine {
     id: u64,
@@ -183,12 +200,48 @@ impl Engine {
     /// thread's first call).
     #[inline(always)]
     pub(crate) fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        SNAPSHOT_CACHE.with(|cache| self.with_cached(cache, f))
+    }
+
+    /// [`Engine::with_snapshot`] with the caller's cache instead of the thread's: no
+    /// thread-local access, which in a shared library is a call to `__tls_get_addr`.
+    #[inline(always)]
+    pub(crate) fn with_snapshot_in<R>(&self, cache: &SnapshotCache, f: impl FnOnce(&Snapshot) -> R) -> R {
         let generation = self.generation.load(Ordering::Acquire);
-        SNAPSHOT_CACHE.with(|cache| match cache.try_borrow_mut() {
+        match cache.slots.try_borrow_mut() {
+            Ok(mut slots) => {
+                let fresh = |slot: &Option<CachedSnapshot>| matches!(slot, Some(c) if c.engine == self.id && c.generation == generation);
+                if !fresh(&slots[0]) {
+                    // The other slot keeps the engine used before, so a caller that
+                    // alternates between two engines keeps finding both.
+                    slots.swap(0, 1);
+                    if !fresh(&slots[0]) {
+                        slots[0] = Some(self.cached_now(generation));
+                    }
+                }
+                match &slots[0] {
+                    Some(c) => f(&c.snapshot),
+                    None => f(&self.snapshot.load()),
+                }
+            }
+            Err(_) => f(&self.snapshot.load()),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn cached_now(&self, generation: u64) -> CachedSnapshot {
+        CachedSnapshot { engine: self.id, generation, snapshot: self.snapshot.load_full() }
+    }
+
+    #[inline(always)]
+    fn with_cached<R>(&self, cache: &RefCell<Option<CachedSnapshot>>, f: impl FnOnce(&Snapshot) -> R) -> R {
+        let generation = self.generation.load(Ordering::Acquire);
+        match cache.try_borrow_mut() {
             Ok(mut cache) => {
                 let fresh = matches!(&*cache, Some(c) if c.engine == self.id && c.generation == generation);
                 if !fresh {
-                    *cache = Some(CachedSnapshot { engine: self.id, generation, snapshot: self.snapshot.load_full() });
+                    *cache = Some(self.cached_now(generation));
                 }
                 match &*cache {
                     Some(c) => f(&c.snapshot),
@@ -197,7 +250,7 @@ impl Engine {
             }
             // A re-entrant call (from inside `f`) finds the cache borrowed.
             Err(_) => f(&self.snapshot.load()),
-        })
+        }
     }
 
     /// Number of distinct strings interned so far (variant keys and rule ids).

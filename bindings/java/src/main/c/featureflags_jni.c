@@ -276,6 +276,109 @@ JNI(jbyteArray, evaluate)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlon
     return to_java(env, &value);
 }
 
+JNI(jboolean, flagBool)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c, jboolean def) {
+    (void)cls;
+    if (e == 0) return def;
+    bytes_t k;
+    if (!read_bytes(env, key, &k)) return def;
+    bool out = def == JNI_TRUE;
+    ff_flag_bool(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), def == JNI_TRUE, &out);
+    free_bytes(&k);
+    return out ? JNI_TRUE : JNI_FALSE;
+}
+
+JNI(jdouble, flagNumber)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c, jdouble def) {
+    (void)cls;
+    if (e == 0) return def;
+    bytes_t k;
+    if (!read_bytes(env, key, &k)) return def;
+    double out = def;
+    ff_flag_number(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), def, &out);
+    free_bytes(&k);
+    return out;
+}
+
+/* The served string's UTF-8 bytes, NULL when the flag serves no string. */
+JNI(jbyteArray, flagString)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
+    (void)cls;
+    if (e == 0) return NULL;
+    bytes_t k;
+    if (!read_bytes(env, key, &k)) return NULL;
+    ff_str out = {NULL, 0};
+    ff_flag_string(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), NULL, 0, &out);
+    free_bytes(&k);
+    if (out.ptr == NULL) return NULL;
+    jbyteArray bytes = (*env)->NewByteArray(env, (jsize)out.len);
+    if (bytes != NULL) (*env)->SetByteArrayRegion(env, bytes, 0, (jsize)out.len, (const jbyte *)out.ptr);
+    return bytes;
+}
+
+/* The keys of a batch at most this many at a time, their bytes in one stack buffer. */
+enum { MANY_CHUNK = 32, MANY_BYTES = 4096 };
+
+/* Evaluates keys[i] for every i in one call per chunk, writing {variant id, reason, rule
+ * index, rule id id} per key into out[4 * i ...] as evaluate does. */
+JNI(void, evaluateMany)(JNIEnv *env, jclass cls, jlong e, jobjectArray keys, jlong c, jlongArray out) {
+    (void)cls;
+    jsize n = (*env)->GetArrayLength(env, keys);
+    jlong results[4 * MANY_CHUNK];
+    char buf[MANY_BYTES];
+    const char *ptrs[MANY_CHUNK];
+    size_t lens[MANY_CHUNK];
+    ff_detail details[MANY_CHUNK];
+    for (jsize done = 0; done < n;) {
+        jsize m = 0;
+        size_t used = 0;
+        while (done + m < n && m < MANY_CHUNK) {
+            jbyteArray key = (jbyteArray)(*env)->GetObjectArrayElement(env, keys, done + m);
+            jsize len = key == NULL ? 0 : (*env)->GetArrayLength(env, key);
+            if (m > 0 && used + (size_t)len > sizeof buf) {
+                (*env)->DeleteLocalRef(env, key);
+                break;
+            }
+            /* A key too long for the buffer alone is looked up as no key: not found. */
+            if (used + (size_t)len <= sizeof buf) {
+                if (len > 0) (*env)->GetByteArrayRegion(env, key, 0, len, (jbyte *)buf + used);
+                ptrs[m] = buf + used;
+                lens[m] = (size_t)len;
+                used += (size_t)len;
+            } else {
+                ptrs[m] = "";
+                lens[m] = 0;
+            }
+            (*env)->DeleteLocalRef(env, key);
+            m++;
+        }
+        if (e == 0 || ff_evaluate_many_detail(ENGINE(e), ptrs, lens, (size_t)m, (const ff_context *)CONTEXT(c),
+                                              details) != FF_STATUS_OK) {
+            for (jsize i = 0; i < m; i++) {
+                results[4 * i] = -1;
+                results[4 * i + 1] = FF_REASON_ERROR;
+                results[4 * i + 2] = -1;
+                results[4 * i + 3] = -1;
+            }
+        } else {
+            for (jsize i = 0; i < m; i++) {
+                results[4 * i] = string_id(details[i].variant_string_id);
+                results[4 * i + 1] = details[i].reason;
+                results[4 * i + 2] = details[i].rule_index == UINT32_MAX ? -1 : (jlong)details[i].rule_index;
+                results[4 * i + 3] = string_id(details[i].rule_id_string_id);
+            }
+        }
+        (*env)->SetLongArrayRegion(env, out, 4 * done, 4 * m, results);
+        done += m;
+    }
+}
+
+JNI(jbyteArray, allFlags)(JNIEnv *env, jclass cls, jlong e, jlong c) {
+    (void)cls;
+    if (closed(env, e)) return NULL;
+    ff_bytes out = {NULL, 0};
+    ff_error *err = NULL;
+    if (fail(env, ff_all_flags_json(ENGINE(e), (const ff_context *)CONTEXT(c), &out, &err), err)) return NULL;
+    return to_java(env, &out);
+}
+
 JNI(void, setOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyteArray variant) {
     (void)cls;
     if (closed(env, e)) return;

@@ -338,6 +338,116 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     /**
+     * The served variant's value when it is a JSON boolean. Parses no JSON and allocates
+     * nothing.
+     *
+     * @param key the flag
+     * @param ctx the user
+     * @param defaultValue returned when the flag is missing, serves nothing or serves a
+     *     value of another type
+     * @return the value
+     */
+    public boolean boolValue(String key, EvaluationContext ctx, boolean defaultValue) {
+        try {
+            long c = ctx.evaluationHandle();
+            return c == 0 ? defaultValue : Native.flagBool(handle, key(key), c, defaultValue);
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The served variant's value when it is a JSON number, as {@link #boolValue}.
+     *
+     * @param key the flag
+     * @param ctx the user
+     * @param defaultValue returned when the flag serves no number
+     * @return the value
+     */
+    public double doubleValue(String key, EvaluationContext ctx, double defaultValue) {
+        try {
+            long c = ctx.evaluationHandle();
+            return c == 0 ? defaultValue : Native.flagNumber(handle, key(key), c, defaultValue);
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The served variant's value when it is a JSON string (decoded), as {@link #boolValue}.
+     *
+     * @param key the flag
+     * @param ctx the user
+     * @param defaultValue returned when the flag serves no string
+     * @return the value
+     */
+    public String stringValue(String key, EvaluationContext ctx, String defaultValue) {
+        try {
+            long c = ctx.evaluationHandle();
+            byte[] v = c == 0 ? null : Native.flagString(handle, key(key), c);
+            return v == null ? defaultValue : new String(v, StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Evaluates several flags in one call into the library, all from the same config: the
+     * JNI crossing is paid once, not once per flag. Each result is what {@link #evaluate}
+     * returns, without the value ({@link Evaluation#valueJson()} is null).
+     *
+     * @param keys the flags
+     * @param ctx the user
+     * @return one evaluation per key, in order
+     */
+    public Evaluation[] evaluateMany(String[] keys, EvaluationContext ctx) {
+        byte[][] bytes = new byte[keys.length][];
+        for (int i = 0; i < keys.length; i++) {
+            bytes[i] = key(keys[i]);
+        }
+        Evaluation[] out = new Evaluation[keys.length];
+        try {
+            long c = ctx.evaluationHandle();
+            if (handle == 0 || c == 0) {
+                java.util.Arrays.fill(out, NOT_EVALUATED);
+                return out;
+            }
+            long[] raw = new long[4 * keys.length];
+            Native.evaluateMany(handle, bytes, c, raw);
+            for (int i = 0; i < keys.length; i++) {
+                out[i] = new Evaluation(interned(raw[4 * i]), null, Reason.of(raw[4 * i + 1]), (int) raw[4 * i + 2],
+                        interned(raw[4 * i + 3]));
+            }
+            return out;
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Every flag evaluated for a user, as the JSON document a server hands to a client SDK
+     * at bootstrap (the shape of LaunchDarkly's allFlagsState): each flag's key with its
+     * served value (null when nothing is served), then {@code "$flagsState"} with each
+     * flag's variant, reason and rule id, and {@code "$valid": true}. No evaluation events.
+     *
+     * @param ctx the user
+     * @return the JSON document
+     */
+    public String allFlagsJson(EvaluationContext ctx) {
+        try {
+            byte[] doc = Native.allFlags(live(), ctx.evaluationHandle());
+            return new String(doc, StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
      * Forces a flag to serve a variant until cleared, across reloads.
      *
      * @param key the flag

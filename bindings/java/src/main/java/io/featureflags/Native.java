@@ -72,6 +72,11 @@ final class Native {
     static native boolean isEnabled(long engine, byte[] key, long context, boolean def);
     static native long variant(long engine, byte[] key, long context);
     static native byte[] evaluate(long engine, byte[] key, long context, long[] out);
+    static native boolean flagBool(long engine, byte[] key, long context, boolean def);
+    static native double flagNumber(long engine, byte[] key, long context, double def);
+    static native byte[] flagString(long engine, byte[] key, long context);
+    static native void evaluateMany(long engine, byte[][] keys, long context, long[] out);
+    static native byte[] allFlags(long engine, long context);
     static native void setOverride(long engine, byte[] key, byte[] variant);
     static native void clearOverride(long engine, byte[] key);
     static native int bucket(byte[] salt, byte[] key);

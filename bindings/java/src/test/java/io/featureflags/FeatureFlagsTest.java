@@ -53,6 +53,45 @@ class FeatureFlagsTest {
     }
 
     @Test
+    void typedValuesBatchesAndAllFlags() {
+        try (FeatureFlags ff = engine(); EvaluationContext ctx = EvaluationContext.of("user-1").set("country", "CA")) {
+            assertTrue(ff.boolValue("geo", ctx, false));
+            assertTrue(ff.boolValue("layout", ctx, true), "a number: the default");
+            assertFalse(ff.boolValue("layout", ctx, false));
+            assertEquals(1.0, ff.doubleValue("layout", ctx, 7.5));
+            assertEquals(7.5, ff.doubleValue("missing", ctx, 7.5));
+            assertEquals("fallback", ff.stringValue("layout", ctx, "fallback"));
+            String[] keys = {"on", "geo", "layout", "missing", "emoji-🚀"};
+            Evaluation[] many = ff.evaluateMany(keys, ctx);
+            assertEquals(keys.length, many.length);
+            for (int i = 0; i < keys.length; i++) {
+                Evaluation one = ff.evaluate(keys[i], ctx);
+                assertEquals(one.variant(), many[i].variant(), keys[i]);
+                assertEquals(one.reason(), many[i].reason(), keys[i]);
+                assertEquals(one.ruleIndex(), many[i].ruleIndex(), keys[i]);
+                assertEquals(one.ruleId(), many[i].ruleId(), keys[i]);
+                assertTrue(many[i].valueJson().isEmpty());
+            }
+            // More keys than one native chunk.
+            String[] lots = new String[100];
+            for (int i = 0; i < lots.length; i++) {
+                lots[i] = keys[i % keys.length];
+            }
+            Evaluation[] more = ff.evaluateMany(lots, ctx);
+            for (int i = 0; i < lots.length; i++) {
+                assertEquals(many[i % keys.length].variant(), more[i].variant());
+                assertEquals(many[i % keys.length].reason(), more[i].reason());
+            }
+            String all = ff.allFlagsJson(ctx);
+            assertTrue(all.contains("\"geo\":true") && all.contains("\"$valid\":true"), all);
+            EvaluationContext closed = EvaluationContext.of("u2");
+            closed.close();
+            assertEquals(Reason.ERROR, ff.evaluateMany(keys, closed)[1].reason(), "closed context");
+            assertTrue(ff.boolValue("on", closed, true));
+        }
+    }
+
+    @Test
     void utf8NotModifiedUtf8() {
         try (FeatureFlags ff = engine(); EvaluationContext ctx = EvaluationContext.of("u")) {
             assertFalse(ff.isEnabled("emoji-🚀", ctx, false));
