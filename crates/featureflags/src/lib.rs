@@ -20,6 +20,7 @@ mod engine;
 mod eval;
 mod events;
 mod experiments;
+mod flagd;
 mod intern;
 mod json;
 mod keyindex;
@@ -43,6 +44,7 @@ pub use engine::{
 };
 pub use eval::{Evaluation, Reason};
 pub use events::{Events, InsideListener, Listener, ListenerBusy};
+pub use flagd::{FlagdErrorCode, FlagdEvaluation, FlagdLoadError, FlagdLoaded, FlagdReason, FlagdSet, FlagdType};
 pub use intern::Sym;
 pub use rollouts::{
     Action as RolloutAction, Health as RolloutHealth, InvalidTransition, Position as RolloutPosition,

@@ -12,6 +12,7 @@ mod durability;
 #[cfg(test)]
 mod experiment_tests;
 mod experiments;
+mod flagd;
 mod flags;
 mod history;
 mod load;
@@ -84,6 +85,8 @@ pub struct Engine {
     store: Option<Store>,
     /// Numbers of the names in the store's counting rows.
     store_names: Mutex<Names>,
+    /// Flags loaded from a flagd document (`flagd.rs`).
+    flagd: ArcSwap<crate::flagd::FlagdSet>,
 }
 
 impl fmt::Debug for Engine {
@@ -124,6 +127,7 @@ impl Engine {
             options,
             store,
             store_names: Mutex::default(),
+            flagd: ArcSwap::from_pointee(crate::flagd::FlagdSet::default()),
         }
     }
 
