@@ -41,6 +41,7 @@ var fns struct {
 	resultsJSON, timeSeriesJSON, funnelJSON, historyJSON                                     uintptr
 	rolloutStatus, rolloutAdvance, rolloutPause, rolloutResume, rolloutRollback              uintptr
 	eventsDrain, eventsDropped, eventsSetEvaluation, setListener                             uintptr
+	flagdLoadJSON, flagdLoadFile, contextSetJSON, flagdEvaluate                              uintptr
 
 	track            func(e uintptr, u *byte, ul uintptr, m *byte, ml uintptr, v float64, err *uintptr) uint32
 	contextSetNumber func(c uintptr, n *byte, nl uintptr, v float64, err *uintptr) uint32
@@ -110,6 +111,8 @@ func openLibrary(path string) (uint32, error) {
 		{&t.rolloutRollback, "ff_rollout_rollback"}, {&t.eventsDrain, "ff_events_drain"},
 		{&t.eventsDropped, "ff_events_dropped"}, {&t.eventsSetEvaluation, "ff_events_set_evaluation"},
 		{&t.setListener, "ff_engine_set_listener"},
+		{&t.flagdLoadJSON, "ff_engine_load_flagd_json"}, {&t.flagdLoadFile, "ff_engine_load_flagd_file"},
+		{&t.contextSetJSON, "ff_context_set_json"}, {&t.flagdEvaluate, "ff_flagd_evaluate"},
 	} {
 		*s.p = sym(s.name)
 	}
@@ -637,4 +640,46 @@ func cSetListener(e unsafe.Pointer, slot uintptr) uint32 {
 	r, _ := k.do(fns.setListener, 3)
 	calls.Put(k)
 	return uint32(r)
+}
+
+func cFlagdLoadJSON(e unsafe.Pointer, doc []byte) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(e), bp(doc), uintptr(len(doc))
+	status, err := k.statusCall(fns.flagdLoadJSON, 3)
+	runtime.KeepAlive(doc)
+	return status, err
+}
+
+func cFlagdLoadFile(e unsafe.Pointer, path string) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(e), sp(path), uintptr(len(path))
+	status, err := k.statusCall(fns.flagdLoadFile, 3)
+	runtime.KeepAlive(path)
+	return status, err
+}
+
+func cContextSetJSON(c unsafe.Pointer, name, value string) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(c), sp(name), uintptr(len(name))
+	k.args[3], k.args[4] = sp(value), uintptr(len(value))
+	status, err := k.statusCall(fns.contextSetJSON, 5)
+	runtime.KeepAlive(name)
+	runtime.KeepAlive(value)
+	return status, err
+}
+
+func cFlagdEvaluate(e, c unsafe.Pointer, key string, valueType uint32) cFlagdResult {
+	// On the heap, where it cannot move while C writes it.
+	out := new(cFlagdResult)
+	if escape.on {
+		escape.p = unsafe.Pointer(out)
+	}
+	k := getCall()
+	k.args[0], k.args[1], k.args[2], k.args[3] = uintptr(e), sp(key), uintptr(len(key)), uintptr(c)
+	k.args[4], k.args[5] = uintptr(valueType), uintptr(unsafe.Pointer(out))
+	k.do(fns.flagdEvaluate, 6)
+	calls.Put(k)
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(out)
+	return *out
 }
