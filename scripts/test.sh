@@ -68,9 +68,9 @@ step "cargo clippy" cargo clippy --locked --workspace --all-targets -- -D warnin
 step "cargo test" cargo test --locked --workspace -- \
     --skip acknowledged_state_survives_sigkill --skip engine_survives_concurrent_traffic_reloads_and_control_changes \
     --skip flagd_evaluator_testkit
-# flagd's conformance suite from ../shared/flagd-testbed (or FLAGD_TESTBED), its per-file
-# counts in the log (N passed, M failed, K excluded).
-step "flagd testkit" cargo test --locked -p featureflags --test flagd_testkit -- --nocapture
+# flagd's conformance suite from ../shared/flagd-testbed (or FLAGD_TESTBED) through the C
+# ABI, its per-file counts in the log (N passed, M failed, K excluded).
+step "flagd testkit" cargo test --locked -p featureflags-c --test flagd_testkit -- --nocapture flagd_evaluator_testkit
 step "crash test (SIGKILL)" cargo test --locked -p featureflags --test crash -- --nocapture
 # A minute of concurrent traffic, reloads and control changes, its figures in the log.
 step "soak (60 s)" cargo test --locked -p featureflags --test soak -- --nocapture
