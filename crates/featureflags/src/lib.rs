@@ -44,7 +44,9 @@ pub use engine::{
 };
 pub use eval::{Evaluation, Reason};
 pub use events::{Events, InsideListener, Listener, ListenerBusy};
-pub use flagd::{FlagdErrorCode, FlagdEvaluation, FlagdLoadError, FlagdLoaded, FlagdReason, FlagdSet, FlagdType};
+pub use flagd::{
+    murmur3_x86_32, FlagdErrorCode, FlagdEvaluation, FlagdLoadError, FlagdLoaded, FlagdReason, FlagdSet, FlagdType,
+};
 pub use intern::Sym;
 pub use rollouts::{
     Action as RolloutAction, Health as RolloutHealth, InvalidTransition, Position as RolloutPosition,

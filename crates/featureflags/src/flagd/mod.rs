@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::context::Context;
 use logic::{compile, eval, inline_refs, Data, Env, Node, Val};
+pub use ops::murmur3_x86_32;
 
 /// Why a flagd evaluation returned what it did (OpenFeature's reasons).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -10,9 +10,10 @@ use serde_json::Value;
 use super::logic::{eval, Data, Env, Node, Val};
 use crate::semver::Version;
 
-/// MurmurHash3 x86_32 over the concatenation of `parts`, so flagd's default bucketing
-/// value (`flagKey` + targeting key) is hashed without building the string.
-pub(crate) fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
+/// MurmurHash3 x86_32 with `seed` over the concatenation of `parts`: flagd's `fractional`
+/// hash (seed 0). Taking parts lets the default bucketing value (`flagKey` + targeting
+/// key) be hashed without building the string.
+pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
     const C1: u32 = 0xcc9e_2d51;
     const C2: u32 = 0x1b87_3593;
     #[inline(always)]
