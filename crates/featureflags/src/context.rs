@@ -265,6 +265,24 @@ mod tests {
     }
 
     #[test]
+    fn structured_values_replace_scalars_and_reset() {
+        let mut c = Context::new("u1");
+        c.set_string("user", "plain").unwrap();
+        c.set_json("user", r#"{"name": "jack"}"#).unwrap();
+        assert_eq!(c.get("user"), None);
+        assert_eq!(c.get_json("user").and_then(|u| u["name"].as_str()), Some("jack"));
+        // A JSON scalar is a scalar attribute, and replaces the structured one.
+        c.set_json("user", "3").unwrap();
+        assert_eq!(c.get("user"), Some(AttrValue::Num(3.0)));
+        assert_eq!(c.get_json("user"), None);
+        c.set_json("tags", "[1, 2]").unwrap();
+        assert!(matches!(c.set_json("x", "{"), Err(ContextError::InvalidJson(..))));
+        assert_eq!(c.set_json("user_id", "null").err(), Some(ContextError::UserIdNotString));
+        c.reset("u2");
+        assert_eq!(c.get_json("tags"), None);
+    }
+
+    #[test]
     fn rejects_bad_values() {
         let mut c = Context::new("u1");
         assert!(matches!(c.set_number("x", f64::NAN), Err(ContextError::NonFinite(_))));
