@@ -205,34 +205,38 @@ pub unsafe extern "C" fn ff_flagd_evaluate(
                 unsafe { write(out, failed(general)) };
                 return ff_flagd_reason::FF_FLAGD_REASON_ERROR;
             };
-            let mut ev = engine.evaluate_flagd(key, ctx);
-            if let Some(ty) = ty.core() {
-                ev = ev.expect(ty);
-            }
-            let reason = match ev.reason() {
-                FlagdReason::Static => ff_flagd_reason::FF_FLAGD_REASON_STATIC,
-                FlagdReason::TargetingMatch => ff_flagd_reason::FF_FLAGD_REASON_TARGETING_MATCH,
-                FlagdReason::Default => ff_flagd_reason::FF_FLAGD_REASON_DEFAULT,
-                FlagdReason::Disabled => ff_flagd_reason::FF_FLAGD_REASON_DISABLED,
-                FlagdReason::Error => ff_flagd_reason::FF_FLAGD_REASON_ERROR,
-            };
-            if out.is_null() {
-                return reason;
-            }
-            let error_code = match ev.error_code() {
-                None => ff_flagd_error_code::FF_FLAGD_ERROR_NONE,
-                Some(FlagdErrorCode::FlagNotFound) => ff_flagd_error_code::FF_FLAGD_ERROR_FLAG_NOT_FOUND,
-                Some(FlagdErrorCode::ParseError) => ff_flagd_error_code::FF_FLAGD_ERROR_PARSE_ERROR,
-                Some(FlagdErrorCode::TypeMismatch) => ff_flagd_error_code::FF_FLAGD_ERROR_TYPE_MISMATCH,
-                Some(FlagdErrorCode::General) => general,
-            };
-            let result = ff_flagd_result {
-                reason,
-                error_code,
-                variant: ev.variant().map_or_else(empty, |v| bytes_out(v.as_bytes().to_vec())),
-                value_json: ev.value().map_or_else(empty, |v| json_out(serde_json::to_vec(v))),
-                metadata_json: json_out(serde_json::to_vec(ev.metadata())),
-            };
+            // Borrowing the document for the call takes no reference count.
+            let (reason, result) = engine.evaluate_flagd_with(key, ctx, |mut ev| {
+                if let Some(ty) = ty.core() {
+                    ev = ev.expect(ty);
+                }
+                let reason = match ev.reason() {
+                    FlagdReason::Static => ff_flagd_reason::FF_FLAGD_REASON_STATIC,
+                    FlagdReason::TargetingMatch => ff_flagd_reason::FF_FLAGD_REASON_TARGETING_MATCH,
+                    FlagdReason::Default => ff_flagd_reason::FF_FLAGD_REASON_DEFAULT,
+                    FlagdReason::Disabled => ff_flagd_reason::FF_FLAGD_REASON_DISABLED,
+                    FlagdReason::Error => ff_flagd_reason::FF_FLAGD_REASON_ERROR,
+                };
+                if out.is_null() {
+                    return (reason, None);
+                }
+                let error_code = match ev.error_code() {
+                    None => ff_flagd_error_code::FF_FLAGD_ERROR_NONE,
+                    Some(FlagdErrorCode::FlagNotFound) => ff_flagd_error_code::FF_FLAGD_ERROR_FLAG_NOT_FOUND,
+                    Some(FlagdErrorCode::ParseError) => ff_flagd_error_code::FF_FLAGD_ERROR_PARSE_ERROR,
+                    Some(FlagdErrorCode::TypeMismatch) => ff_flagd_error_code::FF_FLAGD_ERROR_TYPE_MISMATCH,
+                    Some(FlagdErrorCode::General) => general,
+                };
+                let result = ff_flagd_result {
+                    reason,
+                    error_code,
+                    variant: ev.variant().map_or_else(empty, |v| bytes_out(v.as_bytes().to_vec())),
+                    value_json: ev.value().map_or_else(empty, |v| json_out(serde_json::to_vec(v))),
+                    metadata_json: json_out(serde_json::to_vec(ev.metadata())),
+                };
+                (reason, Some(result))
+            });
+            let Some(result) = result else { return reason };
             // SAFETY: checked non-NULL; caller contract for out-pointers.
             unsafe { write(out, result) };
             reason

@@ -40,6 +40,9 @@ fn flagd(c: &mut Criterion) {
     g.bench_function("flagd: if/== on country", |b| {
         b.iter(|| black_box(engine.evaluate_flagd(black_box("country"), &ctx).reason()))
     });
+    g.bench_function("flagd: if/== on country, evaluate_flagd_with (borrowed)", |b| {
+        b.iter(|| engine.evaluate_flagd_with(black_box("country"), &ctx, |ev| black_box(ev.reason())))
+    });
     g.bench_function("native: 50/50 split (SHA-256)", |b| {
         b.iter(|| black_box(engine.evaluate(black_box("split"), &ctx).variant))
     });
@@ -48,6 +51,9 @@ fn flagd(c: &mut Criterion) {
     });
     g.bench_function("flagd: fractional 50/50", |b| {
         b.iter(|| black_box(engine.evaluate_flagd(black_box("split"), &ctx).reason()))
+    });
+    g.bench_function("flagd: fractional 50/50, evaluate_flagd_with (borrowed)", |b| {
+        b.iter(|| engine.evaluate_flagd_with(black_box("split"), &ctx, |ev| black_box(ev.reason())))
     });
     g.bench_function("flagd: some over a 4-element array attribute", |b| {
         b.iter(|| black_box(engine.evaluate_flagd(black_box("tags"), &ctx).reason()))

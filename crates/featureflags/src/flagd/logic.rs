@@ -408,7 +408,9 @@ fn compare(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
 pub(crate) struct Env<'a> {
     pub ctx: &'a Context,
     pub flag_key: &'a str,
-    pub now_s: i64,
+    /// Unix seconds, read only by rules that use `$flagd.timestamp` (a clock read costs
+    /// more than most rules).
+    pub now_s: &'a dyn Fn() -> i64,
 }
 
 impl Env<'_> {
@@ -517,7 +519,7 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>, data: Data<'a, '_>) -> Val
             }
         }
         Node::FlagKey => Val::Str(env.flag_key),
-        Node::Timestamp => Val::Num(env.now_s as f64),
+        Node::Timestamp => Val::Num((env.now_s)() as f64),
         Node::Array(items) => Val::List(items.iter().map(|n| eval(n, env, data)).collect()),
         Node::Op(op, args) => eval_op(*op, args, env, data),
     }

@@ -9,6 +9,7 @@ mod logic;
 mod ops;
 
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -239,18 +240,20 @@ fn parse_flag(def: &Value, evaluators: &Map<String, Value>) -> Result<Body, Stri
     Ok(Body { enabled, variants, default, targeting })
 }
 
-/// The result of a flagd evaluation. It holds the document it came from, so its value
-/// and metadata stay valid across reloads.
+/// The result of a flagd evaluation, holding the document it came from (`S`): an
+/// `Arc<FlagdSet>`, so its value and metadata stay valid across reloads
+/// ([`Engine::evaluate_flagd`](crate::Engine::evaluate_flagd)), or a borrowed `&FlagdSet`
+/// for the duration of a call ([`Engine::evaluate_flagd_with`](crate::Engine::evaluate_flagd_with)).
 #[derive(Debug, Clone)]
-pub struct FlagdEvaluation {
-    set: Arc<FlagdSet>,
+pub struct FlagdEvaluation<S = Arc<FlagdSet>> {
+    set: S,
     flag: Option<u32>,
     variant: Option<u32>,
     reason: FlagdReason,
     error: Option<FlagdErrorCode>,
 }
 
-impl FlagdEvaluation {
+impl<S: Deref<Target = FlagdSet>> FlagdEvaluation<S> {
     /// The resolved value; `None` means the caller's default.
     pub fn value(&self) -> Option<&Value> {
         Some(&self.body()?.variants[self.variant? as usize].1)
@@ -298,8 +301,13 @@ impl FlagdEvaluation {
 /// A decision by indices: (variant, reason, error).
 type Decision = (Option<u32>, FlagdReason, Option<FlagdErrorCode>);
 
-/// Evaluates `key` in `set` for `ctx` at `now_s` (unix seconds, `$flagd.timestamp`).
-pub(crate) fn evaluate(set: Arc<FlagdSet>, key: &str, ctx: &Context, now_s: i64) -> FlagdEvaluation {
+/// Evaluates `key` in `set` for `ctx`; `now_s` gives unix seconds for `$flagd.timestamp`.
+pub(crate) fn evaluate<S: Deref<Target = FlagdSet>>(
+    set: S,
+    key: &str,
+    ctx: &Context,
+    now_s: &dyn Fn() -> i64,
+) -> FlagdEvaluation<S> {
     let flag = set.index.get(key).copied();
     let (variant, reason, error) = match flag {
         None => (None, FlagdReason::Error, Some(FlagdErrorCode::FlagNotFound)),
@@ -308,7 +316,7 @@ pub(crate) fn evaluate(set: Arc<FlagdSet>, key: &str, ctx: &Context, now_s: i64)
     FlagdEvaluation { set, flag, variant, reason, error }
 }
 
-fn decide(flag: &FlagdFlag, ctx: &Context, now_s: i64) -> Decision {
+fn decide(flag: &FlagdFlag, ctx: &Context, now_s: &dyn Fn() -> i64) -> Decision {
     let body = match &flag.body {
         Ok(b) => b,
         Err(_) => return (None, FlagdReason::Error, Some(FlagdErrorCode::ParseError)),

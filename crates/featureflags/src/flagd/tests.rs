@@ -5,7 +5,7 @@ use crate::context::Context;
 
 fn run(rule: Value, ctx: &Context) -> Value {
     let node = compile(&rule).expect("compiles");
-    let env = Env { ctx, flag_key: "flag", now_s: 1_700_000_000 };
+    let env = Env { ctx, flag_key: "flag", now_s: &|| 1_700_000_000 };
     to_json(&eval(&node, &env, Data::Root))
 }
 
@@ -94,7 +94,7 @@ fn fractional_distribution_and_edges() {
     let mut counts = std::collections::HashMap::new();
     for i in 0..20_000 {
         let ctx = Context::new(&format!("user-{i}"));
-        let env = Env { ctx: &ctx, flag_key: "flag", now_s: 0 };
+        let env = Env { ctx: &ctx, flag_key: "flag", now_s: &|| 0 };
         *counts.entry(to_json(&eval(&node, &env, Data::Root)).to_string()).or_insert(0) += 1;
     }
     let c = |k: &str| f64::from(counts[&format!("\"{k}\"")]) / 20_000.0;
