@@ -86,7 +86,7 @@ pub struct Engine {
     /// Numbers of the names in the store's counting rows.
     store_names: Mutex<Names>,
     /// Flags loaded from a flagd document (`flagd.rs`).
-    flagd: ArcSwap<crate::flagd::FlagdSet>,
+    flagd: flagd::FlagdSlot,
 }
 
 impl fmt::Debug for Engine {
@@ -127,7 +127,7 @@ impl Engine {
             options,
             store,
             store_names: Mutex::default(),
-            flagd: ArcSwap::from_pointee(crate::flagd::FlagdSet::default()),
+            flagd: flagd::FlagdSlot::default(),
         }
     }
 
