@@ -24,8 +24,8 @@ const MAX_DEPTH: usize = 64;
 pub(crate) enum Node {
     /// A literal: scalar, or an array/object made only of literals.
     Const(Value),
-    /// `var` with a literal path.
-    Var { path: Box<str>, default: Option<Box<Node>> },
+    /// `var` with a literal path; its shape is worked out at load, not per evaluation.
+    Var { path: Box<str>, kind: PathKind, default: Option<Box<Node>> },
     /// `var` whose path is computed.
     VarDyn { path: Box<Node>, default: Option<Box<Node>> },
     /// `$flagd.flagKey`.
@@ -36,6 +36,30 @@ pub(crate) enum Node {
     Array(Box<[Node]>),
     /// An operator and its arguments.
     Op(Op, Box<[Node]>),
+}
+
+/// How a literal `var` path reads the context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathKind {
+    /// `targetingKey`.
+    TargetingKey,
+    /// One name: a scalar attribute, else a structured one.
+    Flat,
+    /// `a.b…`: into a structured attribute, else a flat attribute of that dotted name.
+    Dotted,
+    /// `""`: the data itself (inside array operators).
+    Empty,
+}
+
+impl PathKind {
+    fn of(path: &str) -> PathKind {
+        match path {
+            "targetingKey" => PathKind::TargetingKey,
+            "" => PathKind::Empty,
+            p if p.contains('.') => PathKind::Dotted,
+            _ => PathKind::Flat,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +201,7 @@ fn compile_var(args: &Value, depth: usize) -> Result<Node, String> {
     match literal {
         Some(p) if p == "$flagd.flagKey" => Ok(Node::FlagKey),
         Some(p) if p == "$flagd.timestamp" => Ok(Node::Timestamp),
-        Some(p) => Ok(Node::Var { path: p.into_boxed_str(), default }),
+        Some(p) => Ok(Node::Var { kind: PathKind::of(&p), path: p.into_boxed_str(), default }),
         None => Ok(Node::VarDyn { path: Box::new(compile_at(&path, depth + 1)?), default }),
     }
 }
@@ -359,6 +383,10 @@ fn prim_number(p: &Prim<'_>) -> f64 {
 
 /// JavaScript `==`.
 fn loose_eq(a: &Val<'_>, b: &Val<'_>) -> bool {
+    // The common case, two strings, without the coercion machinery.
+    if let (Some(x), Some(y)) = (a.as_str(), b.as_str()) {
+        return x == y;
+    }
     let (a_obj, b_obj) = (matches!(a, Val::Json(_) | Val::List(_)), matches!(b, Val::Json(_) | Val::List(_)));
     if a_obj && b_obj {
         // Two objects are equal only when they are the same object.
@@ -473,19 +501,27 @@ fn lookup<'a>(env: &Env<'a>, data: Data<'a, '_>, path: &str) -> Val<'a> {
 }
 
 fn lookup_root<'a>(env: &Env<'a>, path: &str) -> Val<'a> {
+    lookup_root_as(env, path, PathKind::of(path))
+}
+
+#[inline]
+fn lookup_root_as<'a>(env: &Env<'a>, path: &str, kind: PathKind) -> Val<'a> {
     let ctx = env.ctx;
-    if path == "targetingKey" {
-        if let Some(v) = ctx.get(path) {
-            return Val::from_attr(v);
+    match kind {
+        PathKind::TargetingKey => {
+            if let Some(v) = ctx.get(path) {
+                return Val::from_attr(v);
+            }
+            env.targeting_key().map_or(Val::Null, |_| Val::Str(ctx.user_id()))
         }
-        return env.targeting_key().map_or(Val::Null, |_| Val::Str(ctx.user_id()));
-    }
-    match path.split_once('.') {
-        None => match ctx.get(path) {
+        // The whole context is not kept as one JSON object.
+        PathKind::Empty => Val::Null,
+        PathKind::Flat => match ctx.get(path) {
             Some(v) => Val::from_attr(v),
             None => ctx.get_json(path).map_or(Val::Null, Val::from_json),
         },
-        Some((head, rest)) => {
+        PathKind::Dotted => {
+            let (head, rest) = path.split_once('.').unwrap_or((path, ""));
             if let Some(found) = ctx.get_json(head).and_then(|root| walk_json(root, rest.split('.'))) {
                 return Val::from_json(found);
             }
@@ -499,8 +535,11 @@ fn lookup_root<'a>(env: &Env<'a>, path: &str) -> Val<'a> {
 pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>, data: Data<'a, '_>) -> Val<'a> {
     match node {
         Node::Const(v) => Val::from_json(v),
-        Node::Var { path, default } => {
-            let v = lookup(env, data, path);
+        Node::Var { path, kind, default } => {
+            let v = match data {
+                Data::Root => lookup_root_as(env, path, *kind),
+                _ => lookup(env, data, path),
+            };
             match (v, default) {
                 (Val::Null, Some(d)) => eval(d, env, data),
                 (v, _) => v,
