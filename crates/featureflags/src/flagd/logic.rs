@@ -32,6 +32,9 @@ pub(crate) enum Node {
     FlagKey,
     /// `$flagd.timestamp`.
     Timestamp,
+    /// `==`/`!=`/`===`/`!==` between a literal-path `var` (no default) and a scalar
+    /// literal, the most common condition, compared without evaluating two sub-nodes.
+    CompareVar { op: Op, path: Box<str>, kind: PathKind, literal: Value },
     /// An array whose elements are expressions.
     Array(Box<[Node]>),
     /// An operator and its arguments.
@@ -183,6 +186,20 @@ fn compile_op(name: &str, args: &Value, depth: usize) -> Result<Node, String> {
         Value::Array(items) => items.iter().map(|v| compile_at(v, depth + 1)).collect::<Result<_, _>>()?,
         single => vec![compile_at(single, depth + 1)?],
     };
+    if let (Op::Eq | Op::Ne | Op::StrictEq | Op::StrictNe, [a, b]) = (op, args.as_slice()) {
+        let pair = match (a, b) {
+            (Node::Var { path, kind, default: None }, Node::Const(lit))
+            | (Node::Const(lit), Node::Var { path, kind, default: None })
+                if !lit.is_array() && !lit.is_object() =>
+            {
+                Some((path.clone(), *kind, lit.clone()))
+            }
+            _ => None,
+        };
+        if let Some((path, kind, literal)) = pair {
+            return Ok(Node::CompareVar { op, path, kind, literal });
+        }
+    }
     Ok(Node::Op(op, args.into_boxed_slice()))
 }
 
@@ -556,6 +573,20 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>, data: Data<'a, '_>) -> Val
                 (Val::Null, Some(d)) => eval(d, env, data),
                 (v, _) => v,
             }
+        }
+        Node::CompareVar { op, path, kind, literal } => {
+            let v = match data {
+                Data::Root => lookup_root_as(env, path, *kind),
+                _ => lookup(env, data, path),
+            };
+            // Equality is symmetric, so the literal's side does not matter.
+            let lit = Val::from_json(literal);
+            Val::Bool(match op {
+                Op::Eq => loose_eq(&v, &lit),
+                Op::Ne => !loose_eq(&v, &lit),
+                Op::StrictEq => strict_eq(&v, &lit),
+                _ => !strict_eq(&v, &lit),
+            })
         }
         Node::FlagKey => Val::Str(env.flag_key),
         Node::Timestamp => Val::Num((env.now_s)() as f64),
