@@ -35,6 +35,9 @@ pub(crate) enum Node {
     /// `==`/`!=`/`===`/`!==` between a literal-path `var` (no default) and a scalar
     /// literal, the most common condition, compared without evaluating two sub-nodes.
     CompareVar { op: Op, path: Box<str>, kind: PathKind, literal: Value },
+    /// `fractional` whose buckets are all literal: weights summed and accumulated at load.
+    /// `key` is the bucketing expression, `None` for flagKey + targeting key.
+    FractionalConst { key: Option<Box<Node>>, names: Box<[Value]>, cumulative: Box<[u64]> },
     /// An array whose elements are expressions.
     Array(Box<[Node]>),
     /// An operator and its arguments.
@@ -186,6 +189,11 @@ fn compile_op(name: &str, args: &Value, depth: usize) -> Result<Node, String> {
         Value::Array(items) => items.iter().map(|v| compile_at(v, depth + 1)).collect::<Result<_, _>>()?,
         single => vec![compile_at(single, depth + 1)?],
     };
+    if op == Op::Fractional {
+        if let Some(node) = super::ops::fractional_const(&args) {
+            return Ok(node);
+        }
+    }
     if let (Op::Eq | Op::Ne | Op::StrictEq | Op::StrictNe, [a, b]) = (op, args.as_slice()) {
         let pair = match (a, b) {
             (Node::Var { path, kind, default: None }, Node::Const(lit))
@@ -587,6 +595,9 @@ pub(crate) fn eval<'a>(node: &'a Node, env: &Env<'a>, data: Data<'a, '_>) -> Val
                 Op::StrictEq => strict_eq(&v, &lit),
                 _ => !strict_eq(&v, &lit),
             })
+        }
+        Node::FractionalConst { key, names, cumulative } => {
+            super::ops::fractional_pick(key.as_deref(), names, cumulative, env, data)
         }
         Node::FlagKey => Val::Str(env.flag_key),
         Node::Timestamp => Val::Num((env.now_s)() as f64),

@@ -24,6 +24,18 @@ pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
     fn block(h: u32, k: u32) -> u32 {
         (h ^ mix(k)).rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64)
     }
+    // Short keys in several parts are joined on the stack: whole 4-byte blocks are
+    // cheaper than carrying bytes across part boundaries.
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    if parts.len() > 1 && total <= 128 {
+        let mut joined = [0u8; 128];
+        let mut at = 0;
+        for p in parts {
+            joined[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        return murmur3_x86_32(&[&joined[..total]], seed);
+    }
     let mut h = seed;
     let mut carry = [0u8; 4];
     let mut carried = 0usize;
@@ -130,6 +142,82 @@ pub(crate) fn fractional<'a>(args: &'a [Node], env: &Env<'a>, data: Data<'a, '_>
         }
     }
     Val::Null
+}
+
+/// The compiled form of a `fractional` whose buckets are all literal, when its weights are
+/// valid (else the general form, which gives null at evaluation as flagd does).
+pub(crate) fn fractional_const(args: &[Node]) -> Option<Node> {
+    let first = args.first()?;
+    let (key, buckets) = if is_bucket(first) { (None, args) } else { (Some(first), &args[1..]) };
+    let mut names = Vec::with_capacity(buckets.len());
+    let mut cumulative = Vec::with_capacity(buckets.len());
+    let mut total = 0u64;
+    for b in buckets {
+        let Node::Const(Value::Array(items)) = b else { return None };
+        let w = match items.get(1) {
+            None => 1,
+            Some(v) => {
+                let w = v.as_f64()?;
+                if w.is_nan() {
+                    return None;
+                }
+                if w <= 0.0 {
+                    0
+                } else {
+                    w.min(u32::MAX as f64) as u64
+                }
+            }
+        };
+        total += w;
+        names.push(items.first().cloned().unwrap_or(Value::Null));
+        cumulative.push(total);
+    }
+    let key = match key {
+        Some(k) => Some(Box::new(compile_clone(k)?)),
+        None => None,
+    };
+    Some(Node::FractionalConst { key, names: names.into(), cumulative: cumulative.into() })
+}
+
+/// Only simple bucketing expressions are moved into the compiled form (the rest keep
+/// the general one): a `var` or a literal.
+fn compile_clone(node: &Node) -> Option<Node> {
+    match node {
+        Node::Var { path, kind, default: None } => Some(Node::Var { path: path.clone(), kind: *kind, default: None }),
+        Node::Const(v) => Some(Node::Const(v.clone())),
+        Node::FlagKey => Some(Node::FlagKey),
+        _ => None,
+    }
+}
+
+/// Evaluates a [`Node::FractionalConst`].
+pub(crate) fn fractional_pick<'a>(
+    key: Option<&'a Node>,
+    names: &'a [Value],
+    cumulative: &[u64],
+    env: &Env<'a>,
+    data: Data<'a, '_>,
+) -> Val<'a> {
+    let hash = match key {
+        None => {
+            let Some(k) = env.targeting_key() else { return Val::Null };
+            murmur3_x86_32(&[env.flag_key.as_bytes(), k.as_bytes()], 0)
+        }
+        Some(node) => {
+            let value = eval(node, env, data);
+            let Some(k) = value.as_str() else { return Val::Null };
+            murmur3_x86_32(&[k.as_bytes()], 0)
+        }
+    };
+    let total = cumulative.last().copied().unwrap_or(0);
+    if total == 0 {
+        return Val::Null;
+    }
+    let pick = (u128::from(hash) * u128::from(total)) >> 32;
+    match cumulative.iter().position(|&c| pick < u128::from(c)) {
+        Some(i) => Val::from_json(&names[i]),
+        None => Val::Null,
+    }
 }
 
 /// Room to print a number as a version without allocating.
