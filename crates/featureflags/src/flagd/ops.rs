@@ -307,5 +307,13 @@ mod tests {
             let s = b"fractional-flagjack";
             assert_eq!(murmur3_x86_32(&[&s[..i], &s[i..]], 0), whole, "split at {i}");
         }
+        // Past the stack buffer, parts are carried across block boundaries.
+        let long: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = murmur3_x86_32(&[&long], 0);
+        for i in [0, 1, 2, 3, 5, 129, 150, 298, 300] {
+            assert_eq!(murmur3_x86_32(&[&long[..i], &long[i..]], 0), whole, "long split at {i}");
+            let j = (i + 7).min(300);
+            assert_eq!(murmur3_x86_32(&[&long[..i], &long[i..j], &long[j..]], 0), whole, "three parts at {i}");
+        }
     }
 }
