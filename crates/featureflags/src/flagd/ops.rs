@@ -24,18 +24,6 @@ pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
     fn block(h: u32, k: u32) -> u32 {
         (h ^ mix(k)).rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64)
     }
-    // Short keys in several parts are joined on the stack: whole 4-byte blocks are
-    // cheaper than carrying bytes across part boundaries.
-    let total: usize = parts.iter().map(|p| p.len()).sum();
-    if parts.len() > 1 && total <= 128 {
-        let mut joined = [0u8; 128];
-        let mut at = 0;
-        for p in parts {
-            joined[at..at + p.len()].copy_from_slice(p);
-            at += p.len();
-        }
-        return murmur3_x86_32(&[&joined[..total]], seed);
-    }
     let mut h = seed;
     let mut carry = [0u8; 4];
     let mut carried = 0usize;
@@ -307,7 +295,7 @@ mod tests {
             let s = b"fractional-flagjack";
             assert_eq!(murmur3_x86_32(&[&s[..i], &s[i..]], 0), whole, "split at {i}");
         }
-        // Past the stack buffer, parts are carried across block boundaries.
+        // Longer keys, in two and three parts.
         let long: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
         let whole = murmur3_x86_32(&[&long], 0);
         for i in [0, 1, 2, 3, 5, 129, 150, 298, 300] {
