@@ -163,6 +163,124 @@ typedef uint32_t ff_rollout_state;
 #endif // __cplusplus
 
 /**
+ * Why a flagd evaluation returned what it did (OpenFeature's reasons). The numbers are
+ * stable and never renumbered.
+ */
+enum ff_flagd_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No targeting: the flag's default variant.
+   */
+  FF_FLAGD_REASON_STATIC = 0,
+  /**
+   * Targeting named a variant.
+   */
+  FF_FLAGD_REASON_TARGETING_MATCH = 1,
+  /**
+   * Targeting returned null: the default variant, or the caller's default without one.
+   */
+  FF_FLAGD_REASON_DEFAULT = 2,
+  /**
+   * `state: DISABLED`: the caller's default.
+   */
+  FF_FLAGD_REASON_DISABLED = 3,
+  /**
+   * See the error code; the caller's default.
+   */
+  FF_FLAGD_REASON_ERROR = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ff_flagd_reason ff_flagd_reason;
+#else
+typedef uint32_t ff_flagd_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What went wrong when the reason is `FF_FLAGD_REASON_ERROR` (OpenFeature's error
+ * codes). The numbers are stable and never renumbered.
+ */
+enum ff_flagd_error_code
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No error.
+   */
+  FF_FLAGD_ERROR_NONE = 0,
+  /**
+   * No flag with that key.
+   */
+  FF_FLAGD_ERROR_FLAG_NOT_FOUND = 1,
+  /**
+   * The flag's definition or targeting could not be loaded (other flags still load).
+   */
+  FF_FLAGD_ERROR_PARSE_ERROR = 2,
+  /**
+   * The value is not of the type asked for.
+   */
+  FF_FLAGD_ERROR_TYPE_MISMATCH = 3,
+  /**
+   * Anything else: targeting named a variant the flag does not have, an invalid
+   * argument (NULL engine or context, invalid key, unknown type).
+   */
+  FF_FLAGD_ERROR_GENERAL = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ff_flagd_error_code ff_flagd_error_code;
+#else
+typedef uint32_t ff_flagd_error_code;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The type a caller asks a flagd flag for (`ff_flagd_evaluate`'s `value_type`).
+ */
+enum ff_flagd_type
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Any type: no check.
+   */
+  FF_FLAGD_TYPE_ANY = 0,
+  /**
+   * A JSON boolean.
+   */
+  FF_FLAGD_TYPE_BOOLEAN = 1,
+  /**
+   * A JSON string.
+   */
+  FF_FLAGD_TYPE_STRING = 2,
+  /**
+   * A JSON number without a fraction.
+   */
+  FF_FLAGD_TYPE_INTEGER = 3,
+  /**
+   * Any JSON number.
+   */
+  FF_FLAGD_TYPE_FLOAT = 4,
+  /**
+   * A JSON object or array.
+   */
+  FF_FLAGD_TYPE_OBJECT = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ff_flagd_type ff_flagd_type;
+#else
+typedef uint32_t ff_flagd_type;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * An evaluation context (user id and attributes). Used by one thread at a time; create
  * with `ff_context_new`, free with `ff_context_free`.
  */
@@ -335,6 +453,33 @@ typedef struct ff_rollout_info {
  * valid during the call only) and the `user_data` given to `ff_engine_set_listener`.
  */
 typedef void (*ff_listener)(void *user_data, const char *json, size_t len);
+
+/**
+ * The result of `ff_flagd_evaluate`. The three buffers are owned by the caller, who
+ * frees each with `ff_bytes_free`; `{NULL, 0}` means none.
+ */
+typedef struct ff_flagd_result {
+  /**
+   * Why (also the function's return value).
+   */
+  ff_flagd_reason reason;
+  /**
+   * The error code when `reason` is `FF_FLAGD_REASON_ERROR`, else `FF_FLAGD_ERROR_NONE`.
+   */
+  ff_flagd_error_code error_code;
+  /**
+   * The resolved variant's name (UTF-8); `{NULL, 0}` when the caller's default applies.
+   */
+  struct ff_bytes variant;
+  /**
+   * The resolved value as JSON; `{NULL, 0}` when the caller's default applies.
+   */
+  struct ff_bytes value_json;
+  /**
+   * The flag's metadata merged over the flag set's, as a JSON object (`{}` when none).
+   */
+  struct ff_bytes metadata_json;
+} ff_flagd_result;
 
 /**
  * The `ff_string_id` of no string (nothing served, no rule).
@@ -1042,6 +1187,58 @@ const char *ff_reason_name(uint32_t reason);
  * string: do not free.
  */
 const char *ff_rollout_state_name(uint32_t state);
+
+/**
+ * Loads a flagd flag definition document (`json`, `len` bytes of UTF-8, borrowed for
+ * the call), replacing the flagd flags loaded before; native flags are untouched.
+ * `FF_STATUS_INVALID_CONFIG` when the document is not JSON or has no `flags` object
+ * (the previous flagd flags keep serving). A single invalid flag (unknown operator,
+ * `$ref` to a missing evaluator, bad variants) does not fail the load: that flag alone
+ * evaluates to `FF_FLAGD_ERROR_PARSE_ERROR`, as in flagd.
+ */
+ff_status ff_engine_load_flagd_json(const struct ff_engine *e,
+                                    const char *json,
+                                    size_t len,
+                                    struct ff_error **err);
+
+/**
+ * Reads the flagd document at `path` (UTF-8, `len` bytes, borrowed) and loads it like
+ * `ff_engine_load_flagd_json`. An unreadable file gives `FF_STATUS_IO`.
+ */
+ff_status ff_engine_load_flagd_file(const struct ff_engine *e,
+                                    const char *path,
+                                    size_t len,
+                                    struct ff_error **err);
+
+/**
+ * Sets a structured attribute from JSON text (`json`, `json_len` bytes of UTF-8,
+ * borrowed): an object, array or null, which flagd targeting reads with dotted `var`
+ * paths (`user.name`); a JSON string, number or boolean is stored like
+ * `ff_context_set_string`/`_number`/`_bool`. Native rules see only scalar attributes.
+ * Invalid JSON is `FF_STATUS_INVALID_ARGUMENT`.
+ */
+ff_status ff_context_set_json(struct ff_context *c,
+                              const char *name,
+                              size_t name_len,
+                              const char *json,
+                              size_t json_len,
+                              struct ff_error **err);
+
+/**
+ * Evaluates flagd flag `key` (`len` bytes of UTF-8, borrowed) for `ctx`, checks the
+ * value against `value_type` (an `ff_flagd_type`; `FF_FLAGD_TYPE_ANY` checks nothing),
+ * and writes the result to `*out` when `out` is not NULL (the caller then frees its
+ * three buffers with `ff_bytes_free`; with `out` NULL nothing is allocated). Returns the
+ * reason. Never fails: an invalid argument (NULL engine or context, invalid key, unknown
+ * `value_type`) is `FF_FLAGD_REASON_ERROR` with `FF_FLAGD_ERROR_GENERAL` and empty
+ * buffers. Thread-safe; takes no lock.
+ */
+ff_flagd_reason ff_flagd_evaluate(const struct ff_engine *e,
+                                  const char *key,
+                                  size_t len,
+                                  const struct ff_context *ctx,
+                                  uint32_t value_type,
+                                  struct ff_flagd_result *out);
 
 #ifdef __cplusplus
 }  // extern "C"

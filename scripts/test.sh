@@ -91,7 +91,11 @@ step "cargo clippy" cargo clippy --locked --workspace --all-targets -- -D warnin
 # `cargo test` (a narrower selection such as `-p featureflags --test crash` unifies
 # features differently and recompiles the crate).
 step "cargo test" cargo test --locked --workspace -- \
-    --skip acknowledged_state_survives_sigkill --skip engine_survives_concurrent_traffic_reloads_and_control_changes
+    --skip acknowledged_state_survives_sigkill --skip engine_survives_concurrent_traffic_reloads_and_control_changes \
+    --skip flagd_evaluator_testkit --skip flagd_provider_suite_evaluation_rows
+# flagd's conformance suite from ../shared/flagd-testbed (or FLAGD_TESTBED) through the C
+# ABI, its per-file counts in the log (N passed, M failed, K excluded).
+step "flagd testkit" cargo test --locked --workspace -- --nocapture flagd_evaluator_testkit flagd_provider_suite_evaluation_rows
 step "crash test (SIGKILL)" cargo test --locked --workspace -- acknowledged_state_survives_sigkill --nocapture
 # A minute of concurrent traffic, reloads and control changes, its figures in the log.
 step "soak (60 s)" cargo test --locked --workspace -- engine_survives_concurrent_traffic_reloads_and_control_changes --nocapture

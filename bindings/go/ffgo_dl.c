@@ -52,6 +52,17 @@
       (ff_context *c, const char *n, size_t nl, double v, ff_error **err), (c, n, nl, v, err)) \
     X(ff_status, ff_context_set_bool,                                                         \
       (ff_context *c, const char *n, size_t nl, bool v, ff_error **err), (c, n, nl, v, err))  \
+    X(ff_status, ff_engine_load_flagd_json,                                                   \
+      (const ff_engine *e, const char *j, size_t l, ff_error **err), (e, j, l, err))          \
+    X(ff_status, ff_engine_load_flagd_file,                                                   \
+      (const ff_engine *e, const char *p, size_t l, ff_error **err), (e, p, l, err))          \
+    X(ff_status, ff_context_set_json,                                                         \
+      (ff_context *c, const char *n, size_t nl, const char *j, size_t jl, ff_error **err),    \
+      (c, n, nl, j, jl, err))                                                                 \
+    X(ff_flagd_reason, ff_flagd_evaluate,                                                     \
+      (const ff_engine *e, const char *k, size_t l, const ff_context *c, uint32_t t,          \
+       ff_flagd_result *out),                                                                 \
+      (e, k, l, c, t, out))                                                                   \
     V(ff_context_free, (ff_context *c), (c))                                                  \
     X(bool, ff_is_enabled,                                                                    \
       (const ff_engine *e, const char *k, size_t l, const ff_context *c, bool d), (e, k, l, c, d)) \

@@ -42,6 +42,7 @@ var fns struct {
 	rolloutStatus, rolloutAdvance, rolloutPause, rolloutResume, rolloutRollback              uintptr
 	eventsDrain, eventsDropped, eventsSetEvaluation, setListener                             uintptr
 	flagBool, flagString, evaluateMany, evaluateManyDetail, allFlagsJSON                     uintptr
+	flagdLoadJSON, flagdLoadFile, contextSetJSON, flagdEvaluate                              uintptr
 
 	track            func(e uintptr, u *byte, ul uintptr, m *byte, ml uintptr, v float64, err *uintptr) uint32
 	contextSetNumber func(c uintptr, n *byte, nl uintptr, v float64, err *uintptr) uint32
@@ -114,6 +115,8 @@ func openLibrary(path string) (uint32, error) {
 		{&t.setListener, "ff_engine_set_listener"}, {&t.flagBool, "ff_flag_bool"},
 		{&t.flagString, "ff_flag_string"}, {&t.evaluateMany, "ff_evaluate_many"},
 		{&t.evaluateManyDetail, "ff_evaluate_many_detail"}, {&t.allFlagsJSON, "ff_all_flags_json"},
+		{&t.flagdLoadJSON, "ff_engine_load_flagd_json"}, {&t.flagdLoadFile, "ff_engine_load_flagd_file"},
+		{&t.contextSetJSON, "ff_context_set_json"}, {&t.flagdEvaluate, "ff_flagd_evaluate"},
 	} {
 		*s.p = sym(s.name)
 	}
@@ -739,4 +742,44 @@ func cAllFlagsJSON(e, c unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {
 	status, out, err := uint32(r), k.bytes, ptrOf(k.err)
 	calls.Put(k)
 	return status, out, err
+func cFlagdLoadJSON(e unsafe.Pointer, doc []byte) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(e), bp(doc), uintptr(len(doc))
+	status, err := k.statusCall(fns.flagdLoadJSON, 3)
+	runtime.KeepAlive(doc)
+	return status, err
+}
+
+func cFlagdLoadFile(e unsafe.Pointer, path string) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(e), sp(path), uintptr(len(path))
+	status, err := k.statusCall(fns.flagdLoadFile, 3)
+	runtime.KeepAlive(path)
+	return status, err
+}
+
+func cContextSetJSON(c unsafe.Pointer, name, value string) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(c), sp(name), uintptr(len(name))
+	k.args[3], k.args[4] = sp(value), uintptr(len(value))
+	status, err := k.statusCall(fns.contextSetJSON, 5)
+	runtime.KeepAlive(name)
+	runtime.KeepAlive(value)
+	return status, err
+}
+
+func cFlagdEvaluate(e, c unsafe.Pointer, key string, valueType uint32) cFlagdResult {
+	// On the heap, where it cannot move while C writes it.
+	out := new(cFlagdResult)
+	if escape.on {
+		escape.p = unsafe.Pointer(out)
+	}
+	k := getCall()
+	k.args[0], k.args[1], k.args[2], k.args[3] = uintptr(e), sp(key), uintptr(len(key)), uintptr(c)
+	k.args[4], k.args[5] = uintptr(valueType), uintptr(unsafe.Pointer(out))
+	k.do(fns.flagdEvaluate, 6)
+	calls.Put(k)
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(out)
+	return *out
 }

@@ -36,6 +36,8 @@ mod rollouts;
 mod events;
 // The types shared with C; their layout and numbering are the ABI.
 mod types;
+// flagd flag definitions: load, structured context values, evaluation (docs/flagd.md).
+mod flagd;
 
 pub use args::ff_bytes_free;
 pub use batch::*;
@@ -44,6 +46,7 @@ pub use engine::*;
 pub use error::{ff_error_free, ff_error_message, ff_error_status};
 pub use events::*;
 pub use experiments::*;
+pub use flagd::*;
 pub use flags::*;
 pub use planning::*;
 pub use rollouts::*;

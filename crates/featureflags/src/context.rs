@@ -45,6 +45,9 @@ pub enum ContextError {
     /// A user id longer than [`MAX_USER_ID_BYTES`](crate::MAX_USER_ID_BYTES).
     #[error("user_id: {0} bytes; the limit is 1024")]
     UserIdTooLong(usize),
+    /// [`Context::set_json`] was given text that is not one JSON value.
+    #[error("attribute {0:?}: invalid JSON: {1}")]
+    InvalidJson(String, String),
 }
 
 /// The user being evaluated. The attribute `user_id` always reads the user id.
@@ -53,6 +56,9 @@ pub struct Context {
     user_id: String,
     slots: Vec<Slot>,
     len: usize,
+    /// Structured values (objects, arrays, null) set by [`Context::set_json`]; kept apart
+    /// from `slots` so the scalar lookup on the native evaluation path is unchanged.
+    json: Vec<(String, serde_json::Value)>,
 }
 
 fn check_user_id(user_id: &str) -> Result<(), ContextError> {
@@ -70,7 +76,7 @@ impl Context {
     /// enroll or track a user id over [`MAX_USER_ID_BYTES`](crate::MAX_USER_ID_BYTES)
     /// bytes, and [`Context::try_new`] refuses one.
     pub fn new(user_id: &str) -> Self {
-        Context { user_id: user_id.to_owned(), slots: Vec::new(), len: 0 }
+        Context { user_id: user_id.to_owned(), slots: Vec::new(), len: 0, json: Vec::new() }
     }
 
     /// [`Context::new`], refusing a user id over 1,024 bytes.
@@ -84,6 +90,7 @@ impl Context {
         self.user_id.clear();
         self.user_id.push_str(user_id);
         self.len = 0;
+        self.json.clear();
     }
 
     /// [`Context::reset`], refusing a user id over 1,024 bytes (the context is unchanged).
@@ -143,6 +150,45 @@ impl Context {
         })
     }
 
+    /// Sets a structured attribute from JSON text (an object, array or null; a string,
+    /// number or boolean is stored as the matching scalar). flagd targeting reads into it
+    /// with dotted `var` paths (`user.name`); native rules see only scalars.
+    pub fn set_json(&mut self, name: &str, json: &str) -> Result<&mut Self, ContextError> {
+        if name.is_empty() {
+            return Err(ContextError::EmptyName);
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| ContextError::InvalidJson(name.to_owned(), e.to_string()))?;
+        match value {
+            serde_json::Value::String(s) => self.set_string(name, &s),
+            serde_json::Value::Bool(b) => self.set_bool(name, b),
+            serde_json::Value::Number(n) => self.set_number(name, n.as_f64().unwrap_or(f64::NAN)),
+            other => {
+                if name == USER_ID {
+                    return Err(ContextError::UserIdNotString);
+                }
+                // A structured value replaces a scalar of the same name.
+                if let Some(i) =
+                    self.slots[..self.len].iter().position(|s| same_bytes(s.name.as_bytes(), name.as_bytes()))
+                {
+                    self.slots[i..self.len].rotate_left(1);
+                    self.len -= 1;
+                }
+                match self.json.iter_mut().find(|(n, _)| n == name) {
+                    Some(slot) => slot.1 = other,
+                    None => self.json.push((name.to_owned(), other)),
+                }
+                Ok(self)
+            }
+        }
+    }
+
+    /// A structured attribute set by [`Context::set_json`].
+    #[inline]
+    pub fn get_json(&self, name: &str) -> Option<&serde_json::Value> {
+        self.json.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
     /// Number of attributes set (the user id excluded).
     pub fn len(&self) -> usize {
         self.len
@@ -170,6 +216,9 @@ impl Context {
     fn slot(&mut self, name: &str) -> Result<&mut Slot, ContextError> {
         if name.is_empty() {
             return Err(ContextError::EmptyName);
+        }
+        if !self.json.is_empty() {
+            self.json.retain(|(n, _)| n != name);
         }
         if let Some(i) = self.slots[..self.len].iter().position(|s| same_bytes(s.name.as_bytes(), name.as_bytes())) {
             return Ok(&mut self.slots[i]);
@@ -213,6 +262,24 @@ mod tests {
         assert_eq!(c.user_id(), "u2");
         c.set_string("tier", "vip").unwrap();
         assert_eq!(c.get("tier"), Some(AttrValue::Str("vip")));
+    }
+
+    #[test]
+    fn structured_values_replace_scalars_and_reset() {
+        let mut c = Context::new("u1");
+        c.set_string("user", "plain").unwrap();
+        c.set_json("user", r#"{"name": "jack"}"#).unwrap();
+        assert_eq!(c.get("user"), None);
+        assert_eq!(c.get_json("user").and_then(|u| u["name"].as_str()), Some("jack"));
+        // A JSON scalar is a scalar attribute, and replaces the structured one.
+        c.set_json("user", "3").unwrap();
+        assert_eq!(c.get("user"), Some(AttrValue::Num(3.0)));
+        assert_eq!(c.get_json("user"), None);
+        c.set_json("tags", "[1, 2]").unwrap();
+        assert!(matches!(c.set_json("x", "{"), Err(ContextError::InvalidJson(..))));
+        assert_eq!(c.set_json("user_id", "null").err(), Some(ContextError::UserIdNotString));
+        c.reset("u2");
+        assert_eq!(c.get_json("tags"), None);
     }
 
     #[test]

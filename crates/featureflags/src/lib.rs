@@ -21,6 +21,7 @@ mod eval;
 mod events;
 mod experiments;
 mod explain;
+mod flagd;
 mod intern;
 mod json;
 mod keyindex;
@@ -45,6 +46,9 @@ pub use engine::{
 pub use eval::{Evaluation, Reason};
 pub use events::{Events, InsideListener, Listener, ListenerBusy};
 pub use explain::{Explanation, Failure, PrerequisiteCheck, RolloutCheck, RuleCheck, ScheduleCheck, SplitCheck};
+pub use flagd::{
+    murmur3_x86_32, FlagdErrorCode, FlagdEvaluation, FlagdLoadError, FlagdLoaded, FlagdReason, FlagdSet, FlagdType,
+};
 pub use intern::Sym;
 pub use rollouts::{
     Action as RolloutAction, Health as RolloutHealth, InvalidTransition, Position as RolloutPosition,

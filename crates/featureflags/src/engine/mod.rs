@@ -12,6 +12,7 @@ mod durability;
 #[cfg(test)]
 mod experiment_tests;
 mod experiments;
+mod flagd;
 mod flags;
 mod history;
 mod load;
@@ -101,6 +102,8 @@ pub struct Engine {
     store: Option<Store>,
     /// Numbers of the names in the store's counting rows.
     store_names: Mutex<Names>,
+    /// Flags loaded from a flagd document (`flagd.rs`).
+    flagd: flagd::FlagdSlot,
 }
 
 impl fmt::Debug for Engine {
@@ -141,6 +144,7 @@ impl Engine {
             options,
             store,
             store_names: Mutex::default(),
+            flagd: flagd::FlagdSlot::default(),
         }
     }
 

@@ -712,3 +712,68 @@ JNI(jlong, setListener)(JNIEnv *env, jclass cls, jlong e, jobject dispatcher, jl
     free_listener(env, (listener_t *)(intptr_t)previous);
     return (jlong)(intptr_t)l;
 }
+
+JNI(void, loadFlagdJson)(JNIEnv *env, jclass cls, jlong e, jbyteArray json) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t j;
+    if (!read_bytes(env, json, &j)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_engine_load_flagd_json(ENGINE(e), CHARS(j), &err);
+    free_bytes(&j);
+    fail(env, st, err);
+}
+
+JNI(void, loadFlagdFile)(JNIEnv *env, jclass cls, jlong e, jbyteArray path) {
+    (void)cls;
+    if (closed(env, e)) return;
+    bytes_t p;
+    if (!read_bytes(env, path, &p)) return;
+    ff_error *err = NULL;
+    ff_status st = ff_engine_load_flagd_file(ENGINE(e), CHARS(p), &err);
+    free_bytes(&p);
+    fail(env, st, err);
+}
+
+JNI(void, setJson)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jbyteArray json) {
+    (void)cls;
+    if (closed(env, c)) return;
+    bytes_t n, j;
+    if (!read_bytes(env, name, &n)) return;
+    if (!read_bytes(env, json, &j)) {
+        free_bytes(&n);
+        return;
+    }
+    ff_error *err = NULL;
+    ff_status st = ff_context_set_json(CONTEXT(c), CHARS(n), CHARS(j), &err);
+    free_bytes(&j);
+    free_bytes(&n);
+    fail(env, st, err);
+}
+
+/* A flagd evaluation: writes {reason, error code} into out[2] and returns
+ * {variant, value JSON, metadata JSON}, each NULL when absent. A zero handle is the
+ * library's invalid-argument answer (ERROR, GENERAL). */
+JNI(jobjectArray, flagdEvaluate)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c, jint type, jintArray out) {
+    (void)cls;
+    ff_flagd_result r;
+    bytes_t k;
+    if (!read_bytes(env, key, &k)) return NULL;
+    ff_flagd_evaluate(ENGINE(e), CHARS(k), (const ff_context *)CONTEXT(c), (uint32_t)type, &r);
+    free_bytes(&k);
+    jint codes[2] = {(jint)r.reason, (jint)r.error_code};
+    (*env)->SetIntArrayRegion(env, out, 0, 2, codes);
+    jclass bytes_class = (*env)->FindClass(env, "[B");
+    jobjectArray parts = bytes_class == NULL ? NULL : (*env)->NewObjectArray(env, 3, bytes_class, NULL);
+    ff_bytes *fields[3] = {&r.variant, &r.value_json, &r.metadata_json};
+    for (int i = 0; i < 3; i++) {
+        if (parts == NULL || (*env)->ExceptionCheck(env)) {
+            ff_bytes_free(fields[i]);
+            continue;
+        }
+        jbyteArray b = to_java(env, fields[i]);
+        (*env)->SetObjectArrayElement(env, parts, i, b);
+        if (b != NULL) (*env)->DeleteLocalRef(env, b);
+    }
+    return parts;
+}

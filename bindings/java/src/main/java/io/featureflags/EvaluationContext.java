@@ -111,6 +111,21 @@ public final class EvaluationContext implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Sets a structured attribute from JSON text (an object, array or null) that flagd
+     * targeting reads with dotted paths ({@code user.name}); a JSON scalar is stored like
+     * {@code set}.
+     *
+     * @param name the attribute
+     * @param json its value as JSON
+     * @return this context
+     * @throws InvalidArgumentException for invalid JSON
+     */
+    public EvaluationContext setJson(String name, String json) {
+        Native.setJson(handle(), FeatureFlags.key(name), utf8(json));
+        return this;
+    }
+
     /** Frees the context; idempotent. */
     @Override
     public void close() {

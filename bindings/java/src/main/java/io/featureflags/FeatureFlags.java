@@ -441,6 +441,48 @@ public final class FeatureFlags implements AutoCloseable {
         try {
             byte[] doc = Native.allFlags(live(), ctx.evaluationHandle());
             return new String(doc, StandardCharsets.UTF_8);
+     * Loads a flagd flag definition document (docs/flagd.md), replacing the flagd flags
+     * loaded before; native flags are untouched. A single invalid flag does not fail the
+     * load: it evaluates to {@link FlagdResult.ErrorCode#PARSE_ERROR}, as in flagd.
+     *
+     * @param json the document (UTF-8)
+     * @throws InvalidConfigException when it is not a flagd document
+     */
+    public void loadFlagdJson(byte[] json) {
+        try {
+            Native.loadFlagdJson(live(), json);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Reads a flagd document and loads it like {@link #loadFlagdJson}.
+     *
+     * @param path the file
+     * @throws FeatureFlagsIOException when it cannot be read
+     */
+    public void loadFlagdFile(Path path) {
+        try {
+            Native.loadFlagdFile(live(), path.toString().getBytes(StandardCharsets.UTF_8));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Evaluates a flagd flag, checking its value against {@code type}. Never throws.
+     *
+     * @param key the flag
+     * @param ctx the context
+     * @param type the type asked for ({@link FlagdResult.Type#ANY} checks nothing)
+     * @return the value (null: use your default), variant, reason, error code, metadata
+     */
+    public FlagdResult evaluateFlagd(String key, EvaluationContext ctx, FlagdResult.Type type) {
+        try {
+            int[] out = new int[2];
+            byte[][] parts = Native.flagdEvaluate(handle, key(key), ctx.evaluationHandle(), type.ordinal(), out);
+            return new FlagdResult(parts, out[0], out[1]);
         } finally {
             Reference.reachabilityFence(ctx);
             Reference.reachabilityFence(this);

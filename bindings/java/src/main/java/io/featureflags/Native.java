@@ -102,4 +102,8 @@ final class Native {
     static native boolean inRollout(long engine, byte[] key, long context);
     static native byte[] drainEvents(long engine, long max);
     static native long setListener(long engine, FeatureFlags.Dispatcher dispatcher, long previous);
+    static native void loadFlagdJson(long engine, byte[] json);
+    static native void loadFlagdFile(long engine, byte[] path);
+    static native void setJson(long context, byte[] name, byte[] json);
+    static native byte[][] flagdEvaluate(long engine, byte[] key, long context, int type, int[] out);
 }
