@@ -57,8 +57,9 @@ stops_with_reason() {
 }
 stops_with_reason GOFLAGS=-tags=fflink
 stops_with_reason GOOS=darwin
-echo "--- OpenFeature provider (module openfeature, through the go-sdk client)"
-(cd openfeature && gofmt -l . | (! grep .) && go vet . && go test -race -count=1 . && CGO_ENABLED=0 go test -count=1 .)
+echo "--- OpenFeature provider (module openfeature, through the go-sdk client; the flagd testkit through godog)"
+# -v: the flagd testkit tests (godog) print their rows per feature file.
+(cd openfeature && gofmt -l . | (! grep .) && go vet . && go test -race -count=1 -v . && CGO_ENABLED=0 go test -count=1 .)
 echo "--- outside the repository"
 bash "$here/test_outside.sh"
 echo "Go binding: all tests passed"

@@ -46,6 +46,8 @@ type Provider struct {
 	loadMu sync.Mutex
 	flags  map[string]json.RawMessage
 	shared json.RawMessage
+	// flagd: evaluations go to the engine's flagd flags (NewFlagd), not its native ones.
+	flagd bool
 }
 
 // New returns a provider over engine, which it owns from then on: Shutdown closes it.
@@ -166,24 +168,40 @@ func (p *Provider) Track(_ context.Context, name string, evalCtx of.EvaluationCo
 
 // BooleanEvaluation evaluates a boolean flag (featureflags.Engine.BoolValue).
 func (p *Provider) BooleanEvaluation(_ context.Context, flag string, def bool, flat of.FlattenedContext) of.BoolResolutionDetail {
+	if p.flagd {
+		v, r := evaluateFlagd(p, flag, def, flat, featureflags.FlagdBoolean)
+		return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: r}
+	}
 	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).BoolValue)
 	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // StringEvaluation evaluates a flag whose variants are strings.
 func (p *Provider) StringEvaluation(_ context.Context, flag string, def string, flat of.FlattenedContext) of.StringResolutionDetail {
+	if p.flagd {
+		v, r := evaluateFlagd(p, flag, def, flat, featureflags.FlagdString)
+		return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: r}
+	}
 	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).StringValue)
 	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // FloatEvaluation evaluates a flag whose variants are numbers.
 func (p *Provider) FloatEvaluation(_ context.Context, flag string, def float64, flat of.FlattenedContext) of.FloatResolutionDetail {
+	if p.flagd {
+		v, r := evaluateFlagd(p, flag, def, flat, featureflags.FlagdFloat)
+		return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: r}
+	}
 	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).FloatValue)
 	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // IntEvaluation evaluates a flag whose variants are integers (1.5 is TYPE_MISMATCH).
 func (p *Provider) IntEvaluation(_ context.Context, flag string, def int64, flat of.FlattenedContext) of.IntResolutionDetail {
+	if p.flagd {
+		v, r := evaluateFlagd(p, flag, def, flat, featureflags.FlagdInteger)
+		return of.IntResolutionDetail{Value: v, ProviderResolutionDetail: r}
+	}
 	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).IntValue)
 	return of.IntResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
@@ -191,6 +209,10 @@ func (p *Provider) IntEvaluation(_ context.Context, flag string, def int64, flat
 // ObjectEvaluation evaluates a flag whose variants are JSON objects or arrays
 // (map[string]any, []any).
 func (p *Provider) ObjectEvaluation(_ context.Context, flag string, def any, flat of.FlattenedContext) of.InterfaceResolutionDetail {
+	if p.flagd {
+		v, r := evaluateFlagd(p, flag, def, flat, featureflags.FlagdObject)
+		return of.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: r}
+	}
 	v, r := evaluate(p, flag, def, flat, (*featureflags.Engine).ObjectValue)
 	return of.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
@@ -201,7 +223,7 @@ func evaluate[T any](p *Provider, flag string, def T, flat of.FlattenedContext,
 	get func(*featureflags.Engine, string, *featureflags.Context, T) (T, featureflags.Detail)) (T, of.ProviderResolutionDetail) {
 	p.closing.RLock()
 	defer p.closing.RUnlock()
-	c, res := p.context(flat)
+	c, res := p.context(flat, set)
 	if c == nil {
 		return def, res
 	}
@@ -259,7 +281,7 @@ var reasons = map[featureflags.Reason]of.Reason{
 // (RFC 3339 strings) are kept; other values (lists, nil) are left out, since the
 // engine's attributes are scalars. An attribute the engine refuses (invalid UTF-8, a
 // non-finite number) fails the evaluation with INVALID_CONTEXT.
-func (p *Provider) context(flat of.FlattenedContext) (*featureflags.Context, of.ProviderResolutionDetail) {
+func (p *Provider) context(flat of.FlattenedContext, set func(*featureflags.Context, string, any) error) (*featureflags.Context, of.ProviderResolutionDetail) {
 	c, _ := p.contexts.Get().(*featureflags.Context)
 	var err error
 	id, _ := flat[of.TargetingKey].(string)

@@ -2,6 +2,7 @@ package io.featureflags.openfeature;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
@@ -19,7 +20,13 @@ import dev.openfeature.sdk.Value;
 import io.featureflags.Evaluation;
 import io.featureflags.Event;
 import io.featureflags.FeatureFlags;
+import io.featureflags.FlagdResult;
 import io.featureflags.Reason;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,6 +49,8 @@ import java.util.function.Function;
  * removed or changed when the config came through {@link #loadJson}; on a rejected config,
  * {@code PROVIDER_ERROR} with the engine's problems (the previous config keeps serving,
  * and the next accepted one emits {@code PROVIDER_READY} again).
+ *
+ * <p>{@link #flagd} makes a provider over the engine's flagd flags instead (docs/flagd.md).
  */
 public final class FeatureFlagsProvider extends EventProvider {
     private static final Metadata METADATA = () -> "featureflags";
@@ -59,6 +68,10 @@ public final class FeatureFlagsProvider extends EventProvider {
     /** Flag definitions of the last config loaded through this provider; guarded by this. */
     private Map<String, JsonElement> flags = Map.of();
     private volatile boolean rejected;
+    /** Evaluations go to the engine's flagd flags ({@link #flagd}), not its native ones. */
+    private final boolean flagd;
+    /** $evaluators and flag-set metadata of the last flagd document; guarded by this. */
+    private JsonElement flagdShared = JsonNull.INSTANCE;
 
     /**
      * A provider over {@code engine}; the application keeps owning it (loads, closes).
@@ -66,7 +79,96 @@ public final class FeatureFlagsProvider extends EventProvider {
      * @param engine the engine
      */
     public FeatureFlagsProvider(FeatureFlags engine) {
+        this(engine, false);
+    }
+
+    private FeatureFlagsProvider(FeatureFlags engine, boolean flagd) {
         this.engine = Objects.requireNonNull(engine, "engine");
+        this.flagd = flagd;
+    }
+
+    /**
+     * A provider that serves the engine's flagd flags: flag definitions in the format of
+     * flagd, the OpenFeature flag daemon (docs/flagd.md), loaded with {@link #loadFlagdJson}
+     * or {@link #loadFlagdFile}. Evaluations go through {@link FeatureFlags#evaluateFlagd}
+     * and return flagd's reasons ({@code STATIC}, {@code TARGETING_MATCH}, {@code DEFAULT},
+     * {@code DISABLED}, {@code ERROR}), error codes ({@code FLAG_NOT_FOUND},
+     * {@code PARSE_ERROR}, {@code TYPE_MISMATCH}, {@code GENERAL}), the variant and the
+     * flag's metadata (over the flag set's). The context keeps its structure: nested
+     * structures and lists are JSON attributes ({@link io.featureflags.EvaluationContext#setJson})
+     * that targeting reads with dotted paths ({@code user.name}).
+     *
+     * @param engine the engine; the application keeps owning it
+     * @return the provider
+     */
+    public static FeatureFlagsProvider flagd(FeatureFlags engine) {
+        return new FeatureFlagsProvider(engine, true);
+    }
+
+    /**
+     * Installs a flagd document in the engine ({@link FeatureFlags#loadFlagdJson}): a single
+     * invalid flag does not fail the load, it evaluates to {@code PARSE_ERROR}, as in flagd.
+     * Emits {@code PROVIDER_CONFIGURATION_CHANGED} naming the flags added, removed or
+     * changed (all of them when {@code $evaluators} or the flag-set metadata changed); a
+     * refused document emits {@code PROVIDER_ERROR} and the previous flags keep serving.
+     *
+     * @param document the flagd document
+     * @throws io.featureflags.InvalidConfigException when it is not a flagd document
+     */
+    public void loadFlagdJson(String document) {
+        synchronized (this) {
+            try {
+                engine.loadFlagdJson(document.getBytes(StandardCharsets.UTF_8));
+            } catch (RuntimeException e) {
+                rejected = true;
+                emitProviderError(ProviderEventDetails.builder().errorCode(ErrorCode.GENERAL)
+                        .message("flagd document rejected: " + e.getMessage()).build());
+                throw e;
+            }
+            Map<String, JsonElement> next = flagDefinitions(document);
+            JsonElement shared = JsonNull.INSTANCE;
+            JsonElement root = JsonParser.parseString(document); // the engine accepted it: JSON
+            if (root.isJsonObject()) {
+                JsonArray both = new JsonArray();
+                both.add(root.getAsJsonObject().get("$evaluators"));
+                both.add(root.getAsJsonObject().get("metadata"));
+                shared = both;
+            }
+            List<String> changed;
+            if (shared.equals(flagdShared)) {
+                changed = changedKeys(flags, next);
+            } else {
+                TreeSet<String> all = new TreeSet<>(flags.keySet());
+                all.addAll(next.keySet());
+                changed = new ArrayList<>(all);
+            }
+            flags = next;
+            flagdShared = shared;
+            emitProviderConfigurationChanged(ProviderEventDetails.builder()
+                    .flagsChanged(changed).message("flagd flags loaded").build());
+            if (rejected) {
+                rejected = false;
+                emitProviderReady(ProviderEventDetails.builder().message("a flagd document was accepted").build());
+            }
+        }
+    }
+
+    /**
+     * Reads a flagd document and loads it as {@link #loadFlagdJson} does.
+     *
+     * @param path the file
+     * @throws java.io.IOException when it cannot be read (a {@code PROVIDER_ERROR} is emitted)
+     */
+    public void loadFlagdFile(Path path) throws IOException {
+        String document;
+        try {
+            document = Files.readString(path);
+        } catch (IOException e) {
+            emitProviderError(ProviderEventDetails.builder().errorCode(ErrorCode.GENERAL)
+                    .message("flagd document unreadable: " + e.getMessage()).build());
+            throw e;
+        }
+        loadFlagdJson(document);
     }
 
     @Override
@@ -151,31 +253,36 @@ public final class FeatureFlagsProvider extends EventProvider {
 
     @Override
     public ProviderEvaluation<Boolean> getBooleanEvaluation(String key, Boolean defaultValue, EvaluationContext ctx) {
-        return evaluate(key, defaultValue, ctx, v -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isBoolean() ? v.getAsBoolean() : null);
+        Function<JsonElement, Boolean> convert = v -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isBoolean() ? v.getAsBoolean() : null;
+        return flagd ? evaluateFlagd(key, defaultValue, ctx, FlagdResult.Type.BOOLEAN, convert) : evaluate(key, defaultValue, ctx, convert);
     }
 
     @Override
     public ProviderEvaluation<String> getStringEvaluation(String key, String defaultValue, EvaluationContext ctx) {
-        return evaluate(key, defaultValue, ctx, v -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isString() ? v.getAsString() : null);
+        Function<JsonElement, String> convert = v -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isString() ? v.getAsString() : null;
+        return flagd ? evaluateFlagd(key, defaultValue, ctx, FlagdResult.Type.STRING, convert) : evaluate(key, defaultValue, ctx, convert);
     }
 
     @Override
     public ProviderEvaluation<Integer> getIntegerEvaluation(String key, Integer defaultValue, EvaluationContext ctx) {
-        return evaluate(key, defaultValue, ctx, v -> {
+        Function<JsonElement, Integer> convert = v -> {
             if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) return null;
             double d = v.getAsDouble();
             return d == Math.rint(d) && d >= Integer.MIN_VALUE && d <= Integer.MAX_VALUE ? (int) d : null;
-        });
+        };
+        return flagd ? evaluateFlagd(key, defaultValue, ctx, FlagdResult.Type.INTEGER, convert) : evaluate(key, defaultValue, ctx, convert);
     }
 
     @Override
     public ProviderEvaluation<Double> getDoubleEvaluation(String key, Double defaultValue, EvaluationContext ctx) {
-        return evaluate(key, defaultValue, ctx, v -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber() ? v.getAsDouble() : null);
+        Function<JsonElement, Double> convert = v -> v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber() ? v.getAsDouble() : null;
+        return flagd ? evaluateFlagd(key, defaultValue, ctx, FlagdResult.Type.FLOAT, convert) : evaluate(key, defaultValue, ctx, convert);
     }
 
     @Override
     public ProviderEvaluation<Value> getObjectEvaluation(String key, Value defaultValue, EvaluationContext ctx) {
-        return evaluate(key, defaultValue, ctx, FeatureFlagsProvider::toValue);
+        Function<JsonElement, Value> convert = FeatureFlagsProvider::toValue;
+        return flagd ? evaluateFlagd(key, defaultValue, ctx, FlagdResult.Type.OBJECT, convert) : evaluate(key, defaultValue, ctx, convert);
     }
 
     /**
@@ -210,6 +317,131 @@ public final class FeatureFlagsProvider extends EventProvider {
                     .errorMessage(key + " serves " + ev.valueJson().get()).build();
         }
         return result.value(value).variant(ev.variant().get()).build();
+    }
+
+    /**
+     * One flagd evaluation of {@code key}: the engine checks the value's type, then
+     * {@code convert} turns it into T (null: not representable, e.g. an integer beyond
+     * {@code int}); no value means the caller's default.
+     */
+    private <T> ProviderEvaluation<T> evaluateFlagd(String key, T defaultValue, EvaluationContext ctx,
+            FlagdResult.Type type, Function<JsonElement, T> convert) {
+        FlagdResult r = engine.evaluateFlagd(key, nativeFlagdContext(ctx), type);
+        ProviderEvaluation.ProviderEvaluationBuilder<T, ?, ?> result = ProviderEvaluation.<T>builder()
+                .value(defaultValue).variant(r.variant()).reason(r.reason().name())
+                .flagMetadata(flagdMetadata(r.metadataJson()));
+        switch (r.errorCode()) {
+            case NONE:
+                break;
+            case FLAG_NOT_FOUND:
+                return result.errorCode(ErrorCode.FLAG_NOT_FOUND).errorMessage("no flag " + key).build();
+            case PARSE_ERROR:
+                return result.errorCode(ErrorCode.PARSE_ERROR).errorMessage(key + ": invalid flag definition").build();
+            case TYPE_MISMATCH:
+                return result.errorCode(ErrorCode.TYPE_MISMATCH).errorMessage(key + ": the value has another type").build();
+            default:
+                return result.errorCode(ErrorCode.GENERAL)
+                        .errorMessage(key + ": targeting named no variant of the flag, or the engine is closed").build();
+        }
+        if (r.valueJson() == null) {
+            return result.build();
+        }
+        T value = convert.apply(JsonParser.parseString(r.valueJson()));
+        if (value == null) {
+            return result.reason(dev.openfeature.sdk.Reason.ERROR.name()).errorCode(ErrorCode.TYPE_MISMATCH)
+                    .errorMessage(key + " serves " + r.valueJson()).build();
+        }
+        return result.value(value).build();
+    }
+
+    /**
+     * The engine's metadata object as OpenFeature metadata: whole numbers as Integer (Long
+     * beyond int), other numbers as Double, so that getInteger and getDouble find them.
+     */
+    private static ImmutableMetadata flagdMetadata(String json) {
+        ImmutableMetadata.ImmutableMetadataBuilder metadata = ImmutableMetadata.builder();
+        JsonElement root = json == null ? JsonNull.INSTANCE : JsonParser.parseString(json);
+        if (!root.isJsonObject()) {
+            return metadata.build();
+        }
+        for (Map.Entry<String, JsonElement> entry : root.getAsJsonObject().entrySet()) {
+            JsonElement v = entry.getValue();
+            if (!v.isJsonPrimitive()) continue; // flagd's metadata values are scalars
+            JsonPrimitive p = v.getAsJsonPrimitive();
+            if (p.isBoolean()) {
+                metadata.addBoolean(entry.getKey(), p.getAsBoolean());
+            } else if (p.isString()) {
+                metadata.addString(entry.getKey(), p.getAsString());
+            } else {
+                BigDecimal d = p.getAsBigDecimal();
+                String text = p.getAsString();
+                boolean whole = text.indexOf('.') < 0 && text.indexOf('e') < 0 && text.indexOf('E') < 0;
+                if (whole && d.compareTo(BigDecimal.valueOf(Integer.MIN_VALUE)) >= 0 && d.compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) <= 0) {
+                    metadata.addInteger(entry.getKey(), d.intValueExact());
+                } else if (whole && d.compareTo(BigDecimal.valueOf(Long.MIN_VALUE)) >= 0 && d.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) <= 0) {
+                    metadata.addLong(entry.getKey(), d.longValueExact());
+                } else {
+                    metadata.addDouble(entry.getKey(), d.doubleValue());
+                }
+            }
+        }
+        return metadata.build();
+    }
+
+    /**
+     * The engine context of a flagd evaluation: the targeting key is the user id; strings,
+     * numbers, booleans and instants (ISO-8601) are attributes as for native flags;
+     * structures, lists and nulls keep their structure as JSON attributes.
+     */
+    private io.featureflags.EvaluationContext nativeFlagdContext(EvaluationContext ctx) {
+        io.featureflags.EvaluationContext c = contexts.get();
+        String user = ctx == null ? null : ctx.getTargetingKey();
+        c.reset(user == null ? "" : user);
+        if (ctx == null) {
+            return c;
+        }
+        for (Map.Entry<String, Value> attribute : ctx.asUnmodifiableMap().entrySet()) {
+            String name = attribute.getKey();
+            Value v = attribute.getValue();
+            if (name.equals(EvaluationContext.TARGETING_KEY)) {
+                continue;
+            }
+            if (v != null && v.isBoolean()) {
+                c.set(name, v.asBoolean());
+            } else if (v != null && v.isString()) {
+                c.set(name, v.asString());
+            } else if (v != null && v.isNumber() && Double.isFinite(v.asDouble())) {
+                c.set(name, v.asDouble());
+            } else if (v != null && v.isInstant()) {
+                c.set(name, v.asInstant().toString());
+            } else {
+                c.setJson(name, toJson(v).toString());
+            }
+        }
+        return c;
+    }
+
+    private static JsonElement toJson(Value v) {
+        if (v == null || v.isNull()) return JsonNull.INSTANCE;
+        if (v.isBoolean()) return new JsonPrimitive(v.asBoolean());
+        if (v.isString()) return new JsonPrimitive(v.asString());
+        if (v.isNumber()) {
+            double d = v.asDouble();
+            return Double.isFinite(d) ? new JsonPrimitive(d) : JsonNull.INSTANCE;
+        }
+        if (v.isInstant()) return new JsonPrimitive(v.asInstant().toString());
+        if (v.isList()) {
+            JsonArray array = new JsonArray();
+            for (Value element : v.asList()) array.add(toJson(element));
+            return array;
+        }
+        JsonObject object = new JsonObject();
+        if (v.isStructure()) {
+            for (Map.Entry<String, Value> field : v.asStructure().asUnmodifiableMap().entrySet()) {
+                object.add(field.getKey(), toJson(field.getValue()));
+            }
+        }
+        return object;
     }
 
     /** OpenFeature's reason where one fits, else the engine's name. */
