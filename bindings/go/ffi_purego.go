@@ -742,6 +742,8 @@ func cAllFlagsJSON(e, c unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {
 	status, out, err := uint32(r), k.bytes, ptrOf(k.err)
 	calls.Put(k)
 	return status, out, err
+}
+
 func cFlagdLoadJSON(e unsafe.Pointer, doc []byte) (uint32, unsafe.Pointer) {
 	k := getCall()
 	k.args[0], k.args[1], k.args[2] = uintptr(e), bp(doc), uintptr(len(doc))

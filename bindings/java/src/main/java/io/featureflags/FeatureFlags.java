@@ -441,6 +441,13 @@ public final class FeatureFlags implements AutoCloseable {
         try {
             byte[] doc = Native.allFlags(live(), ctx.evaluationHandle());
             return new String(doc, StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
      * Loads a flagd flag definition document (docs/flagd.md), replacing the flagd flags
      * loaded before; native flags are untouched. A single invalid flag does not fail the
      * load: it evaluates to {@link FlagdResult.ErrorCode#PARSE_ERROR}, as in flagd.
