@@ -1,6 +1,7 @@
 //! `featureflags report`: one self-contained HTML page for an experiment — inline SVG
 //! charts and CSS, no script and no network — from the JSON documents the library
-//! returns (results, time series, funnel), and a rollout's timeline from a config.
+//! returns (results, time series, funnel) or from a durable engine's state file, and a
+//! rollout's timeline from a config.
 //!
 //! Every plotted point carries its input figure in a `data-*` attribute, written with
 //! Rust's shortest round-trip float formatting, so a test can read the DOM and compare
@@ -18,14 +19,25 @@ use crate::source::ConfigFormat;
 #[derive(clap::Args)]
 pub struct Args {
     /// The experiment's results (`Engine::experiment_results`, `ff_experiment_results`).
-    #[arg(long)]
-    results: String,
+    #[arg(long, required_unless_present = "state", conflicts_with = "state")]
+    results: Option<String>,
     /// Its time series (`experiment_timeseries`): the cumulative uplift chart.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "state")]
     timeseries: Option<String>,
     /// A funnel report (`funnel_report`): the funnel bars.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "state")]
     funnel: Option<String>,
+    /// A durable engine's state file (`EngineOptions::state_path`, `ff_engine_open`): the
+    /// results and time series of `--experiment` as that engine would report them. The
+    /// file is only read (a consistent copy is taken), so its engine may be running.
+    #[arg(long, requires = "experiment")]
+    state: Option<String>,
+    /// The experiment to report from `--state`.
+    #[arg(long, requires = "state")]
+    experiment: Option<String>,
+    /// A funnel of the state's config to draw beside it.
+    #[arg(long, requires = "state")]
+    funnel_key: Option<String>,
     /// A config with a rollout, for `--rollout`.
     #[arg(long, requires = "rollout")]
     config: Option<String>,
@@ -41,13 +53,48 @@ fn load(path: &str) -> CliResult<Value> {
     serde_json::from_slice(&read_input(path)?).map_err(|e| CliError::finding(format!("{path}: invalid JSON: {e}")))
 }
 
-pub fn run(args: Args) -> CliResult {
-    let results = load(&args.results)?;
-    if !results["metrics"].is_object() {
-        return Err(CliError::finding(format!("{}: not an experiment's results (no \"metrics\")", args.results)));
+/// The documents of `experiment` (and `funnel`) as the engine whose state file is
+/// `path` reports them: restored from a consistent copy (`VACUUM INTO`, through a
+/// read-only connection), so the live file is neither written nor locked.
+fn from_state(path: &str, experiment: &str, funnel: Option<&str>) -> CliResult<(Value, Value, Option<Value>)> {
+    use featureflags::{Engine, EngineOptions};
+    use rusqlite::{Connection, OpenFlags};
+    if !std::path::Path::new(path).is_file() {
+        return Err(CliError::usage(format!("{path}: no such state file")));
     }
-    let series = args.timeseries.as_deref().map(load).transpose()?;
-    let funnel = args.funnel.as_deref().map(load).transpose()?;
+    let dir = tempfile::tempdir().map_err(|e| CliError::usage(format!("temporary directory: {e}")))?;
+    let copy = dir.path().join("state.db");
+    let source = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| CliError::usage(format!("{path}: {e}")))?;
+    source
+        .execute("VACUUM INTO ?1", [copy.to_string_lossy()])
+        .map_err(|e| CliError::finding(format!("{path}: not a readable state file: {e}")))?;
+    drop(source);
+    let engine = Engine::open(EngineOptions { state_path: Some(copy), ..EngineOptions::default() })
+        .map_err(|e| CliError::finding(format!("{path}: {e}")))?;
+    let results = engine.experiment_results(experiment).map_err(|e| CliError::finding(format!("{path}: {e}")))?;
+    let series = engine.experiment_timeseries(experiment).map_err(|e| CliError::finding(format!("{path}: {e}")))?;
+    let funnel = funnel
+        .map(|key| engine.funnel_report(key).map_err(|e| CliError::finding(format!("{path}: {e}"))))
+        .transpose()?;
+    Ok((results, series, funnel))
+}
+
+pub fn run(args: Args) -> CliResult {
+    let (results, series, funnel) = match (&args.state, &args.experiment, &args.results) {
+        (Some(state), Some(experiment), _) => {
+            let (results, series, funnel) = from_state(state, experiment, args.funnel_key.as_deref())?;
+            (results, Some(series), funnel)
+        }
+        (_, _, Some(path)) => {
+            let results = load(path)?;
+            if !results["metrics"].is_object() {
+                return Err(CliError::finding(format!("{path}: not an experiment's results (no \"metrics\")")));
+            }
+            (results, args.timeseries.as_deref().map(load).transpose()?, args.funnel.as_deref().map(load).transpose()?)
+        }
+        _ => return Err(CliError::usage("give --results, or --state with --experiment")),
+    };
     let rollout = match (&args.config, &args.rollout) {
         (Some(config), Some(key)) => Some((key.clone(), rollout_schedule(config, ConfigFormat::Auto, key, 100)?)),
         _ => None,

@@ -492,3 +492,47 @@ fn eval_off_a_terminal_writes_no_progress() {
     assert_eq!(code(&o), 0);
     assert_eq!(stderr(&o), "", "a pipeline's stderr stays clean");
 }
+
+#[test]
+fn report_reads_a_live_engines_state_file() {
+    use featureflags::{Context, Engine, EngineOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let config = std::fs::read(trading()).unwrap();
+    // The engine stays open (and holds its lock) while the report reads its file.
+    let engine = Engine::open(EngineOptions { state_path: Some(state.clone()), ..EngineOptions::default() }).unwrap();
+    engine.load_json(&config).unwrap();
+    let experiment = "one-click-trade";
+    for i in 0..400 {
+        let user = format!("trader-{i}");
+        let mut ctx = Context::new(&user);
+        ctx.set_string("country", "US").unwrap();
+        if let Some(variant) = engine.assign(experiment, &ctx) {
+            if i % 3 == 0 || (variant != "control" && i % 5 == 0) {
+                let _ = engine.track(&user, "trade", 1.0);
+            }
+        }
+    }
+    engine.checkpoint().unwrap();
+    let expected = engine.experiment_results(experiment).unwrap();
+    let out = dir.path().join("r.html").display().to_string();
+    let state_arg = state.display().to_string();
+    let o = run(&["report", "--state", &state_arg, "--experiment", experiment, "-o", &out]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let html = std::fs::read_to_string(&out).unwrap();
+    let metric = expected["primary_metric"].as_str().unwrap();
+    let treatment =
+        expected["metrics"][metric]["variants"].as_array().unwrap().iter().find(|v| v["vs_control"].is_object());
+    let uplift = treatment.unwrap()["vs_control"]["relative_uplift"].as_f64().unwrap();
+    assert!(html.contains(&format!("data-uplift=\"{uplift}\"")), "the engine's uplift {uplift} is not in the page");
+    // The live engine still works on its file afterwards.
+    engine.track("trader-0", "trade", 1.0).unwrap();
+    engine.checkpoint().unwrap();
+
+    let o = run(&["report", "--state", &state_arg, "--experiment", "nope", "-o", "-"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let o = run(&["report", "--state", "/nonexistent.db", "--experiment", experiment, "-o", "-"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let o = run(&["report", "--state", &state_arg, "-o", "-"]);
+    assert_eq!(code(&o), 2, "--state without --experiment is a usage error");
+}
