@@ -20,6 +20,7 @@ mod engine;
 mod eval;
 mod events;
 mod experiments;
+pub mod fleet;
 mod intern;
 mod json;
 mod keyindex;

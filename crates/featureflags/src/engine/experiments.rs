@@ -211,6 +211,9 @@ impl Engine {
             let find = |experiment: Sym| snapshot.experiments.iter().find(|e| e.sym == experiment);
             let mut now = None;
             let mut anomalies: Vec<(Sym, Vec<Anomaly>)> = Vec::new();
+            // Off, this load is all `track` events cost; an empty Vec allocates nothing.
+            let emit = self.events.track_events();
+            let mut attributions: Vec<(Sym, Sym)> = Vec::new();
             let attributed = self.tracker.track(
                 user_id,
                 metric,
@@ -220,6 +223,9 @@ impl Engine {
                     exp.metrics.iter().find(|m| &*m.name == metric).map(|m| (m.sym, m.kind, m.covariate_sym))
                 },
                 |experiment, variant, metric, first, delta| {
+                    if emit {
+                        attributions.push((experiment, variant));
+                    }
                     let Some(exp) = find(experiment) else { return };
                     let now = *now.get_or_insert_with(|| self.now_ms());
                     let found = self.with_series(exp, |series| {
@@ -233,6 +239,12 @@ impl Engine {
                     }
                 },
             );
+            if emit {
+                let at = *now.get_or_insert_with(|| self.now_ms());
+                let names: Vec<(&str, &str)> =
+                    attributions.iter().map(|&(e, v)| (self.interner.get(e), self.interner.get(v))).collect();
+                self.events.emit_track(at, user_id, metric, value, &names);
+            }
             for (experiment, found) in anomalies {
                 if let Some(exp) = find(experiment) {
                     self.emit_anomalies(exp, found, now.unwrap_or(0));
