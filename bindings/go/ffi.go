@@ -73,6 +73,7 @@ const (
 	jsonTimeSeries
 	jsonFunnel
 	jsonHistory
+	jsonAggregates
 )
 
 // The rollout actions (cRolloutAction).
