@@ -123,11 +123,6 @@ impl Position {
             self.time_ms >= exposure.time_ms
         }
     }
-
-    /// The order first exposures are chosen by.
-    fn key(&self) -> (i64, u32, u64) {
-        (self.time_ms, self.stream, self.seq)
-    }
 }
 
 struct User {
@@ -161,7 +156,8 @@ pub fn read_events_from(paths: &[PathBuf], spec: &ExperimentSpec) -> Result<(Agg
     let started = Instant::now();
     let mut stats = ReadStats { files: paths.len(), ..ReadStats::default() };
     let mut streams: FxHashMap<String, u32> = FxHashMap::default();
-    let mut instances: Vec<String> = Vec::new();
+    // Stream names by index: instance ids, or a file's path for lines without one.
+    let mut names: Vec<String> = Vec::new();
     let mut users: FxHashMap<Box<str>, u32> = FxHashMap::default();
     let mut records: Vec<User> = Vec::new();
     let variant_index = |name: &str| spec.variants.iter().position(|v| v.name == name).map(|i| i as u16);
@@ -183,14 +179,17 @@ pub fn read_events_from(paths: &[PathBuf], spec: &ExperimentSpec) -> Result<(Agg
             let Some(variant) = variant_index(variant) else {
                 return Err(format!("exposure to variant \"{variant}\", which the experiment does not have"));
             };
-            let at = position(&ev, file, path, &mut streams, &mut instances)?;
+            let at = position(&ev, file, path, &mut streams, &mut names)?;
             stats.exposures += 1;
             from_ms = from_ms.min(at.time_ms);
             to_ms = to_ms.max(at.time_ms);
             match users.get(user) {
                 Some(&i) => {
                     let r = &mut records[i as usize];
-                    if at.key() < r.exposure.key() {
+                    // Earliest first; a tie across instances goes to the smaller instance
+                    // id, as the SQL in sql/ breaks it.
+                    let key = |p: &Position| (p.time_ms, names[p.stream as usize].as_str(), p.seq);
+                    if key(&at) < key(&r.exposure) {
                         *r = User { exposure: at, variant };
                     }
                 }
@@ -224,7 +223,7 @@ pub fn read_events_from(paths: &[PathBuf], spec: &ExperimentSpec) -> Result<(Agg
             let user = ev.user_id.as_deref().ok_or("track without user_id")?;
             let value = ev.value.filter(|v| v.is_finite()).ok_or("track without a finite value")?;
             let Some(&u) = users.get(user) else { return Ok(()) };
-            let at = position(&ev, file, path, &mut streams, &mut instances)?;
+            let at = position(&ev, file, path, &mut streams, &mut names)?;
             let record = &records[u as usize];
             if !at.after(&record.exposure) {
                 return Ok(());
@@ -272,6 +271,7 @@ pub fn read_events_from(paths: &[PathBuf], spec: &ExperimentSpec) -> Result<(Agg
         }
     }
     agg.user_sample = UserSample::of(users.keys().map(|id| super::user_hash(id.as_bytes())));
+    let mut instances: Vec<String> = names.into_iter().filter(|n| !n.starts_with('\0')).collect();
     instances.sort();
     agg.instances = instances;
     if from_ms <= to_ms {
@@ -310,7 +310,7 @@ fn position(
     file: usize,
     path: &Path,
     streams: &mut FxHashMap<String, u32>,
-    instances: &mut Vec<String>,
+    names: &mut Vec<String>,
 ) -> Result<Position, String> {
     let seq = ev.seq.ok_or("event without seq")?;
     let time_ms = ev.time_ms.ok_or("event without time_ms")?;
@@ -320,13 +320,20 @@ fn position(
             Some(&s) => s,
             None => {
                 streams.insert(id.to_owned(), next);
-                instances.push(id.to_owned());
+                names.push(id.to_owned());
                 next
             }
         },
         None => {
             let key = format!("\0file {file} {}", path.display());
-            *streams.entry(key).or_insert(next)
+            match streams.get(&key) {
+                Some(&s) => s,
+                None => {
+                    streams.insert(key.clone(), next);
+                    names.push(key);
+                    next
+                }
+            }
         }
     };
     Ok(Position { stream, seq, time_ms })
