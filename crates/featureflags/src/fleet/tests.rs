@@ -82,7 +82,7 @@ fn the_reader_applies_the_trackers_rules() {
 
     // A line of another schema, or broken, is refused with its place.
     let bad = write(dir.path(), "c.ndjson", &[json!({"type": "track", "seq": 1, "time_ms": 1, "schema": 2})]);
-    let err = read_events_from(&[bad.clone()], &spec()).unwrap_err().to_string();
+    let err = read_events_from(std::slice::from_ref(&bad), &spec()).unwrap_err().to_string();
     assert!(err.contains("c.ndjson:1: schema 2 is not supported"), "{err}");
     std::fs::write(&bad, "{\"type\":\"exposure\",\"seq\":\n").unwrap();
     let err = read_events_from(&[bad], &spec()).unwrap_err().to_string();
