@@ -98,8 +98,15 @@ impl Events {
     }
 
     /// Emits a `track` event: `value` of `metric` for `user_id`, attributed to the
-    /// `(experiment, variant)` pairs of `attributed` (empty: unattributed).
-    pub fn emit_track(&self, time_ms: i64, user_id: &str, metric: &str, value: f64, attributed: &[(&str, &str)]) {
+    /// `(experiment, variant)` pairs of `attributed` (none: unattributed).
+    pub fn emit_track<'a>(
+        &self,
+        time_ms: i64,
+        user_id: &str,
+        metric: &str,
+        value: f64,
+        attributed: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
         self.emit_with("track", time_ms, |line| {
             line.push_str(",\"user_id\":");
             push_json_string(line, user_id);
@@ -108,7 +115,7 @@ impl Events {
             line.push_str(",\"value\":");
             push_f64(line, value);
             line.push_str(",\"attributed\":[");
-            for (i, (experiment, variant)) in attributed.iter().enumerate() {
+            for (i, (experiment, variant)) in attributed.into_iter().enumerate() {
                 if i > 0 {
                     line.push(',');
                 }

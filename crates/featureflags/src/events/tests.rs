@@ -187,8 +187,8 @@ fn listener_receives_events_instead_of_the_queue() {
 fn track_events_carry_the_attributions_and_the_instance() {
     let events = Events::new(100, false).with_stream(Some("engine-\"3\""), true);
     assert!(events.track_events());
-    events.emit_track(10, "u1", "spend", 12.25, &[("exp", "treatment"), ("other", "b")]);
-    events.emit_track(11, "u2", "spend", -0.1, &[]);
+    events.emit_track(10, "u1", "spend", 12.25, [("exp", "treatment"), ("other", "b")]);
+    events.emit_track(11, "u2", "spend", -0.1, std::iter::empty());
     events.emit_exposure(12, Sym(0), Sym(1), "u3", names);
     let lines: Vec<Value> = events.drain(0, names).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(

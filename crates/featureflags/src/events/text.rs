@@ -50,15 +50,10 @@ pub(super) fn write_header(line: &mut String, kind: &str, seq: u64, time_ms: i64
     line.push_str(tail);
 }
 
-/// Appends `x` (finite) as a JSON number: the shortest digits that read back as `x`,
-/// with a `.0` on whole numbers so JSON readers keep it a float, as serde_json does.
+/// Appends `x` (finite) as a JSON number, as serde_json writes it: the shortest digits
+/// that read back as `x` (`4.0`, `0.1`, `1e15`).
 pub fn push_f64(out: &mut String, x: f64) {
-    use std::fmt::Write;
-    let start = out.len();
-    let _ = write!(out, "{x}");
-    if !out[start..].contains('.') {
-        out.push_str(".0");
-    }
+    out.push_str(zmij::Buffer::new().format_finite(x));
 }
 
 /// Appends the decimal digits of `n` (what `write!` does, without the formatter).
