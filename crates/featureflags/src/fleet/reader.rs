@@ -85,7 +85,7 @@ impl ReadStats {
 }
 
 /// The fields of an event line the reader uses; the rest are skipped.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Line<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
@@ -295,13 +295,128 @@ fn wanted(line: &[u8], kind: &[u8]) -> bool {
 }
 
 fn parse(line: &[u8]) -> Result<Line<'_>, String> {
-    let ev: Line = serde_json::from_slice(line).map_err(|e| format!("not an event: {e}"))?;
+    let ev = match scan(line) {
+        Some(ev) => ev,
+        None => serde_json::from_slice(line).map_err(|e| format!("not an event: {e}"))?,
+    };
     if let Some(schema) = ev.schema {
         if schema != u64::from(SCHEMA_VERSION) {
             return Err(format!("schema {schema} is not supported (this reader reads schema {SCHEMA_VERSION})"));
         }
     }
     Ok(ev)
+}
+
+/// Reads a flat event line without a JSON parser: top-level keys and values in any order,
+/// strings without escapes borrowed, numbers read as Rust reads them, arrays and objects
+/// skipped. `None` for anything else (escapes, a malformed line): the caller then parses
+/// the line with serde_json, which reads every valid line and explains a broken one.
+/// Roughly four times as fast as the parser on the engine's lines.
+fn scan(bytes: &[u8]) -> Option<Line<'_>> {
+    // Checked once: every piece cut at an ASCII delimiter below is then UTF-8 too.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let line = text.as_bytes();
+    let mut ev = Line::default();
+    let mut kind = None;
+    let mut at = 1;
+    if line.first() != Some(&b'{') {
+        return None;
+    }
+    loop {
+        let key = string(text, &mut at)?;
+        if line.get(at) != Some(&b':') {
+            return None;
+        }
+        at += 1;
+        let start = at;
+        match *line.get(at)? {
+            b'"' => {
+                let value = Cow::Borrowed(string(text, &mut at)?);
+                match key {
+                    "type" => kind = Some(value),
+                    "instance_id" => ev.instance_id = Some(value),
+                    "experiment" => ev.experiment = Some(value),
+                    "user_id" => ev.user_id = Some(value),
+                    "variant" => ev.variant = Some(value),
+                    "metric" => ev.metric = Some(value),
+                    _ => {}
+                }
+            }
+            b'[' | b'{' => skip_nested(line, &mut at)?,
+            _ => {
+                while at < line.len() && !matches!(line[at], b',' | b'}') {
+                    at += 1;
+                }
+                let number = &text[start..at];
+                match key {
+                    "seq" => ev.seq = Some(number.parse().ok()?),
+                    "time_ms" => ev.time_ms = Some(number.parse().ok()?),
+                    "schema" => ev.schema = Some(number.parse().ok()?),
+                    "value" => ev.value = Some(number.parse().ok()?),
+                    // The same names as strings, or null, in other events: the parser decides.
+                    "type" | "instance_id" | "experiment" | "user_id" | "variant" | "metric" => {
+                        if number != "null" {
+                            return None;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        match line.get(at)? {
+            b',' => at += 1,
+            b'}' if at + 1 == line.len() => break,
+            _ => return None,
+        }
+        if line.get(at) != Some(&b'"') {
+            return None;
+        }
+    }
+    ev.kind = kind?;
+    Some(ev)
+}
+
+/// The string at byte `*at` of `text` (which must be `"`), without escapes; moves past it.
+#[inline]
+fn string<'a>(text: &'a str, at: &mut usize) -> Option<&'a str> {
+    let line = text.as_bytes();
+    if line.get(*at) != Some(&b'"') {
+        return None;
+    }
+    let start = *at + 1;
+    let len = memchr::memchr2(b'"', b'\\', &line[start..])?;
+    if line[start + len] != b'"' {
+        return None;
+    }
+    *at = start + len + 1;
+    text.get(start..start + len)
+}
+
+/// Moves past the array or object at `line[*at]`, strings in it included.
+fn skip_nested(line: &[u8], at: &mut usize) -> Option<()> {
+    let mut depth = 0usize;
+    while *at < line.len() {
+        match line[*at] {
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    *at += 1;
+                    return Some(());
+                }
+            }
+            b'"' => {
+                // A string in a skipped value may hold escapes: step over them.
+                *at += 1;
+                while *at < line.len() && line[*at] != b'"' {
+                    *at += if line[*at] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        *at += 1;
+    }
+    None
 }
 
 /// The event's position; its stream is its `instance_id`, or without one its file.
@@ -417,4 +532,57 @@ fn matches(pattern: &[u8], name: &[u8]) -> bool {
         }
     }
     pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+
+    fn fields(ev: &Line) -> String {
+        format!(
+            "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            ev.kind,
+            ev.seq,
+            ev.time_ms,
+            ev.schema,
+            ev.instance_id,
+            ev.experiment,
+            ev.user_id,
+            ev.variant,
+            ev.metric,
+            ev.value.map(f64::to_bits)
+        )
+    }
+
+    #[test]
+    fn the_scanner_reads_what_the_parser_reads_or_leaves_it_to_the_parser() {
+        let lines = [
+            r#"{"type":"track","seq":3,"time_ms":-5,"schema":1,"instance_id":"p1","user_id":"u","metric":"spend","value":1e15,"attributed":[{"experiment":"e","variant":"v"},{"experiment":"]","variant":"}"}]}"#,
+            r#"{"type":"exposure","seq":12345678901234,"time_ms":1795478460000,"schema":1,"experiment":"exp","user_id":"user-1","variant":"treatment"}"#,
+            r#"{"type":"evaluation","seq":1,"time_ms":2,"schema":1,"flag":"f","user_id":"u","variant":null,"reason":"DEFAULT"}"#,
+            r#"{"type":"rollout_transition","seq":3,"time_ms":1,"schema":1,"rollout":"r","from":{"state":"running","stage":4},"to":{"state":"x"},"at_ms":1}"#,
+            r#"{"user_id":"u","type":"track","value":-0.1,"metric":"m","time_ms":1,"seq":1}"#,
+            r#"{"type":"config_rejected","seq":1,"time_ms":1,"problems":[{"path":"a","message":"b \"quoted\""}]}"#,
+        ];
+        for line in lines {
+            let scanned = scan(line.as_bytes()).unwrap_or_else(|| panic!("scans: {line}"));
+            let parsed: Line = serde_json::from_str(line).unwrap();
+            assert_eq!(fields(&scanned), fields(&parsed), "{line}");
+        }
+        // Escapes, odd layouts and broken lines go to the parser, which reads or refuses them.
+        for line in [
+            r#"{"type":"track","user_id":"a\"b","seq":1,"time_ms":1}"#,
+            r#"{ "type":"track"}"#,
+            r#"{"type":"track","seq":1,}"#,
+            r#"{"type":"track","seq":x}"#,
+            r#"{"type":"track","seq":1} trailing"#,
+            r#"{"type":"track","seq":[1}"#,
+            r#"{}"#,
+            r#"[]"#,
+        ] {
+            assert!(scan(line.as_bytes()).is_none(), "{line}");
+        }
+        let escaped: Line = parse(br#"{"type":"track","user_id":"a\"b","seq":1,"time_ms":1}"#).unwrap();
+        assert_eq!(escaped.user_id.as_deref(), Some("a\"b"));
+    }
 }
