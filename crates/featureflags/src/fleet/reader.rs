@@ -354,10 +354,8 @@ fn scan(bytes: &[u8]) -> Option<Line<'_>> {
                     "schema" => ev.schema = Some(number.parse().ok()?),
                     "value" => ev.value = Some(number.parse().ok()?),
                     // The same names as strings, or null, in other events: the parser decides.
-                    "type" | "instance_id" | "experiment" | "user_id" | "variant" | "metric" => {
-                        if number != "null" {
-                            return None;
-                        }
+                    "type" | "instance_id" | "experiment" | "user_id" | "variant" | "metric" if number != "null" => {
+                        return None;
                     }
                     _ => {}
                 }
