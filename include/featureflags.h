@@ -929,6 +929,21 @@ ff_status ff_experiment_results_json(const struct ff_engine *e,
                                      struct ff_error **err);
 
 /**
+ * Writes experiment `key`'s counts in this engine to `*out` as JSON (owned by the
+ * caller: free with `ff_bytes_free`; written on success only): per variant and metric
+ * users, conversions, sum and sum of squares of per-user totals, with the engine's
+ * `instance_id`, `user_partition`, time range and a hash sample of its users, so that
+ * the aggregates of several processes can be merged (`featureflags::fleet::merge`, which
+ * refuses overlapping inputs). Schema: `docs/fleet.md`. `FF_STATUS_NOT_FOUND` for an
+ * unknown experiment.
+ */
+ff_status ff_experiment_aggregates_json(const struct ff_engine *e,
+                                        const char *key,
+                                        size_t len,
+                                        struct ff_bytes *out,
+                                        struct ff_error **err);
+
+/**
  * Declares `variant` the winner of experiment `key` (both UTF-8, borrowed): every user
  * is then served it and nothing more is counted; it survives reloads while the
  * experiment and variant exist. `FF_STATUS_NOT_FOUND` for an unknown experiment,

@@ -3,9 +3,9 @@
 # same on a busy machine, where timings are not (docs/performance.md, "Instructions per
 # call"). Builds the `icount` example, runs each case N times and 0 times, and prints the
 # difference over N. Compare two revisions by running it in a checkout of each.
-#   scripts/icount.sh [N]     (default 20000)
-#   scripts/icount.sh --so [N]  the same through the release libfeatureflags.so, called
-#                               from C (crates/featureflags-c/benches/so/so_calls.c)
+#   scripts/icount.sh [N] [CASE…]  (default 20000, every case)
+#   scripts/icount.sh --so [N]     the same through the release libfeatureflags.so, called
+#                                  from C (crates/featureflags-c/benches/so/so_calls.c)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -27,14 +27,16 @@ if [ "${1:-}" = "--so" ]; then
     exit 0
 fi
 n="${1:-20000}"
+shift || true
 cargo build --quiet --release -p featureflags --example icount
 bin="target/release/examples/icount"
 instructions() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 |
         sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 }
-for case in A B C D-match D-fall-through segment regex version prerequisites-3 \
-    A-is_enabled B-is_enabled C-is_enabled assign-exposed track-exposed track-unexposed; do
+cases="${*:-A B C D-match D-fall-through segment regex version prerequisites-3 \
+    A-is_enabled B-is_enabled C-is_enabled assign-exposed track-exposed track-unexposed track-exposed-events}"
+for case in $cases; do
     base=$(instructions "$case" 0)
     total=$(instructions "$case" "$n")
     python3 -c 'import sys; print(f"{sys.argv[1]:18s} {(int(sys.argv[3]) - int(sys.argv[2])) / int(sys.argv[4]):8.1f}")' "$case" "$base" "$total" "$n"

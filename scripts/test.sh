@@ -143,6 +143,10 @@ for lang in go cpp java; do
     step "$lang binding" bash "bindings/$lang/test.sh"
 done
 step "versions agree" python3 tests/versions.py
+# Four engine processes, their events analysed three ways (embedded reader, ClickHouse on
+# chdb, Spark SQL local) against one engine that saw every user (docs/fleet.md). The first
+# run makes the Python virtualenv under the build cache.
+step "fleet: events, ClickHouse, Spark, merge" bash tests/fleet/run.sh
 # scripts/dist.sh makes the release (gnu with glibc 2.17, musl, the jar); the consumers
 # build from the unpacked tarballs alone.
 step "release artifacts" release_artifacts

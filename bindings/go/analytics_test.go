@@ -156,3 +156,52 @@ func TestBreakdownsAndLifetimeValueAreTyped(t *testing.T) {
 		}
 	}
 }
+
+func TestExperimentAggregatesAndTrackEvents(t *testing.T) {
+	e, err := New(Options{TrackEvents: true, InstanceID: "go-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	config := `{"schema_version": 1, "experiments": {"btn": {"status": "running",
+	 "variants": {"control": 1, "blue": 0}, "metrics": {"pay": "revenue"}}}}`
+	if err := e.LoadJSON([]byte(config)); err != nil {
+		t.Fatal(err)
+	}
+	e.Assign("btn", newContext(t, "a"))
+	if err := e.Track("a", "pay", 2.5); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := e.ExperimentAggregates("btn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agg struct {
+		InstanceID string `json:"instance_id"`
+		Variants   map[string]struct {
+			Users   int `json:"users"`
+			Metrics map[string]struct {
+				Sum        float64 `json:"sum"`
+				SumSquares float64 `json:"sum_squares"`
+			} `json:"metrics"`
+		} `json:"variants"`
+	}
+	if err := json.Unmarshal(raw, &agg); err != nil {
+		t.Fatal(err)
+	}
+	pay := agg.Variants["control"].Metrics["pay"]
+	if agg.InstanceID != "go-1" || agg.Variants["control"].Users != 1 || pay.Sum != 2.5 || pay.SumSquares != 6.25 {
+		t.Fatalf("aggregates: %s", raw)
+	}
+	if _, err := e.ExperimentAggregates("nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown experiment: %v", err)
+	}
+	events, err := e.DrainEvents(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := events[len(events)-1]
+	if last.Type != "track" || !bytes.Contains(last.Raw, []byte(`"instance_id":"go-1"`)) {
+		t.Fatalf("last event: %s", last.Raw)
+	}
+}

@@ -39,6 +39,11 @@ type Options struct {
 	EventCapacity uint64 `json:"event_capacity,omitempty"`
 	// EvaluationEvents emits an event per evaluation (off by default: it costs).
 	EvaluationEvents bool `json:"evaluation_events,omitempty"`
+	// TrackEvents emits a "track" event per Track call (docs/events.md, docs/fleet.md).
+	TrackEvents bool `json:"track_events,omitempty"`
+	// InstanceID is written into every event as "instance_id", so the events of several
+	// processes can be told apart (empty: none).
+	InstanceID string `json:"instance_id,omitempty"`
 	// StatePath is the engine's state file (docs/durability.md): overrides, winners,
 	// rollout state and the last config are committed there before each change returns,
 	// and Checkpoint writes the counts. An existing file is restored by New. Empty: the

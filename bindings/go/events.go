@@ -190,7 +190,7 @@ var eventTypes = map[string]string{}
 
 func init() {
 	for _, t := range []string{"config_loaded", "config_rejected", "override_set", "override_cleared",
-		"exposure", "winner_declared", "rollout_transition", "anomaly", "evaluation"} {
+		"exposure", "winner_declared", "rollout_transition", "anomaly", "evaluation", "track"} {
 		eventTypes[t] = t
 	}
 }

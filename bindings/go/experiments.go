@@ -248,6 +248,14 @@ func (e *Engine) ExperimentTimeSeries(key string) (*TimeSeries, error) {
 	return ts, json.Unmarshal(raw, ts)
 }
 
+// ExperimentAggregates returns experiment key's counts in this engine as JSON
+// (docs/fleet.md): per variant and metric users, conversions, sum and sum of squares, with
+// the engine's instance id, user partition, time range and a hash sample of its users —
+// the per-process input of a fleet merge.
+func (e *Engine) ExperimentAggregates(key string) (json.RawMessage, error) {
+	return e.keyJSON(key, jsonAggregates)
+}
+
 // FunnelReport returns funnel key's report (docs/analytics.md): users per step, per
 // variant of its linked experiment, with conversion and median step times.
 func (e *Engine) FunnelReport(key string) (*FunnelReport, error) {

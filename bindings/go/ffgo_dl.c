@@ -119,6 +119,9 @@
     X(ff_status, ff_experiment_timeseries_json,                                               \
       (const ff_engine *e, const char *k, size_t l, ff_bytes *out, ff_error **err),           \
       (e, k, l, out, err))                                                                    \
+    X(ff_status, ff_experiment_aggregates_json,                                               \
+      (const ff_engine *e, const char *k, size_t l, ff_bytes *out, ff_error **err),           \
+      (e, k, l, out, err))                                                                    \
     X(ff_status, ff_analyze_json, (const char *i, size_t l, ff_bytes *out, ff_error **err),   \
       (i, l, out, err))                                                                       \
     X(ff_status, ff_sample_size, (double b, double m, double a, double p, double *out, ff_error **err), \

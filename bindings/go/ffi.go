@@ -81,6 +81,7 @@ const (
 	jsonTimeSeries
 	jsonFunnel
 	jsonHistory
+	jsonAggregates
 )
 
 // The rollout actions (cRolloutAction).

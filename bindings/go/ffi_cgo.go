@@ -106,7 +106,8 @@ static inline ff_go_json ff_go_key_json(int kind, const ff_engine *e, const char
     case 0: r.status = ff_experiment_results_json(e, k, kl, &r.out, &r.err); break;
     case 1: r.status = ff_experiment_timeseries_json(e, k, kl, &r.out, &r.err); break;
     case 2: r.status = ff_funnel_report_json(e, k, kl, &r.out, &r.err); break;
-    default: r.status = ff_flag_history_json(e, k, kl, &r.out, &r.err); break;
+    case 3: r.status = ff_flag_history_json(e, k, kl, &r.out, &r.err); break;
+    default: r.status = ff_experiment_aggregates_json(e, k, kl, &r.out, &r.err); break;
     }
     return r;
 }

@@ -38,7 +38,7 @@ var fns struct {
 	contextCreate, contextFree, contextReset, contextSetString, contextSetBool               uintptr
 	isEnabled, variantID, evaluateValue, assignID, inRollout                                 uintptr
 	setOverride, clearOverride, declareWinner, analyze                                       uintptr
-	resultsJSON, timeSeriesJSON, funnelJSON, historyJSON                                     uintptr
+	resultsJSON, timeSeriesJSON, funnelJSON, historyJSON, aggregatesJSON                     uintptr
 	rolloutStatus, rolloutAdvance, rolloutPause, rolloutResume, rolloutRollback              uintptr
 	eventsDrain, eventsDropped, eventsSetEvaluation, setListener                             uintptr
 	flagBool, flagString, evaluateMany, evaluateManyDetail, allFlagsJSON                     uintptr
@@ -107,6 +107,7 @@ func openLibrary(path string) (uint32, error) {
 		{&t.setOverride, "ff_flag_set_override"}, {&t.clearOverride, "ff_flag_clear_override"},
 		{&t.declareWinner, "ff_declare_winner"}, {&t.analyze, "ff_analyze_json"},
 		{&t.resultsJSON, "ff_experiment_results_json"}, {&t.timeSeriesJSON, "ff_experiment_timeseries_json"},
+		{&t.aggregatesJSON, "ff_experiment_aggregates_json"},
 		{&t.funnelJSON, "ff_funnel_report_json"}, {&t.historyJSON, "ff_flag_history_json"},
 		{&t.rolloutStatus, "ff_rollout_status"}, {&t.rolloutAdvance, "ff_rollout_advance"},
 		{&t.rolloutPause, "ff_rollout_pause"}, {&t.rolloutResume, "ff_rollout_resume"},
@@ -495,7 +496,7 @@ func cTrack(e unsafe.Pointer, userID, metric string, value float64) (uint32, uns
 
 func cKeyJSON(kind int, e unsafe.Pointer, key string) (uint32, cBytes, unsafe.Pointer) {
 	fn := [...]uintptr{jsonResults: fns.resultsJSON, jsonTimeSeries: fns.timeSeriesJSON,
-		jsonFunnel: fns.funnelJSON, jsonHistory: fns.historyJSON}[kind]
+		jsonFunnel: fns.funnelJSON, jsonHistory: fns.historyJSON, jsonAggregates: fns.aggregatesJSON}[kind]
 	k := getCall()
 	k.args[0], k.args[1], k.args[2] = uintptr(e), sp(key), uintptr(len(key))
 	k.args[3], k.args[4] = k.bytesPtr(), k.errPtr()

@@ -249,6 +249,12 @@ static void test_experiments_rollouts_events(void) {
     ff_bytes_free(&results);
     CHECK(ff_experiment_results_json(e, S("nope"), &results, NULL) == FF_STATUS_NOT_FOUND);
     CHECK(results.ptr == NULL);
+    ff_bytes aggregates = {NULL, 0};
+    CHECK(ff_experiment_aggregates_json(e, S("btn"), &aggregates, NULL) == FF_OK);
+    CHECK(aggregates.ptr != NULL && strstr((const char *)aggregates.ptr, "\"sum_squares\":156.25") != NULL);
+    ff_bytes_free(&aggregates);
+    CHECK(ff_experiment_aggregates_json(e, S("nope"), &aggregates, NULL) == FF_STATUS_NOT_FOUND);
+    CHECK(aggregates.ptr == NULL);
     CHECK(ff_declare_winner(e, S("btn"), S("blue"), NULL) == FF_OK);
     CHECK(ff_declare_winner(e, S("btn"), S("teal"), NULL) == FF_STATUS_INVALID_ARGUMENT);
 

@@ -445,6 +445,9 @@ TEST(Engine, ExperimentsRolloutsAndEvents) {
   EXPECT_NE(results.find("\"exposures\":100"), std::string::npos);
   EXPECT_EQ(results.front(), '{');
   EXPECT_THROW((void)e.experiment_results_json("nope"), ff::Error);
+  auto aggregates = e.experiment_aggregates_json("btn");
+  EXPECT_NE(aggregates.find("\"user_sample\":["), std::string::npos) << aggregates;
+  EXPECT_THROW((void)e.experiment_aggregates_json("nope"), ff::Error);
   EXPECT_NE(ff::analyze_json(R"({"variants": {"a": {"users": 100, "conversions": 10}, "b": {"users": 100, "conversions": 20}}})").find("p_value"), std::string::npos);
   EXPECT_THROW((void)ff::analyze_json("{"), ff::Error);
   EXPECT_NEAR(ff::sample_size(0.1, 0.1, 0.05, 0.8), 14748.0, 2.0);

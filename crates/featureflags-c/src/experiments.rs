@@ -119,6 +119,25 @@ pub unsafe extern "C" fn ff_experiment_results_json(
     unsafe { key_json(e, key, len, out, err, |engine, key| Ok(engine.experiment_results(key)?)) }
 }
 
+/// Writes experiment `key`'s counts in this engine to `*out` as JSON (owned by the
+/// caller: free with `ff_bytes_free`; written on success only): per variant and metric
+/// users, conversions, sum and sum of squares of per-user totals, with the engine's
+/// `instance_id`, `user_partition`, time range and a hash sample of its users, so that
+/// the aggregates of several processes can be merged (`featureflags::fleet::merge`, which
+/// refuses overlapping inputs). Schema: `docs/fleet.md`. `FF_STATUS_NOT_FOUND` for an
+/// unknown experiment.
+#[no_mangle]
+pub unsafe extern "C" fn ff_experiment_aggregates_json(
+    e: *const ff_engine,
+    key: *const c_char,
+    len: usize,
+    out: *mut ff_bytes,
+    err: *mut *mut ff_error,
+) -> ff_status {
+    // SAFETY: forwarded caller contract.
+    unsafe { key_json(e, key, len, out, err, |engine, key| Ok(engine.experiment_aggregates(key)?.to_json())) }
+}
+
 /// Declares `variant` the winner of experiment `key` (both UTF-8, borrowed): every user
 /// is then served it and nothing more is counted; it survives reloads while the
 /// experiment and variant exist. `FF_STATUS_NOT_FOUND` for an unknown experiment,

@@ -657,3 +657,38 @@ unsafe fn opt_text<'a>(s: ff_str) -> &'a str {
     }
     unsafe { text(s) }
 }
+fn experiment_aggregates_carry_the_instance_and_the_counts() {
+    unsafe {
+        let mut err: *mut ff_error = ptr::null_mut();
+        let (o, on) = s(r#"{"instance_id": "eu-1", "user_partition": "1/4", "track_events": true}"#);
+        let e = ff_engine_new(o, on, &mut err);
+        assert!(!e.is_null());
+        let config = r#"{"schema_version": 1, "experiments": {"btn": {"status": "running",
+            "variants": {"control": 1, "blue": 0}, "metrics": {"spend": "revenue"}}}}"#;
+        let (p, n) = s(config);
+        assert_eq!(ff_engine_load_json(e, p, n, &mut err), ff_status::FF_STATUS_OK);
+        let ctx = ff_context_new(b"u1".as_ptr().cast(), 2);
+        let mut variant = ff_str { ptr: ptr::null(), len: 0 };
+        let (k, kn) = s("btn");
+        assert!(ff_experiment_assign(e, k, kn, ctx, &mut variant));
+        let (u, un) = s("u1");
+        let (m, mn) = s("spend");
+        assert_eq!(ff_track(e, u, un, m, mn, 3.5, &mut err), ff_status::FF_STATUS_OK);
+        let mut out = ff_bytes { ptr: ptr::null_mut(), len: 0 };
+        assert_eq!(ff_experiment_aggregates_json(e, k, kn, &mut out, &mut err), ff_status::FF_STATUS_OK);
+        let text = std::str::from_utf8(std::slice::from_raw_parts(out.ptr, out.len)).unwrap().to_owned();
+        ff_bytes_free(&mut out);
+        let agg = featureflags::fleet::Aggregates::from_json(&text).unwrap();
+        assert_eq!(agg.instance_id.as_deref(), Some("eu-1"));
+        assert_eq!(agg.user_partition, featureflags::fleet::Partition::parse("1/4"));
+        let spend = agg.variants["control"].metrics["spend"];
+        assert_eq!((agg.variants["control"].users, spend.sum, spend.sum_squares), (1, 3.5, 12.25));
+        let (k, kn) = s("nope");
+        assert_eq!(ff_experiment_aggregates_json(e, k, kn, &mut out, &mut err), ff_status::FF_STATUS_NOT_FOUND);
+        assert!(out.ptr.is_null());
+        assert!(message(err).contains("nope"));
+        ff_error_free(err);
+        ff_context_free(ctx);
+        ff_engine_free(e);
+    }
+}

@@ -37,7 +37,15 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().expect("CASE");
     let n: u64 = args.next().expect("N").parse().expect("N is a number");
-    let engine = Engine::default();
+    // The `-events` cases emit a `track` event per call (drained every 1,000 calls).
+    let engine = if case.ends_with("-events") {
+        Engine::new(
+            featureflags::EngineOptions::from_json(r#"{"track_events": true, "instance_id": "icount-1"}"#)
+                .expect("options"),
+        )
+    } else {
+        Engine::default()
+    };
     engine.load_json(CONFIG.as_bytes()).expect("the config loads");
     let mut user = Context::new("user-1234567");
     user.set_string("country", "US").unwrap();
@@ -84,6 +92,14 @@ fn main() {
         "track-unexposed" => {
             for _ in 0..n {
                 let _ = black_box(engine.track(black_box("nobody"), "revenue", 1.0));
+            }
+        }
+        "track-exposed-events" => {
+            for i in 0..n {
+                let _ = black_box(engine.track(black_box("user-1234567"), "revenue", 12.5));
+                if i % 1000 == 999 {
+                    black_box(engine.drain_events(0));
+                }
             }
         }
         other => panic!("unknown case {other}"),

@@ -22,6 +22,7 @@ mod events;
 mod experiments;
 mod explain;
 mod flagd;
+pub mod fleet;
 mod intern;
 mod json;
 mod keyindex;

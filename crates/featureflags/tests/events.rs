@@ -33,11 +33,51 @@ fn evaluation_and_exposure_events_carry_their_fields_in_order() {
     assert_eq!(
         events,
         [
-            json!({"type": "evaluation", "seq": seq, "time_ms": t, "flag": "beta", "user_id": "user \"1\"", "variant": "on", "reason": "RULE_MATCH"}),
-            json!({"type": "evaluation", "seq": seq + 1, "time_ms": t, "flag": "missing", "user_id": "user \"1\"", "variant": null, "reason": "FLAG_NOT_FOUND"}),
-            json!({"type": "exposure", "seq": seq + 2, "time_ms": t, "experiment": "btn", "user_id": "user \"1\"", "variant": "control"}),
+            json!({"type": "evaluation", "seq": seq, "time_ms": t, "schema": 1, "flag": "beta", "user_id": "user \"1\"", "variant": "on", "reason": "RULE_MATCH"}),
+            json!({"type": "evaluation", "seq": seq + 1, "time_ms": t, "schema": 1, "flag": "missing", "user_id": "user \"1\"", "variant": null, "reason": "FLAG_NOT_FOUND"}),
+            json!({"type": "exposure", "seq": seq + 2, "time_ms": t, "schema": 1, "experiment": "btn", "user_id": "user \"1\"", "variant": "control"}),
         ]
     );
+}
+
+#[test]
+fn track_events_are_opt_in_and_name_the_instance_and_attributions() {
+    let config = br#"{"schema_version": 1,
+      "experiments": {"btn": {"status": "running", "variants": {"control": 1, "blue": 0},
+                              "metrics": {"buy": "conversion", "spend": "revenue"}}}}"#;
+    let off = Engine::default();
+    off.load_json(config).unwrap();
+    off.drain_events(0);
+    off.track("u", "spend", 1.0).unwrap();
+    assert_eq!(off.drain_events(0), "", "no track events unless asked for");
+
+    let options = featureflags::EngineOptions::from_json(r#"{"track_events": true, "instance_id": "eu-1"}"#).unwrap();
+    let engine = Engine::new(options);
+    engine.load_json(config).unwrap();
+    engine.set_time(1_700_000_000_000).unwrap();
+    engine.drain_events(0);
+    engine.track("u", "spend", 2.5).unwrap();
+    assert_eq!(engine.assign("btn", &Context::new("u")), Some("control"));
+    engine.track("u", "spend", 4.0).unwrap();
+    assert!(engine.track("u", "spend", f64::NAN).is_err());
+    let events: Vec<Value> = engine.drain_events(0).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let t = 1_700_000_000_000i64;
+    let seq = events[0]["seq"].as_u64().unwrap();
+    assert_eq!(
+        events,
+        [
+            json!({"type": "track", "seq": seq, "time_ms": t, "schema": 1, "instance_id": "eu-1", "user_id": "u",
+                   "metric": "spend", "value": 2.5, "attributed": []}),
+            json!({"type": "exposure", "seq": seq + 1, "time_ms": t, "schema": 1, "instance_id": "eu-1",
+                   "experiment": "btn", "user_id": "u", "variant": "control"}),
+            json!({"type": "track", "seq": seq + 2, "time_ms": t, "schema": 1, "instance_id": "eu-1", "user_id": "u",
+                   "metric": "spend", "value": 4.0, "attributed": [{"experiment": "btn", "variant": "control"}]}),
+        ],
+        "the refused NaN emits nothing"
+    );
+    for bad in [r#"{"instance_id": ""}"#, r#"{"instance_id": 3}"#, r#"{"track_events": "yes"}"#] {
+        assert!(featureflags::EngineOptions::from_json(bad).is_err(), "{bad}");
+    }
 }
 
 const REENTRY_CONFIG: &str = r#"{"schema_version": 1,

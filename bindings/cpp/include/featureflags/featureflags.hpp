@@ -616,6 +616,11 @@ class Engine {
   [[nodiscard]] std::string experiment_timeseries_json(std::string_view key) const {
     return bytes_of(ff_experiment_timeseries_json, key);
   }
+  /// Experiment `key`'s counts in this engine as JSON, with its instance id, user
+  /// partition, time range and user sample: a fleet merge's input (docs/fleet.md).
+  [[nodiscard]] std::string experiment_aggregates_json(std::string_view key) const {
+    return bytes_of(ff_experiment_aggregates_json, key);
+  }
   /// Funnel `key`'s report as JSON (docs/analytics.md).
   [[nodiscard]] std::string funnel_report_json(std::string_view key) const { return bytes_of(ff_funnel_report_json, key); }
   /// Declares `variant` the winner of experiment `key`.
@@ -732,6 +737,9 @@ class Engine {
   }
   [[nodiscard]] std::optional<std::string> experiment_timeseries_json(std::string_view key, Error& err) const {
     return bytes_of(ff_experiment_timeseries_json, key, err);
+  }
+  [[nodiscard]] std::optional<std::string> experiment_aggregates_json(std::string_view key, Error& err) const {
+    return bytes_of(ff_experiment_aggregates_json, key, err);
   }
   [[nodiscard]] std::optional<std::string> funnel_report_json(std::string_view key, Error& err) const {
     return bytes_of(ff_funnel_report_json, key, err);

@@ -212,6 +212,12 @@ impl Engine {
             let find = |experiment: Sym| snapshot.experiments.iter().find(|e| e.sym == experiment);
             let mut now = None;
             let mut anomalies: Vec<(Sym, Vec<Anomaly>)> = Vec::new();
+            // Off, this load is all `track` events cost. On, the attributions are kept on
+            // the stack (a user is rarely in more than a few experiments at once).
+            // Off, this load is all `track` events cost: an empty Vec allocates nothing,
+            // and an inline array would cost the off path its initialisation (icount: +18).
+            let emit = self.events.track_events();
+            let mut attributions: Vec<(Sym, Sym)> = Vec::new();
             let attributed = self.tracker.track(
                 user_id,
                 metric,
@@ -228,6 +234,9 @@ impl Engine {
                     })
                 },
                 |experiment, variant, metric, first, delta| {
+                    if emit {
+                        attributions.push((experiment, variant));
+                    }
                     let Some(exp) = find(experiment) else { return };
                     let now = *now.get_or_insert_with(|| self.now_ms());
                     let found = self.with_series(exp, |series| {
@@ -241,6 +250,11 @@ impl Engine {
                     }
                 },
             );
+            if emit {
+                let at = *now.get_or_insert_with(|| self.now_ms());
+                let names = attributions.iter().map(|&(e, v)| (self.interner.get(e), self.interner.get(v)));
+                self.events.emit_track(at, user_id, metric, value, names);
+            }
             for (experiment, found) in anomalies {
                 if let Some(exp) = find(experiment) {
                     self.emit_anomalies(exp, found, now.unwrap_or(0));

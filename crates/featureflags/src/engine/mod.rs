@@ -14,6 +14,7 @@ mod experiment_tests;
 mod experiments;
 mod flagd;
 mod flags;
+mod fleet;
 mod history;
 mod load;
 mod options;
@@ -138,7 +139,8 @@ impl Engine {
             overlay: RuntimeOverlay::default(),
             history: Mutex::new(History::new(store.is_some())),
             fixed_time_ms: AtomicI64::new(0),
-            events: Events::new(options.event_capacity, options.evaluation_events),
+            events: Events::new(options.event_capacity, options.evaluation_events)
+                .with_stream(options.instance_id.as_deref(), options.track_events),
             tracker: Tracker::new(store.is_some()),
             funnels: FunnelTracker::default(),
             options,

@@ -15,6 +15,15 @@ pub struct EngineOptions {
     pub event_capacity: usize,
     /// Emit an event per evaluation (`evaluation_events`, default false).
     pub evaluation_events: bool,
+    /// Emit a `track` event per tracked metric event (`track_events`, default false).
+    pub track_events: bool,
+    /// Written into every event line as `instance_id` (`instance_id`; default none), so
+    /// the events of several processes can be told apart (docs/fleet.md).
+    pub instance_id: Option<String>,
+    /// The share of users routed to this process (`user_partition`, `"i/n"`; default
+    /// none), declared in its experiment aggregates so a merge can check the fleet's
+    /// partitions (docs/fleet.md).
+    pub user_partition: Option<crate::fleet::Partition>,
     /// The state file (`state_path`; default none: state lives in memory only). See
     /// [`crate::Engine::open`].
     pub state_path: Option<PathBuf>,
@@ -37,6 +46,9 @@ impl Default for EngineOptions {
             max_config_bytes: DEFAULT_MAX_CONFIG_BYTES,
             event_capacity: events::DEFAULT_CAPACITY,
             evaluation_events: false,
+            track_events: false,
+            instance_id: None,
+            user_partition: None,
             state_path: None,
             state_recovery: StateRecovery::Refuse,
             state_max_bytes: None,
@@ -45,7 +57,7 @@ impl Default for EngineOptions {
     }
 }
 
-const OPTION_KEYS: &str = "max_config_bytes, event_capacity, evaluation_events, state_path, state_recovery, \
+const OPTION_KEYS: &str = "max_config_bytes, event_capacity, evaluation_events, track_events, instance_id, user_partition, state_path, state_recovery, \
      state_max_bytes, max_regex_bytes, max_rules_per_flag, max_values_per_clause, max_flags, max_checks_per_flag, \
      max_series_bytes";
 
@@ -107,6 +119,21 @@ impl EngineOptions {
                 }
                 "evaluation_events" => {
                     options.evaluation_events = v.as_bool().ok_or("options.evaluation_events: expected a boolean")?
+                }
+                "track_events" => {
+                    options.track_events = v.as_bool().ok_or("options.track_events: expected a boolean")?
+                }
+                "instance_id" => {
+                    let id = v
+                        .as_str()
+                        .filter(|id| !id.is_empty() && id.len() <= crate::config::MAX_KEY_BYTES)
+                        .ok_or("options.instance_id: expected a non-empty string of at most 256 bytes")?;
+                    options.instance_id = Some(id.to_owned());
+                }
+                "user_partition" => {
+                    options.user_partition = Some(v.as_str().and_then(crate::fleet::Partition::parse).ok_or(
+                        "options.user_partition: expected \"i/n\", this process's partition i (0-based) of n",
+                    )?);
                 }
                 _ => return Err(format!("options.{key}: unknown key (expected one of: {OPTION_KEYS})")),
             }

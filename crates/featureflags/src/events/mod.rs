@@ -16,7 +16,7 @@ mod queue;
 mod tests;
 mod text;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use serde_json::Value;
@@ -26,8 +26,8 @@ use crate::sync::lock;
 
 pub use listener::{InsideListener, Listener, ListenerBusy};
 use queue::{Entry, Queue};
-pub use text::push_json_string;
-use text::{write_exposure, write_header};
+use text::{header_tail, write_exposure, write_header};
+pub use text::{push_f64, push_json_string, SCHEMA_VERSION};
 
 /// Default queue capacity.
 pub const DEFAULT_CAPACITY: usize = 65_536;
@@ -42,6 +42,13 @@ pub struct Events {
     /// progress, and deliveries on several threads run at once.
     listener: RwLock<Option<Listener>>,
     has_listener: AtomicBool,
+    /// Whether `ff_track` emits `track` events: the one load a `track` call pays when off.
+    track_events: AtomicBool,
+    /// `,"schema":1` and the instance id, copied into every line.
+    tail: Box<str>,
+    /// The clock at this stream's first exposure (0: none yet), the start of the time
+    /// range aggregates cover.
+    first_exposure_ms: AtomicI64,
 }
 
 impl std::fmt::Debug for Events {
@@ -60,7 +67,66 @@ impl Events {
             evaluation_events: AtomicBool::new(evaluation_events),
             listener: RwLock::new(None),
             has_listener: AtomicBool::new(false),
+            track_events: AtomicBool::new(false),
+            tail: header_tail(None),
+            first_exposure_ms: AtomicI64::new(0),
         }
+    }
+
+    /// This queue, its lines carrying `instance_id` (when given) so that events of
+    /// several processes can be told apart, and emitting `track` events when `track`.
+    pub fn with_stream(mut self, instance_id: Option<&str>, track: bool) -> Self {
+        self.tail = header_tail(instance_id);
+        self.track_events = AtomicBool::new(track);
+        self
+    }
+
+    /// Whether `track` events are wanted (one relaxed load, on the tracking path).
+    #[inline]
+    pub fn track_events(&self) -> bool {
+        self.track_events.load(Ordering::Relaxed)
+    }
+
+    /// Turns `track` events on or off.
+    pub fn set_track_events(&self, on: bool) {
+        self.track_events.store(on, Ordering::Relaxed);
+    }
+
+    /// The engine clock at the first exposure this stream saw, if any.
+    pub fn first_exposure_ms(&self) -> Option<i64> {
+        Some(self.first_exposure_ms.load(Ordering::Relaxed)).filter(|t| *t != 0)
+    }
+
+    /// Emits a `track` event: `value` of `metric` for `user_id`, attributed to the
+    /// `(experiment, variant)` pairs of `attributed` (none: unattributed).
+    pub fn emit_track<'a>(
+        &self,
+        time_ms: i64,
+        user_id: &str,
+        metric: &str,
+        value: f64,
+        attributed: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        self.emit_with("track", time_ms, |line| {
+            line.push_str(",\"user_id\":");
+            push_json_string(line, user_id);
+            line.push_str(",\"metric\":");
+            push_json_string(line, metric);
+            line.push_str(",\"value\":");
+            push_f64(line, value);
+            line.push_str(",\"attributed\":[");
+            for (i, (experiment, variant)) in attributed.into_iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                }
+                line.push_str("{\"experiment\":");
+                push_json_string(line, experiment);
+                line.push_str(",\"variant\":");
+                push_json_string(line, variant);
+                line.push('}');
+            }
+            line.push(']');
+        });
     }
 
     /// Whether evaluation events are wanted (checked on the evaluation path).
@@ -93,7 +159,7 @@ impl Events {
     /// than the event itself.
     pub fn emit_with(&self, kind: &str, time_ms: i64, write_fields: impl FnOnce(&mut String)) {
         let write = |line: &mut String, seq: u64| {
-            write_header(line, kind, seq, time_ms);
+            write_header(line, kind, seq, time_ms, &self.tail);
             write_fields(line);
             line.push('}');
         };
@@ -125,8 +191,13 @@ impl Events {
         user_id: &str,
         name: impl Fn(Sym) -> &'a str,
     ) {
-        let listened =
-            self.deliver(|line, seq| write_exposure(line, seq, time_ms, name(experiment), user_id, name(variant)));
+        // Once set it stays: one load per new exposure after the first.
+        if self.first_exposure_ms.load(Ordering::Relaxed) == 0 {
+            let _ = self.first_exposure_ms.compare_exchange(0, time_ms, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        let tail = &*self.tail;
+        let listened = self
+            .deliver(|line, seq| write_exposure(line, (seq, time_ms, tail), name(experiment), user_id, name(variant)));
         if listened.is_ok() {
             return;
         }
@@ -163,7 +234,7 @@ impl Events {
     /// with `\n`); `name` resolves the symbols of queued exposures.
     pub fn drain<'a>(&self, max: usize, name: impl Fn(Sym) -> &'a str) -> String {
         let max = if max == 0 { usize::MAX } else { max };
-        lock(&self.queue).take(max, name)
+        lock(&self.queue).take(max, &self.tail, name)
     }
 
     /// Events dropped because the queue was full.

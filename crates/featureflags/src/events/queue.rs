@@ -79,8 +79,9 @@ impl Queue {
         &chunk.text[start..start + len]
     }
 
-    /// Removes up to `max` events as NDJSON; `name` resolves the symbols of exposures.
-    pub(super) fn take<'a>(&mut self, max: usize, name: impl Fn(Sym) -> &'a str) -> String {
+    /// Removes up to `max` events as NDJSON; `tail` is the stream's common fields, `name`
+    /// resolves the symbols of exposures.
+    pub(super) fn take<'a>(&mut self, max: usize, tail: &str, name: impl Fn(Sym) -> &'a str) -> String {
         let n = max.min(self.entries.len());
         let bytes: usize = self
             .entries
@@ -88,7 +89,7 @@ impl Queue {
             .take(n)
             .map(|e| match *e {
                 Entry::Line { len } => len as usize,
-                Entry::Exposure { user_len, .. } => 128 + user_len as usize,
+                Entry::Exposure { user_len, .. } => 128 + tail.len() + user_len as usize,
             })
             .sum();
         let mut out = String::with_capacity(bytes);
@@ -97,7 +98,7 @@ impl Queue {
                 Entry::Line { len } => out.push_str(self.read(len as usize)),
                 Entry::Exposure { seq, time_ms, experiment, variant, user_len } => {
                     let user = self.read(user_len as usize);
-                    write_exposure(&mut out, seq, time_ms, name(experiment), user, name(variant));
+                    write_exposure(&mut out, (seq, time_ms, tail), name(experiment), user, name(variant));
                     out.push('\n');
                 }
             }

@@ -26,10 +26,10 @@ fn exposures_drain_like_formatted_events_in_sequence_order() {
     assert_eq!(
         lines,
         [
-            json!({"type": "before", "seq": 1, "time_ms": 5}),
-            json!({"type": "exposure", "seq": 2, "time_ms": 6, "experiment": "exp", "user_id": "user \"7\"", "variant": "treatment"}),
-            json!({"type": "exposure", "seq": 3, "time_ms": 7, "experiment": "exp", "user_id": "", "variant": "control"}),
-            json!({"type": "after", "seq": 4, "time_ms": 8, "n": 1}),
+            json!({"type": "before", "seq": 1, "time_ms": 5, "schema": 1}),
+            json!({"type": "exposure", "seq": 2, "time_ms": 6, "schema": 1, "experiment": "exp", "user_id": "user \"7\"", "variant": "treatment"}),
+            json!({"type": "exposure", "seq": 3, "time_ms": 7, "schema": 1, "experiment": "exp", "user_id": "", "variant": "control"}),
+            json!({"type": "after", "seq": 4, "time_ms": 8, "schema": 1, "n": 1}),
         ]
     );
     // A listener gets the same text.
@@ -39,7 +39,7 @@ fn exposures_drain_like_formatted_events_in_sequence_order() {
     events.emit_exposure(9, Sym(0), Sym(1), "u", names);
     assert_eq!(
         seen.lock().unwrap()[0],
-        r#"{"type":"exposure","seq":5,"time_ms":9,"experiment":"exp","user_id":"u","variant":"control"}"#
+        r#"{"type":"exposure","seq":5,"time_ms":9,"schema":1,"experiment":"exp","user_id":"u","variant":"control"}"#
     );
 }
 
@@ -60,7 +60,7 @@ fn full_queue_drops_the_newest_and_counts() {
     }
     assert_eq!(events.dropped(), 3);
     let out = events.drain(1, no_names);
-    assert_eq!(out, "{\"type\":\"test\",\"seq\":1,\"time_ms\":0,\"i\":0}\n");
+    assert_eq!(out, "{\"type\":\"test\",\"seq\":1,\"time_ms\":0,\"schema\":1,\"i\":0}\n");
     assert_eq!(events.drain(0, no_names).lines().count(), 1);
     assert_eq!(events.drain(0, no_names), "");
 }
@@ -165,7 +165,7 @@ fn a_listener_cannot_replace_itself_and_its_own_events_are_queued() {
         .unwrap();
     events.emit("outside", 1, json!({}));
     assert_eq!(*outcome.lock().unwrap(), Some(Err(ListenerBusy)));
-    assert_eq!(events.drain(0, no_names), "{\"type\":\"from-inside\",\"seq\":2,\"time_ms\":2}\n");
+    assert_eq!(events.drain(0, no_names), "{\"type\":\"from-inside\",\"seq\":2,\"time_ms\":2,\"schema\":1}\n");
     // Outside a delivery, replacing works.
     events.set_listener(None).unwrap();
 }
@@ -181,4 +181,39 @@ fn listener_receives_events_instead_of_the_queue() {
     events.emit("b", 2, json!({}));
     assert_eq!(seen.lock().unwrap().len(), 1);
     assert_eq!(events.pending(), 1);
+}
+
+#[test]
+fn track_events_carry_the_attributions_and_the_instance() {
+    let events = Events::new(100, false).with_stream(Some("engine-\"3\""), true);
+    assert!(events.track_events());
+    events.emit_track(10, "u1", "spend", 12.25, [("exp", "treatment"), ("other", "b")]);
+    events.emit_track(11, "u2", "spend", -0.1, std::iter::empty());
+    events.emit_exposure(12, Sym(0), Sym(1), "u3", names);
+    let lines: Vec<Value> = events.drain(0, names).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"type": "track", "seq": 1, "time_ms": 10, "schema": 1, "instance_id": "engine-\"3\"", "user_id": "u1",
+                   "metric": "spend", "value": 12.25,
+                   "attributed": [{"experiment": "exp", "variant": "treatment"}, {"experiment": "other", "variant": "b"}]}),
+            json!({"type": "track", "seq": 2, "time_ms": 11, "schema": 1, "instance_id": "engine-\"3\"", "user_id": "u2",
+                   "metric": "spend", "value": -0.1, "attributed": []}),
+            json!({"type": "exposure", "seq": 3, "time_ms": 12, "schema": 1, "instance_id": "engine-\"3\"",
+                   "experiment": "exp", "user_id": "u3", "variant": "control"}),
+        ]
+    );
+    assert_eq!(events.first_exposure_ms(), Some(12));
+    events.set_track_events(false);
+    assert!(!events.track_events());
+}
+
+#[test]
+fn numbers_read_back_exactly() {
+    for x in [0.0, -0.0, 0.1, 1e15, -1e15, 123.456, 1e-7, 5e-324, f64::MAX / 1e300] {
+        let mut out = String::new();
+        super::push_f64(&mut out, x);
+        let back: f64 = serde_json::from_str(&out).unwrap();
+        assert_eq!(back.to_bits(), x.to_bits(), "{out}");
+    }
 }

@@ -2,16 +2,21 @@
 //! building a `Value` or going through the formatter: every event's opening, the exposure
 //! event, and the numbers and strings frequent events are made of.
 
-/// Writes an `exposure` event.
+/// Version of the event lines' schema, written as `"schema"` in every line. Bumped when a
+/// field changes meaning or goes away; new fields and new event types do not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Writes an `exposure` event; `tail` is the stream's common fields
+/// ([`header_tail`]).
 pub(super) fn write_exposure(
     line: &mut String,
-    seq: u64,
-    time_ms: i64,
+    head: (u64, i64, &str),
     experiment: &str,
     user_id: &str,
     variant: &str,
 ) {
-    write_header(line, "exposure", seq, time_ms);
+    let (seq, time_ms, tail) = head;
+    write_header(line, "exposure", seq, time_ms, tail);
     line.push_str(",\"experiment\":");
     push_json_string(line, experiment);
     line.push_str(",\"user_id\":");
@@ -21,14 +26,34 @@ pub(super) fn write_exposure(
     line.push('}');
 }
 
-/// Writes the opening of every event: `{"type":…,"seq":…,"time_ms":…`.
-pub(super) fn write_header(line: &mut String, kind: &str, seq: u64, time_ms: i64) {
+/// The fields every line of one stream shares after `time_ms`: `,"schema":1` and, when
+/// the engine has one, `,"instance_id":"…"`. Written once, copied into each line.
+pub(super) fn header_tail(instance_id: Option<&str>) -> Box<str> {
+    let mut tail = String::from(",\"schema\":");
+    push_u64(&mut tail, u64::from(SCHEMA_VERSION));
+    if let Some(id) = instance_id {
+        tail.push_str(",\"instance_id\":");
+        push_json_string(&mut tail, id);
+    }
+    tail.into_boxed_str()
+}
+
+/// Writes the opening of every event: `{"type":…,"seq":…,"time_ms":…,"schema":…`; the
+/// first three stay first, in that order, so readers can take them without a parser.
+pub(super) fn write_header(line: &mut String, kind: &str, seq: u64, time_ms: i64, tail: &str) {
     line.push_str("{\"type\":");
     push_json_string(line, kind);
     line.push_str(",\"seq\":");
     push_u64(line, seq);
     line.push_str(",\"time_ms\":");
     push_i64(line, time_ms);
+    line.push_str(tail);
+}
+
+/// Appends `x` (finite) as a JSON number, as serde_json writes it: the shortest digits
+/// that read back as `x` (`4.0`, `0.1`, `1e15`).
+pub fn push_f64(out: &mut String, x: f64) {
+    out.push_str(zmij::Buffer::new().format_finite(x));
 }
 
 /// Appends the decimal digits of `n` (what `write!` does, without the formatter).

@@ -527,6 +527,20 @@ impl Tracker {
             .collect()
     }
 
+    /// `hash` of the id of every user exposed to `experiment`, shard by shard (each
+    /// shard locked in turn, as [`Tracker::aggregate`] does).
+    pub fn exposed_user_hashes(&self, experiment: Sym, hash: impl Fn(&[u8]) -> u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            for record in shard.users.iter() {
+                if record.iter().any(|e| e.experiment == experiment) {
+                    out.push(hash(record.id.as_bytes()));
+                }
+            }
+        }
+        out
+    }
+
     /// `experiment`'s cap counts.
     pub(crate) fn cap_count(&self, experiment: Sym) -> Arc<CapCount> {
         if let Some(count) = read(&self.caps).get(&experiment) {

@@ -168,6 +168,11 @@ impl Users {
         self.find(hash32, id).map(|i| self.record(i))
     }
 
+    /// Every record, in insertion order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &UserRecord> {
+        self.blocks.iter().flatten()
+    }
+
     /// Adds `record` and returns its index.
     pub(super) fn insert(&mut self, hash32: u32, record: UserRecord) -> u32 {
         let i = self.len as u32;

@@ -16,7 +16,7 @@ use super::frequentist::benjamini_hochberg;
 use super::{analyze, Analysis, AnalysisInput, Comparison};
 
 /// What a metric is for in the decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricRole {
     /// The metric the decision is made on (exactly one per experiment).

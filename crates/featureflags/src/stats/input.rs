@@ -19,7 +19,7 @@ pub const DEFAULT_ALPHA: f64 = 0.05;
 pub const DEFAULT_POWER: f64 = 0.8;
 
 /// The kind of metric being analysed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricKind {
     /// Binary per-user outcome: each user converts at most once.

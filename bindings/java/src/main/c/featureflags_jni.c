@@ -471,6 +471,7 @@ JNI(jbyteArray, history)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (vo
 JNI(jbyteArray, funnelReport)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_funnel_report_json); }
 
 JNI(jbyteArray, timeseries)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_experiment_timeseries_json); }
+JNI(jbyteArray, experimentAggregates)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) { (void)cls; return key_json(env, e, key, ff_experiment_aggregates_json); }
 
 JNI(jbyteArray, revision)(JNIEnv *env, jclass cls, jlong e) {
     (void)cls;

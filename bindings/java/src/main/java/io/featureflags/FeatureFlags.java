@@ -618,6 +618,23 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     /**
+     * Experiment {@code key}'s counts in this engine (docs/fleet.md): per variant and metric
+     * users, conversions, sum and sum of squares, with the engine's instance id, user
+     * partition, time range and a hash sample of its users — a fleet merge's input.
+     *
+     * @param key the experiment
+     * @return the JSON document
+     * @throws NotFoundException when the config has no such experiment
+     */
+    public String experimentAggregatesJson(String key) {
+        try {
+            return new String(Native.experimentAggregates(live(), key(key)), StandardCharsets.UTF_8);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
      * Experiment {@code key}'s time series (docs/analytics.md): per-interval counters per
      * variant, cumulative results and anomalies.
      *

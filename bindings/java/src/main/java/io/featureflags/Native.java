@@ -86,6 +86,7 @@ final class Native {
     static native byte[] history(long engine, byte[] key);
     static native byte[] funnelReport(long engine, byte[] key);
     static native byte[] timeseries(long engine, byte[] key);
+    static native byte[] experimentAggregates(long engine, byte[] key);
     static native byte[] revision(long engine);
     static native long eventsDropped(long engine);
     static native void setEvaluationEvents(long engine, boolean enabled);

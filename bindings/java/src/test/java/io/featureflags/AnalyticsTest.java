@@ -40,6 +40,9 @@ class AnalyticsTest {
                 ff.track(user, "buy", 1);
                 ff.track(user, "pay", 2.5);
             }
+            String aggregates = ff.experimentAggregatesJson("btn");
+            assertTrue(aggregates.contains("\"experiment\":\"btn\"") && aggregates.contains("\"user_sample\":["), aggregates);
+            assertThrows(NotFoundException.class, () -> ff.experimentAggregatesJson("nope"));
             String series = ff.experimentTimeSeriesJson("btn");
             assertTrue(series.contains("\"intervals\":[{"), series);
             String funnel = ff.funnelReportJson("buy-then-pay");
