@@ -1,4 +1,5 @@
-//! `featureflags analyze`: experiment results from aggregates, or experiment planning.
+//! `featureflags analyze`: experiment results from aggregates, exported events or merged
+//! per-process aggregates (docs/fleet.md), or experiment planning.
 //!
 //! Every input source becomes the `ff_analyze_json` input document (docs/design.md §5),
 //! which the library analyses; a new source (exported events, merged per-process
@@ -7,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use featureflags::stats;
+use featureflags::{fleet, stats};
 use serde_json::{json, Map, Value};
 
 use crate::common::{num, read_input, CliError, CliResult, OutputFormat};
@@ -16,8 +17,28 @@ use crate::common::{num, read_input, CliError, CliResult, OutputFormat};
 pub struct Args {
     /// Aggregates: the `ff_analyze_json` input (`.json`), or CSV with one row per
     /// variant (`.csv`: `variant,users,conversions` or `variant,users,sum,sum_squares`).
-    #[arg(value_name = "FILE", required_unless_present = "baseline")]
+    #[arg(value_name = "FILE", required_unless_present_any = ["baseline", "events", "merge"])]
     input: Option<String>,
+    /// Exported event files (NDJSON; globs like `logs/*.ndjson`): the experiment's
+    /// sufficient statistics by the tracker's rules, each user counted once across files
+    /// and processes. Needs `--config` and `--experiment`.
+    #[arg(long, num_args = 1.., value_name = "GLOB", conflicts_with_all = ["input", "merge", "baseline"],
+          requires_all = ["config", "experiment"])]
+    events: Vec<String>,
+    /// The config that defined the experiment (variants, weights, metrics), for `--events`.
+    #[arg(long, requires = "events")]
+    config: Option<String>,
+    /// The experiment to analyse from `--events`.
+    #[arg(long, requires = "events")]
+    experiment: Option<String>,
+    /// Per-process aggregates (`ff_experiment_aggregates_json` documents) to add up; refused
+    /// when the processes saw overlapping users (docs/fleet.md).
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["input", "baseline"])]
+    merge: Vec<String>,
+    /// Print the `ff_analyze_json` input instead of analysing it (to compare the paths of
+    /// docs/fleet.md, or to analyse elsewhere).
+    #[arg(long)]
+    print_input: bool,
     /// The input's format (default: from the extension).
     #[arg(long, value_enum)]
     input_format: Option<InputFormat>,
@@ -64,6 +85,10 @@ pub enum Source<'a> {
     Json(&'a str),
     /// One row per variant.
     Csv(&'a str),
+    /// Exported events of one experiment of a config.
+    Events { patterns: &'a [String], config: &'a str, experiment: &'a str },
+    /// Per-process aggregates to add up.
+    Merge(&'a [String]),
 }
 
 impl Source<'_> {
@@ -72,6 +97,38 @@ impl Source<'_> {
         match self {
             Source::Json(path) => read_input(path),
             Source::Csv(path) => csv_document(path, &read_input(path)?, args),
+            Source::Events { patterns, config, experiment } => {
+                let spec = fleet::ExperimentSpec::from_config(&read_input(config)?, experiment)
+                    .map_err(|e| CliError::finding(format!("{config}: {e}")))?;
+                let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
+                let (aggregates, read) =
+                    fleet::read_events(&patterns, &spec).map_err(|e| CliError::finding(e.to_string()))?;
+                eprintln!(
+                    "read {} events in {} files ({} bytes): {} users exposed, {} exposures, {} of {} tracked events attributed; {:.2}M events/s",
+                    read.events,
+                    read.files,
+                    read.bytes,
+                    read.users,
+                    read.exposures,
+                    read.attributed,
+                    read.tracks,
+                    read.events_per_second() / 1e6
+                );
+                Ok(fleet::analysis_document(&aggregates).to_string().into_bytes())
+            }
+            Source::Merge(paths) => {
+                let inputs = paths
+                    .iter()
+                    .map(|p| {
+                        let text = String::from_utf8(read_input(p)?)
+                            .map_err(|_| CliError::finding(format!("{p}: not UTF-8")))?;
+                        fleet::Aggregates::from_json(&text).map_err(|e| CliError::finding(format!("{p}: {e}")))
+                    })
+                    .collect::<CliResult<Vec<_>>>()?;
+                let merged = fleet::merge(&inputs).map_err(|e| CliError::finding(format!("merge: {e}")))?;
+                eprintln!("merged {} inputs: {} users", inputs.len(), merged.users());
+                Ok(fleet::analysis_document(&merged).to_string().into_bytes())
+            }
         }
     }
 }
@@ -82,11 +139,21 @@ pub fn run(args: Args) -> CliResult {
     }
     let path = args.input.as_deref().unwrap_or("-");
     let format = args.input_format.unwrap_or(if path.ends_with(".csv") { InputFormat::Csv } else { InputFormat::Json });
-    let source = match format {
-        InputFormat::Json => Source::Json(path),
-        InputFormat::Csv => Source::Csv(path),
+    let source = match (&args.config, &args.experiment) {
+        (Some(config), Some(experiment)) if !args.events.is_empty() => {
+            Source::Events { patterns: &args.events, config, experiment }
+        }
+        _ if !args.merge.is_empty() => Source::Merge(&args.merge),
+        _ if format == InputFormat::Csv => Source::Csv(path),
+        _ => Source::Json(path),
     };
     let document = source.document(&args)?;
+    if args.print_input {
+        let value: Value =
+            serde_json::from_slice(&document).map_err(|e| CliError::finding(format!("{path}: invalid JSON: {e}")))?;
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
     // An experiment's results as the engine reports them are already analysed: shown as is.
     if let Ok(results) = serde_json::from_slice::<Value>(&document) {
         if results.get("experiment").is_some() && results["metrics"].is_object() {

@@ -536,3 +536,105 @@ fn report_reads_a_live_engines_state_file() {
     let o = run(&["report", "--state", &state_arg, "-o", "-"]);
     assert_eq!(code(&o), 2, "--state without --experiment is a usage error");
 }
+
+/// Engines of a fleet (one per instance, each seeing `users`), their events in
+/// `dir/<instance>.ndjson` and their aggregates in `dir/<instance>.json`.
+fn fleet_run(dir: &std::path::Path, config: &str, instances: &[(&str, std::ops::Range<usize>)]) {
+    use featureflags::{Context, Engine, EngineOptions};
+    for (name, users) in instances {
+        let options =
+            EngineOptions { track_events: true, instance_id: Some((*name).to_owned()), ..EngineOptions::default() };
+        let engine = Engine::new(options);
+        engine.load_json(config.as_bytes()).unwrap();
+        let mut events = String::new();
+        for i in users.clone() {
+            let user = format!("user-{i}");
+            let variant = engine.assign("exp", &Context::new(&user)).unwrap().to_owned();
+            let rate = if variant == "treatment" { 4 } else { 6 };
+            if i % rate == 0 {
+                engine.track(&user, "buy", 1.0).unwrap();
+                engine.track(&user, "spend", (i % 7) as f64 + 0.25).unwrap();
+            }
+            events.push_str(&engine.drain_events(usize::MAX));
+        }
+        std::fs::write(dir.join(format!("{name}.ndjson")), events).unwrap();
+        let aggregates = engine.experiment_aggregates("exp").unwrap();
+        std::fs::write(dir.join(format!("{name}.json")), aggregates.to_json().to_string()).unwrap();
+    }
+}
+
+#[test]
+fn analyze_reads_a_fleets_events_and_merges_partitioned_aggregates() {
+    let config = r#"{"schema_version": 1, "experiments": {"exp": {"status": "running",
+      "variants": {"control": 50, "treatment": 50},
+      "metrics": {"buy": "conversion", "spend": "revenue"}, "primary_metric": "buy"}}}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let (config_path, d) = (dir.path().join("config.json"), dir.path().display().to_string());
+    std::fs::write(&config_path, config).unwrap();
+    let config_arg = config_path.display().to_string();
+    // Partitioned: each user in one process. The events and the merged aggregates agree.
+    fleet_run(dir.path(), config, &[("a", 0..1500), ("b", 1500..3000)]);
+    let from_events = run(&[
+        "analyze",
+        "--events",
+        &format!("{d}/*.ndjson"),
+        "--config",
+        &config_arg,
+        "--experiment",
+        "exp",
+        "--print-input",
+    ]);
+    assert_eq!(code(&from_events), 0, "{}", stderr(&from_events));
+    assert!(stderr(&from_events).contains("3000 users exposed"), "{}", stderr(&from_events));
+    let merged = run(&["analyze", "--merge", &format!("{d}/a.json"), &format!("{d}/b.json"), "--print-input"]);
+    assert_eq!(code(&merged), 0, "{}", stderr(&merged));
+    let (e, m): (Value, Value) =
+        (serde_json::from_str(&stdout(&from_events)).unwrap(), serde_json::from_str(&stdout(&merged)).unwrap());
+    assert_eq!(e, m, "the events and the merged aggregates give different inputs");
+    assert_eq!(
+        e["metrics"]["buy"]["variants"]["control"]["users"].as_u64().unwrap()
+            + e["metrics"]["buy"]["variants"]["treatment"]["users"].as_u64().unwrap(),
+        3000
+    );
+    // Analysed: the table names the decision.
+    let table = run(&[
+        "analyze",
+        "--events",
+        &format!("{d}/a.ndjson"),
+        &format!("{d}/b.ndjson"),
+        "--config",
+        &config_arg,
+        "--experiment",
+        "exp",
+    ]);
+    assert_eq!(code(&table), 0, "{}", stderr(&table));
+    assert!(stdout(&table).contains("treatment"), "{}", stdout(&table));
+
+    // Overlapping: users 1000..2000 hit both processes. The events still count each user
+    // once; the per-process sums would not, and the merge refuses them.
+    let overlap = tempfile::tempdir().unwrap();
+    let o = overlap.path().display().to_string();
+    fleet_run(overlap.path(), config, &[("a", 0..2000), ("b", 1000..3000)]);
+    let from_events = run(&[
+        "analyze",
+        "--events",
+        &format!("{o}/*.ndjson"),
+        "--config",
+        &config_arg,
+        "--experiment",
+        "exp",
+        "--print-input",
+    ]);
+    assert_eq!(code(&from_events), 0, "{}", stderr(&from_events));
+    assert!(stderr(&from_events).contains("3000 users exposed"), "{}", stderr(&from_events));
+    let merged = run(&["analyze", "--merge", &format!("{o}/a.json"), &format!("{o}/b.json")]);
+    assert_eq!(code(&merged), 1);
+    assert!(stderr(&merged).contains("inputs overlap"), "{}", stderr(&merged));
+
+    // Bad input: no files, unknown experiment, --events without --config.
+    let none = run(&["analyze", "--events", &format!("{d}/*.missing"), "--config", &config_arg, "--experiment", "exp"]);
+    assert_eq!(code(&none), 1, "{}", stderr(&none));
+    let unknown = run(&["analyze", "--events", &format!("{d}/*.ndjson"), "--config", &config_arg, "--experiment", "x"]);
+    assert_eq!(code(&unknown), 1, "{}", stderr(&unknown));
+    assert_eq!(code(&run(&["analyze", "--events", &format!("{d}/*.ndjson")])), 2);
+}
