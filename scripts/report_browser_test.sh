@@ -28,7 +28,8 @@ rm -rf "$out"
 mkdir -p "$out"
 # The documents as today's library returns them, from the demo's simulated experiment.
 data="$out/experiment"
-cargo build --quiet --locked -p featureflags-cli --bin featureflags --example experiment_json
+# `--workspace`: the selection `cargo test` built them with, so nothing is rebuilt.
+cargo build --quiet --locked --workspace --bin featureflags --example experiment_json
 "$root/target/debug/examples/experiment_json" "$data" >/dev/null
 bin="$root/target/debug/featureflags"
 "$bin" report --results "$data/results.json" --timeseries "$data/timeseries.json" --funnel "$data/funnel.json" \

@@ -23,5 +23,7 @@ fi
 if ! command -v java >/dev/null; then
     apt-get install -y openjdk-17-jre-headless >/dev/null
 fi
-cargo build --quiet --release -p featureflags --example fleet
+# The same selection as the test command's release build, which builds this example too:
+# `-p featureflags` alone would unify features differently and rebuild the library.
+cargo build --quiet --release --locked --example fleet
 "$venv/bin/python" tests/fleet/fleet_test.py --bin target/release/examples/fleet "$@"
