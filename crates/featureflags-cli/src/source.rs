@@ -1,8 +1,9 @@
-//! Loading a config into an engine. Every command reads configs through here, so a
-//! second config format (flagd's) plugs in as one more [`ConfigFormat`] variant: its
-//! detection in [`ConfigFormat::detect`] and its conversion in [`ConfigFormat::load`].
+//! Loading a config into an engine. Every command reads configs through here: the native
+//! format and flagd's flag definitions (docs/flagd.md), told apart by
+//! [`ConfigFormat::detect`]. `validate` checks both; the commands that evaluate
+//! (`eval`, `explain`, `simulate`, `diff`) read the native format.
 
-use featureflags::{ConfigError, Engine, EngineOptions, LoadError, Loaded, Problem};
+use featureflags::{ConfigError, Engine, EngineOptions, FlagdLoadError, LoadError, Loaded, Problem};
 
 use crate::common::{read_input, CliError, CliResult};
 
@@ -13,6 +14,8 @@ pub enum ConfigFormat {
     Auto,
     /// This engine's `schema_version: 1` document (docs/config.md).
     Native,
+    /// flagd's flag definitions (docs/flagd.md).
+    Flagd,
 }
 
 /// Why a config could not be loaded.
@@ -24,9 +27,14 @@ pub enum Rejection {
 }
 
 impl ConfigFormat {
-    /// The concrete format of `bytes` under this choice.
-    pub fn detect(self, _bytes: &[u8]) -> ConfigFormat {
+    /// The concrete format of `bytes` under this choice. A native config must have
+    /// `schema_version`; a document without it whose flags have a `state` or a
+    /// `defaultVariant` is flagd's. A byte search, not a parse: big configs are read once.
+    pub fn detect(self, bytes: &[u8]) -> ConfigFormat {
+        let has = |needle: &[u8]| memchr::memmem::find(bytes, needle).is_some();
         match self {
+            ConfigFormat::Auto if has(b"\"schema_version\"") => ConfigFormat::Native,
+            ConfigFormat::Auto if has(b"\"state\"") || has(b"\"defaultVariant\"") => ConfigFormat::Flagd,
             ConfigFormat::Auto => ConfigFormat::Native,
             chosen => chosen,
         }
@@ -39,6 +47,11 @@ impl ConfigFormat {
                 LoadError::Invalid(e) => Rejection::Invalid(e),
                 other => Rejection::Io(other.to_string()),
             }),
+            ConfigFormat::Flagd => Err(Rejection::Io(
+                "a flagd document: `validate` checks it; eval, explain, simulate and diff read the native format \
+                 (docs/config.md)"
+                    .into(),
+            )),
         }
     }
 }
@@ -48,8 +61,39 @@ impl ConfigFormat {
     pub fn check(self, engine: &Engine, bytes: &[u8]) -> Result<Loaded, Rejection> {
         match self.detect(bytes) {
             ConfigFormat::Auto | ConfigFormat::Native => engine.check_json(bytes).map_err(Rejection::Invalid),
+            ConfigFormat::Flagd => check_flagd(engine, bytes),
         }
     }
+}
+
+/// A flagd document: flagd loads the valid flags and serves PARSE_ERROR for the others,
+/// so each invalid flag is a problem at `flags.<key>`, and the document fails validation.
+fn check_flagd(engine: &Engine, bytes: &[u8]) -> Result<Loaded, Rejection> {
+    let one = |message: String| ConfigError { problems: vec![Problem { path: "$".into(), message }], more_problems: 0 };
+    let loaded = engine.load_flagd_json(bytes).map_err(|e| match e {
+        FlagdLoadError::Io(m) => Rejection::Io(m),
+        other => Rejection::Invalid(one(other.to_string())),
+    })?;
+    if !loaded.invalid.is_empty() {
+        let problems: Vec<Problem> = loaded
+            .invalid
+            .iter()
+            .map(|(key, message)| Problem { path: format!("flags.{key}"), message: message.clone() })
+            .collect();
+        let shown = problems.len().min(featureflags::MAX_PROBLEMS);
+        let more_problems = problems.len() - shown;
+        return Err(Rejection::Invalid(ConfigError { problems: problems[..shown].to_vec(), more_problems }));
+    }
+    let document: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let flags = document["flags"].as_object().map(|f| f.keys().cloned().collect()).unwrap_or_default();
+    Ok(Loaded {
+        revision: None,
+        generation: 0,
+        flags,
+        experiments: Vec::new(),
+        rollouts: Vec::new(),
+        funnels: Vec::new(),
+    })
 }
 
 /// An engine with the config at `path` (`-` for stdin) loaded, its clock fixed at `at`

@@ -638,3 +638,31 @@ fn analyze_reads_a_fleets_events_and_merges_partitioned_aggregates() {
     assert_eq!(code(&unknown), 1, "{}", stderr(&unknown));
     assert_eq!(code(&run(&["analyze", "--events", &format!("{d}/*.ndjson")])), 2);
 }
+
+#[test]
+fn validate_reads_flagd_documents_too() {
+    let ok = r#"{"flags": {"new-ui": {"state": "ENABLED", "variants": {"on": true, "off": false},
+      "defaultVariant": "off", "targeting": {"if": [{"==": [{"var": "country"}, "US"]}, "on", null]}}}}"#;
+    let (_d, p) = temp_file("flagd.json", ok);
+    let o = run(&["validate", &p, "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["files"][0]["flags"], 1);
+    // flagd loads the other flags and fails these alone; validate reports each, with its path.
+    let bad = r#"{"flags": {"new-ui": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
+      "targeting": {"frobnicate": [1]}},
+      "ref": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"$ref": "missing"}},
+      "fine": {"state": "DISABLED", "variants": {"a": 1}, "defaultVariant": "a"}}}"#;
+    let (_d2, p) = temp_file("flagd.json", bad);
+    let o = run(&["validate", &p]);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(out.contains(&format!("{p}:flags.new-ui: unknown operator \"frobnicate\"")), "{out}");
+    assert!(out.contains(&format!("{p}:flags.ref: $ref to unknown evaluator \"missing\"")), "{out}");
+    assert!(!out.contains("flags.fine"), "{out}");
+    // The commands that evaluate read the native format and say so.
+    let (_d3, p) = temp_file("flagd.json", ok);
+    let o = run(&["explain", &p, "--flag", "new-ui", "--user", "u"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("a flagd document"), "{}", stderr(&o));
+}

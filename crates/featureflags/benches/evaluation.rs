@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use featureflags::{Context, Engine};
+use featureflags::{Context, Engine, EngineOptions};
 use sha2::{Digest, Sha256};
 
 #[path = "../tests/common/mod.rs"]
@@ -96,6 +96,29 @@ fn experiments(c: &mut Criterion) {
     });
     g.bench_function("track revenue (exposed user)", |b| {
         b.iter(|| black_box(engine.track(black_box("user-1234567"), "revenue", 12.5)))
+    });
+    // The same call with track events on (docs/events.md): the event is written to the
+    // queue, which is drained between batches, outside the timing, so it never fills.
+    let tracked = Engine::new(EngineOptions { track_events: true, ..EngineOptions::default() });
+    tracked.load_json(EXPERIMENT.as_bytes()).unwrap();
+    assert!(tracked.assign("exp", &exposed).is_some());
+    tracked.drain_events(usize::MAX);
+    g.bench_function("track revenue (exposed user, track events on)", |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = Duration::ZERO;
+            let mut done = 0u64;
+            while done < iters {
+                let batch = (iters - done).min(10_000);
+                let start = std::time::Instant::now();
+                for _ in 0..batch {
+                    black_box(tracked.track(black_box("user-1234567"), "revenue", 12.5)).unwrap();
+                }
+                elapsed += start.elapsed();
+                tracked.drain_events(usize::MAX);
+                done += batch;
+            }
+            elapsed
+        })
     });
     let analytics = Engine::default();
     analytics
