@@ -10,6 +10,8 @@ use featureflags::stats::{analyze, AnalysisInput};
 use featureflags::{Context, Engine, EngineOptions};
 use serde_json::{json, Value};
 
+mod common;
+
 const CONFIG: &str = r#"{"schema_version": 1, "experiments": {"checkout": {"status": "running",
   "variants": {"control": 50, "treatment": 50},
   "metrics": {"spend": {"kind": "revenue", "covariate": "spend_before"}, "orders": "count"},
@@ -72,11 +74,11 @@ fn expected(sums: &Sums) -> Value {
 }
 
 fn assert_close(engine: &Value, expected: &Value) {
-    for path in ["/absolute_uplift", "/statistic", "/p_value", "/cuped/theta", "/cuped/variance_ratio"] {
-        let value = |v: &Value| v.pointer(path).and_then(Value::as_f64).unwrap_or_else(|| panic!("{path} in {v}"));
-        let (a, b) = (value(engine), value(expected));
-        assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{path}: {a} vs {b}");
-    }
+    common::assert_close_at(
+        engine,
+        expected,
+        &["/absolute_uplift", "/statistic", "/p_value", "/cuped/theta", "/cuped/variance_ratio"],
+    );
 }
 
 fn open(path: &Path) -> Engine {

@@ -11,6 +11,8 @@ use featureflags::stats::{analyze, AnalysisInput};
 use featureflags::{Context, Engine, EngineOptions};
 use serde_json::{json, Value};
 
+mod common;
+
 const CONFIG: &str = r#"{"schema_version": 1, "experiments": {"checkout": {"status": "running",
   "variants": {"control": 50, "treatment": 50},
   "breakdowns": ["plan"],
@@ -79,13 +81,11 @@ fn expected(totals: &Totals) -> Value {
 }
 
 fn assert_close(engine: &Value, expected: &Value) {
-    for path in
-        ["/users", "/mean", "/sd", "/vs_control/absolute_uplift", "/vs_control/statistic", "/vs_control/p_value"]
-    {
-        let value = |v: &Value| v.pointer(path).and_then(Value::as_f64).unwrap_or_else(|| panic!("{path} in {v}"));
-        let (a, b) = (value(engine), value(expected));
-        assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{path}: {a} vs {b}");
-    }
+    common::assert_close_at(
+        engine,
+        expected,
+        &["/users", "/mean", "/sd", "/vs_control/absolute_uplift", "/vs_control/statistic", "/vs_control/p_value"],
+    );
 }
 
 fn open(path: &Path) -> Engine {
