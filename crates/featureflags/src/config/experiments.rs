@@ -210,7 +210,7 @@ impl Compiler {
         self.check_key_length(name, &kpath, "metric name");
         // A kind, or {"kind", "higher_is_better", "covariate"} (+ "numerator",
         // "denominator" for a ratio).
-        let mut parts: [Option<Box<str>>; 2] = [None, None];
+        let (mut numerator, mut denominator): (Option<&str>, Option<&str>) = (None, None);
         let (kind, kind_path, higher_is_better, covariate) = match kind.as_object() {
             Some(obj) => {
                 self.known_keys(obj, &kpath, &["kind", "higher_is_better", "covariate", "numerator", "denominator"]);
@@ -223,10 +223,10 @@ impl Compiler {
                 if let Some(c) = &covariate {
                     self.check_key_length(c, &cpath, "covariate attribute");
                 }
-                for (part, key) in parts.iter_mut().zip(["numerator", "denominator"]) {
-                    let ppath = format!("{kpath}.{key}");
-                    *part = obj.get(key).and_then(|v| self.string(v, &ppath)).map(Box::<str>::from);
-                }
+                let npath = format!("{kpath}.numerator");
+                numerator = obj.get("numerator").and_then(|v| self.string(v, &npath));
+                let dpath = format!("{kpath}.denominator");
+                denominator = obj.get("denominator").and_then(|v| self.string(v, &dpath));
                 let Some(kind) = obj.get("kind") else {
                     self.problem(&format!("{kpath}.kind"), "required");
                     return None;
@@ -248,24 +248,18 @@ impl Compiler {
             // and a ratio's delta-method variance has no covariate term.
             self.problem(&format!("{kpath}.covariate"), "only revenue and count metrics take a covariate");
         }
-        let ratio = match (kind, parts) {
-            (Some(MetricKind::Ratio), [Some(n), Some(d)]) => Some([n, d]),
-            (Some(MetricKind::Ratio), parts) => {
-                for (part, key) in parts.iter().zip(["numerator", "denominator"]) {
-                    if part.is_none() {
-                        self.problem(&format!("{kpath}.{key}"), "required for a ratio metric");
-                    }
-                }
-                return None;
+        let is_ratio = kind == Some(MetricKind::Ratio);
+        for (present, key) in [(numerator.is_some(), "numerator"), (denominator.is_some(), "denominator")] {
+            if is_ratio && !present {
+                self.problem(&format!("{kpath}.{key}"), "required for a ratio metric");
+            } else if !is_ratio && present {
+                self.problem(&format!("{kpath}.{key}"), "only ratio metrics have a numerator and denominator");
             }
-            (_, parts) => {
-                for (part, key) in parts.iter().zip(["numerator", "denominator"]) {
-                    if part.is_some() {
-                        self.problem(&format!("{kpath}.{key}"), "only ratio metrics have a numerator and denominator");
-                    }
-                }
-                None
-            }
+        }
+        let ratio = match (is_ratio, numerator, denominator) {
+            (true, Some(n), Some(d)) => Some([n.into(), d.into()]),
+            (true, _, _) => return None,
+            (false, _, _) => None,
         };
         Some(Metric {
             name: name.into(),
