@@ -28,6 +28,49 @@ step() {
     fi
 }
 
+# steps_together NAME1 CMD1… -- NAME2 CMD2…: two steps at once, for pairs where one
+# leaves a core idle; each one's output is printed whole, in order, when both are done.
+steps_together() {
+    local name1="$1"
+    shift
+    local cmd1=()
+    while [ "$1" != "--" ]; do
+        cmd1+=("$1")
+        shift
+    done
+    shift
+    local name2="$1"
+    shift
+    local log1 log2 start=$SECONDS
+    log1=$(mktemp)
+    log2=$(mktemp)
+    "${cmd1[@]}" >"$log1" 2>&1 &
+    local pid1=$!
+    "$@" >"$log2" 2>&1 &
+    local pid2=$!
+    local rc1=0 rc2=0
+    wait "$pid1" || rc1=$?
+    local end1=$SECONDS
+    wait "$pid2" || rc2=$?
+    local end2=$SECONDS
+    local name log rc took
+    for i in 1 2; do
+        if [ "$i" = 1 ]; then name=$name1 log=$log1 rc=$rc1 took=$((end1 - start)); else name=$name2 log=$log2 rc=$rc2 took=$((end2 - start)); fi
+        echo
+        echo "=== $name (beside the other)"
+        cat "$log"
+        rm -f "$log"
+        if [ "$rc" = 0 ]; then
+            passed=$((passed + 1))
+            echo "=== $name: ok ($took s)"
+        else
+            failed=$((failed + 1))
+            failures+=("$name")
+            echo "=== $name: FAILED ($took s)"
+        fi
+    done
+}
+
 need() {
     command -v "$1" >/dev/null 2>&1 || { echo "missing required tool: $1 ($2)" >&2; exit 1; }
 }
@@ -144,8 +187,11 @@ step "C API test" c_tests
 # FUZZ_SECONDS (20 s) each under AddressSanitizer. The last two need nightly, which
 # their scripts install (components, cargo-fuzz) when missing.
 step "valgrind (C test)" scripts/valgrind.sh
-step "miri" scripts/miri.sh
-step "fuzz (bounded)" scripts/fuzz.sh
+# Miri interprets on one thread: the fuzz build and run take the other core meanwhile.
+# The nightly pieces both need are installed first, one at a time (rustup has no lock).
+(source scripts/nightly.sh && ensure_component miri && ensure_component rust-src && ensure_cargo_fuzz) ||
+    echo "nightly setup failed; the Miri and fuzz steps say why"
+steps_together "miri" scripts/miri.sh -- "fuzz (bounded)" scripts/fuzz.sh
 step "test vectors: independent Python reference" python3 tests/vectors/reference.py
 step "every binding wraps every ff_ function" python3 tests/binding_coverage.py
 for lang in go cpp java; do
