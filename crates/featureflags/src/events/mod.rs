@@ -26,8 +26,8 @@ use crate::sync::lock;
 
 pub use listener::{InsideListener, Listener, ListenerBusy};
 use queue::{Entry, Queue};
-use text::{header_tail, write_exposure, write_header};
-pub use text::{push_f64, push_json_string, SCHEMA_VERSION};
+use text::{header_tail, write_exposure, write_header, write_track};
+pub use text::{push_json_string, SCHEMA_VERSION};
 
 /// Default queue capacity.
 pub const DEFAULT_CAPACITY: usize = 65_536;
@@ -98,35 +98,41 @@ impl Events {
     }
 
     /// Emits a `track` event: `value` of `metric` for `user_id`, attributed to the
-    /// `(experiment, variant)` pairs of `attributed` (none: unattributed).
+    /// `(experiment, variant)` pairs of `attributed` (none: unattributed); `name` resolves
+    /// their symbols for a listener. Queued, it keeps its fields and is written out when
+    /// drained, so the `track` call pays for copying, not formatting.
     pub fn emit_track<'a>(
         &self,
         time_ms: i64,
         user_id: &str,
         metric: &str,
         value: f64,
-        attributed: impl IntoIterator<Item = (&'a str, &'a str)>,
+        attributed: &[(Sym, Sym)],
+        name: impl Fn(Sym) -> &'a str,
     ) {
-        self.emit_with("track", time_ms, |line| {
-            line.push_str(",\"user_id\":");
-            push_json_string(line, user_id);
-            line.push_str(",\"metric\":");
-            push_json_string(line, metric);
-            line.push_str(",\"value\":");
-            push_f64(line, value);
-            line.push_str(",\"attributed\":[");
-            for (i, (experiment, variant)) in attributed.into_iter().enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                line.push_str("{\"experiment\":");
-                push_json_string(line, experiment);
-                line.push_str(",\"variant\":");
-                push_json_string(line, variant);
-                line.push('}');
-            }
-            line.push(']');
+        let tail = &*self.tail;
+        let listened = self.deliver(|line, seq| {
+            let pairs = attributed.iter().map(|&(e, v)| (name(e), name(v)));
+            write_track(line, (seq, time_ms, tail), user_id, metric, value, pairs)
         });
+        if listened.is_ok() {
+            return;
+        }
+        let mut guard = lock(&self.queue);
+        let queue = &mut *guard;
+        let Some(seq) = self.admit(queue) else { return };
+        // The engine's limits keep these far below; anything larger is counted as dropped.
+        let (Ok(user_len), Ok(metric_len), Ok(count)) =
+            (u16::try_from(user_id.len()), u16::try_from(metric.len()), u16::try_from(attributed.len()))
+        else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let text = queue.tail(user_id.len() + metric.len());
+        text.push_str(user_id);
+        text.push_str(metric);
+        queue.attributions.extend(attributed.iter().copied());
+        queue.entries.push_back(Entry::Track { seq, time_ms, value, user_len, metric_len, attributed: count });
     }
 
     /// Whether evaluation events are wanted (checked on the evaluation path).

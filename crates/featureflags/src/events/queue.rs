@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use crate::intern::Sym;
 
-use super::text::write_exposure;
+use super::text::{write_exposure, write_track};
 
 /// Bytes per chunk of queued text. Below glibc's mmap threshold, so chunks come from
 /// (and return to) the heap rather than fresh pages. Under Miri, which interprets every
@@ -25,7 +25,14 @@ pub(super) enum Entry {
     /// An exposure, written out when drained (it is the frequent event, on the
     /// enrollment path); the next `user_len` bytes of text are the user id.
     Exposure { seq: u64, time_ms: i64, experiment: Sym, variant: Sym, user_len: u32 },
+    /// A `track` event, written out when drained (with events on, every `track` call
+    /// makes one); the next `user_len + metric_len` bytes of text are the user id and the
+    /// metric, and the next `attributed` pairs of the attribution queue its attributions.
+    Track { seq: u64, time_ms: i64, value: f64, user_len: u16, metric_len: u16, attributed: u16 },
 }
+
+// The entry stays as small as the exposure's; queues hold up to tens of thousands.
+const _: () = assert!(std::mem::size_of::<Entry>() == 32);
 
 /// Text in a fixed-size chunk, consumed from `read` on.
 struct Chunk {
@@ -42,6 +49,8 @@ pub(super) struct Queue {
     pub(super) entries: VecDeque<Entry>,
     chunks: VecDeque<Chunk>,
     spare: Vec<String>,
+    /// The `(experiment, variant)` attributions of queued `track` events, in order.
+    pub(super) attributions: VecDeque<(Sym, Sym)>,
     /// The last sequence number handed out (queued, dropped or delivered).
     pub(super) sequence: u64,
 }
@@ -60,27 +69,8 @@ impl Queue {
         &mut self.chunks.back_mut().expect("just ensured").text
     }
 
-    fn recycle(&mut self, mut text: String) {
-        if self.spare.len() < SPARE_CHUNKS && text.capacity() == CHUNK_BYTES {
-            text.clear();
-            self.spare.push(text);
-        }
-    }
-
-    /// Consumes the next `len` bytes of text.
-    fn read(&mut self, len: usize) -> &str {
-        while self.chunks.front().is_some_and(|c| c.read + len > c.text.len()) {
-            let spent = self.chunks.pop_front().expect("just seen");
-            self.recycle(spent.text);
-        }
-        let chunk = self.chunks.front_mut().expect("an entry's text is queued");
-        let start = chunk.read;
-        chunk.read += len;
-        &chunk.text[start..start + len]
-    }
-
     /// Removes up to `max` events as NDJSON; `tail` is the stream's common fields, `name`
-    /// resolves the symbols of exposures.
+    /// resolves the symbols of exposures and attributions.
     pub(super) fn take<'a>(&mut self, max: usize, tail: &str, name: impl Fn(Sym) -> &'a str) -> String {
         let n = max.min(self.entries.len());
         let bytes: usize = self
@@ -90,24 +80,55 @@ impl Queue {
             .map(|e| match *e {
                 Entry::Line { len } => len as usize,
                 Entry::Exposure { user_len, .. } => 128 + tail.len() + user_len as usize,
+                Entry::Track { user_len, metric_len, attributed, .. } => {
+                    160 + tail.len() + user_len as usize + metric_len as usize + 64 * attributed as usize
+                }
             })
             .sum();
         let mut out = String::with_capacity(bytes);
         for _ in 0..n {
-            match self.entries.pop_front().expect("counted") {
-                Entry::Line { len } => out.push_str(self.read(len as usize)),
+            let Queue { entries, chunks, spare, attributions, .. } = self;
+            match entries.pop_front().expect("counted") {
+                Entry::Line { len } => out.push_str(read(chunks, spare, len as usize)),
                 Entry::Exposure { seq, time_ms, experiment, variant, user_len } => {
-                    let user = self.read(user_len as usize);
+                    let user = read(chunks, spare, user_len as usize);
                     write_exposure(&mut out, (seq, time_ms, tail), name(experiment), user, name(variant));
+                    out.push('\n');
+                }
+                Entry::Track { seq, time_ms, value, user_len, metric_len, attributed } => {
+                    let text = read(chunks, spare, user_len as usize + metric_len as usize);
+                    let (user, metric) = text.split_at(user_len as usize);
+                    let pairs = attributions.drain(..attributed as usize).map(|(e, v)| (name(e), name(v)));
+                    write_track(&mut out, (seq, time_ms, tail), user, metric, value, pairs);
                     out.push('\n');
                 }
             }
         }
         if self.entries.is_empty() {
             while let Some(spent) = self.chunks.pop_front() {
-                self.recycle(spent.text);
+                recycle(&mut self.spare, spent.text);
             }
         }
         out
     }
+}
+
+/// Keeps an emptied chunk for reuse, up to [`SPARE_CHUNKS`].
+fn recycle(spare: &mut Vec<String>, mut text: String) {
+    if spare.len() < SPARE_CHUNKS && text.capacity() == CHUNK_BYTES {
+        text.clear();
+        spare.push(text);
+    }
+}
+
+/// Consumes the next `len` bytes of the chunks' text, recycling the chunks it leaves.
+fn read<'c>(chunks: &'c mut VecDeque<Chunk>, spare: &mut Vec<String>, len: usize) -> &'c str {
+    while chunks.front().is_some_and(|c| c.read + len > c.text.len()) {
+        let spent = chunks.pop_front().expect("just seen");
+        recycle(spare, spent.text);
+    }
+    let chunk = chunks.front_mut().expect("an entry's text is queued");
+    let start = chunk.read;
+    chunk.read += len;
+    &chunk.text[start..start + len]
 }

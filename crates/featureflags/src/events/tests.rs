@@ -45,7 +45,13 @@ fn exposures_drain_like_formatted_events_in_sequence_order() {
 
 #[test]
 fn strings_are_escaped_like_serde_json() {
-    for text in ["plain", "quote \" and \\ backslash", "new\nline\ttab\r", "\u{1}\u{1f}", "emoji 🚀 é"] {
+    let long = "0123456789abcdef".repeat(3);
+    let escaped_late = format!("{long}\"{long}");
+    let control_in_second_block = format!("{}\u{7}", &long[..17]);
+    for text in ["plain", "quote \" and \\ backslash", "new\nline\ttab\r", "\u{1}\u{1f}", "emoji 🚀 é"]
+        .into_iter()
+        .chain([long.as_str(), escaped_late.as_str(), control_in_second_block.as_str()])
+    {
         let mut out = String::new();
         push_json_string(&mut out, text);
         assert_eq!(out, serde_json::to_string(text).unwrap());
@@ -74,8 +80,12 @@ fn partial_drains_across_chunks_keep_every_event_in_order() {
     let (n, drains): (i64, [usize; 6]) =
         if cfg!(miri) { (100, [1, 7, 9, 10, 25, 48]) } else { (1_000, [1, 7, 93, 94, 250, 555]) };
     for i in 0..n {
+        let pairs = [(Sym(0), Sym(1)), (Sym(0), Sym(2)), (Sym(0), Sym(1))];
         if i % 3 == 0 {
             events.emit_exposure(i, Sym(0), Sym(1), &format!("{i}{filler}"), names);
+        } else if i % 3 == 1 {
+            let attributed = &pairs[..(i as usize / 3) % 4];
+            events.emit_track(i, &format!("{i}{filler}"), "revenue", i as f64 / 4.0, attributed, names);
         } else {
             events.emit("test", i, json!({"i": i, "pad": filler}));
         }
@@ -86,7 +96,19 @@ fn partial_drains_across_chunks_keep_every_event_in_order() {
         assert!(out.ends_with('\n'));
         assert_eq!(out.lines().count(), max);
         for line in out.lines() {
-            seen.push(serde_json::from_str::<Value>(line).unwrap()["time_ms"].as_i64().unwrap());
+            let event = serde_json::from_str::<Value>(line).unwrap();
+            let i = event["time_ms"].as_i64().unwrap();
+            if event["type"] == "track" {
+                assert_eq!(event["user_id"], format!("{i}{filler}"));
+                assert_eq!(event["value"], i as f64 / 4.0);
+                let attributed = event["attributed"].as_array().unwrap();
+                assert_eq!(attributed.len(), (i as usize / 3) % 4, "{line}");
+                let variants = ["control", "treatment", "control"];
+                for (a, variant) in attributed.iter().zip(variants) {
+                    assert_eq!(a, &json!({"experiment": "exp", "variant": variant}));
+                }
+            }
+            seen.push(i);
         }
     }
     assert_eq!(events.pending(), 0);
@@ -187,8 +209,8 @@ fn listener_receives_events_instead_of_the_queue() {
 fn track_events_carry_the_attributions_and_the_instance() {
     let events = Events::new(100, false).with_stream(Some("engine-\"3\""), true);
     assert!(events.track_events());
-    events.emit_track(10, "u1", "spend", 12.25, [("exp", "treatment"), ("other", "b")]);
-    events.emit_track(11, "u2", "spend", -0.1, std::iter::empty());
+    events.emit_track(10, "u1", "spend", 12.25, &[(Sym(0), Sym(2)), (Sym(0), Sym(1))], names);
+    events.emit_track(11, "u2", "spend", -0.1, &[], names);
     events.emit_exposure(12, Sym(0), Sym(1), "u3", names);
     let lines: Vec<Value> = events.drain(0, names).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(
@@ -196,7 +218,7 @@ fn track_events_carry_the_attributions_and_the_instance() {
         [
             json!({"type": "track", "seq": 1, "time_ms": 10, "schema": 1, "instance_id": "engine-\"3\"", "user_id": "u1",
                    "metric": "spend", "value": 12.25,
-                   "attributed": [{"experiment": "exp", "variant": "treatment"}, {"experiment": "other", "variant": "b"}]}),
+                   "attributed": [{"experiment": "exp", "variant": "treatment"}, {"experiment": "exp", "variant": "control"}]}),
             json!({"type": "track", "seq": 2, "time_ms": 11, "schema": 1, "instance_id": "engine-\"3\"", "user_id": "u2",
                    "metric": "spend", "value": -0.1, "attributed": []}),
             json!({"type": "exposure", "seq": 3, "time_ms": 12, "schema": 1, "instance_id": "engine-\"3\"",
@@ -212,7 +234,7 @@ fn track_events_carry_the_attributions_and_the_instance() {
 fn numbers_read_back_exactly() {
     for x in [0.0, -0.0, 0.1, 1e15, -1e15, 123.456, 1e-7, 5e-324, f64::MAX / 1e300] {
         let mut out = String::new();
-        super::push_f64(&mut out, x);
+        super::text::push_f64(&mut out, x);
         let back: f64 = serde_json::from_str(&out).unwrap();
         assert_eq!(back.to_bits(), x.to_bits(), "{out}");
     }

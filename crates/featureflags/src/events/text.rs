@@ -40,14 +40,48 @@ pub(super) fn header_tail(instance_id: Option<&str>) -> Box<str> {
 
 /// Writes the opening of every event: `{"type":…,"seq":…,"time_ms":…,"schema":…`; the
 /// first three stay first, in that order, so readers can take them without a parser.
+/// `kind` is one of the library's own event names, which need no escaping.
 pub(super) fn write_header(line: &mut String, kind: &str, seq: u64, time_ms: i64, tail: &str) {
-    line.push_str("{\"type\":");
-    push_json_string(line, kind);
-    line.push_str(",\"seq\":");
+    debug_assert!(!needs_escape(kind.as_bytes()), "event kinds are plain names");
+    line.push_str("{\"type\":\"");
+    line.push_str(kind);
+    line.push_str("\",\"seq\":");
     push_u64(line, seq);
     line.push_str(",\"time_ms\":");
     push_i64(line, time_ms);
     line.push_str(tail);
+}
+
+/// Writes a `track` event: `value` of `metric` for `user_id`, attributed to the
+/// `(experiment, variant)` pairs of `attributed` (none: unattributed).
+pub(super) fn write_track<'a>(
+    line: &mut String,
+    head: (u64, i64, &str),
+    user_id: &str,
+    metric: &str,
+    value: f64,
+    attributed: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    let (seq, time_ms, tail) = head;
+    write_header(line, "track", seq, time_ms, tail);
+    line.push_str(",\"user_id\":");
+    push_json_string(line, user_id);
+    line.push_str(",\"metric\":");
+    push_json_string(line, metric);
+    line.push_str(",\"value\":");
+    push_f64(line, value);
+    line.push_str(",\"attributed\":[");
+    for (i, (experiment, variant)) in attributed.into_iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str("{\"experiment\":");
+        push_json_string(line, experiment);
+        line.push_str(",\"variant\":");
+        push_json_string(line, variant);
+        line.push('}');
+    }
+    line.push_str("]}");
 }
 
 /// Appends `x` (finite) as a JSON number, as serde_json writes it: the shortest digits
@@ -56,33 +90,33 @@ pub fn push_f64(out: &mut String, x: f64) {
     out.push_str(zmij::Buffer::new().format_finite(x));
 }
 
-/// Appends the decimal digits of `n` (what `write!` does, without the formatter).
-pub fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+/// Appends the decimal digits of `n`.
+pub fn push_u64(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 /// Appends `n` in decimal.
 pub fn push_i64(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+/// Whether `bytes` hold a character JSON strings must escape. Blocks of 16 bytes are
+/// checked without an early exit, which the compiler turns into vector compares.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let mut blocks = bytes.chunks_exact(16);
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &b| any | escaped(b)) {
+            return true;
+        }
     }
-    push_u64(out, n.unsigned_abs());
+    blocks.remainder().iter().any(|&b| escaped(b))
 }
 
 /// Appends `text` as a JSON string literal.
 pub fn push_json_string(out: &mut String, text: &str) {
     use std::fmt::Write;
-    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+    if !needs_escape(text.as_bytes()) {
         // The common case: nothing to escape.
         out.reserve(text.len() + 2);
         out.push('"');
