@@ -6,14 +6,17 @@ import (
 	"unsafe"
 )
 
-// Batch is a fixed list of flag keys that Engine.EvaluateMany evaluates in one call
-// into the library: a request's flags for the price of about one foreign call instead
-// of one per flag. Make it once (at start-up) and reuse it; a Batch may be used by
-// many goroutines at once.
+// Batch is a fixed list of flag keys that Engine.EvaluateMany and Engine.EvaluateBatch
+// evaluate in one call into the library: a request's flags for the price of about one
+// foreign call instead of one per flag. NewBatch lays the keys out where the library
+// reads them, once, so that a call marshals nothing. Make it once (at start-up) and
+// reuse it; a Batch may be used by many goroutines at once. Its memory is freed when it
+// becomes unreachable.
 type Batch struct {
 	keys []string
 	buf  []byte    // the keys laid end to end
 	lens []uintptr // their lengths
+	prep *cKeys    // the keys as the library reads them
 }
 
 // NewBatch returns a Batch of keys, evaluated in this order.
@@ -23,6 +26,7 @@ func NewBatch(keys ...string) *Batch {
 		b.buf = append(b.buf, k...)
 		b.lens[i] = uintptr(len(k))
 	}
+	b.prep = prepareKeys(b.buf, b.lens)
 	return b
 }
 
@@ -32,25 +36,28 @@ func (b *Batch) Keys() []string { return b.keys }
 // Len is the number of keys.
 func (b *Batch) Len() int { return len(b.keys) }
 
-// batchScratch is how many C results a pooled scratch holds: memory handed to C
-// escapes, so it is pooled rather than on the stack. It is words, not cDetails, so
-// that cgo's pointer check (which scans memory of a type with pointers, on every call)
-// and the garbage collector skip it: the results point into C memory only.
+// batchScratch is how many results a pooled scratch of EvaluateMany holds: memory the
+// library writes is kept outside Go's view (C memory with cgo, pointer-free words with
+// purego), so that cgo's pointer check and the garbage collector skip it.
 const batchScratch = 16
 
 const detailWords = int(unsafe.Sizeof(cDetail{}) / 8)
 
-var scratches = sync.Pool{New: func() any { return new([batchScratch * detailWords]uint64) }}
+var scratches = sync.Pool{New: func() any { return newResults(batchScratch) }}
 
-func detailsOf(words []uint64, n int) []cDetail {
-	return unsafe.Slice((*cDetail)(unsafe.Pointer(&words[0])), n)
+func detailsAt(p unsafe.Pointer, n int) []cDetail {
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*cDetail)(p), n)
 }
 
 // EvaluateMany evaluates every key of b for ctx, all from the same config, into
 // out[i] (out must hold b.Len() results; a shorter out panics) as Evaluate would,
 // without the value: Detail.Value is nil (use a typed read or Evaluate for values).
 // After the first call for each variant it allocates nothing for batches of up to 16
-// flags. A closed engine gives ReasonError in every result.
+// flags. A closed engine gives ReasonError in every result. EvaluateBatch does the
+// same without building a Detail per flag.
 func (e *Engine) EvaluateMany(b *Batch, ctx *Context, out []Detail) {
 	n := len(b.lens)
 	_ = out[:n]
@@ -61,20 +68,19 @@ func (e *Engine) EvaluateMany(b *Batch, ctx *Context, out []Detail) {
 		}
 		return
 	}
-	var words []uint64
+	var scratch *cResults
 	if n <= batchScratch {
-		small := scratches.Get().(*[batchScratch * detailWords]uint64)
-		defer scratches.Put(small)
-		words = small[:n*detailWords]
+		scratch = scratches.Get().(*cResults)
+		defer scratches.Put(scratch)
 	} else {
-		words = make([]uint64, n*detailWords)
+		scratch = newResults(n)
 	}
-	details := detailsOf(words, n)
-	if status := cEvaluateMany(ptr, cptr(ctx), b.buf, b.lens, words); status != statusOK {
+	if status := cEvaluatePrepared(ptr, cptr(ctx), b.prep, scratch); status != statusOK {
 		for i := range out[:n] {
 			out[i] = Detail{Reason: ReasonError, RuleIndex: -1}
 		}
 	} else {
+		details := detailsAt(scratch.p, n)
 		for i := range details {
 			out[i] = e.detail(ptr, &details[i])
 		}
@@ -82,6 +88,108 @@ func (e *Engine) EvaluateMany(b *Batch, ctx *Context, out []Detail) {
 	runtime.KeepAlive(ctx)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(e)
+}
+
+// BatchResults holds the results of EvaluateBatch where the library wrote them, read
+// flag by flag on demand: a batch call then does no per-flag work in Go. Make one per
+// goroutine with Batch.NewResults and reuse it; it is not safe for concurrent use. Its
+// memory is freed when it becomes unreachable. The results stay readable until the
+// next EvaluateBatch into it; once the engine is closed they read as ReasonError.
+type BatchResults struct {
+	out    *cResults
+	n      int
+	e      *Engine
+	failed bool // a closed engine or a refused call: every result is ReasonError
+}
+
+// NewResults returns results for b (or any batch of as many keys).
+func (b *Batch) NewResults() *BatchResults {
+	return &BatchResults{out: newResults(len(b.lens)), n: len(b.lens), failed: true}
+}
+
+// Len is the number of results.
+func (r *BatchResults) Len() int { return r.n }
+
+// EvaluateBatch evaluates every key of b for ctx in one call into the library, all from
+// the same config, into r (made by b.NewResults, or for a batch of as many keys; fewer
+// panics). Allocates nothing. Read the results with r's methods: r.Detail(i) equals
+// Evaluate(b.Keys()[i], ctx) without the value.
+func (e *Engine) EvaluateBatch(b *Batch, ctx *Context, r *BatchResults) {
+	if r.n != len(b.lens) {
+		panic("featureflags: EvaluateBatch: results made for a batch of another length")
+	}
+	r.e = e
+	ptr := e.ptr()
+	r.failed = ptr == nil || cEvaluatePrepared(ptr, cptr(ctx), b.prep, r.out) != statusOK
+	runtime.KeepAlive(ctx)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(e)
+}
+
+// at returns result i and the engine handle to resolve its strings with, or nil when
+// the batch failed or the engine has been closed since.
+func (r *BatchResults) at(i int) (*cDetail, unsafe.Pointer) {
+	if uint(i) >= uint(r.n) {
+		panic("featureflags: BatchResults index out of range")
+	}
+	if r.failed || r.e == nil {
+		return nil, nil
+	}
+	ptr := r.e.ptr()
+	if ptr == nil {
+		return nil, nil
+	}
+	return &detailsAt(r.out.p, r.n)[i], ptr
+}
+
+// Reason is why result i was served (ReasonFlagNotFound for an unknown key).
+func (r *BatchResults) Reason(i int) Reason {
+	d, _ := r.at(i)
+	if d == nil {
+		return ReasonError
+	}
+	return Reason(d.reason)
+}
+
+// Enabled reports whether flag i served its "on" variant, and def when it served
+// nothing (unknown key, closed engine or context): IsEnabled's answer for boolean and
+// percentage flags. (For a multivariate flag IsEnabled returns def; Enabled reports
+// whether its served variant is named "on".)
+func (r *BatchResults) Enabled(i int, def bool) bool {
+	d, ptr := r.at(i)
+	if d == nil || d.variant.ptr == nil {
+		return def
+	}
+	_ = ptr
+	on := d.variant.len == 2 && *(*[2]byte)(unsafe.Pointer(d.variant.ptr)) == [2]byte{'o', 'n'}
+	runtime.KeepAlive(r.e) // the variant's bytes are the engine's
+	return on
+}
+
+// Variant is the key of the variant flag i served, or def when nothing was served, as
+// Engine.Variant. Allocates nothing once the engine's strings are cached.
+func (r *BatchResults) Variant(i int, def string) string {
+	d, ptr := r.at(i)
+	if d == nil {
+		return def
+	}
+	v, ok := r.e.names.get(ptr, d.variantID)
+	runtime.KeepAlive(r.e)
+	if !ok {
+		return def
+	}
+	return v
+}
+
+// Detail is result i as Evaluate gives it, without the value (Detail.Value is nil).
+func (r *BatchResults) Detail(i int) Detail {
+	d, ptr := r.at(i)
+	if d == nil {
+		return Detail{Reason: ReasonError, RuleIndex: -1}
+	}
+	out := r.e.detail(ptr, d)
+	runtime.KeepAlive(r.e)
+	return out
 }
 
 // variantsMany is EvaluateMany through ff_evaluate_many (variants as the engine's own

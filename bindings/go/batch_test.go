@@ -2,6 +2,7 @@ package featureflags
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -102,5 +103,120 @@ func TestAllFlagsJSON(t *testing.T) {
 	state := doc["$flagsState"].(map[string]any)["str"].(map[string]any)
 	if state["variant"] != "greeting" || state["reason"] != "DEFAULT" {
 		t.Fatalf("%s", raw)
+	}
+}
+
+// checkBatchEqualsSingles evaluates b both ways and fails on any difference: each
+// result of EvaluateBatch and of EvaluateMany against Evaluate, IsEnabled and Variant
+// for the same key.
+func checkBatchEqualsSingles(t *testing.T, e *Engine, b *Batch, ctx *Context, r *BatchResults, multivariate map[string]bool) {
+	t.Helper()
+	e.EvaluateBatch(b, ctx, r)
+	many := make([]Detail, b.Len())
+	e.EvaluateMany(b, ctx, many)
+	for i, k := range b.Keys() {
+		want := e.Evaluate(k, ctx)
+		got := r.Detail(i)
+		if got.Value != nil || got.Variant != want.Variant || got.HasVariant != want.HasVariant ||
+			got.Reason != want.Reason || got.RuleIndex != want.RuleIndex || got.RuleID != want.RuleID {
+			t.Fatalf("%q: EvaluateBatch %+v, Evaluate %+v", k, got, want)
+		}
+		if m := many[i]; m.Value != nil || m.Variant != got.Variant || m.HasVariant != got.HasVariant ||
+			m.Reason != got.Reason || m.RuleIndex != got.RuleIndex || m.RuleID != got.RuleID {
+			t.Fatalf("%q: EvaluateMany %+v, EvaluateBatch %+v", k, many[i], got)
+		}
+		if r.Reason(i) != want.Reason {
+			t.Fatalf("%q: Reason %v, Evaluate %v", k, r.Reason(i), want.Reason)
+		}
+		if v := r.Variant(i, "def"); v != e.Variant(k, ctx, "def") {
+			t.Fatalf("%q: Variant %q, single %q", k, v, e.Variant(k, ctx, "def"))
+		}
+		if multivariate[k] {
+			continue
+		}
+		for _, def := range []bool{false, true} {
+			if on := r.Enabled(i, def); on != e.IsEnabled(k, ctx, def) {
+				t.Fatalf("%q: Enabled(def %v) %v, IsEnabled %v", k, def, on, !on)
+			}
+		}
+	}
+}
+
+func TestEvaluateBatchEqualsSingleCalls(t *testing.T) {
+	e := newEngine(t)
+	multivariate := map[string]bool{"layout": true}
+	keys := []string{"on", "geo", "half", "layout", "router", "missing", "", "on", "héllo-ünknown"}
+	b := NewBatch(keys...)
+	r := b.NewResults()
+	if r.Len() != len(keys) || r.Reason(0) != ReasonError || r.Enabled(0, true) != true {
+		t.Fatalf("results before any call: len %d, %v", r.Len(), r.Reason(0))
+	}
+	for _, user := range []string{"user-1", "user-2", "user-3", "user-4", "user-5", "user-6"} {
+		for _, country := range []string{"US", "FR"} {
+			checkBatchEqualsSingles(t, e, b, newContext(t, user, "country", country), r, multivariate)
+		}
+	}
+	ctx := newContext(t, "user-1", "country", "US")
+	e.EvaluateBatch(b, ctx, r)
+	if r.Reason(5) != ReasonFlagNotFound || r.Reason(6) != ReasonFlagNotFound || r.Enabled(5, true) != true ||
+		r.Variant(5, "def") != "def" || !r.Enabled(0, false) || r.Variant(1, "") != "on" || r.Detail(1).RuleID != "na" {
+		t.Fatalf("results: %+v %+v %+v", r.Detail(0), r.Detail(1), r.Detail(5))
+	}
+
+	// After a reload: geo's rule now serves off, half is gone, a new flag appears.
+	reloaded := strings.NewReplacer(`"serve": "on"}]},`, `"serve": "off"}]},`,
+		`"half": {"type": "percentage", "percentage": 50},`, `"fresh": {"type": "boolean"},`).Replace(testConfig)
+	if reloaded == testConfig {
+		t.Fatal("the reload changed nothing")
+	}
+	if err := e.LoadJSON([]byte(reloaded)); err != nil {
+		t.Fatal(err)
+	}
+	fresh := NewBatch(append(keys, "fresh")...)
+	rFresh := fresh.NewResults()
+	for _, country := range []string{"US", "FR"} {
+		c := newContext(t, "user-1", "country", country)
+		checkBatchEqualsSingles(t, e, b, c, r, multivariate)
+		checkBatchEqualsSingles(t, e, fresh, c, rFresh, multivariate)
+	}
+	e.EvaluateBatch(b, ctx, r)
+	if r.Enabled(1, true) || r.Reason(2) != ReasonFlagNotFound {
+		t.Fatalf("after the reload: geo %+v, half %+v", r.Detail(1), r.Detail(2))
+	}
+
+	if n := testing.AllocsPerRun(100, func() {
+		e.EvaluateBatch(b, ctx, r)
+		for i := 0; i < r.Len(); i++ {
+			r.Enabled(i, false)
+			r.Variant(i, "")
+		}
+	}); n != 0 {
+		t.Fatalf("EvaluateBatch and its reads allocate %v times", n)
+	}
+
+	// Another batch's results of the wrong length are refused.
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("results of another length accepted")
+			}
+		}()
+		e.EvaluateBatch(fresh, ctx, r)
+	}()
+
+	closedCtx := newContext(t, "user-1", "country", "US")
+	closedCtx.Close()
+	e.EvaluateBatch(b, closedCtx, r)
+	if r.Reason(0) != ReasonError || r.Enabled(0, false) || !r.Enabled(0, true) || r.Variant(0, "d") != "d" {
+		t.Fatalf("closed context: %+v", r.Detail(0))
+	}
+	e.EvaluateBatch(b, ctx, r)
+	e.Close()
+	if r.Reason(0) != ReasonError || r.Variant(0, "d") != "d" || r.Detail(0).Reason != ReasonError {
+		t.Fatalf("results read after Close: %+v", r.Detail(0))
+	}
+	e.EvaluateBatch(b, ctx, r)
+	if r.Reason(1) != ReasonError || !r.Enabled(1, true) {
+		t.Fatalf("closed engine: %+v", r.Detail(1))
 	}
 }

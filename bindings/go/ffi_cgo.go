@@ -178,30 +178,9 @@ static inline ff_go_assignment ff_go_assign(const ff_engine *e, const char *key,
     return a;
 }
 
-// A batch's keys travel as one buffer and their lengths (no Go pointers inside, as cgo
-// requires); the key pointers are rebuilt here on the C stack, 64 at a time.
-// out is untyped so that cgo's pointer check does not scan the results for Go pointers
-// on every call (they hold C pointers only).
-static inline ff_status ff_go_evaluate_many(const ff_engine *e, const char *buf, const size_t *lens, size_t n,
-                                            const ff_context *ctx, void *results) {
-    ff_detail *out = (ff_detail *)results;
-    const char *keys[64];
-    size_t done = 0;
-    while (done < n) {
-        size_t m = n - done < 64 ? n - done : 64;
-        for (size_t i = 0; i < m; i++) {
-            keys[i] = buf;
-            buf += lens[done + i];
-        }
-        ff_status s = ff_evaluate_many_detail(e, keys, lens + done, m, ctx, out + done);
-        if (s != FF_STATUS_OK) return s;
-        done += m;
-    }
-    return FF_STATUS_OK;
-}
-
-// ff_evaluate_many with ff_evaluation results: the same walk, for completeness (Go uses
-// the detail form, whose string ids its cache resolves).
+// ff_evaluate_many with ff_evaluation results, the keys laid end to end in buf (lens[i]
+// bytes each): for completeness (Go uses the detail form, whose string ids its cache
+// resolves).
 static inline ff_status ff_go_evaluate_many_plain(const ff_engine *e, const char *buf, const size_t *lens, size_t n,
                                                   const ff_context *ctx, ff_evaluation *out) {
     const char *keys[64];
@@ -211,6 +190,15 @@ static inline ff_status ff_go_evaluate_many_plain(const ff_engine *e, const char
         buf += lens[i];
     }
     return ff_evaluate_many(e, keys, lens, n, ctx, out);
+}
+
+// A prepared batch (prepareKeys): n key pointers, then n lengths, then the key bytes,
+// all in one C allocation; out is C memory too. Both travel as integers, so that cgo
+// has no Go pointer to check on the call.
+static inline ff_status ff_go_evaluate_prepared(const ff_engine *e, uintptr_t keys, size_t n,
+                                                const ff_context *ctx, uintptr_t out) {
+    const char *const *k = (const char *const *)keys;
+    return ff_evaluate_many_detail(e, k, (const size_t *)(k + n), n, ctx, (ff_detail *)out);
 }
 
 typedef struct { ff_reason reason; bool value; } ff_go_bool;
@@ -643,23 +631,8 @@ func cFlagString(e, c unsafe.Pointer, key string) (cStr, uint32) {
 	return *(*cStr)(unsafe.Pointer(&r.value)), uint32(r.reason)
 }
 
-// cEvaluateMany evaluates the keys laid end to end in buf (lens[i] bytes each) into
-// out, len(lens) ff_details laid out as words (see batchScratch).
-func cEvaluateMany(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []uint64) uint32 {
-	if len(lens) == 0 {
-		return statusOK
-	}
-	bp, _ := cbytes(buf)
-	r := C.ff_go_evaluate_many(eng(e), bp, (*C.size_t)(unsafe.Pointer(&lens[0])), C.size_t(len(lens)), ctxp(c),
-		unsafe.Pointer(&out[0]))
-	runtime.KeepAlive(buf)
-	runtime.KeepAlive(lens)
-	runtime.KeepAlive(out)
-	return uint32(r)
-}
-
-// cEvaluateManyPlain is cEvaluateMany through ff_evaluate_many (at most 64 keys): the
-// variants as borrowed C strings, without ids.
+// cEvaluateManyPlain evaluates the keys laid end to end in buf (lens[i] bytes each, at
+// most 64) through ff_evaluate_many: the variants as borrowed C strings, without ids.
 func cEvaluateManyPlain(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []cEvaluation) uint32 {
 	if len(lens) == 0 {
 		return statusOK
@@ -669,6 +642,67 @@ func cEvaluateManyPlain(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []c
 		(*C.ff_evaluation)(unsafe.Pointer(&out[0])))
 	runtime.KeepAlive(buf)
 	runtime.KeepAlive(lens)
+	runtime.KeepAlive(out)
+	return uint32(r)
+}
+
+// cKeys is a Batch's keys where the library reads them (see ff_go_evaluate_prepared),
+// laid out once so that a batch call marshals nothing. Freed when unreachable.
+type cKeys struct {
+	mem unsafe.Pointer
+	n   int
+}
+
+func prepareKeys(buf []byte, lens []uintptr) *cKeys {
+	n := len(lens)
+	if n == 0 {
+		return &cKeys{}
+	}
+	mem := C.malloc(C.size_t(16*n + len(buf)))
+	if mem == nil {
+		panic("featureflags: out of memory preparing a batch")
+	}
+	ptrs := unsafe.Slice((*uintptr)(mem), n)
+	sizes := unsafe.Slice((*uintptr)(unsafe.Add(mem, 8*n)), n)
+	bytes := unsafe.Add(mem, 16*n)
+	copy(unsafe.Slice((*byte)(bytes), len(buf)), buf)
+	at := uintptr(bytes)
+	for i, l := range lens {
+		ptrs[i], sizes[i] = at, l
+		at += l
+	}
+	k := &cKeys{mem: mem, n: n}
+	runtime.SetFinalizer(k, func(k *cKeys) { C.free(k.mem) })
+	return k
+}
+
+// cResults is memory for n ff_details that the library writes and Go reads in place:
+// C memory, so that neither cgo's pointer check nor the garbage collector looks at it.
+type cResults struct {
+	p unsafe.Pointer
+}
+
+func newResults(n int) *cResults {
+	if n == 0 {
+		return &cResults{}
+	}
+	p := C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(cDetail{})))
+	if p == nil {
+		panic("featureflags: out of memory for batch results")
+	}
+	r := &cResults{p: p}
+	runtime.SetFinalizer(r, func(r *cResults) { C.free(r.p) })
+	return r
+}
+
+// cEvaluatePrepared evaluates k's keys into out (k.n results) in one call.
+func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
+	if k.n == 0 {
+		return statusOK
+	}
+	r := C.ff_go_evaluate_prepared(eng(e), C.uintptr_t(uintptr(k.mem)), C.size_t(k.n), ctxp(c),
+		C.uintptr_t(uintptr(out.p)))
+	runtime.KeepAlive(k)
 	runtime.KeepAlive(out)
 	return uint32(r)
 }

@@ -688,36 +688,54 @@ func manyKeys(buf []byte, lens []uintptr, ptrs []uintptr) {
 	}
 }
 
-// keyPointers are pooled arrays of a batch's key pointers.
-var keyPointers = sync.Pool{New: func() any { return new([64]uintptr) }}
+// cKeys is a Batch's keys as the library reads them: pointers into buf (a Go heap
+// allocation, which does not move; kept alive by cKeys) computed once, so that a batch
+// call marshals nothing.
+type cKeys struct {
+	buf  []byte
+	ptrs []uintptr
+	lens []uintptr
+	n    int
+}
 
-// cEvaluateMany evaluates the keys laid end to end in buf (lens[i] bytes each) into
-// out, len(lens) ff_details laid out as words (see batchScratch).
-func cEvaluateMany(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []uint64) uint32 {
-	if len(lens) == 0 {
+func prepareKeys(buf []byte, lens []uintptr) *cKeys {
+	k := &cKeys{buf: buf, lens: lens, n: len(lens), ptrs: make([]uintptr, len(lens))}
+	manyKeys(buf, lens, k.ptrs)
+	return k
+}
+
+// cResults is memory for n ff_details that the library writes and Go reads in place:
+// words, so that the garbage collector does not scan the C pointers in them.
+type cResults struct {
+	words []uint64
+	p     unsafe.Pointer
+}
+
+func newResults(n int) *cResults {
+	if n == 0 {
+		return &cResults{}
+	}
+	words := make([]uint64, n*detailWords)
+	return &cResults{words: words, p: unsafe.Pointer(&words[0])}
+}
+
+// cEvaluatePrepared evaluates k's keys into out (k.n results) in one call.
+func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
+	if k.n == 0 {
 		return statusOK
 	}
-	var ptrs []uintptr
-	if len(lens) <= 64 {
-		pooled := keyPointers.Get().(*[64]uintptr)
-		defer keyPointers.Put(pooled)
-		ptrs = pooled[:len(lens)]
-	} else {
-		ptrs = make([]uintptr, len(lens))
-	}
-	manyKeys(buf, lens, ptrs)
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(e), uintptr(unsafe.Pointer(&ptrs[0])), uintptr(unsafe.Pointer(&lens[0]))
-	k.args[3], k.args[4], k.args[5] = uintptr(len(lens)), uintptr(c), uintptr(unsafe.Pointer(&out[0]))
-	r, _ := k.do(fns.evaluateManyDetail, 6)
-	calls.Put(k)
-	runtime.KeepAlive(buf)
-	runtime.KeepAlive(ptrs)
-	runtime.KeepAlive(lens)
+	a := getCall()
+	a.args[0], a.args[1], a.args[2] = uintptr(e), uintptr(unsafe.Pointer(&k.ptrs[0])), uintptr(unsafe.Pointer(&k.lens[0]))
+	a.args[3], a.args[4], a.args[5] = uintptr(k.n), uintptr(c), uintptr(out.p)
+	r, _ := a.do(fns.evaluateManyDetail, 6)
+	calls.Put(a)
+	runtime.KeepAlive(k)
 	runtime.KeepAlive(out)
 	return uint32(r)
 }
 
+// cEvaluateManyPlain evaluates the keys laid end to end in buf (lens[i] bytes each)
+// through ff_evaluate_many: the variants as borrowed C strings, without ids.
 func cEvaluateManyPlain(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []cEvaluation) uint32 {
 	if len(lens) == 0 {
 		return statusOK

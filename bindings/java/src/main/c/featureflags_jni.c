@@ -7,6 +7,7 @@
  * engineString and caches in an array indexed by id. */
 #include <jni.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,36 @@ JNI(void, evaluateMany)(JNIEnv *env, jclass cls, jlong e, jobjectArray keys, jlo
         (*env)->SetLongArrayRegion(env, out, 4 * done, 4 * m, results);
         done += m;
     }
+}
+
+/* A prepared batch (FlagBatch): how Java lays out the keys and reads the results in
+ * direct buffers, so that it needs no struct layout of its own: {pointer size, sizeof
+ * ff_detail, offsets of reason, rule_index, variant_string_id, rule_id_string_id}. */
+JNI(jintArray, batchLayout)(JNIEnv *env, jclass cls) {
+    (void)cls;
+    jint layout[6] = {(jint)sizeof(const char *), (jint)sizeof(ff_detail), (jint)offsetof(ff_detail, reason),
+                      (jint)offsetof(ff_detail, rule_index), (jint)offsetof(ff_detail, variant_string_id),
+                      (jint)offsetof(ff_detail, rule_id_string_id)};
+    jintArray out = (*env)->NewIntArray(env, 6);
+    if (out != NULL) (*env)->SetIntArrayRegion(env, out, 0, 6, layout);
+    return out;
+}
+
+/* The address of a direct buffer, taken once when a FlagBatch or BatchResults is made. */
+JNI(jlong, bufferAddress)(JNIEnv *env, jclass cls, jobject buffer) {
+    (void)cls;
+    return (jlong)(intptr_t)(*env)->GetDirectBufferAddress(env, buffer);
+}
+
+/* Evaluates a prepared batch: keys points at n key pointers followed by n lengths
+ * (in a direct buffer the FlagBatch keeps alive), out at n ff_details (ditto, a
+ * BatchResults). Nothing is copied on either side. Returns the ff_status. */
+JNI(jint, evaluateBatch)(JNIEnv *env, jclass cls, jlong e, jlong keys, jint n, jlong c, jlong out) {
+    (void)env;
+    (void)cls;
+    const char *const *k = (const char *const *)(intptr_t)keys;
+    return (jint)ff_evaluate_many_detail(ENGINE(e), k, (const size_t *)(k + n), (size_t)n,
+                                         (const ff_context *)CONTEXT(c), (ff_detail *)(intptr_t)out);
 }
 
 JNI(jbyteArray, allFlags)(JNIEnv *env, jclass cls, jlong e, jlong c) {

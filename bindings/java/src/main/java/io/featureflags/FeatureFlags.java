@@ -27,7 +27,7 @@ public final class FeatureFlags implements AutoCloseable {
     private static final Map<String, byte[]> KEYS = new ConcurrentHashMap<>();
 
     /** What evaluating with a closed engine or context gives: nothing served, reason ERROR. */
-    private static final Evaluation NOT_EVALUATED = new Evaluation(null, null, Reason.ERROR, -1, null);
+    static final Evaluation NOT_EVALUATED = new Evaluation(null, null, Reason.ERROR, -1, null);
 
     /** The largest string id cached: array indices are ints, and ids past it never occur in practice. */
     private static final long MAX_CACHED_ID = Integer.MAX_VALUE - 8;
@@ -128,6 +128,11 @@ public final class FeatureFlags implements AutoCloseable {
         return bytes;
     }
 
+    /** Whether close() has run: results read after it say ERROR. */
+    boolean isClosed() {
+        return handle == 0;
+    }
+
     private long live() {
         long h = handle;
         if (h == 0) {
@@ -137,7 +142,7 @@ public final class FeatureFlags implements AutoCloseable {
     }
 
     /** The string of an id from the engine, null for none (-1). Allocates nothing once cached. */
-    private String interned(long id) {
+    String interned(long id) {
         if (id < 0) {
             return null;
         }
@@ -397,7 +402,9 @@ public final class FeatureFlags implements AutoCloseable {
     /**
      * Evaluates several flags in one call into the library, all from the same config: the
      * JNI crossing is paid once, not once per flag. Each result is what {@link #evaluate}
-     * returns, without the value ({@link Evaluation#valueJson()} is null).
+     * returns, without the value ({@link Evaluation#valueJson()} is null). It copies the
+     * keys and allocates the results on every call; for a set of flags asked again and
+     * again, {@link #evaluateBatch} with a {@link FlagBatch} does neither.
      *
      * @param keys the flags
      * @param ctx the user
@@ -423,6 +430,40 @@ public final class FeatureFlags implements AutoCloseable {
             }
             return out;
         } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Evaluates a prepared batch of flags in one call into the library, all from the same
+     * config, into {@code results}: the keys are not copied and nothing is allocated, so
+     * the JNI crossing is paid once for the batch. Read the results with
+     * {@link BatchResults#isEnabled}, {@link BatchResults#variant},
+     * {@link BatchResults#reason} or {@link BatchResults#evaluation} (which equals
+     * {@link #evaluate} without the value). A closed engine or context gives
+     * {@link Reason#ERROR} in every result.
+     *
+     * @param batch the flags, prepared once with {@link FlagBatch#of}
+     * @param ctx the user
+     * @param results where to put the results, from {@code batch.newResults()} (or made
+     *     for a batch of as many keys) and used by one thread at a time
+     * @throws IllegalArgumentException when results were made for a batch of another size
+     */
+    public void evaluateBatch(FlagBatch batch, EvaluationContext ctx, BatchResults results) {
+        if (results.size() != batch.size()) {
+            throw new IllegalArgumentException(
+                    "featureflags: results for " + results.size() + " flags, batch of " + batch.size());
+        }
+        try {
+            long h = handle;
+            long c = ctx.evaluationHandle();
+            boolean ok = h != 0 && c != 0
+                    && (batch.size() == 0 || Native.evaluateBatch(h, batch.address, batch.size(), c, results.address) == 0);
+            results.evaluated(ok ? this : null);
+        } finally {
+            Reference.reachabilityFence(batch);
+            Reference.reachabilityFence(results);
             Reference.reachabilityFence(ctx);
             Reference.reachabilityFence(this);
         }

@@ -76,6 +76,9 @@ final class Native {
     static native double flagNumber(long engine, byte[] key, long context, double def);
     static native byte[] flagString(long engine, byte[] key, long context);
     static native void evaluateMany(long engine, byte[][] keys, long context, long[] out);
+    static native int[] batchLayout();
+    static native long bufferAddress(java.nio.ByteBuffer buffer);
+    static native int evaluateBatch(long engine, long keys, int n, long context, long out);
     static native byte[] allFlags(long engine, long context);
     static native void setOverride(long engine, byte[] key, byte[] variant);
     static native void clearOverride(long engine, byte[] key);
