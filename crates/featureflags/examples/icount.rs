@@ -6,32 +6,17 @@ use std::hint::black_box;
 
 use featureflags::{Context, Engine};
 
-const CONFIG: &str = r#"{
-  "schema_version": 1,
-  "segments": {"vip": {"all": [{"attr": "tier", "op": "in", "value": ["vip", "gold"]},
-                              {"attr": "volume", "op": "greater_or_equal", "value": 1000000}]}},
-  "flags": {
-    "a-on": {"type": "boolean"},
-    "b-country": {"type": "boolean", "default": "off",
-      "rules": [{"when": {"attr": "country", "op": "in", "value": ["US", "CA", "GB"]}, "serve": "on"}]},
-    "c-split": {"type": "percentage", "percentage": 50},
-    "d-rule-split": {"type": "multivariate", "variants": {"x": 1, "y": 2, "z": 3},
-      "rules": [{"when": {"all": [{"attr": "country", "op": "in", "value": ["US", "CA", "GB"]},
-                                  {"attr": "tier", "op": "equals", "value": "vip"}]},
-                 "serve": {"split": {"x": 34, "y": 33, "z": 33}}}],
-      "default": "x"},
-    "segment": {"type": "boolean", "default": "off", "rules": [{"when": {"segment": "vip"}, "serve": "on"}]},
-    "regex": {"type": "boolean", "default": "off",
-      "rules": [{"when": {"attr": "email", "op": "matches", "value": "^[a-z0-9.]+@(corp|staff)\\.example$"}, "serve": "on"}]},
-    "version": {"type": "boolean", "default": "off",
-      "rules": [{"when": {"attr": "app", "op": "version_greater_or_equal", "value": "5.2.0"}, "serve": "on"}]},
-    "p1": {"type": "boolean"},
-    "p2": {"type": "boolean", "prerequisites": [{"flag": "p1", "variant": "on"}]},
-    "p3": {"type": "boolean", "prerequisites": [{"flag": "p2", "variant": "on"}]}
-  },
-  "experiments": {"exp": {"status": "running", "variants": {"control": 50, "treatment": 50},
-                          "metrics": {"buy": "conversion", "revenue": "revenue"}}}
-}"#;
+#[path = "../benches/configs.rs"]
+mod configs;
+
+/// The benchmarks' flags and their experiment in one document, so the cases here count
+/// the work the benchmarks time.
+fn config() -> String {
+    let mut doc: serde_json::Value = serde_json::from_str(configs::CONFIG).expect("flags config");
+    let experiments: serde_json::Value = serde_json::from_str(configs::EXPERIMENT).expect("experiment config");
+    doc["experiments"] = experiments["experiments"].clone();
+    doc.to_string()
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -46,7 +31,7 @@ fn main() {
     } else {
         Engine::default()
     };
-    engine.load_json(CONFIG.as_bytes()).expect("the config loads");
+    engine.load_json(config().as_bytes()).expect("the config loads");
     let mut user = Context::new("user-1234567");
     user.set_string("country", "US").unwrap();
     user.set_string("tier", "vip").unwrap();
