@@ -266,6 +266,35 @@ func (k *call) statusCall(fn uintptr, n int) (uint32, unsafe.Pointer) {
 	return status, err
 }
 
+// handleString calls fn(h, s, len(s), &err): a handle given one string, answering a status.
+func handleString(fn uintptr, h unsafe.Pointer, s string) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(h), sp(s), uintptr(len(s))
+	status, err := k.statusCall(fn, 3)
+	runtime.KeepAlive(s)
+	return status, err
+}
+
+// handleBytes is handleString for a byte slice.
+func handleBytes(fn uintptr, h unsafe.Pointer, b []byte) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(h), bp(b), uintptr(len(b))
+	status, err := k.statusCall(fn, 3)
+	runtime.KeepAlive(b)
+	return status, err
+}
+
+// handleNameValue calls fn(h, name, len, value, len, &err).
+func handleNameValue(fn uintptr, h unsafe.Pointer, name, value string) (uint32, unsafe.Pointer) {
+	k := getCall()
+	k.args[0], k.args[1], k.args[2] = uintptr(h), sp(name), uintptr(len(name))
+	k.args[3], k.args[4] = sp(value), uintptr(len(value))
+	status, err := k.statusCall(fn, 5)
+	runtime.KeepAlive(name)
+	runtime.KeepAlive(value)
+	return status, err
+}
+
 func cEngineCreate(options []byte) (uint32, unsafe.Pointer, unsafe.Pointer) {
 	k := getCall()
 	k.args[0], k.args[1], k.args[2], k.args[3] = bp(options), uintptr(len(options)), k.outPtr(), k.errPtr()
@@ -299,19 +328,11 @@ func cEngineCheckpoint(e unsafe.Pointer) (uint32, unsafe.Pointer) {
 }
 
 func cEngineLoadJSON(e unsafe.Pointer, config []byte) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(e), bp(config), uintptr(len(config))
-	status, err := k.statusCall(fns.engineLoadJSON, 3)
-	runtime.KeepAlive(config)
-	return status, err
+	return handleBytes(fns.engineLoadJSON, e, config)
 }
 
 func cEngineLoadFile(e unsafe.Pointer, path string) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(e), sp(path), uintptr(len(path))
-	status, err := k.statusCall(fns.engineLoadFile, 3)
-	runtime.KeepAlive(path)
-	return status, err
+	return handleString(fns.engineLoadFile, e, path)
 }
 
 func cEngineSetTime(e unsafe.Pointer, ms int64) uint32 {
@@ -361,21 +382,11 @@ func cContextFree(c unsafe.Pointer) {
 }
 
 func cContextReset(c unsafe.Pointer, userID string) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(c), sp(userID), uintptr(len(userID))
-	status, err := k.statusCall(fns.contextReset, 3)
-	runtime.KeepAlive(userID)
-	return status, err
+	return handleString(fns.contextReset, c, userID)
 }
 
 func cContextSetString(c unsafe.Pointer, name, value string) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(c), sp(name), uintptr(len(name))
-	k.args[3], k.args[4] = sp(value), uintptr(len(value))
-	status, err := k.statusCall(fns.contextSetString, 5)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(value)
-	return status, err
+	return handleNameValue(fns.contextSetString, c, name, value)
 }
 
 func cContextSetNumber(c unsafe.Pointer, name string, value float64) (uint32, unsafe.Pointer) {
@@ -764,29 +775,15 @@ func cAllFlagsJSON(e, c unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {
 }
 
 func cFlagdLoadJSON(e unsafe.Pointer, doc []byte) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(e), bp(doc), uintptr(len(doc))
-	status, err := k.statusCall(fns.flagdLoadJSON, 3)
-	runtime.KeepAlive(doc)
-	return status, err
+	return handleBytes(fns.flagdLoadJSON, e, doc)
 }
 
 func cFlagdLoadFile(e unsafe.Pointer, path string) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(e), sp(path), uintptr(len(path))
-	status, err := k.statusCall(fns.flagdLoadFile, 3)
-	runtime.KeepAlive(path)
-	return status, err
+	return handleString(fns.flagdLoadFile, e, path)
 }
 
 func cContextSetJSON(c unsafe.Pointer, name, value string) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(c), sp(name), uintptr(len(name))
-	k.args[3], k.args[4] = sp(value), uintptr(len(value))
-	status, err := k.statusCall(fns.contextSetJSON, 5)
-	runtime.KeepAlive(name)
-	runtime.KeepAlive(value)
-	return status, err
+	return handleNameValue(fns.contextSetJSON, c, name, value)
 }
 
 func cFlagdEvaluate(e, c unsafe.Pointer, key string, valueType uint32) cFlagdResult {
