@@ -146,7 +146,8 @@ fn a_schema_one_file_opens_with_its_tallies_as_one_period() {
         let engine = open(&path);
         let r = engine.experiment_results("ramp").unwrap();
         let buy = &r["metrics"]["buy"];
-        let users: Vec<u64> = buy["variants"].as_array().unwrap().iter().map(|v| v["users"].as_u64().unwrap()).collect();
+        let users: Vec<u64> =
+            buy["variants"].as_array().unwrap().iter().map(|v| v["users"].as_u64().unwrap()).collect();
         let conversions: Vec<u64> =
             buy["variants"].as_array().unwrap().iter().map(|v| v["conversions"].as_u64().unwrap()).collect();
         assert_eq!((users, conversions), (vec![376, 824], vec![36, 144]), "the counts of schema 1");

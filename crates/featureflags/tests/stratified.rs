@@ -242,7 +242,8 @@ fn assert_engine_matches_analysis(engine: &Engine, counted: &Counted) -> Value {
         let mut paths = vec!["/srm_chi_square", "/srm_p_value", "/srm_periods/0/p_value", "/srm_periods/1/p_value"];
         let rows: Vec<String> = (0..2)
             .flat_map(|v| {
-                let fields: &[&str] = if metric == "buy" { &["users", "conversions", "rate"] } else { &["users", "sum", "mean", "sd"] };
+                let fields: &[&str] =
+                    if metric == "buy" { &["users", "conversions", "rate"] } else { &["users", "sum", "mean", "sd"] };
                 fields.iter().map(move |f| format!("/variants/{v}/{f}")).collect::<Vec<_>>()
             })
             .chain(

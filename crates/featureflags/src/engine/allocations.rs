@@ -245,7 +245,11 @@ mod tests {
     use super::*;
 
     fn period(id: u16, weights: &[(&str, f64)]) -> PeriodStart {
-        PeriodStart { id, from_ms: i64::from(id) * 1000, weights: weights.iter().map(|(k, w)| ((*k).into(), *w)).collect() }
+        PeriodStart {
+            id,
+            from_ms: i64::from(id) * 1000,
+            weights: weights.iter().map(|(k, w)| ((*k).into(), *w)).collect(),
+        }
     }
 
     #[test]

@@ -144,7 +144,9 @@ impl Tracker {
         let mut shard = self.shards.iter().next().expect("there are shards");
         match of {
             TallyOf::Period(period) => shard.tallies.insert((experiment, variant, period), tally),
-            TallyOf::Segment(attr, segment) => shard.segment_tallies.insert((experiment, variant, attr, segment), tally),
+            TallyOf::Segment(attr, segment) => {
+                shard.segment_tallies.insert((experiment, variant, attr, segment), tally)
+            }
         };
     }
 
