@@ -68,8 +68,9 @@ impl Engine {
         let mut numbers: FxHashMap<Sym, u32> = FxHashMap::default();
         let mut name =
             |sym: Sym| *numbers.entry(sym).or_insert_with(|| store.name_id(&self.store_names, self.interner.get(sym)));
-        // Before the tallies: a period recorded meanwhile must not reach the file with
-        // more users at its start than the tallies written beside it.
+        // Before the tallies: a period a reload starts meanwhile can only be missing
+        // from the file beside its users' tallies, never there without them; restoring
+        // the stored config (the reload's) starts it again under the same number.
         self.collect_allocations(&mut rows);
         self.tracker.collect(&mut name, &mut rows);
         self.funnels.collect(&mut name, &mut rows);
