@@ -17,11 +17,24 @@ impl Engine {
     pub fn experiment_results(&self, key: &str) -> Result<Value, ExperimentError> {
         let snapshot = self.snapshot.load_full();
         let exp = snapshot.experiment(key).ok_or_else(|| ExperimentError::NotFound(key.to_owned()))?;
-        let aggregates = self.tracker.aggregate(exp.sym());
+        let periods = self.allocation_periods(exp);
+        let aggregates = if periods.is_empty() {
+            self.tracker.aggregate(exp.sym())
+        } else {
+            // The periods' sum, read in the same pass: the pooled figures and the
+            // periods' then describe the same users even while tracking goes on.
+            let mut pooled: rustc_hash::FxHashMap<Sym, VariantAggregate> = rustc_hash::FxHashMap::default();
+            for p in &periods {
+                for (v, agg) in exp.variants.iter().zip(&p.variants) {
+                    pooled.entry(v.sym()).or_default().merge(agg);
+                }
+            }
+            pooled
+        };
         let empty = VariantAggregate::default();
         let per_variant = |sym| aggregates.get(&sym).unwrap_or(&empty);
         let control = &exp.variants[exp.control as usize].key;
-        let analysis = analyze_metrics(exp, &aggregates, &self.allocation_periods(exp));
+        let analysis = analyze_metrics(exp, &aggregates, &periods);
         let breakdowns = exp
             .breakdowns
             .iter()
