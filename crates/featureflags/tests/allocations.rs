@@ -126,3 +126,44 @@ fn a_ramp_lost_in_a_crash_restarts_at_the_restored_counts() {
     let r = engine.experiment_results("ramp").unwrap();
     assert_eq!(r["srm"], false, "{r}");
 }
+
+/// A state file written by the library before it kept tallies per period (schema 1, at
+/// commit eff6ce3): the ramp above with 600 users at 50/50, then 600 at 10/90 (every 10th,
+/// then every 5th user converting), checkpointed. Its pooled tallies become one period,
+/// tested against the weights its periods averaged over their users (30/70); users
+/// enrolled after the upgrade count in a period of their own.
+#[test]
+fn a_schema_one_file_opens_with_its_tallies_as_one_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state/ramp-schema-v1.db");
+    std::fs::copy(fixture, &path).unwrap();
+    let version = |path: &Path| -> i64 {
+        rusqlite::Connection::open(path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(version(&path), 1);
+    {
+        let engine = open(&path);
+        let r = engine.experiment_results("ramp").unwrap();
+        let buy = &r["metrics"]["buy"];
+        let users: Vec<u64> =
+            buy["variants"].as_array().unwrap().iter().map(|v| v["users"].as_u64().unwrap()).collect();
+        let conversions: Vec<u64> =
+            buy["variants"].as_array().unwrap().iter().map(|v| v["conversions"].as_u64().unwrap()).collect();
+        assert_eq!((users, conversions), (vec![376, 824], vec![36, 144]), "the counts of schema 1");
+        // Against 50/50, 376 of 1,200 users in control would be a gross mismatch.
+        assert_eq!(srm_periods(&engine), [1200, 0]);
+        assert!(buy["srm_periods"][0]["p_value"].as_f64().unwrap() > 0.1, "{buy}");
+        assert_eq!(r["srm"], false, "{r}");
+        enroll(&engine, 1200, 3200);
+        assert_eq!(srm_periods(&engine), [1200, 2000]);
+        let r = engine.experiment_results("ramp").unwrap();
+        assert_eq!(r["srm"], false, "{r}");
+        assert_eq!(r["metrics"]["buy"]["variants"][1]["vs_control"]["stratified"]["periods_used"], 2);
+        engine.checkpoint().unwrap();
+    }
+    assert_eq!(version(&path), 2);
+    let engine = open(&path);
+    assert_eq!(srm_periods(&engine), [1200, 2000]);
+    assert_eq!(engine.experiment_results("ramp").unwrap()["srm"], false);
+}

@@ -167,7 +167,7 @@ fn a_newer_schema_is_refused() {
     drop(open(&path));
     rusqlite::Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
     let message = Engine::open(options(&path)).unwrap_err().to_string();
-    assert!(message.contains("schema version 99 is newer than this library's 1"), "{message}");
+    assert!(message.contains("schema version 99 is newer than this library's 2"), "{message}");
 }
 
 #[test]

@@ -130,3 +130,206 @@ fn per_period_sums_are_checked_with_their_paths() {
     let e = errors(unknown);
     assert!(e.iter().any(|e| e == "allocations[1].variants.other: no such variant"), "{e:?}");
 }
+
+// The engine's own results: the same ramp, enrolled and tracked through an engine whose
+// config goes from 50/50 to 10/90 while the baseline moves from 10% to 20%.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use featureflags::{Context, Engine, EngineOptions};
+
+const WEEK_1: i64 = 1_795_000_000_000;
+const WEEK_2: i64 = WEEK_1 + 604_800_000;
+
+fn config(control: u32, treatment: u32) -> String {
+    format!(
+        r#"{{"schema_version": 1, "experiments": {{"ramp": {{"status": "running",
+  "variants": {{"control": {control}, "treatment": {treatment}}},
+  "metrics": {{"buy": "conversion", "spend": "revenue"}}}}}}}}"#
+    )
+}
+
+/// What the test counted itself, per period and variant: users, conversions, Σ spend, Σ spend².
+#[derive(Default)]
+struct Counted {
+    periods: Vec<BTreeMap<String, (u64, u64, f64, f64)>>,
+    period_of: BTreeMap<String, (usize, String)>,
+}
+
+impl Counted {
+    /// Users `from..to` enrolled in a new period; in that period a user converts with
+    /// probability `rate` whatever their variant (every 1/rate-th user id) and spends
+    /// `base + i % 7`, so there is no effect in either period.
+    fn enroll(&mut self, engine: &Engine, from: usize, to: usize, every: usize, base: f64) {
+        self.periods.push(BTreeMap::new());
+        let period = self.periods.len() - 1;
+        for i in from..to {
+            let user = format!("user-{i}");
+            let variant = engine.assign("ramp", &Context::new(&user)).unwrap().to_owned();
+            self.period_of.insert(user.clone(), (period, variant.clone()));
+            self.periods[period].entry(variant).or_default().0 += 1;
+            if i % every == 0 {
+                self.track(engine, &user, "buy", 1.0);
+            }
+            self.track(engine, &user, "spend", base + (i % 7) as f64);
+        }
+    }
+
+    /// Tracks one event and counts it where the user was enrolled (each user's first of
+    /// the metric: the test's sums are of single events).
+    fn track(&mut self, engine: &Engine, user: &str, metric: &str, value: f64) {
+        assert_eq!(engine.track(user, metric, value).unwrap(), 1);
+        let (period, variant) = &self.period_of[user];
+        let row = self.periods[*period].get_mut(variant).unwrap();
+        match metric {
+            "buy" => row.1 += 1,
+            _ => {
+                row.2 += value;
+                row.3 += value * value;
+            }
+        }
+    }
+
+    /// `ff_analyze_json`'s per-period input for `metric`.
+    fn input(&self, metric: &str) -> Value {
+        let from = [WEEK_1, WEEK_2];
+        let weights = [json!({"control": 50, "treatment": 50}), json!({"control": 10, "treatment": 90})];
+        let aggregate = |(users, conversions, sum, squares): (u64, u64, f64, f64)| match metric {
+            "buy" => json!({"users": users, "conversions": conversions}),
+            _ => json!({"users": users, "sum": sum, "sum_squares": squares}),
+        };
+        let mut totals: BTreeMap<String, (u64, u64, f64, f64)> = BTreeMap::new();
+        let mut allocations = Vec::new();
+        for (p, rows) in self.periods.iter().enumerate() {
+            let mut users = serde_json::Map::new();
+            let mut variants = serde_json::Map::new();
+            for (name, row) in rows {
+                users.insert(name.clone(), json!(row.0));
+                variants.insert(name.clone(), aggregate(*row));
+                let t = totals.entry(name.clone()).or_default();
+                (t.0, t.1, t.2, t.3) = (t.0 + row.0, t.1 + row.1, t.2 + row.2, t.3 + row.3);
+            }
+            allocations.push(json!({"from": from[p], "weights": weights[p], "users": users, "variants": variants}));
+        }
+        let variants: serde_json::Map<String, Value> = totals.into_iter().map(|(k, t)| (k, aggregate(t))).collect();
+        let kind = if metric == "buy" { "conversion" } else { "revenue" };
+        json!({"metric": kind, "control": "control", "weights": {"control": 10, "treatment": 90},
+               "variants": variants, "allocations": allocations})
+    }
+}
+
+fn analyze_json(input: &Value) -> Value {
+    match featureflags::stats::analyze_document(input.to_string().as_bytes()).unwrap() {
+        featureflags::stats::Report::Metric(a) => a.to_json(),
+        featureflags::stats::Report::Experiment(_) => unreachable!("single-metric input"),
+    }
+}
+
+/// The engine's analysis of each metric is `ff_analyze_json`'s of the per-period input
+/// the test counted, figure for figure.
+fn assert_engine_matches_analysis(engine: &Engine, counted: &Counted) -> Value {
+    let results = engine.experiment_results("ramp").unwrap();
+    for metric in ["buy", "spend"] {
+        let got = &results["metrics"][metric];
+        let want = analyze_json(&counted.input(metric));
+        assert_eq!(got["decision"], want["decision"], "{metric}: {got}");
+        assert_eq!(got["srm"], want["srm"]);
+        assert_eq!(got["srm_df"], want["srm_df"]);
+        assert_eq!(got["srm_periods"].as_array().unwrap().len(), 2);
+        let mut paths = vec!["/srm_chi_square", "/srm_p_value", "/srm_periods/0/p_value", "/srm_periods/1/p_value"];
+        let rows: Vec<String> = (0..2)
+            .flat_map(|v| {
+                let fields: &[&str] =
+                    if metric == "buy" { &["users", "conversions", "rate"] } else { &["users", "sum", "mean", "sd"] };
+                fields.iter().map(move |f| format!("/variants/{v}/{f}")).collect::<Vec<_>>()
+            })
+            .chain(
+                [
+                    "p_value",
+                    "absolute_uplift",
+                    "stratified/absolute_uplift",
+                    "stratified/standard_error",
+                    "stratified/statistic",
+                    "stratified/p_value",
+                    "stratified/absolute_ci/lower",
+                    "stratified/absolute_ci/upper",
+                    "p_adjusted",
+                ]
+                .iter()
+                .map(|f| format!("/variants/1/vs_control/{f}")),
+            )
+            .collect();
+        paths.extend(rows.iter().map(String::as_str));
+        if metric == "spend" {
+            paths.push("/variants/1/vs_control/stratified/df");
+        }
+        common::assert_close_at(got, &want, &paths);
+        assert_eq!(got["variants"][1]["vs_control"]["stratified"]["periods_used"], 2);
+        assert_eq!(got["variants"][1]["vs_control"]["significant"], false, "{metric}: {got}");
+    }
+    results
+}
+
+fn durable(path: &Path) -> Engine {
+    Engine::open(EngineOptions { state_path: Some(path.to_owned()), ..EngineOptions::default() }).unwrap()
+}
+
+/// Runs the ramp on `engine`: 6,000 users at 50/50 and a 10% baseline, then 12,000 at
+/// 10/90 and 20%, spend 10 + i % 7 then 20 + i % 7.
+fn ramp_through(engine: &Engine) -> Counted {
+    let mut counted = Counted::default();
+    engine.set_time(WEEK_1).unwrap();
+    engine.load_json(config(50, 50).as_bytes()).unwrap();
+    counted.enroll(engine, 0, 6000, 10, 10.0);
+    engine.set_time(WEEK_2).unwrap();
+    engine.load_json(config(10, 90).as_bytes()).unwrap();
+    counted.enroll(engine, 6000, 18000, 5, 20.0);
+    counted
+}
+
+#[test]
+fn the_engine_stratifies_its_own_results_by_allocation_period() {
+    let engine = Engine::default();
+    let counted = ramp_through(&engine);
+    let results = assert_engine_matches_analysis(&engine, &counted);
+    let buy = &results["metrics"]["buy"];
+    // Pooled, the ramp looks like a large win (what the engine decided before it
+    // stratified); within each period there is none.
+    assert!(treatment(buy)["vs_control"]["p_value"].as_f64().unwrap() < 1e-10, "{buy}");
+    assert!(treatment(buy)["vs_control"]["stratified"]["p_value"].as_f64().unwrap() > 0.05, "{buy}");
+    assert_eq!(results["srm"], false);
+    assert_eq!(results["decision"], "continue", "{results}");
+}
+
+#[test]
+fn a_durable_engine_stratifies_the_same_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let (mut counted, before) = {
+        let engine = durable(&path);
+        let counted = ramp_through(&engine);
+        let before = assert_engine_matches_analysis(&engine, &counted);
+        engine.checkpoint().unwrap();
+        (counted, before)
+    };
+    let engine = durable(&path);
+    let after = assert_engine_matches_analysis(&engine, &counted);
+    assert_eq!(after["metrics"], before["metrics"]);
+    assert_eq!(after["decision"], "continue", "{after}");
+    // Restored users keep their period: late conversions count in the week the user was
+    // enrolled in.
+    engine.set_time(WEEK_2 + 1000).unwrap();
+    for i in (1..18000).step_by(97).filter(|i| i % 5 != 0) {
+        counted.track(&engine, &format!("user-{i}"), "buy", 1.0);
+    }
+    // A reload of the served weights starts no period.
+    engine.load_json(config(10, 90).as_bytes()).unwrap();
+    let results = assert_engine_matches_analysis(&engine, &counted);
+    assert_eq!(results["decision"], "continue", "{results}");
+    engine.checkpoint().unwrap();
+    drop(engine);
+    assert_engine_matches_analysis(&durable(&path), &counted);
+}

@@ -113,6 +113,7 @@ impl Compiler {
             end_at,
             winner: AtomicU32::new(winner.unwrap_or(NO_WINNER)),
             series: OnceLock::new(),
+            period: 0,
             breakdowns: reporting.breakdowns.into(),
             max_segment_values: reporting.max_segment_values,
             retention_rate: reporting.retention_rate,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 
-use crate::experiments::RestoredExposure;
+use crate::experiments::{RestoredExposure, TallyOf};
 use crate::intern::Sym;
 use crate::store::{CheckpointRows, StateError, StateRecovery, Store};
 use crate::sync::lock;
@@ -68,8 +68,9 @@ impl Engine {
         let mut numbers: FxHashMap<Sym, u32> = FxHashMap::default();
         let mut name =
             |sym: Sym| *numbers.entry(sym).or_insert_with(|| store.name_id(&self.store_names, self.interner.get(sym)));
-        // Before the tallies: a period recorded meanwhile must not reach the file with
-        // more users at its start than the tallies written beside it.
+        // Before the tallies: a period a reload starts meanwhile can only be missing
+        // from the file beside its users' tallies, never there without them; restoring
+        // the stored config (the reload's) starts it again under the same number.
         self.collect_allocations(&mut rows);
         self.tracker.collect(&mut name, &mut rows);
         self.funnels.collect(&mut name, &mut rows);
@@ -104,18 +105,23 @@ impl Engine {
                     variant: sym(names, e.variant),
                     segments: e.segments,
                     totals: e.totals.into_iter().map(|(m, v)| (sym(names, m), v)).collect(),
+                    period: e.period,
                 })
                 .collect();
             self.tracker.restore_user(id, exposures)
         })?;
         let names = lock(&self.store_names).names().to_vec();
         for t in counts.tallies {
-            let segment = match t.attribute {
-                -1 => None,
-                attr => Some((u8::try_from(attr).map_err(|_| corrupt(format!("tally attribute {attr}")))?, t.segment)),
+            // Schema 1 wrote a variant's tallies with segment 0: they read as period 0.
+            let of = match t.attribute {
+                -1 => TallyOf::Period(t.segment),
+                attr => TallyOf::Segment(
+                    u8::try_from(attr).map_err(|_| corrupt(format!("tally attribute {attr}")))?,
+                    t.segment,
+                ),
             };
             let metrics = t.metrics.into_iter().map(|(m, tally)| (sym(&names, m), tally)).collect();
-            self.tracker.restore_tally(sym(&names, t.experiment), sym(&names, t.variant), segment, t.users, metrics);
+            self.tracker.restore_tally(sym(&names, t.experiment), sym(&names, t.variant), of, t.users, metrics);
         }
         let segment_values = counts.segment_values.into_iter().map(|(e, a, s, v)| (sym(&names, e), a, s, v)).collect();
         self.tracker.restore_segment_values(segment_values).map_err(corrupt)?;

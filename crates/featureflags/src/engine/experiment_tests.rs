@@ -345,3 +345,115 @@ fn projected_lifetime_value_per_variant() {
         assert!((clv[variant].as_f64().unwrap() - expected).abs() < 1e-9, "{clv}");
     }
 }
+
+/// Every kind of tally is kept per allocation period: a ramp's users, conversions, sums,
+/// CUPED's covariate sums and a ratio's parts land in the period of each user's
+/// enrolment, add up to the pooled tallies, and come back whole from the state file,
+/// where a restored user's later events still count in their period.
+#[test]
+fn every_tally_is_kept_per_allocation_period_and_restored() {
+    use crate::experiments::VariantAggregate;
+    use crate::intern::Sym;
+    use crate::EngineOptions;
+    use rustc_hash::FxHashMap;
+
+    let config = |control: u32, treatment: u32| {
+        format!(
+            r#"{{"schema_version": 1, "experiments": {{"ramp": {{"status": "running",
+  "variants": {{"control": {control}, "treatment": {treatment}}},
+  "metrics": {{"buy": "conversion", "spend": {{"kind": "revenue", "covariate": "before"}}, "orders": "count",
+              "per_order": {{"kind": "ratio", "numerator": "spend", "denominator": "orders"}}}}}}}}}}"#
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let open = || Engine::open(EngineOptions { state_path: Some(path.clone()), ..EngineOptions::default() }).unwrap();
+    let run = |engine: &Engine, from: usize, to: usize, users: &mut FxHashMap<(u16, String), u64>, period: u16| {
+        for i in from..to {
+            let user = format!("user-{i}");
+            let mut ctx = Context::new(&user);
+            ctx.set_number("before", (i % 13) as f64).unwrap();
+            let variant = engine.assign("ramp", &ctx).unwrap().to_owned();
+            *users.entry((period, variant)).or_default() += 1;
+            if i % 4 == 0 {
+                engine.track(&user, "buy", 1.0).unwrap();
+            }
+            engine.track(&user, "spend", (i % 11) as f64).unwrap();
+            engine.track(&user, "orders", (i % 3) as f64).unwrap();
+        }
+    };
+    let periods = |engine: &Engine| -> FxHashMap<(u16, Sym), VariantAggregate> {
+        let exp = engine.snapshot.load().experiment("ramp").unwrap().sym();
+        engine.tracker().aggregate_periods(exp)
+    };
+    type Named = Vec<(u16, String, u64, Vec<(String, u64, f64, f64)>)>;
+    let names = |engine: &Engine, m: &FxHashMap<(u16, Sym), VariantAggregate>| -> Named {
+        let mut v: Vec<_> = m
+            .iter()
+            .map(|((p, v), a)| {
+                let mut metrics: Vec<_> = a
+                    .metrics
+                    .iter()
+                    .map(|(m, t)| (engine.interner.get(*m).to_owned(), t.events, t.sum.value(), t.sum_xy.value()))
+                    .collect();
+                metrics.sort_by(|x, y| x.0.cmp(&y.0));
+                (*p, engine.interner.get(*v).to_owned(), a.users, metrics)
+            })
+            .collect();
+        v.sort_by(|x, y| (x.0, &x.1).cmp(&(y.0, &y.1)));
+        v
+    };
+    let mut users = FxHashMap::default();
+    let before = {
+        let engine = open();
+        engine.load_json(config(50, 50).as_bytes()).unwrap();
+        run(&engine, 0, 400, &mut users, 0);
+        engine.load_json(config(10, 90).as_bytes()).unwrap();
+        run(&engine, 400, 1000, &mut users, 1);
+        let by_period = periods(&engine);
+        assert_eq!(by_period.len(), 4);
+        for ((period, variant), agg) in &by_period {
+            assert_eq!(agg.users, users[&(*period, engine.interner.get(*variant).to_owned())]);
+            for metric in ["buy", "spend", "orders", "per_order"] {
+                let m = &agg.metrics[&engine.interner.intern(metric)];
+                assert!(m.events > 0, "{metric} in period {period}");
+            }
+            let spend = &agg.metrics[&engine.interner.intern("spend")];
+            assert!(spend.sum_x.value() > 0.0 && spend.sum_xy.value() > 0.0, "CUPED sums per period");
+            let ratio = &agg.metrics[&engine.interner.intern("per_order")];
+            assert!(ratio.sum_x.value() > 0.0 && ratio.sum_xy.value() > 0.0, "ratio parts per period");
+        }
+        // The periods add up to the pooled tallies.
+        let exp = engine.snapshot.load().experiment("ramp").unwrap().sym();
+        for (variant, pooled) in engine.tracker().aggregate(exp) {
+            let mut sum = VariantAggregate::default();
+            for ((_, v), agg) in &by_period {
+                if *v == variant {
+                    sum.merge(agg);
+                }
+            }
+            assert_eq!(sum.users, pooled.users);
+            for (metric, t) in &pooled.metrics {
+                let s = &sum.metrics[metric];
+                assert_eq!((s.events, s.users_with_events), (t.events, t.users_with_events));
+                for (a, b) in
+                    [(s.sum, t.sum), (s.sum_squares, t.sum_squares), (s.sum_x2, t.sum_x2), (s.sum_xy, t.sum_xy)]
+                {
+                    assert!((a.value() - b.value()).abs() <= 1e-9 * b.value().abs().max(1.0));
+                }
+            }
+        }
+        engine.checkpoint().unwrap();
+        names(&engine, &by_period)
+    };
+    let engine = open();
+    let restored = periods(&engine);
+    assert_eq!(names(&engine, &restored), before);
+    // User 0 was enrolled in period 0: their order after the restart counts there.
+    let variant = engine.assign("ramp", &Context::new("user-0")).unwrap();
+    let key = (0, engine.interner.intern(variant));
+    let orders = engine.interner.intern("orders");
+    let events = restored[&key].metrics[&orders].events;
+    engine.track("user-0", "orders", 1.0).unwrap();
+    assert_eq!(periods(&engine)[&key].metrics[&orders].events, events + 1);
+}

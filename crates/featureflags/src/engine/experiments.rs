@@ -151,7 +151,8 @@ impl Engine {
                         Covariate { metric: m.sym, attribute: m.covariate_sym, x }
                     })
                     .collect();
-                Some(Enrolment { variant, segments, breakdowns: exp.breakdowns.len(), covariates })
+                let period = exp.period;
+                Some(Enrolment { variant, segments, breakdowns: exp.breakdowns.len(), covariates, period })
             });
             let Some(exposed) = exposed else { return Outcome::Out };
             if let Exposed::Now(sym) = exposed {

@@ -113,7 +113,7 @@ impl Engine {
         let transitions = controls.apply(&snapshot, now, self.store.as_ref(), to_store)?;
         // Only once the config is committed: a refused reload must leave the periods as
         // they were, or the users enrolled until a retry would count under weights never served.
-        self.record_allocations(&snapshot, now);
+        self.record_allocations(&mut snapshot, now);
         let revision = snapshot.revision.as_deref().map(str::to_owned);
         match source {
             Source::Caller => self.history().record_config(&value, now, revision.as_deref()),

@@ -9,6 +9,7 @@ use crate::experiments::{Experiment, MetricKind, VariantAggregate};
 use crate::intern::Sym;
 use crate::stats;
 
+use super::allocations::PeriodTallies;
 use super::{Engine, ExperimentError};
 
 impl Engine {
@@ -16,11 +17,24 @@ impl Engine {
     pub fn experiment_results(&self, key: &str) -> Result<Value, ExperimentError> {
         let snapshot = self.snapshot.load_full();
         let exp = snapshot.experiment(key).ok_or_else(|| ExperimentError::NotFound(key.to_owned()))?;
-        let aggregates = self.tracker.aggregate(exp.sym());
+        let periods = self.allocation_periods(exp);
+        let aggregates = if periods.is_empty() {
+            self.tracker.aggregate(exp.sym())
+        } else {
+            // The periods' sum, read in the same pass: the pooled figures and the
+            // periods' then describe the same users even while tracking goes on.
+            let mut pooled: rustc_hash::FxHashMap<Sym, VariantAggregate> = rustc_hash::FxHashMap::default();
+            for p in &periods {
+                for (v, agg) in exp.variants.iter().zip(&p.variants) {
+                    pooled.entry(v.sym()).or_default().merge(agg);
+                }
+            }
+            pooled
+        };
         let empty = VariantAggregate::default();
         let per_variant = |sym| aggregates.get(&sym).unwrap_or(&empty);
         let control = &exp.variants[exp.control as usize].key;
-        let analysis = analyze_metrics(exp, &aggregates, &self.allocation_periods(exp, &aggregates));
+        let analysis = analyze_metrics(exp, &aggregates, &periods);
         let breakdowns = exp
             .breakdowns
             .iter()
@@ -32,8 +46,8 @@ impl Engine {
                     .into_iter()
                     .map(|(name, aggregates)| {
                         let users: u64 = aggregates.values().map(|a| a.users).sum();
-                        // Segments pool their periods: enrolments per period are counted
-                        // for the experiment as a whole only.
+                        // Segments pool their periods: tallies per period are kept for
+                        // the experiment as a whole only.
                         let metrics = analyze_metrics(exp, &aggregates, &[]).metrics;
                         (name, Segment { users, metrics })
                     })
@@ -207,12 +221,14 @@ fn lifetime_value(exp: &Experiment, metrics: &IndexMap<String, stats::Analysis>)
 }
 
 /// Analyses every metric of `exp` over per-variant `aggregates` together (guardrails,
-/// q-values across metrics, the experiment's decision), with the SRM test over the
-/// `allocations` periods when there were several.
+/// q-values across metrics, the experiment's decision). With several allocation
+/// `periods`, each is tested against its own weights (SRM), and the comparisons are
+/// stratified by period for the metrics `ff_analyze_json` stratifies (conversion, revenue
+/// and count, without CUPED, fixed-horizon); the others compare the pooled periods.
 fn analyze_metrics(
     exp: &Experiment,
     aggregates: &rustc_hash::FxHashMap<Sym, VariantAggregate>,
-    allocations: &[stats::Allocation],
+    periods: &[PeriodTallies],
 ) -> stats::ExperimentAnalysis {
     let empty = VariantAggregate::default();
     let control = &exp.variants[exp.control as usize].key;
@@ -221,34 +237,23 @@ fn analyze_metrics(
         .iter()
         .enumerate()
         .map(|(i, metric)| {
-            let conversion = metric.kind == MetricKind::Conversion;
-            let ratio = metric.kind == MetricKind::Ratio;
             let variants = exp
                 .variants
                 .iter()
-                .map(|v| {
-                    let agg = aggregates.get(&v.sym()).unwrap_or(&empty);
-                    let tally = agg.metrics.get(&metric.sym()).copied().unwrap_or_default();
-                    stats::VariantAggregate {
-                        name: v.key.to_string(),
-                        users: agg.users,
-                        conversions: if conversion { tally.users_with_events } else { 0 },
-                        sum: if conversion { 0.0 } else { tally.sum.value() },
-                        sum_squares: if conversion { 0.0 } else { tally.sum_squares.value() },
-                        weight: v.weight,
-                        // A ratio's tally keeps the denominator's sums where a
-                        // covariate's would be (tracker::VariantTally::apply_ratio).
-                        denominator: ratio.then(|| stats::Moments {
-                            sum: tally.sum_x.value(),
-                            sum_squares: tally.sum_x2.value(),
-                            sum_products: tally.sum_xy.value(),
-                        }),
-                        covariate: metric.covariate.as_ref().map(|_| stats::Moments {
-                            sum: tally.sum_x.value(),
-                            sum_squares: tally.sum_x2.value(),
-                            sum_products: tally.sum_xy.value(),
-                        }),
-                    }
+                .map(|v| stats_aggregate(metric, v, aggregates.get(&v.sym()).unwrap_or(&empty)))
+                .collect();
+            let stratify = matches!(metric.kind, MetricKind::Conversion | MetricKind::Revenue | MetricKind::Count)
+                && metric.covariate.is_none()
+                && !exp.sequential;
+            let allocations = periods
+                .iter()
+                .map(|p| stats::Allocation {
+                    from_ms: Some(p.from_ms),
+                    weights: p.weights.clone(),
+                    users: p.variants.iter().map(|a| a.users).collect(),
+                    variants: stratify.then(|| {
+                        exp.variants.iter().zip(&p.variants).map(|(v, a)| stats_aggregate(metric, v, a)).collect()
+                    }),
                 })
                 .collect();
             let role = if i == exp.primary_metric as usize {
@@ -267,13 +272,44 @@ fn analyze_metrics(
                 mde: exp.mde,
                 sequential: exp.sequential,
                 sequential_tuning: exp.sequential_tuning,
-                allocations: allocations.to_vec(),
+                allocations,
                 variants,
             };
             stats::MetricInput { name: metric.name.to_string(), role, input }
         })
         .collect();
     stats::analyze_experiment(&metrics)
+}
+
+/// Variant `v`'s tallies of `metric` (all periods, or one) as the analysis reads them.
+fn stats_aggregate(
+    metric: &crate::experiments::Metric,
+    v: &crate::experiments::ExperimentVariant,
+    agg: &VariantAggregate,
+) -> stats::VariantAggregate {
+    let conversion = metric.kind == MetricKind::Conversion;
+    let ratio = metric.kind == MetricKind::Ratio;
+    let tally = agg.metrics.get(&metric.sym()).copied().unwrap_or_default();
+    stats::VariantAggregate {
+        name: v.key.to_string(),
+        users: agg.users,
+        conversions: if conversion { tally.users_with_events } else { 0 },
+        sum: if conversion { 0.0 } else { tally.sum.value() },
+        sum_squares: if conversion { 0.0 } else { tally.sum_squares.value() },
+        weight: v.weight,
+        // A ratio's tally keeps the denominator's sums where a covariate's would be
+        // (tracker::VariantTally::apply_ratio).
+        denominator: ratio.then(|| stats::Moments {
+            sum: tally.sum_x.value(),
+            sum_squares: tally.sum_x2.value(),
+            sum_products: tally.sum_xy.value(),
+        }),
+        covariate: metric.covariate.as_ref().map(|_| stats::Moments {
+            sum: tally.sum_x.value(),
+            sum_squares: tally.sum_x2.value(),
+            sum_products: tally.sum_xy.value(),
+        }),
+    }
 }
 
 /// The results of one experiment (schema in `docs/experiments.md`).

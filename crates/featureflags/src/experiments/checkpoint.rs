@@ -17,6 +17,15 @@ pub(crate) struct RestoredExposure {
     pub(crate) variant: Sym,
     pub(crate) segments: Vec<u16>,
     pub(crate) totals: Vec<(Sym, f64)>,
+    pub(crate) period: u16,
+}
+
+/// What a stored tally counts: a variant within one allocation period, or a variant
+/// within one breakdown segment (attribute, segment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TallyOf {
+    Period(u16),
+    Segment(u8, u16),
 }
 
 impl Tracker {
@@ -39,6 +48,7 @@ impl Tracker {
                     variant: name(e.variant),
                     segments: e.segments[..usize::from(e.breakdowns)].to_vec(),
                     totals: e.totals.iter().map(|(m, v)| (name(m), v)).collect(),
+                    period: e.period,
                 }));
                 let mut bytes = Vec::new();
                 encode_record(&saved, &mut bytes);
@@ -46,8 +56,10 @@ impl Tracker {
                 rows.users.push((id, bytes));
             }
             shard.dirty_bits.iter_mut().for_each(|w| *w = 0);
-            for ((experiment, variant), t) in &shard.tallies {
-                tallies.entry((*experiment, *variant, -1, 0)).or_default().merge(t);
+            // A variant's tallies (attribute -1) keep their allocation period in the
+            // segment column, which they did not use before (docs/durability.md).
+            for ((experiment, variant, period), t) in &shard.tallies {
+                tallies.entry((*experiment, *variant, -1, *period)).or_default().merge(t);
             }
             for ((experiment, variant, attr, segment), t) in &shard.segment_tallies {
                 tallies.entry((*experiment, *variant, i64::from(*attr), *segment)).or_default().merge(t);
@@ -101,6 +113,7 @@ impl Tracker {
                 totals,
                 segments,
                 breakdowns: e.segments.len() as u8,
+                period: e.period,
             })
         });
         let first = restored.next().ok_or("no exposures")??;
@@ -113,25 +126,27 @@ impl Tracker {
         Ok(())
     }
 
-    /// Puts back a tally read from the store: a variant's (`segment` `None`) or a
-    /// breakdown segment's. Restored tallies go to the first shard; results sum shards.
+    /// Puts back a tally read from the store: a variant's in one allocation period or in
+    /// one breakdown segment. Restored tallies go to the first shard; results sum shards.
     pub(crate) fn restore_tally(
         &self,
         experiment: Sym,
         variant: Sym,
-        segment: Option<(u8, u16)>,
+        of: TallyOf,
         users: u64,
         metrics: Vec<(Sym, MetricTally)>,
     ) {
-        if segment.is_none() {
+        if let TallyOf::Period(_) = of {
             // A restored user counts against the experiment's cap like any other.
             self.cap_count(experiment).tracked.fetch_add(users, std::sync::atomic::Ordering::Relaxed);
         }
         let tally = VariantTally { users, metrics: metrics.into_iter().collect() };
         let mut shard = self.shards.iter().next().expect("there are shards");
-        match segment {
-            None => shard.tallies.insert((experiment, variant), tally),
-            Some((attr, segment)) => shard.segment_tallies.insert((experiment, variant, attr, segment), tally),
+        match of {
+            TallyOf::Period(period) => shard.tallies.insert((experiment, variant, period), tally),
+            TallyOf::Segment(attr, segment) => {
+                shard.segment_tallies.insert((experiment, variant, attr, segment), tally)
+            }
         };
     }
 

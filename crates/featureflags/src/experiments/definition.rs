@@ -175,6 +175,9 @@ pub struct Experiment {
     /// This experiment's time series, found in the engine's runtime overlay on first use,
     /// so enrollment and tracking lock it without a lookup.
     pub(crate) series: std::sync::OnceLock<Arc<Mutex<ExperimentSeries>>>,
+    /// The allocation period new enrolments are counted in, set by the engine before the
+    /// snapshot serves (`engine/allocations.rs`); 0 until then.
+    pub(crate) period: u16,
 }
 
 /// Marks "no declared winner".

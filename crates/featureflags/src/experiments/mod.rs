@@ -17,7 +17,7 @@ mod definition;
 mod tracker;
 mod users;
 
-pub(crate) use checkpoint::RestoredExposure;
+pub(crate) use checkpoint::{RestoredExposure, TallyOf};
 pub use definition::{Experiment, ExperimentStatus, ExperimentVariant, Metric, MAX_BREAKDOWNS};
 pub(crate) use definition::{RatioRole, NO_WINNER};
 pub use tracker::{Covariate, Enrolment, ExactSum, Exposed, MetricRoute, MetricTally, Tracker, VariantAggregate};

@@ -169,6 +169,9 @@ pub struct Enrolment {
     pub breakdowns: usize,
     /// The covariates of the experiment's metrics that have one.
     pub covariates: Vec<Covariate>,
+    /// The experiment's allocation period when the user was assigned (its weights chose
+    /// the variant).
+    pub period: u16,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -227,16 +230,28 @@ impl VariantTally {
 
     pub(super) fn merge(&mut self, other: &VariantTally) {
         self.users += other.users;
-        for (metric, t) in &other.metrics {
-            let m = self.metrics.entry(*metric).or_default();
-            m.users_with_events += t.users_with_events;
-            m.sum.merge(t.sum);
-            m.sum_squares.merge(t.sum_squares);
-            m.events += t.events;
-            m.sum_x.merge(t.sum_x);
-            m.sum_x2.merge(t.sum_x2);
-            m.sum_xy.merge(t.sum_xy);
-        }
+        merge_metrics(&mut self.metrics, &other.metrics);
+    }
+}
+
+fn merge_metrics(into: &mut FxHashMap<Sym, MetricTally>, from: &FxHashMap<Sym, MetricTally>) {
+    for (metric, t) in from {
+        let m = into.entry(*metric).or_default();
+        m.users_with_events += t.users_with_events;
+        m.sum.merge(t.sum);
+        m.sum_squares.merge(t.sum_squares);
+        m.events += t.events;
+        m.sum_x.merge(t.sum_x);
+        m.sum_x2.merge(t.sum_x2);
+        m.sum_xy.merge(t.sum_xy);
+    }
+}
+
+impl VariantAggregate {
+    /// Adds `other`'s users and sums (another period's, say).
+    pub fn merge(&mut self, other: &VariantAggregate) {
+        self.users += other.users;
+        merge_metrics(&mut self.metrics, &other.metrics);
     }
 }
 
@@ -246,10 +261,15 @@ type SegmentRegistry = FxHashMap<(Sym, u8), Vec<Box<str>>>;
 /// Tally key of a segment: experiment, variant, breakdown attribute, segment.
 type SegmentKey = (Sym, Sym, u8, u16);
 
+/// Tally key of a variant within one allocation period: experiment, variant, period.
+pub(super) type PeriodKey = (Sym, Sym, u16);
+
 #[derive(Debug, Default)]
 pub(super) struct Shard {
     pub(super) users: Users,
-    pub(super) tallies: FxHashMap<(Sym, Sym), VariantTally>,
+    /// Per variant and allocation period: results stratify by period, and pool the
+    /// periods where they do not.
+    pub(super) tallies: FxHashMap<PeriodKey, VariantTally>,
     pub(super) segment_tallies: FxHashMap<SegmentKey, VariantTally>,
     /// Records changed since the last checkpoint (durable engines only), listed once each
     /// thanks to `dirty_bits`; the list keeps its capacity, so steady tracking allocates
@@ -352,7 +372,7 @@ impl Tracker {
                 return Some(Exposed::Before(e.variant));
             }
         }
-        let Enrolment { variant, segments, breakdowns, covariates } = choose()?;
+        let Enrolment { variant, segments, breakdowns, covariates, period } = choose()?;
         if let Some(cap) = cap {
             let count = self.cap_count(experiment);
             let admitted =
@@ -367,7 +387,7 @@ impl Tracker {
         for c in &covariates {
             *totals.slot(c.attribute).0 = c.x;
         }
-        let exposure = Exposure { experiment, variant, totals, segments, breakdowns: n as u8 };
+        let exposure = Exposure { experiment, variant, totals, segments, breakdowns: n as u8, period };
         for (attr, segment) in segments[..n].iter().enumerate() {
             let tally = shard.segment_tallies.entry((experiment, variant, attr as u8, *segment)).or_default();
             tally.users += 1;
@@ -387,7 +407,7 @@ impl Tracker {
         if self.durable {
             shard.mark_dirty(record);
         }
-        let tally = shard.tallies.entry((experiment, variant)).or_default();
+        let tally = shard.tallies.entry((experiment, variant, period)).or_default();
         tally.users += 1;
         for c in &covariates {
             tally.expose(c.metric, c.x);
@@ -434,7 +454,7 @@ impl Tracker {
                     };
                     *total = after;
                     let (experiment, variant) = (exposure.experiment, exposure.variant);
-                    let tally = shard.tallies.entry((experiment, variant)).or_default();
+                    let tally = shard.tallies.entry((experiment, variant, exposure.period)).or_default();
                     tally.apply(metric_sym, first_event, before, after, x);
                     for role in ratios {
                         let other = exposure.totals.get(role.other).unwrap_or(0.0);
@@ -473,13 +493,28 @@ impl Tracker {
         attributed
     }
 
-    /// Per-variant aggregates of `experiment`, summed over shards, by variant symbol.
+    /// Per-variant aggregates of `experiment`, summed over shards and allocation periods,
+    /// by variant symbol.
     pub fn aggregate(&self, experiment: Sym) -> FxHashMap<Sym, VariantAggregate> {
         let mut out: FxHashMap<Sym, VariantTally> = FxHashMap::default();
         for shard in self.shards.iter() {
-            for ((exp, variant), tally) in &shard.tallies {
+            for ((exp, variant, _), tally) in &shard.tallies {
                 if *exp == experiment {
                     out.entry(*variant).or_default().merge(tally);
+                }
+            }
+        }
+        out.into_iter().map(|(k, v)| (k, v.into())).collect()
+    }
+
+    /// Per-variant aggregates of `experiment` in each allocation period it has tallies
+    /// for, summed over shards, by (period, variant symbol).
+    pub fn aggregate_periods(&self, experiment: Sym) -> FxHashMap<(u16, Sym), VariantAggregate> {
+        let mut out: FxHashMap<(u16, Sym), VariantTally> = FxHashMap::default();
+        for shard in self.shards.iter() {
+            for ((exp, variant, period), tally) in &shard.tallies {
+                if *exp == experiment {
+                    out.entry((*period, *variant)).or_default().merge(tally);
                 }
             }
         }

@@ -60,8 +60,8 @@ impl Totals {
     }
 }
 
-/// A user's exposure to one experiment, with its per-metric totals and the segment of
-/// each breakdown attribute captured at exposure.
+/// A user's exposure to one experiment, with its per-metric totals, the segment of each
+/// breakdown attribute and the allocation period, all captured at exposure.
 #[derive(Debug)]
 pub(super) struct Exposure {
     pub(super) experiment: Sym,
@@ -69,6 +69,9 @@ pub(super) struct Exposure {
     pub(super) totals: Totals,
     pub(super) segments: [u16; MAX_BREAKDOWNS],
     pub(super) breakdowns: u8,
+    /// The allocation period the user was enrolled in (`engine/allocations.rs`); it sits
+    /// in what was padding, so the record keeps its size.
+    pub(super) period: u16,
 }
 
 /// A user id, inline when short (most are), so enrolling a user allocates nothing for
@@ -197,6 +200,7 @@ mod tests {
             totals: Totals::new(),
             segments: [0; MAX_BREAKDOWNS],
             breakdowns: 0,
+            period: 0,
         };
         UserRecord { id: UserId::new(id), first, more: Vec::new() }
     }

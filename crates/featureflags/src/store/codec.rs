@@ -1,6 +1,7 @@
-//! The bytes of a user's row: their exposures with variant, breakdown segments and
-//! per-metric totals, names as numbers from the `names` table. Varints keep a typical
-//! user (one experiment, two metrics) under 30 bytes; totals keep their exact bits.
+//! The bytes of a user's row: their exposures with variant, allocation period, breakdown
+//! segments and per-metric totals, names as numbers from the `names` table. Varints keep
+//! a typical user (one experiment, two metrics) under 30 bytes; totals keep their exact
+//! bits.
 
 /// One exposure as stored: names as `names.id`.
 #[derive(Debug, Clone, PartialEq)]
@@ -9,10 +10,13 @@ pub(crate) struct SavedExposure {
     pub(crate) variant: u32,
     pub(crate) segments: Vec<u16>,
     pub(crate) totals: Vec<(u32, f64)>,
+    /// The allocation period the user was enrolled in.
+    pub(crate) period: u16,
 }
 
-/// Format of the row; a later layout gets another number.
-const LAYOUT: u8 = 1;
+/// Format of the row; a later layout gets another number. Layout 1 (schema 1) had no
+/// allocation period: its exposures read as period 0.
+const LAYOUT: u8 = 2;
 
 pub(crate) fn encode_record(exposures: &[SavedExposure], out: &mut Vec<u8>) {
     out.clear();
@@ -21,6 +25,7 @@ pub(crate) fn encode_record(exposures: &[SavedExposure], out: &mut Vec<u8>) {
     for e in exposures {
         put(out, e.experiment.into());
         put(out, e.variant.into());
+        put(out, e.period.into());
         put(out, e.segments.len() as u64);
         for s in &e.segments {
             put(out, (*s).into());
@@ -36,7 +41,7 @@ pub(crate) fn encode_record(exposures: &[SavedExposure], out: &mut Vec<u8>) {
 pub(crate) fn decode_record(bytes: &[u8]) -> Result<Vec<SavedExposure>, String> {
     let mut r = Reader::new(bytes);
     let layout = r.byte()?;
-    if layout != LAYOUT {
+    if layout != LAYOUT && layout != 1 {
         return Err(format!("user row layout {layout} is unknown"));
     }
     let n = r.count()?;
@@ -44,9 +49,10 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<Vec<SavedExposure>, String> 
     for _ in 0..n {
         let experiment = r.u32()?;
         let variant = r.u32()?;
+        let period = if layout == 1 { 0 } else { r.u16()? };
         let segments = (0..r.count()?).map(|_| r.u16()).collect::<Result<_, _>>()?;
         let totals = (0..r.count()?).map(|_| Ok((r.u32()?, r.f64()?))).collect::<Result<_, String>>()?;
-        exposures.push(SavedExposure { experiment, variant, segments, totals });
+        exposures.push(SavedExposure { experiment, variant, segments, totals, period });
     }
     r.finish()?;
     Ok(exposures)
@@ -112,7 +118,7 @@ impl<'a> Reader<'a> {
     }
 
     fn u16(&mut self) -> Result<u16, String> {
-        u16::try_from(self.varint()?).map_err(|_| "segment out of range".to_owned())
+        u16::try_from(self.varint()?).map_err(|_| "segment or period out of range".to_owned())
     }
 
     /// A count of items that each take at least a byte, so a corrupt count cannot
@@ -153,8 +159,15 @@ mod tests {
                 variant: 300,
                 segments: vec![0, 65535],
                 totals: vec![(7, 0.1 + 0.2), (9, -0.0)],
+                period: 0,
             },
-            SavedExposure { experiment: 2, variant: 3, segments: vec![], totals: vec![(u32::MAX, f64::MAX)] },
+            SavedExposure {
+                experiment: 2,
+                variant: 3,
+                segments: vec![],
+                totals: vec![(u32::MAX, f64::MAX)],
+                period: u16::MAX,
+            },
         ];
         let mut bytes = Vec::new();
         encode_record(&exposures, &mut bytes);
@@ -170,9 +183,25 @@ mod tests {
         assert!(decode_record(&longer).is_err());
     }
 
+    /// A row written by schema 1 (layout 1, no period) reads as period 0.
+    #[test]
+    fn layout_one_rows_read_as_period_zero() {
+        let mut bytes = vec![1, 1, 3, 5, 1, 1, 1, 6];
+        bytes.extend_from_slice(&42.5f64.to_le_bytes());
+        let back = decode_record(&bytes).unwrap();
+        let want = SavedExposure { experiment: 3, variant: 5, segments: vec![1], totals: vec![(6, 42.5)], period: 0 };
+        assert_eq!(back, [want]);
+    }
+
     #[test]
     fn a_typical_user_takes_under_thirty_bytes() {
-        let one = [SavedExposure { experiment: 3, variant: 5, segments: vec![1], totals: vec![(6, 1.0), (7, 42.5)] }];
+        let one = [SavedExposure {
+            experiment: 3,
+            variant: 5,
+            segments: vec![1],
+            totals: vec![(6, 1.0), (7, 42.5)],
+            period: 2,
+        }];
         let mut bytes = Vec::new();
         encode_record(&one, &mut bytes);
         assert!(bytes.len() < 30, "{} bytes", bytes.len());

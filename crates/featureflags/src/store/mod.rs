@@ -25,8 +25,10 @@ pub(crate) use control::SavedControls;
 pub(crate) use tallies::{CheckpointRows, Names, SavedTally};
 
 /// The schema this library writes. A file with a newer one is refused; an older one is
-/// upgraded when a later schema exists.
-pub const SCHEMA_VERSION: i64 = 1;
+/// upgraded on open. Schema 2 added allocation periods to the counting rows (users' rows
+/// layout 2, variants' tallies per period); its tables are those of schema 1, so the
+/// upgrade only marks the file, and schema 1 rows read as one period.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// What to do with a state file that cannot be read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -223,6 +225,10 @@ fn open_connection(path: &Path, max_bytes: Option<u64>) -> Result<Connection, St
     }
     if version == 0 {
         conn.execute_batch(SCHEMA).map_err(fail)?;
+    } else if version == 1 {
+        // Marked at once: once this library has checkpointed period rows, an older one
+        // must refuse the file rather than misread them.
+        conn.execute_batch("PRAGMA user_version = 2").map_err(fail)?;
     }
     if let Some(max_bytes) = max_bytes {
         let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).map_err(fail)?;
@@ -232,8 +238,10 @@ fn open_connection(path: &Path, max_bytes: Option<u64>) -> Result<Connection, St
     Ok(conn)
 }
 
-/// Schema version 1. Names (experiments, variants, metrics) are stored once and
-/// referred to by number in the counting tables, which keeps a user's row small.
+/// Schema version 2 (the tables of version 1). Names (experiments, variants, metrics)
+/// are stored once and referred to by number in the counting tables, which keeps a
+/// user's row small. A variant's tally (`attribute` -1) keeps its allocation period in
+/// `segment`.
 const SCHEMA: &str = "
 BEGIN;
 CREATE TABLE config (id INTEGER PRIMARY KEY CHECK (id = 1), document BLOB NOT NULL, loaded_at_ms INTEGER NOT NULL);
@@ -254,7 +262,7 @@ CREATE TABLE funnel_tallies (funnel INTEGER NOT NULL, variant INTEGER NOT NULL, 
     PRIMARY KEY (funnel, variant)) WITHOUT ROWID;
 CREATE TABLE series (experiment TEXT PRIMARY KEY, series BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE allocations (experiment TEXT PRIMARY KEY, periods TEXT NOT NULL) WITHOUT ROWID;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 COMMIT;
 ";
 

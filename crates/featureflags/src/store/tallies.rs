@@ -14,7 +14,8 @@ use super::{StateError, Store};
 use crate::experiments::{ExactSum, MetricTally};
 use crate::sync::lock;
 
-/// One tally as stored: a variant's (`attribute` -1) or a breakdown segment's.
+/// One tally as stored: a variant's in one allocation period (`attribute` -1, the period
+/// in `segment`) or a breakdown segment's.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SavedTally {
     pub(crate) experiment: u32,
