@@ -100,6 +100,107 @@ fn one_period_of_means_is_the_welch_test() {
 }
 
 #[test]
+fn one_period_of_a_ratio_or_a_cuped_metric_is_its_pooled_comparison() {
+    let ratio = json!({
+        "control": {"users": 400, "sum": 4100.0, "sum_squares": 52000.0,
+                    "denominator_sum": 800.0, "denominator_sum_squares": 1900.0, "sum_products": 9700.0},
+        "treatment": {"users": 380, "sum": 4200.0, "sum_squares": 58000.0,
+                      "denominator_sum": 790.0, "denominator_sum_squares": 1880.0, "sum_products": 10100.0}});
+    let cuped = json!({
+        "control": {"users": 400, "sum": 4100.0, "sum_squares": 52000.0, "sum_x": 3900.0, "sum_x2": 47000.0, "sum_xy": 45000.0},
+        "treatment": {"users": 380, "sum": 4200.0, "sum_squares": 58000.0, "sum_x": 3800.0, "sum_x2": 46000.0, "sum_xy": 48000.0}});
+    for (metric, variants) in [("ratio", ratio), ("revenue", cuped)] {
+        let out = run(json!({
+            "metric": metric, "control": "control", "variants": variants,
+            "allocations": [{"weights": {"control": 1, "treatment": 1}, "users": {"control": 400, "treatment": 380},
+                             "variants": variants}]
+        }));
+        let cmp = &treatment(&out)["vs_control"];
+        if metric == "revenue" {
+            assert!(cmp["cuped"].is_object(), "adjusted: {cmp}");
+        }
+        for key in ["absolute_uplift", "statistic", "df", "p_value"] {
+            let (a, b) = (cmp[key].as_f64().unwrap(), cmp["stratified"][key].as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{metric} {key}: {a} vs {b}");
+        }
+    }
+}
+
+/// Per-user sums of a ramp (2,000 + 2,000 users at 50/50, then 400 + 3,600 at 10/90) whose
+/// level moves from 10 to 12 between the periods, with no effect of the variant: `y` and
+/// its pre-period covariate `x` (correlation about 0.7), and a ratio's parts `y·z` over `z`.
+fn drifting_ramp(metric: &str) -> Value {
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut normal = move || {
+        let mut uniform = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            ((seed >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let (u, v) = (uniform(), uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let mut pooled = [[0.0f64; 7]; 2];
+    let mut periods = Vec::new();
+    for (level, users) in [(10.0, [2000u32, 2000]), (12.0, [400, 3600])] {
+        let mut sums = [[0.0f64; 7]; 2];
+        for (arm, &n) in users.iter().enumerate() {
+            for i in 0..n {
+                let x = level + 3.0 * normal();
+                let y = level + 0.7 * (x - level) + 2.1 * normal();
+                let row = if metric == "ratio" {
+                    let z = f64::from(1 + i % 3);
+                    [1.0, y * z, y * y * z * z, z, z * z, y * z * z, 0.0]
+                } else {
+                    [1.0, y, y * y, x, x * x, x * y, 0.0]
+                };
+                for k in 0..6 {
+                    sums[arm][k] += row[k];
+                    pooled[arm][k] += row[k];
+                }
+            }
+        }
+        periods.push((users, sums));
+    }
+    let arm = |s: &[f64; 7]| {
+        if metric == "ratio" {
+            json!({"users": s[0], "sum": s[1], "sum_squares": s[2],
+                   "denominator_sum": s[3], "denominator_sum_squares": s[4], "sum_products": s[5]})
+        } else {
+            json!({"users": s[0], "sum": s[1], "sum_squares": s[2], "sum_x": s[3], "sum_x2": s[4], "sum_xy": s[5]})
+        }
+    };
+    json!({
+        "metric": metric, "control": "control",
+        "weights": {"control": 10, "treatment": 90},
+        "variants": {"control": arm(&pooled[0]), "treatment": arm(&pooled[1])},
+        "allocations": periods.iter().map(|(users, sums)| json!({
+            "weights": if users[0] == users[1] { json!({"control": 50, "treatment": 50}) } else { json!({"control": 10, "treatment": 90}) },
+            "users": {"control": users[0], "treatment": users[1]},
+            "variants": {"control": arm(&sums[0]), "treatment": arm(&sums[1])}
+        })).collect::<Vec<_>>()
+    })
+}
+
+#[test]
+fn a_drifting_ramp_is_no_effect_once_stratified_for_ratio_and_cuped_metrics() {
+    for metric in ["ratio", "revenue"] {
+        let input = drifting_ramp(metric);
+        let out = run(input);
+        let cmp = &treatment(&out)["vs_control"];
+        // Pooled, the treatment's users come mostly from the higher second period.
+        assert!(cmp["p_value"].as_f64().unwrap() < 1e-6, "{metric}: {cmp}");
+        let s = &cmp["stratified"];
+        assert_eq!(s["periods_used"], 2, "{metric}: {s}");
+        assert!(s["p_value"].as_f64().unwrap() > 0.05, "{metric}: {s}");
+        assert!(s["absolute_uplift"].as_f64().unwrap().abs() < 0.15, "{metric}: {s}");
+        assert!(!cmp["significant"].as_bool().unwrap(), "{metric}: {cmp}");
+        assert_eq!(out["decision"], "continue", "{metric}");
+    }
+}
+
+#[test]
 fn per_period_sums_are_checked_with_their_paths() {
     let mut off = ramp();
     off["allocations"][1]["variants"]["control"]["conversions"] = json!(201);

@@ -242,9 +242,9 @@ fn analyze_metrics(
                 .iter()
                 .map(|v| stats_aggregate(metric, v, aggregates.get(&v.sym()).unwrap_or(&empty)))
                 .collect();
-            let stratify = matches!(metric.kind, MetricKind::Conversion | MetricKind::Revenue | MetricKind::Count)
-                && metric.covariate.is_none()
-                && !exp.sequential;
+            // A sequential test is stratified neither here nor by `ff_analyze_json`: its
+            // boundary is for one stream of users (docs/stats.md, "Allocation periods").
+            let stratify = !exp.sequential;
             let allocations = periods
                 .iter()
                 .map(|p| stats::Allocation {

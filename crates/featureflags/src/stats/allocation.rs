@@ -14,7 +14,10 @@ use super::aggregate::{parse_variant, VariantAggregate};
 use super::distributions::{finite, phi_sf, t_quantile, t_sf, z_quantile};
 use super::frequentist::chi_square_srm;
 use super::input::MetricKind;
+use super::moments;
+use super::moments::Moments;
 use super::report::Interval;
+use super::Arm;
 
 /// The users enrolled while one set of weights applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,18 +56,42 @@ pub struct Stratified {
 /// One arm of one period: users, mean and the variance of that mean.
 fn period_arm(metric: MetricKind, v: &VariantAggregate) -> Option<(f64, f64, f64)> {
     let n = v.users as f64;
-    match metric {
-        MetricKind::Conversion if v.users >= 1 => {
+    match (metric, &v.denominator) {
+        (MetricKind::Conversion, _) if v.users >= 1 => {
             let p = v.conversions as f64 / n;
             Some((n, p, p * (1.0 - p) / n))
         }
-        MetricKind::Revenue | MetricKind::Count if v.users >= 2 => {
+        (MetricKind::Ratio, Some(z)) if v.users >= 2 => {
+            arm_of_mean(&moments::ratio_arm(v.users, v.sum, v.sum_squares, z))
+        }
+        (MetricKind::Revenue | MetricKind::Count, _) if v.users >= 2 => {
             let mean = v.sum / n;
             let var = ((v.sum_squares - v.sum * mean) / (n - 1.0)).max(0.0);
             Some((n, mean, var / n))
         }
         _ => None,
     }
+}
+
+fn arm_of_mean(arm: &Arm) -> Option<(f64, f64, f64)> {
+    Some((arm.n, arm.mean?, arm.var? / arm.n))
+}
+
+/// Both arms of one period. With a covariate, each period is regression-adjusted with its
+/// own θ (CUPED within the stratum), as the pooled comparison adjusts with the pooled θ; a
+/// period where CUPED falls back (no variance) compares its unadjusted means.
+fn period_arms(
+    metric: MetricKind,
+    c: &VariantAggregate,
+    t: &VariantAggregate,
+) -> Option<((f64, f64, f64), (f64, f64, f64))> {
+    if let (Some(xc), Some(xt)) = (&c.covariate, &t.covariate) {
+        if let Some(adjusted) = moments::cuped((c.users, c.sum, c.sum_squares, xc), (t.users, t.sum, t.sum_squares, xt))
+        {
+            return Some((arm_of_mean(&adjusted.control)?, arm_of_mean(&adjusted.variant)?));
+        }
+    }
+    Some((period_arm(metric, c)?, period_arm(metric, t)?))
 }
 
 /// The comparison of variant `t` with control `c` stratified by period: each period's
@@ -75,9 +102,7 @@ pub(super) fn stratified(metric: MetricKind, periods: &[Allocation], c: usize, t
     let mut used = Vec::new();
     for p in periods {
         let Some(variants) = &p.variants else { continue };
-        let (Some(arm_c), Some(arm_t)) = (period_arm(metric, &variants[c]), period_arm(metric, &variants[t])) else {
-            continue;
-        };
+        let Some((arm_c, arm_t)) = period_arms(metric, &variants[c], &variants[t]) else { continue };
         let n: u64 = p.users.iter().sum();
         used.push((n as f64, arm_c, arm_t));
     }
@@ -253,8 +278,9 @@ pub(super) fn parse(
     out
 }
 
-/// A period's `variants`: one aggregate per variant, of the analysis' metric (conversion,
-/// revenue or count), whose users match the period's `users`.
+/// A period's `variants`: one aggregate per variant, of the analysis' metric (with a
+/// ratio's parts or CUPED's covariate sums as the variants give them), whose users match
+/// the period's `users`.
 fn period_variants(
     map: &Value,
     metric: MetricKind,
@@ -263,10 +289,6 @@ fn period_variants(
     path: &str,
     errs: &mut Vec<String>,
 ) -> Option<Vec<VariantAggregate>> {
-    if metric == MetricKind::Ratio {
-        errs.push(format!("{path}.variants: per-period sums are analysed for conversion, revenue and count metrics"));
-        return None;
-    }
     let Some(map) = map.as_object() else {
         errs.push(format!("{path}.variants: must be an object of variant name to aggregate"));
         return None;
@@ -286,12 +308,6 @@ fn period_variants(
         let parsed = parse_variant(metric, name, row, &mut inner);
         errs.extend(inner.into_iter().map(|e| format!("{path}.{e}")));
         let parsed = parsed?;
-        if parsed.covariate.is_some() {
-            errs.push(format!(
-                "{path}.variants.{name}: per-period sums are not CUPED-adjusted; omit sum_x, sum_x2, sum_xy"
-            ));
-            return None;
-        }
         if parsed.users != *n {
             errs.push(format!("{path}.variants.{name}.users: {} but {path}.users.{name} is {n}", parsed.users));
             return None;
@@ -313,9 +329,29 @@ fn check_period_sums(periods: &[Allocation], names: &[&str], totals: &[&VariantA
                 total.conversions
             ));
         }
-        for (key, sum, want) in [
-            ("sum", rows().map(|r| r.sum).sum::<f64>(), total.sum),
-            ("sum_squares", rows().map(|r| r.sum_squares).sum::<f64>(), total.sum_squares),
+        let moments = |part: fn(&VariantAggregate) -> Option<&Moments>, field: fn(&Moments) -> f64| {
+            let sum = rows().filter_map(part).map(field).sum::<f64>();
+            (sum, part(total).map_or(sum, field))
+        };
+        fn x(v: &VariantAggregate) -> Option<&Moments> {
+            v.covariate.as_ref()
+        }
+        fn z(v: &VariantAggregate) -> Option<&Moments> {
+            v.denominator.as_ref()
+        }
+        let (x_sum, x_sq, x_prod) =
+            (moments(x, |m| m.sum), moments(x, |m| m.sum_squares), moments(x, |m| m.sum_products));
+        let (z_sum, z_sq, z_prod) =
+            (moments(z, |m| m.sum), moments(z, |m| m.sum_squares), moments(z, |m| m.sum_products));
+        for (key, (sum, want)) in [
+            ("sum", (rows().map(|r| r.sum).sum::<f64>(), total.sum)),
+            ("sum_squares", (rows().map(|r| r.sum_squares).sum::<f64>(), total.sum_squares)),
+            ("sum_x", x_sum),
+            ("sum_x2", x_sq),
+            ("sum_xy", x_prod),
+            ("denominator_sum", z_sum),
+            ("denominator_sum_squares", z_sq),
+            ("sum_products", z_prod),
         ] {
             if (sum - want).abs() > 1e-9 * want.abs().max(1.0) {
                 errs.push(format!(

@@ -328,9 +328,20 @@ impl AnalysisInput {
                     .to_string(),
             );
         }
-        if self.variants.iter().any(|v| v.covariate.is_some()) && self.allocations.iter().any(|p| p.variants.is_some())
+        // A CUPED analysis stratifies with each period adjusted: every period's arms then
+        // need their covariate sums, as the pooled arms have them.
+        let pooled_covariate = self.variants.iter().any(|v| v.covariate.is_some());
+        if self
+            .allocations
+            .iter()
+            .filter_map(|p| p.variants.as_ref())
+            .flatten()
+            .any(|v| v.covariate.is_some() != pooled_covariate)
         {
-            errs.push("allocations: per-period sums are not CUPED-adjusted; omit sum_x, sum_x2, sum_xy".to_string());
+            errs.push(
+                "allocations: per-period variants must give sum_x, sum_x2, sum_xy exactly when the variants do"
+                    .to_string(),
+            );
         }
         // CUPED needs the covariate of every arm: an adjusted arm against an unadjusted one
         // would compare different estimands.
