@@ -176,7 +176,7 @@ impl FlagdSet {
         let mut set = FlagdSet { metadata, ..FlagdSet::default() };
         let mut invalid = Vec::new();
         for (key, def) in flags {
-            let body = parse_flag(def, evaluators);
+            let body = parse_flag(key, def, evaluators);
             if let Err(e) = &body {
                 invalid.push((key.clone(), e.clone()));
             }
@@ -207,7 +207,7 @@ impl FlagdSet {
     }
 }
 
-fn parse_flag(def: &Value, evaluators: &Map<String, Value>) -> Result<Body, String> {
+fn parse_flag(key: &str, def: &Value, evaluators: &Map<String, Value>) -> Result<Body, String> {
     let Value::Object(def) = def else { return Err("a flag must be an object".into()) };
     let enabled = match def.get("state") {
         None => true,
@@ -241,7 +241,7 @@ fn parse_flag(def: &Value, evaluators: &Map<String, Value>) -> Result<Body, Stri
         Some(Value::Object(m)) if m.is_empty() => None,
         Some(t) => Some(compile(&inline_refs(t, evaluators, 0)?)?),
     };
-    let program = targeting.as_ref().and_then(|t| native::translate(t, &variants, default));
+    let program = targeting.as_ref().and_then(|t| native::translate(t, key, &variants, default));
     Ok(Body { enabled, variants, default, targeting, program })
 }
 

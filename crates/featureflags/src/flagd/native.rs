@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::logic::{compare, lookup_root_as, str_to_number, Env, Node, Op, PathKind, Val};
-use super::ops::murmur3_x86_32;
+use super::ops::{murmur3_x86_32, Murmur3Prefix};
 use super::{Decision, FlagdErrorCode, FlagdReason};
 use crate::context::{AttrValue, Context};
 use crate::semver::OwnedVersion;
@@ -37,9 +37,18 @@ const ANY: u8 = STR | NUM | BOOL | MISSING | JSON;
 pub(super) enum Program {
     /// An `if` chain: the first condition that holds decides, else `otherwise`.
     Rules { rules: Box<[(Cond, Decision)]>, otherwise: Decision },
-    /// `fractional` over literal buckets, bucketing on flagKey + targeting key (`key:
-    /// None`) or on a `var`.
-    Fractional { key: Option<(Box<str>, PathKind)>, cumulative: Box<[u64]>, outcomes: Box<[Decision]>, null: Decision },
+    /// `fractional` over literal buckets, bucketing on flagKey + targeting key (the
+    /// flag key hashed at load) or on a `var`.
+    Fractional { key: FractionalKey, cumulative: Box<[u64]>, outcomes: Box<[Decision]>, null: Decision },
+}
+
+/// What a translated `fractional` hashes.
+#[derive(Debug)]
+pub(super) enum FractionalKey {
+    /// The flag key (its hash state, `Murmur3Prefix`) followed by the targeting key.
+    FlagAndTargetingKey(Murmur3Prefix),
+    /// A `var`.
+    Var(Box<str>, PathKind),
 }
 
 /// A translated condition.
@@ -99,7 +108,7 @@ impl Cond {
 
 impl Program {
     /// The decision, or `None` when the JsonLogic evaluator must decide.
-    #[inline]
+    #[inline(always)]
     pub(super) fn decide(&self, env: &Env<'_>) -> Option<Decision> {
         match self {
             Program::Rules { rules, otherwise } => {
@@ -112,11 +121,11 @@ impl Program {
             }
             Program::Fractional { key, cumulative, outcomes, null } => {
                 let hash = match key {
-                    None => match env.targeting_key() {
-                        Some(k) => murmur3_x86_32(&[env.flag_key.as_bytes(), k.as_bytes()], 0),
+                    FractionalKey::FlagAndTargetingKey(prefix) => match env.targeting_key() {
+                        Some(k) => prefix.hash(k.as_bytes()),
                         None => return Some(*null),
                     },
-                    Some((path, kind)) => match lookup_root_as(env, path, *kind).as_str() {
+                    FractionalKey::Var(path, kind) => match lookup_root_as(env, path, *kind).as_str() {
                         Some(k) => murmur3_x86_32(&[k.as_bytes()], 0),
                         None => return Some(*null),
                     },
@@ -150,7 +159,12 @@ pub(super) fn outcome(result: &Value, variants: &[(Box<str>, Value)], default: O
 }
 
 /// Translates compiled targeting, or `None` when its shape is not one translated.
-pub(super) fn translate(node: &Node, variants: &[(Box<str>, Value)], default: Option<u32>) -> Option<Program> {
+pub(super) fn translate(
+    node: &Node,
+    flag_key: &str,
+    variants: &[(Box<str>, Value)],
+    default: Option<u32>,
+) -> Option<Program> {
     let out = |v: &Value| outcome(v, variants, default);
     match node {
         Node::Op(Op::If, args) => {
@@ -174,8 +188,8 @@ pub(super) fn translate(node: &Node, variants: &[(Box<str>, Value)], default: Op
         }
         Node::FractionalConst { key, names, cumulative } => {
             let key = match key.as_deref() {
-                None => None,
-                Some(Node::Var { path, kind, default: None }) => Some((path.clone(), *kind)),
+                None => FractionalKey::FlagAndTargetingKey(Murmur3Prefix::new(flag_key.as_bytes(), 0)),
+                Some(Node::Var { path, kind, default: None }) => FractionalKey::Var(path.clone(), *kind),
                 Some(_) => return None,
             };
             let outcomes = names.iter().map(out).collect();
