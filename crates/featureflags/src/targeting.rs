@@ -282,7 +282,14 @@ impl Clause {
     /// True when the clause matches `ctx`.
     #[inline]
     pub fn matches(&self, ctx: &Context) -> bool {
-        let Some(value) = ctx.get(&self.attr) else {
+        self.matches_value(ctx.get(&self.attr))
+    }
+
+    /// [`Clause::matches`] on the attribute's value already looked up (`None`: absent),
+    /// for translated flagd rules, which look it up once to check its type first.
+    #[inline(always)]
+    pub(crate) fn matches_value(&self, value: Option<AttrValue<'_>>) -> bool {
+        let Some(value) = value else {
             return matches!(self.op, Op::NotExists);
         };
         let string = || match value {

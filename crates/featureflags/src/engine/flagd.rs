@@ -72,14 +72,16 @@ impl Engine {
 
     /// Runs `f` on the current flagd document without a lock, and without an `arc-swap`
     /// load while this thread's cached copy is current.
-    #[inline]
+    #[inline(always)]
     fn with_flagd<R>(&self, f: impl FnOnce(&Arc<FlagdSet>) -> R) -> R {
         let generation = self.flagd.generation.load(Ordering::Acquire);
         FLAGD_CACHE.with(|cache| match cache.try_borrow_mut() {
             Ok(mut cache) => {
                 let fresh = matches!(&*cache, Some(c) if c.engine == self.id && c.generation == generation);
                 if !fresh {
-                    *cache = Some(CachedSet { engine: self.id, generation, set: self.flagd.set.load_full() });
+                    // Out of line: the reload path's drop of the old document and
+                    // `arc-swap` load stay out of the evaluation's code.
+                    *cache = Some(self.flagd_now(generation));
                 }
                 match &*cache {
                     Some(c) => f(&c.set),
@@ -89,5 +91,11 @@ impl Engine {
             // A re-entrant call (from inside `f`) finds the cache borrowed.
             Err(_) => f(&self.flagd.set.load_full()),
         })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn flagd_now(&self, generation: u64) -> CachedSet {
+        CachedSet { engine: self.id, generation, set: self.flagd.set.load_full() }
     }
 }

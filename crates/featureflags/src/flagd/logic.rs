@@ -325,7 +325,7 @@ fn to_number(v: &Val<'_>) -> f64 {
     }
 }
 
-fn str_to_number(s: &str) -> f64 {
+pub(crate) fn str_to_number(s: &str) -> f64 {
     let t = s.trim();
     if t.is_empty() {
         return 0.0;
@@ -448,7 +448,7 @@ fn strict_eq(a: &Val<'_>, b: &Val<'_>) -> bool {
 }
 
 /// JavaScript's abstract relational comparison; `None` when either side is NaN.
-fn compare(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
+pub(crate) fn compare(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
     let (pa, pb) = (to_prim(a), to_prim(b));
     if let (Prim::Str(x), Prim::Str(y)) = (&pa, &pb) {
         // JavaScript compares UTF-16 code units; for BMP text that is code point order.
@@ -530,7 +530,7 @@ fn lookup_root<'a>(env: &Env<'a>, path: &str) -> Val<'a> {
 }
 
 #[inline]
-fn lookup_root_as<'a>(env: &Env<'a>, path: &str, kind: PathKind) -> Val<'a> {
+pub(crate) fn lookup_root_as<'a>(env: &Env<'a>, path: &str, kind: PathKind) -> Val<'a> {
     let ctx = env.ctx;
     match kind {
         PathKind::TargetingKey => {

@@ -6,16 +6,17 @@
 //! flagd does. See docs/flagd.md.
 
 mod logic;
+mod native;
 mod ops;
 
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use crate::context::Context;
+use crate::keyindex::KeyIndex;
 use logic::{compile, eval, inline_refs, Data, Env, Node, Val};
 pub use ops::murmur3_x86_32;
 
@@ -130,6 +131,9 @@ struct Body {
     variants: Vec<(Box<str>, Value)>,
     default: Option<u32>,
     targeting: Option<Node>,
+    /// The targeting translated into native clauses, where its shape allows
+    /// (native.rs); `targeting` decides when this is absent or declines.
+    program: Option<native::Program>,
 }
 
 #[derive(Debug)]
@@ -144,7 +148,7 @@ struct FlagdFlag {
 #[derive(Debug, Default)]
 pub struct FlagdSet {
     flags: Vec<FlagdFlag>,
-    index: FxHashMap<Box<str>, u32>,
+    index: KeyIndex,
     metadata: Map<String, Value>,
 }
 
@@ -172,7 +176,7 @@ impl FlagdSet {
         let mut set = FlagdSet { metadata, ..FlagdSet::default() };
         let mut invalid = Vec::new();
         for (key, def) in flags {
-            let body = parse_flag(def, evaluators);
+            let body = parse_flag(key, def, evaluators);
             if let Err(e) = &body {
                 invalid.push((key.clone(), e.clone()));
             }
@@ -180,9 +184,9 @@ impl FlagdSet {
             if let Some(Value::Object(m)) = def.get("metadata") {
                 meta.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
-            set.index.insert(key.as_str().into(), set.flags.len() as u32);
             set.flags.push(FlagdFlag { key: key.as_str().into(), body, metadata: meta });
         }
+        set.index = KeyIndex::new(set.flags.iter().map(|f| f.key.as_bytes()));
         let loaded = FlagdLoaded { flags: set.flags.len(), invalid };
         Ok((set, loaded))
     }
@@ -203,7 +207,7 @@ impl FlagdSet {
     }
 }
 
-fn parse_flag(def: &Value, evaluators: &Map<String, Value>) -> Result<Body, String> {
+fn parse_flag(key: &str, def: &Value, evaluators: &Map<String, Value>) -> Result<Body, String> {
     let Value::Object(def) = def else { return Err("a flag must be an object".into()) };
     let enabled = match def.get("state") {
         None => true,
@@ -237,7 +241,8 @@ fn parse_flag(def: &Value, evaluators: &Map<String, Value>) -> Result<Body, Stri
         Some(Value::Object(m)) if m.is_empty() => None,
         Some(t) => Some(compile(&inline_refs(t, evaluators, 0)?)?),
     };
-    Ok(Body { enabled, variants, default, targeting })
+    let program = targeting.as_ref().and_then(|t| native::translate(t, key, &variants, default));
+    Ok(Body { enabled, variants, default, targeting, program })
 }
 
 /// The result of a flagd evaluation, holding the document it came from (`S`): an
@@ -308,7 +313,7 @@ pub(crate) fn evaluate<S: Deref<Target = FlagdSet>>(
     ctx: &Context,
     now_s: &dyn Fn() -> i64,
 ) -> FlagdEvaluation<S> {
-    let flag = set.index.get(key).copied();
+    let flag = set.index.get(key.as_bytes(), |i| set.flags[i as usize].key.as_bytes());
     let (variant, reason, error) = match flag {
         None => (None, FlagdReason::Error, Some(FlagdErrorCode::FlagNotFound)),
         Some(i) => decide(&set.flags[i as usize], ctx, now_s),
@@ -316,6 +321,7 @@ pub(crate) fn evaluate<S: Deref<Target = FlagdSet>>(
     FlagdEvaluation { set, flag, variant, reason, error }
 }
 
+#[inline]
 fn decide(flag: &FlagdFlag, ctx: &Context, now_s: &dyn Fn() -> i64) -> Decision {
     let body = match &flag.body {
         Ok(b) => b,
@@ -330,7 +336,16 @@ fn decide(flag: &FlagdFlag, ctx: &Context, now_s: &dyn Fn() -> i64) -> Decision 
         return (body.default, reason, None);
     };
     let env = Env { ctx, flag_key: &flag.key, now_s };
-    let result = eval(targeting, &env, Data::Root);
+    if let Some(decision) = body.program.as_ref().and_then(|p| p.decide(&env)) {
+        return decision;
+    }
+    interpret(body, targeting, &env)
+}
+
+/// The decision by the JsonLogic evaluator.
+#[inline(never)]
+fn interpret(body: &Body, targeting: &Node, env: &Env<'_>) -> Decision {
+    let result = eval(targeting, env, Data::Root);
     let name = match &result {
         Val::Null => return (body.default, FlagdReason::Default, None),
         Val::Bool(true) => "true",
@@ -360,3 +375,6 @@ impl fmt::Display for FlagdErrorCode {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod native_tests;

@@ -14,16 +14,6 @@ use crate::semver::Version;
 /// hash (seed 0). Taking parts lets the default bucketing value (`flagKey` + targeting
 /// key) be hashed without building the string.
 pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
-    const C1: u32 = 0xcc9e_2d51;
-    const C2: u32 = 0x1b87_3593;
-    #[inline(always)]
-    fn mix(k: u32) -> u32 {
-        k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2)
-    }
-    #[inline(always)]
-    fn block(h: u32, k: u32) -> u32 {
-        (h ^ mix(k)).rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64)
-    }
     let mut h = seed;
     let mut carry = [0u8; 4];
     let mut carried = 0usize;
@@ -56,12 +46,94 @@ pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
         }
         h ^= mix(k);
     }
+    finish(h, total)
+}
+
+const C1: u32 = 0xcc9e_2d51;
+const C2: u32 = 0x1b87_3593;
+
+#[inline(always)]
+fn mix(k: u32) -> u32 {
+    k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2)
+}
+
+#[inline(always)]
+fn block(h: u32, k: u32) -> u32 {
+    (h ^ mix(k)).rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64)
+}
+
+#[inline(always)]
+fn finish(mut h: u32, total: usize) -> u32 {
     h ^= total as u32;
     h ^= h >> 16;
     h = h.wrapping_mul(0x85eb_ca6b);
     h ^= h >> 13;
     h = h.wrapping_mul(0xc2b2_ae35);
     h ^ (h >> 16)
+}
+
+/// MurmurHash3 x86_32 part-way: the state after a fixed prefix (a `fractional` flag's
+/// key, hashed at load), so each evaluation hashes only the targeting key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Murmur3Prefix {
+    h: u32,
+    /// The prefix's last `carried` bytes, not yet a whole block.
+    carry: [u8; 4],
+    carried: usize,
+    len: usize,
+}
+
+impl Murmur3Prefix {
+    pub(crate) fn new(prefix: &[u8], seed: u32) -> Self {
+        let mut chunks = prefix.chunks_exact(4);
+        let mut h = seed;
+        for c in &mut chunks {
+            h = block(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        }
+        let mut carry = [0u8; 4];
+        let tail = chunks.remainder();
+        carry[..tail.len()].copy_from_slice(tail);
+        Murmur3Prefix { h, carry, carried: tail.len(), len: prefix.len() }
+    }
+
+    /// The hash of the prefix followed by `rest`: `murmur3_x86_32(&[prefix, rest], seed)`.
+    #[inline]
+    pub(crate) fn hash(&self, rest: &[u8]) -> u32 {
+        let (mut h, mut carry, mut carried, mut bytes) = (self.h, self.carry, self.carried, rest);
+        if carried > 0 && bytes.len() >= 4 {
+            // The carried bytes and the first of `rest` make a block; one load, no copy.
+            let w = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            h = block(h, u32::from_le_bytes(carry) | (w << (8 * carried)));
+            bytes = &bytes[4 - carried..];
+            carried = 0;
+        } else if carried > 0 {
+            while carried < 4 {
+                let Some((&b, rest)) = bytes.split_first() else { break };
+                carry[carried] = b;
+                carried += 1;
+                bytes = rest;
+            }
+            if carried == 4 {
+                h = block(h, u32::from_le_bytes(carry));
+                carried = 0;
+            }
+        }
+        let mut chunks = bytes.chunks_exact(4);
+        for c in &mut chunks {
+            h = block(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        }
+        let tail = chunks.remainder();
+        // Either the carry or the remainder holds the tail, never both.
+        let tail = if carried > 0 { &carry[..carried] } else { tail };
+        if !tail.is_empty() {
+            let mut k = 0u32;
+            for &b in tail.iter().rev() {
+                k = (k << 8) | u32::from(b);
+            }
+            h ^= mix(k);
+        }
+        finish(h, self.len + rest.len())
+    }
 }
 
 fn is_bucket(node: &Node) -> bool {
@@ -295,11 +367,17 @@ mod tests {
             let s = b"fractional-flagjack";
             assert_eq!(murmur3_x86_32(&[&s[..i], &s[i..]], 0), whole, "split at {i}");
         }
+        // The prefix form, split anywhere.
+        for i in 0..=19 {
+            let s = b"fractional-flagjack";
+            assert_eq!(super::Murmur3Prefix::new(&s[..i], 0).hash(&s[i..]), whole, "prefix split at {i}");
+        }
         // Longer keys, in two and three parts.
         let long: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
         let whole = murmur3_x86_32(&[&long], 0);
         for i in [0, 1, 2, 3, 5, 129, 150, 298, 300] {
             assert_eq!(murmur3_x86_32(&[&long[..i], &long[i..]], 0), whole, "long split at {i}");
+            assert_eq!(super::Murmur3Prefix::new(&long[..i], 0).hash(&long[i..]), whole, "long prefix at {i}");
             let j = (i + 7).min(300);
             assert_eq!(murmur3_x86_32(&[&long[..i], &long[i..j], &long[j..]], 0), whole, "three parts at {i}");
         }
