@@ -54,7 +54,10 @@ pub struct Stratified {
 }
 
 /// One arm of one period: users, mean and the variance of that mean.
-fn period_arm(metric: MetricKind, v: &VariantAggregate) -> Option<(f64, f64, f64)> {
+type PeriodArm = (f64, f64, f64);
+
+/// One arm of one period as a [`PeriodArm`].
+fn period_arm(metric: MetricKind, v: &VariantAggregate) -> Option<PeriodArm> {
     let n = v.users as f64;
     match (metric, &v.denominator) {
         (MetricKind::Conversion, _) if v.users >= 1 => {
@@ -73,18 +76,14 @@ fn period_arm(metric: MetricKind, v: &VariantAggregate) -> Option<(f64, f64, f64
     }
 }
 
-fn arm_of_mean(arm: &Arm) -> Option<(f64, f64, f64)> {
+fn arm_of_mean(arm: &Arm) -> Option<PeriodArm> {
     Some((arm.n, arm.mean?, arm.var? / arm.n))
 }
 
 /// Both arms of one period. With a covariate, each period is regression-adjusted with its
 /// own θ (CUPED within the stratum), as the pooled comparison adjusts with the pooled θ; a
 /// period where CUPED falls back (no variance) compares its unadjusted means.
-fn period_arms(
-    metric: MetricKind,
-    c: &VariantAggregate,
-    t: &VariantAggregate,
-) -> Option<((f64, f64, f64), (f64, f64, f64))> {
+fn period_arms(metric: MetricKind, c: &VariantAggregate, t: &VariantAggregate) -> Option<(PeriodArm, PeriodArm)> {
     if let (Some(xc), Some(xt)) = (&c.covariate, &t.covariate) {
         if let Some(adjusted) = moments::cuped((c.users, c.sum, c.sum_squares, xc), (t.users, t.sum, t.sum_squares, xt))
         {
