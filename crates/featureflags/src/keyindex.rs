@@ -123,7 +123,9 @@ mod tests {
 
     #[test]
     fn finds_every_key_and_nothing_else() {
-        let keys: Vec<String> = (0..2_000)
+        // Fewer under Miri, which interprets every probe; still every shape of key.
+        let n = if cfg!(miri) { 300 } else { 2_000 };
+        let keys: Vec<String> = (0..n)
             .map(|i| match i % 5 {
                 0 => format!("{i}"),
                 1 => format!("f{i}"),
