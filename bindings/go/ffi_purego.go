@@ -467,36 +467,16 @@ func cInRollout(e, c unsafe.Pointer, key string) bool {
 	return byte(r) != 0
 }
 
-// keyValue calls fn(e, key, len, value, len, &err).
-func keyValue(fn uintptr, e unsafe.Pointer, key, value string) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(e), sp(key), uintptr(len(key))
-	k.args[3], k.args[4] = sp(value), uintptr(len(value))
-	status, err := k.statusCall(fn, 5)
-	runtime.KeepAlive(key)
-	runtime.KeepAlive(value)
-	return status, err
-}
-
-// keyOnly calls fn(e, key, len, &err).
-func keyOnly(fn uintptr, e unsafe.Pointer, key string) (uint32, unsafe.Pointer) {
-	k := getCall()
-	k.args[0], k.args[1], k.args[2] = uintptr(e), sp(key), uintptr(len(key))
-	status, err := k.statusCall(fn, 3)
-	runtime.KeepAlive(key)
-	return status, err
-}
-
 func cSetOverride(e unsafe.Pointer, key, variant string) (uint32, unsafe.Pointer) {
-	return keyValue(fns.setOverride, e, key, variant)
+	return handleNameValue(fns.setOverride, e, key, variant)
 }
 
 func cClearOverride(e unsafe.Pointer, key string) (uint32, unsafe.Pointer) {
-	return keyOnly(fns.clearOverride, e, key)
+	return handleString(fns.clearOverride, e, key)
 }
 
 func cDeclareWinner(e unsafe.Pointer, key, variant string) (uint32, unsafe.Pointer) {
-	return keyValue(fns.declareWinner, e, key, variant)
+	return handleNameValue(fns.declareWinner, e, key, variant)
 }
 
 func cTrack(e unsafe.Pointer, userID, metric string, value float64) (uint32, unsafe.Pointer) {
@@ -566,7 +546,7 @@ func cRolloutStatus(e unsafe.Pointer, key string) (uint32, cRolloutInfo, unsafe.
 func cRolloutAction(action int, e unsafe.Pointer, key string) (uint32, unsafe.Pointer) {
 	fn := [...]uintptr{rolloutAdvance: fns.rolloutAdvance, rolloutPause: fns.rolloutPause,
 		rolloutResume: fns.rolloutResume, rolloutRollback: fns.rolloutRollback}[action]
-	return keyOnly(fn, e, key)
+	return handleString(fn, e, key)
 }
 
 func cReportHealth(e unsafe.Pointer, key string, errorRate, p99 float64, samples uint64) (uint32, unsafe.Pointer) {
