@@ -14,6 +14,12 @@ cargo bench --locked --manifest-path crates/bench-peers/Cargo.toml --bench hosts
   grep -B1 "time:" | grep -v "^--" || true
 echo "=== Rust, two threads"
 cargo bench --locked -p featureflags --bench concurrency
+echo "=== Fleet event reader (one core, 2M events)"
+cargo build --release --locked --quiet --example fleet
+bench_dir=$(mktemp -d)
+target/release/examples/fleet bench --config tests/fleet/config.json --experiment one-click \
+    --events 2000000 --dir "$bench_dir"
+rm -rf "$bench_dir"
 echo "=== Durable state (commit latency, checkpoint, restore)"
 cargo bench --locked -p featureflags --bench durability 2>&1 | grep -E "time:|^durable" || true
 echo "=== Go"

@@ -107,9 +107,10 @@ release_artifacts() {
 
 header_is_current() {
     # The committed header must be what cbindgen makes of the C API crate today.
-    # The libraries, and the fleet test's example from the same selection
-    # (tests/fleet/run.sh); not the command-line tool, whose tests use its debug build.
-    cargo xtask header --check && cargo build --release --locked --lib --example fleet
+    # Exactly the selection the C++ and Java builds ask for (the default members: the
+    # libraries and the command-line tool), so they find it current: a selection with
+    # an example unifies the dev-dependencies' features and rebuilt the library.
+    cargo xtask header --check && cargo build --release --locked
 }
 
 c_tests() {

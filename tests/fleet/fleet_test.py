@@ -11,9 +11,10 @@ between them, a known true effect, events in NDJSON files. Checks that
    analysis;
 4. the true effect is found.
 
-Prints the events, users and the embedded reader's throughput. Run by tests/fleet/run.sh,
-which provides the virtualenv and the example binary.
-Usage: fleet_test.py --bin target/release/examples/fleet [--users N] [--skip-spark]
+Prints the events and users. The reader's throughput is a benchmark (`fleet bench` in
+scripts/bench.sh), not part of this test. Run by tests/fleet/run.sh, which provides the
+virtualenv and the example binary.
+Usage: fleet_test.py --bin target/debug/examples/fleet [--users N] [--skip-spark]
 """
 
 import argparse
@@ -157,7 +158,6 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
     parser.add_argument("--users", type=int, default=int(os.environ.get("FF_FLEET_USERS", "20000")))
-    parser.add_argument("--bench-events", type=int, default=2_000_000)
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
     started = time.monotonic()
@@ -231,15 +231,8 @@ def main():
 
         users = sum(v["users"] for v in truth["variants"].values())
         print(f"fleet: {events} events from {PROCESSES} processes, {users} users exposed "
-              f"({args.users} simulated); embedded reader {stats['events_per_second'] / 1e6:.2f}M events/s "
-              f"on these files ({stats['bytes'] / 1e6:.1f} MB)")
-        bench = json.loads(run([binary, "bench", "--config", CONFIG, "--experiment", EXPERIMENT,
-                                "--events", str(args.bench_events), "--dir", work]).stdout)
-        print(f"fleet: embedded reader on {bench['events']} events ({bench['bytes'] / 1e6:.0f} MB, "
-              f"{bench['users']} users): {bench.get('events_per_cpu_second', 0) / 1e6:.2f}M events per CPU "
-              f"second on one core ({bench['events_per_second'] / 1e6:.2f}M/s wall)")
-        timing("merges, analyses, bench")
-        check(bench["events_per_second"] > 1e5, "the reader streams faster than 100k events/s")
+              f"({args.users} simulated), {stats['bytes'] / 1e6:.1f} MB")
+        timing("merges, analyses")
     print(f"fleet test: {time.monotonic() - started:.1f} s")
 
 
