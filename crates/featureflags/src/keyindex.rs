@@ -1,7 +1,8 @@
-//! The flag-key index of a snapshot: an open-addressed table of (hash, flag) pairs with a
-//! hash and a comparison made for short keys, because finding the flag is a large share
-//! of evaluating a simple one (a general hash map spent ~4 of 10 ns there, half of it in
-//! a `memcmp` call).
+//! The flag-key index of a snapshot: an open-addressed table with a hash made for short
+//! keys, each slot holding its key's first and last eight bytes and length, because
+//! finding the flag is a large share of evaluating a simple one (a general hash map spent
+//! ~4 of 10 ns there, half of it in a `memcmp` call, and comparing the flag record's own
+//! key put two dependent loads on the path).
 
 /// Marks an empty slot.
 const EMPTY: u32 = u32::MAX;
@@ -26,12 +27,12 @@ fn mix(a: u64, b: u64) -> u64 {
     (product as u64) ^ ((product >> 64) as u64)
 }
 
-/// A fast hash of a short key: two (possibly overlapping) loads and one multiply for up
-/// to 16 bytes; longer keys fold 8-byte chunks.
+/// A key's two words: two (possibly overlapping) loads for up to 16 bytes, which with
+/// the length are the key itself; longer keys fold 8-byte chunks into the first.
 #[inline(always)]
-pub fn key_hash(b: &[u8]) -> u64 {
+fn key_words(b: &[u8]) -> (u64, u64) {
     let n = b.len();
-    let (x, y) = if n >= 8 {
+    if n >= 8 {
         if n <= 16 {
             (read_u64(b), read_u64(&b[n - 8..]))
         } else {
@@ -48,7 +49,12 @@ pub fn key_hash(b: &[u8]) -> u64 {
         ((u64::from(b[0]) << 16) | (u64::from(b[n / 2]) << 8) | u64::from(b[n - 1]), 0)
     } else {
         (0, 0)
-    };
+    }
+}
+
+/// A fast hash of a key's words: one multiply.
+#[inline(always)]
+fn hash_words(x: u64, y: u64, n: usize) -> u64 {
     mix(x ^ (n as u64).rotate_left(32), y)
 }
 
@@ -71,46 +77,63 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Longest key whose words and length are the key itself (see `key_words`).
+const INLINE_KEY: usize = 16;
+
+/// A key's words and length next to its index: a key of up to 16 bytes is matched in
+/// the slot, without following the flag record to its key's bytes.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    words: (u64, u64),
+    len: u32,
+    index: u32,
+}
+
 /// Keys to indices, built once per snapshot.
 #[derive(Debug, Default)]
 pub struct KeyIndex {
-    /// `(hash, index)`; a power-of-two number of slots, at most half full.
-    slots: Box<[(u64, u32)]>,
+    /// A power-of-two number of slots, at most half full.
+    slots: Box<[Slot]>,
 }
 
 impl KeyIndex {
     /// Indexes `keys` by position. Keys are unique (config validation guarantees it).
     pub fn new<'a>(keys: impl ExactSizeIterator<Item = &'a [u8]>) -> Self {
         let size = (keys.len() * 2).next_power_of_two().max(8);
-        let mut slots = vec![(0u64, EMPTY); size].into_boxed_slice();
+        let empty = Slot { words: (0, 0), len: 0, index: EMPTY };
+        let mut slots = vec![empty; size].into_boxed_slice();
         let mask = size - 1;
         for (i, key) in keys.enumerate() {
-            let hash = key_hash(key);
-            let mut at = hash as usize & mask;
-            while slots[at].1 != EMPTY {
+            let words = key_words(key);
+            let mut at = hash_words(words.0, words.1, key.len()) as usize & mask;
+            while slots[at].index != EMPTY {
                 at = (at + 1) & mask;
             }
-            slots[at] = (hash, i as u32);
+            // A key longer than u32::MAX bytes cannot be a flag key (configs are parsed
+            // text); its length saturates and the byte comparison decides.
+            slots[at] = Slot { words, len: u32::try_from(key.len()).unwrap_or(u32::MAX), index: i as u32 };
         }
         KeyIndex { slots }
     }
 
-    /// The index of `key`; `key_of(i)` returns the key at index `i` for the comparison.
+    /// The index of `key`; `key_of(i)` returns the key at index `i` for the comparison
+    /// of keys longer than 16 bytes.
     #[inline(always)]
     pub fn get<'k>(&self, key: &[u8], key_of: impl Fn(u32) -> &'k [u8]) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
-        let hash = key_hash(key);
+        let words = key_words(key);
+        let len = u32::try_from(key.len()).unwrap_or(u32::MAX);
         let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
+        let mut at = hash_words(words.0, words.1, key.len()) as usize & mask;
         loop {
-            let (h, i) = self.slots[at];
-            if i == EMPTY {
+            let slot = &self.slots[at];
+            if slot.index == EMPTY {
                 return None;
             }
-            if h == hash && same_bytes(key_of(i), key) {
-                return Some(i);
+            if slot.words == words && slot.len == len && (key.len() <= INLINE_KEY || key_of(slot.index) == key) {
+                return Some(slot.index);
             }
             at = (at + 1) & mask;
         }
