@@ -325,15 +325,10 @@ fn bench(args: &[String]) -> Result {
     Ok(())
 }
 
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+
 /// This thread's CPU time, where the platform has a clock for it.
 fn thread_cpu_seconds() -> Option<f64> {
-    #[cfg(target_os = "linux")]
-    {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        Some(t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        None
-    }
+    thread_cpu::thread_cpu_ns().map(|ns| ns as f64 * 1e-9)
 }

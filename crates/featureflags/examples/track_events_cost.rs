@@ -15,9 +15,11 @@ mod configs;
 
 const CALLS: u32 = 10_000;
 
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+
 fn thread_cpu_ns() -> u128 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    t.tv_sec as u128 * 1_000_000_000 + t.tv_nsec as u128
+    thread_cpu::thread_cpu_ns().expect("a per-thread CPU clock (Linux)")
 }
 
 fn engine(track_events: bool) -> Engine {

@@ -14,6 +14,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use featureflags::{Context, Engine, EngineOptions, RolloutAction};
+
+mod common;
+use common::rng::Rng;
 use serde_json::{json, Value};
 
 const KILLS: usize = 220;
@@ -37,22 +40,6 @@ fn config(revision: &str) -> String {
                "metrics": {{"clicks": "count"}}, "primary_metric": "clicks"}}
   }}}}"#
     )
-}
-
-/// xorshift64*: the test needs repeatable randomness, not a crate.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// The tallies an experiment's results are computed from.
@@ -99,7 +86,7 @@ fn child(path: &Path, seed: u64) {
                 let i = rng.below(3_000);
                 let user = format!("user-{i}");
                 let mut ctx = Context::new(&user);
-                ctx.set_string("country", ["US", "DE", "FR"][i as usize % 3]).unwrap();
+                ctx.set_string("country", ["US", "DE", "FR"][i % 3]).unwrap();
                 engine.assign("checkout", &ctx);
                 engine.assign("banner", &ctx);
                 engine.track(&user, "purchase", 1.0).unwrap();
@@ -107,12 +94,12 @@ fn child(path: &Path, seed: u64) {
                 engine.track(&user, "clicks", 1.0).unwrap();
             }
             60..=69 => {
-                let flag = ["kill", "theme"][rng.below(2) as usize];
+                let flag = ["kill", "theme"][rng.below(2)];
                 let mut after = engine.overrides();
                 let variant = match (rng.below(3), flag) {
                     (0, _) => None,
-                    (_, "kill") => Some(["on", "off"][rng.below(2) as usize]),
-                    _ => Some(["light", "dark", "contrast"][rng.below(3) as usize]),
+                    (_, "kill") => Some(["on", "off"][rng.below(2)]),
+                    _ => Some(["light", "dark", "contrast"][rng.below(3)]),
                 };
                 match variant {
                     None => after.remove(flag),
@@ -128,17 +115,17 @@ fn child(path: &Path, seed: u64) {
             70..=77 => {
                 // Where an action leaves the rollout is the state machine's business.
                 say(format!("begin {}", json!({"field": "router", "after": null})));
-                let _ = engine.rollout_act("router", actions[rng.below(4) as usize]);
+                let _ = engine.rollout_act("router", actions[rng.below(4)]);
                 say(format!("ack {}", control_plane(&engine)));
             }
             78..=80 => {
-                let revision = ["a", "b"][rng.below(2) as usize];
+                let revision = ["a", "b"][rng.below(2)];
                 say(format!("begin {}", json!({"field": "revision", "after": revision})));
                 engine.load_json(config(revision).as_bytes()).unwrap();
                 say(format!("ack {}", control_plane(&engine)));
             }
             81 if rng.below(20) == 0 => {
-                let variant = ["off", "on"][rng.below(2) as usize];
+                let variant = ["off", "on"][rng.below(2)];
                 let mut after = engine.winners();
                 after.insert("banner".into(), variant.into());
                 say(format!("begin {}", json!({"field": "winners", "after": after})));
@@ -218,7 +205,7 @@ fn acknowledged_state_survives_sigkill() {
             assert_eq!(&restored["tallies"], expected, "kill {}: tallies", figures.kills);
             figures.checks += 1;
         }
-        std::thread::sleep(Duration::from_micros(rng.below(40_000)));
+        std::thread::sleep(Duration::from_micros(rng.below(40_000) as u64));
         child.kill().unwrap();
         let status = child.wait().unwrap();
         assert!(!status.success(), "the child was killed");

@@ -9,23 +9,9 @@ use super::logic::Env;
 use super::{decide, interpret, FlagdSet};
 use crate::context::Context;
 
-/// xorshift64*: deterministic, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())].clone()
-    }
-}
+#[path = "../../tests/common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const ATTRS: [&str; 5] = ["a", "b", "n", "v", "user_id"];
 

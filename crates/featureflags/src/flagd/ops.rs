@@ -14,39 +14,11 @@ use crate::semver::Version;
 /// hash (seed 0). Taking parts lets the default bucketing value (`flagKey` + targeting
 /// key) be hashed without building the string.
 pub fn murmur3_x86_32(parts: &[&[u8]], seed: u32) -> u32 {
-    let mut h = seed;
-    let mut carry = [0u8; 4];
-    let mut carried = 0usize;
-    let mut total = 0usize;
+    let mut state = Murmur3Prefix::new(&[], seed);
     for part in parts {
-        total += part.len();
-        let mut bytes = *part;
-        while carried > 0 && !bytes.is_empty() {
-            carry[carried] = bytes[0];
-            carried += 1;
-            bytes = &bytes[1..];
-            if carried == 4 {
-                h = block(h, u32::from_le_bytes(carry));
-                carried = 0;
-            }
-        }
-        let mut chunks = bytes.chunks_exact(4);
-        for c in &mut chunks {
-            h = block(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        }
-        for &b in chunks.remainder() {
-            carry[carried] = b;
-            carried += 1;
-        }
+        state.update(part);
     }
-    if carried > 0 {
-        let mut k = 0u32;
-        for i in (0..carried).rev() {
-            k = (k << 8) | u32::from(carry[i]);
-        }
-        h ^= mix(k);
-    }
-    finish(h, total)
+    state.finish()
 }
 
 const C1: u32 = 0xcc9e_2d51;
@@ -63,21 +35,16 @@ fn block(h: u32, k: u32) -> u32 {
 }
 
 #[inline(always)]
-fn finish(mut h: u32, total: usize) -> u32 {
-    h ^= total as u32;
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^ (h >> 16)
+fn le_word(c: &[u8]) -> u32 {
+    u32::from_le_bytes([c[0], c[1], c[2], c[3]])
 }
 
-/// MurmurHash3 x86_32 part-way: the state after a fixed prefix (a `fractional` flag's
-/// key, hashed at load), so each evaluation hashes only the targeting key.
+/// MurmurHash3 x86_32 part-way: the state after the bytes so far. A `fractional` flag's
+/// key is hashed at load, so each evaluation hashes only the targeting key.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Murmur3Prefix {
     h: u32,
-    /// The prefix's last `carried` bytes, not yet a whole block.
+    /// The last `carried` bytes, not yet a whole block; the bytes after them are zero.
     carry: [u8; 4],
     carried: usize,
     len: usize,
@@ -85,54 +52,63 @@ pub(crate) struct Murmur3Prefix {
 
 impl Murmur3Prefix {
     pub(crate) fn new(prefix: &[u8], seed: u32) -> Self {
-        let mut chunks = prefix.chunks_exact(4);
-        let mut h = seed;
-        for c in &mut chunks {
-            h = block(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-        }
-        let mut carry = [0u8; 4];
-        let tail = chunks.remainder();
-        carry[..tail.len()].copy_from_slice(tail);
-        Murmur3Prefix { h, carry, carried: tail.len(), len: prefix.len() }
+        let mut state = Murmur3Prefix { h: seed, carry: [0; 4], carried: 0, len: 0 };
+        state.update(prefix);
+        state
     }
 
     /// The hash of the prefix followed by `rest`: `murmur3_x86_32(&[prefix, rest], seed)`.
     #[inline]
     pub(crate) fn hash(&self, rest: &[u8]) -> u32 {
-        let (mut h, mut carry, mut carried, mut bytes) = (self.h, self.carry, self.carried, rest);
-        if carried > 0 && bytes.len() >= 4 {
-            // The carried bytes and the first of `rest` make a block; one load, no copy.
-            let w = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-            h = block(h, u32::from_le_bytes(carry) | (w << (8 * carried)));
-            bytes = &bytes[4 - carried..];
-            carried = 0;
-        } else if carried > 0 {
-            while carried < 4 {
-                let Some((&b, rest)) = bytes.split_first() else { break };
-                carry[carried] = b;
-                carried += 1;
-                bytes = rest;
-            }
-            if carried == 4 {
-                h = block(h, u32::from_le_bytes(carry));
-                carried = 0;
+        let mut state = *self;
+        state.update(rest);
+        state.finish()
+    }
+
+    #[inline(always)]
+    fn update(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len();
+        if self.carried > 0 {
+            if bytes.len() >= 4 {
+                // The carried bytes and the first of `bytes` make a block; one load, no copy.
+                let block_bytes = u32::from_le_bytes(self.carry) | (le_word(bytes) << (8 * self.carried));
+                self.h = block(self.h, block_bytes);
+                bytes = &bytes[4 - self.carried..];
+            } else {
+                for &b in bytes {
+                    self.carry[self.carried] = b;
+                    self.carried += 1;
+                    if self.carried == 4 {
+                        self.h = block(self.h, u32::from_le_bytes(self.carry));
+                        self.carried = 0;
+                        self.carry = [0; 4];
+                    }
+                }
+                return;
             }
         }
         let mut chunks = bytes.chunks_exact(4);
         for c in &mut chunks {
-            h = block(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+            self.h = block(self.h, le_word(c));
         }
         let tail = chunks.remainder();
-        // Either the carry or the remainder holds the tail, never both.
-        let tail = if carried > 0 { &carry[..carried] } else { tail };
-        if !tail.is_empty() {
-            let mut k = 0u32;
-            for &b in tail.iter().rev() {
-                k = (k << 8) | u32::from(b);
-            }
-            h ^= mix(k);
+        self.carry = [0; 4];
+        self.carry[..tail.len()].copy_from_slice(tail);
+        self.carried = tail.len();
+    }
+
+    #[inline(always)]
+    fn finish(&self) -> u32 {
+        let mut h = self.h;
+        if self.carried > 0 {
+            h ^= mix(u32::from_le_bytes(self.carry));
         }
-        finish(h, self.len + rest.len())
+        h ^= self.len as u32;
+        h ^= h >> 16;
+        h = h.wrapping_mul(0x85eb_ca6b);
+        h ^= h >> 13;
+        h = h.wrapping_mul(0xc2b2_ae35);
+        h ^ (h >> 16)
     }
 }
 
@@ -380,6 +356,17 @@ mod tests {
             assert_eq!(super::Murmur3Prefix::new(&long[..i], 0).hash(&long[i..]), whole, "long prefix at {i}");
             let j = (i + 7).min(300);
             assert_eq!(murmur3_x86_32(&[&long[..i], &long[i..j], &long[j..]], 0), whole, "three parts at {i}");
+        }
+        // Parts shorter than a block, in every rhythm, so carries fill across parts.
+        for sizes in [[1, 1, 1], [1, 2, 3], [3, 3, 2], [2, 5, 1], [7, 1, 6]] {
+            let mut parts: Vec<&[u8]> = Vec::new();
+            let (mut at, mut k) = (0, 0);
+            while at < long.len() {
+                let end = (at + sizes[k % 3]).min(long.len());
+                parts.push(&long[at..end]);
+                (at, k) = (end, k + 1);
+            }
+            assert_eq!(murmur3_x86_32(&parts, 0), whole, "parts of {sizes:?}");
         }
     }
 }

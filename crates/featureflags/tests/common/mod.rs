@@ -3,6 +3,8 @@
 // Each test or benchmark that includes this module uses some of its helpers, not all.
 #![allow(dead_code)]
 
+pub mod rng;
+
 /// A config of `n` typical flags: a description, a tag, and a two-clause rule serving a
 /// 50/50 split.
 pub fn many_flags(n: usize) -> String {
