@@ -103,6 +103,21 @@ impl<F: Fn() -> i64> Clock for F {
 /// when the context lacks it or it is not a string). Rollout membership uses it too, so
 /// a rollout and its flag always agree on who is in.
 #[inline]
+/// The decision of a flag that decides the same for every context at every time (off,
+/// or on with nothing but a fixed default), taken once when the snapshot is built:
+/// [`evaluate`] then skips the checks that cannot change it. `None` for every other flag.
+pub(crate) fn constant_decision(flag: &Flag) -> Option<Decision> {
+    if !flag.enabled {
+        return Some(Decision::of(flag.off_variant, Reason::Disabled));
+    }
+    let fixed =
+        flag.schedule.is_none() && flag.prerequisites.is_empty() && flag.rules.is_empty() && flag.rollout.is_none();
+    match flag.default {
+        Serve::Variant(v) if fixed => Some(Decision::of(Some(v), Reason::Default)),
+        _ => None,
+    }
+}
+
 pub(crate) fn bucketing_key<'c>(flag: &Flag, ctx: &'c Context) -> Option<&'c str> {
     match &flag.bucket_by {
         None => Some(ctx.user_id()),
@@ -138,6 +153,9 @@ pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clo
     let flag = &snapshot.flags[index as usize];
     if let Some(forced) = flag.override_variant() {
         return Decision::of(Some(forced), Reason::Override);
+    }
+    if let Some(decision) = flag.constant {
+        return decision;
     }
     if !flag.enabled {
         return Decision::of(flag.off_variant, Reason::Disabled);
@@ -175,5 +193,43 @@ pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clo
             Some(v) => Decision::of(Some(v), Reason::Split),
             None => Decision::of(None, Reason::Error),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::compile_value;
+
+    /// Only a flag that decides alike for every context at every time is decided once
+    /// at build; every other shape keeps the full evaluation.
+    #[test]
+    fn constant_decisions_only_for_fixed_flags() {
+        let snapshot = compile_value(&serde_json::json!({"schema_version": 1,
+            "flags": {
+                "plain": {"type": "boolean"},
+                "off": {"type": "boolean", "enabled": false,
+                        "rules": [{"when": {"attr": "country", "op": "equals", "value": "US"}, "serve": "on"}]},
+                "ruled": {"type": "boolean", "rules": [{"when": {"attr": "country", "op": "equals", "value": "US"}, "serve": "off"}]},
+                "split": {"type": "percentage", "percentage": 50},
+                "scheduled": {"type": "boolean", "schedule": {"enable_at": "2020-01-01T00:00:00Z"}},
+                "gated": {"type": "boolean", "prerequisites": [{"flag": "plain", "variant": "on"}]},
+                "rolled": {"type": "boolean"},
+                "multi": {"type": "multivariate", "variants": {"a": 1, "b": 2}, "default": "b"}},
+            "rollouts": {"ramp": {"flag": "rolled", "strategy": "linear", "start_at": "2026-11-24T00:00:00Z",
+                                  "stage_duration": "30m"}}}))
+        .expect("the config compiles");
+        let flag = |key: &str| &snapshot.flags[snapshot.flag_index(key.as_bytes()).unwrap() as usize];
+        assert_eq!(flag("plain").constant, Some(Decision::of(Some(0), Reason::Default)));
+        assert_eq!(flag("off").constant, Some(Decision::of(Some(1), Reason::Disabled)));
+        assert_eq!(flag("multi").constant, Some(Decision::of(Some(1), Reason::Default)));
+        for key in ["ruled", "split", "scheduled", "gated", "rolled"] {
+            assert_eq!(flag(key).constant, None, "{key}");
+        }
+        // An override still comes first.
+        let index = snapshot.flag_index(b"plain").unwrap();
+        snapshot.flags[index as usize].override_slot.store(1, std::sync::atomic::Ordering::Relaxed);
+        let decision = evaluate(&snapshot, index, &Context::new("u"), &|| 0);
+        assert_eq!(decision, Decision::of(Some(1), Reason::Override));
     }
 }

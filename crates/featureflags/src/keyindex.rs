@@ -36,12 +36,7 @@ fn key_words(b: &[u8]) -> (u64, u64) {
         if n <= 16 {
             (read_u64(b), read_u64(&b[n - 8..]))
         } else {
-            let mut acc = 0u64;
-            let mut chunks = b.chunks_exact(8);
-            for chunk in &mut chunks {
-                acc = mix(acc, read_u64(chunk));
-            }
-            (acc, read_u64(&b[n - 8..]))
+            long_key_words(b)
         }
     } else if n >= 4 {
         (read_u32(b), read_u32(&b[n - 4..]))
@@ -50,6 +45,18 @@ fn key_words(b: &[u8]) -> (u64, u64) {
     } else {
         (0, 0)
     }
+}
+
+/// Out of line, so the lookup of a short key stays small enough to inline.
+#[cold]
+#[inline(never)]
+fn long_key_words(b: &[u8]) -> (u64, u64) {
+    let mut acc = 0u64;
+    let mut chunks = b.chunks_exact(8);
+    for chunk in &mut chunks {
+        acc = mix(acc, read_u64(chunk));
+    }
+    (acc, read_u64(&b[b.len() - 8..]))
 }
 
 /// A fast hash of a key's words: one multiply.

@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 
 use crate::analytics::Funnel;
 use crate::bucketing::Salt;
+use crate::eval::Decision;
 use crate::experiments::Experiment;
 use crate::intern::Sym;
 use crate::keyindex::KeyIndex;
@@ -157,6 +158,9 @@ pub struct Flag {
     pub(crate) override_slot: AtomicU32,
     /// The rollout driving the default split, if any.
     pub rollout: Option<Box<Gate>>,
+    /// The decision when it is the same for every context and time (set by
+    /// [`Snapshot::new`], after the rollouts are attached).
+    pub(crate) constant: Option<Decision>,
 }
 
 impl Flag {
@@ -207,6 +211,10 @@ impl Snapshot {
         rollouts: Vec<(Box<str>, u32)>,
         funnels: Vec<Funnel>,
     ) -> Self {
+        let mut flags = flags;
+        for flag in &mut flags {
+            flag.constant = crate::eval::constant_decision(flag);
+        }
         let mut funnel_steps: FxHashMap<Box<str>, Vec<(u32, u32)>> = FxHashMap::default();
         for (f, funnel) in funnels.iter().enumerate() {
             for (s, step) in funnel.steps.iter().enumerate() {
@@ -255,7 +263,7 @@ impl Snapshot {
     }
 
     /// Looks a flag up by its key's bytes (so C callers need no UTF-8 check on a hit).
-    #[inline]
+    #[inline(always)]
     pub fn flag_index(&self, key: &[u8]) -> Option<u32> {
         self.index.get(key, |i| self.flags[i as usize].key.as_bytes())
     }

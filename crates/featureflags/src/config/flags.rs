@@ -103,6 +103,7 @@ impl Compiler {
             variants: variants.into(),
             override_slot: AtomicU32::new(NO_OVERRIDE),
             rollout: None,
+            constant: None,
         })
     }
 
