@@ -176,7 +176,10 @@ pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clo
     let key = bucketing_key(flag, ctx);
     for (i, rule) in flag.rules.iter().enumerate() {
         if rule.when.matches(ctx, &snapshot.segments, key) {
-            let variant = serve(flag, &rule.serve, key);
+            let variant = match rule.serve {
+                Serve::Variant(v) => Some(v),
+                ref split => serve(flag, split, key),
+            };
             let reason = if variant.is_some() { Reason::RuleMatch } else { Reason::Error };
             return Decision { variant, reason, rule: Some(i as u32) };
         }

@@ -337,7 +337,17 @@ impl Condition {
     /// True when the condition holds for `ctx`. `segments` are the snapshot's compiled
     /// segments; `bucketing_key` is the flag's key for percentage gates (None when the
     /// flag's `bucket_by` attribute is missing, so gates do not match).
+    #[inline]
     pub fn matches(&self, ctx: &Context, segments: &[Condition], bucketing_key: Option<&str>) -> bool {
+        match self {
+            // Most rules are one clause: checked here, without the composite's frame.
+            Condition::Clause(clause) => clause.matches(ctx),
+            composite => composite.matches_composite(ctx, segments, bucketing_key),
+        }
+    }
+
+    #[inline(never)]
+    fn matches_composite(&self, ctx: &Context, segments: &[Condition], bucketing_key: Option<&str>) -> bool {
         match self {
             Condition::Clause(clause) => clause.matches(ctx),
             Condition::All(parts) => parts.iter().all(|c| c.matches(ctx, segments, bucketing_key)),
