@@ -1,6 +1,9 @@
 package featureflags
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 // The flags of docs/performance.md: A = "on" (on for everyone), B = "geo"
 // (country in [US, CA, GB]), C = "half" (50% split by user id).
@@ -111,6 +114,50 @@ func BenchmarkAssignExposed(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		e.Assign("btn", ctx)
 	}
+}
+
+// BenchmarkAssignNewUser assigns a user never seen before on every call (the exposure is
+// recorded and tallied), after a Reset to that user's id, on engines of up to 10,000
+// users, as the Rust benchmark of the same name (a fresh engine per 10,000, set up
+// outside the timer). BenchmarkContextReset is the Reset alone, to subtract.
+func BenchmarkAssignNewUser(b *testing.B) {
+	const perEngine = 10000
+	ids := newUserIDs(perEngine)
+	var e *Engine
+	var ctx *Context
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%perEngine == 0 {
+			b.StopTimer()
+			if e != nil {
+				e.Close()
+			}
+			e, ctx = benchEngine(b)
+			b.StartTimer()
+		}
+		ctx.Reset(ids[i%perEngine])
+		e.Assign("btn", ctx)
+	}
+}
+
+func BenchmarkContextReset(b *testing.B) {
+	_, ctx := benchEngine(b)
+	ids := newUserIDs(10000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ctx.Reset(ids[i%len(ids)])
+	}
+}
+
+// newUserIDs makes n distinct user ids ahead of the timed loop.
+func newUserIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = "new-user-" + strconv.Itoa(i)
+	}
+	return ids
 }
 
 func BenchmarkTrack(b *testing.B) {
