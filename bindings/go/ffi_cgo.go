@@ -9,6 +9,13 @@ package featureflags
 
 static ff_status ff_go_noop(void) { return FF_STATUS_OK; }
 
+// Engine and context handles cross as integers: cgo checks every argument that points
+// to an opaque struct (runtime.cgoCheckPointer, about 10 ns a call in a profile of
+// IsEnabled), though these are C memory the check can only clear.
+static inline bool ff_go_is_enabled(uintptr_t e, const char *k, size_t l, uintptr_t c, bool d) {
+    return ff_is_enabled((const ff_engine *)e, k, l, (const ff_context *)c, d);
+}
+
 // Out-parameters live in C and come back in structs returned by value, so no Go
 // pointer is passed and nothing escapes to the heap per call.
 typedef struct { ff_status status; void *out; ff_error *err; } ff_go_result;
@@ -20,17 +27,20 @@ static inline ff_go_result ff_go_engine_create(const char *o, size_t l) {
     r.out = e;
     return r;
 }
-static inline ff_go_result ff_go_checkpoint(const ff_engine *e) {
+static inline ff_go_result ff_go_checkpoint(uintptr_t e_h) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_engine_checkpoint(e, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_load_json(const ff_engine *e, const char *j, size_t l) {
+static inline ff_go_result ff_go_load_json(uintptr_t e_h, const char *j, size_t l) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_engine_load_json(e, j, l, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_load_file(const ff_engine *e, const char *p, size_t l) {
+static inline ff_go_result ff_go_load_file(uintptr_t e_h, const char *p, size_t l) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_engine_load_file(e, p, l, &r.err);
     return r;
@@ -42,52 +52,62 @@ static inline ff_go_result ff_go_context_create(const char *id, size_t l) {
     r.out = c;
     return r;
 }
-static inline ff_go_result ff_go_reset(ff_context *c, const char *id, size_t l) {
+static inline ff_go_result ff_go_reset(uintptr_t c_h, const char *id, size_t l) {
+    ff_context *c = (ff_context *)c_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_context_reset(c, id, l, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_set_string(ff_context *c, const char *n, size_t nl, const char *v, size_t vl) {
+static inline ff_go_result ff_go_set_string(uintptr_t c_h, const char *n, size_t nl, const char *v, size_t vl) {
+    ff_context *c = (ff_context *)c_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_context_set_string(c, n, nl, v, vl, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_set_number(ff_context *c, const char *n, size_t nl, double v) {
+static inline ff_go_result ff_go_set_number(uintptr_t c_h, const char *n, size_t nl, double v) {
+    ff_context *c = (ff_context *)c_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_context_set_number(c, n, nl, v, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_set_bool(ff_context *c, const char *n, size_t nl, bool v) {
+static inline ff_go_result ff_go_set_bool(uintptr_t c_h, const char *n, size_t nl, bool v) {
+    ff_context *c = (ff_context *)c_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_context_set_bool(c, n, nl, v, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_set_override(const ff_engine *e, const char *k, size_t kl, const char *v, size_t vl) {
+static inline ff_go_result ff_go_set_override(uintptr_t e_h, const char *k, size_t kl, const char *v, size_t vl) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_flag_set_override(e, k, kl, v, vl, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_clear_override(const ff_engine *e, const char *k, size_t kl) {
+static inline ff_go_result ff_go_clear_override(uintptr_t e_h, const char *k, size_t kl) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_flag_clear_override(e, k, kl, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_declare_winner(const ff_engine *e, const char *k, size_t kl, const char *v, size_t vl) {
+static inline ff_go_result ff_go_declare_winner(uintptr_t e_h, const char *k, size_t kl, const char *v, size_t vl) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_declare_winner(e, k, kl, v, vl, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_track(const ff_engine *e, const char *u, size_t ul, const char *m, size_t ml, double v) {
+static inline ff_go_result ff_go_track(uintptr_t e_h, const char *u, size_t ul, const char *m, size_t ml, double v) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_track(e, u, ul, m, ml, v, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_report_health(const ff_engine *e, const char *k, size_t kl, double er, double p99, uint64_t n) {
+static inline ff_go_result ff_go_report_health(uintptr_t e_h, const char *k, size_t kl, double er, double p99, uint64_t n) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     r.status = ff_rollout_report_health(e, k, kl, er, p99, n, &r.err);
     return r;
 }
-static inline ff_go_result ff_go_rollout_action(int action, const ff_engine *e, const char *k, size_t kl) {
+static inline ff_go_result ff_go_rollout_action(int action, uintptr_t e_h, const char *k, size_t kl) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_result r = {FF_STATUS_OK, NULL, NULL};
     switch (action) {
     case 0: r.status = ff_rollout_advance(e, k, kl, &r.err); break;
@@ -100,7 +120,8 @@ static inline ff_go_result ff_go_rollout_action(int action, const ff_engine *e, 
 
 typedef struct { ff_status status; ff_bytes out; ff_error *err; } ff_go_json;
 
-static inline ff_go_json ff_go_key_json(int kind, const ff_engine *e, const char *k, size_t kl) {
+static inline ff_go_json ff_go_key_json(int kind, uintptr_t e_h, const char *k, size_t kl) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_json r = {FF_STATUS_OK, {NULL, 0}, NULL};
     switch (kind) {
     case 0: r.status = ff_experiment_results_json(e, k, kl, &r.out, &r.err); break;
@@ -111,7 +132,8 @@ static inline ff_go_json ff_go_key_json(int kind, const ff_engine *e, const char
     }
     return r;
 }
-static inline ff_go_json ff_go_revision(const ff_engine *e) {
+static inline ff_go_json ff_go_revision(uintptr_t e_h) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_json r = {FF_STATUS_OK, {NULL, 0}, NULL};
     r.status = ff_engine_revision(e, &r.out, &r.err);
     return r;
@@ -121,7 +143,8 @@ static inline ff_go_json ff_go_analyze(const char *in, size_t l) {
     r.status = ff_analyze_json(in, l, &r.out, &r.err);
     return r;
 }
-static inline ff_go_json ff_go_drain(const ff_engine *e, size_t max) {
+static inline ff_go_json ff_go_drain(uintptr_t e_h, size_t max) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_json r = {FF_STATUS_OK, {NULL, 0}, NULL};
     r.status = ff_events_drain(e, max, &r.out);
     return r;
@@ -157,14 +180,17 @@ static inline ff_go_number ff_go_lifetime_value(double m, double ret, double d, 
 
 typedef struct { ff_status status; ff_rollout_info info; ff_error *err; } ff_go_rollout;
 
-static inline ff_go_rollout ff_go_rollout_status(const ff_engine *e, const char *k, size_t kl) {
+static inline ff_go_rollout ff_go_rollout_status(uintptr_t e_h, const char *k, size_t kl) {
+    const ff_engine *e = (const ff_engine *)e_h;
     ff_go_rollout r;
     memset(&r, 0, sizeof r);
     r.status = ff_rollout_status(e, k, kl, &r.info, &r.err);
     return r;
 }
 
-static inline ff_string_id ff_go_variant(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
+static inline ff_string_id ff_go_variant(uintptr_t e_h, const char *key, size_t len, uintptr_t ctx_h) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *ctx = (const ff_context *)ctx_h;
     ff_string_id id;
     ff_variant_id(e, key, len, ctx, NULL, &id);
     return id;
@@ -172,7 +198,9 @@ static inline ff_string_id ff_go_variant(const ff_engine *e, const char *key, si
 
 typedef struct { ff_string_id variant; bool enrolled; } ff_go_assignment;
 
-static inline ff_go_assignment ff_go_assign(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
+static inline ff_go_assignment ff_go_assign(uintptr_t e_h, const char *key, size_t len, uintptr_t ctx_h) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *ctx = (const ff_context *)ctx_h;
     ff_go_assignment a;
     a.enrolled = ff_experiment_assign_id(e, key, len, ctx, NULL, &a.variant);
     return a;
@@ -181,8 +209,10 @@ static inline ff_go_assignment ff_go_assign(const ff_engine *e, const char *key,
 // ff_evaluate_many with ff_evaluation results, the keys laid end to end in buf (lens[i]
 // bytes each): for completeness (Go uses the detail form, whose string ids its cache
 // resolves).
-static inline ff_status ff_go_evaluate_many_plain(const ff_engine *e, const char *buf, const size_t *lens, size_t n,
-                                                  const ff_context *ctx, ff_evaluation *out) {
+static inline ff_status ff_go_evaluate_many_plain(uintptr_t e_h, const char *buf, const size_t *lens, size_t n,
+                                                  uintptr_t ctx_h, ff_evaluation *out) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *ctx = (const ff_context *)ctx_h;
     const char *keys[64];
     if (n > 64) return FF_STATUS_INVALID_ARGUMENT;
     for (size_t i = 0; i < n; i++) {
@@ -195,8 +225,10 @@ static inline ff_status ff_go_evaluate_many_plain(const ff_engine *e, const char
 // A prepared batch (prepareKeys): n key pointers, then n lengths, then the key bytes,
 // all in one C allocation; out is C memory too. Both travel as integers, so that cgo
 // has no Go pointer to check on the call.
-static inline ff_status ff_go_evaluate_prepared(const ff_engine *e, uintptr_t keys, size_t n,
-                                                const ff_context *ctx, uintptr_t out) {
+static inline ff_status ff_go_evaluate_prepared(uintptr_t e_h, uintptr_t keys, size_t n,
+                                                uintptr_t ctx_h, uintptr_t out) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *ctx = (const ff_context *)ctx_h;
     const char *const *k = (const char *const *)keys;
     return ff_evaluate_many_detail(e, k, (const size_t *)(k + n), n, ctx, (ff_detail *)out);
 }
@@ -205,22 +237,30 @@ typedef struct { ff_reason reason; bool value; } ff_go_bool;
 typedef struct { ff_reason reason; double value; } ff_go_double;
 typedef struct { ff_reason reason; ff_str value; } ff_go_string;
 
-static inline ff_go_bool ff_go_flag_bool(const ff_engine *e, const char *k, size_t l, const ff_context *c, bool d) {
+static inline ff_go_bool ff_go_flag_bool(uintptr_t e_h, const char *k, size_t l, uintptr_t c_h, bool d) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *c = (const ff_context *)c_h;
     ff_go_bool r;
     r.reason = ff_flag_bool(e, k, l, c, d, &r.value);
     return r;
 }
-static inline ff_go_double ff_go_flag_number(const ff_engine *e, const char *k, size_t l, const ff_context *c, double d) {
+static inline ff_go_double ff_go_flag_number(uintptr_t e_h, const char *k, size_t l, uintptr_t c_h, double d) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *c = (const ff_context *)c_h;
     ff_go_double r;
     r.reason = ff_flag_number(e, k, l, c, d, &r.value);
     return r;
 }
-static inline ff_go_string ff_go_flag_string(const ff_engine *e, const char *k, size_t l, const ff_context *c) {
+static inline ff_go_string ff_go_flag_string(uintptr_t e_h, const char *k, size_t l, uintptr_t c_h) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *c = (const ff_context *)c_h;
     ff_go_string r;
     r.reason = ff_flag_string(e, k, l, c, NULL, 0, &r.value);
     return r;
 }
-static inline ff_go_json ff_go_all_flags(const ff_engine *e, const ff_context *c) {
+static inline ff_go_json ff_go_all_flags(uintptr_t e_h, uintptr_t c_h) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *c = (const ff_context *)c_h;
     ff_go_json r = {FF_STATUS_OK, {NULL, 0}, NULL};
     r.status = ff_all_flags_json(e, c, &r.out, &r.err);
     return r;
@@ -229,7 +269,9 @@ static inline ff_go_json ff_go_all_flags(const ff_engine *e, const ff_context *c
 typedef struct { ff_detail ev; ff_bytes value; } ff_go_detail;
 
 // The detail and the value of one evaluation in one crossing into C.
-static inline ff_go_detail ff_go_evaluate(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
+static inline ff_go_detail ff_go_evaluate(uintptr_t e_h, const char *key, size_t len, uintptr_t ctx_h) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *ctx = (const ff_context *)ctx_h;
     ff_go_detail d;
     ff_evaluate_value(e, key, len, ctx, &d.ev, &d.value);
     return d;
@@ -241,7 +283,9 @@ enum { FF_GO_SMALL = 48 };
 // getter then crosses into C once, not twice.
 typedef struct { ff_detail ev; ff_bytes value; size_t small_len; char small[FF_GO_SMALL]; } ff_go_scalar;
 
-static inline ff_go_scalar ff_go_evaluate_scalar(const ff_engine *e, const char *key, size_t len, const ff_context *ctx) {
+static inline ff_go_scalar ff_go_evaluate_scalar(uintptr_t e_h, const char *key, size_t len, uintptr_t ctx_h) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *ctx = (const ff_context *)ctx_h;
     ff_go_scalar r;
     ff_evaluate_value(e, key, len, ctx, &r.ev, &r.value);
     r.small_len = 0;
@@ -270,7 +314,8 @@ static void ff_go_listener(void *user_data, const char *json, size_t len) {
 
 static inline int ff_go_in_listener(void) { return ff_go_listening; }
 
-static inline ff_status ff_go_set_listener(const ff_engine *e, uintptr_t slot) {
+static inline ff_status ff_go_set_listener(uintptr_t e_h, uintptr_t slot) {
+    const ff_engine *e = (const ff_engine *)e_h;
     return ff_engine_set_listener(e, slot ? ff_go_listener : NULL, (void *)slot);
 }
 */
@@ -345,6 +390,11 @@ func cbytes(b []byte) (*C.char, C.size_t) {
 func eng(e unsafe.Pointer) *C.ff_engine   { return (*C.ff_engine)(e) }
 func ctxp(c unsafe.Pointer) *C.ff_context { return (*C.ff_context)(c) }
 
+// engH and ctxH pass a handle to the ff_go_ helpers as an integer, which cgo does not
+// check (see ff_go_is_enabled).
+func engH(e unsafe.Pointer) C.uintptr_t { return C.uintptr_t(uintptr(e)) }
+func ctxH(c unsafe.Pointer) C.uintptr_t { return C.uintptr_t(uintptr(c)) }
+
 func fromBytes(b C.ff_bytes) cBytes { return *(*cBytes)(unsafe.Pointer(&b)) }
 
 func result(r C.ff_go_result) (uint32, unsafe.Pointer) {
@@ -390,19 +440,19 @@ func cEngineString(e unsafe.Pointer, id uint32) cStr {
 }
 
 func cEngineCheckpoint(e unsafe.Pointer) (uint32, unsafe.Pointer) {
-	return result(C.ff_go_checkpoint(eng(e)))
+	return result(C.ff_go_checkpoint(engH(e)))
 }
 
 func cEngineLoadJSON(e unsafe.Pointer, config []byte) (uint32, unsafe.Pointer) {
 	p, l := cbytes(config)
-	r := C.ff_go_load_json(eng(e), p, l)
+	r := C.ff_go_load_json(engH(e), p, l)
 	runtime.KeepAlive(config)
 	return result(r)
 }
 
 func cEngineLoadFile(e unsafe.Pointer, path string) (uint32, unsafe.Pointer) {
 	p, l := cstr(path)
-	r := C.ff_go_load_file(eng(e), p, l)
+	r := C.ff_go_load_file(engH(e), p, l)
 	runtime.KeepAlive(path)
 	return result(r)
 }
@@ -412,7 +462,7 @@ func cEngineSetTime(e unsafe.Pointer, ms int64) uint32 {
 }
 
 func cEngineRevision(e unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {
-	return jsonResult(C.ff_go_revision(eng(e)))
+	return jsonResult(C.ff_go_revision(engH(e)))
 }
 
 func cBucket(salt, key string) (uint32, uint32, unsafe.Pointer) {
@@ -435,7 +485,7 @@ func cContextFree(c unsafe.Pointer) { C.ff_context_free(ctxp(c)) }
 
 func cContextReset(c unsafe.Pointer, userID string) (uint32, unsafe.Pointer) {
 	p, l := cstr(userID)
-	r := C.ff_go_reset(ctxp(c), p, l)
+	r := C.ff_go_reset(ctxH(c), p, l)
 	runtime.KeepAlive(userID)
 	return result(r)
 }
@@ -443,7 +493,7 @@ func cContextReset(c unsafe.Pointer, userID string) (uint32, unsafe.Pointer) {
 func cContextSetString(c unsafe.Pointer, name, value string) (uint32, unsafe.Pointer) {
 	np, nl := cstr(name)
 	vp, vl := cstr(value)
-	r := C.ff_go_set_string(ctxp(c), np, nl, vp, vl)
+	r := C.ff_go_set_string(ctxH(c), np, nl, vp, vl)
 	runtime.KeepAlive(name)
 	runtime.KeepAlive(value)
 	return result(r)
@@ -451,49 +501,49 @@ func cContextSetString(c unsafe.Pointer, name, value string) (uint32, unsafe.Poi
 
 func cContextSetNumber(c unsafe.Pointer, name string, value float64) (uint32, unsafe.Pointer) {
 	np, nl := cstr(name)
-	r := C.ff_go_set_number(ctxp(c), np, nl, C.double(value))
+	r := C.ff_go_set_number(ctxH(c), np, nl, C.double(value))
 	runtime.KeepAlive(name)
 	return result(r)
 }
 
 func cContextSetBool(c unsafe.Pointer, name string, value bool) (uint32, unsafe.Pointer) {
 	np, nl := cstr(name)
-	r := C.ff_go_set_bool(ctxp(c), np, nl, C.bool(value))
+	r := C.ff_go_set_bool(ctxH(c), np, nl, C.bool(value))
 	runtime.KeepAlive(name)
 	return result(r)
 }
 
 func cIsEnabled(e, c unsafe.Pointer, key string, def bool) bool {
 	kp, kl := cstr(key)
-	on := C.ff_is_enabled(eng(e), kp, kl, ctxp(c), C.bool(def))
+	on := C.ff_go_is_enabled(engH(e), kp, kl, ctxH(c), C.bool(def))
 	runtime.KeepAlive(key)
 	return bool(on)
 }
 
 func cVariantID(e, c unsafe.Pointer, key string) uint32 {
 	kp, kl := cstr(key)
-	id := C.ff_go_variant(eng(e), kp, kl, ctxp(c))
+	id := C.ff_go_variant(engH(e), kp, kl, ctxH(c))
 	runtime.KeepAlive(key)
 	return uint32(id)
 }
 
 func cEvaluateValue(e, c unsafe.Pointer, key string) (cDetail, cBytes) {
 	kp, kl := cstr(key)
-	d := C.ff_go_evaluate(eng(e), kp, kl, ctxp(c))
+	d := C.ff_go_evaluate(engH(e), kp, kl, ctxH(c))
 	runtime.KeepAlive(key)
 	return *(*cDetail)(unsafe.Pointer(&d.ev)), fromBytes(d.value)
 }
 
 func cEvaluateScalar(e, c unsafe.Pointer, key string) scalarValue {
 	kp, kl := cstr(key)
-	s := C.ff_go_evaluate_scalar(eng(e), kp, kl, ctxp(c))
+	s := C.ff_go_evaluate_scalar(engH(e), kp, kl, ctxH(c))
 	runtime.KeepAlive(key)
 	return *(*scalarValue)(unsafe.Pointer(&s))
 }
 
 func cAssign(e, c unsafe.Pointer, key string) (uint32, bool) {
 	kp, kl := cstr(key)
-	a := C.ff_go_assign(eng(e), kp, kl, ctxp(c))
+	a := C.ff_go_assign(engH(e), kp, kl, ctxH(c))
 	runtime.KeepAlive(key)
 	return uint32(a.variant), bool(a.enrolled)
 }
@@ -508,7 +558,7 @@ func cInRollout(e, c unsafe.Pointer, key string) bool {
 func cSetOverride(e unsafe.Pointer, key, variant string) (uint32, unsafe.Pointer) {
 	kp, kl := cstr(key)
 	vp, vl := cstr(variant)
-	r := C.ff_go_set_override(eng(e), kp, kl, vp, vl)
+	r := C.ff_go_set_override(engH(e), kp, kl, vp, vl)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(variant)
 	return result(r)
@@ -516,7 +566,7 @@ func cSetOverride(e unsafe.Pointer, key, variant string) (uint32, unsafe.Pointer
 
 func cClearOverride(e unsafe.Pointer, key string) (uint32, unsafe.Pointer) {
 	kp, kl := cstr(key)
-	r := C.ff_go_clear_override(eng(e), kp, kl)
+	r := C.ff_go_clear_override(engH(e), kp, kl)
 	runtime.KeepAlive(key)
 	return result(r)
 }
@@ -524,7 +574,7 @@ func cClearOverride(e unsafe.Pointer, key string) (uint32, unsafe.Pointer) {
 func cDeclareWinner(e unsafe.Pointer, key, variant string) (uint32, unsafe.Pointer) {
 	kp, kl := cstr(key)
 	vp, vl := cstr(variant)
-	r := C.ff_go_declare_winner(eng(e), kp, kl, vp, vl)
+	r := C.ff_go_declare_winner(engH(e), kp, kl, vp, vl)
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(variant)
 	return result(r)
@@ -533,7 +583,7 @@ func cDeclareWinner(e unsafe.Pointer, key, variant string) (uint32, unsafe.Point
 func cTrack(e unsafe.Pointer, userID, metric string, value float64) (uint32, unsafe.Pointer) {
 	up, ul := cstr(userID)
 	mp, ml := cstr(metric)
-	r := C.ff_go_track(eng(e), up, ul, mp, ml, C.double(value))
+	r := C.ff_go_track(engH(e), up, ul, mp, ml, C.double(value))
 	runtime.KeepAlive(userID)
 	runtime.KeepAlive(metric)
 	return result(r)
@@ -541,7 +591,7 @@ func cTrack(e unsafe.Pointer, userID, metric string, value float64) (uint32, uns
 
 func cKeyJSON(kind int, e unsafe.Pointer, key string) (uint32, cBytes, unsafe.Pointer) {
 	kp, kl := cstr(key)
-	r := C.ff_go_key_json(C.int(kind), eng(e), kp, kl)
+	r := C.ff_go_key_json(C.int(kind), engH(e), kp, kl)
 	runtime.KeepAlive(key)
 	return jsonResult(r)
 }
@@ -570,27 +620,27 @@ func cLifetimeValue(margin, retention, discount float64, periods uint32) (uint32
 
 func cRolloutStatus(e unsafe.Pointer, key string) (uint32, cRolloutInfo, unsafe.Pointer) {
 	kp, kl := cstr(key)
-	r := C.ff_go_rollout_status(eng(e), kp, kl)
+	r := C.ff_go_rollout_status(engH(e), kp, kl)
 	runtime.KeepAlive(key)
 	return uint32(r.status), *(*cRolloutInfo)(unsafe.Pointer(&r.info)), unsafe.Pointer(r.err)
 }
 
 func cRolloutAction(action int, e unsafe.Pointer, key string) (uint32, unsafe.Pointer) {
 	kp, kl := cstr(key)
-	r := C.ff_go_rollout_action(C.int(action), eng(e), kp, kl)
+	r := C.ff_go_rollout_action(C.int(action), engH(e), kp, kl)
 	runtime.KeepAlive(key)
 	return result(r)
 }
 
 func cReportHealth(e unsafe.Pointer, key string, errorRate, p99 float64, samples uint64) (uint32, unsafe.Pointer) {
 	kp, kl := cstr(key)
-	r := C.ff_go_report_health(eng(e), kp, kl, C.double(errorRate), C.double(p99), C.uint64_t(samples))
+	r := C.ff_go_report_health(engH(e), kp, kl, C.double(errorRate), C.double(p99), C.uint64_t(samples))
 	runtime.KeepAlive(key)
 	return result(r)
 }
 
 func cEventsDrain(e unsafe.Pointer, max int) (uint32, cBytes) {
-	r := C.ff_go_drain(eng(e), C.size_t(max))
+	r := C.ff_go_drain(engH(e), C.size_t(max))
 	return uint32(r.status), fromBytes(r.out)
 }
 
@@ -605,19 +655,19 @@ func cInListener() bool { return C.ff_go_in_listener() != 0 }
 // cSetListener sets the engine's listener to the trampoline that calls ffGoListener
 // with slot, or removes it when slot is 0.
 func cSetListener(e unsafe.Pointer, slot uintptr) uint32 {
-	return uint32(C.ff_go_set_listener(eng(e), C.uintptr_t(slot)))
+	return uint32(C.ff_go_set_listener(engH(e), C.uintptr_t(slot)))
 }
 
 func cFlagBool(e, c unsafe.Pointer, key string, def bool) (bool, uint32) {
 	kp, kl := cstr(key)
-	r := C.ff_go_flag_bool(eng(e), kp, kl, ctxp(c), C.bool(def))
+	r := C.ff_go_flag_bool(engH(e), kp, kl, ctxH(c), C.bool(def))
 	runtime.KeepAlive(key)
 	return bool(r.value), uint32(r.reason)
 }
 
 func cFlagNumber(e, c unsafe.Pointer, key string, def float64) (float64, uint32) {
 	kp, kl := cstr(key)
-	r := C.ff_go_flag_number(eng(e), kp, kl, ctxp(c), C.double(def))
+	r := C.ff_go_flag_number(engH(e), kp, kl, ctxH(c), C.double(def))
 	runtime.KeepAlive(key)
 	return float64(r.value), uint32(r.reason)
 }
@@ -626,7 +676,7 @@ func cFlagNumber(e, c unsafe.Pointer, key string, def float64) (float64, uint32)
 // default).
 func cFlagString(e, c unsafe.Pointer, key string) (cStr, uint32) {
 	kp, kl := cstr(key)
-	r := C.ff_go_flag_string(eng(e), kp, kl, ctxp(c))
+	r := C.ff_go_flag_string(engH(e), kp, kl, ctxH(c))
 	runtime.KeepAlive(key)
 	return *(*cStr)(unsafe.Pointer(&r.value)), uint32(r.reason)
 }
@@ -638,7 +688,7 @@ func cEvaluateManyPlain(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []c
 		return statusOK
 	}
 	bp, _ := cbytes(buf)
-	r := C.ff_go_evaluate_many_plain(eng(e), bp, (*C.size_t)(unsafe.Pointer(&lens[0])), C.size_t(len(lens)), ctxp(c),
+	r := C.ff_go_evaluate_many_plain(engH(e), bp, (*C.size_t)(unsafe.Pointer(&lens[0])), C.size_t(len(lens)), ctxH(c),
 		(*C.ff_evaluation)(unsafe.Pointer(&out[0])))
 	runtime.KeepAlive(buf)
 	runtime.KeepAlive(lens)
@@ -700,7 +750,7 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 	if k.n == 0 {
 		return statusOK
 	}
-	r := C.ff_go_evaluate_prepared(eng(e), C.uintptr_t(uintptr(k.mem)), C.size_t(k.n), ctxp(c),
+	r := C.ff_go_evaluate_prepared(engH(e), C.uintptr_t(uintptr(k.mem)), C.size_t(k.n), ctxH(c),
 		C.uintptr_t(uintptr(out.p)))
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(out)
@@ -708,5 +758,5 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 }
 
 func cAllFlagsJSON(e, c unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {
-	return jsonResult(C.ff_go_all_flags(eng(e), ctxp(c)))
+	return jsonResult(C.ff_go_all_flags(engH(e), ctxH(c)))
 }
