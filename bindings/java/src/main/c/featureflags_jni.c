@@ -244,6 +244,17 @@ JNI(jboolean, isEnabled)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong
     return on ? JNI_TRUE : JNI_FALSE;
 }
 
+/* isEnabled on a key's UTF-8 bytes in native memory that outlives the call (a cached
+ * key's direct buffer): no array to measure and copy. */
+JNI(jboolean, isEnabledAt)(JNIEnv *env, jclass cls, jlong e, jlong key, jint len, jlong c, jboolean def) {
+    (void)env;
+    (void)cls;
+    if (e == 0 || len < 0) return def;
+    bool on = ff_is_enabled(ENGINE(e), (const char *)(intptr_t)key, (size_t)len, (const ff_context *)CONTEXT(c),
+                            def == JNI_TRUE);
+    return on ? JNI_TRUE : JNI_FALSE;
+}
+
 /* The served variant's string id, -1 when nothing is served. */
 JNI(jlong, variant)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
     (void)cls;

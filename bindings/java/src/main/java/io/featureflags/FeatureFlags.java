@@ -2,6 +2,7 @@ package io.featureflags;
 
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ import java.util.function.Consumer;
  */
 public final class FeatureFlags implements AutoCloseable {
     private static final int MAX_CACHED_KEYS = 10_000;
-    private static final Map<String, byte[]> KEYS = new ConcurrentHashMap<>();
+    private static final Map<String, Key> KEYS = new ConcurrentHashMap<>();
 
     /** What evaluating with a closed engine or context gives: nothing served, reason ERROR. */
     static final Evaluation NOT_EVALUATED = new Evaluation(null, null, Reason.ERROR, -1, null);
@@ -116,16 +117,39 @@ public final class FeatureFlags implements AutoCloseable {
         return Native.version();
     }
 
+    /**
+     * A flag key or attribute name's UTF-8 bytes, on the heap for the calls that copy
+     * them and in native memory for isEnabled, which passes their address: the copy of a
+     * byte array through JNI (GetArrayLength, GetByteArrayRegion) is a large share of a
+     * call that evaluates in a few nanoseconds.
+     */
+    private static final class Key {
+        final byte[] bytes;
+        /** Owns the native copy at {@code address}; cached keys live as long as the class. */
+        private final ByteBuffer nativeCopy;
+        final long address;
+
+        Key(String name) {
+            bytes = name.getBytes(StandardCharsets.UTF_8);
+            nativeCopy = ByteBuffer.allocateDirect(Math.max(1, bytes.length));
+            nativeCopy.put(bytes);
+            address = Native.bufferAddress(nativeCopy);
+        }
+    }
+
+    /** The cached key for name, or null once the cache is full (keys repeat). */
+    private static Key cachedKey(String name) {
+        Key k = KEYS.get(name);
+        if (k == null && KEYS.size() < MAX_CACHED_KEYS) {
+            k = KEYS.computeIfAbsent(name, Key::new);
+        }
+        return k;
+    }
+
     /** UTF-8 bytes of a flag key or attribute name, cached (keys repeat). */
     static byte[] key(String name) {
-        byte[] bytes = KEYS.get(name);
-        if (bytes == null) {
-            bytes = name.getBytes(StandardCharsets.UTF_8);
-            if (KEYS.size() < MAX_CACHED_KEYS) {
-                KEYS.put(name, bytes);
-            }
-        }
-        return bytes;
+        Key k = cachedKey(name);
+        return k != null ? k.bytes : name.getBytes(StandardCharsets.UTF_8);
     }
 
     /** Whether close() has run: results read after it say ERROR. */
@@ -291,7 +315,13 @@ public final class FeatureFlags implements AutoCloseable {
     public boolean isEnabled(String key, EvaluationContext ctx, boolean defaultValue) {
         try {
             long c = ctx.evaluationHandle();
-            return c == 0 ? defaultValue : Native.isEnabled(handle, key(key), c, defaultValue);
+            if (c == 0) {
+                return defaultValue;
+            }
+            Key k = cachedKey(key);
+            return k != null
+                    ? Native.isEnabledAt(handle, k.address, k.bytes.length, c, defaultValue)
+                    : Native.isEnabled(handle, key(key), c, defaultValue);
         } finally {
             Reference.reachabilityFence(ctx);
             Reference.reachabilityFence(this);

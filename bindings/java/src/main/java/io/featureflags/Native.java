@@ -70,6 +70,8 @@ final class Native {
     static native void setNumber(long context, byte[] name, double value);
     static native void setBool(long context, byte[] name, boolean value);
     static native boolean isEnabled(long engine, byte[] key, long context, boolean def);
+    /** isEnabled with the key's UTF-8 bytes at a native address (a cached key's direct buffer). */
+    static native boolean isEnabledAt(long engine, long keyAddress, int keyLength, long context, boolean def);
     static native long variant(long engine, byte[] key, long context);
     static native byte[] evaluate(long engine, byte[] key, long context, long[] out);
     static native boolean flagBool(long engine, byte[] key, long context, boolean def);
