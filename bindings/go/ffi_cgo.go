@@ -15,6 +15,9 @@ static ff_status ff_go_noop(void) { return FF_STATUS_OK; }
 static inline bool ff_go_is_enabled(uintptr_t e, const char *k, size_t l, uintptr_t c, bool d) {
     return ff_is_enabled((const ff_engine *)e, k, l, (const ff_context *)c, d);
 }
+static inline bool ff_go_in_rollout(uintptr_t e, const char *k, size_t l, uintptr_t c) {
+    return ff_in_rollout((const ff_engine *)e, k, l, (const ff_context *)c);
+}
 
 // Out-parameters live in C and come back in structs returned by value, so no Go
 // pointer is passed and nothing escapes to the heap per call.
@@ -550,7 +553,7 @@ func cAssign(e, c unsafe.Pointer, key string) (uint32, bool) {
 
 func cInRollout(e, c unsafe.Pointer, key string) bool {
 	kp, kl := cstr(key)
-	in := C.ff_in_rollout(eng(e), kp, kl, ctxp(c))
+	in := C.ff_go_in_rollout(engH(e), kp, kl, ctxH(c))
 	runtime.KeepAlive(key)
 	return bool(in)
 }

@@ -321,7 +321,7 @@ public final class FeatureFlags implements AutoCloseable {
             Key k = cachedKey(key);
             return k != null
                     ? Native.isEnabledAt(handle, k.address, k.bytes.length, c, defaultValue)
-                    : Native.isEnabled(handle, key(key), c, defaultValue);
+                    : Native.isEnabled(handle, key.getBytes(StandardCharsets.UTF_8), c, defaultValue);
         } finally {
             Reference.reachabilityFence(ctx);
             Reference.reachabilityFence(this);
