@@ -214,24 +214,38 @@ impl Engine {
     #[inline(always)]
     pub(crate) fn with_snapshot_in<R>(&self, cache: &SnapshotCache, f: impl FnOnce(&Snapshot) -> R) -> R {
         let generation = self.generation.load(Ordering::Acquire);
-        match cache.slots.try_borrow_mut() {
-            Ok(mut slots) => {
+        let slots;
+        let guard;
+        // `f` is called once, so it is inlined into the caller rather than outlined as a
+        // function shared by the three ways to a snapshot (each call then paid a frame
+        // and its captures through memory).
+        let snapshot: &Snapshot = match cache.slots.try_borrow_mut() {
+            Ok(mut borrowed) => {
                 let fresh = |slot: &Option<CachedSnapshot>| matches!(slot, Some(c) if c.engine == self.id && c.generation == generation);
-                if !fresh(&slots[0]) {
+                if !fresh(&borrowed[0]) {
                     // The other slot keeps the engine used before, so a caller that
                     // alternates between two engines keeps finding both.
-                    slots.swap(0, 1);
-                    if !fresh(&slots[0]) {
-                        slots[0] = Some(self.cached_now(generation));
+                    borrowed.swap(0, 1);
+                    if !fresh(&borrowed[0]) {
+                        borrowed[0] = Some(self.cached_now(generation));
                     }
                 }
+                slots = borrowed;
                 match &slots[0] {
-                    Some(c) => f(&c.snapshot),
-                    None => f(&self.snapshot.load()),
+                    Some(c) => &c.snapshot,
+                    None => {
+                        guard = self.current();
+                        &guard
+                    }
                 }
             }
-            Err(_) => f(&self.snapshot.load()),
-        }
+            // A re-entrant call (from inside `f`) finds the cache borrowed.
+            Err(_) => {
+                guard = self.current();
+                &guard
+            }
+        };
+        f(snapshot)
     }
 
     #[cold]
@@ -240,23 +254,41 @@ impl Engine {
         CachedSnapshot { engine: self.id, generation, snapshot: self.snapshot.load_full() }
     }
 
+    /// The current snapshot, for a call that cannot use a cache.
+    #[cold]
+    #[inline(never)]
+    fn current(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
     #[inline(always)]
     fn with_cached<R>(&self, cache: &RefCell<Option<CachedSnapshot>>, f: impl FnOnce(&Snapshot) -> R) -> R {
         let generation = self.generation.load(Ordering::Acquire);
-        match cache.try_borrow_mut() {
-            Ok(mut cache) => {
-                let fresh = matches!(&*cache, Some(c) if c.engine == self.id && c.generation == generation);
+        let slot;
+        let guard;
+        // As in `with_snapshot_in`: one call of `f`.
+        let snapshot: &Snapshot = match cache.try_borrow_mut() {
+            Ok(mut borrowed) => {
+                let fresh = matches!(&*borrowed, Some(c) if c.engine == self.id && c.generation == generation);
                 if !fresh {
-                    *cache = Some(self.cached_now(generation));
+                    *borrowed = Some(self.cached_now(generation));
                 }
-                match &*cache {
-                    Some(c) => f(&c.snapshot),
-                    None => f(&self.snapshot.load()),
+                slot = borrowed;
+                match &*slot {
+                    Some(c) => &c.snapshot,
+                    None => {
+                        guard = self.current();
+                        &guard
+                    }
                 }
             }
             // A re-entrant call (from inside `f`) finds the cache borrowed.
-            Err(_) => f(&self.snapshot.load()),
-        }
+            Err(_) => {
+                guard = self.current();
+                &guard
+            }
+        };
+        f(snapshot)
     }
 
     /// Number of distinct strings interned so far (variant keys and rule ids).
