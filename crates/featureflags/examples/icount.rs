@@ -69,6 +69,20 @@ fn main() {
                 black_box(engine.assign(black_box("exp"), &user));
             }
         }
+        // A user never seen before on every call, on engines of up to 10,000 users, as
+        // the criterion benchmark of the same name.
+        "assign-new" => {
+            let users: Vec<Context> = (0..10_000).map(|i| Context::new(&format!("new-user-{i}"))).collect();
+            let mut done = 0;
+            while done < n {
+                let fresh = Engine::default();
+                fresh.load_json(config().as_bytes()).expect("the config loads");
+                for ctx in users.iter().take((n - done).min(10_000) as usize) {
+                    black_box(fresh.assign(black_box("exp"), ctx));
+                }
+                done += 10_000;
+            }
+        }
         "track-exposed" => {
             for _ in 0..n {
                 let _ = black_box(engine.track(black_box("user-1234567"), "revenue", 12.5));

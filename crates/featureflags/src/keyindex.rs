@@ -87,13 +87,15 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// Longest key whose words and length are the key itself (see `key_words`).
 const INLINE_KEY: usize = 16;
 
-/// A key's words and length next to its index: a key of up to 16 bytes is matched in
-/// the slot, without following the flag record to its key's bytes.
+/// A key's words and length next to its index and tag: a key of up to 16 bytes is
+/// matched in the slot, without following the flag record to its key's bytes, and the
+/// tag (the owner's, see [`KeyIndex::new`]) comes from the same cache line.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     words: (u64, u64),
     len: u32,
     index: u32,
+    tag: u32,
 }
 
 /// Keys to indices, built once per snapshot.
@@ -104,13 +106,14 @@ pub struct KeyIndex {
 }
 
 impl KeyIndex {
-    /// Indexes `keys` by position. Keys are unique (config validation guarantees it).
-    pub fn new<'a>(keys: impl ExactSizeIterator<Item = &'a [u8]>) -> Self {
+    /// Indexes `keys` by position, each with a tag that [`KeyIndex::lookup`] returns
+    /// beside the index. Keys are unique (config validation guarantees it).
+    pub fn new<'a>(keys: impl ExactSizeIterator<Item = (&'a [u8], u32)>) -> Self {
         let size = (keys.len() * 2).next_power_of_two().max(8);
-        let empty = Slot { words: (0, 0), len: 0, index: EMPTY };
+        let empty = Slot { words: (0, 0), len: 0, index: EMPTY, tag: 0 };
         let mut slots = vec![empty; size].into_boxed_slice();
         let mask = size - 1;
-        for (i, key) in keys.enumerate() {
+        for (i, (key, tag)) in keys.enumerate() {
             let words = key_words(key);
             let mut at = hash_words(words.0, words.1, key.len()) as usize & mask;
             while slots[at].index != EMPTY {
@@ -118,7 +121,7 @@ impl KeyIndex {
             }
             // A key longer than u32::MAX bytes cannot be a flag key (configs are parsed
             // text); its length saturates and the byte comparison decides.
-            slots[at] = Slot { words, len: u32::try_from(key.len()).unwrap_or(u32::MAX), index: i as u32 };
+            slots[at] = Slot { words, len: u32::try_from(key.len()).unwrap_or(u32::MAX), index: i as u32, tag };
         }
         KeyIndex { slots }
     }
@@ -127,6 +130,12 @@ impl KeyIndex {
     /// of keys longer than 16 bytes.
     #[inline(always)]
     pub fn get<'k>(&self, key: &[u8], key_of: impl Fn(u32) -> &'k [u8]) -> Option<u32> {
+        self.lookup(key, key_of).map(|(index, _)| index)
+    }
+
+    /// [`KeyIndex::get`] with the key's tag.
+    #[inline(always)]
+    pub fn lookup<'k>(&self, key: &[u8], key_of: impl Fn(u32) -> &'k [u8]) -> Option<(u32, u32)> {
         if self.slots.is_empty() {
             return None;
         }
@@ -140,7 +149,7 @@ impl KeyIndex {
                 return None;
             }
             if slot.words == words && slot.len == len && (key.len() <= INLINE_KEY || key_of(slot.index) == key) {
-                return Some(slot.index);
+                return Some((slot.index, slot.tag));
             }
             at = (at + 1) & mask;
         }
@@ -164,9 +173,11 @@ mod tests {
                 _ => "x".repeat(i % 40) + &i.to_string(),
             })
             .collect();
-        let index = KeyIndex::new(keys.iter().map(|k| k.as_bytes()));
+        let index = KeyIndex::new(keys.iter().enumerate().map(|(i, k)| (k.as_bytes(), i as u32 * 7)));
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(index.get(k.as_bytes(), |j| keys[j as usize].as_bytes()), Some(i as u32), "{k}");
+            let i = i as u32;
+            assert_eq!(index.lookup(k.as_bytes(), |j| keys[j as usize].as_bytes()), Some((i, i * 7)), "{k}");
         }
         for missing in ["", "f", "flag-", "flag-2001", "zzzzzzzzzzzzzzzzzzzzzzzz"] {
             assert_eq!(index.get(missing.as_bytes(), |j| keys[j as usize].as_bytes()), None, "{missing}");

@@ -200,6 +200,9 @@ pub struct Snapshot {
     funnel_steps: FxHashMap<Box<str>, Box<[(u32, u32)]>>,
     index: KeyIndex,
     experiment_index: FxHashMap<Box<str>, u32>,
+    /// How many flags have an override: while none has, a constant flag's `is_enabled`
+    /// answer in its index slot is final. Read beside the key lookup, not after it.
+    overridden: AtomicU32,
 }
 
 impl Snapshot {
@@ -222,7 +225,7 @@ impl Snapshot {
             }
         }
         let funnel_steps = funnel_steps.into_iter().map(|(k, v)| (k, v.into())).collect();
-        let index = KeyIndex::new(flags.iter().map(|f| f.key.as_bytes()));
+        let index = KeyIndex::new(flags.iter().map(|f| (f.key.as_bytes(), crate::eval::enabled_tag(f))));
         let experiment_index = experiments.iter().enumerate().map(|(i, e)| (e.key.clone(), i as u32)).collect();
         Snapshot {
             revision,
@@ -235,6 +238,23 @@ impl Snapshot {
             funnel_steps,
             index,
             experiment_index,
+            overridden: AtomicU32::new(0),
+        }
+    }
+
+    /// Forces `flag`, one of this snapshot's, to serve variant `variant`.
+    pub(crate) fn force(&self, flag: &Flag, variant: u32) {
+        // Counted after the slot is written: a reader that sees no override yet is one
+        // that ran just before it.
+        if flag.override_slot.swap(variant, Ordering::Relaxed) == NO_OVERRIDE {
+            self.overridden.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Removes `flag`'s override, if it has one.
+    pub(crate) fn unforce(&self, flag: &Flag) {
+        if flag.override_slot.swap(NO_OVERRIDE, Ordering::Relaxed) != NO_OVERRIDE {
+            self.overridden.fetch_sub(1, Ordering::Release);
         }
     }
 
@@ -266,6 +286,22 @@ impl Snapshot {
     #[inline(always)]
     pub fn flag_index(&self, key: &[u8]) -> Option<u32> {
         self.index.get(key, |i| self.flags[i as usize].key.as_bytes())
+    }
+
+    /// [`Snapshot::flag_index`] with the flag's [`enabled_tag`](crate::eval::enabled_tag).
+    #[inline(always)]
+    pub(crate) fn flag_lookup(&self, key: &[u8]) -> Option<(u32, u32)> {
+        self.index.lookup(key, |i| self.flags[i as usize].key.as_bytes())
+    }
+
+    /// What `is_enabled` answers from a flag's tag alone: when the flag is constant and
+    /// no flag of this snapshot has an override.
+    #[inline(always)]
+    pub(crate) fn settled_answer(&self, tag: u32, default: bool) -> Option<(bool, crate::eval::Reason)> {
+        if tag == 0 || self.overridden.load(Ordering::Acquire) != 0 {
+            return None;
+        }
+        crate::eval::enabled_from_tag(tag, default)
     }
 
     /// The flag named `key`.

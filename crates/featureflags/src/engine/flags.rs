@@ -176,16 +176,21 @@ impl Engine {
         ctx: &Context,
         default: bool,
     ) -> (bool, Reason) {
-        let (enabled, reason) = self.decide(cache, key, ctx, |snapshot, decision| match decision {
-            None => (default, Reason::FlagNotFound),
-            Some((i, d)) => {
-                if snapshot.flags[i as usize].kind == FlagKind::Multivariate {
-                    (default, Reason::TypeMismatch)
-                } else {
-                    (d.variant.map_or(default, |v| v == 0), d.reason)
-                }
+        let body = |snapshot: &Snapshot| {
+            let Some((i, tag)) = snapshot.flag_lookup(key) else { return (default, Reason::FlagNotFound) };
+            if let Some(answer) = snapshot.settled_answer(tag, default) {
+                return answer;
             }
-        });
+            if snapshot.flags[i as usize].kind == FlagKind::Multivariate {
+                return (default, Reason::TypeMismatch);
+            }
+            let d = eval::evaluate(snapshot, i, ctx, &|| self.now_ms());
+            (d.variant.map_or(default, |v| v == 0), d.reason)
+        };
+        let (enabled, reason) = match cache {
+            Some(cache) => self.with_snapshot_in(cache, body),
+            None => self.with_snapshot(body),
+        };
         if self.events.evaluation_events() {
             self.emit_evaluation(key, ctx, Some(if enabled { "on" } else { "off" }), reason);
         }

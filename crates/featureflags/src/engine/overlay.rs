@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 use crate::experiments::Experiment;
 use crate::intern::Sym;
 use crate::rollouts::{Cause, Gate, Rollout, Runtime, Transition};
-use crate::snapshot::{Flag, Snapshot, NO_OVERRIDE};
+use crate::snapshot::{Flag, Snapshot};
 use crate::store::{CheckpointRows, SavedControls, StateError, Store};
 use crate::sync::lock;
 use crate::timeseries::ExperimentSeries;
@@ -168,7 +168,7 @@ impl Controls {
         self.rollouts = next;
         for (flag, variant) in &self.overrides {
             if let Ok((flag, index)) = resolve_override(snapshot, flag, variant) {
-                flag.override_slot.store(index, Ordering::Relaxed);
+                snapshot.force(flag, index);
             }
         }
         for (experiment, variant) in &self.winners {
@@ -228,7 +228,7 @@ impl Controls {
             store.save_override(flag, Some(variant)).map_err(OverrideError::State)?;
         }
         self.overrides.insert(flag.to_owned(), variant.to_owned());
-        served.override_slot.store(index, Ordering::Relaxed);
+        snapshot.force(served, index);
         Ok(())
     }
 
@@ -245,7 +245,7 @@ impl Controls {
         }
         let had = self.overrides.remove(flag).is_some();
         if let Some(served) = snapshot.flag(flag) {
-            served.override_slot.store(NO_OVERRIDE, Ordering::Relaxed);
+            snapshot.unforce(served);
         }
         Ok(had)
     }

@@ -186,7 +186,7 @@ impl FlagdSet {
             }
             set.flags.push(FlagdFlag { key: key.as_str().into(), body, metadata: meta });
         }
-        set.index = KeyIndex::new(set.flags.iter().map(|f| f.key.as_bytes()));
+        set.index = KeyIndex::new(set.flags.iter().map(|f| (f.key.as_bytes(), 0)));
         let loaded = FlagdLoaded { flags: set.flags.len(), invalid };
         Ok((set, loaded))
     }
