@@ -25,12 +25,18 @@ macro_rules! boundary {
             ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| -> Result<(), super::error::Failure> {
                 $body
             }));
-        super::boundary::finish(outcome, err)
+        match outcome {
+            Ok(Ok(())) => super::ff_status::FF_STATUS_OK,
+            failed => super::boundary::finish(failed, err),
+        }
     }};
 }
 pub(super) use boundary;
 
 /// Turns a fallible body's outcome into its status, and a failure or panic into `*err`.
+/// Out of line: the macro returns success itself, so a setter that succeeds pays no call.
+#[cold]
+#[inline(never)]
 pub(super) fn finish(outcome: std::thread::Result<Result<(), Failure>>, err: *mut *mut ff_error) -> ff_status {
     let failure = match outcome {
         Ok(Ok(())) => return ff_status::FF_STATUS_OK,

@@ -108,7 +108,7 @@ impl Context {
 
     /// Sets a string attribute; `user_id` replaces the user id (at most 1,024 bytes).
     pub fn set_string(&mut self, name: &str, value: &str) -> Result<&mut Self, ContextError> {
-        if name == USER_ID {
+        if same_bytes(name.as_bytes(), USER_ID.as_bytes()) {
             check_user_id(value)?;
             self.reset_user_id(value);
             return Ok(self);
@@ -205,7 +205,7 @@ impl Context {
     }
 
     fn set_scalar(&mut self, name: &str, value: Stored) -> Result<&mut Self, ContextError> {
-        if name == USER_ID {
+        if same_bytes(name.as_bytes(), USER_ID.as_bytes()) {
             return Err(ContextError::UserIdNotString);
         }
         self.slot(name)?.value = value;
@@ -228,8 +228,12 @@ impl Context {
         }
         let slot = &mut self.slots[self.len];
         self.len += 1;
-        slot.name.clear();
-        slot.name.push_str(name);
+        // A context rebuilt after `reset` with the attributes of its last user, in the same
+        // order (the usual request loop), finds each name already in place.
+        if !same_bytes(slot.name.as_bytes(), name.as_bytes()) {
+            slot.name.clear();
+            slot.name.push_str(name);
+        }
         Ok(slot)
     }
 }
@@ -237,6 +241,21 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reset_context_keeps_no_attribute_of_its_last_user() {
+        let mut c = Context::new("u1");
+        c.set_string("country", "DE").unwrap().set_string("tier", "gold").unwrap();
+        c.reset("u2");
+        c.set_string("country", "US").unwrap().set_number("tier", 2.0).unwrap();
+        assert_eq!((c.get("country"), c.get("tier")), (Some(AttrValue::Str("US")), Some(AttrValue::Num(2.0))));
+        c.reset("u3");
+        c.set_string("tier", "vip").unwrap().set_string("plan", "pro").unwrap();
+        assert_eq!(c.get("country"), None, "a name left in a spare slot is not an attribute");
+        assert_eq!((c.get("tier"), c.get("plan")), (Some(AttrValue::Str("vip")), Some(AttrValue::Str("pro"))));
+        c.reset("u4");
+        assert_eq!((c.get("tier"), c.get("plan"), c.user_id()), (None, None, "u4"));
+    }
 
     #[test]
     fn typed_attributes_and_user_id() {
