@@ -51,10 +51,11 @@ pub use rollouts::{RolloutError, RolloutStatus};
 /// Distinguishes engines in the per-thread snapshot cache.
 static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The snapshot a thread used last, so the next evaluation on that thread needs only a
-/// read of the engine's generation (a cache line that only reloads write) instead of an
-/// `arc-swap` load, whose debt slot costs an atomic read-modify-write per call. An idle
-/// thread keeps at most one superseded snapshot alive until its next evaluation or exit.
+/// A snapshot a thread (or a caller's [`SnapshotCache`]) used last, so the next evaluation
+/// needs only a read of the engine's generation (a cache line that only reloads write)
+/// instead of an `arc-swap` load, whose debt slot costs an atomic read-modify-write per
+/// call. An idle thread keeps at most two superseded snapshots alive until its next
+/// evaluation or exit.
 struct CachedSnapshot {
     engine: u64,
     generation: u64,
@@ -62,7 +63,7 @@ struct CachedSnapshot {
 }
 
 thread_local! {
-    static SNAPSHOT_CACHE: RefCell<Option<CachedSnapshot>> = const { RefCell::new(None) };
+    static SNAPSHOT_CACHE: SnapshotCache = const { SnapshotCache { slots: RefCell::new([None, None]) } };
 }
 
 /// A snapshot cache the caller keeps, for the `*_in` evaluation methods: what the
@@ -206,7 +207,7 @@ impl Engine {
     /// thread's first call).
     #[inline(always)]
     pub(crate) fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
-        SNAPSHOT_CACHE.with(|cache| self.with_cached(cache, f))
+        SNAPSHOT_CACHE.with(|cache| self.with_snapshot_in(cache, f))
     }
 
     /// [`Engine::with_snapshot`] with the caller's cache instead of the thread's: no
@@ -259,36 +260,6 @@ impl Engine {
     #[inline(never)]
     fn current(&self) -> arc_swap::Guard<Arc<Snapshot>> {
         self.snapshot.load()
-    }
-
-    #[inline(always)]
-    fn with_cached<R>(&self, cache: &RefCell<Option<CachedSnapshot>>, f: impl FnOnce(&Snapshot) -> R) -> R {
-        let generation = self.generation.load(Ordering::Acquire);
-        let slot;
-        let guard;
-        // As in `with_snapshot_in`: one call of `f`.
-        let snapshot: &Snapshot = match cache.try_borrow_mut() {
-            Ok(mut borrowed) => {
-                let fresh = matches!(&*borrowed, Some(c) if c.engine == self.id && c.generation == generation);
-                if !fresh {
-                    *borrowed = Some(self.cached_now(generation));
-                }
-                slot = borrowed;
-                match &*slot {
-                    Some(c) => &c.snapshot,
-                    None => {
-                        guard = self.current();
-                        &guard
-                    }
-                }
-            }
-            // A re-entrant call (from inside `f`) finds the cache borrowed.
-            Err(_) => {
-                guard = self.current();
-                &guard
-            }
-        };
-        f(snapshot)
     }
 
     /// Number of distinct strings interned so far (variant keys and rule ids).
