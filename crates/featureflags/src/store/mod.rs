@@ -158,22 +158,45 @@ fn lock_file(path: &Path) -> Result<File, StateError> {
                 detail: format!("cannot create {}: {e}; the directory must be writable", lock_path.display()),
             }
         })?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut pid = String::new();
-            let _ = file.read_to_string(&mut pid);
-            let pid = pid.trim();
-            return Err(StateError::InUse { path: display, pid: if pid.is_empty() { "?".into() } else { pid.into() } });
-        }
-        Err(TryLockError::Error(e)) => {
-            return Err(StateError::Io { path: display, detail: format!("cannot lock {}: {e}", lock_path.display()) })
+    // A child forked by another thread holds a copy of every descriptor until it execs,
+    // and with it the lock of an engine this process has just dropped: a lock held under
+    // this process's own pid is retried for a moment before it counts as in use.
+    let mut retries = 0;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) => {
+                let pid = holder_pid(&mut file);
+                if pid == std::process::id().to_string() && retries < SAME_PROCESS_LOCK_RETRIES {
+                    retries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    continue;
+                }
+                return Err(StateError::InUse { path: display, pid: if pid.is_empty() { "?".into() } else { pid } });
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(StateError::Io {
+                    path: display,
+                    detail: format!("cannot lock {}: {e}", lock_path.display()),
+                })
+            }
         }
     }
     let written = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| write!(file, "{}", std::process::id()));
     written
         .map_err(|e| StateError::Io { path: display, detail: format!("cannot write {}: {e}", lock_path.display()) })?;
     Ok(file)
+}
+
+/// How many milliseconds a lock held under this process's pid is waited for (see
+/// `lock_file`); a second engine of this process on the same file is refused after it.
+const SAME_PROCESS_LOCK_RETRIES: u32 = 200;
+
+/// The pid written in a lock file by its holder ("" when unreadable).
+fn holder_pid(file: &mut File) -> String {
+    let mut pid = String::new();
+    let _ = file.rewind().and_then(|()| file.read_to_string(&mut pid));
+    pid.trim().to_owned()
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -285,5 +308,34 @@ fn classify(path: &Path, e: rusqlite::Error) -> StateError {
             detail: format!("{e}; the file and its directory must be writable by this process"),
         },
         _ => StateError::Io { path: path_text, detail: e.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A forked child's copy of the descriptor (here a duplicate, which shares the lock
+    /// the same way) keeps an engine's lock after the engine is gone, until the child
+    /// execs; reopening in that moment must wait for it rather than fail.
+    #[test]
+    fn a_lock_held_a_moment_longer_by_a_copy_of_its_descriptor_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flags.db");
+        let first = lock_file(&path).expect("locks");
+        let childs_copy = first.try_clone().unwrap();
+        drop(first);
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            drop(childs_copy);
+        });
+        let again = lock_file(&path).expect("relocks once the copy is closed");
+        release.join().unwrap();
+        // A holder that stays is still refused, with its pid.
+        match lock_file(&path) {
+            Err(StateError::InUse { pid, .. }) => assert_eq!(pid, std::process::id().to_string()),
+            other => panic!("expected InUse, got {other:?}"),
+        }
+        drop(again);
     }
 }
