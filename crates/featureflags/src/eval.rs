@@ -36,7 +36,7 @@ pub enum Reason {
 impl Reason {
     /// The reason whose code (`as u32`) is `code`.
     #[inline]
-    pub fn from_code(code: u32) -> Option<Reason> {
+    pub(crate) fn from_code(code: u32) -> Option<Reason> {
         Some(match code {
             0 => Reason::Default,
             1 => Reason::RuleMatch,
