@@ -49,10 +49,7 @@ impl Engine {
             let decision = snapshot.flag_index(key).map(|i| (i, eval::evaluate(snapshot, i, ctx, &|| self.now_ms())));
             then(snapshot, decision)
         };
-        match cache {
-            Some(cache) => self.with_snapshot_in(cache, body),
-            None => self.with_snapshot(body),
-        }
+        self.with_snapshot_from(cache, body)
     }
 
     /// Evaluates `key` for `ctx` in detail. Strings borrow from the engine.
@@ -187,10 +184,7 @@ impl Engine {
             let d = eval::evaluate(snapshot, i, ctx, &|| self.now_ms());
             (d.variant.map_or(default, |v| v == 0), d.reason)
         };
-        let (enabled, reason) = match cache {
-            Some(cache) => self.with_snapshot_in(cache, body),
-            None => self.with_snapshot(body),
-        };
+        let (enabled, reason) = self.with_snapshot_from(cache, body);
         if self.events.evaluation_events() {
             self.emit_evaluation(key, ctx, Some(if enabled { "on" } else { "off" }), reason);
         }
@@ -314,10 +308,7 @@ impl Engine {
                 out(i, evaluation);
             }
         };
-        match cache {
-            Some(cache) => self.with_snapshot_in(cache, body),
-            None => self.with_snapshot(body),
-        }
+        self.with_snapshot_from(cache, body)
     }
 
     /// Every flag evaluated for `ctx`, as the JSON document a server hands to a client
@@ -362,10 +353,7 @@ impl Engine {
             out.push_str("},\"$valid\":true}");
             out
         };
-        match cache {
-            Some(cache) => self.with_snapshot_in(cache, body),
-            None => self.with_snapshot(body),
-        }
+        self.with_snapshot_from(cache, body)
     }
 
     /// Forces `flag` to serve `variant` until cleared, across reloads.

@@ -210,6 +210,16 @@ impl Engine {
         SNAPSHOT_CACHE.with(|cache| self.with_snapshot_in(cache, f))
     }
 
+    /// [`Engine::with_snapshot_in`] with the caller's cache when there is one, else
+    /// [`Engine::with_snapshot`].
+    #[inline(always)]
+    pub(crate) fn with_snapshot_from<R>(&self, cache: Option<&SnapshotCache>, f: impl FnOnce(&Snapshot) -> R) -> R {
+        match cache {
+            Some(cache) => self.with_snapshot_in(cache, f),
+            None => self.with_snapshot(f),
+        }
+    }
+
     /// [`Engine::with_snapshot`] with the caller's cache instead of the thread's: no
     /// thread-local access, which in a shared library is a call to `__tls_get_addr`.
     #[inline(always)]
