@@ -71,6 +71,13 @@ fn check_user_id(user_id: &str) -> Result<(), ContextError> {
 /// The attribute name that reads a context's user id.
 pub const USER_ID: &str = "user_id";
 
+/// Whether attribute `name` is the user id: compared without a call, since every
+/// lookup and setter asks first.
+#[inline(always)]
+fn is_user_id(name: &str) -> bool {
+    same_bytes(name.as_bytes(), USER_ID.as_bytes())
+}
+
 impl Context {
     /// A context for `user_id` with no attributes. It takes any id; the engine does not
     /// enroll or track a user id over [`MAX_USER_ID_BYTES`](crate::MAX_USER_ID_BYTES)
@@ -108,7 +115,7 @@ impl Context {
 
     /// Sets a string attribute; `user_id` replaces the user id (at most 1,024 bytes).
     pub fn set_string(&mut self, name: &str, value: &str) -> Result<&mut Self, ContextError> {
-        if same_bytes(name.as_bytes(), USER_ID.as_bytes()) {
+        if is_user_id(name) {
             check_user_id(value)?;
             self.reset_user_id(value);
             return Ok(self);
@@ -140,7 +147,7 @@ impl Context {
     /// Looks an attribute up by name; `user_id` is the user id.
     #[inline]
     pub fn get(&self, name: &str) -> Option<AttrValue<'_>> {
-        if same_bytes(name.as_bytes(), USER_ID.as_bytes()) {
+        if is_user_id(name) {
             return Some(AttrValue::Str(&self.user_id));
         }
         self.slots[..self.len].iter().find(|s| same_bytes(s.name.as_bytes(), name.as_bytes())).map(|s| match &s.value {
@@ -164,7 +171,7 @@ impl Context {
             serde_json::Value::Bool(b) => self.set_bool(name, b),
             serde_json::Value::Number(n) => self.set_number(name, n.as_f64().unwrap_or(f64::NAN)),
             other => {
-                if name == USER_ID {
+                if is_user_id(name) {
                     return Err(ContextError::UserIdNotString);
                 }
                 // A structured value replaces a scalar of the same name.
@@ -205,7 +212,7 @@ impl Context {
     }
 
     fn set_scalar(&mut self, name: &str, value: Stored) -> Result<&mut Self, ContextError> {
-        if same_bytes(name.as_bytes(), USER_ID.as_bytes()) {
+        if is_user_id(name) {
             return Err(ContextError::UserIdNotString);
         }
         self.slot(name)?.value = value;
