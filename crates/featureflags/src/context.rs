@@ -4,7 +4,7 @@
 //! are kept across [`Context::reset`]: after warm-up, rebuilding a context with the same
 //! shape allocates nothing.
 
-use crate::keyindex::same_bytes;
+use crate::keyindex::{same_bytes, Fingerprint};
 
 /// An attribute value as stored in a [`Context`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,7 +27,30 @@ enum Stored {
 #[derive(Debug)]
 struct Slot {
     name: String,
+    print: Fingerprint,
     value: Stored,
+}
+
+/// An attribute name that rules read, compiled at load: whether it is the user id and its
+/// fingerprint are worked out once, not on every lookup.
+#[derive(Debug)]
+pub(crate) struct AttrName {
+    text: Box<str>,
+    print: Fingerprint,
+    is_user_id: bool,
+}
+
+impl From<&str> for AttrName {
+    fn from(text: &str) -> Self {
+        AttrName { print: Fingerprint::of(text.as_bytes()), is_user_id: is_user_id(text), text: text.into() }
+    }
+}
+
+impl std::ops::Deref for AttrName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
 }
 
 /// Why a context setter refused a value.
@@ -150,11 +173,31 @@ impl Context {
         if is_user_id(name) {
             return Some(AttrValue::Str(&self.user_id));
         }
-        self.slots[..self.len].iter().find(|s| same_bytes(s.name.as_bytes(), name.as_bytes())).map(|s| match &s.value {
+        self.scalar(name, Fingerprint::of(name.as_bytes()))
+    }
+
+    /// [`Context::get`] for a name compiled at load.
+    #[inline(always)]
+    pub(crate) fn get_compiled(&self, name: &AttrName) -> Option<AttrValue<'_>> {
+        if name.is_user_id {
+            return Some(AttrValue::Str(&self.user_id));
+        }
+        self.scalar(&name.text, name.print)
+    }
+
+    #[inline(always)]
+    fn scalar(&self, name: &str, print: Fingerprint) -> Option<AttrValue<'_>> {
+        self.position(name, print).map(|i| match &self.slots[i].value {
             Stored::Str(v) => AttrValue::Str(v),
             Stored::Num(v) => AttrValue::Num(*v),
             Stored::Bool(v) => AttrValue::Bool(*v),
         })
+    }
+
+    /// The slot of scalar attribute `name`.
+    #[inline(always)]
+    fn position(&self, name: &str, print: Fingerprint) -> Option<usize> {
+        self.slots[..self.len].iter().position(|s| s.print.same(s.name.as_bytes(), print, name.as_bytes()))
     }
 
     /// Sets a structured attribute from JSON text (an object, array or null; a string,
@@ -175,9 +218,7 @@ impl Context {
                     return Err(ContextError::UserIdNotString);
                 }
                 // A structured value replaces a scalar of the same name.
-                if let Some(i) =
-                    self.slots[..self.len].iter().position(|s| same_bytes(s.name.as_bytes(), name.as_bytes()))
-                {
+                if let Some(i) = self.position(name, Fingerprint::of(name.as_bytes())) {
                     self.slots[i..self.len].rotate_left(1);
                     self.len -= 1;
                 }
@@ -227,19 +268,21 @@ impl Context {
         if !self.json.is_empty() {
             self.json.retain(|(n, _)| n != name);
         }
-        if let Some(i) = self.slots[..self.len].iter().position(|s| same_bytes(s.name.as_bytes(), name.as_bytes())) {
+        let print = Fingerprint::of(name.as_bytes());
+        if let Some(i) = self.position(name, print) {
             return Ok(&mut self.slots[i]);
         }
         if self.len == self.slots.len() {
-            self.slots.push(Slot { name: String::new(), value: Stored::Bool(false) });
+            self.slots.push(Slot { name: String::new(), print: Fingerprint::default(), value: Stored::Bool(false) });
         }
         let slot = &mut self.slots[self.len];
         self.len += 1;
         // A context rebuilt after `reset` with the attributes of its last user, in the same
         // order (the usual request loop), finds each name already in place.
-        if !same_bytes(slot.name.as_bytes(), name.as_bytes()) {
+        if !slot.print.same(slot.name.as_bytes(), print, name.as_bytes()) {
             slot.name.clear();
             slot.name.push_str(name);
+            slot.print = print;
         }
         Ok(slot)
     }

@@ -84,16 +84,44 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Longest key whose words and length are the key itself (see `key_words`).
-const INLINE_KEY: usize = 16;
+/// Longest string whose fingerprint (words and length) is the string itself.
+pub(crate) const SHORT: usize = 16;
 
-/// A key's words and length next to its index and tag: a key of up to 16 bytes is
-/// matched in the slot, without following the flag record to its key's bytes, and the
-/// tag (the owner's, see [`KeyIndex::new`]) comes from the same cache line.
-#[derive(Debug, Clone, Copy)]
-struct Slot {
+/// A string's two words and its length. Equal strings have equal fingerprints, and a
+/// string of up to 16 bytes shares its fingerprint with no other, so names and values
+/// compiled at load compare in registers, without following a pointer to their bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Fingerprint {
     words: (u64, u64),
     len: u32,
+}
+
+impl Fingerprint {
+    #[inline(always)]
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        // A string longer than u32::MAX bytes saturates; its bytes then decide.
+        Fingerprint { words: key_words(bytes), len: u32::try_from(bytes.len()).unwrap_or(u32::MAX) }
+    }
+
+    /// Whether `a` (with this fingerprint) and `b` (with `b_print`) are the same bytes.
+    #[inline(always)]
+    pub(crate) fn same(self, a: &[u8], b_print: Fingerprint, b: &[u8]) -> bool {
+        self == b_print && (self.len as usize <= SHORT || a == b)
+    }
+
+    /// The key index's hash of a key with this fingerprint (`len`: the key's length).
+    #[inline(always)]
+    fn hash(self, len: usize) -> u64 {
+        hash_words(self.words.0, self.words.1, len)
+    }
+}
+
+/// A key's fingerprint next to its index and tag: a key of up to 16 bytes is matched in
+/// the slot, without following the flag record to its key's bytes, and the tag (the
+/// owner's, see [`KeyIndex::new`]) comes from the same cache line.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    print: Fingerprint,
     index: u32,
     tag: u32,
 }
@@ -110,18 +138,16 @@ impl KeyIndex {
     /// beside the index. Keys are unique (config validation guarantees it).
     pub fn new<'a>(keys: impl ExactSizeIterator<Item = (&'a [u8], u32)>) -> Self {
         let size = (keys.len() * 2).next_power_of_two().max(8);
-        let empty = Slot { words: (0, 0), len: 0, index: EMPTY, tag: 0 };
+        let empty = Slot { print: Fingerprint::default(), index: EMPTY, tag: 0 };
         let mut slots = vec![empty; size].into_boxed_slice();
         let mask = size - 1;
         for (i, (key, tag)) in keys.enumerate() {
-            let words = key_words(key);
-            let mut at = hash_words(words.0, words.1, key.len()) as usize & mask;
+            let print = Fingerprint::of(key);
+            let mut at = print.hash(key.len()) as usize & mask;
             while slots[at].index != EMPTY {
                 at = (at + 1) & mask;
             }
-            // A key longer than u32::MAX bytes cannot be a flag key (configs are parsed
-            // text); its length saturates and the byte comparison decides.
-            slots[at] = Slot { words, len: u32::try_from(key.len()).unwrap_or(u32::MAX), index: i as u32, tag };
+            slots[at] = Slot { print, index: i as u32, tag };
         }
         KeyIndex { slots }
     }
@@ -139,16 +165,15 @@ impl KeyIndex {
         if self.slots.is_empty() {
             return None;
         }
-        let words = key_words(key);
-        let len = u32::try_from(key.len()).unwrap_or(u32::MAX);
+        let print = Fingerprint::of(key);
         let mask = self.slots.len() - 1;
-        let mut at = hash_words(words.0, words.1, key.len()) as usize & mask;
+        let mut at = print.hash(key.len()) as usize & mask;
         loop {
             let slot = &self.slots[at];
             if slot.index == EMPTY {
                 return None;
             }
-            if slot.words == words && slot.len == len && (key.len() <= INLINE_KEY || key_of(slot.index) == key) {
+            if slot.print == print && (key.len() <= SHORT || key_of(slot.index) == key) {
                 return Some((slot.index, slot.tag));
             }
             at = (at + 1) & mask;

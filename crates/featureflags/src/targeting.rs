@@ -4,12 +4,12 @@
 //! matching allocates nothing. A clause on a missing attribute or on a value of the wrong
 //! type never matches — negated operators included (docs/design.md §3).
 
-use crate::keyindex::same_bytes;
+use crate::keyindex::{same_bytes, Fingerprint, SHORT};
 use regex_automata::dfa::{dense, Automaton};
 use regex_automata::Input;
 
 use crate::bucketing::Salt;
-use crate::context::{AttrValue, Context};
+use crate::context::{AttrName, AttrValue, Context};
 use crate::semver::{OwnedVersion, Version};
 use crate::timestamp;
 
@@ -45,7 +45,7 @@ pub struct PercentageGate {
 #[derive(Debug)]
 pub struct Clause {
     /// Attribute name.
-    pub attr: Box<str>,
+    pub attr: AttrName,
     /// Operator with its compiled operand.
     pub op: Op,
 }
@@ -65,6 +65,8 @@ pub enum Scalar {
 #[derive(Debug, Default)]
 pub struct ScalarSet {
     strings: Box<[Box<str>]>,
+    /// The strings' fingerprints, in the same order.
+    prints: Box<[Fingerprint]>,
     numbers: Box<[f64]>,
     has_true: bool,
     has_false: bool,
@@ -218,9 +220,10 @@ impl ScalarSet {
                 Scalar::Bool(false) => set.has_false = true,
             }
         }
-        // Sorted strings allow a binary search; short sets are scanned anyway.
+        // Sorted strings allow a binary search; sets of up to 8 are scanned by fingerprint.
         strings.sort_unstable();
         strings.dedup();
+        set.prints = strings.iter().map(|s| Fingerprint::of(s.as_bytes())).collect();
         set.strings = strings.into();
         set.numbers = numbers.into();
         set
@@ -236,17 +239,16 @@ impl ScalarSet {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn contains(&self, value: AttrValue<'_>) -> bool {
         match value {
-            AttrValue::Str(s) => {
-                if self.strings.len() <= 8 {
-                    self.strings.iter().any(|x| same_bytes(x.as_bytes(), s.as_bytes()))
-                } else {
-                    self.strings.binary_search_by(|x| (**x).cmp(s)).is_ok()
-                }
+            AttrValue::Str(s) if s.len() <= SHORT && self.prints.len() <= 8 => {
+                // A short value equals an element iff their fingerprints are equal.
+                let print = Fingerprint::of(s.as_bytes());
+                self.prints.contains(&print)
             }
-            AttrValue::Num(n) => self.numbers.contains(&n),
+            AttrValue::Str(s) => self.contains_string(s),
+            AttrValue::Num(n) => self.contains_number(n),
             AttrValue::Bool(b) => {
                 if b {
                     self.has_true
@@ -255,6 +257,16 @@ impl ScalarSet {
                 }
             }
         }
+    }
+
+    #[inline(never)]
+    fn contains_string(&self, s: &str) -> bool {
+        self.strings.binary_search_by(|x| (**x).cmp(s)).is_ok()
+    }
+
+    #[inline(never)]
+    fn contains_number(&self, n: f64) -> bool {
+        self.numbers.contains(&n)
     }
 }
 
@@ -280,9 +292,21 @@ fn instant(value: AttrValue<'_>) -> Option<i128> {
 
 impl Clause {
     /// True when the clause matches `ctx`.
-    #[inline]
+    #[inline(always)]
     pub fn matches(&self, ctx: &Context) -> bool {
-        self.matches_value(ctx.get(&self.attr))
+        let value = ctx.get_compiled(&self.attr);
+        // The most used operators are matched here and the rest out of line, which keeps
+        // this small enough to inline into the rule loop with few registers to save.
+        match (&self.op, value) {
+            (Op::In(set), Some(value)) => set.contains(value),
+            (Op::Equals(Scalar::Str(x)), Some(AttrValue::Str(y))) => same_bytes(x.as_bytes(), y.as_bytes()),
+            _ => self.matches_other(value),
+        }
+    }
+
+    #[inline(never)]
+    fn matches_other(&self, value: Option<AttrValue<'_>>) -> bool {
+        self.matches_value(value)
     }
 
     /// [`Clause::matches`] on the attribute's value already looked up (`None`: absent),
@@ -382,6 +406,28 @@ mod tests {
             assert_eq!(m.fallback.is_match(hay), expect);
         }
         assert!(Matcher::new("(unclosed").is_err());
+    }
+
+    #[test]
+    fn sets_and_names_match_by_bytes_at_every_length() {
+        // Fingerprints are whole up to 16 bytes; longer strings and names of equal length
+        // that differ in one byte must still be told apart.
+        let string = |n: usize, last: char| "x".repeat(n.saturating_sub(1)) + &last.to_string();
+        for n in 1..40 {
+            for set_len in [1, 3, 8, 9, 20] {
+                let members: Vec<Scalar> =
+                    (0..set_len).map(|i| Scalar::Str(format!("{i}{}", string(n, 'a')).into())).collect();
+                let clause = |attr: &str| Clause { attr: attr.into(), op: Op::In(ScalarSet::new(members.clone())) };
+                let name_a = string(n, 'a');
+                let name_b = string(n, 'b');
+                let mut ctx = Context::new("u");
+                ctx.set_string(&name_a, &format!("0{}", string(n, 'a'))).unwrap();
+                ctx.set_string(&name_b, &format!("0{}", string(n, 'b'))).unwrap();
+                assert!(clause(&name_a).matches(&ctx), "n={n} set={set_len}");
+                assert!(!clause(&name_b).matches(&ctx), "n={n} set={set_len}: a value one byte off");
+                assert!(!clause(&string(n + 1, 'a')).matches(&ctx), "n={n}: a name one byte longer");
+            }
+        }
     }
 
     #[test]
