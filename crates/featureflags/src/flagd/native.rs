@@ -72,7 +72,7 @@ impl Cond {
     fn holds(&self, ctx: &Context) -> Option<bool> {
         match self {
             Cond::Test { clause, domain } => {
-                let value = ctx.get(&clause.attr);
+                let value = ctx.get_compiled(&clause.attr);
                 let kind = match value {
                     Some(AttrValue::Str(_)) => STR,
                     Some(AttrValue::Num(_)) => NUM,
