@@ -42,11 +42,29 @@ pub(super) unsafe fn str_arg<'a>(ptr: *const c_char, len: usize, name: &str) -> 
     let bytes = unsafe { bytes_arg(ptr, len, name)? };
     // Attribute names and values are mostly short ASCII: checked inline, without the
     // general validator's call.
-    if bytes.is_ascii() {
+    if is_ascii(bytes) {
         // SAFETY: ASCII is UTF-8.
         return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
     utf8_arg(bytes, name)
+}
+
+/// `bytes.is_ascii()` without a loop for up to 16 bytes, the length of most attribute
+/// names and values: two overlapping reads cover them, where the standard check goes
+/// byte by byte below a word.
+#[inline(always)]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let n = bytes.len();
+    let word = |at: usize| bytes[at..at + 8].try_into().map_or(u64::MAX, u64::from_le_bytes);
+    let half = |at: usize| bytes[at..at + 4].try_into().map_or(u64::MAX, |b| u64::from(u32::from_le_bytes(b)));
+    match n {
+        0 => true,
+        1..=3 => (bytes[0] | bytes[n / 2] | bytes[n - 1]) < 0x80,
+        4..=7 => (half(0) | half(n - 4)) & HIGH_BITS == 0,
+        8..=16 => (word(0) | word(n - 8)) & HIGH_BITS == 0,
+        _ => bytes.is_ascii(),
+    }
 }
 
 fn utf8_arg<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Failure> {
@@ -169,4 +187,22 @@ pub(super) unsafe fn key_json(
         unsafe { write(out, bytes_out(json.into_bytes())) };
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ascii;
+
+    #[test]
+    fn ascii_check_sees_a_high_byte_at_every_position_and_length() {
+        for n in 0..40 {
+            let text = vec![b'a'; n];
+            assert!(is_ascii(&text), "{n} ASCII bytes");
+            for at in 0..n {
+                let mut bad = text.clone();
+                bad[at] = 0xC3;
+                assert!(!is_ascii(&bad), "{n} bytes, high byte at {at}");
+            }
+        }
+    }
 }

@@ -137,6 +137,7 @@ impl Context {
     }
 
     /// Sets a string attribute; `user_id` replaces the user id (at most 1,024 bytes).
+    #[inline]
     pub fn set_string(&mut self, name: &str, value: &str) -> Result<&mut Self, ContextError> {
         if is_user_id(name) {
             check_user_id(value)?;
@@ -261,6 +262,7 @@ impl Context {
     }
 
     /// The slot for `name`: the existing one, a spare one left by `reset`, or a new one.
+    #[inline(always)]
     fn slot(&mut self, name: &str) -> Result<&mut Slot, ContextError> {
         if name.is_empty() {
             return Err(ContextError::EmptyName);
