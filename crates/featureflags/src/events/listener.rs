@@ -16,29 +16,39 @@ pub type Listener = Arc<dyn Fn(&str) + Send + Sync>;
 /// calls a third…); an event past that depth is queued instead of delivered.
 const MAX_NESTED: usize = 8;
 
-/// The `Events` (by address) whose listeners this thread is inside, innermost last, and
-/// how many.
-type Stack = ([usize; MAX_NESTED], usize);
+/// The `Events` (by address) whose listeners this thread is inside, outermost first, and
+/// how many. Cells each, so a delivery writes one word and its depth rather than copying
+/// the whole stack in and out (the copy stalled on its own store).
+struct Stack {
+    addresses: [Cell<usize>; MAX_NESTED],
+    depth: Cell<usize>,
+}
 
 thread_local! {
     /// The line handed to a listener, reused so delivery allocates nothing.
     static LISTENER_LINE: RefCell<String> = RefCell::new(String::with_capacity(256));
-    /// The deliveries in progress on this thread, outermost first.
-    static DELIVERING: Cell<Stack> = const { Cell::new(([0; MAX_NESTED], 0)) };
+    /// The deliveries in progress on this thread.
+    static DELIVERING: Stack = const { Stack { addresses: [const { Cell::new(0) }; MAX_NESTED], depth: Cell::new(0) } };
+}
+
+impl Stack {
+    fn contains(&self, address: usize) -> bool {
+        self.addresses[..self.depth.get()].iter().any(|a| a.get() == address)
+    }
 }
 
 /// Whether this thread is inside a delivery of the `Events` at `address`, at any depth.
 fn delivering(address: usize) -> bool {
-    let (stack, depth) = DELIVERING.get();
-    stack[..depth].contains(&address)
+    DELIVERING.with(|stack| stack.contains(address))
 }
 
-/// Restores the thread's delivery stack, also when a listener panics.
-struct Delivering(Stack);
+/// Restores the thread's delivery depth, also when a listener panics. The addresses
+/// above it are left as they are: nothing reads past the depth.
+struct Delivering(usize);
 
 impl Drop for Delivering {
     fn drop(&mut self) {
-        DELIVERING.set(self.0);
+        DELIVERING.with(|stack| stack.depth.set(self.0));
     }
 }
 
@@ -99,17 +109,19 @@ impl Events {
         if !self.has_listener.load(Ordering::Acquire) {
             return Err(write);
         }
-        let outer = DELIVERING.get();
-        let (mut stack, depth) = outer;
-        if depth == MAX_NESTED || stack[..depth].contains(&self.address()) {
+        let address = self.address();
+        let depth = DELIVERING.with(|stack| stack.depth.get());
+        if depth == MAX_NESTED || delivering(address) {
             return Err(write);
         }
         let slot = read(&self.listener);
         let Some(listener) = slot.as_ref() else { return Err(write) };
         let seq = self.next_sequence();
-        stack[depth] = self.address();
-        DELIVERING.set((stack, depth + 1));
-        let _restore = Delivering(outer);
+        DELIVERING.with(|stack| {
+            stack.addresses[depth].set(address);
+            stack.depth.set(depth + 1);
+        });
+        let _restore = Delivering(depth);
         LISTENER_LINE.with(|cell| match cell.try_borrow_mut() {
             Ok(mut line) => {
                 line.clear();

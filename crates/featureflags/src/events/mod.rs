@@ -37,6 +37,10 @@ pub struct Events {
     queue: Mutex<Queue>,
     capacity: usize,
     dropped: AtomicU64,
+    /// The last sequence number handed out (queued, dropped or delivered). Taken under
+    /// the queue's lock for a queued event, so the queue stays in sequence order; a
+    /// delivered event takes one without the lock.
+    sequence: AtomicU64,
     evaluation_events: AtomicBool,
     /// Read-locked for each delivery, so replacing the listener waits for deliveries in
     /// progress, and deliveries on several threads run at once.
@@ -64,6 +68,7 @@ impl Events {
             queue: Mutex::default(),
             capacity,
             dropped: AtomicU64::new(0),
+            sequence: AtomicU64::new(0),
             evaluation_events: AtomicBool::new(evaluation_events),
             listener: RwLock::new(None),
             has_listener: AtomicBool::new(false),
@@ -220,20 +225,18 @@ impl Events {
     }
 
     /// The next sequence number, or `None` (the event counted as dropped) when the
-    /// queue is full.
+    /// queue is full. Called with the queue's lock held.
     fn admit(&self, queue: &mut Queue) -> Option<u64> {
-        queue.sequence += 1;
+        let seq = self.next_sequence();
         if queue.entries.len() >= self.capacity {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        Some(queue.sequence)
+        Some(seq)
     }
 
     fn next_sequence(&self) -> u64 {
-        let mut queue = lock(&self.queue);
-        queue.sequence += 1;
-        queue.sequence
+        self.sequence.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Removes up to `max` events (0: all) and returns them as NDJSON (each line ends

@@ -51,8 +51,6 @@ pub(super) struct Queue {
     spare: Vec<String>,
     /// The `(experiment, variant)` attributions of queued `track` events, in order.
     pub(super) attributions: VecDeque<(Sym, Sym)>,
-    /// The last sequence number handed out (queued, dropped or delivered).
-    pub(super) sequence: u64,
 }
 
 impl Queue {

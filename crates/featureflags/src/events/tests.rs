@@ -193,6 +193,50 @@ fn a_listener_cannot_replace_itself_and_its_own_events_are_queued() {
 }
 
 #[test]
+fn nested_deliveries_reach_other_streams_queue_their_own_and_unwind_after_a_panic() {
+    let (outer, inner) = (Arc::new(Events::new(10, false)), Arc::new(Events::new(10, false)));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (sink, back_to_outer) = (seen.clone(), Arc::downgrade(&outer));
+    // The inner stream's listener emits into the outer one, whose delivery it is inside.
+    inner
+        .set_listener(Some(Arc::new(move |line: &str| {
+            sink.lock().unwrap().push(format!("inner {line}"));
+            back_to_outer.upgrade().unwrap().emit("from-inner", 3, json!({}));
+        })))
+        .unwrap();
+    let (sink, to_inner) = (seen.clone(), Arc::downgrade(&inner));
+    outer
+        .set_listener(Some(Arc::new(move |line: &str| {
+            sink.lock().unwrap().push(format!("outer {line}"));
+            let inner = to_inner.upgrade().unwrap();
+            assert!(!inner.inside_listener());
+            inner.emit("from-outer", 2, json!({}));
+            if line.contains("\"panic\"") {
+                panic!("listener failed");
+            }
+        })))
+        .unwrap();
+    outer.emit("first", 1, json!({}));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "outer {\"type\":\"first\",\"seq\":1,\"time_ms\":1,\"schema\":1}",
+            "inner {\"type\":\"from-outer\",\"seq\":1,\"time_ms\":2,\"schema\":1}",
+        ]
+    );
+    assert_eq!(outer.drain(0, no_names), "{\"type\":\"from-inner\",\"seq\":2,\"time_ms\":3,\"schema\":1}\n");
+    assert!(!outer.inside_listener() && !inner.inside_listener());
+    // A listener that panics leaves no delivery behind on this thread.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| outer.emit("panic", 4, json!({}))));
+    assert!(panicked.is_err());
+    assert!(!outer.inside_listener() && !inner.inside_listener());
+    seen.lock().unwrap().clear();
+    outer.emit("after", 5, json!({}));
+    assert_eq!(seen.lock().unwrap().len(), 2, "delivered, not queued: {:?}", seen.lock().unwrap());
+    assert_eq!(outer.drain(0, no_names).lines().count(), 2, "the inner listener's two emits into the outer stream");
+}
+
+#[test]
 fn listener_receives_events_instead_of_the_queue() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
