@@ -184,15 +184,32 @@ func (l *eventListener) release() {
 	l.slot = 0
 }
 
-// eventTypes holds the event types of docs/events.md, so that parsing one allocates no
-// string.
-var eventTypes = map[string]string{}
-
-func init() {
-	for _, t := range []string{"config_loaded", "config_rejected", "override_set", "override_cleared",
-		"exposure", "winner_declared", "rollout_transition", "anomaly", "evaluation", "track"} {
-		eventTypes[t] = t
+// eventType returns the event type of docs/events.md named by name, as a constant string
+// so that parsing an event allocates none; a switch, since a map lookup hashes the name.
+func eventType(name []byte) (string, bool) {
+	switch string(name) {
+	case "evaluation":
+		return "evaluation", true
+	case "exposure":
+		return "exposure", true
+	case "track":
+		return "track", true
+	case "config_loaded":
+		return "config_loaded", true
+	case "config_rejected":
+		return "config_rejected", true
+	case "override_set":
+		return "override_set", true
+	case "override_cleared":
+		return "override_cleared", true
+	case "winner_declared":
+		return "winner_declared", true
+	case "rollout_transition":
+		return "rollout_transition", true
+	case "anomaly":
+		return "anomaly", true
 	}
+	return "", false
 }
 
 // parseEvent parses one event's JSON line, copying it into Raw. The engine writes the
@@ -207,7 +224,7 @@ func parseEvent(line []byte) Event {
 		for end < len(rest) && rest[end] != '"' && rest[end] != '\\' {
 			end++
 		}
-		if t, known := eventTypes[string(rest[:end])]; known && end < len(rest) && rest[end] == '"' {
+		if t, known := eventType(rest[:end]); known && end < len(rest) && rest[end] == '"' {
 			ev.Type = t
 			rest, ok = cutPrefix(rest[end+1:], `,"seq":`)
 		} else {

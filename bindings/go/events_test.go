@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -120,6 +122,24 @@ func TestParseEventMatchesEncodingJSON(t *testing.T) {
 		got := parseEvent([]byte(line))
 		if got.Type != want.Type || got.Seq != want.Seq || got.TimeMs != want.TimeMs || string(got.Raw) != line {
 			t.Errorf("%s: got %+v, want %+v", line, got, want)
+		}
+	}
+}
+
+func TestEveryDocumentedEventTypeIsReadWithoutTheDecoder(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/events.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The rows of the event table: | `type` | fields | when |
+	rows := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| [^|]*`[^|]*\\| [^|]+\\|$").FindAllSubmatch(doc, -1)
+	if len(rows) < 10 {
+		t.Fatalf("found %d event types in docs/events.md", len(rows))
+	}
+	for _, row := range rows {
+		name := row[1]
+		if typ, known := eventType(name); !known || typ != string(name) {
+			t.Errorf("event type %q is not known to eventType", name)
 		}
 	}
 }
