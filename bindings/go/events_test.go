@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,6 +123,41 @@ func TestParseEventMatchesEncodingJSON(t *testing.T) {
 		got := parseEvent([]byte(line))
 		if got.Type != want.Type || got.Seq != want.Seq || got.TimeMs != want.TimeMs || string(got.Raw) != line {
 			t.Errorf("%s: got %+v, want %+v", line, got, want)
+		}
+	}
+}
+
+func TestCutIntReadsWhatStrconvReads(t *testing.T) {
+	digits := "9081726354"
+	// Every length up to 20 digits, signed and not, followed by each byte next to the
+	// digits in ASCII ('/' and ':'), a delimiter, or nothing.
+	for n := 0; n <= 20; n++ {
+		for _, sign := range []string{"", "-"} {
+			for _, next := range []string{"", ",", "}", "/", ":", "x"} {
+				num := ""
+				for i := 0; i < n; i++ {
+					num += string(digits[(i*7+n)%len(digits)])
+				}
+				in := sign + num + next
+				got, rest, ok := cutInt([]byte(in))
+				want, err := strconv.ParseInt(sign+num, 10, 64)
+				wantOK := err == nil && n >= 1 && n <= 18
+				if ok != wantOK || (ok && (got != want || string(rest) != next)) {
+					t.Errorf("cutInt(%q) = %d, %q, %v; want %d, %q, %v", in, got, rest, ok, want, next, wantOK)
+				}
+			}
+		}
+	}
+	// A non-digit at each position of sixteen digits ends the number there.
+	for at := 0; at < 16; at++ {
+		for _, bad := range []byte{'/', ':', ' ', 0x80, 0xB9} {
+			in := []byte("1234567890123456,")
+			in[at] = bad
+			got, rest, ok := cutInt(in)
+			want, _ := strconv.ParseInt(string(in[:at]), 10, 64)
+			if ok != (at > 0) || (ok && (got != want || len(rest) != len(in)-at)) {
+				t.Errorf("cutInt(%q) = %d, %q, %v", in, got, rest, ok)
+			}
 		}
 	}
 }
