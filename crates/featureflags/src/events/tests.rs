@@ -3,7 +3,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::queue::CHUNK_BYTES;
-use super::text::{push_i64, push_u64};
+use super::text::{push_i64, push_json_string, push_u64};
 use super::*;
 
 fn no_names(_: Sym) -> &'static str {
@@ -282,4 +282,25 @@ fn numbers_read_back_exactly() {
         let back: f64 = serde_json::from_str(&out).unwrap();
         assert_eq!(back.to_bits(), x.to_bits(), "{out}");
     }
+}
+
+#[test]
+fn strings_are_escaped_at_every_length_and_position() {
+    for n in 1..40 {
+        for at in 0..n {
+            for bad in ['\0', '\u{1f}', '\n', '"', '\\'] {
+                let mut text: Vec<char> = vec!['a'; n];
+                text[at] = bad;
+                let text: String = text.into_iter().collect();
+                let mut out = String::new();
+                push_json_string(&mut out, &text);
+                assert_eq!(serde_json::from_str::<String>(&out).ok().as_deref(), Some(text.as_str()), "{out}");
+            }
+        }
+    }
+    // The characters next to those that need escaping do not.
+    let plain = " !#[]~\u{7f}é€";
+    let mut out = String::new();
+    push_json_string(&mut out, plain);
+    assert_eq!(out, format!("\"{plain}\""));
 }
