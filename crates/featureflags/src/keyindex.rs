@@ -106,7 +106,14 @@ impl Fingerprint {
     /// Whether `a` (with this fingerprint) and `b` (with `b_print`) are the same bytes.
     #[inline(always)]
     pub(crate) fn same(self, a: &[u8], b_print: Fingerprint, b: &[u8]) -> bool {
-        self == b_print && (self.len as usize <= SHORT || a == b)
+        self == b_print && (self.is_whole() || a == b)
+    }
+
+    /// Whether the fingerprint is the string itself, so that equal fingerprints mean
+    /// equal strings without comparing their bytes.
+    #[inline(always)]
+    fn is_whole(self) -> bool {
+        self.len as usize <= SHORT
     }
 
     /// The key index's hash of a key with this fingerprint (`len`: the key's length).
@@ -173,7 +180,7 @@ impl KeyIndex {
             if slot.index == EMPTY {
                 return None;
             }
-            if slot.print == print && (key.len() <= SHORT || key_of(slot.index) == key) {
+            if slot.print == print && (print.is_whole() || key_of(slot.index) == key) {
                 return Some((slot.index, slot.tag));
             }
             at = (at + 1) & mask;

@@ -61,11 +61,15 @@ pub enum Scalar {
     Bool(bool),
 }
 
+/// The most strings an `in` set scans by fingerprint; a larger one is binary-searched.
+const SCANNED_SET: usize = 8;
+
 /// A compiled `in` / `not_in` set, split by type so membership compares like with like.
 #[derive(Debug, Default)]
 pub struct ScalarSet {
     strings: Box<[Box<str>]>,
-    /// The strings' fingerprints, in the same order.
+    /// The strings' fingerprints, in the same order, for a set of at most
+    /// [`SCANNED_SET`] strings (empty for a larger one, which is searched).
     prints: Box<[Fingerprint]>,
     numbers: Box<[f64]>,
     has_true: bool,
@@ -220,10 +224,12 @@ impl ScalarSet {
                 Scalar::Bool(false) => set.has_false = true,
             }
         }
-        // Sorted strings allow a binary search; sets of up to 8 are scanned by fingerprint.
+        // Sorted strings allow a binary search; small sets are scanned by fingerprint.
         strings.sort_unstable();
         strings.dedup();
-        set.prints = strings.iter().map(|s| Fingerprint::of(s.as_bytes())).collect();
+        if strings.len() <= SCANNED_SET {
+            set.prints = strings.iter().map(|s| Fingerprint::of(s.as_bytes())).collect();
+        }
         set.strings = strings.into();
         set.numbers = numbers.into();
         set
@@ -242,7 +248,7 @@ impl ScalarSet {
     #[inline(always)]
     fn contains(&self, value: AttrValue<'_>) -> bool {
         match value {
-            AttrValue::Str(s) if s.len() <= SHORT && self.prints.len() <= 8 => {
+            AttrValue::Str(s) if s.len() <= SHORT && !self.prints.is_empty() => {
                 // A short value equals an element iff their fingerprints are equal.
                 let print = Fingerprint::of(s.as_bytes());
                 self.prints.contains(&print)
