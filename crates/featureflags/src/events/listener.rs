@@ -16,39 +16,42 @@ pub type Listener = Arc<dyn Fn(&str) + Send + Sync>;
 /// calls a third…); an event past that depth is queued instead of delivered.
 const MAX_NESTED: usize = 8;
 
-/// The `Events` (by address) whose listeners this thread is inside, outermost first, and
-/// how many. Cells each, so a delivery writes one word and its depth rather than copying
-/// the whole stack in and out (the copy stalled on its own store).
-struct Stack {
+/// What a thread keeps for deliveries, in one thread-local (in a shared library each
+/// access to one is a call): the line handed to a listener, reused so delivery allocates
+/// nothing, and the `Events` (by address) whose listeners the thread is inside,
+/// outermost first, with how many. Cells each, so a delivery writes one word and its
+/// depth rather than copying the whole stack in and out (the copy stalled on its own
+/// store).
+struct Delivery {
+    line: RefCell<String>,
     addresses: [Cell<usize>; MAX_NESTED],
     depth: Cell<usize>,
 }
 
 thread_local! {
-    /// The line handed to a listener, reused so delivery allocates nothing.
-    static LISTENER_LINE: RefCell<String> = RefCell::new(String::with_capacity(256));
-    /// The deliveries in progress on this thread.
-    static DELIVERING: Stack = const { Stack { addresses: [const { Cell::new(0) }; MAX_NESTED], depth: Cell::new(0) } };
+    static DELIVERY: Delivery = const {
+        Delivery { line: RefCell::new(String::new()), addresses: [const { Cell::new(0) }; MAX_NESTED], depth: Cell::new(0) }
+    };
 }
 
-impl Stack {
-    fn contains(&self, address: usize) -> bool {
+impl Delivery {
+    fn inside(&self, address: usize) -> bool {
         self.addresses[..self.depth.get()].iter().any(|a| a.get() == address)
     }
 }
 
 /// Whether this thread is inside a delivery of the `Events` at `address`, at any depth.
 fn delivering(address: usize) -> bool {
-    DELIVERING.with(|stack| stack.contains(address))
+    DELIVERY.with(|thread| thread.inside(address))
 }
 
 /// Restores the thread's delivery depth, also when a listener panics. The addresses
 /// above it are left as they are: nothing reads past the depth.
-struct Delivering(usize);
+struct Restore<'a>(&'a Delivery, usize);
 
-impl Drop for Delivering {
+impl Drop for Restore<'_> {
     fn drop(&mut self) {
-        DELIVERING.with(|stack| stack.depth.set(self.0));
+        self.0.depth.set(self.1);
     }
 }
 
@@ -110,31 +113,31 @@ impl Events {
             return Err(write);
         }
         let address = self.address();
-        let depth = DELIVERING.with(|stack| stack.depth.get());
-        if depth == MAX_NESTED || delivering(address) {
-            return Err(write);
-        }
-        let slot = read(&self.listener);
-        let Some(listener) = slot.as_ref() else { return Err(write) };
-        let seq = self.next_sequence();
-        DELIVERING.with(|stack| {
-            stack.addresses[depth].set(address);
-            stack.depth.set(depth + 1);
-        });
-        let _restore = Delivering(depth);
-        LISTENER_LINE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut line) => {
-                line.clear();
-                write(&mut line, seq);
-                listener(&line);
+        DELIVERY.with(|thread| {
+            let depth = thread.depth.get();
+            if depth == MAX_NESTED || thread.inside(address) {
+                return Err(write);
             }
-            // Another engine's listener emitting into this one: a fresh line.
-            Err(_) => {
-                let mut line = String::new();
-                write(&mut line, seq);
-                listener(&line);
+            let slot = read(&self.listener);
+            let Some(listener) = slot.as_ref() else { return Err(write) };
+            let seq = self.next_sequence();
+            thread.addresses[depth].set(address);
+            thread.depth.set(depth + 1);
+            let _restore = Restore(thread, depth);
+            match thread.line.try_borrow_mut() {
+                Ok(mut line) => {
+                    line.clear();
+                    write(&mut line, seq);
+                    listener(&line);
+                }
+                // Another engine's listener emitting into this one: a fresh line.
+                Err(_) => {
+                    let mut line = String::new();
+                    write(&mut line, seq);
+                    listener(&line);
+                }
             }
-        });
-        Ok(())
+            Ok(())
+        })
     }
 }
