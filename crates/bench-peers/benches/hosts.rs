@@ -54,6 +54,7 @@ struct Ff {
     set_string: unsafe extern "C" fn(Ctx, *const c_char, usize, *const c_char, usize, *mut *mut c_void) -> u32,
     is_enabled: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, bool) -> bool,
     variant: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, *mut FfStr) -> u32,
+    evaluate: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, *mut FfEvaluation) -> u32,
     evaluate_many:
         unsafe extern "C" fn(Engine, *const *const c_char, *const usize, usize, Ctx, *mut FfEvaluation) -> u32,
     assign: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, *mut FfStr) -> bool,
@@ -87,6 +88,7 @@ impl Ff {
             set_string: sym!("ff_context_set_string"),
             is_enabled: sym!("ff_is_enabled"),
             variant: sym!("ff_variant"),
+            evaluate: sym!("ff_evaluate"),
             evaluate_many: sym!("ff_evaluate_many"),
             assign: sym!("ff_experiment_assign"),
             track: sym!("ff_track"),
@@ -332,7 +334,9 @@ fn hosts(c: &mut Criterion) {
         });
     }
 
-    // Ten flags: one ff_evaluate_many against ten ff_is_enabled.
+    // Ten flags: one ff_evaluate_many against ten ff_evaluate (the same work: a variant
+    // for D's split) and ten ff_is_enabled (which answers D, a multivariate flag, from its
+    // type without the split).
     let ten = [
         "a-on",
         "b-country",
@@ -350,6 +354,16 @@ fn hosts(c: &mut Criterion) {
     let mut out = [BLANK; 10];
     g.bench_function("10 flags ff_evaluate_many via dlopen", |b| {
         b.iter(|| unsafe { (ff.evaluate_many)(black_box(e), ptrs.as_ptr(), lens.as_ptr(), 10, ctx, out.as_mut_ptr()) })
+    });
+    let mut one = BLANK;
+    g.bench_function("10 flags 10 x ff_evaluate via dlopen", |b| {
+        b.iter(|| {
+            let mut reasons = 0;
+            for (p, l) in ptrs.iter().zip(&lens) {
+                reasons += unsafe { (ff.evaluate)(black_box(e), *p, *l, ctx, &mut one) };
+            }
+            reasons
+        })
     });
     g.bench_function("10 flags 10 x ff_is_enabled via dlopen", |b| {
         b.iter(|| {
