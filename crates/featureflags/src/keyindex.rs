@@ -7,15 +7,17 @@
 /// Marks an empty slot.
 const EMPTY: u32 = u32::MAX;
 
+/// The first eight bytes of `b`, little-endian.
 #[inline(always)]
-fn read_u64(b: &[u8]) -> u64 {
+pub(crate) fn read_u64(b: &[u8]) -> u64 {
     let mut buf = [0u8; 8];
     buf.copy_from_slice(&b[..8]);
     u64::from_le_bytes(buf)
 }
 
+/// The first four bytes of `b`, little-endian, widened.
 #[inline(always)]
-fn read_u32(b: &[u8]) -> u64 {
+pub(crate) fn read_u32(b: &[u8]) -> u64 {
     let mut buf = [0u8; 4];
     buf.copy_from_slice(&b[..4]);
     u64::from(u32::from_le_bytes(buf))

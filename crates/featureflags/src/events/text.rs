@@ -2,6 +2,8 @@
 //! building a `Value` or going through the formatter: every event's opening, the exposure
 //! event, and the numbers and strings frequent events are made of.
 
+use crate::keyindex::{read_u32, read_u64};
+
 /// Version of the event lines' schema, written as `"schema"` in every line. Bumped when a
 /// field changes meaning or goes away; new fields and new event types do not bump it.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -106,8 +108,8 @@ pub fn push_i64(out: &mut String, n: i64) {
 /// without an early exit, which the compiler turns into vector compares.
 fn needs_escape(bytes: &[u8]) -> bool {
     let n = bytes.len();
-    let word = |at: usize| bytes[at..at + 8].try_into().map_or(0, u64::from_le_bytes);
-    let half = |at: usize| bytes[at..at + 4].try_into().map_or(0, |b| u64::from(u32::from_le_bytes(b)));
+    let word = |at: usize| read_u64(&bytes[at..]);
+    let half = |at: usize| read_u32(&bytes[at..]);
     match n {
         0 => false,
         // The bytes, padded with `a`.
