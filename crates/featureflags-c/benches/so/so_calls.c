@@ -22,6 +22,11 @@ static const char CONFIG[] =
 #define S(x) x, sizeof(x) - 1
 static volatile int sink;
 
+static void count_event(void *user_data, const char *json, size_t len) {
+    (void)user_data;
+    sink += (int)len + json[len - 1];
+}
+
 static void run(const char *c, struct ff_engine *e, struct ff_engine *e2, struct ff_context *u, long n) {
     struct ff_evaluation ev;
     struct ff_str v;
@@ -30,7 +35,15 @@ static void run(const char *c, struct ff_engine *e, struct ff_engine *e2, struct
     else if (!strcmp(c, "C")) for (long i = 0; i < n; i++) sink += ff_is_enabled(e, S("c-split"), u, false);
     else if (!strcmp(c, "D")) for (long i = 0; i < n; i++) sink += ff_evaluate(e, S("d-rule-split"), u, &ev);
     else if (!strcmp(c, "A-evaluate")) for (long i = 0; i < n; i++) sink += ff_evaluate(e, S("a-on"), u, &ev);
-    else if (!strcmp(c, "A-two-engines"))
+    else if (!strcmp(c, "A-event")) {
+        /* An evaluation event formatted and handed to a C listener: what a host's
+         * callback receives, less what the callback does. */
+        ff_engine_set_listener(e, count_event, NULL);
+        ff_events_set_evaluation(e, true);
+        for (long i = 0; i < n; i++) sink += ff_is_enabled(e, S("a-on"), u, false);
+        ff_events_set_evaluation(e, false);
+        ff_engine_set_listener(e, NULL, NULL);
+    } else if (!strcmp(c, "A-two-engines"))
         for (long i = 0; i < n; i++) sink += ff_is_enabled(i & 1 ? e2 : e, S("a-on"), u, false);
     else if (!strcmp(c, "rebuild-A"))
         for (long i = 0; i < n; i++) {
