@@ -9,7 +9,8 @@
 #   - the core's interner (boxcar's lock-free arena, read while other threads intern),
 #     user arena (blocks and a hashbrown index rehashing from stored hashes), event
 #     queue (text in fixed-size chunks, drained across chunk boundaries, the listener
-#     handover) and key index.
+#     handover), key index, and bucketing (its block written with safe_arch's vector
+#     stores).
 # docs/reliability.md lists what Miri cannot run and why.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,7 +32,7 @@ rm -f "$CARGO_TARGET_DIR"/miri/*/debug/deps/featureflags-* "$CARGO_TARGET_DIR"/m
 export MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-disable-isolation"
 
 cargo +nightly miri test --locked -p featureflags --lib -- \
-    intern:: experiments::users:: events:: keyindex::
+    intern:: experiments::users:: events:: keyindex:: bucketing::
 cargo +nightly miri test --locked -p featureflags-c --lib
 # All of tests/ffi.rs but two whose size, not their pointers, makes them slow under Miri
 # (the calls they make are each covered by the other tests): the stress test racing
