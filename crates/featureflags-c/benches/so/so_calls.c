@@ -81,6 +81,20 @@ static void run(const char *c, struct ff_engine *e, struct ff_engine *e2, struct
         for (long i = 0; i < n; i++) sink += ff_flag_bool(e, S("a-on"), u, false, &b);
     }
     else if (!strcmp(c, "assign")) for (long i = 0; i < n; i++) sink += ff_experiment_assign(e, S("exp"), u, &v);
+    else if (!strcmp(c, "assign-new")) {
+        /* A user never seen before on every call: the context reset to the new id, the
+         * enrollment, its tallies and its queued exposure event. */
+        static unsigned long next;
+        char id[32] = "new-user-0000000000";
+        for (long i = 0; i < n; i++) {
+            /* The counter's last ten decimal digits, written in place (snprintf would
+             * cost more than the reset). */
+            unsigned long k = next++;
+            for (int d = 18; d >= 9; d--, k /= 10) id[d] = (char)('0' + k % 10);
+            ff_context_reset(u, id, 19, NULL);
+            sink += ff_experiment_assign(e, S("exp"), u, &v);
+        }
+    }
     else if (!strcmp(c, "track"))
         for (long i = 0; i < n; i++) sink += ff_track(e, S("user-1234567"), S("revenue"), 1.5, NULL);
     else { fprintf(stderr, "unknown case %s\n", c); exit(2); }
