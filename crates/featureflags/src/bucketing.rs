@@ -20,15 +20,15 @@ const SHA256_H0: [u32; 8] =
 /// A salt prepared for repeated bucketing. Most `salt ‖ "." ‖ key` inputs fit one
 /// SHA-256 block (55 bytes or fewer): then the block is built in registers and
 /// compressed once, skipping the streaming hasher's buffering and finalization. Longer
-/// inputs go through a hasher with the prefix already absorbed.
+/// inputs go through the streaming hasher.
 #[derive(Clone)]
 pub struct Salt {
-    /// `salt ‖ "."`, zero-padded, as the block's eight little-endian words, when it
-    /// leaves room for a key in one block.
+    /// `salt ‖ "."`, zero-padded, as the block's eight little-endian words (all zero
+    /// when the prefix leaves no room for a key in one block, and then never read).
     words: [u64; 8],
     prefix_len: usize,
-    /// The salt when it is too long for `words`.
-    long: Option<Box<str>>,
+    /// The salt, for inputs longer than one block.
+    salt: Box<str>,
 }
 
 impl Salt {
@@ -36,15 +36,12 @@ impl Salt {
     pub fn new(salt: &str) -> Self {
         let prefix_len = salt.len() + 1;
         let mut block = [0u8; 64];
-        let long = if prefix_len <= 55 {
+        if prefix_len <= 55 {
             block[..salt.len()].copy_from_slice(salt.as_bytes());
             block[salt.len()] = b'.';
-            None
-        } else {
-            Some(salt.into())
-        };
+        }
         let words = std::array::from_fn(|i| read_u64(&block[8 * i..]));
-        Salt { words, prefix_len, long }
+        Salt { words, prefix_len, salt: salt.into() }
     }
 
     /// The bucket of `key` under this salt.
@@ -66,16 +63,8 @@ impl Salt {
             (u64::from(state[0]) << 32) | u64::from(state[1])
         } else {
             let mut hasher = Sha256::new();
-            match &self.long {
-                Some(salt) => {
-                    hasher.update(salt.as_bytes());
-                    hasher.update(b".");
-                }
-                None => {
-                    let prefix: Vec<u8> = self.words.iter().flat_map(|w| w.to_le_bytes()).collect();
-                    hasher.update(&prefix[..self.prefix_len]);
-                }
-            }
+            hasher.update(self.salt.as_bytes());
+            hasher.update(b".");
             hasher.update(key.as_bytes());
             let digest = hasher.finalize();
             let mut head = [0u8; 8];
