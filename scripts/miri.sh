@@ -9,8 +9,9 @@
 #   - the core's interner (boxcar's lock-free arena, read while other threads intern),
 #     user arena (blocks and a hashbrown index rehashing from stored hashes), event
 #     queue (text in fixed-size chunks, drained across chunk boundaries, the listener
-#     handover), key index, and bucketing (its block written with safe_arch's vector
-#     stores).
+#     handover), key index, bucketing (its block written with safe_arch's vector
+#     stores), and the time series' lock-free exposure counts (threads racing across
+#     intervals).
 # docs/reliability.md lists what Miri cannot run and why.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,7 +33,7 @@ rm -f "$CARGO_TARGET_DIR"/miri/*/debug/deps/featureflags-* "$CARGO_TARGET_DIR"/m
 export MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-disable-isolation"
 
 cargo +nightly miri test --locked -p featureflags --lib -- \
-    intern:: experiments::users:: events:: keyindex:: bucketing::
+    intern:: experiments::users:: events:: keyindex:: bucketing:: shared_series::
 cargo +nightly miri test --locked -p featureflags-c --lib
 # All of tests/ffi.rs but two whose size, not their pointers, makes them slow under Miri
 # (the calls they make are each covered by the other tests): the stress test racing

@@ -29,6 +29,7 @@ mod keyindex;
 mod rollouts;
 mod semver;
 mod sharded;
+mod shared_series;
 mod snapshot;
 pub mod stats;
 mod store;

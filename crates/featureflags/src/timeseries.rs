@@ -248,6 +248,39 @@ impl ExperimentSeries {
         anomalies
     }
 
+    /// Adds `n` exposures of `variant` (index) to interval `index`, counted earlier
+    /// without the lock ([`crate::shared_series`]). An interval the ring no longer holds,
+    /// or one not yet begun, is left alone.
+    pub(crate) fn add_exposures(&mut self, index: i64, variant: usize, n: u64) {
+        let Some(current) = self.current else { return };
+        if index > current || current - index >= self.ring.len() as i64 {
+            return;
+        }
+        self.slot(index).variants[variant].exposures += n;
+        self.changed = true;
+    }
+
+    /// Exposures of `variant` (index) counted in interval `index`.
+    #[cfg(test)]
+    pub(crate) fn exposures(&self, index: i64, variant: usize) -> u64 {
+        self.counters(index, variant).map_or(0, |c| c.exposures)
+    }
+
+    /// The latest interval seen, if any.
+    pub(crate) fn current(&self) -> Option<i64> {
+        self.current
+    }
+
+    /// The interval's length.
+    pub(crate) fn interval_ms(&self) -> i64 {
+        self.interval_ms
+    }
+
+    /// The variants, by index.
+    pub(crate) fn variants(&self) -> &[Sym] {
+        &self.variants
+    }
+
     /// Counts an event of `metric` (index) for `variant` (index) at `now_ms`.
     pub fn event(&mut self, variant: usize, metric: usize, first: bool, delta: f64, now_ms: i64) -> Vec<Anomaly> {
         let anomalies = self.advance(now_ms);

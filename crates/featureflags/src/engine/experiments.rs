@@ -6,8 +6,8 @@ use smallvec::SmallVec;
 use crate::context::{AttrValue, Context};
 use crate::experiments::{Covariate, Enrolment, Experiment, ExperimentStatus, Exposed, MetricRoute, MAX_BREAKDOWNS};
 use crate::intern::Sym;
+use crate::shared_series::SharedSeries;
 use crate::stats::MetricKind;
-use crate::sync::lock;
 use crate::timeseries::{Anomaly, ExperimentSeries};
 
 use super::Engine;
@@ -156,9 +156,7 @@ impl Engine {
             });
             let Some(exposed) = exposed else { return Outcome::Out };
             if let Exposed::Now(sym) = exposed {
-                let anomalies = self.with_series(exp, |series| {
-                    series.variant_index(sym).map(|v| series.expose(v, now)).unwrap_or_default()
-                });
+                let anomalies = self.series_of(exp).expose(sym, now);
                 if !anomalies.is_empty() {
                     self.emit_anomalies(exp, anomalies, now);
                 }
@@ -282,8 +280,11 @@ impl Engine {
     /// Runs `f` on `exp`'s time series, creating (or, when the experiment's shape
     /// changed, recreating) it on the snapshot's first use.
     pub(super) fn with_series<R>(&self, exp: &Experiment, f: impl FnOnce(&mut ExperimentSeries) -> R) -> R {
-        let series = exp.series.get_or_init(|| self.overlay.series(exp));
-        f(&mut lock(series))
+        f(&mut self.series_of(exp).lock())
+    }
+
+    fn series_of<'a>(&self, exp: &'a Experiment) -> &'a SharedSeries {
+        exp.series.get_or_init(|| self.overlay.series(exp))
     }
 
     pub(super) fn emit_anomalies(&self, exp: &Experiment, anomalies: Vec<Anomaly>, now: i64) {

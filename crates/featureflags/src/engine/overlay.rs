@@ -27,6 +27,7 @@ use rustc_hash::FxHashMap;
 use crate::experiments::Experiment;
 use crate::intern::Sym;
 use crate::rollouts::{Cause, Gate, Rollout, Runtime, Transition};
+use crate::shared_series::SharedSeries;
 use crate::snapshot::{Flag, Snapshot};
 use crate::store::{CheckpointRows, SavedControls, StateError, Store};
 use crate::sync::lock;
@@ -43,7 +44,7 @@ pub(crate) struct RuntimeOverlay {
     /// Time series by experiment key. An experiment's snapshot finds its series here on
     /// first use ([`RuntimeOverlay::series`]) rather than at reload, so experiments nobody
     /// enrolls in cost no ring buffers.
-    series: Mutex<FxHashMap<Box<str>, Arc<Mutex<ExperimentSeries>>>>,
+    series: Mutex<FxHashMap<Box<str>, Arc<SharedSeries>>>,
     /// Allocation periods by experiment key (`allocations.rs`).
     allocations: Mutex<Periods>,
 }
@@ -76,17 +77,16 @@ impl RuntimeOverlay {
 
     /// `exp`'s time series: the registered one while its shape (interval, slots,
     /// variants, metrics) still fits `exp`, else a fresh one that replaces it.
-    pub(super) fn series(&self, exp: &Experiment) -> Arc<Mutex<ExperimentSeries>> {
+    pub(super) fn series(&self, exp: &Experiment) -> Arc<SharedSeries> {
         let variants = || exp.variants.iter().map(|v| v.sym());
         let metrics = || exp.metrics.iter().map(|m| m.sym());
         let mut all = lock(&self.series);
-        let fits = |s: &Arc<Mutex<ExperimentSeries>>| {
-            lock(s).same_shape(exp.interval_ms, exp.interval_slots, variants(), metrics())
-        };
+        let fits =
+            |s: &Arc<SharedSeries>| s.lock().same_shape(exp.interval_ms, exp.interval_slots, variants(), metrics());
         match all.get(&*exp.key) {
             Some(current) if fits(current) => current.clone(),
             _ => {
-                let series = Arc::new(Mutex::new(ExperimentSeries::new(
+                let series = Arc::new(SharedSeries::new(ExperimentSeries::new(
                     exp.interval_ms,
                     exp.interval_slots,
                     variants().collect(),
@@ -105,7 +105,7 @@ impl RuntimeOverlay {
     pub(super) fn collect_series(&self, name: &mut dyn FnMut(Sym) -> u32, rows: &mut CheckpointRows) {
         for (key, series) in lock(&self.series).iter() {
             let mut bytes = Vec::new();
-            if lock(series).take_changed(name, &mut bytes) {
+            if series.lock().take_changed(name, &mut bytes) {
                 rows.series.push((key.to_string(), bytes));
             }
         }
@@ -116,7 +116,7 @@ impl RuntimeOverlay {
         let all = lock(&self.series);
         for key in keys {
             if let Some(series) = all.get(key) {
-                lock(series).mark_changed();
+                series.lock().mark_changed();
             }
         }
     }
@@ -124,7 +124,7 @@ impl RuntimeOverlay {
     /// Puts back `experiment`'s series read from the store; the experiment's snapshot
     /// takes it on first use while its shape still fits.
     pub(super) fn restore_series(&self, experiment: &str, series: ExperimentSeries) {
-        lock(&self.series).insert(experiment.into(), Arc::new(Mutex::new(series)));
+        lock(&self.series).insert(experiment.into(), Arc::new(SharedSeries::new(series)));
     }
 }
 

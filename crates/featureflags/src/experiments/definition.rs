@@ -2,13 +2,13 @@
 //! and enrollment window, as the config compiler builds it and assignment reads it.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::bucketing::Salt;
 use crate::intern::Sym;
+use crate::shared_series::SharedSeries;
 use crate::stats::MetricKind;
 use crate::targeting::Condition;
-use crate::timeseries::ExperimentSeries;
 
 /// An experiment's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +174,7 @@ pub struct Experiment {
     pub(crate) winner: AtomicU32,
     /// This experiment's time series, found in the engine's runtime overlay on first use,
     /// so enrollment and tracking lock it without a lookup.
-    pub(crate) series: std::sync::OnceLock<Arc<Mutex<ExperimentSeries>>>,
+    pub(crate) series: std::sync::OnceLock<Arc<SharedSeries>>,
     /// The allocation period new enrolments are counted in, set by the engine before the
     /// snapshot serves (`engine/allocations.rs`); 0 until then.
     pub(crate) period: u16,
