@@ -292,6 +292,7 @@ fn check(
     match condition {
         Condition::Clause(clause) => (!clause.matches(ctx)).then(|| clause_failure(clause, ctx)),
         Condition::All(parts) => parts.iter().find_map(|c| check(c, ctx, snapshot, names, key)),
+        Condition::Clauses(clauses) => clauses.iter().find(|c| !c.matches(ctx)).map(|c| clause_failure(c, ctx)),
         Condition::Any(parts) => {
             let mut failures = Vec::new();
             for c in parts.iter() {

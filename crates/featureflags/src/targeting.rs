@@ -18,6 +18,9 @@ use crate::timestamp;
 pub enum Condition {
     /// Every part matches (empty: true).
     All(Box<[Condition]>),
+    /// Every clause matches: an `all` of nothing but clauses (two or more), checked in
+    /// one loop without a call per part.
+    Clauses(Box<[Clause]>),
     /// Some part matches (empty: false).
     Any(Box<[Condition]>),
     /// Logical negation.
@@ -364,6 +367,22 @@ impl Clause {
 }
 
 impl Condition {
+    /// An `all` of `parts`: [`Condition::Clauses`] when they are two or more clauses.
+    pub(crate) fn all(parts: Box<[Condition]>) -> Condition {
+        if parts.len() < 2 || !parts.iter().all(|p| matches!(p, Condition::Clause(_))) {
+            return Condition::All(parts);
+        }
+        let clauses = parts
+            .into_vec()
+            .into_iter()
+            .filter_map(|p| match p {
+                Condition::Clause(clause) => Some(clause),
+                _ => None,
+            })
+            .collect();
+        Condition::Clauses(clauses)
+    }
+
     /// True when the condition holds for `ctx`. `segments` are the snapshot's compiled
     /// segments; `bucketing_key` is the flag's key for percentage gates (None when the
     /// flag's `bucket_by` attribute is missing, so gates do not match).
@@ -372,6 +391,7 @@ impl Condition {
         match self {
             // Most rules are one clause: checked here, without the composite's frame.
             Condition::Clause(clause) => clause.matches(ctx),
+            Condition::Clauses(clauses) => clauses.iter().all(|c| c.matches(ctx)),
             composite => composite.matches_composite(ctx, segments, bucketing_key),
         }
     }
@@ -380,6 +400,7 @@ impl Condition {
     fn matches_composite(&self, ctx: &Context, segments: &[Condition], bucketing_key: Option<&str>) -> bool {
         match self {
             Condition::Clause(clause) => clause.matches(ctx),
+            Condition::Clauses(clauses) => clauses.iter().all(|c| c.matches(ctx)),
             Condition::All(parts) => parts.iter().all(|c| c.matches(ctx, segments, bucketing_key)),
             Condition::Any(parts) => parts.iter().any(|c| c.matches(ctx, segments, bucketing_key)),
             Condition::Not(inner) => !inner.matches(ctx, segments, bucketing_key),
@@ -412,6 +433,35 @@ mod tests {
             assert_eq!(m.fallback.is_match(hay), expect);
         }
         assert!(Matcher::new("(unclosed").is_err());
+    }
+
+    /// An `all` of two or more clauses becomes one loop over them and decides as the
+    /// general `all` does; anything else in it keeps the general form.
+    #[test]
+    fn all_of_clauses_decides_as_all() {
+        let equals = |attr: &str, v: &str| {
+            Condition::Clause(Clause { attr: attr.into(), op: Op::Equals(Scalar::Str(v.into())) })
+        };
+        let parts = || [equals("country", "US"), equals("tier", "vip"), equals("plan", "pro")];
+        let flat = Condition::all(Box::new(parts()));
+        assert!(matches!(&flat, Condition::Clauses(c) if c.len() == 3));
+        let general = Condition::All(Box::new(parts()));
+        for (country, tier, plan) in
+            [("US", "vip", "pro"), ("US", "vip", "free"), ("CA", "vip", "pro"), ("US", "std", "pro")]
+        {
+            let mut ctx = Context::new("u");
+            ctx.set_string("country", country)
+                .unwrap()
+                .set_string("tier", tier)
+                .unwrap()
+                .set_string("plan", plan)
+                .unwrap();
+            assert_eq!(flat.matches(&ctx, &[], None), general.matches(&ctx, &[], None), "{country} {tier} {plan}");
+        }
+        let mixed =
+            Condition::all(Box::new([equals("country", "US"), Condition::Not(Box::new(equals("tier", "vip")))]));
+        assert!(matches!(mixed, Condition::All(_)));
+        assert!(matches!(Condition::all(Box::new([equals("country", "US")])), Condition::All(_)));
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Compiler {
             .enumerate()
             .map(|(i, c)| self.condition(c, &format!("{path}[{i}]"), depth + 1, scope))
             .collect();
-        Some(if form == "all" { Condition::All(parts) } else { Condition::Any(parts) })
+        Some(if form == "all" { Condition::all(parts) } else { Condition::Any(parts) })
     }
 
     fn segment_reference(&mut self, value: &Value, path: &str, scope: &Scope<'_>) -> Option<Condition> {
