@@ -9,9 +9,9 @@
 #   - the core's interner (boxcar's lock-free arena, read while other threads intern),
 #     user arena (blocks and a hashbrown index rehashing from stored hashes), event
 #     queue (text in fixed-size chunks, drained across chunk boundaries, the listener
-#     handover), key index, bucketing (its block written with safe_arch's vector
-#     stores), and the time series' lock-free exposure counts (threads racing across
-#     intervals).
+#     handover), key index, bucketing (the message words and the `sha2` path that
+#     CPUs without the SHA extensions take), and the time series' lock-free exposure
+#     counts (threads racing across intervals).
 # docs/reliability.md lists what Miri cannot run and why.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -62,9 +62,9 @@ pub unsafe extern "C" fn ff_variant(
             // SAFETY: forwarded caller contract.
             let (variant, r) = match unsafe { eval_args_in(e, key, len, ctx) } {
                 Ok((engine, key, ctx, cache)) => {
-                    let ev = engine.evaluate_in(cache, key, ctx);
-                    let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
-                    (ev.variant, r)
+                    let (variant, reason) = engine.variant_in(cache, key, ctx);
+                    let r = if reason == Reason::FlagNotFound { missing(key) } else { reason };
+                    (variant.map(|(text, _)| text), r)
                 }
                 Err(r) => (None, r),
             };
@@ -97,9 +97,9 @@ pub unsafe extern "C" fn ff_variant_id(
             // SAFETY: forwarded caller contract.
             let (variant, sym, r) = match unsafe { eval_args_in(e, key, len, ctx) } {
                 Ok((engine, key, ctx, cache)) => {
-                    let ev = engine.evaluate_in(cache, key, ctx);
-                    let r = if ev.reason == Reason::FlagNotFound { missing(key) } else { ev.reason };
-                    (ev.variant, ev.variant_sym, r)
+                    let (variant, reason) = engine.variant_in(cache, key, ctx);
+                    let r = if reason == Reason::FlagNotFound { missing(key) } else { reason };
+                    (variant.map(|(text, _)| text), variant.map(|(_, sym)| sym), r)
                 }
                 Err(r) => (None, None, r),
             };

@@ -49,15 +49,11 @@ impl Salt {
     pub fn bucket(&self, key: &str) -> u32 {
         let len = self.prefix_len + key.len();
         let head = if len <= 55 {
+            if let Some(head) = featureflags_sha_ni::one_block_head(|| self.message(key.as_bytes())) {
+                return reduce(head);
+            }
             let mut block = sha2::digest::generic_array::GenericArray::default();
-            // Salts and ids are usually short: their message fits four words, and the words
-            // past it are the prefix's zeros.
-            let words = if len < 32 {
-                message_words::<4>(&self.words, self.prefix_len, key.as_bytes())
-            } else {
-                message_words::<7>(&self.words, self.prefix_len, key.as_bytes())
-            };
-            store_block(&mut block, &words);
+            store_block(&mut block, &self.message(key.as_bytes()));
             let mut state = SHA256_H0;
             sha2::compress256(&mut state, std::slice::from_ref(&block));
             (u64::from(state[0]) << 32) | u64::from(state[1])
@@ -71,8 +67,26 @@ impl Salt {
             head.copy_from_slice(&digest[..8]);
             u64::from_be_bytes(head)
         };
-        (head % u64::from(BUCKETS)) as u32
+        reduce(head)
     }
+
+    /// The one-block message of `key` (`prefix_len + key.len() ≤ 55`) as eight words.
+    #[inline(always)]
+    fn message(&self, key: &[u8]) -> [u64; 8] {
+        // Salts and ids are usually short: their message fits four words, and the words
+        // past it are the prefix's zeros.
+        if self.prefix_len + key.len() < 32 {
+            message_words::<4>(&self.words, self.prefix_len, key)
+        } else {
+            message_words::<7>(&self.words, self.prefix_len, key)
+        }
+    }
+}
+
+/// A digest's first eight bytes (big-endian) as a bucket.
+#[inline(always)]
+fn reduce(head: u64) -> u32 {
+    (head % u64::from(BUCKETS)) as u32
 }
 
 /// The one-block message `prefix ‖ key ‖ 0x80 ‖ 0… ‖ bit length` as eight little-endian
@@ -128,24 +142,11 @@ fn key_word(key: &[u8], j: usize) -> u64 {
     }
 }
 
-/// Writes the words into the block as four 16-byte stores, which the compression's
-/// 16-byte loads are forwarded from.
-#[cfg(target_arch = "x86_64")]
+/// Writes the words into the block. The block goes to `sha2` only on a CPU without the
+/// SHA extensions, whose software compression reads it four bytes at a time: loads that
+/// the eight-byte stores forward to.
 #[inline(always)]
 fn store_block(block: &mut [u8], words: &[u64; 8]) {
-    for (lane, pair) in block.chunks_exact_mut(16).zip(words.chunks_exact(2)) {
-        let lane: &mut [u8; 16] = lane.try_into().expect("64-byte block");
-        safe_arch::store_unaligned_m128i(lane, safe_arch::set_i64_m128i(pair[1] as i64, pair[0] as i64));
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-use store_words as store_block;
-
-/// Writes the words into the block one by one: what `store_block` writes, on any target.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-#[inline(always)]
-fn store_words(block: &mut [u8], words: &[u64; 8]) {
     for (bytes, word) in block.chunks_exact_mut(8).zip(words) {
         bytes.copy_from_slice(&word.to_le_bytes());
     }
@@ -237,16 +238,6 @@ mod tests {
                 assert_eq!(prepared.bucket(key), expect, "salt of {salt_len} bytes, key of {n}");
             }
         }
-    }
-
-    #[test]
-    fn the_vector_stores_write_what_the_word_stores_write() {
-        let words: [u64; 8] = std::array::from_fn(|i| 0x0123_4567_89ab_cdef_u64.rotate_left(8 * i as u32) ^ i as u64);
-        let (mut vector, mut plain) = ([0u8; 64], [0u8; 64]);
-        store_block(&mut vector, &words);
-        store_words(&mut plain, &words);
-        assert_eq!(vector, plain);
-        assert_eq!(plain[..8], words[0].to_le_bytes());
     }
 
     #[test]

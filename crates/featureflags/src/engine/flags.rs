@@ -70,6 +70,25 @@ impl Engine {
         self.evaluate_with(Some(cache), key, ctx, |_| ()).0
     }
 
+    /// The served variant (its key, borrowed from the engine, and the key's id) and the
+    /// reason, with the caller's snapshot cache: [`Engine::evaluate_in`] for callers that
+    /// read only the variant, which then skip resolving the rule's id.
+    #[inline]
+    pub fn variant_in(&self, cache: &SnapshotCache, key: &[u8], ctx: &Context) -> (Option<(&str, Sym)>, Reason) {
+        let (sym, reason) = self.decide(Some(cache), key, ctx, |snapshot, decision| match decision {
+            None => (Sym::UNSET, Reason::FlagNotFound),
+            Some((i, d)) => {
+                let flag = &snapshot.flags[i as usize];
+                (d.variant.map_or(Sym::UNSET, |v| flag.variants[v as usize].sym), d.reason)
+            }
+        });
+        let variant = (sym != Sym::UNSET).then(|| (self.interner.get(sym), sym));
+        if self.events.evaluation_events() {
+            self.emit_evaluation(key, ctx, variant.map(|(text, _)| text), reason);
+        }
+        (variant, reason)
+    }
+
     /// [`Engine::evaluate_bytes`] with the served variant's JSON value (`None` when
     /// nothing is served), both from one snapshot: a reload in between cannot pair one
     /// config's variant with another's value.
