@@ -82,8 +82,12 @@ impl Salt {
 /// The digest's first eight bytes (big-endian) of a one-block message given as words,
 /// compressed by `sha2`: the path of CPUs without the SHA extensions.
 fn one_block_head_with_sha2(words: &[u64; 8]) -> u64 {
+    // `sha2`'s software compression reads the block four bytes at a time: loads that
+    // the eight-byte stores forward to.
     let mut block = sha2::digest::generic_array::GenericArray::default();
-    store_block(&mut block, words);
+    for (bytes, word) in block.chunks_exact_mut(8).zip(words) {
+        bytes.copy_from_slice(&word.to_le_bytes());
+    }
     let mut state = SHA256_H0;
     sha2::compress256(&mut state, std::slice::from_ref(&block));
     (u64::from(state[0]) << 32) | u64::from(state[1])
@@ -145,16 +149,6 @@ fn key_word(key: &[u8], j: usize) -> u64 {
         read_u32(key) | read_u32(&key[n - 4..]) << (8 * (n - 4))
     } else {
         u64::from(key[0]) | u64::from(key[n / 2]) << (8 * (n / 2)) | u64::from(key[n - 1]) << (8 * (n - 1))
-    }
-}
-
-/// Writes the words into the block. The block goes to `sha2` only on a CPU without the
-/// SHA extensions, whose software compression reads it four bytes at a time: loads that
-/// the eight-byte stores forward to.
-#[inline(always)]
-fn store_block(block: &mut [u8], words: &[u64; 8]) {
-    for (bytes, word) in block.chunks_exact_mut(8).zip(words) {
-        bytes.copy_from_slice(&word.to_le_bytes());
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use featureflags::{Context, Engine, LoadError};
+use featureflags::{Context, Engine, LoadError, SnapshotCache};
 use serde_json::Value;
 
 fn dir() -> PathBuf {
@@ -37,6 +37,7 @@ fn flag_vectors() {
     let config = std::fs::read(dir().join(spec["config"].as_str().unwrap())).unwrap();
     let engine = Engine::default();
     engine.load_json(&config).expect("vector config loads");
+    let cache = SnapshotCache::default();
     let mut failures = Vec::new();
     let mut count = 0;
     for scenario in spec["scenarios"].as_array().unwrap() {
@@ -63,6 +64,14 @@ fn flag_vectors() {
                 "value": value,
                 "enabled": engine.is_enabled(flag, &ctx, false),
             });
+            // The variant-only reads serve what the detailed evaluation serves.
+            let (variant_in, reason_in) = engine.variant_in(&cache, flag.as_bytes(), &ctx);
+            if (variant_in, reason_in) != (ev.variant.zip(ev.variant_sym), ev.reason)
+                || engine.variant(flag, &ctx) != ev.variant
+            {
+                failures
+                    .push(format!("{name}: {flag}: variant reads differ from evaluate: {variant_in:?} {reason_in:?}"));
+            }
             for key in ["variant", "reason", "rule_index", "rule_id", "value", "enabled"] {
                 if let Some(want) = expect.get(key) {
                     if &got[key] != want {

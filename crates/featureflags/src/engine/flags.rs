@@ -75,7 +75,12 @@ impl Engine {
     /// read only the variant, which then skip resolving the rule's id.
     #[inline]
     pub fn variant_in(&self, cache: &SnapshotCache, key: &[u8], ctx: &Context) -> (Option<(&str, Sym)>, Reason) {
-        let (sym, reason) = self.decide(Some(cache), key, ctx, |snapshot, decision| match decision {
+        self.variant_with(Some(cache), key, ctx)
+    }
+
+    #[inline(always)]
+    fn variant_with(&self, cache: Option<&SnapshotCache>, key: &[u8], ctx: &Context) -> (Option<(&str, Sym)>, Reason) {
+        let (sym, reason) = self.decide(cache, key, ctx, |snapshot, decision| match decision {
             None => (Sym::UNSET, Reason::FlagNotFound),
             Some((i, d)) => {
                 let flag = &snapshot.flags[i as usize];
@@ -213,7 +218,7 @@ impl Engine {
     /// The served variant's key, or `None` (missing flag, nothing served).
     #[inline]
     pub fn variant(&self, key: &str, ctx: &Context) -> Option<&str> {
-        self.evaluate(key, ctx).variant
+        self.variant_with(None, key.as_bytes(), ctx).0.map(|(text, _)| text)
     }
 
     /// The served variant's JSON value and the reason.
