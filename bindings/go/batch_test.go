@@ -2,6 +2,7 @@ package featureflags
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,6 +83,14 @@ func TestEvaluateManyEqualsEvaluate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { e.EvaluateMany(b, ctx, out) }); n != 0 {
 		t.Fatalf("EvaluateMany allocates %v times", n)
 	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("EvaluateMany wrote past a shorter out")
+			}
+		}()
+		e.EvaluateMany(big, ctx, outBig[:3])
+	}()
 }
 
 func TestAllFlagsJSON(t *testing.T) {
@@ -139,6 +148,82 @@ func checkBatchEqualsSingles(t *testing.T, e *Engine, b *Batch, ctx *Context, r 
 				t.Fatalf("%q: Enabled(def %v) %v, IsEnabled %v", k, def, on, !on)
 			}
 		}
+	}
+	checkSwitchesEqualSingles(t, e, b, ctx)
+}
+
+// checkSwitchesEqualSingles compares IsEnabledMany with IsEnabled on every key, with
+// every default false, every default true, alternating defaults and nil defaults.
+func checkSwitchesEqualSingles(t *testing.T, e *Engine, b *Batch, ctx *Context) {
+	t.Helper()
+	n := b.Len()
+	out := make([]bool, n)
+	for _, pattern := range []func(int) bool{
+		func(int) bool { return false }, func(int) bool { return true }, func(i int) bool { return i%3 == 1 },
+	} {
+		defaults := make([]bool, n)
+		for i := range defaults {
+			defaults[i] = pattern(i)
+			out[i] = !defaults[i]
+		}
+		e.IsEnabledMany(b, ctx, defaults, out)
+		for i, k := range b.Keys() {
+			if want := e.IsEnabled(k, ctx, defaults[i]); out[i] != want {
+				t.Fatalf("%q (%d of %d): IsEnabledMany %v with default %v, IsEnabled %v", k, i, n, out[i], defaults[i], want)
+			}
+		}
+	}
+	for i := range out {
+		out[i] = true
+	}
+	e.IsEnabledMany(b, ctx, nil, out)
+	for i, k := range b.Keys() {
+		if want := e.IsEnabled(k, ctx, false); out[i] != want {
+			t.Fatalf("%q: IsEnabledMany %v with nil defaults, IsEnabled %v", k, out[i], want)
+		}
+	}
+}
+
+func TestIsEnabledManyBeyondOneChunk(t *testing.T) {
+	e := newEngine(t)
+	ctx := newContext(t, "user-3", "country", "US")
+	base := []string{"on", "geo", "half", "layout", "missing", "", "router"}
+	var keys []string
+	for i := 0; i < 150; i++ { // three chunks of the C helper's 64 bits, the last partial
+		keys = append(keys, base[i%len(base)])
+	}
+	b := NewBatch(keys...)
+	checkSwitchesEqualSingles(t, e, b, ctx)
+	out, defaults := make([]bool, b.Len()), make([]bool, b.Len())
+	if n := testing.AllocsPerRun(100, func() { e.IsEnabledMany(b, ctx, defaults, out) }); n != 0 {
+		t.Fatalf("IsEnabledMany allocates %v times", n)
+	}
+	for _, short := range [][2][]bool{{out[:3], nil}, {out, defaults[:3]}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("a short slice was accepted")
+				}
+			}()
+			e.IsEnabledMany(b, ctx, short[1], short[0])
+		}()
+	}
+	for i := range defaults {
+		defaults[i] = i%2 == 0
+	}
+	closedCtx := newContext(t, "user-3", "country", "US")
+	closedCtx.Close()
+	e.IsEnabledMany(b, closedCtx, defaults, out)
+	if !slices.Equal(out, defaults) {
+		t.Fatal("a closed context did not answer the defaults")
+	}
+	e.Close()
+	for i := range out {
+		out[i] = !defaults[i]
+	}
+	e.IsEnabledMany(b, ctx, defaults, out)
+	if !slices.Equal(out, defaults) {
+		t.Fatal("a closed engine did not answer the defaults")
 	}
 }
 

@@ -268,7 +268,8 @@ var tenFlags = []string{"on", "geo", "half", "on", "geo", "half", "on", "geo", "
 
 // BenchmarkTenFlags compares one batch of ten flags with ten IsEnabled calls (the
 // issue's target: the batch ≥ 4× faster): EvaluateBatch with every result read by
-// Enabled, EvaluateMany (a Detail per flag), then the single calls.
+// Enabled, IsEnabledMany with every answer read, EvaluateMany (a Detail per flag),
+// then the single calls.
 func BenchmarkTenFlags(b *testing.B) {
 	e, ctx := benchEngine(b)
 	benchTen(b, e, ctx, tenFlags)
@@ -306,6 +307,18 @@ func benchTen(b *testing.B, e *Engine, ctx *Context, keys []string) {
 			e.EvaluateBatch(batch, ctx, results)
 			for j := 0; j < results.Len(); j++ {
 				if results.Enabled(j, false) {
+					sink++
+				}
+			}
+		}
+	})
+	switches := make([]bool, batch.Len())
+	b.Run("IsEnabledMany", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			e.IsEnabledMany(batch, ctx, nil, switches)
+			for _, on := range switches {
+				if on {
 					sink++
 				}
 			}

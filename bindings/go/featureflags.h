@@ -860,6 +860,26 @@ ff_status ff_evaluate_many_detail(const struct ff_engine *e,
                                   struct ff_detail *out);
 
 /**
+ * `ff_is_enabled` for the `n` flags `keys[i]` (`lens[i]` bytes each, borrowed) in one
+ * call and one snapshot (every answer comes from the same config): writes to `out[i]`
+ * whether flag `i` serves `on`, or `defaults[i]` where `ff_is_enabled` would return its
+ * default (missing or multivariate flag, nothing served, a NULL key with a non-zero
+ * length, a NULL engine or context). `defaults` may be NULL (every default false) or
+ * the same array as `out` (defaults in, answers out). The cheapest way for a host that
+ * pays per foreign call (Go, Java) to read a page's switches. Returns
+ * `FF_STATUS_INVALID_ARGUMENT` when `keys`, `lens` or `out` is NULL with `n` > 0
+ * (nothing written), otherwise `FF_STATUS_OK` with every `out[i]` written. Takes no
+ * lock and allocates nothing.
+ */
+ff_status ff_is_enabled_many(const struct ff_engine *e,
+                             const char *const *keys,
+                             const size_t *lens,
+                             size_t n,
+                             const struct ff_context *ctx,
+                             const bool *defaults,
+                             bool *out);
+
+/**
  * Every flag evaluated for `ctx`, as the JSON document a server hands to a client SDK
  * at bootstrap (LaunchDarkly's `allFlagsState` shape), in `*out` (owned by the caller:
  * free with `ff_bytes_free`; written on success only):

@@ -92,6 +92,10 @@
       (const ff_engine *e, const char *const *k, const size_t *l, size_t n, const ff_context *c, \
        ff_detail *out),                                                                       \
       (e, k, l, n, c, out))                                                                   \
+    X(ff_status, ff_is_enabled_many,                                                          \
+      (const ff_engine *e, const char *const *k, const size_t *l, size_t n, const ff_context *c, \
+       const bool *d, bool *out),                                                             \
+      (e, k, l, n, c, d, out))                                                                \
     X(ff_status, ff_all_flags_json,                                                           \
       (const ff_engine *e, const ff_context *c, ff_bytes *out, ff_error **err), (e, c, out, err)) \
     X(ff_status, ff_flag_set_override,                                                        \

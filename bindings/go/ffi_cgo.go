@@ -236,6 +236,25 @@ static inline ff_status ff_go_evaluate_prepared(uintptr_t e_h, uintptr_t keys, s
     return ff_evaluate_many_detail(e, k, (const size_t *)(k + n), n, ctx, (ff_detail *)out);
 }
 
+// ff_is_enabled_many over keys [from, from + count) of a prepared batch (count at most
+// 64), the defaults and the answers as bits (bit i for key from + i): nothing but
+// integers crosses, so cgo checks no pointer and Go allocates nothing. A refused call
+// (which a prepared batch cannot make) answers the defaults, as ff_is_enabled does.
+static inline uint64_t ff_go_is_enabled_prepared(uintptr_t e_h, uintptr_t keys, size_t n, size_t from,
+                                                 size_t count, uintptr_t ctx_h, uint64_t defaults) {
+    const ff_engine *e = (const ff_engine *)e_h;
+    const ff_context *ctx = (const ff_context *)ctx_h;
+    const char *const *k = (const char *const *)keys;
+    bool in[64] = {false}, out[64];
+    uint64_t answers = 0;
+    if (count > 64) return defaults;
+    for (size_t i = 0; i < count; i++) in[i] = (defaults >> i) & 1;
+    if (ff_is_enabled_many(e, k + from, (const size_t *)(k + n) + from, count, ctx, in, out) != FF_STATUS_OK)
+        return defaults;
+    for (size_t i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
+    return answers;
+}
+
 typedef struct { ff_reason reason; bool value; } ff_go_bool;
 typedef struct { ff_reason reason; double value; } ff_go_double;
 typedef struct { ff_reason reason; ff_str value; } ff_go_string;
@@ -758,6 +777,14 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(out)
 	return uint32(r)
+}
+
+// cIsEnabledPrepared answers keys [from, from+count) of k (count ≤ 64) as bits.
+func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
+	r := C.ff_go_is_enabled_prepared(engH(e), C.uintptr_t(uintptr(k.mem)), C.size_t(k.n), C.size_t(from),
+		C.size_t(count), ctxH(c), C.uint64_t(defaults))
+	runtime.KeepAlive(k)
+	return uint64(r)
 }
 
 func cAllFlagsJSON(e, c unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {

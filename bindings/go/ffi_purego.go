@@ -41,7 +41,7 @@ var fns struct {
 	resultsJSON, timeSeriesJSON, funnelJSON, historyJSON, aggregatesJSON                     uintptr
 	rolloutStatus, rolloutAdvance, rolloutPause, rolloutResume, rolloutRollback              uintptr
 	eventsDrain, eventsDropped, eventsSetEvaluation, setListener                             uintptr
-	flagBool, flagString, evaluateMany, evaluateManyDetail, allFlagsJSON                     uintptr
+	flagBool, flagString, evaluateMany, evaluateManyDetail, allFlagsJSON, isEnabledMany      uintptr
 	flagdLoadJSON, flagdLoadFile, contextSetJSON, flagdEvaluate                              uintptr
 
 	track            func(e uintptr, u *byte, ul uintptr, m *byte, ml uintptr, v float64, err *uintptr) uint32
@@ -116,6 +116,7 @@ func openLibrary(path string) (uint32, error) {
 		{&t.setListener, "ff_engine_set_listener"}, {&t.flagBool, "ff_flag_bool"},
 		{&t.flagString, "ff_flag_string"}, {&t.evaluateMany, "ff_evaluate_many"},
 		{&t.evaluateManyDetail, "ff_evaluate_many_detail"}, {&t.allFlagsJSON, "ff_all_flags_json"},
+		{&t.isEnabledMany, "ff_is_enabled_many"},
 		{&t.flagdLoadJSON, "ff_engine_load_flagd_json"}, {&t.flagdLoadFile, "ff_engine_load_flagd_file"},
 		{&t.contextSetJSON, "ff_context_set_json"}, {&t.flagdEvaluate, "ff_flagd_evaluate"},
 	} {
@@ -152,6 +153,7 @@ type call struct {
 	bytes  cBytes
 	detail cDetail
 	info   cRolloutInfo
+	bools  [2][64]bool // ff_is_enabled_many's defaults and answers
 }
 
 var calls = sync.Pool{New: func() any { return new(call) }}
@@ -723,6 +725,31 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(out)
 	return uint32(r)
+}
+
+// cIsEnabledPrepared answers keys [from, from+count) of k (count ≤ 64) as bits (bit i
+// for key from+i), defaults likewise; a refused call answers the defaults.
+func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
+	a := getCall()
+	in, out := &a.bools[0], &a.bools[1]
+	for i := 0; i < count; i++ {
+		in[i] = defaults>>i&1 != 0
+	}
+	a.args[0], a.args[1], a.args[2] = uintptr(e), uintptr(unsafe.Pointer(&k.ptrs[from])), uintptr(unsafe.Pointer(&k.lens[from]))
+	a.args[3], a.args[4] = uintptr(count), uintptr(c)
+	a.args[5], a.args[6] = uintptr(unsafe.Pointer(in)), uintptr(unsafe.Pointer(out))
+	answers := defaults
+	if r, _ := a.do(fns.isEnabledMany, 7); uint32(r) == statusOK {
+		answers = 0
+		for i := 0; i < count; i++ {
+			if out[i] {
+				answers |= 1 << i
+			}
+		}
+	}
+	calls.Put(a)
+	runtime.KeepAlive(k)
+	return answers
 }
 
 // cEvaluateManyPlain evaluates the keys laid end to end in buf (lens[i] bytes each)

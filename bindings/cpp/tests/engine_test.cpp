@@ -128,6 +128,44 @@ TEST(Engine, TypedValuesBatchesAndAllFlags) {
   EXPECT_TRUE(e.all_flags_json(ctx, err).has_value());
 }
 
+TEST(Engine, SwitchBatchAnswersAsIsEnabled) {
+  auto e = engine();
+  // More keys than the wrapper's chunk of 32, so that the second chunk's defaults and
+  // answers are offset correctly.
+  const std::string_view base[] = {"on", "geo", "layout", "missing", "big", "router"};
+  constexpr std::size_t n = 70;
+  std::string_view keys[n];
+  bool defaults[n], out[n];
+  for (std::size_t i = 0; i < n; i++) {
+    keys[i] = base[i % 6];
+    defaults[i] = i % 3 == 1;
+  }
+  for (const char* country : {"CA", "FR"}) {
+    for (const char* user : {"user-1", "user-2", "user-3", "user-4"}) {
+      ff::Context ctx(user);
+      ctx.set("country", country);
+      for (std::size_t i = 0; i < n; i++) out[i] = !defaults[i];
+      ASSERT_TRUE(e.is_enabled_many(keys, n, ctx, defaults, out));
+      for (std::size_t i = 0; i < n; i++) {
+        EXPECT_EQ(out[i], e.is_enabled(keys[i], ctx, defaults[i])) << keys[i] << " " << i;
+      }
+      ASSERT_TRUE(e.is_enabled_many(keys, n, ctx, nullptr, out));
+      for (std::size_t i = 0; i < n; i++) EXPECT_EQ(out[i], e.is_enabled(keys[i], ctx, false)) << keys[i];
+    }
+  }
+  ff::Context ctx("user-1");
+  ctx.set("country", "CA");
+  bool inout[] = {false, false, true, true};
+  ASSERT_TRUE(e.is_enabled_many(keys, 4, ctx, inout, inout));  // defaults in, answers out
+  EXPECT_TRUE(inout[0]);
+  EXPECT_TRUE(inout[1]);
+  EXPECT_TRUE(inout[2]);  // multivariate: the default
+  EXPECT_TRUE(inout[3]);  // missing: the default
+  EXPECT_FALSE(e.is_enabled_many(nullptr, 1, ctx, nullptr, out));
+  EXPECT_FALSE(e.is_enabled_many(keys, 1, ctx, nullptr, nullptr));
+  EXPECT_TRUE(e.is_enabled_many(nullptr, 0, ctx, nullptr, nullptr));
+}
+
 TEST(Engine, SettersTakeEveryArithmeticTypeAndStrings) {
   auto e = engine();
   ff::Context ctx("u");

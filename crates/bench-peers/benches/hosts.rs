@@ -57,6 +57,8 @@ struct Ff {
     evaluate: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, *mut FfEvaluation) -> u32,
     evaluate_many:
         unsafe extern "C" fn(Engine, *const *const c_char, *const usize, usize, Ctx, *mut FfEvaluation) -> u32,
+    is_enabled_many:
+        unsafe extern "C" fn(Engine, *const *const c_char, *const usize, usize, Ctx, *const bool, *mut bool) -> u32,
     assign: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, *mut FfStr) -> bool,
     track: unsafe extern "C" fn(Engine, *const c_char, usize, *const c_char, usize, f64, *mut *mut c_void) -> u32,
 }
@@ -90,6 +92,7 @@ impl Ff {
             variant: sym!("ff_variant"),
             evaluate: sym!("ff_evaluate"),
             evaluate_many: sym!("ff_evaluate_many"),
+            is_enabled_many: sym!("ff_is_enabled_many"),
             assign: sym!("ff_experiment_assign"),
             track: sym!("ff_track"),
             _lib: lib,
@@ -354,6 +357,12 @@ fn hosts(c: &mut Criterion) {
     let mut out = [BLANK; 10];
     g.bench_function("10 flags ff_evaluate_many via dlopen", |b| {
         b.iter(|| unsafe { (ff.evaluate_many)(black_box(e), ptrs.as_ptr(), lens.as_ptr(), 10, ctx, out.as_mut_ptr()) })
+    });
+    let mut switches = [false; 10];
+    g.bench_function("10 flags ff_is_enabled_many via dlopen", |b| {
+        b.iter(|| unsafe {
+            (ff.is_enabled_many)(black_box(e), ptrs.as_ptr(), lens.as_ptr(), 10, ctx, ptr::null(), switches.as_mut_ptr())
+        })
     });
     let mut one = BLANK;
     g.bench_function("10 flags 10 x ff_evaluate via dlopen", |b| {

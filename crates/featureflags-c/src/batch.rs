@@ -81,6 +81,67 @@ pub unsafe extern "C" fn ff_evaluate_many_detail(
     })
 }
 
+/// `ff_is_enabled` for the `n` flags `keys[i]` (`lens[i]` bytes each, borrowed) in one
+/// call and one snapshot (every answer comes from the same config): writes to `out[i]`
+/// whether flag `i` serves `on`, or `defaults[i]` where `ff_is_enabled` would return its
+/// default (missing or multivariate flag, nothing served, a NULL key with a non-zero
+/// length, a NULL engine or context). `defaults` may be NULL (every default false) or
+/// the same array as `out` (defaults in, answers out). The cheapest way for a host that
+/// pays per foreign call (Go, Java) to read a page's switches. Returns
+/// `FF_STATUS_INVALID_ARGUMENT` when `keys`, `lens` or `out` is NULL with `n` > 0
+/// (nothing written), otherwise `FF_STATUS_OK` with every `out[i]` written. Takes no
+/// lock and allocates nothing.
+#[no_mangle]
+pub unsafe extern "C" fn ff_is_enabled_many(
+    e: *const ff_engine,
+    keys: *const *const c_char,
+    lens: *const usize,
+    n: usize,
+    ctx: *const ff_context,
+    defaults: *const bool,
+    out: *mut bool,
+) -> ff_status {
+    boundary!(fallback = ff_status::FF_STATUS_PANIC, {
+        if n == 0 {
+            return ff_status::FF_STATUS_OK;
+        }
+        if keys.is_null() || lens.is_null() || out.is_null() || n > isize::MAX as usize / 64 {
+            return ff_status::FF_STATUS_INVALID_ARGUMENT;
+        }
+        // Read and written one element at a time through the raw pointers, never as
+        // slices, because `defaults` may alias `out`; read as bytes so that a C `bool`
+        // holding another value than 0 or 1 is not undefined behaviour here.
+        // SAFETY: the caller passes `n` readable defaults (or NULL) and `n` writable answers.
+        let default = |i: usize| !defaults.is_null() && unsafe { defaults.cast::<u8>().add(i).read() } != 0;
+        // SAFETY: as above; `i < n`.
+        let answer = |i: usize, enabled: bool| unsafe { out.add(i).write(enabled) };
+        // SAFETY: the caller passes `n` readable keys and lengths.
+        let (keys, lens) = unsafe { (std::slice::from_raw_parts(keys, n), std::slice::from_raw_parts(lens, n)) };
+        // SAFETY: caller contract for handles.
+        let (engine, (ctx, cache)) = match unsafe { (engine_arg(e), context_and_cache(ctx)) } {
+            (Ok(engine), Some(context)) => (engine, context),
+            _ => {
+                (0..n).for_each(|i| answer(i, default(i)));
+                return ff_status::FF_STATUS_OK;
+            }
+        };
+        // SAFETY: caller contract for string arguments.
+        let key = |i: usize| unsafe { bytes_arg(keys[i], lens[i], "key") };
+        engine.is_enabled_many(
+            Some(cache),
+            n,
+            |i| key(i).unwrap_or(&[]),
+            default,
+            ctx,
+            |i, enabled, _| {
+                // A NULL key with a length was looked up as the empty key, which no flag has.
+                answer(i, enabled);
+            },
+        );
+        ff_status::FF_STATUS_OK
+    })
+}
+
 /// The body of both batch calls: the C arguments, then how to write an error and a result.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]

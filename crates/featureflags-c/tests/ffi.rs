@@ -651,6 +651,63 @@ fn a_batch_writes_what_single_evaluations_write() {
     }
 }
 
+#[test]
+fn a_switch_batch_answers_as_single_is_enabled_calls() {
+    let t = Loaded::new();
+    unsafe {
+        let keys = ["on", "geo", "mv", "nope", ""];
+        let mut ptrs: Vec<*const std::ffi::c_char> = keys.iter().map(|k| k.as_ptr().cast()).collect();
+        let mut lens: Vec<usize> = keys.iter().map(|k| k.len()).collect();
+        ptrs[4] = ptr::null();
+        lens[4] = 3; // NULL with a length: that slot answers its default
+        let many = |defaults: *const bool, out: *mut bool| {
+            ff_is_enabled_many(t.e, ptrs.as_ptr(), lens.as_ptr(), keys.len(), t.ctx, defaults, out)
+        };
+        for country in ["US", "FR"] {
+            let ((p, n), (v, vn)) = (s("country"), s(country));
+            assert_eq!(ff_context_set_string(t.ctx, p, n, v, vn, ptr::null_mut()), ff_status::FF_STATUS_OK);
+            for default in [false, true] {
+                let defaults = [default; 5];
+                let mut out = [!default; 5];
+                assert_eq!(many(defaults.as_ptr(), out.as_mut_ptr()), ff_status::FF_STATUS_OK);
+                for i in 0..keys.len() {
+                    assert_eq!(out[i], ff_is_enabled(t.e, ptrs[i], lens[i], t.ctx, default), "{country} {}", keys[i]);
+                }
+                assert_eq!(out[1], country == "US");
+                assert_eq!(&out[2..], &[default; 3]);
+            }
+        }
+        // The defaults may be the answers' own array, and may differ per flag.
+        let mut inout = [true, true, false, true, false];
+        assert_eq!(many(inout.as_ptr(), inout.as_mut_ptr()), ff_status::FF_STATUS_OK);
+        assert_eq!(inout, [true, false, false, true, false]);
+        // No defaults: every default is false.
+        let mut out = [true; 5];
+        assert_eq!(many(ptr::null(), out.as_mut_ptr()), ff_status::FF_STATUS_OK);
+        assert_eq!(out, [true, false, false, false, false]);
+        // A NULL engine or context answers every default.
+        let defaults = [true, false, true, false, true];
+        for (e, ctx) in [(ptr::null(), t.ctx.cast_const()), (t.e.cast_const(), ptr::null())] {
+            let mut out = [false; 5];
+            let status =
+                ff_is_enabled_many(e, ptrs.as_ptr(), lens.as_ptr(), 5, ctx, defaults.as_ptr(), out.as_mut_ptr());
+            assert_eq!(status, ff_status::FF_STATUS_OK);
+            assert_eq!(out, defaults);
+        }
+        let mut out = [false; 5];
+        for (k, l, o) in [
+            (ptr::null(), lens.as_ptr(), out.as_mut_ptr()),
+            (ptrs.as_ptr(), ptr::null(), out.as_mut_ptr()),
+            (ptrs.as_ptr(), lens.as_ptr(), ptr::null_mut()),
+        ] {
+            assert_eq!(ff_is_enabled_many(t.e, k, l, 1, t.ctx, ptr::null(), o), ff_status::FF_STATUS_INVALID_ARGUMENT);
+        }
+        assert_eq!(out, [false; 5], "nothing written");
+        let status = ff_is_enabled_many(t.e, ptr::null(), ptr::null(), 0, t.ctx, ptr::null(), ptr::null_mut());
+        assert_eq!(status, ff_status::FF_STATUS_OK);
+    }
+}
+
 unsafe fn opt_text<'a>(s: ff_str) -> &'a str {
     if s.ptr.is_null() {
         return "";

@@ -145,6 +145,16 @@ fn caller_cached_typed_and_batch_reads_allocate_nothing() {
                     served += ev.variant.map_or(0, str::len);
                 },
             );
+            engine.is_enabled_many(
+                Some(&cache),
+                flags.len(),
+                |i| flags[i],
+                |_| false,
+                &ctx,
+                |_, enabled, _| {
+                    served += usize::from(enabled);
+                },
+            );
         }
     };
     run();

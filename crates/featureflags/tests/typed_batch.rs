@@ -66,6 +66,44 @@ fn a_batch_equals_single_evaluations() {
 }
 
 #[test]
+fn a_switch_batch_equals_single_is_enabled_calls() {
+    let engine = engine();
+    let cache = SnapshotCache::default();
+    let keys: [&[u8]; 8] = [b"on", b"off", b"limit", b"theme", b"shape", b"half", b"missing", b"on"];
+    let defaults = [false, true, true, false, true, false, true, true];
+    for user in ["u1", "u2", "u3", "u4", "u5", "u6"] {
+        let ctx = Context::new(user);
+        let mut seen = 0;
+        engine.is_enabled_many(
+            Some(&cache),
+            keys.len(),
+            |i| keys[i],
+            |i| defaults[i],
+            &ctx,
+            |i, enabled, reason| {
+                assert_eq!((enabled, reason), engine.is_enabled_bytes(keys[i], &ctx, defaults[i]), "{user} {i}");
+                assert_eq!(i, seen);
+                seen += 1;
+            },
+        );
+        assert_eq!(seen, keys.len());
+    }
+    // Overridden flags leave the settled fast path; the batch must follow them too.
+    engine.set_override("on", "off").unwrap();
+    let ctx = Context::new("u1");
+    engine.is_enabled_many(
+        None,
+        1,
+        |_| b"on",
+        |_| true,
+        &ctx,
+        |_, enabled, reason| {
+            assert_eq!((enabled, reason), (false, Reason::Override));
+        },
+    );
+}
+
+#[test]
 fn the_caller_cache_follows_reloads_and_two_engines() {
     let (a, b) = (engine(), Engine::default());
     b.load_json(br#"{"schema_version": 1, "flags": {"on": {"type": "boolean", "enabled": false}}}"#).unwrap();

@@ -556,6 +556,31 @@ class Engine {
     }
     return true;
   }
+  /// is_enabled() for the `n` flags `keys[i]` in one call into the library and one
+  /// config: `out[i]` is whether flag i serves "on", or `defaults[i]` (false when
+  /// `defaults` is null) where is_enabled() would return its default. `defaults` may be
+  /// `out` itself. Allocates nothing. False when the library refused the arguments (a
+  /// null array with n > 0).
+  bool is_enabled_many(const std::string_view* keys, std::size_t n, const Context& ctx, const bool* defaults,
+                       bool* out) const noexcept {
+    if (n > 0 && (keys == nullptr || out == nullptr)) return false;
+    constexpr std::size_t chunk = 32;
+    const char* ptrs[chunk];
+    std::size_t lens[chunk];
+    for (std::size_t done = 0; done < n;) {
+      std::size_t m = n - done < chunk ? n - done : chunk;
+      for (std::size_t i = 0; i < m; i++) {
+        ptrs[i] = keys[done + i].data();
+        lens[i] = keys[done + i].size();
+      }
+      if (ff_is_enabled_many(ptr_.get(), ptrs, lens, m, ctx.raw(), defaults == nullptr ? nullptr : defaults + done,
+                             out + done) != FF_STATUS_OK) {
+        return false;
+      }
+      done += m;
+    }
+    return true;
+  }
   /// Every flag evaluated for `ctx` as the JSON document a server hands to a client SDK
   /// at bootstrap (LaunchDarkly's allFlagsState shape: each key with its value, then
   /// "$flagsState" with variant, reason and rule id per flag, and "$valid": true).

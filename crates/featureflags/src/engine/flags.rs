@@ -197,22 +197,52 @@ impl Engine {
         ctx: &Context,
         default: bool,
     ) -> (bool, Reason) {
-        let body = |snapshot: &Snapshot| {
-            let Some((i, tag)) = snapshot.flag_lookup(key) else { return (default, Reason::FlagNotFound) };
-            if let Some(answer) = snapshot.settled_answer(tag, default) {
-                return answer;
-            }
-            if snapshot.flags[i as usize].kind == FlagKind::Multivariate {
-                return (default, Reason::TypeMismatch);
-            }
-            let d = eval::evaluate(snapshot, i, ctx, &|| self.now_ms());
-            (d.variant.map_or(default, |v| v == 0), d.reason)
-        };
-        let (enabled, reason) = self.with_snapshot_from(cache, body);
+        let (enabled, reason) = self.with_snapshot_from(cache, |snapshot| self.enabled_in(snapshot, key, ctx, default));
         if self.events.evaluation_events() {
             self.emit_evaluation(key, ctx, Some(if enabled { "on" } else { "off" }), reason);
         }
         (enabled, reason)
+    }
+
+    /// [`Engine::is_enabled`]'s answer from `snapshot`, without the event.
+    #[inline(always)]
+    fn enabled_in(&self, snapshot: &Snapshot, key: &[u8], ctx: &Context, default: bool) -> (bool, Reason) {
+        let Some((i, tag)) = snapshot.flag_lookup(key) else { return (default, Reason::FlagNotFound) };
+        if let Some(answer) = snapshot.settled_answer(tag, default) {
+            return answer;
+        }
+        if snapshot.flags[i as usize].kind == FlagKind::Multivariate {
+            return (default, Reason::TypeMismatch);
+        }
+        let d = eval::evaluate(snapshot, i, ctx, &|| self.now_ms());
+        (d.variant.map_or(default, |v| v == 0), d.reason)
+    }
+
+    /// [`Engine::is_enabled`] for `count` flags (`key(i)`, with `default(i)`) in one
+    /// snapshot, so every answer comes from the same config, calling `out(i, answer)`
+    /// for each in order: for hosts that pay per foreign call, a page's switches for the
+    /// price of about one. Allocates nothing (evaluation events aside).
+    #[inline]
+    pub fn is_enabled_many<'k>(
+        &self,
+        cache: Option<&SnapshotCache>,
+        count: usize,
+        key: impl Fn(usize) -> &'k [u8],
+        default: impl Fn(usize) -> bool,
+        ctx: &Context,
+        mut out: impl FnMut(usize, bool, Reason),
+    ) {
+        let events = self.events.evaluation_events();
+        self.with_snapshot_from(cache, |snapshot| {
+            for i in 0..count {
+                let key = key(i);
+                let (enabled, reason) = self.enabled_in(snapshot, key, ctx, default(i));
+                if events {
+                    self.emit_evaluation(key, ctx, Some(if enabled { "on" } else { "off" }), reason);
+                }
+                out(i, enabled, reason);
+            }
+        })
     }
 
     /// The served variant's key, or `None` (missing flag, nothing served).

@@ -412,6 +412,26 @@ JNI(jint, evaluateBatch)(JNIEnv *env, jclass cls, jlong e, jlong keys, jint n, j
                                          (const ff_context *)CONTEXT(c), (ff_detail *)(intptr_t)out);
 }
 
+/* ff_is_enabled_many over keys [from, from + count) of a prepared batch of n keys (count
+ * at most 64), the defaults and the answers as bits (bit i for key from + i): no array
+ * crosses JNI. A refused call (which a prepared batch cannot make) answers the defaults,
+ * as ff_is_enabled does. */
+JNI(jlong, isEnabledBatch)(JNIEnv *env, jclass cls, jlong e, jlong keys, jint n, jint from, jint count, jlong c,
+                           jlong defaults) {
+    (void)env;
+    (void)cls;
+    const char *const *k = (const char *const *)(intptr_t)keys;
+    uint64_t bits = (uint64_t)defaults, answers = 0;
+    bool in[64] = {false}, out[64];
+    if (count < 0 || count > 64 || from < 0 || from > n - count) return defaults;
+    for (jint i = 0; i < count; i++) in[i] = (bits >> i) & 1;
+    if (ff_is_enabled_many(ENGINE(e), k + from, (const size_t *)(k + n) + from, (size_t)count,
+                           (const ff_context *)CONTEXT(c), in, out) != FF_STATUS_OK)
+        return defaults;
+    for (jint i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
+    return (jlong)answers;
+}
+
 JNI(jbyteArray, allFlags)(JNIEnv *env, jclass cls, jlong e, jlong c) {
     (void)cls;
     if (closed(env, e)) return NULL;

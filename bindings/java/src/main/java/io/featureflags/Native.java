@@ -81,6 +81,7 @@ final class Native {
     static native int[] batchLayout();
     static native long bufferAddress(java.nio.ByteBuffer buffer);
     static native int evaluateBatch(long engine, long keys, int n, long context, long out);
+    static native long isEnabledBatch(long engine, long keys, int n, int from, int count, long context, long defaults);
     static native byte[] allFlags(long engine, long context);
     static native void setOverride(long engine, byte[] key, byte[] variant);
     static native void clearOverride(long engine, byte[] key);

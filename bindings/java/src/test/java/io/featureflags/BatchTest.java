@@ -49,6 +49,77 @@ class BatchTest {
         }
     }
 
+    /** isEnabledMany answers each key as isEnabled does, under three patterns of defaults and none. */
+    private static void assertSwitchesEqualSingles(FeatureFlags ff, FlagBatch batch, EvaluationContext ctx) {
+        int n = batch.size();
+        boolean[] out = new boolean[n];
+        for (int pattern = 0; pattern < 3; pattern++) {
+            boolean[] defaults = new boolean[n];
+            for (int i = 0; i < n; i++) {
+                defaults[i] = pattern == 1 || (pattern == 2 && i % 3 == 1);
+                out[i] = !defaults[i];
+            }
+            ff.isEnabledMany(batch, ctx, defaults, out);
+            for (int i = 0; i < n; i++) {
+                assertEquals(ff.isEnabled(batch.key(i), ctx, defaults[i]), out[i], batch.key(i) + " at " + i);
+            }
+        }
+        java.util.Arrays.fill(out, true);
+        ff.isEnabledMany(batch, ctx, null, out);
+        for (int i = 0; i < n; i++) {
+            assertEquals(ff.isEnabled(batch.key(i), ctx, false), out[i], batch.key(i) + " with null defaults");
+        }
+    }
+
+    @Test
+    void switchBatchesAnswerAsIsEnabled() {
+        String[] base = {"on", "geo", "layout", "router", "missing", "", "emoji-🚀"};
+        String[] keys = new String[150]; // three calls of 64 bits, the last partial
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = base[i % base.length];
+        }
+        FlagBatch batch = FlagBatch.of(keys);
+        try (FeatureFlags ff = FeatureFlagsTest.engine()) {
+            for (String country : new String[] {"US", "FR"}) {
+                for (int u = 0; u < 4; u++) {
+                    try (EvaluationContext ctx = EvaluationContext.of("user-" + u).set("country", country)) {
+                        assertSwitchesEqualSingles(ff, batch, ctx);
+                    }
+                }
+            }
+            boolean[] defaults = new boolean[keys.length];
+            boolean[] out = new boolean[keys.length];
+            for (int i = 0; i < keys.length; i++) {
+                defaults[i] = i % 2 == 0;
+            }
+            try (EvaluationContext ctx = EvaluationContext.of("user-1").set("country", "US")) {
+                ff.isEnabledMany(batch, ctx, defaults, out);
+                assertTrue(out[1], "geo for the US");
+                assertEquals(defaults[2], out[2], "layout, multivariate: its default");
+                assertThrows(IllegalArgumentException.class, () -> ff.isEnabledMany(batch, ctx, null, new boolean[3]));
+                assertThrows(IllegalArgumentException.class, () -> ff.isEnabledMany(batch, ctx, new boolean[3], out));
+                boolean[] inout = defaults.clone();
+                ff.isEnabledMany(batch, ctx, inout, inout);
+                ff.isEnabledMany(batch, ctx, defaults, out);
+                assertTrue(java.util.Arrays.equals(out, inout), "defaults in, answers out");
+            }
+            EvaluationContext closed = EvaluationContext.of("u");
+            closed.close();
+            ff.isEnabledMany(batch, closed, defaults, out);
+            assertTrue(java.util.Arrays.equals(defaults, out), "closed context: the defaults");
+        }
+        FeatureFlags closing = FeatureFlagsTest.engine();
+        closing.close();
+        boolean[] out = new boolean[keys.length];
+        try (EvaluationContext ctx = EvaluationContext.of("user-1")) {
+            java.util.Arrays.fill(out, true);
+            closing.isEnabledMany(batch, ctx, null, out);
+            for (boolean b : out) {
+                assertFalse(b, "closed engine: the defaults");
+            }
+        }
+    }
+
     @Test
     void batchResultsEqualSingleCallsAcrossUsersAndAReload() {
         String[] keys = {"on", "geo", "layout", "router", "missing", "", "emoji-🚀", "on", "héllo-ünknown"};
@@ -130,6 +201,12 @@ class BatchTest {
             });
             System.out.println("warmBatchesAllocateNothing: bytes per batch " + bytes / (double) calls);
             assertEquals(0, bytes, "bytes over " + calls + " batches of 10");
+            boolean[] out = new boolean[batch.size()];
+            long switchBytes = FeatureFlagsTest.allocatedBytes(calls, () -> {
+                ff.isEnabledMany(batch, ctx, null, out);
+                return out[1] ? 1 : 0;
+            });
+            assertEquals(0, switchBytes, "bytes over " + calls + " isEnabledMany of 10");
         }
     }
 }

@@ -254,6 +254,7 @@ public class EvaluationBenchmark {
         final BatchResults tenResults = ten.newResults();
         final FlagBatch distinct = FlagBatch.of(TEN_DISTINCT);
         final BatchResults distinctResults = distinct.newResults();
+        final boolean[] switches = new boolean[TEN_FLAGS.length];
     }
 
     /**
@@ -319,6 +320,47 @@ public class EvaluationBenchmark {
         int on = 0;
         for (int i = 0; i < p.distinctResults.size(); i++) {
             if (p.distinctResults.isEnabled(i, false)) {
+                on++;
+            }
+        }
+        return on;
+    }
+
+    /**
+     * The ten distinct flags through isEnabledMany, every answer read: the batch that
+     * replaces ten isEnabled calls when only the switches are wanted.
+     *
+     * @param e the engine
+     * @param u the user
+     * @param p the prepared batch
+     * @return how many are on
+     */
+    @Benchmark
+    public int isEnabledManyTenDistinct(DistinctEngine e, User u, Prepared p) {
+        e.ff.isEnabledMany(p.distinct, u.ctx, null, p.switches);
+        int on = 0;
+        for (boolean b : p.switches) {
+            if (b) {
+                on++;
+            }
+        }
+        return on;
+    }
+
+    /**
+     * The ten flags of a page through isEnabledMany, every answer read.
+     *
+     * @param e the engine
+     * @param u the user
+     * @param p the prepared batch
+     * @return how many are on
+     */
+    @Benchmark
+    public int isEnabledManyTen(Engine e, User u, Prepared p) {
+        e.ff.isEnabledMany(p.ten, u.ctx, null, p.switches);
+        int on = 0;
+        for (boolean b : p.switches) {
+            if (b) {
                 on++;
             }
         }
