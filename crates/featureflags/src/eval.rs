@@ -224,12 +224,13 @@ pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clo
             return Decision::of(flag.off_variant, Reason::PrerequisiteFailed);
         }
     }
-    let key = bucketing_key(flag, ctx);
+    // Worked out where a split or a percentage gate needs it, not for every rule flag.
+    let key = || bucketing_key(flag, ctx);
     for (i, rule) in flag.rules.iter().enumerate() {
-        if rule.when.matches(ctx, &snapshot.segments, key) {
+        if rule.when.matches_with(ctx, &snapshot.segments, key) {
             let variant = match rule.serve {
                 Serve::Variant(v) => Some(v),
-                ref split => serve(flag, split, key),
+                ref split => serve(flag, split, key()),
             };
             let reason = if variant.is_some() { Reason::RuleMatch } else { Reason::Error };
             return Decision { variant, reason, rule: Some(i as u32) };
@@ -237,13 +238,13 @@ pub fn evaluate(snapshot: &Snapshot, index: u32, ctx: &Context, clock: &impl Clo
     }
     if let Some(gate) = &flag.rollout {
         // The rollout drives the default split: `on` for the first p% of buckets.
-        let Some(key) = key else { return Decision::of(None, Reason::Error) };
+        let Some(key) = key() else { return Decision::of(None, Reason::Error) };
         let on = flag.salt.bucket(key) < gate.threshold(clock.now_ms());
         return Decision::of(Some(if on { 0 } else { 1 }), Reason::Split);
     }
     match &flag.default {
         Serve::Variant(v) => Decision::of(Some(*v), Reason::Default),
-        split => match serve(flag, split, key) {
+        split => match serve(flag, split, key()) {
             Some(v) => Decision::of(Some(v), Reason::Split),
             None => Decision::of(None, Reason::Error),
         },

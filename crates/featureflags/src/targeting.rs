@@ -388,11 +388,23 @@ impl Condition {
     /// flag's `bucket_by` attribute is missing, so gates do not match).
     #[inline]
     pub fn matches(&self, ctx: &Context, segments: &[Condition], bucketing_key: Option<&str>) -> bool {
+        self.matches_with(ctx, segments, || bucketing_key)
+    }
+
+    /// [`Condition::matches`] with the bucketing key worked out only when a percentage
+    /// gate may need it: most rules are clauses, which never do.
+    #[inline]
+    pub(crate) fn matches_with<'k>(
+        &self,
+        ctx: &Context,
+        segments: &[Condition],
+        bucketing_key: impl FnOnce() -> Option<&'k str>,
+    ) -> bool {
         match self {
             // Most rules are one clause: checked here, without the composite's frame.
             Condition::Clause(clause) => clause.matches(ctx),
             Condition::Clauses(clauses) => clauses.iter().all(|c| c.matches(ctx)),
-            composite => composite.matches_composite(ctx, segments, bucketing_key),
+            composite => composite.matches_composite(ctx, segments, bucketing_key()),
         }
     }
 
