@@ -679,7 +679,9 @@ fn a_switch_batch_answers_as_single_is_enabled_calls() {
         }
         // The defaults may be the answers' own array, and may differ per flag.
         let mut inout = [true, true, false, true, false];
-        assert_eq!(many(inout.as_ptr(), inout.as_mut_ptr()), ff_status::FF_STATUS_OK);
+        // Both pointers from one raw pointer, as a C caller would pass them.
+        let p = inout.as_mut_ptr();
+        assert_eq!(many(p.cast_const(), p), ff_status::FF_STATUS_OK);
         assert_eq!(inout, [true, false, false, true, false]);
         // No defaults: every default is false.
         let mut out = [true; 5];
