@@ -246,10 +246,14 @@ static inline uint64_t ff_go_is_enabled_prepared(uintptr_t e_h, uintptr_t keys, 
     const ff_context *ctx = (const ff_context *)ctx_h;
     const char *const *k = (const char *const *)keys;
     bool in[64] = {false}, out[64];
+    const bool *d = NULL; // no defaults: every default false
     uint64_t answers = 0;
     if (count > 64) return defaults;
-    for (size_t i = 0; i < count; i++) in[i] = (defaults >> i) & 1;
-    if (ff_is_enabled_many(e, k + from, (const size_t *)(k + n) + from, count, ctx, in, out) != FF_STATUS_OK)
+    if (defaults != 0) {
+        for (size_t i = 0; i < count; i++) in[i] = (defaults >> i) & 1;
+        d = in;
+    }
+    if (ff_is_enabled_many(e, k + from, (const size_t *)(k + n) + from, count, ctx, d, out) != FF_STATUS_OK)
         return defaults;
     for (size_t i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
     return answers;

@@ -423,10 +423,14 @@ JNI(jlong, isEnabledBatch)(JNIEnv *env, jclass cls, jlong e, jlong keys, jint n,
     const char *const *k = (const char *const *)(intptr_t)keys;
     uint64_t bits = (uint64_t)defaults, answers = 0;
     bool in[64] = {false}, out[64];
+    const bool *d = NULL; /* no defaults: every default false */
     if (count < 0 || count > 64 || from < 0 || from > n - count) return defaults;
-    for (jint i = 0; i < count; i++) in[i] = (bits >> i) & 1;
+    if (bits != 0) {
+        for (jint i = 0; i < count; i++) in[i] = (bits >> i) & 1;
+        d = in;
+    }
     if (ff_is_enabled_many(ENGINE(e), k + from, (const size_t *)(k + n) + from, (size_t)count,
-                           (const ff_context *)CONTEXT(c), in, out) != FF_STATUS_OK)
+                           (const ff_context *)CONTEXT(c), d, out) != FF_STATUS_OK)
         return defaults;
     for (jint i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
     return (jlong)answers;
