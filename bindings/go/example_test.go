@@ -42,6 +42,21 @@ func ExampleEngine_IsEnabled() {
 	// false
 }
 
+func ExampleEngine_IsEnabledMany() {
+	engine := newExampleEngine()
+	defer engine.Close()
+	ctx, _ := featureflags.NewContext("user-42")
+	defer ctx.Close()
+	ctx.SetString("country", "CA")
+	// Made once and shared; the answers slice is reused by one goroutine.
+	page := featureflags.NewBatch("new-matching-engine", "no-such-flag", "no-such-flag")
+	on := make([]bool, page.Len())
+	engine.IsEnabledMany(page, ctx, []bool{false, false, true}, on)
+	fmt.Println(on)
+	// Output:
+	// [true false true]
+}
+
 func ExampleEngine_Variant() {
 	engine := newExampleEngine()
 	defer engine.Close()
