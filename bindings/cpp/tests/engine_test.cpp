@@ -121,6 +121,9 @@ TEST(Engine, TypedValuesBatchesAndAllFlags) {
     }
   }
   EXPECT_EQ(ids[3], FF_NO_STRING);
+  EXPECT_FALSE(e.evaluate_many(nullptr, 1, ctx, out));
+  EXPECT_FALSE(e.evaluate_many(keys, 1, ctx, nullptr));
+  EXPECT_TRUE(e.evaluate_many(nullptr, 0, ctx, nullptr));
   auto all = e.all_flags_json(ctx);
   EXPECT_NE(all.find(R"("geo":true)"), std::string::npos) << all;
   EXPECT_NE(all.find(R"("$valid":true)"), std::string::npos) << all;

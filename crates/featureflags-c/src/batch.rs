@@ -102,12 +102,11 @@ pub unsafe extern "C" fn ff_is_enabled_many(
     out: *mut bool,
 ) -> ff_status {
     boundary!(fallback = ff_status::FF_STATUS_PANIC, {
-        if n == 0 {
-            return ff_status::FF_STATUS_OK;
-        }
-        if keys.is_null() || lens.is_null() || out.is_null() || n > isize::MAX as usize / 64 {
-            return ff_status::FF_STATUS_INVALID_ARGUMENT;
-        }
+        // SAFETY: forwarded caller contract.
+        let (keys, lens) = match unsafe { key_arrays(keys, lens, n, out.is_null()) } {
+            Ok(arrays) => arrays,
+            Err(status) => return status,
+        };
         // Read and written one element at a time through the raw pointers, never as
         // slices, because `defaults` may alias `out`; read as bytes so that a C `bool`
         // holding another value than 0 or 1 is not undefined behaviour here.
@@ -115,8 +114,6 @@ pub unsafe extern "C" fn ff_is_enabled_many(
         let default = |i: usize| !defaults.is_null() && unsafe { defaults.cast::<u8>().add(i).read() } != 0;
         // SAFETY: as above; `i < n`.
         let answer = |i: usize, enabled: bool| unsafe { out.add(i).write(enabled) };
-        // SAFETY: the caller passes `n` readable keys and lengths.
-        let (keys, lens) = unsafe { (std::slice::from_raw_parts(keys, n), std::slice::from_raw_parts(lens, n)) };
         // SAFETY: caller contract for handles.
         let (engine, (ctx, cache)) = match unsafe { (engine_arg(e), context_and_cache(ctx)) } {
             (Ok(engine), Some(context)) => (engine, context),
@@ -142,7 +139,27 @@ pub unsafe extern "C" fn ff_is_enabled_many(
     })
 }
 
-/// The body of both batch calls: the C arguments, then how to write an error and a result.
+/// A batch call's `n` keys and lengths as slices, or the status to return at once:
+/// `FF_STATUS_OK` for `n` = 0 (nothing to do), `FF_STATUS_INVALID_ARGUMENT` for a NULL
+/// array (`out_is_null`: the results') or an `n` no array can hold.
+#[inline(always)]
+unsafe fn key_arrays<'a>(
+    keys: *const *const c_char,
+    lens: *const usize,
+    n: usize,
+    out_is_null: bool,
+) -> Result<(&'a [*const c_char], &'a [usize]), ff_status> {
+    if n == 0 {
+        return Err(ff_status::FF_STATUS_OK);
+    }
+    if keys.is_null() || lens.is_null() || out_is_null || n > isize::MAX as usize / 64 {
+        return Err(ff_status::FF_STATUS_INVALID_ARGUMENT);
+    }
+    // SAFETY: the caller passes `n` readable keys and lengths.
+    Ok(unsafe { (std::slice::from_raw_parts(keys, n), std::slice::from_raw_parts(lens, n)) })
+}
+
+/// The body of the two detailed batch calls: the C arguments, then how to write an error and a result.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn many<T>(
@@ -155,20 +172,13 @@ unsafe fn many<T>(
     nothing: impl Fn(Reason) -> T,
     result: impl Fn(&Evaluation<'_>, Reason) -> T,
 ) -> ff_status {
-    if n == 0 {
-        return ff_status::FF_STATUS_OK;
-    }
-    if keys.is_null() || lens.is_null() || out.is_null() || n > isize::MAX as usize / 64 {
-        return ff_status::FF_STATUS_INVALID_ARGUMENT;
-    }
-    // SAFETY: the caller passes `n` readable keys and lengths and `n` writable results.
-    let (keys, lens, out) = unsafe {
-        (
-            std::slice::from_raw_parts(keys, n),
-            std::slice::from_raw_parts(lens, n),
-            std::slice::from_raw_parts_mut(out, n),
-        )
+    // SAFETY: forwarded caller contract.
+    let (keys, lens) = match unsafe { key_arrays(keys, lens, n, out.is_null()) } {
+        Ok(arrays) => arrays,
+        Err(status) => return status,
     };
+    // SAFETY: the caller passes `n` writable results.
+    let out = unsafe { std::slice::from_raw_parts_mut(out, n) };
     // SAFETY: caller contract for handles.
     let (engine, (ctx, cache)) = match unsafe { (engine_arg(e), context_and_cache(ctx)) } {
         (Ok(engine), Some(context)) => (engine, context),

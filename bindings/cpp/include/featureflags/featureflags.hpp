@@ -220,6 +220,28 @@ struct ContextDeleter {
   void operator()(ff_context* c) const noexcept { ff_context_free(c); }
 };
 
+/// How many keys a batch call takes at once: the key pointers and lengths (and the
+/// results) live on the stack.
+inline constexpr std::size_t batch_chunk = 32;
+
+/// Calls `call(ptrs, lens, done, m)` for each run of up to batch_chunk of the `n` keys,
+/// with the run's pointers and lengths laid out for the C call; false as soon as one
+/// call is.
+template <typename Call>
+bool in_chunks(const std::string_view* keys, std::size_t n, Call&& call) noexcept {
+  const char* ptrs[batch_chunk];
+  std::size_t lens[batch_chunk];
+  for (std::size_t done = 0; done < n;) {
+    std::size_t m = n - done < batch_chunk ? n - done : batch_chunk;
+    for (std::size_t i = 0; i < m; i++) {
+      ptrs[i] = keys[done + i].data();
+      lens[i] = keys[done + i].size();
+    }
+    if (!call(ptrs, lens, done, m)) return false;
+    done += m;
+  }
+  return true;
+}
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------
@@ -529,32 +551,25 @@ class Engine {
   /// library refused the arguments (a null array with n > 0).
   bool evaluate_many(const std::string_view* keys, std::size_t n, const Context& ctx, Evaluation* out,
                      StringId* variant_ids = nullptr) const noexcept {
-    constexpr std::size_t chunk = 32;
-    const char* ptrs[chunk];
-    std::size_t lens[chunk];
-    for (std::size_t done = 0; done < n;) {
-      std::size_t m = n - done < chunk ? n - done : chunk;
-      for (std::size_t i = 0; i < m; i++) {
-        ptrs[i] = keys[done + i].data();
-        lens[i] = keys[done + i].size();
-      }
+    if (n > 0 && (keys == nullptr || out == nullptr)) return false;
+    return detail::in_chunks(keys, n, [&](const char* const* ptrs, const std::size_t* lens, std::size_t done,
+                                          std::size_t m) {
       if (variant_ids != nullptr) {
-        ff_detail results[chunk];
+        ff_detail results[detail::batch_chunk];
         if (ff_evaluate_many_detail(ptr_.get(), ptrs, lens, m, ctx.raw(), results) != FF_STATUS_OK) return false;
         for (std::size_t i = 0; i < m; i++) {
           out[done + i] = from(results[i].variant, results[i].reason, results[i].rule_index, results[i].rule_id);
           variant_ids[done + i] = results[i].variant_string_id;
         }
       } else {
-        ff_evaluation results[chunk];
+        ff_evaluation results[detail::batch_chunk];
         if (ff_evaluate_many(ptr_.get(), ptrs, lens, m, ctx.raw(), results) != FF_STATUS_OK) return false;
         for (std::size_t i = 0; i < m; i++) {
           out[done + i] = from(results[i].variant, results[i].reason, results[i].rule_index, results[i].rule_id);
         }
       }
-      done += m;
-    }
-    return true;
+      return true;
+    });
   }
   /// is_enabled() for the `n` flags `keys[i]` in one call into the library and one
   /// config: `out[i]` is whether flag i serves "on", or `defaults[i]` (false when
@@ -564,22 +579,11 @@ class Engine {
   bool is_enabled_many(const std::string_view* keys, std::size_t n, const Context& ctx, const bool* defaults,
                        bool* out) const noexcept {
     if (n > 0 && (keys == nullptr || out == nullptr)) return false;
-    constexpr std::size_t chunk = 32;
-    const char* ptrs[chunk];
-    std::size_t lens[chunk];
-    for (std::size_t done = 0; done < n;) {
-      std::size_t m = n - done < chunk ? n - done : chunk;
-      for (std::size_t i = 0; i < m; i++) {
-        ptrs[i] = keys[done + i].data();
-        lens[i] = keys[done + i].size();
-      }
-      if (ff_is_enabled_many(ptr_.get(), ptrs, lens, m, ctx.raw(), defaults == nullptr ? nullptr : defaults + done,
-                             out + done) != FF_STATUS_OK) {
-        return false;
-      }
-      done += m;
-    }
-    return true;
+    return detail::in_chunks(keys, n, [&](const char* const* ptrs, const std::size_t* lens, std::size_t done,
+                                          std::size_t m) {
+      return ff_is_enabled_many(ptr_.get(), ptrs, lens, m, ctx.raw(), defaults == nullptr ? nullptr : defaults + done,
+                                out + done) == FF_STATUS_OK;
+    });
   }
   /// Every flag evaluated for `ctx` as the JSON document a server hands to a client SDK
   /// at bootstrap (LaunchDarkly's allFlagsState shape: each key with its value, then

@@ -337,9 +337,14 @@ public class EvaluationBenchmark {
      */
     @Benchmark
     public int isEnabledManyTenDistinct(DistinctEngine e, User u, Prepared p) {
-        e.ff.isEnabledMany(p.distinct, u.ctx, null, p.switches);
+        return switchesOn(e.ff, p.distinct, u.ctx, p.switches);
+    }
+
+    /** One isEnabledMany of {@code batch} into {@code out}, every answer read. */
+    private static int switchesOn(FeatureFlags ff, FlagBatch batch, EvaluationContext ctx, boolean[] out) {
+        ff.isEnabledMany(batch, ctx, null, out);
         int on = 0;
-        for (boolean b : p.switches) {
+        for (boolean b : out) {
             if (b) {
                 on++;
             }
@@ -357,14 +362,7 @@ public class EvaluationBenchmark {
      */
     @Benchmark
     public int isEnabledManyTen(Engine e, User u, Prepared p) {
-        e.ff.isEnabledMany(p.ten, u.ctx, null, p.switches);
-        int on = 0;
-        for (boolean b : p.switches) {
-            if (b) {
-                on++;
-            }
-        }
-        return on;
+        return switchesOn(e.ff, p.ten, u.ctx, p.switches);
     }
 
     /**
