@@ -732,12 +732,15 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
 	a := getCall()
 	in, out := &a.bools[0], &a.bools[1]
-	for i := 0; i < count; i++ {
-		in[i] = defaults>>i&1 != 0
-	}
 	a.args[0], a.args[1], a.args[2] = uintptr(e), uintptr(unsafe.Pointer(&k.ptrs[from])), uintptr(unsafe.Pointer(&k.lens[from]))
 	a.args[3], a.args[4] = uintptr(count), uintptr(c)
-	a.args[5], a.args[6] = uintptr(unsafe.Pointer(in)), uintptr(unsafe.Pointer(out))
+	a.args[5], a.args[6] = 0, uintptr(unsafe.Pointer(out)) // no defaults: every default false
+	if defaults != 0 {
+		for i := 0; i < count; i++ {
+			in[i] = defaults>>i&1 != 0
+		}
+		a.args[5] = uintptr(unsafe.Pointer(in))
+	}
 	answers := defaults
 	if r, _ := a.do(fns.isEnabledMany, 7); uint32(r) == statusOK {
 		answers = 0
