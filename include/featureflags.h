@@ -300,6 +300,12 @@ typedef struct ff_engine ff_engine;
 typedef struct ff_error ff_error;
 
 /**
+ * A list of flag keys for `ff_flag_list_is_enabled`. Read by any number of threads at
+ * once; create with `ff_flag_list_create`, free with `ff_flag_list_free`.
+ */
+typedef struct ff_flag_list ff_flag_list;
+
+/**
  * An owned byte buffer (UTF-8 JSON or NDJSON) returned to the caller, who frees it
  * with `ff_bytes_free`. A NUL byte follows the data (not counted in `len`), so `ptr`
  * can be used as a C string. `{NULL, 0}` means "none".
@@ -892,6 +898,49 @@ ff_status ff_all_flags_json(const struct ff_engine *e,
                             const struct ff_context *ctx,
                             struct ff_bytes *out,
                             struct ff_error **err);
+
+/**
+ * Creates a list of the `n` flag keys `keys[i]` (`lens[i]` bytes each, copied) and
+ * writes it to `*out` (NULL on failure; always written). Returns
+ * `FF_STATUS_INVALID_ARGUMENT` for a NULL `keys` or `lens` with `n` > 0, a NULL key with
+ * a non-zero length (the message names it: `keys[3]`), or a NULL `out`, with the
+ * message in `*err` when `err` is not NULL. The list belongs to no engine: it may be
+ * read with any, by any number of threads at once. The caller owns it and frees it with
+ * `ff_flag_list_free` once no call is reading it.
+ */
+ff_status ff_flag_list_create(const char *const *keys,
+                              const size_t *lens,
+                              size_t n,
+                              struct ff_flag_list **out,
+                              struct ff_error **err);
+
+/**
+ * Frees a list. Accepts NULL.
+ */
+void ff_flag_list_free(struct ff_flag_list *list);
+
+/**
+ * `ff_is_enabled_many` for the keys of `list` at positions `first` to `first + count - 1`:
+ * writes to `out[i]` whether the flag of key `first + i` serves `on`, or `defaults[i]`
+ * where `ff_is_enabled` would return its default (missing or multivariate flag, nothing
+ * served, a NULL engine or context). `defaults` may be NULL (every default false) or the
+ * same array as `out`. All answers come from one config. The context remembers where
+ * the keys of the last two lists it read are in the engine's current config, so while
+ * the config stays the same the keys are not looked up again: a list is the cheapest
+ * way to read the same switches request after request. (A host that packs answers into
+ * 64-bit words reads a long list 64 keys at a time with `first`.) Returns
+ * `FF_STATUS_INVALID_ARGUMENT` for a NULL `list`, a range beyond the list, or a NULL
+ * `out` with `count` > 0 (nothing written); otherwise `FF_STATUS_OK` with every `out[i]`
+ * written. Takes no lock; allocates only the first time a context reads a list from a
+ * config.
+ */
+ff_status ff_flag_list_is_enabled(const struct ff_engine *e,
+                                  const struct ff_flag_list *list,
+                                  size_t first,
+                                  size_t count,
+                                  const struct ff_context *ctx,
+                                  const bool *defaults,
+                                  bool *out);
 
 /**
  * Enrolls `ctx`'s user in experiment `key` (UTF-8, borrowed) and writes the variant to

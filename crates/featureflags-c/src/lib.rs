@@ -26,6 +26,8 @@ mod context;
 mod flags;
 // Many flags in one call: a list of keys, or all flags for a context.
 mod batch;
+// Flag lists: keys copied once, looked up once per config by each context.
+mod flag_list;
 // Assignment, tracking, results, winners; funnel and time-series reports.
 mod experiments;
 // Statistics that need no engine: `ff_analyze_json` and experiment planning.
@@ -46,6 +48,7 @@ pub use engine::*;
 pub use error::{ff_error_free, ff_error_message, ff_error_status};
 pub use events::*;
 pub use experiments::*;
+pub use flag_list::*;
 pub use flagd::*;
 pub use flags::*;
 pub use planning::*;

@@ -256,6 +256,12 @@ pub struct ff_context {
     pub(crate) cache: SnapshotCache,
 }
 
+/// A list of flag keys for `ff_flag_list_is_enabled`. Read by any number of threads at
+/// once; create with `ff_flag_list_create`, free with `ff_flag_list_free`.
+pub struct ff_flag_list {
+    pub(crate) inner: featureflags::FlagList,
+}
+
 /// An error: a status and a message. Created by fallible calls when their `err`
 /// argument is not NULL (`*err` is overwritten on failure and untouched on success);
 /// the caller frees it with `ff_error_free`.

@@ -710,6 +710,110 @@ fn a_switch_batch_answers_as_single_is_enabled_calls() {
     }
 }
 
+#[test]
+fn a_flag_list_answers_as_single_is_enabled_calls() {
+    let t = Loaded::new();
+    unsafe {
+        let keys = ["on", "geo", "mv", "nope", "geo", ""];
+        let ptrs: Vec<*const std::ffi::c_char> = keys.iter().map(|k| k.as_ptr().cast()).collect();
+        let lens: Vec<usize> = keys.iter().map(|k| k.len()).collect();
+        let mut list: *mut ff_flag_list = ptr::null_mut();
+        let mut err: *mut ff_error = ptr::null_mut();
+        assert_eq!(
+            ff_flag_list_create(ptrs.as_ptr(), lens.as_ptr(), keys.len(), &mut list, &mut err),
+            ff_status::FF_STATUS_OK
+        );
+        assert!(!list.is_null());
+        for country in ["US", "FR"] {
+            let ((p, n), (v, vn)) = (s("country"), s(country));
+            assert_eq!(ff_context_set_string(t.ctx, p, n, v, vn, ptr::null_mut()), ff_status::FF_STATUS_OK);
+            for default in [false, true] {
+                // Twice: the second read finds the lookups the context remembered.
+                for _ in 0..2 {
+                    let defaults = [default; 6];
+                    let mut out = [!default; 6];
+                    let status = ff_flag_list_is_enabled(t.e, list, 0, 6, t.ctx, defaults.as_ptr(), out.as_mut_ptr());
+                    assert_eq!(status, ff_status::FF_STATUS_OK);
+                    for i in 0..keys.len() {
+                        assert_eq!(
+                            out[i],
+                            ff_is_enabled(t.e, ptrs[i], lens[i], t.ctx, default),
+                            "{country} {}",
+                            keys[i]
+                        );
+                    }
+                    assert_eq!((out[1], out[4]), (country == "US", country == "US"));
+                }
+            }
+        }
+        // A range: answers for keys 3 and 4 in out[0] and out[1]; defaults in and out in one array.
+        let mut inout = [true, false, true];
+        let p = inout.as_mut_ptr();
+        assert_eq!(ff_flag_list_is_enabled(t.e, list, 3, 2, t.ctx, p.cast_const(), p), ff_status::FF_STATUS_OK);
+        assert_eq!(inout, [true, false, true], "nope answers its default, geo is off in FR, out[2] untouched");
+        // A NULL engine or context answers every default; NULL defaults are all false.
+        let defaults = [true, false, true, false, true, true];
+        for (e, ctx) in [(ptr::null(), t.ctx.cast_const()), (t.e.cast_const(), ptr::null())] {
+            let mut out = [false; 6];
+            let status = ff_flag_list_is_enabled(e, list, 0, 6, ctx, defaults.as_ptr(), out.as_mut_ptr());
+            assert_eq!((status, out), (ff_status::FF_STATUS_OK, defaults));
+        }
+        let mut out = [true; 6];
+        assert_eq!(
+            ff_flag_list_is_enabled(t.e, list, 0, 6, t.ctx, ptr::null(), out.as_mut_ptr()),
+            ff_status::FF_STATUS_OK
+        );
+        assert_eq!(out, [true, false, false, false, false, false]);
+        // Refused, nothing written: no list, a range past the end (or overflowing), no answers.
+        let mut out = [true; 6];
+        for (l, first, count, o) in [
+            (ptr::null(), 0, 1, out.as_mut_ptr()),
+            (list.cast_const(), 5, 2, out.as_mut_ptr()),
+            (list.cast_const(), 7, 0, out.as_mut_ptr()),
+            (list.cast_const(), usize::MAX, 2, out.as_mut_ptr()),
+            (list.cast_const(), 0, 1, ptr::null_mut()),
+        ] {
+            let status = ff_flag_list_is_enabled(t.e, l, first, count, t.ctx, ptr::null(), o);
+            assert_eq!(status, ff_status::FF_STATUS_INVALID_ARGUMENT, "{first} {count}");
+        }
+        assert_eq!(out, [true; 6], "nothing written");
+        assert_eq!(
+            ff_flag_list_is_enabled(t.e, list, 6, 0, t.ctx, ptr::null(), ptr::null_mut()),
+            ff_status::FF_STATUS_OK
+        );
+        ff_flag_list_free(list);
+        ff_flag_list_free(ptr::null_mut());
+
+        // Creation refuses what it cannot copy, naming the argument.
+        let mut bad = ptrs.clone();
+        bad[2] = ptr::null();
+        for (k, l, n, o, name) in [
+            (bad.as_ptr(), lens.as_ptr(), 6, &mut list as *mut _, "keys[2]"),
+            (ptr::null(), lens.as_ptr(), 1, &mut list as *mut _, "keys"),
+            (ptrs.as_ptr(), ptr::null(), 1, &mut list as *mut _, "lens"),
+            (ptrs.as_ptr(), lens.as_ptr(), 1, ptr::null_mut(), "out"),
+        ] {
+            list = 8usize as *mut ff_flag_list; // overwritten with NULL
+            assert_eq!(ff_flag_list_create(k, l, n, o, &mut err), ff_status::FF_STATUS_INVALID_ARGUMENT);
+            assert!(message(err).contains(name), "{name}: {}", message(err));
+            ff_error_free(err);
+            if !o.is_null() {
+                assert!(list.is_null());
+            }
+        }
+        // An empty list reads nothing.
+        assert_eq!(
+            ff_flag_list_create(ptr::null(), ptr::null(), 0, &mut list, ptr::null_mut()),
+            ff_status::FF_STATUS_OK
+        );
+        assert_eq!(
+            ff_flag_list_is_enabled(t.e, list, 0, 0, t.ctx, ptr::null(), ptr::null_mut()),
+            ff_status::FF_STATUS_OK
+        );
+        ff_flag_list_free(list);
+    }
+}
+
 unsafe fn opt_text<'a>(s: ff_str) -> &'a str {
     if s.ptr.is_null() {
         return "";

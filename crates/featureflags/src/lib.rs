@@ -42,8 +42,8 @@ pub use bucketing::bucket;
 pub use config::{ConfigError, ConfigLimits, Problem, MAX_KEY_BYTES, MAX_PROBLEMS, MAX_USER_ID_BYTES};
 pub use context::{AttrValue, Context, ContextError};
 pub use engine::{
-    Checkpoint, Engine, EngineOptions, ExperimentError, LoadError, Loaded, OverrideError, RolloutError, RolloutStatus,
-    SnapshotCache, TimeError, TrackError, HISTORY_PER_FLAG, MAX_TRACK_VALUE, RETIRED_TRAILS,
+    Checkpoint, Engine, EngineOptions, ExperimentError, FlagList, LoadError, Loaded, OverrideError, RolloutError,
+    RolloutStatus, SnapshotCache, TimeError, TrackError, HISTORY_PER_FLAG, MAX_TRACK_VALUE, RETIRED_TRAILS,
 };
 pub use eval::{Evaluation, Reason};
 pub use events::{Events, InsideListener, Listener, ListenerBusy};

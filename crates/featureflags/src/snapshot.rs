@@ -203,7 +203,13 @@ pub struct Snapshot {
     /// How many flags have an override: while none has, a constant flag's `is_enabled`
     /// answer in its index slot is final. Read beside the key lookup, not after it.
     overridden: AtomicU32,
+    /// Unique among the process's snapshots, so that what a cache worked out from one
+    /// (a flag list's lookups) is never applied to another.
+    pub(crate) serial: u64,
 }
+
+/// The next [`Snapshot::serial`]; 0 is never one.
+static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Snapshot {
     pub(crate) fn new(
@@ -239,6 +245,7 @@ impl Snapshot {
             index,
             experiment_index,
             overridden: AtomicU32::new(0),
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
     }
 

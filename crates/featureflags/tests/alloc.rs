@@ -124,6 +124,7 @@ fn caller_cached_typed_and_batch_reads_allocate_nothing() {
     ctx.set_string("country", "US").unwrap();
     let cache = SnapshotCache::default();
     let flags: [&[u8]; 6] = [b"base", b"mid", b"checkout", b"half", b"when", b"missing"];
+    let list = featureflags::FlagList::new(flags);
     let mut served = 0usize;
     let mut run = || {
         // Two engines alternating on one cache stay on the fast path (no `load_full`,
@@ -149,6 +150,19 @@ fn caller_cached_typed_and_batch_reads_allocate_nothing() {
                 Some(&cache),
                 flags.len(),
                 |i| flags[i],
+                |_| false,
+                &ctx,
+                |_, enabled, _| {
+                    served += usize::from(enabled);
+                },
+            );
+            // The cache remembers two lists' lookups per engine snapshot it last used:
+            // reading the same list from two engines in turn looks its keys up again
+            // each time, without allocating.
+            engine.is_enabled_list(
+                Some(&cache),
+                &list,
+                0..flags.len(),
                 |_| false,
                 &ctx,
                 |_, enabled, _| {

@@ -1,7 +1,7 @@
 //! Typed value reads, batch evaluation, the all-flags document and the caller-kept
 //! snapshot cache agree with single `evaluate` calls.
 
-use featureflags::{Context, Engine, Reason, SnapshotCache};
+use featureflags::{Context, Engine, FlagList, Reason, SnapshotCache};
 
 const CONFIG: &str = r#"{
   "schema_version": 1,
@@ -101,6 +101,108 @@ fn a_switch_batch_equals_single_is_enabled_calls() {
             assert_eq!((enabled, reason), (false, Reason::Override));
         },
     );
+}
+
+/// What `is_enabled_list` answers for `range` of `list`, as (answer, reason) by position.
+fn list_answers(
+    engine: &Engine,
+    cache: Option<&SnapshotCache>,
+    list: &FlagList,
+    range: std::ops::Range<usize>,
+    default: impl Fn(usize) -> bool,
+    ctx: &Context,
+) -> Vec<(usize, bool, Reason)> {
+    let mut answers = Vec::new();
+    engine.is_enabled_list(cache, list, range, default, ctx, |i, enabled, reason| answers.push((i, enabled, reason)));
+    answers
+}
+
+/// The answers single `is_enabled` calls give for `range` of `list`.
+fn single_answers(
+    engine: &Engine,
+    list: &FlagList,
+    range: std::ops::Range<usize>,
+    default: impl Fn(usize) -> bool,
+    ctx: &Context,
+) -> Vec<(usize, bool, Reason)> {
+    range
+        .map(|i| {
+            let (enabled, reason) = engine.is_enabled_bytes(list.key(i), ctx, default(i));
+            (i, enabled, reason)
+        })
+        .collect()
+}
+
+#[test]
+fn a_flag_list_answers_as_single_calls_across_reloads_overrides_and_lists() {
+    let engine = engine();
+    let cache = SnapshotCache::default();
+    let keys: [&[u8]; 9] = [b"on", b"off", b"limit", b"theme", b"shape", b"half", b"missing", b"on", b""];
+    let list = FlagList::new(keys);
+    let defaults = [false, true, true, false, true, false, true, true, true];
+    let default = |i: usize| defaults[i];
+    let check = |engine: &Engine, what: &str| {
+        for user in ["u1", "u2", "u3", "u4", "u5", "u6"] {
+            let mut ctx = Context::new(user);
+            ctx.set_string("country", if user == "u2" { "US" } else { "DE" }).unwrap();
+            for cache in [Some(&cache), None] {
+                for range in [0..keys.len(), 2..5, 8..9, 3..3] {
+                    assert_eq!(
+                        list_answers(engine, cache, &list, range.clone(), default, &ctx),
+                        single_answers(engine, &list, range.clone(), default, &ctx),
+                        "{what}: {user} {range:?}"
+                    );
+                }
+            }
+        }
+    };
+    check(&engine, "first config");
+    // The lookups remembered for the first config must not serve a second, where the
+    // same keys are other flags at other positions (or gone).
+    engine
+        .load_json(
+            br#"{"schema_version": 1, "flags": {
+              "aaa": {"type": "boolean"}, "half": {"type": "boolean", "enabled": false},
+              "limit": {"type": "boolean", "default": "off",
+                        "rules": [{"when": {"attr": "country", "op": "equals", "value": "US"}, "serve": "on"}]},
+              "on": {"type": "multivariate", "variants": {"x": 1, "y": 2}, "default": "y"}}}"#,
+        )
+        .unwrap();
+    check(&engine, "second config");
+    // An override on a flag that serves everyone alike takes it off the settled path.
+    engine.set_override("half", "on").unwrap();
+    check(&engine, "override");
+    assert_eq!(
+        list_answers(&engine, Some(&cache), &list, 5..6, |_| false, &Context::new("u1")),
+        [(5, true, Reason::Override)]
+    );
+    engine.clear_override("half").unwrap();
+    check(&engine, "override cleared");
+    // Three lists and two engines in turn on one cache: each read finds its own lookups
+    // or makes them again, never another list's.
+    let other = Engine::default();
+    other.load_json(CONFIG.as_bytes()).unwrap();
+    let lists = [FlagList::new(["limit", "on"]), FlagList::new(["half"]), FlagList::new(["on", "aaa", "limit"])];
+    let mut ctx = Context::new("u2");
+    ctx.set_string("country", "US").unwrap();
+    for round in 0..3 {
+        for list in &lists {
+            for engine in [&engine, &other] {
+                assert_eq!(
+                    list_answers(engine, Some(&cache), list, 0..list.len(), |i| i == 1, &ctx),
+                    single_answers(engine, list, 0..list.len(), |i| i == 1, &ctx),
+                    "round {round}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "outside a list of 2")]
+fn a_range_beyond_the_list_panics() {
+    let list = FlagList::new(["on", "off"]);
+    engine().is_enabled_list(None, &list, 1..3, |_| false, &Context::new("u"), |_, _, _| {});
 }
 
 #[test]

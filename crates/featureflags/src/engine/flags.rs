@@ -154,7 +154,7 @@ impl Engine {
     }
 
     #[cold]
-    fn emit_evaluation(&self, key: &[u8], ctx: &Context, variant: Option<&str>, reason: Reason) {
+    pub(super) fn emit_evaluation(&self, key: &[u8], ctx: &Context, variant: Option<&str>, reason: Reason) {
         self.events.emit_with("evaluation", self.now_ms(), |line| {
             line.push_str(",\"flag\":");
             events::push_json_string(line, &String::from_utf8_lossy(key));
@@ -206,8 +206,21 @@ impl Engine {
 
     /// [`Engine::is_enabled`]'s answer from `snapshot`, without the event.
     #[inline(always)]
-    fn enabled_in(&self, snapshot: &Snapshot, key: &[u8], ctx: &Context, default: bool) -> (bool, Reason) {
+    pub(super) fn enabled_in(&self, snapshot: &Snapshot, key: &[u8], ctx: &Context, default: bool) -> (bool, Reason) {
         let Some((i, tag)) = snapshot.flag_lookup(key) else { return (default, Reason::FlagNotFound) };
+        self.enabled_at(snapshot, i, tag, ctx, default)
+    }
+
+    /// [`Engine::enabled_in`] for flag `i` of `snapshot`, whose index slot holds `tag`.
+    #[inline(always)]
+    pub(super) fn enabled_at(
+        &self,
+        snapshot: &Snapshot,
+        i: u32,
+        tag: u32,
+        ctx: &Context,
+        default: bool,
+    ) -> (bool, Reason) {
         if let Some(answer) = snapshot.settled_answer(tag, default) {
             return answer;
         }

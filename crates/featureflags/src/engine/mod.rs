@@ -12,6 +12,7 @@ mod durability;
 #[cfg(test)]
 mod experiment_tests;
 mod experiments;
+mod flag_list;
 mod flagd;
 mod flags;
 mod fleet;
@@ -40,6 +41,8 @@ use crate::store::{Names, Store};
 
 pub use durability::Checkpoint;
 pub use experiments::{ExperimentError, TrackError, MAX_TRACK_VALUE};
+pub use flag_list::FlagList;
+use flag_list::Resolved;
 pub use flags::OverrideError;
 use history::History;
 pub use history::{HISTORY_PER_FLAG, RETIRED_TRAILS};
@@ -63,7 +66,7 @@ struct CachedSnapshot {
 }
 
 thread_local! {
-    static SNAPSHOT_CACHE: SnapshotCache = const { SnapshotCache { slots: RefCell::new([None, None]) } };
+    static SNAPSHOT_CACHE: SnapshotCache = const { SnapshotCache::new() };
 }
 
 /// A snapshot cache the caller keeps, for the `*_in` evaluation methods: what the
@@ -72,9 +75,23 @@ thread_local! {
 /// with, so alternating between two engines stays on the fast path. Not `Sync`: one
 /// thread uses it at a time. It keeps up to two superseded snapshots alive until its
 /// next use or its drop.
-#[derive(Default)]
 pub struct SnapshotCache {
     slots: RefCell<[Option<CachedSnapshot>; 2]>,
+    /// The lookups of the last two [`FlagList`]s read through the cache.
+    lists: RefCell<[Resolved; 2]>,
+}
+
+impl SnapshotCache {
+    /// An empty cache.
+    pub const fn new() -> Self {
+        SnapshotCache { slots: RefCell::new([None, None]), lists: RefCell::new([Resolved::NONE, Resolved::NONE]) }
+    }
+}
+
+impl Default for SnapshotCache {
+    fn default() -> Self {
+        SnapshotCache::new()
+    }
 }
 
 impl fmt::Debug for SnapshotCache {
