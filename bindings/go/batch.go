@@ -116,7 +116,7 @@ func (e *Engine) IsEnabledMany(b *Batch, ctx *Context, defaults, out []bool) {
 			}
 		}
 		if ptr != nil {
-			bits = cIsEnabledPrepared(ptr, cptr(ctx), b.prep, from, count, bits)
+			bits = cIsEnabledList(ptr, cptr(ctx), b.prep, from, count, bits)
 		}
 		for i := range out[from : from+count] {
 			out[from+i] = bits>>i&1 != 0
@@ -226,6 +226,34 @@ func (r *BatchResults) Detail(i int) Detail {
 	}
 	out := r.e.detail(ptr, d)
 	runtime.KeepAlive(r.e)
+	return out
+}
+
+// isEnabledUnprepared is IsEnabledMany through ff_is_enabled_many, which looks each
+// key up on every call: kept to test that call from Go; IsEnabledMany reads the
+// batch's flag list, whose lookups the context keeps.
+func (e *Engine) isEnabledUnprepared(b *Batch, ctx *Context, defaults []bool) []bool {
+	n := len(b.lens)
+	out := make([]bool, n)
+	ptr := e.ptr()
+	for from := 0; from < n; from += 64 {
+		count := min(n-from, 64)
+		var bits uint64
+		for i := range count {
+			if defaults != nil && defaults[from+i] {
+				bits |= 1 << i
+			}
+		}
+		if ptr != nil {
+			bits = cIsEnabledPrepared(ptr, cptr(ctx), b.prep, from, count, bits)
+		}
+		for i := range count {
+			out[from+i] = bits>>i&1 != 0
+		}
+	}
+	runtime.KeepAlive(ctx)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(e)
 	return out
 }
 

@@ -182,6 +182,13 @@ func checkSwitchesEqualSingles(t *testing.T, e *Engine, b *Batch, ctx *Context) 
 			t.Fatalf("%q: IsEnabledMany %v with nil defaults, IsEnabled %v", k, out[i], want)
 		}
 	}
+	// ff_is_enabled_many, which looks the keys up again, answers as the list does.
+	for _, defaults := range [][]bool{nil, out} {
+		e.IsEnabledMany(b, ctx, defaults, out)
+		if unprepared := e.isEnabledUnprepared(b, ctx, defaults); !slices.Equal(unprepared, out) {
+			t.Fatalf("ff_is_enabled_many %v, the batch's list %v", unprepared, out)
+		}
+	}
 }
 
 func TestIsEnabledManyBeyondOneChunk(t *testing.T) {
@@ -242,6 +249,17 @@ func TestEvaluateBatchEqualsSingleCalls(t *testing.T) {
 		}
 	}
 	ctx := newContext(t, "user-1", "country", "US")
+	// The context keeps where the batch's keys are in this config; the override, then
+	// the reload below, must not be answered from that.
+	checkSwitchesEqualSingles(t, e, b, ctx)
+	if err := e.SetOverride("on", "off"); err != nil {
+		t.Fatal(err)
+	}
+	checkSwitchesEqualSingles(t, e, b, ctx)
+	if err := e.ClearOverride("on"); err != nil {
+		t.Fatal(err)
+	}
+	checkSwitchesEqualSingles(t, e, b, ctx)
 	e.EvaluateBatch(b, ctx, r)
 	if r.Reason(5) != ReasonFlagNotFound || r.Reason(6) != ReasonFlagNotFound || r.Enabled(5, true) != true ||
 		r.Variant(5, "def") != "def" || !r.Enabled(0, false) || r.Variant(1, "") != "on" || r.Detail(1).RuleID != "na" {
@@ -264,6 +282,7 @@ func TestEvaluateBatchEqualsSingleCalls(t *testing.T) {
 		checkBatchEqualsSingles(t, e, b, c, r, multivariate)
 		checkBatchEqualsSingles(t, e, fresh, c, rFresh, multivariate)
 	}
+	checkSwitchesEqualSingles(t, e, b, ctx)
 	e.EvaluateBatch(b, ctx, r)
 	if r.Enabled(1, true) || r.Reason(2) != ReasonFlagNotFound {
 		t.Fatalf("after the reload: geo %+v, half %+v", r.Detail(1), r.Detail(2))

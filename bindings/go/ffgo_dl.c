@@ -96,6 +96,14 @@
       (const ff_engine *e, const char *const *k, const size_t *l, size_t n, const ff_context *c, \
        const bool *d, bool *out),                                                             \
       (e, k, l, n, c, d, out))                                                                \
+    X(ff_status, ff_flag_list_create,                                                         \
+      (const char *const *k, const size_t *l, size_t n, ff_flag_list **out, ff_error **err),  \
+      (k, l, n, out, err))                                                                    \
+    V(ff_flag_list_free, (ff_flag_list *list), (list))                                        \
+    X(ff_status, ff_flag_list_is_enabled,                                                     \
+      (const ff_engine *e, const ff_flag_list *list, size_t first, size_t count,              \
+       const ff_context *c, const bool *d, bool *out),                                        \
+      (e, list, first, count, c, d, out))                                                     \
     X(ff_status, ff_all_flags_json,                                                           \
       (const ff_engine *e, const ff_context *c, ff_bytes *out, ff_error **err), (e, c, out, err)) \
     X(ff_status, ff_flag_set_override,                                                        \

@@ -236,28 +236,56 @@ static inline ff_status ff_go_evaluate_prepared(uintptr_t e_h, uintptr_t keys, s
     return ff_evaluate_many_detail(e, k, (const size_t *)(k + n), n, ctx, (ff_detail *)out);
 }
 
+// Bit i of defaults as a bool for each of count (at most 64) flags in `in`; NULL (no
+// defaults: every default false) when no bit is set.
+static inline const bool *ff_go_defaults(uint64_t defaults, size_t count, bool in[64]) {
+    if (defaults == 0) return NULL;
+    for (size_t i = 0; i < count; i++) in[i] = (defaults >> i) & 1;
+    return in;
+}
+
+static inline uint64_t ff_go_bits(const bool *out, size_t count) {
+    uint64_t answers = 0;
+    for (size_t i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
+    return answers;
+}
+
 // ff_is_enabled_many over keys [from, from + count) of a prepared batch (count at most
 // 64), the defaults and the answers as bits (bit i for key from + i): nothing but
 // integers crosses, so cgo checks no pointer and Go allocates nothing. A refused call
 // (which a prepared batch cannot make) answers the defaults, as ff_is_enabled does.
 static inline uint64_t ff_go_is_enabled_prepared(uintptr_t e_h, uintptr_t keys, size_t n, size_t from,
                                                  size_t count, uintptr_t ctx_h, uint64_t defaults) {
-    const ff_engine *e = (const ff_engine *)e_h;
-    const ff_context *ctx = (const ff_context *)ctx_h;
     const char *const *k = (const char *const *)keys;
-    bool in[64] = {false}, out[64];
-    const bool *d = NULL; // no defaults: every default false
-    uint64_t answers = 0;
+    bool in[64], out[64];
     if (count > 64) return defaults;
-    if (defaults != 0) {
-        for (size_t i = 0; i < count; i++) in[i] = (defaults >> i) & 1;
-        d = in;
-    }
-    if (ff_is_enabled_many(e, k + from, (const size_t *)(k + n) + from, count, ctx, d, out) != FF_STATUS_OK)
+    if (ff_is_enabled_many((const ff_engine *)e_h, k + from, (const size_t *)(k + n) + from, count,
+                           (const ff_context *)ctx_h, ff_go_defaults(defaults, count, in), out) != FF_STATUS_OK)
         return defaults;
-    for (size_t i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
-    return answers;
+    return ff_go_bits(out, count);
 }
+
+// ff_go_is_enabled_prepared through a Batch's ff_flag_list, whose lookups the context
+// keeps while the config stays the same.
+static inline uint64_t ff_go_is_enabled_list(uintptr_t e_h, uintptr_t list, size_t from, size_t count,
+                                             uintptr_t ctx_h, uint64_t defaults) {
+    bool in[64], out[64];
+    if (count > 64) return defaults;
+    if (ff_flag_list_is_enabled((const ff_engine *)e_h, (const ff_flag_list *)list, from, count,
+                                (const ff_context *)ctx_h, ff_go_defaults(defaults, count, in), out) != FF_STATUS_OK)
+        return defaults;
+    return ff_go_bits(out, count);
+}
+
+// A Batch's ff_flag_list over its prepared keys; 0 if the library refused it.
+static inline uintptr_t ff_go_flag_list_create(uintptr_t keys, size_t n) {
+    const char *const *k = (const char *const *)keys;
+    ff_flag_list *list = NULL;
+    ff_flag_list_create(k, (const size_t *)(k + n), n, &list, NULL);
+    return (uintptr_t)list;
+}
+
+static inline void ff_go_flag_list_free(uintptr_t list) { ff_flag_list_free((ff_flag_list *)list); }
 
 typedef struct { ff_reason reason; bool value; } ff_go_bool;
 typedef struct { ff_reason reason; double value; } ff_go_double;
@@ -723,10 +751,12 @@ func cEvaluateManyPlain(e, c unsafe.Pointer, buf []byte, lens []uintptr, out []c
 }
 
 // cKeys is a Batch's keys where the library reads them (see ff_go_evaluate_prepared),
-// laid out once so that a batch call marshals nothing. Freed when unreachable.
+// laid out once so that a batch call marshals nothing, and the ff_flag_list made of
+// them. Freed when unreachable.
 type cKeys struct {
-	mem unsafe.Pointer
-	n   int
+	mem  unsafe.Pointer
+	list C.uintptr_t
+	n    int
 }
 
 func prepareKeys(buf []byte, lens []uintptr) *cKeys {
@@ -747,8 +777,15 @@ func prepareKeys(buf []byte, lens []uintptr) *cKeys {
 		ptrs[i], sizes[i] = at, l
 		at += l
 	}
-	k := &cKeys{mem: mem, n: n}
-	runtime.SetFinalizer(k, func(k *cKeys) { C.free(k.mem) })
+	k := &cKeys{mem: mem, n: n, list: C.ff_go_flag_list_create(C.uintptr_t(uintptr(mem)), C.size_t(n))}
+	if k.list == 0 {
+		C.free(mem)
+		panic("featureflags: out of memory preparing a batch")
+	}
+	runtime.SetFinalizer(k, func(k *cKeys) {
+		C.ff_go_flag_list_free(k.list)
+		C.free(k.mem)
+	})
 	return k
 }
 
@@ -787,6 +824,14 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
 	r := C.ff_go_is_enabled_prepared(engH(e), C.uintptr_t(uintptr(k.mem)), C.size_t(k.n), C.size_t(from),
 		C.size_t(count), ctxH(c), C.uint64_t(defaults))
+	runtime.KeepAlive(k)
+	return uint64(r)
+}
+
+// cIsEnabledList answers keys [from, from+count) of k (count ≤ 64) as bits through
+// k's flag list.
+func cIsEnabledList(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
+	r := C.ff_go_is_enabled_list(engH(e), k.list, C.size_t(from), C.size_t(count), ctxH(c), C.uint64_t(defaults))
 	runtime.KeepAlive(k)
 	return uint64(r)
 }

@@ -42,6 +42,7 @@ var fns struct {
 	rolloutStatus, rolloutAdvance, rolloutPause, rolloutResume, rolloutRollback              uintptr
 	eventsDrain, eventsDropped, eventsSetEvaluation, setListener                             uintptr
 	flagBool, flagString, evaluateMany, evaluateManyDetail, allFlagsJSON, isEnabledMany      uintptr
+	flagListCreate, flagListFree, flagListIsEnabled                                          uintptr
 	flagdLoadJSON, flagdLoadFile, contextSetJSON, flagdEvaluate                              uintptr
 
 	track            func(e uintptr, u *byte, ul uintptr, m *byte, ml uintptr, v float64, err *uintptr) uint32
@@ -117,6 +118,8 @@ func openLibrary(path string) (uint32, error) {
 		{&t.flagString, "ff_flag_string"}, {&t.evaluateMany, "ff_evaluate_many"},
 		{&t.evaluateManyDetail, "ff_evaluate_many_detail"}, {&t.allFlagsJSON, "ff_all_flags_json"},
 		{&t.isEnabledMany, "ff_is_enabled_many"},
+		{&t.flagListCreate, "ff_flag_list_create"}, {&t.flagListFree, "ff_flag_list_free"},
+		{&t.flagListIsEnabled, "ff_flag_list_is_enabled"},
 		{&t.flagdLoadJSON, "ff_engine_load_flagd_json"}, {&t.flagdLoadFile, "ff_engine_load_flagd_file"},
 		{&t.contextSetJSON, "ff_context_set_json"}, {&t.flagdEvaluate, "ff_flagd_evaluate"},
 	} {
@@ -683,17 +686,37 @@ func manyKeys(buf []byte, lens []uintptr, ptrs []uintptr) {
 
 // cKeys is a Batch's keys as the library reads them: pointers into buf (a Go heap
 // allocation, which does not move; kept alive by cKeys) computed once, so that a batch
-// call marshals nothing.
+// call marshals nothing, and the ff_flag_list made of them (freed when unreachable).
 type cKeys struct {
 	buf  []byte
 	ptrs []uintptr
 	lens []uintptr
 	n    int
+	list uintptr
 }
 
 func prepareKeys(buf []byte, lens []uintptr) *cKeys {
 	k := &cKeys{buf: buf, lens: lens, n: len(lens), ptrs: make([]uintptr, len(lens))}
 	manyKeys(buf, lens, k.ptrs)
+	if k.n == 0 {
+		return k
+	}
+	a := getCall()
+	a.args[0], a.args[1], a.args[2] = uintptr(unsafe.Pointer(&k.ptrs[0])), uintptr(unsafe.Pointer(&k.lens[0])), uintptr(k.n)
+	a.args[3], a.args[4] = a.outPtr(), 0
+	a.do(fns.flagListCreate, 5)
+	k.list = a.out
+	calls.Put(a)
+	runtime.KeepAlive(k)
+	if k.list == 0 {
+		panic("featureflags: out of memory preparing a batch")
+	}
+	runtime.SetFinalizer(k, func(k *cKeys) {
+		a := getCall()
+		a.args[0] = k.list
+		a.do(fns.flagListFree, 1)
+		calls.Put(a)
+	})
 	return k
 }
 
@@ -731,9 +754,28 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 // for key from+i), defaults likewise; a refused call answers the defaults.
 func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
 	a := getCall()
-	in, out := &a.bools[0], &a.bools[1]
 	a.args[0], a.args[1], a.args[2] = uintptr(e), uintptr(unsafe.Pointer(&k.ptrs[from])), uintptr(unsafe.Pointer(&k.lens[from]))
 	a.args[3], a.args[4] = uintptr(count), uintptr(c)
+	answers := a.switches(fns.isEnabledMany, count, defaults)
+	runtime.KeepAlive(k)
+	return answers
+}
+
+// cIsEnabledList answers keys [from, from+count) of k (count ≤ 64) as bits through
+// k's flag list, as cIsEnabledPrepared does through the keys.
+func cIsEnabledList(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
+	a := getCall()
+	a.args[0], a.args[1], a.args[2], a.args[3], a.args[4] = uintptr(e), k.list, uintptr(from), uintptr(count), uintptr(c)
+	answers := a.switches(fns.flagListIsEnabled, count, defaults)
+	runtime.KeepAlive(k)
+	return answers
+}
+
+// switches calls fn (ff_is_enabled_many or ff_flag_list_is_enabled: their last two
+// arguments are the defaults and the answers) with a's first five arguments and the
+// count ≤ 64 defaults and answers as bits, then returns a to the pool.
+func (a *call) switches(fn uintptr, count int, defaults uint64) uint64 {
+	in, out := &a.bools[0], &a.bools[1]
 	a.args[5], a.args[6] = 0, uintptr(unsafe.Pointer(out)) // no defaults: every default false
 	if defaults != 0 {
 		for i := 0; i < count; i++ {
@@ -742,7 +784,7 @@ func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults
 		a.args[5] = uintptr(unsafe.Pointer(in))
 	}
 	answers := defaults
-	if r, _ := a.do(fns.isEnabledMany, 7); uint32(r) == statusOK {
+	if r, _ := a.do(fn, 7); uint32(r) == statusOK {
 		answers = 0
 		for i := 0; i < count; i++ {
 			if out[i] {
@@ -751,7 +793,6 @@ func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults
 		}
 	}
 	calls.Put(a)
-	runtime.KeepAlive(k)
 	return answers
 }
 

@@ -169,6 +169,56 @@ TEST(Engine, SwitchBatchAnswersAsIsEnabled) {
   EXPECT_TRUE(e.is_enabled_many(nullptr, 0, ctx, nullptr, nullptr));
 }
 
+TEST(Engine, FlagListAnswersAsIsEnabledThroughOverridesAndReloads) {
+  auto e = engine();
+  const std::string_view base[] = {"on", "geo", "layout", "missing", "big", "router"};
+  constexpr std::size_t n = 70;
+  std::string_view keys[n];
+  bool defaults[n], out[n];
+  for (std::size_t i = 0; i < n; i++) {
+    keys[i] = base[i % 6];
+    defaults[i] = i % 3 == 1;
+  }
+  const ff::FlagList list(keys, n);
+  ASSERT_EQ(list.size(), n);
+  ff::Context ctx("user-1");
+  // One context throughout: what it remembers of the list must follow each change.
+  auto check = [&](const char* when) {
+    for (const char* country : {"CA", "FR"}) {
+      ctx.set("country", country);
+      for (std::size_t i = 0; i < n; i++) out[i] = !defaults[i];
+      ASSERT_TRUE(e.is_enabled_list(list, ctx, defaults, out)) << when;
+      for (std::size_t i = 0; i < n; i++) {
+        EXPECT_EQ(out[i], e.is_enabled(keys[i], ctx, defaults[i])) << when << " " << keys[i] << " " << i;
+      }
+      ASSERT_TRUE(e.is_enabled_list(list, ctx, nullptr, out)) << when;
+      for (std::size_t i = 0; i < n; i++) EXPECT_EQ(out[i], e.is_enabled(keys[i], ctx, false)) << when << " " << keys[i];
+    }
+  };
+  check("first config");
+  e.set_override("on", "off");
+  check("override");
+  EXPECT_FALSE(out[0]);
+  e.clear_override("on");
+  check("override cleared");
+  e.load_json(R"({"schema_version": 1, "flags": {"aaa": {"type": "boolean"}, "geo": {"type": "boolean", "enabled": false},
+      "on": {"type": "multivariate", "variants": {"x": 1, "y": 2}, "default": "x"}, "router": {"type": "boolean"}}})");
+  check("second config");
+  // Defaults in and answers out in one array; an empty list; no answers array.
+  bool inout[n];
+  for (std::size_t i = 0; i < n; i++) inout[i] = true;
+  ASSERT_TRUE(e.is_enabled_list(list, ctx, inout, inout));
+  EXPECT_FALSE(inout[1]);  // geo: disabled
+  EXPECT_TRUE(inout[0]);   // on: multivariate now, so the default
+  const ff::FlagList empty({});
+  EXPECT_TRUE(e.is_enabled_list(empty, ctx, nullptr, nullptr));
+  EXPECT_FALSE(e.is_enabled_list(list, ctx, nullptr, nullptr));
+  ff::Error err;
+  EXPECT_FALSE(ff::FlagList::create(nullptr, 1, err).has_value());
+  EXPECT_EQ(err.status(), ff::Status::InvalidArgument);
+  EXPECT_NE(std::string(err.what()).find("keys"), std::string::npos) << err.what();
+}
+
 TEST(Engine, SettersTakeEveryArithmeticTypeAndStrings) {
   auto e = engine();
   ff::Context ctx("u");

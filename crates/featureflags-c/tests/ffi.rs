@@ -787,18 +787,20 @@ fn a_flag_list_answers_as_single_is_enabled_calls() {
         // Creation refuses what it cannot copy, naming the argument.
         let mut bad = ptrs.clone();
         bad[2] = ptr::null();
+        // One raw pointer to `list` for every call, as a C caller passes it.
+        let slot: *mut *mut ff_flag_list = &mut list;
         for (k, l, n, o, name) in [
-            (bad.as_ptr(), lens.as_ptr(), 6, &mut list as *mut _, "keys[2]"),
-            (ptr::null(), lens.as_ptr(), 1, &mut list as *mut _, "keys"),
-            (ptrs.as_ptr(), ptr::null(), 1, &mut list as *mut _, "lens"),
+            (bad.as_ptr(), lens.as_ptr(), 6, slot, "keys[2]"),
+            (ptr::null(), lens.as_ptr(), 1, slot, "keys"),
+            (ptrs.as_ptr(), ptr::null(), 1, slot, "lens"),
             (ptrs.as_ptr(), lens.as_ptr(), 1, ptr::null_mut(), "out"),
         ] {
-            list = 8usize as *mut ff_flag_list; // overwritten with NULL
+            slot.write(ptr::dangling_mut()); // overwritten with NULL
             assert_eq!(ff_flag_list_create(k, l, n, o, &mut err), ff_status::FF_STATUS_INVALID_ARGUMENT);
             assert!(message(err).contains(name), "{name}: {}", message(err));
             ff_error_free(err);
             if !o.is_null() {
-                assert!(list.is_null());
+                assert!(slot.read().is_null());
             }
         }
         // An empty list reads nothing.

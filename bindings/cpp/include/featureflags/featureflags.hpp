@@ -39,6 +39,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -46,6 +47,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "featureflags.h"
 
@@ -218,6 +220,9 @@ struct EngineDeleter {
 };
 struct ContextDeleter {
   void operator()(ff_context* c) const noexcept { ff_context_free(c); }
+};
+struct FlagListDeleter {
+  void operator()(ff_flag_list* l) const noexcept { ff_flag_list_free(l); }
 };
 
 /// How many keys a batch call takes at once: the key pointers and lengths (and the
@@ -392,6 +397,66 @@ struct Interned {
 
 /// Where a rollout stands (ff_rollout_info; state is an ff_rollout_state).
 using RolloutInfo = ff_rollout_info;
+
+/// Flag keys copied once, read with Engine::is_enabled_list(): a context remembers where
+/// the keys of the last two lists it read are in the engine's current config, so reading
+/// the same switches request after request skips looking each key up (about a quarter
+/// of a batch of simple flags). Move-only; any number of threads may read one list at
+/// once, with any engine.
+class FlagList {
+ public:
+#if FEATUREFLAGS_EXCEPTIONS
+  /// A list of `keys`, in order.
+  FlagList(std::initializer_list<std::string_view> keys) : FlagList(keys.begin(), keys.size()) {}
+  /// A list of the `n` keys at `keys`; throws Error(Status::InvalidArgument) for null
+  /// keys with n > 0.
+  FlagList(const std::string_view* keys, std::size_t n) {
+    Error e;
+    if (!init(keys, n, e)) throw e;
+  }
+#endif
+  /// A list of the `n` keys at `keys`, or nullopt with the reason in `err`.
+  [[nodiscard]] static std::optional<FlagList> create(const std::string_view* keys, std::size_t n, Error& err) {
+    FlagList list;
+    if (!list.init(keys, n, err)) return std::nullopt;
+    return list;
+  }
+
+  FlagList(FlagList&&) noexcept = default;
+  FlagList& operator=(FlagList&&) noexcept = default;
+  FlagList(const FlagList&) = delete;
+  FlagList& operator=(const FlagList&) = delete;
+  ~FlagList() = default;
+
+  /// Number of keys.
+  [[nodiscard]] std::size_t size() const noexcept { return n_; }
+  /// The C handle, owned by this list.
+  [[nodiscard]] const ff_flag_list* raw() const noexcept { return ptr_.get(); }
+
+ private:
+  FlagList() = default;
+  bool init(const std::string_view* keys, std::size_t n, Error& err) {
+    if (!detail::check_abi(err)) return false;
+    if (n > 0 && keys == nullptr) {
+      err = Error(Status::InvalidArgument, "keys: null array");
+      return false;
+    }
+    std::vector<const char*> ptrs(n);
+    std::vector<std::size_t> lens(n);
+    for (std::size_t i = 0; i < n; i++) {
+      ptrs[i] = keys[i].data();
+      lens[i] = keys[i].size();
+    }
+    ff_flag_list* list = nullptr;
+    if (!detail::call_into(err, ff_flag_list_create, ptrs.data(), lens.data(), n, &list)) return false;
+    ptr_.reset(list);
+    n_ = n;
+    return true;
+  }
+
+  std::unique_ptr<ff_flag_list, detail::FlagListDeleter> ptr_;
+  std::size_t n_ = 0;
+};
 
 /// A feature-flag engine: the loaded config, overrides, clock, experiments, rollouts and
 /// events. Move-only; thread-safe.
@@ -584,6 +649,14 @@ class Engine {
       return ff_is_enabled_many(ptr_.get(), ptrs, lens, m, ctx.raw(), defaults == nullptr ? nullptr : defaults + done,
                                 out + done) == FF_STATUS_OK;
     });
+  }
+  /// is_enabled_many() for the keys of `list`: `out[i]` for key i, `defaults` as there
+  /// (`list.size()` of each). While the engine's config stays the same, the context finds
+  /// the keys where it looked them up before. Allocates nothing after the context's first
+  /// read of the list from a config. False when the library refused the arguments (a
+  /// null `out` for a non-empty list).
+  bool is_enabled_list(const FlagList& list, const Context& ctx, const bool* defaults, bool* out) const noexcept {
+    return ff_flag_list_is_enabled(ptr_.get(), list.raw(), 0, list.size(), ctx.raw(), defaults, out) == FF_STATUS_OK;
   }
   /// Every flag evaluated for `ctx` as the JSON document a server hands to a client SDK
   /// at bootstrap (LaunchDarkly's allFlagsState shape: each key with its value, then
