@@ -328,6 +328,35 @@ JNI(jbyteArray, flagString)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jl
 /* The keys of a batch at most this many at a time, their bytes in one stack buffer. */
 enum { MANY_CHUNK = 32, MANY_BYTES = 4096 };
 
+/* The next chunk of keys from keys[done]: as many as buf holds, at least one and at most
+ * MANY_CHUNK, copied into buf and pointed at by ptrs and lens. Returns how many. */
+static jsize next_keys(JNIEnv *env, jobjectArray keys, jsize done, jsize n, char buf[MANY_BYTES],
+                       const char *ptrs[MANY_CHUNK], size_t lens[MANY_CHUNK]) {
+    jsize m = 0;
+    size_t used = 0;
+    while (done + m < n && m < MANY_CHUNK) {
+        jbyteArray key = (jbyteArray)(*env)->GetObjectArrayElement(env, keys, done + m);
+        jsize len = key == NULL ? 0 : (*env)->GetArrayLength(env, key);
+        if (m > 0 && used + (size_t)len > MANY_BYTES) {
+            (*env)->DeleteLocalRef(env, key);
+            break;
+        }
+        /* A key too long for the buffer alone is looked up as no key: not found. */
+        if (used + (size_t)len <= MANY_BYTES) {
+            if (len > 0) (*env)->GetByteArrayRegion(env, key, 0, len, (jbyte *)buf + used);
+            ptrs[m] = buf + used;
+            lens[m] = (size_t)len;
+            used += (size_t)len;
+        } else {
+            ptrs[m] = "";
+            lens[m] = 0;
+        }
+        (*env)->DeleteLocalRef(env, key);
+        m++;
+    }
+    return m;
+}
+
 /* Evaluates keys[i] for every i in one call per chunk, writing {variant id, reason, rule
  * index, rule id id} per key into out[4 * i ...] as evaluate does. */
 JNI(void, evaluateMany)(JNIEnv *env, jclass cls, jlong e, jobjectArray keys, jlong c, jlongArray out) {
@@ -339,28 +368,7 @@ JNI(void, evaluateMany)(JNIEnv *env, jclass cls, jlong e, jobjectArray keys, jlo
     size_t lens[MANY_CHUNK];
     ff_detail details[MANY_CHUNK];
     for (jsize done = 0; done < n;) {
-        jsize m = 0;
-        size_t used = 0;
-        while (done + m < n && m < MANY_CHUNK) {
-            jbyteArray key = (jbyteArray)(*env)->GetObjectArrayElement(env, keys, done + m);
-            jsize len = key == NULL ? 0 : (*env)->GetArrayLength(env, key);
-            if (m > 0 && used + (size_t)len > sizeof buf) {
-                (*env)->DeleteLocalRef(env, key);
-                break;
-            }
-            /* A key too long for the buffer alone is looked up as no key: not found. */
-            if (used + (size_t)len <= sizeof buf) {
-                if (len > 0) (*env)->GetByteArrayRegion(env, key, 0, len, (jbyte *)buf + used);
-                ptrs[m] = buf + used;
-                lens[m] = (size_t)len;
-                used += (size_t)len;
-            } else {
-                ptrs[m] = "";
-                lens[m] = 0;
-            }
-            (*env)->DeleteLocalRef(env, key);
-            m++;
-        }
+        jsize m = next_keys(env, keys, done, n, buf, ptrs, lens);
         if (e == 0 || ff_evaluate_many_detail(ENGINE(e), ptrs, lens, (size_t)m, (const ff_context *)CONTEXT(c),
                                               details) != FF_STATUS_OK) {
             for (jsize i = 0; i < m; i++) {
@@ -378,6 +386,30 @@ JNI(void, evaluateMany)(JNIEnv *env, jclass cls, jlong e, jobjectArray keys, jlo
             }
         }
         (*env)->SetLongArrayRegion(env, out, 4 * done, 4 * m, results);
+        done += m;
+    }
+}
+
+/* jboolean arrays are passed to the library as bool arrays: both are one byte, 0 or 1. */
+_Static_assert(sizeof(jboolean) == sizeof(bool), "jboolean and bool differ in size");
+
+/* ff_is_enabled_many for keys[i] with default defaults[i] (all false when defaults is
+ * NULL) into out[i], one call per chunk. A refused call answers the defaults. */
+JNI(void, isEnabledMany)(JNIEnv *env, jclass cls, jlong e, jobjectArray keys, jlong c, jbooleanArray defaults,
+                         jbooleanArray out) {
+    (void)cls;
+    jsize n = (*env)->GetArrayLength(env, keys);
+    char buf[MANY_BYTES];
+    const char *ptrs[MANY_CHUNK];
+    size_t lens[MANY_CHUNK];
+    jboolean in[MANY_CHUNK] = {JNI_FALSE}, answers[MANY_CHUNK];
+    for (jsize done = 0; done < n;) {
+        jsize m = next_keys(env, keys, done, n, buf, ptrs, lens);
+        if (defaults != NULL) (*env)->GetBooleanArrayRegion(env, defaults, done, m, in);
+        if (ff_is_enabled_many(ENGINE(e), ptrs, lens, (size_t)m, (const ff_context *)CONTEXT(c),
+                               defaults != NULL ? (const bool *)in : NULL, (bool *)answers) != FF_STATUS_OK)
+            memcpy(answers, in, sizeof answers);
+        (*env)->SetBooleanArrayRegion(env, out, done, m, answers);
         done += m;
     }
 }
@@ -412,25 +444,42 @@ JNI(jint, evaluateBatch)(JNIEnv *env, jclass cls, jlong e, jlong keys, jint n, j
                                          (const ff_context *)CONTEXT(c), (ff_detail *)(intptr_t)out);
 }
 
-/* ff_is_enabled_many over keys [from, from + count) of a prepared batch of n keys (count
- * at most 64), the defaults and the answers as bits (bit i for key from + i): no array
- * crosses JNI. A refused call (which a prepared batch cannot make) answers the defaults,
- * as ff_is_enabled does. */
-JNI(jlong, isEnabledBatch)(JNIEnv *env, jclass cls, jlong e, jlong keys, jint n, jint from, jint count, jlong c,
-                           jlong defaults) {
-    (void)env;
+/* A FlagBatch's list, made from its prepared keys (n key pointers, then n lengths). */
+JNI(jlong, flagListNew)(JNIEnv *env, jclass cls, jlong keys, jint n) {
     (void)cls;
     const char *const *k = (const char *const *)(intptr_t)keys;
+    ff_flag_list *list = NULL;
+    ff_error *err = NULL;
+    /* The status first: err as an argument beside the call could be read before the call writes it. */
+    ff_status status = ff_flag_list_create(k, (const size_t *)(k + n), (size_t)n, &list, &err);
+    if (fail(env, status, err)) return 0;
+    return (jlong)(intptr_t)list;
+}
+
+JNI(void, flagListFree)(JNIEnv *env, jclass cls, jlong list) {
+    (void)env;
+    (void)cls;
+    ff_flag_list_free((ff_flag_list *)(intptr_t)list);
+}
+
+/* ff_flag_list_is_enabled over keys [from, from + count) of a list (count at most 64),
+ * the defaults and the answers as bits (bit i for key from + i): no array crosses JNI.
+ * A refused call (which a FlagBatch cannot make) answers the defaults, as ff_is_enabled
+ * does. */
+JNI(jlong, isEnabledList)(JNIEnv *env, jclass cls, jlong e, jlong list, jint from, jint count, jlong c,
+                          jlong defaults) {
+    (void)env;
+    (void)cls;
     uint64_t bits = (uint64_t)defaults, answers = 0;
     bool in[64] = {false}, out[64];
     const bool *d = NULL; /* no defaults: every default false */
-    if (count < 0 || count > 64 || from < 0 || from > n - count) return defaults;
+    if (count < 0 || count > 64 || from < 0) return defaults;
     if (bits != 0) {
         for (jint i = 0; i < count; i++) in[i] = (bits >> i) & 1;
         d = in;
     }
-    if (ff_is_enabled_many(ENGINE(e), k + from, (const size_t *)(k + n) + from, (size_t)count,
-                           (const ff_context *)CONTEXT(c), d, out) != FF_STATUS_OK)
+    if (ff_flag_list_is_enabled(ENGINE(e), (const ff_flag_list *)(intptr_t)list, (size_t)from, (size_t)count,
+                                (const ff_context *)CONTEXT(c), d, out) != FF_STATUS_OK)
         return defaults;
     for (jint i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
     return (jlong)answers;

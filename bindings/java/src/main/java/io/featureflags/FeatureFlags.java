@@ -505,7 +505,9 @@ public final class FeatureFlags implements AutoCloseable {
      * {@code defaults[i]} (false when {@code defaults} is null) where {@link #isEnabled}
      * would return its default (missing or multivariate flag, nothing served, closed
      * engine or context). The cheapest way to read a page's switches: one JNI crossing
-     * per 64 flags, no per-flag detail, nothing allocated.
+     * per 64 flags, no per-flag detail, nothing allocated, and the context remembers where
+     * the batch's flags are in the current config, so they are looked up again only after
+     * a reload (it remembers the last two batches it read).
      *
      * @param batch the flags, prepared once with {@link FlagBatch#of}
      * @param ctx the user
@@ -516,9 +518,7 @@ public final class FeatureFlags implements AutoCloseable {
      */
     public void isEnabledMany(FlagBatch batch, EvaluationContext ctx, boolean[] defaults, boolean[] out) {
         int n = batch.size();
-        if (out.length < n || (defaults != null && defaults.length < n)) {
-            throw new IllegalArgumentException("featureflags: out or defaults shorter than the batch of " + n);
-        }
+        checkSwitchArrays(n, defaults, out);
         try {
             long h = handle;
             long c = ctx.evaluationHandle();
@@ -533,7 +533,7 @@ public final class FeatureFlags implements AutoCloseable {
                     }
                 }
                 if (h != 0 && c != 0) {
-                    bits = Native.isEnabledBatch(h, batch.address, n, from, count, c, bits);
+                    bits = Native.isEnabledList(h, batch.list, from, count, c, bits);
                 }
                 for (int i = 0; i < count; i++) {
                     out[from + i] = (bits >>> i & 1) != 0;
@@ -543,6 +543,48 @@ public final class FeatureFlags implements AutoCloseable {
             Reference.reachabilityFence(batch);
             Reference.reachabilityFence(ctx);
             Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * {@link #isEnabled} for each of {@code keys} in one call into the library per 32
+     * keys, all from the same config: {@code out[i]} answers {@code keys[i]}, or is
+     * {@code defaults[i]} (false when {@code defaults} is null) where {@link #isEnabled}
+     * would return its default. It copies the keys and looks them up on every call; for
+     * flags asked again and again, a {@link FlagBatch} does neither.
+     *
+     * @param keys the flags
+     * @param ctx the user
+     * @param defaults each flag's default, or null for false; may be {@code out} itself
+     * @param out the answers, as long as {@code keys}
+     * @throws IllegalArgumentException when {@code out} or {@code defaults} is shorter
+     *     than {@code keys}
+     */
+    public void isEnabledMany(String[] keys, EvaluationContext ctx, boolean[] defaults, boolean[] out) {
+        checkSwitchArrays(keys.length, defaults, out);
+        byte[][] bytes = new byte[keys.length][];
+        for (int i = 0; i < keys.length; i++) {
+            bytes[i] = key(keys[i]);
+        }
+        try {
+            long h = handle;
+            long c = ctx.evaluationHandle();
+            if (h != 0 && c != 0) {
+                Native.isEnabledMany(h, bytes, c, defaults, out);
+            } else {
+                for (int i = 0; i < keys.length; i++) {
+                    out[i] = defaults != null && defaults[i];
+                }
+            }
+        } finally {
+            Reference.reachabilityFence(ctx);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    private static void checkSwitchArrays(int n, boolean[] defaults, boolean[] out) {
+        if (out.length < n || (defaults != null && defaults.length < n)) {
+            throw new IllegalArgumentException("featureflags: out or defaults shorter than the " + n + " flags");
         }
     }
 

@@ -1,14 +1,18 @@
 package io.featureflags;
 
+import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * A fixed list of flag keys that {@link FeatureFlags#evaluateBatch} evaluates in one call
- * into the library. The keys are laid out once, in native memory where the library reads
- * them, so that a call copies nothing. Make it once (at start-up) and reuse it; it is
- * immutable and may be shared between threads. Its memory is freed by the garbage
- * collector.
+ * A fixed list of flag keys that {@link FeatureFlags#evaluateBatch} and
+ * {@link FeatureFlags#isEnabledMany(FlagBatch, EvaluationContext, boolean[], boolean[])}
+ * evaluate in one call into the library. The keys are laid out once, in native memory
+ * where the library reads them, so that a call copies nothing; for isEnabledMany the
+ * library keeps its own copy (an {@code ff_flag_list}), whose keys each context looks up
+ * once per config. Make it once (at start-up) and reuse it; it is immutable and may be
+ * shared between threads. Its memory is freed by the garbage collector (the library's
+ * copy by a {@link Cleaner}).
  */
 public final class FlagBatch {
     /** {pointer size, sizeof ff_detail, offsets of reason, rule_index, variant id, rule id id}. */
@@ -18,6 +22,8 @@ public final class FlagBatch {
     /** n key pointers, then n lengths (pointer-sized), then the keys' UTF-8 bytes. */
     private final ByteBuffer prepared;
     final long address;
+    /** The library's copy of the keys ({@code ff_flag_list}), freed once the batch is unreachable. */
+    final long list;
 
     private FlagBatch(String[] keys) {
         this.keys = keys.clone();
@@ -40,6 +46,25 @@ public final class FlagBatch {
             at += bytes[i].length;
         }
         prepared.clear();
+        list = Native.flagListNew(address, n);
+        Native.CLEANER.register(this, new FreeList(list));
+    }
+
+    /**
+     * Frees the library's copy of the keys. It must not reach the batch: the cleaner runs
+     * it once that is unreachable.
+     */
+    private static final class FreeList implements Runnable {
+        private final long list;
+
+        FreeList(long list) {
+            this.list = list;
+        }
+
+        @Override
+        public void run() {
+            Native.flagListFree(list);
+        }
     }
 
     private void putWord(int offset, long value) {
@@ -55,11 +80,12 @@ public final class FlagBatch {
      *
      * @param keys the flags
      * @return the batch
+     * @throws NullPointerException for a null key, named by its index ({@code keys[i]})
      */
     public static FlagBatch of(String... keys) {
-        for (String k : keys) {
-            if (k == null) {
-                throw new NullPointerException("featureflags: a null key in a FlagBatch");
+        for (int i = 0; i < keys.length; i++) {
+            if (keys[i] == null) {
+                throw new NullPointerException("featureflags: FlagBatch.of: keys[" + i + "] is null");
             }
         }
         return new FlagBatch(keys);

@@ -78,10 +78,13 @@ final class Native {
     static native double flagNumber(long engine, byte[] key, long context, double def);
     static native byte[] flagString(long engine, byte[] key, long context);
     static native void evaluateMany(long engine, byte[][] keys, long context, long[] out);
+    static native void isEnabledMany(long engine, byte[][] keys, long context, boolean[] defaults, boolean[] out);
     static native int[] batchLayout();
     static native long bufferAddress(java.nio.ByteBuffer buffer);
     static native int evaluateBatch(long engine, long keys, int n, long context, long out);
-    static native long isEnabledBatch(long engine, long keys, int n, int from, int count, long context, long defaults);
+    static native long flagListNew(long keys, int n);
+    static native void flagListFree(long list);
+    static native long isEnabledList(long engine, long list, int from, int count, long context, long defaults);
     static native byte[] allFlags(long engine, long context);
     static native void setOverride(long engine, byte[] key, byte[] variant);
     static native void clearOverride(long engine, byte[] key);
