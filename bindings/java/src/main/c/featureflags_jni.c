@@ -34,11 +34,15 @@ static void throw_class(JNIEnv *env, const char *cls, const char *msg) {
     if (c != NULL) (*env)->ThrowNew(env, c, msg);
 }
 
-/* Throws for a failed status; frees err. Returns 1 when it threw. */
-static int fail(JNIEnv *env, ff_status status, ff_error *err) {
+/* Throws for a failed status; frees *err. Returns 1 when it threw. `err` is where the
+ * call wrote its error (or NULL), read only here: taking the error itself as an argument
+ * would let C read it before the call that fills it (`fail(env, ff_x(&err), err)`: the
+ * order in which arguments are evaluated is unspecified). */
+static int fail(JNIEnv *env, ff_status status, ff_error **err) {
+    ff_error *e = err != NULL ? *err : NULL;
     if (status == FF_STATUS_OK) return 0;
-    throw_class(env, exception_class(status), err != NULL ? ff_error_message(err) : ff_status_name(status));
-    ff_error_free(err);
+    throw_class(env, exception_class(status), e != NULL ? ff_error_message(e) : ff_status_name(status));
+    ff_error_free(e);
     return 1;
 }
 
@@ -130,7 +134,7 @@ JNI(jlong, engineNew)(JNIEnv *env, jclass cls, jbyteArray options) {
     ff_error *err = NULL;
     ff_status st = ff_engine_create(CHARS(o), &e, &err);
     free_bytes(&o);
-    fail(env, st, err);
+    fail(env, st, &err);
     return (jlong)(intptr_t)e;
 }
 
@@ -144,7 +148,7 @@ JNI(void, loadJson)(JNIEnv *env, jclass cls, jlong e, jbyteArray json) {
     ff_error *err = NULL;
     ff_status st = ff_engine_load_json(ENGINE(e), CHARS(j), &err);
     free_bytes(&j);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(void, loadFile)(JNIEnv *env, jclass cls, jlong e, jbyteArray path) {
@@ -155,7 +159,7 @@ JNI(void, loadFile)(JNIEnv *env, jclass cls, jlong e, jbyteArray path) {
     ff_error *err = NULL;
     ff_status st = ff_engine_load_file(ENGINE(e), CHARS(p), &err);
     free_bytes(&p);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(void, setTime)(JNIEnv *env, jclass cls, jlong e, jlong ms) {
@@ -168,7 +172,7 @@ JNI(void, checkpoint)(JNIEnv *env, jclass cls, jlong e) {
     (void)cls;
     if (closed(env, e)) return;
     ff_error *err = NULL;
-    fail(env, ff_engine_checkpoint(ENGINE(e), &err), err);
+    fail(env, ff_engine_checkpoint(ENGINE(e), &err), &err);
 }
 
 JNI(jlong, contextNew)(JNIEnv *env, jclass cls, jbyteArray user) {
@@ -179,7 +183,7 @@ JNI(jlong, contextNew)(JNIEnv *env, jclass cls, jbyteArray user) {
     ff_error *err = NULL;
     ff_status st = ff_context_create(CHARS(u), &c, &err);
     free_bytes(&u);
-    fail(env, st, err);
+    fail(env, st, &err);
     return (jlong)(intptr_t)c;
 }
 
@@ -193,7 +197,7 @@ JNI(void, contextReset)(JNIEnv *env, jclass cls, jlong c, jbyteArray user) {
     ff_error *err = NULL;
     ff_status st = ff_context_reset(CONTEXT(c), CHARS(u), &err);
     free_bytes(&u);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(void, setString)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jbyteArray value) {
@@ -209,7 +213,7 @@ JNI(void, setString)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jbyteArr
     ff_status st = ff_context_set_string(CONTEXT(c), CHARS(n), CHARS(v), &err);
     free_bytes(&v);
     free_bytes(&n);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(void, setNumber)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jdouble value) {
@@ -220,7 +224,7 @@ JNI(void, setNumber)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jdouble 
     ff_error *err = NULL;
     ff_status st = ff_context_set_number(CONTEXT(c), CHARS(n), value, &err);
     free_bytes(&n);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(void, setBool)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jboolean value) {
@@ -231,7 +235,7 @@ JNI(void, setBool)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jboolean v
     ff_error *err = NULL;
     ff_status st = ff_context_set_bool(CONTEXT(c), CHARS(n), value == JNI_TRUE, &err);
     free_bytes(&n);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(jboolean, isEnabled)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c, jboolean def) {
@@ -450,9 +454,7 @@ JNI(jlong, flagListNew)(JNIEnv *env, jclass cls, jlong keys, jint n) {
     const char *const *k = (const char *const *)(intptr_t)keys;
     ff_flag_list *list = NULL;
     ff_error *err = NULL;
-    /* The status first: err as an argument beside the call could be read before the call writes it. */
-    ff_status status = ff_flag_list_create(k, (const size_t *)(k + n), (size_t)n, &list, &err);
-    if (fail(env, status, err)) return 0;
+    if (fail(env, ff_flag_list_create(k, (const size_t *)(k + n), (size_t)n, &list, &err), &err)) return 0;
     return (jlong)(intptr_t)list;
 }
 
@@ -490,7 +492,7 @@ JNI(jbyteArray, allFlags)(JNIEnv *env, jclass cls, jlong e, jlong c) {
     if (closed(env, e)) return NULL;
     ff_bytes out = {NULL, 0};
     ff_error *err = NULL;
-    if (fail(env, ff_all_flags_json(ENGINE(e), (const ff_context *)CONTEXT(c), &out, &err), err)) return NULL;
+    if (fail(env, ff_all_flags_json(ENGINE(e), (const ff_context *)CONTEXT(c), &out, &err), &err)) return NULL;
     return to_java(env, &out);
 }
 
@@ -507,7 +509,7 @@ JNI(void, setOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyteAr
     ff_status st = ff_flag_set_override(ENGINE(e), CHARS(k), CHARS(v), &err);
     free_bytes(&v);
     free_bytes(&k);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(void, clearOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) {
@@ -518,7 +520,7 @@ JNI(void, clearOverride)(JNIEnv *env, jclass cls, jlong e, jbyteArray key) {
     ff_error *err = NULL;
     ff_status st = ff_flag_clear_override(ENGINE(e), CHARS(k), &err);
     free_bytes(&k);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(jint, bucket)(JNIEnv *env, jclass cls, jbyteArray salt, jbyteArray key) {
@@ -534,7 +536,7 @@ JNI(jint, bucket)(JNIEnv *env, jclass cls, jbyteArray salt, jbyteArray key) {
     ff_status st = ff_bucket(CHARS(s), CHARS(k), &out, &err);
     free_bytes(&k);
     free_bytes(&s);
-    fail(env, st, err);
+    fail(env, st, &err);
     return (jint)out;
 }
 
@@ -563,7 +565,7 @@ JNI(void, track)(JNIEnv *env, jclass cls, jlong e, jbyteArray user, jbyteArray m
     ff_status st = ff_track(ENGINE(e), CHARS(u), CHARS(m), value, &err);
     free_bytes(&m);
     free_bytes(&u);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 /* For the functions that take a key and return owned JSON. */
@@ -577,7 +579,7 @@ static jbyteArray key_json(JNIEnv *env, jlong e, jbyteArray key, json_fn fn) {
     ff_error *err = NULL;
     ff_status st = fn(ENGINE(e), CHARS(k), &out, &err);
     free_bytes(&k);
-    if (fail(env, st, err)) return NULL;
+    if (fail(env, st, &err)) return NULL;
     return to_java(env, &out);
 }
 
@@ -593,7 +595,7 @@ JNI(jbyteArray, revision)(JNIEnv *env, jclass cls, jlong e) {
     if (closed(env, e)) return NULL;
     ff_bytes out = {NULL, 0};
     ff_error *err = NULL;
-    if (fail(env, ff_engine_revision(ENGINE(e), &out, &err), err)) return NULL;
+    if (fail(env, ff_engine_revision(ENGINE(e), &out, &err), &err)) return NULL;
     return to_java(env, &out);
 }
 
@@ -622,7 +624,7 @@ JNI(void, declareWinner)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jbyte
     ff_status st = ff_declare_winner(ENGINE(e), CHARS(k), CHARS(v), &err);
     free_bytes(&v);
     free_bytes(&k);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(jbyteArray, analyze)(JNIEnv *env, jclass cls, jbyteArray input) {
@@ -633,7 +635,7 @@ JNI(jbyteArray, analyze)(JNIEnv *env, jclass cls, jbyteArray input) {
     ff_error *err = NULL;
     ff_status st = ff_analyze_json(CHARS(in), &out, &err);
     free_bytes(&in);
-    if (fail(env, st, err)) return NULL;
+    if (fail(env, st, &err)) return NULL;
     return to_java(env, &out);
 }
 
@@ -641,7 +643,7 @@ JNI(jdouble, sampleSize)(JNIEnv *env, jclass cls, jdouble baseline, jdouble mde,
     (void)cls;
     double out = 0;
     ff_error *err = NULL;
-    fail(env, ff_sample_size(baseline, mde, alpha, power, &out, &err), err);
+    fail(env, ff_sample_size(baseline, mde, alpha, power, &out, &err), &err);
     return out;
 }
 
@@ -649,7 +651,7 @@ JNI(jdouble, power)(JNIEnv *env, jclass cls, jdouble baseline, jdouble mde, jdou
     (void)cls;
     double out = 0;
     ff_error *err = NULL;
-    fail(env, ff_power(baseline, mde, alpha, n, &out, &err), err);
+    fail(env, ff_power(baseline, mde, alpha, n, &out, &err), &err);
     return out;
 }
 
@@ -657,7 +659,7 @@ JNI(jdouble, mde)(JNIEnv *env, jclass cls, jdouble baseline, jdouble alpha, jdou
     (void)cls;
     double out = 0;
     ff_error *err = NULL;
-    fail(env, ff_mde(baseline, alpha, power, n, &out, &err), err);
+    fail(env, ff_mde(baseline, alpha, power, n, &out, &err), &err);
     return out;
 }
 
@@ -665,7 +667,7 @@ JNI(jdouble, testDurationDays)(JNIEnv *env, jclass cls, jdouble required, jint v
     (void)cls;
     double out = 0;
     ff_error *err = NULL;
-    fail(env, ff_test_duration_days(required, (uint32_t)variants, daily, traffic, &out, &err), err);
+    fail(env, ff_test_duration_days(required, (uint32_t)variants, daily, traffic, &out, &err), &err);
     return out;
 }
 
@@ -673,7 +675,7 @@ JNI(jdouble, lifetimeValue)(JNIEnv *env, jclass cls, jdouble margin, jdouble ret
     (void)cls;
     double out = 0;
     ff_error *err = NULL;
-    fail(env, ff_lifetime_value(margin, retention, discount, (uint32_t)periods, &out, &err), err);
+    fail(env, ff_lifetime_value(margin, retention, discount, (uint32_t)periods, &out, &err), &err);
     return out;
 }
 
@@ -688,7 +690,7 @@ JNI(void, rolloutStatus)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jdoub
     ff_error *err = NULL;
     ff_status st = ff_rollout_status(ENGINE(e), CHARS(k), &info, &err);
     free_bytes(&k);
-    if (fail(env, st, err)) return;
+    if (fail(env, st, &err)) return;
     jdouble v[12] = {info.state, info.stage_index, info.stage_count, info.percentage,
                      (jdouble)info.stage_started_at_ms, (jdouble)info.next_stage_at_ms, info.held, info.has_health,
                      info.last_error_rate, info.last_p99_latency_ms, (jdouble)info.last_samples,
@@ -704,7 +706,7 @@ JNI(void, reportHealth)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jdoubl
     ff_error *err = NULL;
     ff_status st = ff_rollout_report_health(ENGINE(e), CHARS(k), error_rate, p99, (uint64_t)samples, &err);
     free_bytes(&k);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 /* action: 0 advance, 1 pause, 2 resume, 3 rollback. */
@@ -722,7 +724,7 @@ JNI(void, rolloutAction)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jint 
         default: st = ff_rollout_rollback(ENGINE(e), CHARS(k), &err); break;
     }
     free_bytes(&k);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(jboolean, inRollout)(JNIEnv *env, jclass cls, jlong e, jbyteArray key, jlong c) {
@@ -837,7 +839,7 @@ JNI(void, loadFlagdJson)(JNIEnv *env, jclass cls, jlong e, jbyteArray json) {
     ff_error *err = NULL;
     ff_status st = ff_engine_load_flagd_json(ENGINE(e), CHARS(j), &err);
     free_bytes(&j);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(void, loadFlagdFile)(JNIEnv *env, jclass cls, jlong e, jbyteArray path) {
@@ -848,7 +850,7 @@ JNI(void, loadFlagdFile)(JNIEnv *env, jclass cls, jlong e, jbyteArray path) {
     ff_error *err = NULL;
     ff_status st = ff_engine_load_flagd_file(ENGINE(e), CHARS(p), &err);
     free_bytes(&p);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 JNI(void, setJson)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jbyteArray json) {
@@ -864,7 +866,7 @@ JNI(void, setJson)(JNIEnv *env, jclass cls, jlong c, jbyteArray name, jbyteArray
     ff_status st = ff_context_set_json(CONTEXT(c), CHARS(n), CHARS(j), &err);
     free_bytes(&j);
     free_bytes(&n);
-    fail(env, st, err);
+    fail(env, st, &err);
 }
 
 /* A flagd evaluation: writes {reason, error code} into out[2] and returns

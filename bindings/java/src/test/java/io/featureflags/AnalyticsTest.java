@@ -20,7 +20,12 @@ class AnalyticsTest {
         assertEquals(0.1, FeatureFlags.minimumDetectableEffect(0.1, 0.05, 0.8, n), 0.01);
         assertEquals(20.0, FeatureFlags.testDurationDays(1000, 2, 100, 1));
         assertEquals(20.0, FeatureFlags.lifetimeValue(10, 0.5, 0, 0), 1e-9);
-        assertThrows(InvalidArgumentException.class, () -> FeatureFlags.power(-1, 0.1, 0.05, n));
+        // The library's message, with the argument it names, reaches the exception.
+        InvalidArgumentException e =
+                assertThrows(InvalidArgumentException.class, () -> FeatureFlags.power(-1, 0.1, 0.05, n));
+        assertTrue(e.getMessage().contains("baseline"), e.getMessage());
+        e = assertThrows(InvalidArgumentException.class, () -> FeatureFlags.sampleSize(0.1, 0.1, 0.05, 2));
+        assertTrue(e.getMessage().contains("power"), e.getMessage());
         assertThrows(InvalidArgumentException.class, () -> FeatureFlags.minimumDetectableEffect(-1, 0.05, 0.8, n));
         assertThrows(InvalidArgumentException.class, () -> FeatureFlags.testDurationDays(1000, 0, 100, 1));
         assertThrows(InvalidArgumentException.class, () -> FeatureFlags.lifetimeValue(10, 1.5, 0, 0));
