@@ -59,6 +59,10 @@ struct Ff {
         unsafe extern "C" fn(Engine, *const *const c_char, *const usize, usize, Ctx, *mut FfEvaluation) -> u32,
     is_enabled_many:
         unsafe extern "C" fn(Engine, *const *const c_char, *const usize, usize, Ctx, *const bool, *mut bool) -> u32,
+    flag_list_create:
+        unsafe extern "C" fn(*const *const c_char, *const usize, usize, *mut *mut c_void, *mut *mut c_void) -> u32,
+    flag_list_free: unsafe extern "C" fn(*mut c_void),
+    flag_list_is_enabled: unsafe extern "C" fn(Engine, *const c_void, usize, usize, Ctx, *const bool, *mut bool) -> u32,
     assign: unsafe extern "C" fn(Engine, *const c_char, usize, Ctx, *mut FfStr) -> bool,
     track: unsafe extern "C" fn(Engine, *const c_char, usize, *const c_char, usize, f64, *mut *mut c_void) -> u32,
 }
@@ -93,6 +97,9 @@ impl Ff {
             evaluate: sym!("ff_evaluate"),
             evaluate_many: sym!("ff_evaluate_many"),
             is_enabled_many: sym!("ff_is_enabled_many"),
+            flag_list_create: sym!("ff_flag_list_create"),
+            flag_list_free: sym!("ff_flag_list_free"),
+            flag_list_is_enabled: sym!("ff_flag_list_is_enabled"),
             assign: sym!("ff_experiment_assign"),
             track: sym!("ff_track"),
             _lib: lib,
@@ -364,6 +371,14 @@ fn hosts(c: &mut Criterion) {
             (ff.is_enabled_many)(black_box(e), ptrs.as_ptr(), lens.as_ptr(), 10, ctx, ptr::null(), switches.as_mut_ptr())
         })
     });
+    let mut list = ptr::null_mut();
+    assert_eq!(unsafe { (ff.flag_list_create)(ptrs.as_ptr(), lens.as_ptr(), 10, &mut list, ptr::null_mut()) }, 0);
+    g.bench_function("10 flags ff_flag_list_is_enabled via dlopen", |b| {
+        b.iter(|| unsafe {
+            (ff.flag_list_is_enabled)(black_box(e), list, 0, 10, ctx, ptr::null(), switches.as_mut_ptr())
+        })
+    });
+    unsafe { (ff.flag_list_free)(list) };
     let mut one = BLANK;
     g.bench_function("10 flags 10 x ff_evaluate via dlopen", |b| {
         b.iter(|| {
