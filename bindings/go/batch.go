@@ -97,29 +97,29 @@ func (e *Engine) EvaluateMany(b *Batch, ctx *Context, out []Detail) {
 // from the same config: out[i] for b.Keys()[i], or defaults[i] (false for a nil
 // defaults) where IsEnabled would return its default (missing or multivariate flag,
 // nothing served, closed engine or context). out must hold b.Len() answers and
-// defaults, when not nil, as many; shorter panics. The cheapest way to read a page's
-// switches: one foreign call and no per-flag detail. Allocates nothing.
+// defaults, when not nil, as many; shorter panics. defaults may be out itself. The
+// cheapest way to read a page's switches: one foreign call, no per-flag detail, and
+// while the config stays the same ctx remembers where b's keys are in it (for the last
+// two batches it read). Allocates nothing.
 func (e *Engine) IsEnabledMany(b *Batch, ctx *Context, defaults, out []bool) {
+	e.switches(b, ctx, defaults, out, cIsEnabledList)
+}
+
+// switches answers IsEnabledMany through read (the batch's flag list, or its keys).
+func (e *Engine) switches(b *Batch, ctx *Context, defaults, out []bool,
+	read func(e, c unsafe.Pointer, k *cKeys, defaults, out []bool) bool) {
 	n := len(b.lens)
 	if len(out) < n || (defaults != nil && len(defaults) < n) {
 		panic("featureflags: IsEnabledMany: out or defaults shorter than the batch")
 	}
-	ptr := e.ptr()
-	for from := 0; from < n; from += 64 {
-		count := min(n-from, 64)
-		var bits uint64
-		if defaults != nil {
-			for i, d := range defaults[from : from+count] {
-				if d {
-					bits |= 1 << i
-				}
-			}
-		}
-		if ptr != nil {
-			bits = cIsEnabledList(ptr, cptr(ctx), b.prep, from, count, bits)
-		}
-		for i := range out[from : from+count] {
-			out[from+i] = bits>>i&1 != 0
+	if defaults != nil {
+		defaults = defaults[:n]
+	}
+	out = out[:n]
+	if ptr := e.ptr(); n > 0 && (ptr == nil || !read(ptr, cptr(ctx), b.prep, defaults, out)) {
+		// A closed engine; or a refused call, which a prepared batch cannot make.
+		for i := range out {
+			out[i] = defaults != nil && defaults[i]
 		}
 	}
 	runtime.KeepAlive(ctx)
@@ -230,30 +230,10 @@ func (r *BatchResults) Detail(i int) Detail {
 }
 
 // isEnabledUnprepared is IsEnabledMany through ff_is_enabled_many, which looks each
-// key up on every call: kept to test that call from Go; IsEnabledMany reads the
-// batch's flag list, whose lookups the context keeps.
+// key up on every call: kept to test that call from Go.
 func (e *Engine) isEnabledUnprepared(b *Batch, ctx *Context, defaults []bool) []bool {
-	n := len(b.lens)
-	out := make([]bool, n)
-	ptr := e.ptr()
-	for from := 0; from < n; from += 64 {
-		count := min(n-from, 64)
-		var bits uint64
-		for i := range count {
-			if defaults != nil && defaults[from+i] {
-				bits |= 1 << i
-			}
-		}
-		if ptr != nil {
-			bits = cIsEnabledPrepared(ptr, cptr(ctx), b.prep, from, count, bits)
-		}
-		for i := range count {
-			out[from+i] = bits>>i&1 != 0
-		}
-	}
-	runtime.KeepAlive(ctx)
-	runtime.KeepAlive(b)
-	runtime.KeepAlive(e)
+	out := make([]bool, b.Len())
+	e.switches(b, ctx, defaults, out, cIsEnabledPrepared)
 	return out
 }
 

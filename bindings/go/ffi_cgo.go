@@ -236,45 +236,18 @@ static inline ff_status ff_go_evaluate_prepared(uintptr_t e_h, uintptr_t keys, s
     return ff_evaluate_many_detail(e, k, (const size_t *)(k + n), n, ctx, (ff_detail *)out);
 }
 
-// Bit i of defaults as a bool for each of count (at most 64) flags in `in`; NULL (no
-// defaults: every default false) when no bit is set.
-static inline const bool *ff_go_defaults(uint64_t defaults, size_t count, bool in[64]) {
-    if (defaults == 0) return NULL;
-    for (size_t i = 0; i < count; i++) in[i] = (defaults >> i) & 1;
-    return in;
-}
-
-static inline uint64_t ff_go_bits(const bool *out, size_t count) {
-    uint64_t answers = 0;
-    for (size_t i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
-    return answers;
-}
-
-// ff_is_enabled_many over keys [from, from + count) of a prepared batch (count at most
-// 64), the defaults and the answers as bits (bit i for key from + i): nothing but
-// integers crosses, so cgo checks no pointer and Go allocates nothing. A refused call
-// (which a prepared batch cannot make) answers the defaults, as ff_is_enabled does.
-static inline uint64_t ff_go_is_enabled_prepared(uintptr_t e_h, uintptr_t keys, size_t n, size_t from,
-                                                 size_t count, uintptr_t ctx_h, uint64_t defaults) {
+// The switches of a prepared batch's n keys, through ff_is_enabled_many (keys looked up
+// on every call) or the batch's ff_flag_list: the defaults and the answers are the
+// caller's []bool, which cgo passes unchecked (bool holds no pointer).
+static inline ff_status ff_go_is_enabled_prepared(uintptr_t e, uintptr_t keys, size_t n, uintptr_t c,
+                                                  const bool *defaults, bool *out) {
     const char *const *k = (const char *const *)keys;
-    bool in[64], out[64];
-    if (count > 64) return defaults;
-    if (ff_is_enabled_many((const ff_engine *)e_h, k + from, (const size_t *)(k + n) + from, count,
-                           (const ff_context *)ctx_h, ff_go_defaults(defaults, count, in), out) != FF_STATUS_OK)
-        return defaults;
-    return ff_go_bits(out, count);
+    return ff_is_enabled_many((const ff_engine *)e, k, (const size_t *)(k + n), n, (const ff_context *)c, defaults, out);
 }
-
-// ff_go_is_enabled_prepared through a Batch's ff_flag_list, whose lookups the context
-// keeps while the config stays the same.
-static inline uint64_t ff_go_is_enabled_list(uintptr_t e_h, uintptr_t list, size_t from, size_t count,
-                                             uintptr_t ctx_h, uint64_t defaults) {
-    bool in[64], out[64];
-    if (count > 64) return defaults;
-    if (ff_flag_list_is_enabled((const ff_engine *)e_h, (const ff_flag_list *)list, from, count,
-                                (const ff_context *)ctx_h, ff_go_defaults(defaults, count, in), out) != FF_STATUS_OK)
-        return defaults;
-    return ff_go_bits(out, count);
+static inline ff_status ff_go_is_enabled_list(uintptr_t e, uintptr_t list, size_t n, uintptr_t c,
+                                              const bool *defaults, bool *out) {
+    return ff_flag_list_is_enabled((const ff_engine *)e, (const ff_flag_list *)list, 0, n, (const ff_context *)c,
+                                   defaults, out);
 }
 
 // A Batch's ff_flag_list over its prepared keys; 0 if the library refused it.
@@ -820,21 +793,30 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 	return uint32(r)
 }
 
-// cIsEnabledPrepared answers keys [from, from+count) of k (count ≤ 64) as bits.
-func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
-	r := C.ff_go_is_enabled_prepared(engH(e), C.uintptr_t(uintptr(k.mem)), C.size_t(k.n), C.size_t(from),
-		C.size_t(count), ctxH(c), C.uint64_t(defaults))
+// cIsEnabledPrepared answers every key of k into out (defaults nil or as long) through
+// ff_is_enabled_many; false if the library refused the call.
+func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, defaults, out []bool) bool {
+	r := C.ff_go_is_enabled_prepared(engH(e), C.uintptr_t(uintptr(k.mem)), C.size_t(k.n), ctxH(c),
+		boolsIn(defaults), boolsOut(out))
 	runtime.KeepAlive(k)
-	return uint64(r)
+	return r == C.FF_STATUS_OK
 }
 
-// cIsEnabledList answers keys [from, from+count) of k (count ≤ 64) as bits through
-// k's flag list.
-func cIsEnabledList(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
-	r := C.ff_go_is_enabled_list(engH(e), k.list, C.size_t(from), C.size_t(count), ctxH(c), C.uint64_t(defaults))
+// cIsEnabledList is cIsEnabledPrepared through k's flag list.
+func cIsEnabledList(e, c unsafe.Pointer, k *cKeys, defaults, out []bool) bool {
+	r := C.ff_go_is_enabled_list(engH(e), k.list, C.size_t(k.n), ctxH(c), boolsIn(defaults), boolsOut(out))
 	runtime.KeepAlive(k)
-	return uint64(r)
+	return r == C.FF_STATUS_OK
 }
+
+func boolsIn(b []bool) *C.bool {
+	if len(b) == 0 {
+		return nil
+	}
+	return (*C.bool)(unsafe.Pointer(&b[0]))
+}
+
+func boolsOut(b []bool) *C.bool { return (*C.bool)(unsafe.Pointer(unsafe.SliceData(b))) }
 
 func cAllFlagsJSON(e, c unsafe.Pointer) (uint32, cBytes, unsafe.Pointer) {
 	return jsonResult(C.ff_go_all_flags(engH(e), ctxH(c)))

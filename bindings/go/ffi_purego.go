@@ -156,7 +156,8 @@ type call struct {
 	bytes  cBytes
 	detail cDetail
 	info   cRolloutInfo
-	bools  [2][64]bool // ff_is_enabled_many's defaults and answers
+	bools  [2][64]bool // the defaults and answers of a run of switches
+	fn     uintptr     // the function switchesInChunks calls
 }
 
 var calls = sync.Pool{New: func() any { return new(call) }}
@@ -750,50 +751,47 @@ func cEvaluatePrepared(e, c unsafe.Pointer, k *cKeys, out *cResults) uint32 {
 	return uint32(r)
 }
 
-// cIsEnabledPrepared answers keys [from, from+count) of k (count ≤ 64) as bits (bit i
-// for key from+i), defaults likewise; a refused call answers the defaults.
-func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
-	a := getCall()
-	a.args[0], a.args[1], a.args[2] = uintptr(e), uintptr(unsafe.Pointer(&k.ptrs[from])), uintptr(unsafe.Pointer(&k.lens[from]))
-	a.args[3], a.args[4] = uintptr(count), uintptr(c)
-	answers := a.switches(fns.isEnabledMany, count, defaults)
-	runtime.KeepAlive(k)
-	return answers
+// cIsEnabledPrepared answers every key of k into out (defaults nil or as long) through
+// ff_is_enabled_many; false if the library refused the call.
+func cIsEnabledPrepared(e, c unsafe.Pointer, k *cKeys, defaults, out []bool) bool {
+	return switchesInChunks(defaults, out, func(a *call, from, count int) {
+		a.args[0], a.args[1], a.args[2] = uintptr(e), uintptr(unsafe.Pointer(&k.ptrs[from])), uintptr(unsafe.Pointer(&k.lens[from]))
+		a.args[3], a.args[4] = uintptr(count), uintptr(c)
+		a.fn = fns.isEnabledMany
+	}, k)
 }
 
-// cIsEnabledList answers keys [from, from+count) of k (count ≤ 64) as bits through
-// k's flag list, as cIsEnabledPrepared does through the keys.
-func cIsEnabledList(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
-	a := getCall()
-	a.args[0], a.args[1], a.args[2], a.args[3], a.args[4] = uintptr(e), k.list, uintptr(from), uintptr(count), uintptr(c)
-	answers := a.switches(fns.flagListIsEnabled, count, defaults)
-	runtime.KeepAlive(k)
-	return answers
+// cIsEnabledList is cIsEnabledPrepared through k's flag list.
+func cIsEnabledList(e, c unsafe.Pointer, k *cKeys, defaults, out []bool) bool {
+	return switchesInChunks(defaults, out, func(a *call, from, count int) {
+		a.args[0], a.args[1], a.args[2], a.args[3], a.args[4] = uintptr(e), k.list, uintptr(from), uintptr(count), uintptr(c)
+		a.fn = fns.flagListIsEnabled
+	}, k)
 }
 
-// switches calls fn (ff_is_enabled_many or ff_flag_list_is_enabled: their last two
-// arguments are the defaults and the answers) with a's first five arguments and the
-// count ≤ 64 defaults and answers as bits, then returns a to the pool.
-func (a *call) switches(fn uintptr, count int, defaults uint64) uint64 {
-	in, out := &a.bools[0], &a.bools[1]
-	a.args[5], a.args[6] = 0, uintptr(unsafe.Pointer(out)) // no defaults: every default false
-	if defaults != 0 {
-		for i := 0; i < count; i++ {
-			in[i] = defaults>>i&1 != 0
+// switchesInChunks calls ff_is_enabled_many or ff_flag_list_is_enabled (their last two
+// arguments are the defaults and the answers; args sets the others and the function)
+// for each run of up to 64 keys, through the pooled call's arrays: purego passes
+// addresses as integers, which must point where the garbage collector never moves them.
+func switchesInChunks(defaults, out []bool, args func(a *call, from, count int), keep any) bool {
+	a := getCall()
+	in, answers := &a.bools[0], &a.bools[1]
+	ok := true
+	for from := 0; from < len(out) && ok; from += 64 {
+		count := min(len(out)-from, 64)
+		args(a, from, count)
+		a.args[5], a.args[6] = 0, uintptr(unsafe.Pointer(answers)) // no defaults: every default false
+		if defaults != nil {
+			copy(in[:count], defaults[from:from+count])
+			a.args[5] = uintptr(unsafe.Pointer(in))
 		}
-		a.args[5] = uintptr(unsafe.Pointer(in))
-	}
-	answers := defaults
-	if r, _ := a.do(fn, 7); uint32(r) == statusOK {
-		answers = 0
-		for i := 0; i < count; i++ {
-			if out[i] {
-				answers |= 1 << i
-			}
-		}
+		r, _ := a.do(a.fn, 7)
+		ok = uint32(r) == statusOK
+		copy(out[from:from+count], answers[:count])
 	}
 	calls.Put(a)
-	return answers
+	runtime.KeepAlive(keep)
+	return ok
 }
 
 // cEvaluateManyPlain evaluates the keys laid end to end in buf (lens[i] bytes each)

@@ -19,7 +19,9 @@ pub enum AttrValue<'a> {
 
 #[derive(Debug)]
 enum Stored {
-    Str(String),
+    /// With its fingerprint, worked out once when set rather than by every `in` clause
+    /// that reads it.
+    Str(String, Fingerprint),
     Num(f64),
     Bool(bool),
 }
@@ -146,11 +148,12 @@ impl Context {
         }
         let slot = self.slot(name)?;
         match &mut slot.value {
-            Stored::Str(s) => {
+            Stored::Str(s, print) => {
                 s.clear();
                 s.push_str(value);
+                *print = Fingerprint::of(value.as_bytes());
             }
-            other => *other = Stored::Str(value.to_owned()),
+            other => *other = Stored::Str(value.to_owned(), Fingerprint::of(value.as_bytes())),
         }
         Ok(self)
     }
@@ -186,10 +189,24 @@ impl Context {
         self.scalar(&name.text, name.print)
     }
 
+    /// [`Context::get_compiled`] with a string's fingerprint (`None` for the user id and
+    /// values of other types).
+    #[inline(always)]
+    pub(crate) fn get_compiled_printed(&self, name: &AttrName) -> Option<(AttrValue<'_>, Option<Fingerprint>)> {
+        if name.is_user_id {
+            return Some((AttrValue::Str(&self.user_id), None));
+        }
+        self.position(&name.text, name.print).map(|i| match &self.slots[i].value {
+            Stored::Str(v, print) => (AttrValue::Str(v), Some(*print)),
+            Stored::Num(v) => (AttrValue::Num(*v), None),
+            Stored::Bool(v) => (AttrValue::Bool(*v), None),
+        })
+    }
+
     #[inline(always)]
     fn scalar(&self, name: &str, print: Fingerprint) -> Option<AttrValue<'_>> {
         self.position(name, print).map(|i| match &self.slots[i].value {
-            Stored::Str(v) => AttrValue::Str(v),
+            Stored::Str(v, _) => AttrValue::Str(v),
             Stored::Num(v) => AttrValue::Num(*v),
             Stored::Bool(v) => AttrValue::Bool(*v),
         })

@@ -250,10 +250,16 @@ impl ScalarSet {
 
     #[inline(always)]
     fn contains(&self, value: AttrValue<'_>) -> bool {
+        self.contains_printed(value, None)
+    }
+
+    /// [`ScalarSet::contains`] with a string value's fingerprint when the context has it.
+    #[inline(always)]
+    fn contains_printed(&self, value: AttrValue<'_>, print: Option<Fingerprint>) -> bool {
         match value {
             AttrValue::Str(s) if s.len() <= SHORT && !self.prints.is_empty() => {
                 // A short value equals an element iff their fingerprints are equal.
-                let print = Fingerprint::of(s.as_bytes());
+                let print = print.unwrap_or_else(|| Fingerprint::of(s.as_bytes()));
                 self.prints.contains(&print)
             }
             AttrValue::Str(s) => self.contains_string(s),
@@ -303,11 +309,15 @@ impl Clause {
     /// True when the clause matches `ctx`.
     #[inline(always)]
     pub fn matches(&self, ctx: &Context) -> bool {
-        let value = ctx.get_compiled(&self.attr);
         // The most used operators are matched here and the rest out of line, which keeps
         // this small enough to inline into the rule loop with few registers to save.
+        if let Op::In(set) = &self.op {
+            return ctx
+                .get_compiled_printed(&self.attr)
+                .is_some_and(|(value, print)| set.contains_printed(value, print));
+        }
+        let value = ctx.get_compiled(&self.attr);
         match (&self.op, value) {
-            (Op::In(set), Some(value)) => set.contains(value),
             (Op::Equals(Scalar::Str(x)), Some(AttrValue::Str(y))) => same_bytes(x.as_bytes(), y.as_bytes()),
             _ => self.matches_other(value),
         }
