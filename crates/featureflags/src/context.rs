@@ -177,16 +177,13 @@ impl Context {
         if is_user_id(name) {
             return Some(AttrValue::Str(&self.user_id));
         }
-        self.scalar(name, Fingerprint::of(name.as_bytes()))
+        self.scalar(name, Fingerprint::of(name.as_bytes())).map(|(value, _)| value)
     }
 
     /// [`Context::get`] for a name compiled at load.
     #[inline(always)]
     pub(crate) fn get_compiled(&self, name: &AttrName) -> Option<AttrValue<'_>> {
-        if name.is_user_id {
-            return Some(AttrValue::Str(&self.user_id));
-        }
-        self.scalar(&name.text, name.print)
+        self.get_compiled_printed(name).map(|(value, _)| value)
     }
 
     /// [`Context::get_compiled`] with a string's fingerprint (`None` for the user id and
@@ -196,19 +193,16 @@ impl Context {
         if name.is_user_id {
             return Some((AttrValue::Str(&self.user_id), None));
         }
-        self.position(&name.text, name.print).map(|i| match &self.slots[i].value {
+        self.scalar(&name.text, name.print)
+    }
+
+    /// Scalar attribute `name` (whose fingerprint is `print`) with a string's fingerprint.
+    #[inline(always)]
+    fn scalar(&self, name: &str, print: Fingerprint) -> Option<(AttrValue<'_>, Option<Fingerprint>)> {
+        self.position(name, print).map(|i| match &self.slots[i].value {
             Stored::Str(v, print) => (AttrValue::Str(v), Some(*print)),
             Stored::Num(v) => (AttrValue::Num(*v), None),
             Stored::Bool(v) => (AttrValue::Bool(*v), None),
-        })
-    }
-
-    #[inline(always)]
-    fn scalar(&self, name: &str, print: Fingerprint) -> Option<AttrValue<'_>> {
-        self.position(name, print).map(|i| match &self.slots[i].value {
-            Stored::Str(v, _) => AttrValue::Str(v),
-            Stored::Num(v) => AttrValue::Num(*v),
-            Stored::Bool(v) => AttrValue::Bool(*v),
         })
     }
 

@@ -95,7 +95,7 @@ impl Engine {
             }
             out(i, enabled, reason);
         };
-        self.with_cache(cache, |cache| {
+        super::with_cache(cache, |cache| {
             self.with_snapshot_in(cache, |snapshot| {
                 let Ok(mut lists) = cache.lists.try_borrow_mut() else {
                     // A re-entrant read (from an event listener) finds the lookups in use.
@@ -130,14 +130,5 @@ impl Engine {
                 }
             })
         })
-    }
-
-    /// Runs `f` with `cache`, or the thread's cache for `None`.
-    #[inline(always)]
-    fn with_cache<R>(&self, cache: Option<&SnapshotCache>, f: impl FnOnce(&SnapshotCache) -> R) -> R {
-        match cache {
-            Some(cache) => f(cache),
-            None => super::SNAPSHOT_CACHE.with(f),
-        }
     }
 }

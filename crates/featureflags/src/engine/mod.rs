@@ -100,6 +100,15 @@ impl fmt::Debug for SnapshotCache {
     }
 }
 
+/// Runs `f` with `cache`, or the thread's cache for `None`.
+#[inline(always)]
+fn with_cache<R>(cache: Option<&SnapshotCache>, f: impl FnOnce(&SnapshotCache) -> R) -> R {
+    match cache {
+        Some(cache) => f(cache),
+        None => SNAPSHOT_CACHE.with(f),
+    }
+}
+
 /// A feature-flag engine. Share it freely between threads.
 pub struct Engine {
     id: u64,
@@ -231,10 +240,7 @@ impl Engine {
     /// [`Engine::with_snapshot`].
     #[inline(always)]
     pub(crate) fn with_snapshot_from<R>(&self, cache: Option<&SnapshotCache>, f: impl FnOnce(&Snapshot) -> R) -> R {
-        match cache {
-            Some(cache) => self.with_snapshot_in(cache, f),
-            None => self.with_snapshot(f),
-        }
+        with_cache(cache, |cache| self.with_snapshot_in(cache, f))
     }
 
     /// [`Engine::with_snapshot`] with the caller's cache instead of the thread's: no
