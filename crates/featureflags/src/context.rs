@@ -4,7 +4,7 @@
 //! are kept across [`Context::reset`]: after warm-up, rebuilding a context with the same
 //! shape allocates nothing.
 
-use crate::keyindex::{same_bytes, Fingerprint};
+use crate::keyindex::{same_bytes, Fingerprint, SHORT};
 
 /// An attribute value as stored in a [`Context`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,6 +33,17 @@ struct Slot {
     value: Stored,
 }
 
+/// What [`Context::short_string`] finds.
+#[derive(Clone, Copy)]
+pub(crate) enum ShortString {
+    /// No such attribute.
+    Absent,
+    /// A string of up to [`SHORT`] bytes, by its fingerprint (the string itself).
+    Print(Fingerprint),
+    /// A longer string, a number or a boolean.
+    Other,
+}
+
 /// An attribute name that rules read, compiled at load: whether it is the user id and its
 /// fingerprint are worked out once, not on every lookup.
 #[derive(Debug)]
@@ -40,6 +51,18 @@ pub(crate) struct AttrName {
     text: Box<str>,
     print: Fingerprint,
     is_user_id: bool,
+}
+
+impl AttrName {
+    /// Whether it names the user id, which no slot holds.
+    pub(crate) fn is_user_id(&self) -> bool {
+        self.is_user_id
+    }
+
+    /// Its fingerprint.
+    pub(crate) fn print(&self) -> Fingerprint {
+        self.print
+    }
 }
 
 impl From<&str> for AttrName {
@@ -204,6 +227,17 @@ impl Context {
             Stored::Num(v) => (AttrValue::Num(*v), None),
             Stored::Bool(v) => (AttrValue::Bool(*v), None),
         })
+    }
+
+    /// Attribute `name`, given by its fingerprint, which must be the whole name (a short
+    /// one) and not the user id's: as an `in` clause over short strings reads it.
+    #[inline(always)]
+    pub(crate) fn short_string(&self, name: Fingerprint) -> ShortString {
+        match self.slots[..self.len].iter().find(|s| s.print == name) {
+            None => ShortString::Absent,
+            Some(Slot { value: Stored::Str(v, print), .. }) if v.len() <= SHORT => ShortString::Print(*print),
+            Some(_) => ShortString::Other,
+        }
     }
 
     /// The slot of scalar attribute `name`.

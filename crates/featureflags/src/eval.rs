@@ -5,6 +5,7 @@
 use crate::context::{AttrValue, Context};
 use crate::intern::Sym;
 use crate::snapshot::{Flag, FlagKind, Serve, Snapshot};
+use crate::targeting::{Clause, Condition};
 
 /// Why a value was served. The numbers are the source of the C ABI's `ff_reason` (its
 /// literal copy is checked against them when the crate compiles) and never change.
@@ -136,6 +137,26 @@ pub(crate) fn constant_decision(flag: &Flag) -> Option<Decision> {
     }
 }
 
+/// `is_enabled`'s answers `(on a match, otherwise)` for an enabled boolean-like flag whose
+/// one rule is one clause serving a fixed variant and whose default is a fixed variant,
+/// with nothing else (schedule, prerequisites, rollout) that could change them: the
+/// clause alone decides, and the rule's match is [`Reason::RuleMatch`], the default
+/// [`Reason::Default`]. `None` for every other flag. A runtime override comes before it.
+pub(crate) fn one_clause_answers(flag: &Flag) -> Option<(&Clause, bool, bool)> {
+    let plain = flag.enabled
+        && flag.kind != FlagKind::Multivariate
+        && flag.schedule.is_none()
+        && flag.prerequisites.is_empty()
+        && flag.rollout.is_none();
+    let [rule] = &*flag.rules else { return None };
+    match (&rule.when, &rule.serve, &flag.default) {
+        (Condition::Clause(clause), Serve::Variant(hit), Serve::Variant(miss)) if plain => {
+            Some((clause, *hit == 0, *miss == 0))
+        }
+        _ => None,
+    }
+}
+
 /// What `is_enabled` answers for a flag whose decision is constant, packed for the flag's
 /// key-index slot so the call reads it beside the key instead of from the flag record
 /// (one dependent load fewer). 0 for every other flag. The reason is in the low byte;
@@ -155,6 +176,18 @@ pub(crate) fn enabled_tag(flag: &Flag) -> u32 {
         None => CALLERS_DEFAULT,
     };
     served | decision.reason as u32
+}
+
+/// An [`enabled_tag`]'s served answer (`None`: the caller's default) and reason; `None`
+/// for 0.
+pub(crate) fn settled_from_tag(tag: u32) -> Option<(Option<bool>, Reason)> {
+    let reason = Reason::from_code(tag & 0xff)?;
+    match tag >> 8 {
+        1 => Some((Some(true), reason)),
+        2 => Some((Some(false), reason)),
+        3 => Some((None, reason)),
+        _ => None,
+    }
 }
 
 /// Unpacks an [`enabled_tag`]; `None` for 0.

@@ -114,7 +114,7 @@ impl Fingerprint {
     /// Whether the fingerprint is the string itself, so that equal fingerprints mean
     /// equal strings without comparing their bytes.
     #[inline(always)]
-    fn is_whole(self) -> bool {
+    pub(crate) fn is_whole(self) -> bool {
         self.len as usize <= SHORT
     }
 

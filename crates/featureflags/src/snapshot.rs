@@ -301,11 +301,17 @@ impl Snapshot {
         self.index.lookup(key, |i| self.flags[i as usize].key.as_bytes())
     }
 
+    /// Whether a flag of this snapshot has a runtime override.
+    #[inline(always)]
+    pub(crate) fn has_overrides(&self) -> bool {
+        self.overridden.load(Ordering::Acquire) != 0
+    }
+
     /// What `is_enabled` answers from a flag's tag alone: when the flag is constant and
     /// no flag of this snapshot has an override.
     #[inline(always)]
     pub(crate) fn settled_answer(&self, tag: u32, default: bool) -> Option<(bool, crate::eval::Reason)> {
-        if tag == 0 || self.overridden.load(Ordering::Acquire) != 0 {
+        if tag == 0 || self.has_overrides() {
             return None;
         }
         crate::eval::enabled_from_tag(tag, default)

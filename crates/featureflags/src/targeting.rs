@@ -323,6 +323,19 @@ impl Clause {
         }
     }
 
+    /// For an `in` clause that [`Context::short_string`] can answer (a short attribute
+    /// name other than the user id's, a set of few enough strings to be scanned): the
+    /// name's fingerprint and the set's. A short string value is in the set iff its
+    /// fingerprint is among them; any other value needs [`Clause::matches`].
+    pub(crate) fn short_in(&self) -> Option<(Fingerprint, &[Fingerprint])> {
+        match &self.op {
+            Op::In(set) if !self.attr.is_user_id() && self.attr.print().is_whole() && !set.prints.is_empty() => {
+                Some((self.attr.print(), &set.prints))
+            }
+            _ => None,
+        }
+    }
+
     #[inline(never)]
     fn matches_other(&self, value: Option<AttrValue<'_>>) -> bool {
         self.matches_value(value)
@@ -399,6 +412,15 @@ impl Condition {
     #[inline]
     pub fn matches(&self, ctx: &Context, segments: &[Condition], bucketing_key: Option<&str>) -> bool {
         self.matches_with(ctx, segments, || bucketing_key)
+    }
+
+    /// The clause this condition is, if it is one.
+    #[inline(always)]
+    pub(crate) fn clause(&self) -> Option<&Clause> {
+        match self {
+            Condition::Clause(clause) => Some(clause),
+            _ => None,
+        }
     }
 
     /// [`Condition::matches`] with the bucketing key worked out only when a percentage

@@ -198,6 +198,88 @@ fn a_flag_list_answers_as_single_calls_across_reloads_overrides_and_lists() {
     }
 }
 
+/// A list plans each flag by its shape (constant, one short `in` clause, one other
+/// clause, anything else); every shape, and each near miss of the short `in` one, answers
+/// as single calls do, for values the plan reads itself and values it hands back.
+#[test]
+fn every_flag_shape_in_a_list_answers_as_single_calls() {
+    let clause = |when: &str| {
+        format!(r#"{{"type": "boolean", "default": "off", "rules": [{{"when": {when}, "serve": "on"}}]}}"#)
+    };
+    let country_in = r#"{"attr": "country", "op": "in", "value": ["US", "CA", "GB"]}"#;
+    let shapes = [
+        ("short-in", clause(country_in)),
+        ("short-in-inverted", format!(r#"{{"type": "boolean", "default": "on", "rules": [{{"when": {country_in}, "serve": "off"}}]}}"#)),
+        ("long-element", clause(r#"{"attr": "country", "op": "in", "value": ["US", "United States of America"]}"#)),
+        ("mixed-set", clause(r#"{"attr": "country", "op": "in", "value": ["US", 1, true]}"#)),
+        ("long-name", clause(r#"{"attr": "country_of_residence", "op": "in", "value": ["US", "CA"]}"#)),
+        ("user-id", clause(r#"{"attr": "user_id", "op": "in", "value": ["u1", "u3"]}"#)),
+        ("big-set", clause(r#"{"attr": "country", "op": "in", "value": ["AT", "BE", "CA", "DE", "ES", "FR", "GB", "IT", "NL", "US"]}"#)),
+        ("equals", clause(r#"{"attr": "country", "op": "equals", "value": "US"}"#)),
+        ("not-in", clause(r#"{"attr": "country", "op": "not_in", "value": ["US", "CA"]}"#)),
+        ("two-clauses", clause(r#"{"all": [{"attr": "country", "op": "in", "value": ["US"]}, {"attr": "tier", "op": "equals", "value": "vip"}]}"#)),
+        ("two-rules", r#"{"type": "boolean", "default": "off", "rules": [{"when": {"attr": "tier", "op": "equals", "value": "vip"}, "serve": "on"}, {"when": {"attr": "country", "op": "in", "value": ["US"]}, "serve": "on"}]}"#.to_owned()),
+        ("scheduled", format!(r#"{{"type": "boolean", "default": "off", "schedule": {{"enable_at": "2099-01-01T00:00:00Z"}}, "rules": [{{"when": {country_in}, "serve": "on"}}]}}"#)),
+        ("disabled", format!(r#"{{"type": "boolean", "enabled": false, "default": "off", "rules": [{{"when": {country_in}, "serve": "on"}}]}}"#)),
+        ("split-default", format!(r#"{{"type": "percentage", "percentage": 50, "rules": [{{"when": {country_in}, "serve": "on"}}]}}"#)),
+        ("multivariate", format!(r#"{{"type": "multivariate", "variants": {{"x": 1, "y": 2}}, "default": "y", "rules": [{{"when": {country_in}, "serve": "x"}}]}}"#)),
+        ("prerequisite", format!(r#"{{"type": "boolean", "default": "off", "prerequisites": [{{"flag": "short-in", "variant": "on"}}], "rules": [{{"when": {country_in}, "serve": "on"}}]}}"#)),
+        ("constant", r#"{"type": "boolean"}"#.to_owned()),
+    ];
+    // More attributes than a list reads up front: the flags on the last ones take the
+    // general clause plan.
+    let many: Vec<(String, String)> = (0..10)
+        .map(|n| (format!("attr-{n}"), clause(&format!(r#"{{"attr": "a{n}", "op": "in", "value": ["x", "y{n}"]}}"#))))
+        .collect();
+    let shapes: Vec<(&str, String)> =
+        shapes.into_iter().chain(many.iter().map(|(key, flag)| (key.as_str(), flag.clone()))).collect();
+    let flags: Vec<String> = shapes.iter().map(|(key, flag)| format!(r#""{key}": {flag}"#)).collect();
+    let engine = Engine::default();
+    engine.load_json(format!(r#"{{"schema_version": 1, "flags": {{{}}}}}"#, flags.join(", ")).as_bytes()).unwrap();
+    let mut keys: Vec<&str> = shapes.iter().map(|(key, _)| *key).collect();
+    keys.push("missing");
+    let list = FlagList::new(&keys);
+    let contexts = {
+        let with = |set: &dyn Fn(&mut Context)| {
+            let mut ctx = Context::new("u1");
+            ctx.set_string("tier", "vip").unwrap();
+            set(&mut ctx);
+            ctx
+        };
+        [
+            with(&|_| {}),
+            with(&|c| _ = c.set_string("country", "US").unwrap()),
+            with(&|c| _ = c.set_string("country", "DE").unwrap()),
+            with(&|c| _ = c.set_string("country", "United States of America").unwrap()),
+            with(&|c| _ = c.set_string("country", "A country whose name is long").unwrap()),
+            with(&|c| _ = c.set_number("country", 1.0).unwrap()),
+            with(&|c| _ = c.set_bool("country", true).unwrap()),
+            with(&|c| _ = c.set_string("country_of_residence", "CA").unwrap().set_string("country", "GB").unwrap()),
+            with(&|c| {
+                for n in 0..10 {
+                    c.set_string(&format!("a{n}"), if n % 3 == 0 { "x" } else { "y1" }).unwrap();
+                }
+            }),
+            Context::new("u3"),
+        ]
+    };
+    let cache = SnapshotCache::default();
+    let check = |what: &str| {
+        for (n, ctx) in contexts.iter().enumerate() {
+            for default in [false, true] {
+                assert_eq!(
+                    list_answers(&engine, Some(&cache), &list, 0..list.len(), |_| default, ctx),
+                    single_answers(&engine, &list, 0..list.len(), |_| default, ctx),
+                    "{what}: context {n}, default {default}"
+                );
+            }
+        }
+    };
+    check("as configured");
+    engine.set_override("short-in", "off").unwrap();
+    check("one flag overridden");
+}
+
 #[test]
 #[should_panic(expected = "outside a list of 2")]
 fn a_range_beyond_the_list_panics() {
