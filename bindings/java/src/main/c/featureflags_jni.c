@@ -473,24 +473,17 @@ JNI(jlong, isEnabledList)(JNIEnv *env, jclass cls, jlong e, jlong list, jint fro
     (void)env;
     (void)cls;
     uint64_t bits = (uint64_t)defaults, answers = 0;
-    /* The answers land in whole words (the tail stays 0) so that eight are packed at once. */
-    bool in[64], out[64] = {false};
+    bool in[64] = {false}, out[64];
     const bool *d = NULL; /* no defaults: every default false */
     if (count < 0 || count > 64 || from < 0) return defaults;
     if (bits != 0) {
-        for (jint i = 0; i < 64; i++) in[i] = (bits >> i) & 1;
+        for (jint i = 0; i < count; i++) in[i] = (bits >> i) & 1;
         d = in;
     }
     if (ff_flag_list_is_enabled(ENGINE(e), (const ff_flag_list *)(intptr_t)list, (size_t)from, (size_t)count,
                                 (const ff_context *)CONTEXT(c), d, out) != FF_STATUS_OK)
         return defaults;
-    for (jint i = 0; i < count; i += 8) {
-        /* Eight 0/1 bytes to eight bits: the multiply gathers byte k's low bit into bit
-         * 56 + k (no carries: each product bit has one source). */
-        uint64_t word;
-        memcpy(&word, out + i, sizeof word);
-        answers |= ((word * 0x0102040810204080ULL) >> 56) << i;
-    }
+    for (jint i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
     return (jlong)answers;
 }
 
