@@ -160,19 +160,25 @@ class FeatureFlagsTest {
         }
     }
 
-    /** Bytes the current thread allocates over {@code calls} warm calls of {@code body}. */
+    /** Bytes the current thread allocates over {@code calls} warm calls of {@code body} (the fewest of up to five rounds). */
     static long allocatedBytes(int calls, LongSupplier body) {
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long id = Thread.currentThread().getId();
         long sink = 0;
         // Warm-up past C2 compilation and every first-time cache fill.
         for (int i = 0; i < 200_000; i++) sink += body.getAsLong();
-        // What reading the counter itself costs, taken away below.
-        long start = threads.getThreadAllocatedBytes(id);
-        long overhead = threads.getThreadAllocatedBytes(id) - start;
-        long before = threads.getThreadAllocatedBytes(id);
-        for (int i = 0; i < calls; i++) sink += body.getAsLong();
-        long bytes = threads.getThreadAllocatedBytes(id) - before - overhead;
+        // The fewest bytes of up to five rounds: on a loaded machine C2 may finish compiling
+        // during a round, which then runs partly in code that allocates temporaries (C1 does
+        // no escape analysis). An allocation per call shows in every round.
+        long bytes = Long.MAX_VALUE;
+        for (int round = 0; round < 5 && bytes != 0; round++) {
+            // What reading the counter itself costs, taken away below.
+            long start = threads.getThreadAllocatedBytes(id);
+            long overhead = threads.getThreadAllocatedBytes(id) - start;
+            long before = threads.getThreadAllocatedBytes(id);
+            for (int i = 0; i < calls; i++) sink += body.getAsLong();
+            bytes = Math.min(bytes, threads.getThreadAllocatedBytes(id) - before - overhead);
+        }
         assertTrue(sink != 42, "keeps the calls live");
         return bytes;
     }
