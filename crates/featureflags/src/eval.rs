@@ -180,6 +180,7 @@ pub(crate) fn enabled_tag(flag: &Flag) -> u32 {
 
 /// An [`enabled_tag`]'s served answer (`None`: the caller's default) and reason; `None`
 /// for 0.
+#[inline(always)]
 pub(crate) fn settled_from_tag(tag: u32) -> Option<(Option<bool>, Reason)> {
     let reason = Reason::from_code(tag & 0xff)?;
     match tag >> 8 {
@@ -193,13 +194,7 @@ pub(crate) fn settled_from_tag(tag: u32) -> Option<(Option<bool>, Reason)> {
 /// Unpacks an [`enabled_tag`]; `None` for 0.
 #[inline(always)]
 pub(crate) fn enabled_from_tag(tag: u32, default: bool) -> Option<(bool, Reason)> {
-    let reason = Reason::from_code(tag & 0xff)?;
-    match tag >> 8 {
-        1 => Some((true, reason)),
-        2 => Some((false, reason)),
-        3 => Some((default, reason)),
-        _ => None,
-    }
+    settled_from_tag(tag).map(|(served, reason)| (served.unwrap_or(default), reason))
 }
 
 pub(crate) fn bucketing_key<'c>(flag: &Flag, ctx: &'c Context) -> Option<&'c str> {
