@@ -17,7 +17,7 @@ if [ "${1:-}" = "--so" ]; then
     trap 'rm -rf "$out"' EXIT
     cc -O2 -Iinclude -o "$out/so_calls" crates/featureflags-c/benches/so/so_calls.c \
         -Ltarget/release -lfeatureflags -Wl,-rpath,"$root/target/release"
-    for case in A A-evaluate A-event B C D A-two-engines rebuild-A many-10 single-10 many-ab single-ab bools-ab list-ab flag-bool assign assign-new track; do
+    for case in A A-evaluate A-event B C D A-two-engines rebuild-A many-10 single-10 many-ab single-ab bools-ab list-ab bits-ab flag-bool assign assign-new track; do
         base=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out/so_calls" "$case" 0 2>&1 |
             sed -n 's/.*Collected : *\([0-9]*\).*/\1/p')
         total=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out/so_calls" "$case" "$n" 2>&1 |

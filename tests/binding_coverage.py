@@ -25,6 +25,9 @@ SUPERSEDED = {
     # Not ABI 1, but the same call with string ids for a binding that caches the engine's
     # strings by id (Java); Go and C++ wrap both.
     "ff_evaluate_many": "ff_evaluate_many_detail",
+    # The same read with the answers as bits, which is what Java's JNI call returns; Go and
+    # C++ wrap both.
+    "ff_flag_list_is_enabled": "ff_flag_list_is_enabled_bits",
 }
 # Needs no wrapper of its own: every fallible call returns the status its error carries.
 NOT_NEEDED = {"ff_error_status"}

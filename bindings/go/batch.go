@@ -105,6 +105,30 @@ func (e *Engine) IsEnabledMany(b *Batch, ctx *Context, defaults, out []bool) {
 	e.switches(b, ctx, defaults, out, cIsEnabledList)
 }
 
+// IsEnabledBits answers IsEnabledMany for up to 64 keys of b, from b.Keys()[from], as
+// bits: bit i of the result for key from+i, and of defaults its default. Bits past the
+// batch's end are 0. Flags no user changes (constant ones, missing keys) cost nothing per
+// call: ctx works their answers out once per config. A closed engine or context answers
+// the defaults. Panics when from is not within 0..b.Len(). Allocates nothing.
+func (e *Engine) IsEnabledBits(b *Batch, from int, ctx *Context, defaults uint64) uint64 {
+	n := len(b.lens)
+	if from < 0 || from > n {
+		panic("featureflags: IsEnabledBits: from outside the batch")
+	}
+	count := min(n-from, 64)
+	if count < 64 {
+		defaults &= 1<<count - 1
+	}
+	bits := defaults
+	if ptr := e.ptr(); count > 0 && ptr != nil {
+		bits = cIsEnabledBits(ptr, cptr(ctx), b.prep, from, count, defaults)
+	}
+	runtime.KeepAlive(ctx)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(e)
+	return bits
+}
+
 // switches answers IsEnabledMany through read (the batch's flag list, or its keys).
 func (e *Engine) switches(b *Batch, ctx *Context, defaults, out []bool,
 	read func(e, c unsafe.Pointer, k *cKeys, defaults, out []bool) bool) {

@@ -182,6 +182,25 @@ func checkSwitchesEqualSingles(t *testing.T, e *Engine, b *Batch, ctx *Context) 
 			t.Fatalf("%q: IsEnabledMany %v with nil defaults, IsEnabled %v", k, out[i], want)
 		}
 	}
+	// IsEnabledBits answers the same, 64 keys at a time from anywhere in the batch.
+	for _, from := range []int{0, 1, 5, 63, 64, 100, n} {
+		if from > n {
+			continue
+		}
+		count := min(n-from, 64)
+		for _, defaults := range []uint64{0, ^uint64(0), 0x5555_5555_5555_5555} {
+			bits := e.IsEnabledBits(b, from, ctx, defaults)
+			for i := 0; i < count; i++ {
+				k := b.Keys()[from+i]
+				if got, want := bits>>i&1 != 0, e.IsEnabled(k, ctx, defaults>>i&1 != 0); got != want {
+					t.Fatalf("%q (%d from %d): IsEnabledBits %v with defaults %#x, IsEnabled %v", k, i, from, got, defaults, want)
+				}
+			}
+			if count < 64 && bits>>count != 0 {
+				t.Fatalf("IsEnabledBits from %d of %d: bits past the batch in %#x", from, n, bits)
+			}
+		}
+	}
 	// ff_is_enabled_many, which looks the keys up again, answers as the list does.
 	for _, defaults := range [][]bool{nil, out} {
 		e.IsEnabledMany(b, ctx, defaults, out)
@@ -205,6 +224,19 @@ func TestIsEnabledManyBeyondOneChunk(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { e.IsEnabledMany(b, ctx, defaults, out) }); n != 0 {
 		t.Fatalf("IsEnabledMany allocates %v times", n)
 	}
+	if n := testing.AllocsPerRun(100, func() { e.IsEnabledBits(b, 64, ctx, 0) }); n != 0 {
+		t.Fatalf("IsEnabledBits allocates %v times", n)
+	}
+	for _, from := range []int{-1, b.Len() + 1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("IsEnabledBits from %d accepted", from)
+				}
+			}()
+			e.IsEnabledBits(b, from, ctx, 0)
+		}()
+	}
 	for _, short := range [][2][]bool{{out[:3], nil}, {out, defaults[:3]}} {
 		func() {
 			defer func() {
@@ -224,7 +256,13 @@ func TestIsEnabledManyBeyondOneChunk(t *testing.T) {
 	if !slices.Equal(out, defaults) {
 		t.Fatal("a closed context did not answer the defaults")
 	}
+	if bits := e.IsEnabledBits(b, 0, closedCtx, 0b1011); bits != 0b1011 {
+		t.Fatalf("a closed context answered %#b, not the defaults", bits)
+	}
 	e.Close()
+	if bits := e.IsEnabledBits(b, 100, ctx, ^uint64(0)); bits != 1<<50-1 {
+		t.Fatalf("a closed engine answered %#x, not the defaults within the batch", bits)
+	}
 	for i := range out {
 		out[i] = !defaults[i]
 	}

@@ -928,7 +928,7 @@ void ff_flag_list_free(struct ff_flag_list *list);
  * the keys of the last two lists it read are in the engine's current config, so while
  * the config stays the same the keys are not looked up again: a list is the cheapest
  * way to read the same switches request after request. (A host that packs answers into
- * 64-bit words reads a long list 64 keys at a time with `first`.) Returns
+ * 64-bit words calls `ff_flag_list_is_enabled_bits`.) Returns
  * `FF_STATUS_INVALID_ARGUMENT` for a NULL `list`, a range beyond the list, or a NULL
  * `out` with `count` > 0 (nothing written); otherwise `FF_STATUS_OK` with every `out[i]`
  * written. Takes no lock; allocates only the first time a context reads a list from a
@@ -941,6 +941,26 @@ ff_status ff_flag_list_is_enabled(const struct ff_engine *e,
                                   const struct ff_context *ctx,
                                   const bool *defaults,
                                   bool *out);
+
+/**
+ * `ff_flag_list_is_enabled` for at most 64 keys, with the defaults and the answers as
+ * bits: bit `i` of `defaults` is the default of key `first + i`, and bit `i` of `*out`
+ * its answer (bits from `count` up are 0). Flags that no context changes (constant
+ * ones, missing keys) cost nothing per call: each context works their answers out once
+ * per config, when it looks the list up. The way for a host that crosses into the
+ * library with a word rather than arrays (Java packs a JNI call's answers so). Returns
+ * `FF_STATUS_INVALID_ARGUMENT` for a NULL `list` or `out`, more than 64 keys, or a range
+ * beyond the list (`*out` not written); otherwise `FF_STATUS_OK` with `*out` written (the
+ * defaults for a NULL engine or context). Takes no lock; allocates only the first time a
+ * context reads a list from a config.
+ */
+ff_status ff_flag_list_is_enabled_bits(const struct ff_engine *e,
+                                       const struct ff_flag_list *list,
+                                       size_t first,
+                                       size_t count,
+                                       const struct ff_context *ctx,
+                                       uint64_t defaults,
+                                       uint64_t *out);
 
 /**
  * Enrolls `ctx`'s user in experiment `key` (UTF-8, borrowed) and writes the variant to

@@ -104,6 +104,10 @@
       (const ff_engine *e, const ff_flag_list *list, size_t first, size_t count,              \
        const ff_context *c, const bool *d, bool *out),                                        \
       (e, list, first, count, c, d, out))                                                     \
+    X(ff_status, ff_flag_list_is_enabled_bits,                                                \
+      (const ff_engine *e, const ff_flag_list *list, size_t first, size_t count,              \
+       const ff_context *c, uint64_t d, uint64_t *out),                                       \
+      (e, list, first, count, c, d, out))                                                     \
     X(ff_status, ff_all_flags_json,                                                           \
       (const ff_engine *e, const ff_context *c, ff_bytes *out, ff_error **err), (e, c, out, err)) \
     X(ff_status, ff_flag_set_override,                                                        \

@@ -250,6 +250,17 @@ static inline ff_status ff_go_is_enabled_list(uintptr_t e, uintptr_t list, size_
                                    defaults, out);
 }
 
+// Up to 64 keys of a Batch's ff_flag_list from first, the defaults and the answers as
+// bits; a refused call (which a Batch cannot make) answers the defaults.
+static inline uint64_t ff_go_is_enabled_bits(uintptr_t e, uintptr_t list, size_t first, size_t count, uintptr_t c,
+                                             uint64_t defaults) {
+    uint64_t out;
+    if (ff_flag_list_is_enabled_bits((const ff_engine *)e, (const ff_flag_list *)list, first, count,
+                                     (const ff_context *)c, defaults, &out) != FF_STATUS_OK)
+        return defaults;
+    return out;
+}
+
 // A Batch's ff_flag_list over its prepared keys; 0 if the library refused it.
 static inline uintptr_t ff_go_flag_list_create(uintptr_t keys, size_t n) {
     const char *const *k = (const char *const *)keys;
@@ -807,6 +818,13 @@ func cIsEnabledList(e, c unsafe.Pointer, k *cKeys, defaults, out []bool) bool {
 	r := C.ff_go_is_enabled_list(engH(e), k.list, C.size_t(k.n), ctxH(c), boolsIn(defaults), boolsOut(out))
 	runtime.KeepAlive(k)
 	return r == C.FF_STATUS_OK
+}
+
+// cIsEnabledBits answers keys [from, from+count) of k's flag list as bits (count <= 64).
+func cIsEnabledBits(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
+	r := C.ff_go_is_enabled_bits(engH(e), k.list, C.size_t(from), C.size_t(count), ctxH(c), C.uint64_t(defaults))
+	runtime.KeepAlive(k)
+	return uint64(r)
 }
 
 func boolsIn(b []bool) *C.bool {

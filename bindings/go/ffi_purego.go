@@ -42,7 +42,7 @@ var fns struct {
 	rolloutStatus, rolloutAdvance, rolloutPause, rolloutResume, rolloutRollback              uintptr
 	eventsDrain, eventsDropped, eventsSetEvaluation, setListener                             uintptr
 	flagBool, flagString, evaluateMany, evaluateManyDetail, allFlagsJSON, isEnabledMany      uintptr
-	flagListCreate, flagListFree, flagListIsEnabled                                          uintptr
+	flagListCreate, flagListFree, flagListIsEnabled, flagListIsEnabledBits                   uintptr
 	flagdLoadJSON, flagdLoadFile, contextSetJSON, flagdEvaluate                              uintptr
 
 	track            func(e uintptr, u *byte, ul uintptr, m *byte, ml uintptr, v float64, err *uintptr) uint32
@@ -120,6 +120,7 @@ func openLibrary(path string) (uint32, error) {
 		{&t.isEnabledMany, "ff_is_enabled_many"},
 		{&t.flagListCreate, "ff_flag_list_create"}, {&t.flagListFree, "ff_flag_list_free"},
 		{&t.flagListIsEnabled, "ff_flag_list_is_enabled"},
+		{&t.flagListIsEnabledBits, "ff_flag_list_is_enabled_bits"},
 		{&t.flagdLoadJSON, "ff_engine_load_flagd_json"}, {&t.flagdLoadFile, "ff_engine_load_flagd_file"},
 		{&t.contextSetJSON, "ff_context_set_json"}, {&t.flagdEvaluate, "ff_flagd_evaluate"},
 	} {
@@ -767,6 +768,22 @@ func cIsEnabledList(e, c unsafe.Pointer, k *cKeys, defaults, out []bool) bool {
 		a.args[0], a.args[1], a.args[2], a.args[3], a.args[4] = uintptr(e), k.list, uintptr(from), uintptr(count), uintptr(c)
 		a.fn = fns.flagListIsEnabled
 	}, k)
+}
+
+// cIsEnabledBits answers keys [from, from+count) of k's flag list as bits (count <= 64);
+// a refused call (which a Batch cannot make) answers the defaults.
+func cIsEnabledBits(e, c unsafe.Pointer, k *cKeys, from, count int, defaults uint64) uint64 {
+	a := getCall()
+	a.args[0], a.args[1], a.args[2], a.args[3], a.args[4] = uintptr(e), k.list, uintptr(from), uintptr(count), uintptr(c)
+	a.args[5], a.args[6] = uintptr(defaults), a.outPtr()
+	r, _ := a.do(fns.flagListIsEnabledBits, 7)
+	bits := uint64(a.out)
+	calls.Put(a)
+	runtime.KeepAlive(k)
+	if uint32(r) != statusOK {
+		return defaults
+	}
+	return bits
 }
 
 // switchesInChunks calls ff_is_enabled_many or ff_flag_list_is_enabled (their last two

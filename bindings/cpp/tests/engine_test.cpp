@@ -193,6 +193,20 @@ TEST(Engine, FlagListAnswersAsIsEnabledThroughOverridesAndReloads) {
       }
       ASSERT_TRUE(e.is_enabled_list(list, ctx, nullptr, out)) << when;
       for (std::size_t i = 0; i < n; i++) EXPECT_EQ(out[i], e.is_enabled(keys[i], ctx, false)) << when << " " << keys[i];
+      // As bits, 64 keys at a time from anywhere in the list.
+      for (std::size_t first : {0, 1, 6, 64, 70}) {
+        for (std::uint64_t bit_defaults : {std::uint64_t{0}, ~std::uint64_t{0}, std::uint64_t{0x5555555555555555}}) {
+          const std::uint64_t bits = e.is_enabled_bits(list, first, ctx, bit_defaults);
+          const std::size_t count = n - first < 64 ? n - first : 64;
+          for (std::size_t i = 0; i < count; i++) {
+            EXPECT_EQ((bits >> i & 1) != 0, e.is_enabled(keys[first + i], ctx, (bit_defaults >> i & 1) != 0))
+                << when << " " << keys[first + i] << " " << first << "+" << i;
+          }
+          if (count < 64) {
+            EXPECT_EQ(bits >> count, 0u) << when << " bits past the list, from " << first;
+          }
+        }
+      }
     }
   };
   check("first config");
@@ -213,6 +227,8 @@ TEST(Engine, FlagListAnswersAsIsEnabledThroughOverridesAndReloads) {
   const ff::FlagList empty({});
   EXPECT_TRUE(e.is_enabled_list(empty, ctx, nullptr, nullptr));
   EXPECT_FALSE(e.is_enabled_list(list, ctx, nullptr, nullptr));
+  EXPECT_EQ(e.is_enabled_bits(list, n + 1, ctx, ~std::uint64_t{0}), 0u);
+  EXPECT_EQ(e.is_enabled_bits(empty, 0, ctx, ~std::uint64_t{0}), 0u);
   ff::Error err;
   EXPECT_FALSE(ff::FlagList::create(nullptr, 1, err).has_value());
   EXPECT_EQ(err.status(), ff::Status::InvalidArgument);

@@ -1,5 +1,6 @@
 //! Flag lists: a page's keys copied once, whose lookups each context remembers per
-//! config, read with `ff_flag_list_is_enabled`.
+//! config, read with `ff_flag_list_is_enabled` (answers as `bool`s)
+//! or `ff_flag_list_is_enabled_bits` (as bits of a word).
 
 use std::ffi::c_char;
 use std::ptr;
@@ -68,7 +69,7 @@ pub unsafe extern "C" fn ff_flag_list_free(list: *mut ff_flag_list) {
 /// the keys of the last two lists it read are in the engine's current config, so while
 /// the config stays the same the keys are not looked up again: a list is the cheapest
 /// way to read the same switches request after request. (A host that packs answers into
-/// 64-bit words reads a long list 64 keys at a time with `first`.) Returns
+/// 64-bit words calls `ff_flag_list_is_enabled_bits`.) Returns
 /// `FF_STATUS_INVALID_ARGUMENT` for a NULL `list`, a range beyond the list, or a NULL
 /// `out` with `count` > 0 (nothing written); otherwise `FF_STATUS_OK` with every `out[i]`
 /// written. Takes no lock; allocates only the first time a context reads a list from a
@@ -110,6 +111,49 @@ pub unsafe extern "C" fn ff_flag_list_is_enabled(
             }
             _ => (first..end).for_each(|i| answer(i, default(i))),
         }
+        ff_status::FF_STATUS_OK
+    })
+}
+
+/// `ff_flag_list_is_enabled` for at most 64 keys, with the defaults and the answers as
+/// bits: bit `i` of `defaults` is the default of key `first + i`, and bit `i` of `*out`
+/// its answer (bits from `count` up are 0). Flags that no context changes (constant
+/// ones, missing keys) cost nothing per call: each context works their answers out once
+/// per config, when it looks the list up. The way for a host that crosses into the
+/// library with a word rather than arrays (Java packs a JNI call's answers so). Returns
+/// `FF_STATUS_INVALID_ARGUMENT` for a NULL `list` or `out`, more than 64 keys, or a range
+/// beyond the list (`*out` not written); otherwise `FF_STATUS_OK` with `*out` written (the
+/// defaults for a NULL engine or context). Takes no lock; allocates only the first time a
+/// context reads a list from a config.
+#[no_mangle]
+pub unsafe extern "C" fn ff_flag_list_is_enabled_bits(
+    e: *const ff_engine,
+    list: *const ff_flag_list,
+    first: usize,
+    count: usize,
+    ctx: *const ff_context,
+    defaults: u64,
+    out: *mut u64,
+) -> ff_status {
+    boundary!(fallback = ff_status::FF_STATUS_PANIC, {
+        // SAFETY: the caller passes NULL or a live list.
+        let Some(list) = (unsafe { list.as_ref() }).map(|l| &l.inner) else {
+            return ff_status::FF_STATUS_INVALID_ARGUMENT;
+        };
+        let Some(end) = first.checked_add(count).filter(|&end| end <= list.len() && count <= 64) else {
+            return ff_status::FF_STATUS_INVALID_ARGUMENT;
+        };
+        if out.is_null() {
+            return ff_status::FF_STATUS_INVALID_ARGUMENT;
+        }
+        let within = if count == 64 { u64::MAX } else { (1 << count) - 1 };
+        // SAFETY: caller contract for handles.
+        let bits = match unsafe { (engine_arg(e), context_and_cache(ctx)) } {
+            (Ok(engine), Some((ctx, cache))) => engine.is_enabled_bits(Some(cache), list, first..end, defaults, ctx),
+            _ => defaults & within,
+        };
+        // SAFETY: `out` is not NULL (checked above) and writable (caller contract).
+        unsafe { out.write(bits) };
         ff_status::FF_STATUS_OK
     })
 }

@@ -816,6 +816,62 @@ fn a_flag_list_answers_as_single_is_enabled_calls() {
     }
 }
 
+#[test]
+fn flag_list_bits_answer_as_single_is_enabled_calls() {
+    let t = Loaded::new();
+    unsafe {
+        let kinds = ["on", "geo", "mv", "nope", "geo", ""];
+        let keys: Vec<&str> = (0..70).map(|i| kinds[i % kinds.len()]).collect();
+        let ptrs: Vec<*const std::ffi::c_char> = keys.iter().map(|k| k.as_ptr().cast()).collect();
+        let lens: Vec<usize> = keys.iter().map(|k| k.len()).collect();
+        let mut list: *mut ff_flag_list = ptr::null_mut();
+        assert_eq!(
+            ff_flag_list_create(ptrs.as_ptr(), lens.as_ptr(), keys.len(), &mut list, ptr::null_mut()),
+            ff_status::FF_STATUS_OK
+        );
+        for country in ["US", "FR"] {
+            let ((p, n), (v, vn)) = (s("country"), s(country));
+            assert_eq!(ff_context_set_string(t.ctx, p, n, v, vn, ptr::null_mut()), ff_status::FF_STATUS_OK);
+            for (first, count) in [(0, 64), (6, 64), (60, 10), (3, 2), (70, 0)] {
+                for defaults in [0, u64::MAX, 0x5555_5555_5555_5555] {
+                    let mut out = !0;
+                    let status = ff_flag_list_is_enabled_bits(t.e, list, first, count, t.ctx, defaults, &mut out);
+                    assert_eq!(status, ff_status::FF_STATUS_OK);
+                    for i in 0..count {
+                        let default = defaults >> i & 1 != 0;
+                        let single = ff_is_enabled(t.e, ptrs[first + i], lens[first + i], t.ctx, default);
+                        assert_eq!(out >> i & 1 != 0, single, "{country} {first}+{i} {}", keys[first + i]);
+                    }
+                    if count < 64 {
+                        assert_eq!(out >> count, 0, "bits past the range are 0");
+                    }
+                }
+            }
+        }
+        // A NULL engine or context answers the defaults within the range.
+        for (e, ctx) in [(ptr::null(), t.ctx.cast_const()), (t.e.cast_const(), ptr::null())] {
+            let mut out = 0;
+            assert_eq!(ff_flag_list_is_enabled_bits(e, list, 0, 6, ctx, u64::MAX, &mut out), ff_status::FF_STATUS_OK);
+            assert_eq!(out, 0b11_1111);
+        }
+        // Refused, nothing written: no list, more than 64 keys, a range past the end (or
+        // overflowing), no answer.
+        let mut out = 7;
+        for (l, first, count, o) in [
+            (ptr::null(), 0, 1, &mut out as *mut u64),
+            (list.cast_const(), 0, 65, &mut out),
+            (list.cast_const(), 69, 2, &mut out),
+            (list.cast_const(), usize::MAX, 2, &mut out),
+            (list.cast_const(), 0, 1, ptr::null_mut()),
+        ] {
+            let status = ff_flag_list_is_enabled_bits(t.e, l, first, count, t.ctx, 0, o);
+            assert_eq!(status, ff_status::FF_STATUS_INVALID_ARGUMENT, "{first} {count}");
+        }
+        assert_eq!(out, 7, "nothing written");
+        ff_flag_list_free(list);
+    }
+}
+
 unsafe fn opt_text<'a>(s: ff_str) -> &'a str {
     if s.ptr.is_null() {
         return "";

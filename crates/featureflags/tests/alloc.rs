@@ -169,6 +169,7 @@ fn caller_cached_typed_and_batch_reads_allocate_nothing() {
                     served += usize::from(enabled);
                 },
             );
+            served += engine.is_enabled_bits(Some(&cache), &list, 0..flags.len(), 0, &ctx).count_ones() as usize;
         }
     };
     run();

@@ -117,6 +117,28 @@ fn list_answers(
     answers
 }
 
+/// `is_enabled_bits` of `range`, as single calls answer (reasons as those calls give them).
+fn bits_answers(
+    engine: &Engine,
+    cache: Option<&SnapshotCache>,
+    list: &FlagList,
+    range: std::ops::Range<usize>,
+    defaults: u64,
+    ctx: &Context,
+) -> Vec<(usize, bool, Reason)> {
+    let bits = engine.is_enabled_bits(cache, list, range.clone(), defaults, ctx);
+    if range.len() < 64 {
+        assert_eq!(bits >> range.len(), 0, "bits beyond the range: {bits:#x}");
+    }
+    let single = single_answers(engine, list, range.clone(), |i| bit_at(defaults, range.start, i), ctx);
+    range.clone().zip(single).map(|(i, (_, _, reason))| (i, bit_at(bits, range.start, i), reason)).collect()
+}
+
+/// Bit `i - start` of `bits`.
+fn bit_at(bits: u64, start: usize, i: usize) -> bool {
+    bits >> (i - start) & 1 != 0
+}
+
 /// The answers single `is_enabled` calls give for `range` of `list`.
 fn single_answers(
     engine: &Engine,
@@ -273,11 +295,74 @@ fn every_flag_shape_in_a_list_answers_as_single_calls() {
                     "{what}: context {n}, default {default}"
                 );
             }
+            for range in [0..list.len(), 5..list.len(), 1..9, 3..3] {
+                for defaults in [0, u64::MAX, 0x5555_5555_5555_5555, 0xa5a5_a5a5_a5a5_a5a5] {
+                    assert_eq!(
+                        bits_answers(&engine, Some(&cache), &list, range.clone(), defaults, ctx),
+                        single_answers(&engine, &list, range.clone(), |i| bit_at(defaults, range.start, i), ctx),
+                        "{what}: bits of {range:?}, context {n}, defaults {defaults:#x}"
+                    );
+                }
+            }
         }
     };
     check("as configured");
     engine.set_override("short-in", "off").unwrap();
     check("one flag overridden");
+}
+
+#[test]
+fn bits_cross_words_of_a_long_list() {
+    // Constant on, constant off, a constant serving the default, a missing key and a rule,
+    // in turn, over 150 keys: windows that start inside one mask word and end in the next.
+    let engine = Engine::default();
+    engine
+        .load_json(
+            br#"{"schema_version": 1, "flags": {"on": {"type": "boolean"}, "off": {"type": "boolean", "enabled": false},
+            "split": {"type": "percentage", "percentage": 50},
+            "us": {"type": "boolean", "default": "off", "rules": [{"when": {"attr": "country", "op": "in", "value": ["US"]}, "serve": "on"}]}}}"#,
+        )
+        .unwrap();
+    let kinds = ["on", "off", "split", "missing", "us"];
+    let list = FlagList::new((0..150).map(|i| kinds[i % kinds.len()]));
+    let mut ctx = Context::new("u1");
+    ctx.set_string("country", "US").unwrap();
+    let cache = SnapshotCache::default();
+    for range in [0..64, 64..128, 60..124, 100..150, 127..150, 149..150, 1..65] {
+        for defaults in [0, u64::MAX, 0x0f0f_0f0f_0f0f_0f0f] {
+            assert_eq!(
+                bits_answers(&engine, Some(&cache), &list, range.clone(), defaults, &ctx),
+                single_answers(&engine, &list, range.clone(), |i| bit_at(defaults, range.start, i), &ctx),
+                "{range:?}, defaults {defaults:#x}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bits_emit_the_evaluation_events_of_a_list_read() {
+    let engine = engine();
+    let list = FlagList::new(["on", "off", "missing", "on"]);
+    let ctx = Context::new("u1");
+    engine.drain_events(0);
+    engine.events().set_evaluation_events(true);
+    let drained = |read: &dyn Fn()| {
+        read();
+        let events: Vec<serde_json::Value> =
+            engine.drain_events(0).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+        events.into_iter().map(|e| (e["flag"].clone(), e["variant"].clone(), e["reason"].clone())).collect::<Vec<_>>()
+    };
+    let from_list = drained(&|| engine.is_enabled_list(None, &list, 0..4, |_| false, &ctx, |_, _, _| {}));
+    let from_bits = drained(&|| assert_eq!(engine.is_enabled_bits(None, &list, 0..4, 0, &ctx), 0b1001));
+    assert_eq!(from_list.len(), 4, "{from_list:?}");
+    assert_eq!(from_bits, from_list);
+}
+
+#[test]
+#[should_panic(expected = "longer than 64")]
+fn bits_of_more_than_64_keys_panic() {
+    let list = FlagList::new(vec!["on"; 65]);
+    engine().is_enabled_bits(None, &list, 0..65, 0, &Context::new("u"));
 }
 
 #[test]

@@ -658,6 +658,22 @@ class Engine {
   bool is_enabled_list(const FlagList& list, const Context& ctx, const bool* defaults, bool* out) const noexcept {
     return ff_flag_list_is_enabled(ptr_.get(), list.raw(), 0, list.size(), ctx.raw(), defaults, out) == FF_STATUS_OK;
   }
+  /// is_enabled_list() for up to 64 keys of `list` from key `first`, with the defaults and
+  /// the answers as bits: bit i of the result for key first + i, and of `defaults` its
+  /// default; bits past the list's end are 0. Flags no context changes (constant ones,
+  /// missing keys) cost nothing per call. A `first` past the list's end answers 0. Allocates nothing after the
+  /// context's first read of the list from a config.
+  std::uint64_t is_enabled_bits(const FlagList& list, std::size_t first, const Context& ctx,
+                                std::uint64_t defaults) const noexcept {
+    const std::size_t left = first < list.size() ? list.size() - first : 0;
+    const std::size_t count = left < 64 ? left : 64;
+    const std::uint64_t within = count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << count) - 1;
+    std::uint64_t out = 0;
+    if (ff_flag_list_is_enabled_bits(ptr_.get(), list.raw(), first, count, ctx.raw(), defaults, &out) != FF_STATUS_OK) {
+      return first > list.size() ? 0 : defaults & within;
+    }
+    return out;
+  }
   /// Every flag evaluated for `ctx` as the JSON document a server hands to a client SDK
   /// at bootstrap (LaunchDarkly's allFlagsState shape: each key with its value, then
   /// "$flagsState" with variant, reason and rule id per flag, and "$valid": true).

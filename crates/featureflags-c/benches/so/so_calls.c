@@ -64,7 +64,8 @@ static void run(const char *c, struct ff_engine *e, struct ff_engine *e2, struct
         for (int k = 0; k < 10; k++) lens[k] = strlen(keys[k]);
         for (long i = 0; i < n; i++)
             for (int k = 0; k < 10; k++) sink += ff_is_enabled(e, keys[k], lens[k], u, false);
-    } else if (!strcmp(c, "many-ab") || !strcmp(c, "single-ab") || !strcmp(c, "bools-ab") || !strcmp(c, "list-ab")) {
+    } else if (!strcmp(c, "many-ab") || !strcmp(c, "single-ab") || !strcmp(c, "bools-ab") || !strcmp(c, "list-ab") ||
+               !strcmp(c, "bits-ab")) {
         /* Ten flags without a split (A and B kinds): what a batch saves when the
          * evaluations are cheap. */
         static const char *keys[10] = {"a-on", "b-country", "a-on", "b-country", "a-on", "b-country", "a-on", "b-country", "a-on", "b-country"};
@@ -74,12 +75,17 @@ static void run(const char *c, struct ff_engine *e, struct ff_engine *e2, struct
         for (int k = 0; k < 10; k++) lens[k] = strlen(keys[k]);
         if (c[0] == 'm')
             for (long i = 0; i < n; i++) sink += ff_evaluate_many_detail(e, keys, lens, 10, u, out);
-        else if (c[0] == 'b')
+        else if (!strcmp(c, "bools-ab"))
             for (long i = 0; i < n; i++) sink += ff_is_enabled_many(e, keys, lens, 10, u, NULL, on) + on[3];
-        else if (c[0] == 'l') {
+        else if (!strcmp(c, "list-ab") || !strcmp(c, "bits-ab")) {
             struct ff_flag_list *list;
+            uint64_t bits;
             if (ff_flag_list_create(keys, lens, 10, &list, NULL) != FF_STATUS_OK) abort();
-            for (long i = 0; i < n; i++) sink += ff_flag_list_is_enabled(e, list, 0, 10, u, NULL, on) + on[3];
+            if (c[0] == 'l')
+                for (long i = 0; i < n; i++) sink += ff_flag_list_is_enabled(e, list, 0, 10, u, NULL, on) + on[3];
+            else
+                for (long i = 0; i < n; i++)
+                    sink += ff_flag_list_is_enabled_bits(e, list, 0, 10, u, 0, &bits) + (bits >> 3 & 1);
             ff_flag_list_free(list);
         }
         else

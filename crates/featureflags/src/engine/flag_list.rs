@@ -61,11 +61,8 @@ enum Plan {
     Missing,
     /// A constant flag: `served` (`None`: the caller's default) for `reason`.
     Settled { index: u32, tag: u32, served: Option<bool>, reason: Reason },
-    /// A flag whose one rule is an `in` clause over short strings on a short attribute
-    /// name, serving a fixed variant, and which serves a fixed default otherwise: answered
-    /// from the value of the list's attribute `attr`, read once per call, and the set's
-    /// fingerprints, copied into the list's `prints[at..at + len]`, without reading the flag.
-    ShortIn { index: u32, attr: u8, at: u32, len: u32, hit: bool, miss: bool },
+    /// See [`ShortIn`].
+    ShortIn(ShortIn),
     /// As `ShortIn` for any one clause: the clause picks one of two answers.
     Clause { index: u32, hit: bool, miss: bool },
     /// Anything else, evaluated in full.
@@ -98,7 +95,7 @@ impl Plan {
         };
         let at = prints.len() as u32;
         prints.extend_from_slice(set);
-        Plan::ShortIn { index, attr: attr as u8, at, len: set.len() as u32, hit, miss }
+        Plan::ShortIn(ShortIn { index, attr: attr as u8, at, len: set.len() as u32, hit, miss })
     }
 
     /// The answer for a flag served as configured (no runtime override in the snapshot),
@@ -116,19 +113,14 @@ impl Plan {
         let (index, hit, miss) = match *self {
             Plan::Missing => return Some((default, Reason::FlagNotFound)),
             Plan::Settled { served, reason, .. } => return Some((served.unwrap_or(default), reason)),
-            Plan::ShortIn { index, attr, at, len, hit, miss } => match values[attr as usize] {
-                ShortString::Absent => return Some((miss, Reason::Default)),
-                ShortString::Print(value) => {
-                    let set = &prints[at as usize..][..len as usize];
-                    return Some(if set.contains(&value) { (hit, Reason::RuleMatch) } else { (miss, Reason::Default) });
-                }
-                ShortString::Other => (index, hit, miss),
+            Plan::ShortIn(plan) => match plan.answer(prints, values) {
+                Some(answer) => return Some(answer),
+                None => (plan.index, plan.hit, plan.miss),
             },
             Plan::Clause { index, hit, miss } => (index, hit, miss),
             Plan::Evaluated { .. } => return None,
         };
-        let clause = snapshot.flags[index as usize].rules[0].when.clause()?;
-        Some(if clause.matches(ctx) { (hit, Reason::RuleMatch) } else { (miss, Reason::Default) })
+        clause_answer(snapshot, index, hit, miss, ctx)
     }
 
     /// The flag's index and tag, for the general evaluation.
@@ -136,7 +128,47 @@ impl Plan {
         match *self {
             Plan::Missing => None,
             Plan::Settled { index, tag, .. } => Some((index, tag)),
-            Plan::ShortIn { index, .. } | Plan::Clause { index, .. } | Plan::Evaluated { index } => Some((index, 0)),
+            Plan::ShortIn(ShortIn { index, .. }) | Plan::Clause { index, .. } | Plan::Evaluated { index } => {
+                Some((index, 0))
+            }
+        }
+    }
+}
+
+/// The answer of flag `index`'s one clause (`hit` when it matches, else `miss`), or `None`
+/// when its rule is not one clause.
+#[inline(always)]
+fn clause_answer(snapshot: &Snapshot, index: u32, hit: bool, miss: bool, ctx: &Context) -> Option<(bool, Reason)> {
+    let clause = snapshot.flags[index as usize].rules[0].when.clause()?;
+    Some(if clause.matches(ctx) { (hit, Reason::RuleMatch) } else { (miss, Reason::Default) })
+}
+
+/// A flag whose one rule is an `in` clause over short strings on a short attribute name,
+/// serving a fixed variant, and which serves a fixed default otherwise: answered from the
+/// value of the list's attribute `attr`, read once per call, and the set's fingerprints,
+/// copied into the list's `prints[at..at + len]`, without reading the flag.
+#[derive(Clone, Copy)]
+struct ShortIn {
+    index: u32,
+    attr: u8,
+    at: u32,
+    len: u32,
+    hit: bool,
+    miss: bool,
+}
+
+impl ShortIn {
+    /// The answer for the attributes' `values`, or `None` when the value is not a short
+    /// string (the clause then decides).
+    #[inline(always)]
+    fn answer(&self, prints: &[Fingerprint], values: &[ShortString; READ_ATTRS]) -> Option<(bool, Reason)> {
+        match values[usize::from(self.attr) % READ_ATTRS] {
+            ShortString::Absent => Some((self.miss, Reason::Default)),
+            ShortString::Print(value) => {
+                let set = &prints[self.at as usize..][..self.len as usize];
+                Some(if set.contains(&value) { (self.hit, Reason::RuleMatch) } else { (self.miss, Reason::Default) })
+            }
+            ShortString::Other => None,
         }
     }
 }
@@ -146,19 +178,98 @@ impl Plan {
 const READ_ATTRS: usize = 8;
 
 /// A list's keys looked up in one snapshot, each with its [`Plan`]; the names of the
-/// attributes its `ShortIn` plans read, and the fingerprints of the sets they test.
+/// attributes its `ShortIn` plans read, and the fingerprints of the sets they test. For
+/// [`Engine::is_enabled_bits`], the keys whose answer no context changes as bit masks,
+/// so that a call spends nothing on them.
 pub(super) struct Resolved {
     list: u64,
     snapshot: u64,
     plans: Vec<Plan>,
     attrs: Vec<Fingerprint>,
     prints: Vec<Fingerprint>,
+    /// Bit `i % 64` of word `i / 64`: key `i` is served on whatever the context.
+    settled_on: Vec<u64>,
+    /// As `settled_on`, for a key answered with the caller's default (no flag, or a
+    /// constant flag serving nothing).
+    settled_default: Vec<u64>,
+    /// The keys with a `ShortIn` plan, as (position, plan), by position.
+    short_ins: Vec<(u32, ShortIn)>,
+    /// The positions of the other keys, ascending.
+    varying: Vec<u32>,
 }
 
 impl Resolved {
     /// Resolves no list (ids start at 1).
-    pub(super) const NONE: Resolved =
-        Resolved { list: 0, snapshot: 0, plans: Vec::new(), attrs: Vec::new(), prints: Vec::new() };
+    pub(super) const NONE: Resolved = Resolved {
+        list: 0,
+        snapshot: 0,
+        plans: Vec::new(),
+        attrs: Vec::new(),
+        prints: Vec::new(),
+        settled_on: Vec::new(),
+        settled_default: Vec::new(),
+        short_ins: Vec::new(),
+        varying: Vec::new(),
+    };
+
+    /// The lookups of `list` in `snapshot` from `lists`, made in its first slot unless
+    /// one of the two holds them already.
+    fn current<'a>(lists: &'a mut [Resolved; 2], list: &FlagList, snapshot: &Snapshot) -> &'a Resolved {
+        let current = |r: &Resolved| r.list == list.id && r.snapshot == snapshot.serial;
+        if !current(&lists[0]) {
+            // As with snapshots: the other slot keeps the list read before it.
+            lists.swap(0, 1);
+            if !current(&lists[0]) {
+                lists[0].resolve(list, snapshot);
+            }
+        }
+        &lists[0]
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resolve(&mut self, list: &FlagList, snapshot: &Snapshot) {
+        let Resolved { plans, attrs, prints, settled_on, settled_default, short_ins, varying, .. } = self;
+        plans.clear();
+        attrs.clear();
+        prints.clear();
+        plans.extend(list.keys.iter().map(|k| Plan::of(snapshot, snapshot.flag_lookup(k), attrs, prints)));
+        let words = plans.len().div_ceil(64);
+        settled_on.clear();
+        settled_on.resize(words, 0);
+        settled_default.clear();
+        settled_default.resize(words, 0);
+        short_ins.clear();
+        varying.clear();
+        for (i, plan) in plans.iter().enumerate() {
+            let bit = 1 << (i % 64);
+            match plan {
+                Plan::Missing | Plan::Settled { served: None, .. } => settled_default[i / 64] |= bit,
+                Plan::Settled { served: Some(true), .. } => settled_on[i / 64] |= bit,
+                Plan::Settled { served: Some(false), .. } => {}
+                Plan::ShortIn(short_in) => short_ins.push((i as u32, *short_in)),
+                _ => varying.push(i as u32),
+            }
+        }
+        (self.list, self.snapshot) = (list.id, snapshot.serial);
+    }
+
+    /// Reads the values of the attributes the `ShortIn` plans read from `ctx` into
+    /// `values` (in place: returned, the array was copied).
+    #[inline(always)]
+    fn read_values(&self, ctx: &Context, values: &mut [ShortString; READ_ATTRS]) {
+        for (value, name) in values.iter_mut().zip(&self.attrs) {
+            *value = ctx.short_string(*name);
+        }
+    }
+}
+
+/// The 64 bits of `words` (a bit per key) from key `start` on, zero past the end.
+fn bits_from(words: &[u64], start: usize) -> u64 {
+    let (word, bit) = (start / 64, start % 64);
+    let low = words.get(word).map_or(0, |w| w >> bit);
+    let high = if bit == 0 { 0 } else { words.get(word + 1).map_or(0, |w| w << (64 - bit)) };
+    low | high
 }
 
 impl Engine {
@@ -201,33 +312,19 @@ impl Engine {
                     }
                     return;
                 };
-                let current = |r: &Resolved| r.list == list.id && r.snapshot == snapshot.serial;
-                if !current(&lists[0]) {
-                    // As with snapshots: the other slot keeps the list read before it.
-                    lists.swap(0, 1);
-                    if !current(&lists[0]) {
-                        let Resolved { plans, attrs, prints, .. } = &mut lists[0];
-                        plans.clear();
-                        attrs.clear();
-                        prints.clear();
-                        plans.extend(
-                            list.keys.iter().map(|k| Plan::of(snapshot, snapshot.flag_lookup(k), attrs, prints)),
-                        );
-                        (lists[0].list, lists[0].snapshot) = (list.id, snapshot.serial);
-                    }
-                }
+                let resolved = Resolved::current(&mut lists, list, snapshot);
                 // An override anywhere sends every flag through the full evaluation, which
                 // checks for one first: the plans hold for flags served as configured.
                 let as_configured = !snapshot.has_overrides();
-                let Resolved { plans, attrs, prints, .. } = &lists[0];
                 let mut values = [ShortString::Absent; READ_ATTRS];
-                for (value, name) in values.iter_mut().zip(attrs) {
-                    *value = ctx.short_string(*name);
-                }
-                for (i, plan) in range.clone().zip(&plans[range]) {
+                resolved.read_values(ctx, &mut values);
+                for (i, plan) in range.clone().zip(&resolved.plans[range]) {
                     let default = default(i);
-                    let planned =
-                        if as_configured { plan.answer(snapshot, prints, &values, ctx, default) } else { None };
+                    let planned = if as_configured {
+                        plan.answer(snapshot, &resolved.prints, &values, ctx, default)
+                    } else {
+                        None
+                    };
                     answer(
                         i,
                         planned.unwrap_or_else(|| match plan.flag() {
@@ -238,5 +335,92 @@ impl Engine {
                 }
             })
         })
+    }
+
+    /// [`Engine::is_enabled_list`] for at most 64 keys, with the defaults and the answers
+    /// as bits: bit `i - range.start` of `defaults` is key `i`'s default and of the result
+    /// its answer. Flags no context changes (constant ones, missing keys) cost nothing per
+    /// call: their answers come from masks made when the cache looks the list up. Emits the
+    /// same evaluation events and allocates the same as [`Engine::is_enabled_list`].
+    ///
+    /// # Panics
+    /// When `range` is not within the list or holds more than 64 keys.
+    pub fn is_enabled_bits(
+        &self,
+        cache: Option<&SnapshotCache>,
+        list: &FlagList,
+        range: Range<usize>,
+        defaults: u64,
+        ctx: &Context,
+    ) -> u64 {
+        assert!(
+            range.start <= range.end && range.end <= list.len() && range.len() <= 64,
+            "range {range:?} outside a list of {} or longer than 64",
+            list.len()
+        );
+        let start = range.start;
+        if self.events.evaluation_events() {
+            return self.is_enabled_bits_one_by_one(cache, list, range, defaults, ctx);
+        }
+        let masked = super::with_cache(cache, |cache| {
+            self.with_snapshot_in(cache, |snapshot| {
+                // An override sends every flag through the full evaluation, as in a list read.
+                let mut lists = cache.lists.try_borrow_mut().ok().filter(|_| !snapshot.has_overrides())?;
+                let resolved = Resolved::current(&mut lists, list, snapshot);
+                let within = if range.len() == 64 { u64::MAX } else { (1 << range.len()) - 1 };
+                let mut bits = (bits_from(&resolved.settled_on, start)
+                    | defaults & bits_from(&resolved.settled_default, start))
+                    & within;
+                let mut values = [ShortString::Absent; READ_ATTRS];
+                resolved.read_values(ctx, &mut values);
+                let first =
+                    if start == 0 { 0 } else { resolved.short_ins.partition_point(|(i, _)| (*i as usize) < start) };
+                for (i, plan) in &resolved.short_ins[first..] {
+                    let (i, bit) = (*i as usize, *i as usize - start);
+                    if i >= range.end {
+                        break;
+                    }
+                    let (on, _) = plan
+                        .answer(&resolved.prints, &values)
+                        .or_else(|| clause_answer(snapshot, plan.index, plan.hit, plan.miss, ctx))
+                        .expect("a ShortIn plan is for a flag of one clause");
+                    bits |= u64::from(on) << bit;
+                }
+                let first = if start == 0 { 0 } else { resolved.varying.partition_point(|&i| (i as usize) < start) };
+                for &i in &resolved.varying[first..] {
+                    let (i, bit) = (i as usize, i as usize - start);
+                    if i >= range.end {
+                        break;
+                    }
+                    let plan = &resolved.plans[i];
+                    let default = defaults >> bit & 1 != 0;
+                    let (on, _) = plan.answer(snapshot, &resolved.prints, &values, ctx, default).unwrap_or_else(|| {
+                        let (index, tag) = plan.flag().expect("a varying key has a flag");
+                        self.enabled_at(snapshot, index, tag, ctx, default)
+                    });
+                    bits |= u64::from(on) << bit;
+                }
+                Some(bits)
+            })
+        });
+        masked.unwrap_or_else(|| self.is_enabled_bits_one_by_one(cache, list, range, defaults, ctx))
+    }
+
+    /// [`Engine::is_enabled_bits`] through [`Engine::is_enabled_list`]: for evaluation
+    /// events, overrides and re-entrant reads, which the masks do not serve.
+    #[cold]
+    #[inline(never)]
+    fn is_enabled_bits_one_by_one(
+        &self,
+        cache: Option<&SnapshotCache>,
+        list: &FlagList,
+        range: Range<usize>,
+        defaults: u64,
+        ctx: &Context,
+    ) -> u64 {
+        let (start, mut bits) = (range.start, 0);
+        let default = |i: usize| defaults >> (i - start) & 1 != 0;
+        self.is_enabled_list(cache, list, range, default, ctx, |i, on, _| bits |= u64::from(on) << (i - start));
+        bits
     }
 }

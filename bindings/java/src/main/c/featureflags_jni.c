@@ -464,26 +464,19 @@ JNI(void, flagListFree)(JNIEnv *env, jclass cls, jlong list) {
     ff_flag_list_free((ff_flag_list *)(intptr_t)list);
 }
 
-/* ff_flag_list_is_enabled over keys [from, from + count) of a list (count at most 64),
- * the defaults and the answers as bits (bit i for key from + i): no array crosses JNI.
- * A refused call (which a FlagBatch cannot make) answers the defaults, as ff_is_enabled
- * does. */
+/* ff_flag_list_is_enabled_bits over keys [from, from + count) of a list (count at most
+ * 64), the defaults and the answers as bits (bit i for key from + i): no array crosses
+ * JNI. A refused call (which a FlagBatch cannot make) answers the defaults, as
+ * ff_is_enabled does. */
 JNI(jlong, isEnabledList)(JNIEnv *env, jclass cls, jlong e, jlong list, jint from, jint count, jlong c,
                           jlong defaults) {
     (void)env;
     (void)cls;
-    uint64_t bits = (uint64_t)defaults, answers = 0;
-    bool in[64] = {false}, out[64];
-    const bool *d = NULL; /* no defaults: every default false */
-    if (count < 0 || count > 64 || from < 0) return defaults;
-    if (bits != 0) {
-        for (jint i = 0; i < count; i++) in[i] = (bits >> i) & 1;
-        d = in;
-    }
-    if (ff_flag_list_is_enabled(ENGINE(e), (const ff_flag_list *)(intptr_t)list, (size_t)from, (size_t)count,
-                                (const ff_context *)CONTEXT(c), d, out) != FF_STATUS_OK)
+    uint64_t answers;
+    if (count < 0 || from < 0 ||
+        ff_flag_list_is_enabled_bits(ENGINE(e), (const ff_flag_list *)(intptr_t)list, (size_t)from, (size_t)count,
+                                     (const ff_context *)CONTEXT(c), (uint64_t)defaults, &answers) != FF_STATUS_OK)
         return defaults;
-    for (jint i = 0; i < count; i++) answers |= (uint64_t)out[i] << i;
     return (jlong)answers;
 }
 
