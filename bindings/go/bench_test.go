@@ -324,6 +324,17 @@ func benchTen(b *testing.B, e *Engine, ctx *Context, keys []string) {
 			}
 		}
 	})
+	b.Run("IsEnabledBits", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			bits := e.IsEnabledBits(batch, 0, ctx, 0)
+			for j := range batch.Len() {
+				if bits>>j&1 != 0 {
+					sink++
+				}
+			}
+		}
+	})
 	b.Run("EvaluateMany", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {

@@ -3,7 +3,9 @@
 //! Finding a flag is about a third of reading a simple one in a batch (~40 of ~110
 //! instructions); of the rest, a flag whose one rule is one `in` clause spent most in the
 //! general evaluation's checks and a call into the rule matcher, which its plan skips by
-//! testing the context's value against fingerprints copied beside the plans.
+//! testing the context's value against fingerprints copied beside the plans. Read as bits
+//! ([`Engine::is_enabled_bits`]), the flags whose answer no context changes come from
+//! masks made with the plans, so a page's constant flags cost nothing per call.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
